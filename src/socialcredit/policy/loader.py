@@ -1,0 +1,230 @@
+"""Loading catalogs: TOML files, their ``extends`` chain, merged into one :class:`Catalog`.
+
+A reference is a path to a ``.toml`` file or the id of a bundled catalog (``socialcredit policy
+list`` shows them). ``extends`` names catalog ids; each is looked up beside the file that names it,
+then among the bundled catalogs, then among the bundled synthetic catalogs. Admissible catalogs
+live in ``catalogs/``; the ones the checker refuses live apart in ``catalogs/synthetic/`` and only
+the simulator loads them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from socialcredit.errors import CatalogError
+from socialcredit.policy.schema import (
+    Catalog,
+    CatalogMeta,
+    ListDef,
+    Measure,
+    Memorandum,
+    RecordType,
+    Scheme,
+)
+
+BUNDLED_DIR = Path(__file__).parent / "catalogs"
+SYNTHETIC_DIR = BUNDLED_DIR / "synthetic"
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("authorities", "id"),
+    ("domains", "id"),
+    ("record_types", "code"),
+    ("schemes", "id"),
+    ("lists", "id"),
+    ("measures", "id"),
+    ("memoranda", "id"),
+)
+
+
+@dataclass(frozen=True)
+class BundledCatalog:
+    id: str
+    path: Path
+    synthetic: bool
+    meta: CatalogMeta
+
+
+def bundled() -> list[BundledCatalog]:
+    """Every catalog shipped with the package, admissible ones first."""
+    found = []
+    for directory, synthetic in ((BUNDLED_DIR, False), (SYNTHETIC_DIR, True)):
+        for path in sorted(directory.glob("*.toml")):
+            meta = _parse_file(path).catalog
+            found.append(BundledCatalog(meta.id, path, synthetic, meta))
+    return found
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A merged catalog and where each of its items came from."""
+
+    catalog: Catalog
+    files: tuple[Path, ...]
+    """Every file read, bases before the catalogs that extend them."""
+    origin: Mapping[tuple[str, str], Path] = field(repr=False)
+    """``(section, id) -> file`` that defines it."""
+
+    @property
+    def id(self) -> str:
+        return self.catalog.catalog.id
+
+    def location(self, section: str, item_id: str, attr: str | None = None) -> str:
+        path = self.origin.get((section, item_id))
+        where = f"{path.name}: " if path is not None else ""
+        tail = f".{attr}" if attr else ""
+        return f"{where}{section}[{item_id}]{tail}"
+
+    @cached_property
+    def index(self) -> CatalogIndex:
+        return CatalogIndex(self.catalog)
+
+
+class CatalogIndex:
+    """Lookups over a merged catalog, built once; what evaluation and the checker use."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.authorities = {a.id: a for a in catalog.authorities}
+        self.domains = {d.id: d for d in catalog.domains}
+        self.record_types: dict[str, RecordType] = {r.code: r for r in catalog.record_types}
+        self.schemes: dict[str, Scheme] = {s.id: s for s in catalog.schemes}
+        self.lists: dict[str, ListDef] = {x.id: x for x in catalog.lists}
+        self.measures: dict[str, Measure] = {m.id: m for m in catalog.measures}
+        self.memoranda: dict[str, Memorandum] = {m.id: m for m in catalog.memoranda}
+        mandate: dict[str, set[str]] = {a: set() for a in self.authorities}
+        for rt in catalog.record_types:
+            for issuer in rt.issuers:
+                mandate.setdefault(issuer, set()).add(rt.code)
+        self.mandate: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in mandate.items()}
+        self.memoranda_by_list: dict[str, list[Memorandum]] = {}
+        for memo in catalog.memoranda:
+            for list_id in memo.lists:
+                self.memoranda_by_list.setdefault(list_id, []).append(memo)
+
+
+def load(*refs: str | Path) -> Loaded:
+    """Load one or more catalogs (paths or bundled ids) and everything they extend, merged."""
+    if not refs:
+        raise CatalogError("no catalog given")
+    order: list[Path] = []
+    parsed: dict[Path, Catalog] = {}
+    for ref in refs:
+        _visit(_resolve(ref, None), order, parsed, stack=())
+    return _merge(order, parsed)
+
+
+def load_bundled(*, synthetic: bool = False) -> Loaded:
+    """All bundled admissible catalogs merged (the registry's default); with ``synthetic`` also
+    the refused ones (the simulator's universe)."""
+    refs = [b.path for b in bundled() if synthetic or not b.synthetic]
+    return load(*refs)
+
+
+def _resolve(ref: str | Path, beside: Path | None) -> Path:
+    if isinstance(ref, Path) or ref.endswith(".toml") or "/" in ref:
+        path = Path(ref)
+        if not path.is_file():
+            raise CatalogError(f"{ref}: no such catalog file")
+        return path.resolve()
+    candidates = []
+    if beside is not None:
+        candidates.append(beside.parent / f"{ref}.toml")
+    candidates += [BUNDLED_DIR / f"{ref}.toml", SYNTHETIC_DIR / f"{ref}.toml"]
+    for path in candidates:
+        if path.is_file():
+            return path.resolve()
+    known = sorted(b.id for b in bundled())
+    hint = _did_you_mean(ref, known)
+    raise CatalogError(f"{ref}: no such catalog{hint}")
+
+
+def _visit(path: Path, order: list[Path], parsed: dict[Path, Catalog], stack: tuple[Path, ...]) -> None:
+    if path in parsed:
+        return
+    if path in stack:
+        chain = " -> ".join(p.name for p in (*stack, path))
+        raise CatalogError(f"{path.name}: catalog extends itself ({chain})")
+    cat = _parse_file(path)
+    for base in cat.catalog.extends:
+        _visit(_resolve(base, path), order, parsed, (*stack, path))
+    parsed[path] = cat
+    order.append(path)
+
+
+def _parse_file(path: Path) -> Catalog:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path.name}: not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path.name}: not valid TOML: {exc}") from exc
+    return parse(raw, source=path.name)
+
+
+def parse(raw: Mapping[str, Any], *, source: str = "<catalog>") -> Catalog:
+    """Validate a catalog's shape; errors name the file and the field."""
+    try:
+        return Catalog.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = _describe_loc(raw, err["loc"])
+            problems.append(f"{source}: {loc}: {err['msg']}")
+        raise CatalogError("\n".join(problems)) from None
+
+
+def _describe_loc(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
+    """``('record_types', 3, 'severity')`` -> ``record_types[court.x].severity``."""
+    parts: list[str] = []
+    node: Any = raw
+    for key in loc:
+        if isinstance(key, int) and isinstance(node, list) and key < len(node):
+            item = node[key]
+            name = item.get("id") or item.get("code") if isinstance(item, dict) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{name if name else key}]"]
+            node = item
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return ".".join(parts) or "(top level)"
+
+
+def _merge(order: list[Path], parsed: dict[Path, Catalog]) -> Loaded:
+    merged: dict[str, list[Any]] = {name: [] for name, _ in SECTIONS}
+    origin: dict[tuple[str, str], Path] = {}
+    for path in order:
+        cat = parsed[path]
+        for name, key in SECTIONS:
+            for item in getattr(cat, name):
+                item_id = getattr(item, key)
+                if (name, item_id) in origin:
+                    first = origin[(name, item_id)]
+                    raise CatalogError(
+                        f"{path.name}: {name}[{item_id}] is already defined in {first.name}"
+                    )
+                origin[(name, item_id)] = path
+                merged[name].append(item)
+    top = parsed[order[-1]]
+    catalog = Catalog(catalog=top.catalog, **{k: tuple(v) for k, v in merged.items()})
+    return Loaded(catalog=catalog, files=tuple(order), origin=origin)
+
+
+def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` or an empty string; used in findings and errors."""
+    return _did_you_mean(word, options)

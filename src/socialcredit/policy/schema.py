@@ -1,0 +1,394 @@
+"""The catalog schema: policy as data.
+
+A catalog is a TOML file (see ``docs/catalog-format.md``). It is validated here for *shape*
+(types, required fields, closed vocabularies); whether it is *admissible* (legal basis, protected
+domains, publication windows, a way off every list, ...) is the checker's job
+(:mod:`socialcredit.policy.checker`), so that a catalog the checker refuses can still be loaded
+by the simulator and measured.
+
+All models are frozen and forbid unknown keys, so a typo in a catalog is an error, not a no-op.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Id = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DomainCategory(StrEnum):
+    """What a domain is about. The protected categories may never carry a record type."""
+
+    # admissible
+    judicial = "judicial"
+    financial = "financial"
+    tax = "tax"
+    commercial = "commercial"
+    market_regulation = "market_regulation"
+    environment = "environment"
+    labour = "labour"
+    product_quality = "product_quality"
+    public_utilities = "public_utilities"
+    transport = "transport"
+    traffic = "traffic"
+    animal_control = "animal_control"
+    procurement = "procurement"
+    licensing = "licensing"
+    public_service = "public_service"
+    consumption = "consumption"
+    civic = "civic"  # lawful conduct such as volunteering: incentives only, reported
+    exit_control = "exit_control"
+    employment = "employment"
+    honours_subsidies = "honours_subsidies"
+    # protected: never scored
+    ethnicity = "ethnicity"
+    religion = "religion"
+    political_opinion = "political_opinion"
+    expression = "expression"  # speech, posts, petitioning
+    association = "association"  # family, friends, partners, contacts
+    health = "health"
+    genetics = "genetics"
+    biometrics = "biometrics"
+    sex_life = "sex_life"
+    union_membership = "union_membership"
+    lawful_purchases = "lawful_purchases"
+
+
+PROTECTED_CATEGORIES: frozenset[DomainCategory] = frozenset(
+    {
+        DomainCategory.ethnicity,
+        DomainCategory.religion,
+        DomainCategory.political_opinion,
+        DomainCategory.expression,
+        DomainCategory.association,
+        DomainCategory.health,
+        DomainCategory.genetics,
+        DomainCategory.biometrics,
+        DomainCategory.sex_life,
+        DomainCategory.union_membership,
+        DomainCategory.lawful_purchases,
+    }
+)
+
+
+class Severity(StrEnum):
+    minor = "minor"
+    general = "general"
+    serious = "serious"
+
+
+class Nature(StrEnum):
+    """What kind of conduct a record type records."""
+
+    violation = "violation"  # a legal violation found by an authority (administrative, criminal)
+    default = "default"  # a legal obligation not performed (judgment, contract, tax, debt)
+    lawful = "lawful"  # lawful conduct (volunteering, paying on time): incentives only
+    role = "role"  # a legal organisational role (legal representative, ...); never scored
+
+
+class Source(StrEnum):
+    """Where a record comes from. Only authority decisions are admissible."""
+
+    authority_decision = "authority_decision"
+    court_judgment = "court_judgment"
+    credit_reporting = "credit_reporting"  # a regulated lender's repayment report
+    # refused by the checker: no surveillance input
+    camera = "camera"
+    biometric = "biometric"
+    location = "location"
+    online_activity = "online_activity"
+    informant = "informant"
+
+
+INADMISSIBLE_SOURCES: frozenset[Source] = frozenset(
+    {Source.camera, Source.biometric, Source.location, Source.online_activity, Source.informant}
+)
+
+SubjectKind = Literal["person", "organisation"]
+
+
+class Role(StrEnum):
+    """How a score, list or measure may reach beyond the subject of a record."""
+
+    # legally defined organisational roles (admissible)
+    legal_representative = "legal_representative"
+    responsible_person = "responsible_person"
+    actual_controller = "actual_controller"
+    # not roles in law: refused by the checker
+    family = "family"
+    friends = "friends"
+    contacts = "contacts"
+    household = "household"
+    colleagues = "colleagues"
+
+
+LEGAL_ROLES: frozenset[Role] = frozenset(
+    {Role.legal_representative, Role.responsible_person, Role.actual_controller}
+)
+
+
+class CatalogMeta(_Model):
+    id: Id
+    title: str
+    version: str
+    description: str = ""
+    extends: tuple[Id, ...] = ()
+    sources: tuple[str, ...] = ()
+    synthetic: bool = False
+    """True for catalogs that exist only for the simulator (the checker refuses them)."""
+
+
+class Authority(_Model):
+    id: Id
+    title: str
+    jurisdiction: str = "CN"
+
+
+class Domain(_Model):
+    id: Id
+    title: str
+    category: DomainCategory
+    related: tuple[Id, ...] = ()
+    """Domains this one is related to (a measure there is not 'an unrelated context')."""
+
+
+class Publication(_Model):
+    """How long a record is public (``published``) and how long it has effect.
+
+    ``min_months``: the earliest repair may end it; ``max_months``: when it ends by itself.
+    ``None`` for ``max_months`` means it never ends, which the checker refuses.
+    """
+
+    published: bool = True
+    min_months: int = Field(default=0, ge=0)
+    max_months: int | None = Field(default=None, ge=0)
+    effect_months: int | None = Field(default=None, ge=0)
+    """How long the record counts in scores and lists; defaults to ``max_months``."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Publication:
+        if self.max_months is not None and self.min_months > self.max_months:
+            raise ValueError("min_months must not exceed max_months")
+        return self
+
+    @property
+    def effect(self) -> int | None:
+        return self.effect_months if self.effect_months is not None else self.max_months
+
+
+class RecordType(_Model):
+    code: Id
+    title: str
+    domain: Id
+    subject_kinds: tuple[SubjectKind, ...] = ("person", "organisation")
+    severity: Severity
+    nature: Nature = Nature.violation
+    legal_basis: str = ""
+    publication: Publication
+    issuers: tuple[Id, ...] = ()
+    source: Source = Source.authority_decision
+    repairable: bool = True
+    role: Role | None = None
+    """For ``nature = "role"``: the role the subject holds in the organisation named by the
+    record's ``counterpart``."""
+
+
+class Band(_Model):
+    grade: str
+    min: float
+
+
+class Rule(_Model):
+    """Points a record of ``record_type`` adds (positive) or deducts (negative).
+
+    ``by_occurrence`` gives different points for the 1st, 2nd, 3rd, ... occurrence within the
+    scheme's period (the last value repeats). ``via`` reaches records of *another* subject; only
+    legal organisational roles are admissible.
+    """
+
+    record_type: Id
+    points: float | None = None
+    by_occurrence: tuple[float, ...] = ()
+    via: Role | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Rule:
+        if (self.points is None) == (not self.by_occurrence):
+            raise ValueError("give exactly one of points or by_occurrence")
+        return self
+
+    def points_for(self, occurrence: int) -> float:
+        """Points for the ``occurrence``-th (1-based) record of this type."""
+        if self.points is not None:
+            return self.points
+        return self.by_occurrence[min(occurrence, len(self.by_occurrence)) - 1]
+
+
+class Perk(_Model):
+    """Incentive measures granted while the score is at or above ``at_least``."""
+
+    at_least: float
+    measures: tuple[Id, ...]
+
+
+class Dimension(_Model):
+    id: Id
+    title: str
+    weight: float = Field(gt=0)
+    domain: Id
+    base: float = Field(default=50.0, ge=0, le=100)
+    rules: tuple[Rule, ...] = ()
+    via: Role | None = None
+    """A dimension computed from other subjects' records (e.g. "personal relationships")."""
+
+
+class _SchemeBase(_Model):
+    id: Id
+    title: str
+    legal_basis: str = ""
+    subject_kinds: tuple[SubjectKind, ...] = ("person", "organisation")
+    bands: tuple[Band, ...] = ()
+    perks: tuple[Perk, ...] = ()
+    private: bool = False
+    """Operated by a private company on opt-in data (Sesame), not by an authority."""
+
+
+class PointsScheme(_SchemeBase):
+    """A points score with a base, floor and ceiling (Rongcheng 1000, Fuzhou 0-1000)."""
+
+    kind: Literal["points"]
+    base: float
+    floor: float
+    ceiling: float
+    rules: tuple[Rule, ...]
+
+
+class LicenceScheme(_SchemeBase):
+    """A licence of points that can be exhausted within a period (Jinan's 12-point dog licence).
+
+    Deductions count within a rolling ``period_months``; ``rules`` with positive points restore,
+    never above ``points``. The licence is exhausted when the balance reaches zero.
+    """
+
+    kind: Literal["licence"]
+    points: float = Field(gt=0)
+    period_months: int = Field(gt=0)
+    rules: tuple[Rule, ...]
+
+
+class WeightedScheme(_SchemeBase):
+    """A weighted multi-dimension score mapped onto ``[low, high]`` (Sesame 350-950)."""
+
+    kind: Literal["weighted"]
+    low: float
+    high: float
+    dimensions: tuple[Dimension, ...]
+
+
+Scheme = Annotated[PointsScheme | LicenceScheme | WeightedScheme, Field(discriminator="kind")]
+
+
+class ListKind(StrEnum):
+    blacklist = "blacklist"  # serious dishonesty: restrictions
+    redlist = "redlist"  # trustworthy: incentives
+    key_attention = "key_attention"  # closer supervision
+
+
+class Removal(StrEnum):
+    """Ways off a list."""
+
+    fulfilment = "fulfilment"  # the obligation was performed
+    repair = "repair"  # credit repair granted after the minimum period
+    expiry = "expiry"  # the duration ran out
+    creditor_request = "creditor_request"
+    objection = "objection"  # the record behind it was objected to successfully
+    score_recovery = "score_recovery"  # a score-based list: the score recovered
+
+
+class Entry(_Model):
+    """How a subject gets onto a list: by records, or by a score condition."""
+
+    record_types: tuple[Id, ...] = ()
+    min_count: int = Field(default=1, ge=1)
+    within_months: int | None = Field(default=None, gt=0)
+    scheme: Id | None = None
+    grades: tuple[str, ...] = ()
+    score_below: float | None = None
+    score_at_least: float | None = None
+    exhausted: bool = False
+    """For a licence scheme: on the list when the licence is exhausted."""
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Entry:
+        by_records = bool(self.record_types)
+        by_score = self.scheme is not None
+        if by_records == by_score:
+            raise ValueError("an entry names either record_types or a scheme, not both or neither")
+        if by_score and not (
+            self.grades
+            or self.score_below is not None
+            or self.score_at_least is not None
+            or self.exhausted
+        ):
+            raise ValueError("a scheme entry needs grades, score_below, score_at_least or exhausted")
+        return self
+
+
+class ListDef(_Model):
+    id: Id
+    title: str
+    kind: ListKind
+    legal_basis: str = ""
+    authority: Id | None = None
+    """The designating authority ('whoever designates, repairs')."""
+    entry: Entry
+    duration_months: int | None = Field(default=None, gt=0)
+    removal: tuple[Removal, ...] = ()
+    subject_kinds: tuple[SubjectKind, ...] = ("person", "organisation")
+    public: bool = True
+
+
+class MeasureKind(StrEnum):
+    restriction = "restriction"
+    incentive = "incentive"
+
+
+class Measure(_Model):
+    id: Id
+    title: str
+    kind: MeasureKind
+    domain: Id
+    legal_basis: str = ""
+
+
+class Memorandum(_Model):
+    """A joint punishment or incentive memorandum: lists -> measures across agencies."""
+
+    id: Id
+    title: str
+    legal_basis: str = ""
+    signatories: tuple[str, ...] = ()
+    lists: tuple[Id, ...]
+    measures: tuple[Id, ...]
+    extends_to: tuple[Role, ...] = ()
+    """Roles the measures also reach (a company debtor's legal representative, ...)."""
+
+
+class Catalog(_Model):
+    """One catalog file, or several merged (see :func:`socialcredit.policy.loader.load`)."""
+
+    catalog: CatalogMeta
+    authorities: tuple[Authority, ...] = ()
+    domains: tuple[Domain, ...] = ()
+    record_types: tuple[RecordType, ...] = ()
+    schemes: tuple[Scheme, ...] = ()
+    lists: tuple[ListDef, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    memoranda: tuple[Memorandum, ...] = ()
