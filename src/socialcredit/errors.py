@@ -81,7 +81,9 @@ class ImportRejected(InputError):
         self.problems = list(problems)
         shown = "; ".join(f"line {n}: {f}: {m}" for n, f, m in self.problems[:5])
         more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
-        super().__init__("file", f"{len(self.problems)} bad line(s), nothing imported: {shown}{more}")
+        super().__init__(
+            "file", f"{len(self.problems)} bad line(s), nothing imported: {shown}{more}"
+        )
 
 
 class WorkflowError(SocialCreditError):

@@ -34,5 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="socialcredit")
     except SocialCreditError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True
+        )
         sys.exit(exc.exit_code)

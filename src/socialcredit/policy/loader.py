@@ -145,7 +145,9 @@ def _resolve(ref: str | Path, beside: Path | None) -> Path:
     raise CatalogError(f"{ref}: no such catalog{hint}")
 
 
-def _visit(path: Path, order: list[Path], parsed: dict[Path, Catalog], stack: tuple[Path, ...]) -> None:
+def _visit(
+    path: Path, order: list[Path], parsed: dict[Path, Catalog], stack: tuple[Path, ...]
+) -> None:
     if path in parsed:
         return
     if path in stack:

@@ -337,7 +337,9 @@ class Entry(_Model):
             or self.score_at_least is not None
             or self.exhausted
         ):
-            raise ValueError("a scheme entry needs grades, score_below, score_at_least or exhausted")
+            raise ValueError(
+                "a scheme entry needs grades, score_below, score_at_least or exhausted"
+            )
         return self
 
 

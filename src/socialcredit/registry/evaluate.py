@@ -1,0 +1,832 @@
+"""``evaluate(facts, catalog, as_of) -> Profile``: a pure fold of records into consequences.
+
+Given every fact about a subject (its records and their lifecycle events, and the records of
+organisations in which it holds a legal role), a catalog and a date, compute:
+
+- the state of each record: in effect or not, published or not, until when, from when it can be
+  repaired, what became of objections and repair applications;
+- per scoring scheme: score and grade (points, licence, weighted);
+- list memberships, each with since/until and the records behind it;
+- active measures, each with its chain of reasons: measure <- memorandum <- list <- records
+  (or measure <- scheme threshold, for perks), and when it ends.
+
+The rules, in one place:
+
+- A record decided after ``as_of`` does not exist yet; events after ``as_of`` have not happened.
+- A revoked record, or one whose objection was upheld, has no effect at all: the profile is the
+  one it would be without it (it is still listed, with its status, so the subject can see it).
+- A record has effect from its decision date for ``publication.effect`` months and is public for
+  ``publication.max_months`` (if ``published``). A granted repair ends both on the day it was
+  granted, but never before ``min_months`` (the record's ``repairable_from``).
+- A record-based list membership runs from the record's date for ``duration_months``, ended
+  early by fulfilment, creditor withdrawal or repair where the list allows that way off, and
+  never outlasts the record's effect. A score-based membership lasts while its condition holds.
+- Measures follow memberships through memoranda; memoranda that extend to legal roles reach the
+  persons who hold those roles in a listed organisation.
+
+Nothing here reads a clock, a database or a file: same inputs, same profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from socialcredit.errors import InputError, NotFound
+from socialcredit.policy.loader import CatalogIndex, Loaded
+from socialcredit.policy.schema import (
+    LicenceScheme,
+    ListDef,
+    MeasureKind,
+    Nature,
+    PointsScheme,
+    Removal,
+    Rule,
+    Scheme,
+    WeightedScheme,
+)
+from socialcredit.registry.dates import add_months
+from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+
+__all__ = [
+    "ActiveMeasure",
+    "Decision",
+    "Membership",
+    "Profile",
+    "RecordState",
+    "SchemeResult",
+    "check",
+    "evaluate",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True, slots=True)
+class RecordState:
+    record: Record
+    status: str
+    """``in_effect``, ``expired``, ``repaired``, ``revoked``, ``objection_upheld``,
+    ``unknown_type`` (the loaded catalog does not define its type)."""
+    effect_until: date | None
+    published: bool
+    published_until: date | None
+    repairable_from: date | None
+    objection: str | None
+    """``pending``, ``upheld``, ``rejected`` or ``None``."""
+    repair: str | None
+    """``applied``, ``granted``, ``refused`` or ``None``."""
+    fulfilled_on: date | None
+    withdrawn_on: date | None = None
+    """When the creditor asked for removal."""
+
+    @property
+    def voided(self) -> bool:
+        return self.status in ("revoked", "objection_upheld", "unknown_type")
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeResult:
+    scheme: str
+    score: float
+    grade: str | None
+    records: tuple[str, ...]
+    exhausted: bool | None = None
+    dimensions: dict[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    list: str
+    kind: str
+    since: date
+    until: date | None
+    records: tuple[str, ...]
+    scheme: str | None = None
+    removal: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveMeasure:
+    measure: str
+    kind: str
+    since: date | None
+    until: date | None
+    list: str | None = None
+    memorandum: str | None = None
+    scheme: str | None = None
+    records: tuple[str, ...] = ()
+    via_role: str | None = None
+    via_subject: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    subject: str
+    as_of: date
+    schemes: dict[str, SchemeResult]
+    lists: list[Membership]
+    measures: list[ActiveMeasure]
+    records: list[RecordState]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.schemes or self.lists or self.measures or self.records)
+
+    def to_json(self) -> dict[str, Any]:
+        """The profile as JSON-ready data (dates as ISO strings)."""
+        return {
+            "subject": self.subject,
+            "as_of": self.as_of.isoformat(),
+            "schemes": {
+                s.scheme: _drop_none(
+                    {
+                        "score": s.score,
+                        "grade": s.grade,
+                        "exhausted": s.exhausted,
+                        "dimensions": s.dimensions,
+                        "records": list(s.records),
+                    }
+                )
+                for s in self.schemes.values()
+            },
+            "lists": [
+                {
+                    "list": m.list,
+                    "kind": m.kind,
+                    "since": _iso(m.since),
+                    "until": _iso(m.until),
+                    "records": list(m.records),
+                    "scheme": m.scheme,
+                    "removal": list(m.removal),
+                }
+                for m in self.lists
+            ],
+            "measures": [
+                {
+                    "measure": a.measure,
+                    "kind": a.kind,
+                    "list": a.list,
+                    "memorandum": a.memorandum,
+                    "scheme": a.scheme,
+                    "since": _iso(a.since),
+                    "until": _iso(a.until),
+                    "records": list(a.records),
+                    "via_role": a.via_role,
+                    "via_subject": a.via_subject,
+                }
+                for a in self.measures
+            ],
+            "records": [
+                {
+                    "id": r.record.id,
+                    "record_type": r.record.record_type,
+                    "authority": r.record.authority,
+                    "decided_on": r.record.decided_on.isoformat(),
+                    "decision_ref": r.record.decision_ref,
+                    "status": r.status,
+                    "effect_until": _iso(r.effect_until),
+                    "published": r.published,
+                    "published_until": _iso(r.published_until),
+                    "repairable_from": _iso(r.repairable_from),
+                    "objection": r.objection,
+                    "repair": r.repair,
+                    "fulfilled_on": _iso(r.fulfilled_on),
+                    "withdrawn_on": _iso(r.withdrawn_on),
+                }
+                for r in self.records
+            ],
+        }
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+# --------------------------------------------------------------------------------------------
+# The catalog, compiled once per index into what the fold needs
+
+
+@dataclass(slots=True)
+class _TypeInfo:
+    min_months: int
+    max_months: int | None
+    effect_months: int | None
+    published: bool
+    repairable: bool
+    nature: Nature
+    role: str | None
+    schemes: list[str] = field(default_factory=list)
+    lists: list[ListDef] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Compiled:
+    types: dict[str, _TypeInfo]
+    score_lists: dict[str, list[ListDef]]  # scheme id -> lists entered by a score condition
+    scheme_rules: dict[str, dict[str | None, list[Rule]]]  # scheme -> via -> rules (flattened)
+
+
+def _compile(index: CatalogIndex) -> _Compiled:
+    cached = index.__dict__.get("_evaluate_compiled")
+    if isinstance(cached, _Compiled):
+        return cached
+    types: dict[str, _TypeInfo] = {}
+    for rt in index.catalog.record_types:
+        pub = rt.publication
+        types[rt.code] = _TypeInfo(
+            min_months=pub.min_months,
+            max_months=pub.max_months,
+            effect_months=pub.effect,
+            published=pub.published,
+            repairable=rt.repairable,
+            nature=rt.nature,
+            role=rt.role.value if rt.role is not None else None,
+        )
+    scheme_rules: dict[str, dict[str | None, list[Rule]]] = {}
+    for scheme in index.catalog.schemes:
+        by_via: dict[str | None, list[Rule]] = {}
+        for rule in _rules_of(scheme):
+            via = rule.via.value if rule.via is not None else None
+            by_via.setdefault(via, []).append(rule)
+            info = types.get(rule.record_type)
+            if info is not None and scheme.id not in info.schemes:
+                info.schemes.append(scheme.id)
+        scheme_rules[scheme.id] = by_via
+    score_lists: dict[str, list[ListDef]] = {}
+    for lst in index.catalog.lists:
+        if lst.entry.scheme is not None:
+            score_lists.setdefault(lst.entry.scheme, []).append(lst)
+        for code in lst.entry.record_types:
+            info = types.get(code)
+            if info is not None:
+                info.lists.append(lst)
+    compiled = _Compiled(types=types, score_lists=score_lists, scheme_rules=scheme_rules)
+    index.__dict__["_evaluate_compiled"] = compiled
+    return compiled
+
+
+def _rules_of(scheme: Scheme) -> list[Rule]:
+    if isinstance(scheme, WeightedScheme):
+        out: list[Rule] = []
+        for dim in scheme.dimensions:
+            if dim.via is not None:
+                out += [r.model_copy(update={"via": r.via or dim.via}) for r in dim.rules]
+            else:
+                out += list(dim.rules)
+        return out
+    return list(scheme.rules)
+
+
+# --------------------------------------------------------------------------------------------
+# Record states
+
+
+def _record_state(
+    rec: Record, events: Sequence[LifecycleEvent], info: _TypeInfo | None
+) -> RecordState:
+    objection = repair = None
+    fulfilled_on = withdrawn_on = granted_on = voided_as = None
+    for ev in sorted(events, key=_event_order):
+        kind = ev.kind
+        if kind is EventKind.objection_filed:
+            objection = "pending" if objection != "upheld" else objection
+        elif kind is EventKind.objection_upheld:
+            objection = "upheld"
+            voided_as = voided_as or "objection_upheld"
+        elif kind is EventKind.objection_rejected:
+            objection = "rejected" if objection != "upheld" else objection
+        elif kind is EventKind.revoked:
+            voided_as = voided_as or "revoked"
+        elif kind is EventKind.repair_applied:
+            repair = "applied" if repair != "granted" else repair
+        elif kind is EventKind.repair_granted:
+            if granted_on is None:
+                granted_on = ev.on
+            repair = "granted"
+        elif kind is EventKind.repair_refused:
+            repair = "refused" if repair != "granted" else repair
+        elif kind is EventKind.fulfilled:
+            fulfilled_on = fulfilled_on or ev.on
+        elif kind is EventKind.creditor_withdrew:
+            withdrawn_on = withdrawn_on or ev.on
+    if info is None:
+        return RecordState(rec, "unknown_type", None, False, None, None, objection, repair, None)
+    start = rec.decided_on
+    repairable_from = add_months(start, info.min_months) if info.repairable else None
+    effect_until = add_months(start, info.effect_months) if info.effect_months is not None else None
+    published_until = add_months(start, info.max_months) if info.max_months is not None else None
+    if granted_on is not None and repairable_from is not None:
+        repaired_on = max(granted_on, repairable_from)
+        effect_until = repaired_on if effect_until is None else min(effect_until, repaired_on)
+        published_until = (
+            repaired_on if published_until is None else min(published_until, repaired_on)
+        )
+    status = voided_as or "in_effect"
+    state = RecordState(
+        record=rec,
+        status=status,
+        effect_until=effect_until,
+        published=False,
+        published_until=published_until if info.published else None,
+        repairable_from=repairable_from,
+        objection=objection,
+        repair=repair,
+        fulfilled_on=fulfilled_on,
+        withdrawn_on=withdrawn_on,
+    )
+    return state
+
+
+_EVENT_RANK = {k: i for i, k in enumerate(EventKind)}
+
+
+def _event_order(ev: LifecycleEvent) -> tuple[date, int, str]:
+    return (ev.on, _EVENT_RANK[ev.kind], ev.note)
+
+
+def _finish_state(state: RecordState, as_of: date, info: _TypeInfo | None) -> RecordState:
+    """Status and publication as seen on ``as_of``."""
+    if state.voided or info is None:
+        return state
+    status = state.status
+    if state.effect_until is not None and state.effect_until <= as_of:
+        status = "repaired" if state.repair == "granted" else "expired"
+    published = (
+        info.published
+        and status == "in_effect"
+        and (state.published_until is None or as_of < state.published_until)
+    )
+    if status == state.status and published == state.published:
+        return state
+    return RecordState(
+        state.record,
+        status,
+        state.effect_until,
+        published,
+        state.published_until,
+        state.repairable_from,
+        state.objection,
+        state.repair,
+        state.fulfilled_on,
+        state.withdrawn_on,
+    )
+
+
+def _in_effect(state: RecordState, day: date) -> bool:
+    if state.voided or state.record.decided_on > day:
+        return False
+    return state.effect_until is None or day < state.effect_until
+
+
+# --------------------------------------------------------------------------------------------
+# Schemes
+
+
+def _score_at(
+    scheme: Scheme,
+    rules: dict[str | None, list[Rule]],
+    own: Sequence[RecordState],
+    via: dict[str, list[RecordState]],
+    day: date,
+) -> tuple[float, tuple[str, ...], bool | None, dict[str, float] | None]:
+    """Score of ``scheme`` on ``day`` from the record states: (score, records, exhausted, dims)."""
+    if isinstance(scheme, LicenceScheme):
+        window_start = add_months(day, -scheme.period_months)
+        relevant = [s for s in own if _in_effect(s, day) and s.record.decided_on > window_start]
+        balance = scheme.points
+        counts: dict[str, int] = {}
+        used: list[str] = []
+        by_type = {r.record_type: r for r in rules.get(None, ())}
+        for s in sorted(relevant, key=_state_order):
+            rule = by_type.get(s.record.record_type)
+            if rule is None:
+                continue
+            n = counts[rule.record_type] = counts.get(rule.record_type, 0) + 1
+            balance = min(scheme.points, balance + rule.points_for(n))
+            used.append(s.record.id)
+        balance = max(balance, 0.0)
+        return balance, tuple(used), balance <= 0, None
+
+    per_type: dict[str | None, dict[str, list[RecordState]]] = {}
+    for via_role, role_rules in rules.items():
+        pool = own if via_role is None else via.get(via_role, [])
+        wanted = {r.record_type for r in role_rules}
+        bucket: dict[str, list[RecordState]] = {}
+        for s in pool:
+            if s.record.record_type in wanted and _in_effect(s, day):
+                bucket.setdefault(s.record.record_type, []).append(s)
+        per_type[via_role] = bucket
+
+    def rule_points(rule: Rule, via_role: str | None) -> tuple[float, list[str]]:
+        states = sorted(per_type[via_role].get(rule.record_type, ()), key=_state_order)
+        total = 0.0
+        for n, _s in enumerate(states, start=1):
+            total += rule.points_for(n)
+        return total, [s.record.id for s in states]
+
+    used_ids: list[str] = []
+    if isinstance(scheme, PointsScheme):
+        score = scheme.base
+        for via_role, role_rules in rules.items():
+            for rule in role_rules:
+                pts, ids = rule_points(rule, via_role)
+                score += pts
+                used_ids += ids
+        score = min(scheme.ceiling, max(scheme.floor, score))
+        return score, tuple(used_ids), None, None
+
+    # weighted
+    dims: dict[str, float] = {}
+    weighted = 0.0
+    total_weight = 0.0
+    for dim in scheme.dimensions:
+        value = dim.base
+        dim_via = dim.via.value if dim.via is not None else None
+        for rule in dim.rules:
+            via_role = rule.via.value if rule.via is not None else dim_via
+            if via_role not in per_type:
+                continue
+            pts, ids = rule_points(rule, via_role)
+            value += pts
+            used_ids += ids
+        value = min(100.0, max(0.0, value))
+        dims[dim.id] = value
+        weighted += dim.weight * value
+        total_weight += dim.weight
+    fraction = weighted / (100.0 * total_weight) if total_weight else 0.0
+    score = scheme.low + (scheme.high - scheme.low) * fraction
+    return round(score, 6), tuple(used_ids), None, dims
+
+
+def _state_order(s: RecordState) -> tuple[date, str]:
+    return (s.record.decided_on, s.record.id)
+
+
+def _grade(scheme: Scheme, score: float) -> str | None:
+    for band in sorted(scheme.bands, key=lambda b: b.min, reverse=True):
+        if score >= band.min:
+            return band.grade
+    return None
+
+
+def _condition(lst: ListDef, scheme: Scheme, score: float, exhausted: bool | None) -> bool:
+    entry = lst.entry
+    if entry.exhausted:
+        return bool(exhausted)
+    if entry.grades:
+        return _grade(scheme, score) in entry.grades
+    if entry.score_below is not None:
+        return score < entry.score_below
+    if entry.score_at_least is not None:
+        return score >= entry.score_at_least
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# The fold
+
+
+def evaluate(
+    facts: Iterable[Fact],
+    catalog: Loaded | CatalogIndex,
+    as_of: date,
+    *,
+    subject: str | None = None,
+) -> Profile:
+    """The profile of ``subject`` on ``as_of`` (see the module docstring for the rules).
+
+    ``facts`` may hold records of other subjects: only the subject's own records count, and the
+    records of organisations in which a role record says the subject holds a legal role count
+    through that role. Without ``subject``, the subject of the first record is used.
+    """
+    index = catalog.index if isinstance(catalog, Loaded) else catalog
+    compiled = _compile(index)
+    records: dict[str, Record] = {}
+    events: dict[str, list[LifecycleEvent]] = {}
+    for fact in facts:
+        if isinstance(fact, Record):
+            if fact.decided_on <= as_of:
+                records[fact.id] = fact
+        elif fact.on <= as_of:
+            events.setdefault(fact.record_id, []).append(fact)
+    if subject is None:
+        if not records:
+            raise InputError("subject", "no records and no subject given")
+        subject = min(records.values(), key=lambda r: (r.decided_on, r.id)).subject
+
+    by_subject: dict[str, list[RecordState]] = {}
+    types = compiled.types
+    for rec in records.values():
+        info = types.get(rec.record_type)
+        state = _record_state(rec, events.get(rec.id, ()), info)
+        by_subject.setdefault(rec.subject, []).append(_finish_state(state, as_of, info))
+    own = by_subject.get(subject, [])
+    own.sort(key=_state_order)
+
+    # legal roles the subject holds on as_of: role -> organisations
+    roles: dict[str, list[str]] = {}
+    for s in own:
+        info = types.get(s.record.record_type)
+        if info is not None and info.role and s.record.counterpart and _in_effect(s, as_of):
+            roles.setdefault(info.role, []).append(s.record.counterpart)
+    via: dict[str, list[RecordState]] = {}
+    for role, orgs in roles.items():
+        via[role] = [st for org in orgs for st in by_subject.get(org, ())]
+
+    schemes = _schemes(index, compiled, own, via, as_of)
+    lists = _memberships(index, compiled, own, via, schemes, as_of)
+    measures = _measures(index, lists, as_of) + perks(index, schemes)
+    for role, orgs in sorted(roles.items()):
+        for org in sorted(set(orgs)):
+            org_lists = _memberships(index, compiled, by_subject.get(org, []), {}, {}, as_of)
+            measures += _measures(index, org_lists, as_of, role=role, org=org)
+    return Profile(
+        subject=subject, as_of=as_of, schemes=schemes, lists=lists, measures=measures, records=own
+    )
+
+
+def _schemes(
+    index: CatalogIndex,
+    compiled: _Compiled,
+    own: Sequence[RecordState],
+    via: dict[str, list[RecordState]],
+    as_of: date,
+) -> dict[str, SchemeResult]:
+    touched: set[str] = set()
+    for s in own:
+        if not s.voided:
+            touched.update(compiled.types[s.record.record_type].schemes)
+    for role_states in via.values():
+        for s in role_states:
+            info = compiled.types.get(s.record.record_type)
+            if info is not None and not s.voided:
+                touched.update(
+                    sid for sid in info.schemes if any(v for v in compiled.scheme_rules[sid] if v)
+                )
+    out: dict[str, SchemeResult] = {}
+    for scheme_id in sorted(touched):
+        scheme = index.schemes[scheme_id]
+        score, used, exhausted, dims = _score_at(
+            scheme, compiled.scheme_rules[scheme_id], own, via, as_of
+        )
+        out[scheme_id] = SchemeResult(
+            scheme_id, score, _grade(scheme, score), used, exhausted, dims
+        )
+    return out
+
+
+def _memberships(
+    index: CatalogIndex,
+    compiled: _Compiled,
+    own: Sequence[RecordState],
+    via: dict[str, list[RecordState]],
+    schemes: dict[str, SchemeResult],
+    as_of: date,
+) -> list[Membership]:
+    by_list: dict[str, list[tuple[date, date | None, RecordState]]] = {}
+    lists: dict[str, ListDef] = {}
+    for s in own:
+        if s.voided:
+            continue
+        for lst in compiled.types[s.record.record_type].lists:
+            start, end = _membership_interval(lst, s)
+            if start <= as_of and (end is None or as_of < end):
+                by_list.setdefault(lst.id, []).append((start, end, s))
+                lists[lst.id] = lst
+    out: list[Membership] = []
+    for list_id, spans in sorted(by_list.items()):
+        lst = lists[list_id]
+        entry = lst.entry
+        if entry.within_months is not None:
+            horizon = add_months(as_of, -entry.within_months)
+            spans = [
+                (a, _min_date(b, add_months(a, entry.within_months)), s)
+                for a, b, s in spans
+                if a > horizon
+            ]
+        if len(spans) < entry.min_count:
+            continue
+        starts = sorted(a for a, _, _ in spans)
+        ends = sorted((b for _, b, _ in spans), key=lambda d: (d is None, d), reverse=True)
+        out.append(
+            Membership(
+                list=list_id,
+                kind=lst.kind.value,
+                since=starts[entry.min_count - 1] if entry.min_count > 1 else starts[0],
+                until=ends[entry.min_count - 1],
+                records=tuple(
+                    s.record.id for _, _, s in sorted(spans, key=lambda t: _state_order(t[2]))
+                ),
+                removal=tuple(r.value for r in lst.removal),
+            )
+        )
+    for scheme_id, result in sorted(schemes.items()):
+        for lst in compiled.score_lists.get(scheme_id, ()):
+            scheme = index.schemes[scheme_id]
+            if not _condition(lst, scheme, result.score, result.exhausted):
+                continue
+            since, until = _score_span(
+                lst, scheme, compiled.scheme_rules[scheme_id], own, via, as_of
+            )
+            out.append(
+                Membership(
+                    list=lst.id,
+                    kind=lst.kind.value,
+                    since=since,
+                    until=until,
+                    records=result.records,
+                    scheme=scheme_id,
+                    removal=tuple(r.value for r in lst.removal),
+                )
+            )
+    out.sort(key=lambda m: m.list)
+    return out
+
+
+def _min_date(a: date | None, b: date | None) -> date | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _membership_interval(lst: ListDef, s: RecordState) -> tuple[date, date | None]:
+    start = s.record.decided_on
+    end = s.effect_until
+    if lst.duration_months is not None:
+        end = _min_date(end, add_months(start, lst.duration_months))
+    removal = lst.removal
+    if s.fulfilled_on is not None and Removal.fulfilment in removal:
+        end = _min_date(end, max(s.fulfilled_on, start))
+    if s.withdrawn_on is not None and Removal.creditor_request in removal:
+        end = _min_date(end, max(s.withdrawn_on, start))
+    return start, end
+
+
+def _score_span(
+    lst: ListDef,
+    scheme: Scheme,
+    rules: dict[str | None, list[Rule]],
+    own: Sequence[RecordState],
+    via: dict[str, list[RecordState]],
+    as_of: date,
+) -> tuple[date, date | None]:
+    """When a score condition that holds on ``as_of`` started holding, and when it will stop
+    (with no new records), judged from the facts known on ``as_of``."""
+    points: set[date] = set()
+    pools = [own, *via.values()]
+    for pool in pools:
+        for s in pool:
+            if s.voided:
+                continue
+            points.add(s.record.decided_on)
+            if s.effect_until is not None:
+                points.add(s.effect_until)
+            if isinstance(scheme, LicenceScheme):
+                points.add(add_months(s.record.decided_on, scheme.period_months) + _ONE_DAY)
+
+    def holds(day: date) -> bool:
+        score, _, exhausted, _ = _score_at(scheme, rules, own, via, day)
+        return _condition(lst, scheme, score, exhausted)
+
+    # the earliest day it has held continuously: the latest change point at or before as_of
+    # from which it holds through as_of
+    past = sorted(p for p in points if p <= as_of)
+    since = as_of
+    for day in reversed(past):
+        if holds(day):
+            since = day
+        else:
+            break
+    until = None
+    for day in sorted(p for p in points if p > as_of):
+        if not holds(day):
+            until = day
+            break
+    return since, until
+
+
+_ONE_DAY = date(2000, 1, 2) - date(2000, 1, 1)
+
+
+def _measures(
+    index: CatalogIndex,
+    lists: Sequence[Membership],
+    as_of: date,
+    *,
+    role: str | None = None,
+    org: str | None = None,
+) -> list[ActiveMeasure]:
+    out: list[ActiveMeasure] = []
+    for m in lists:
+        for memo in index.memoranda_by_list.get(m.list, ()):
+            if role is not None and role not in {r.value for r in memo.extends_to}:
+                continue
+            for measure_id in memo.measures:
+                measure = index.measures.get(measure_id)
+                if measure is None:
+                    continue
+                out.append(
+                    ActiveMeasure(
+                        measure=measure_id,
+                        kind=measure.kind.value,
+                        since=m.since,
+                        until=m.until,
+                        list=m.list,
+                        memorandum=memo.id,
+                        records=m.records,
+                        via_role=role,
+                        via_subject=org,
+                    )
+                )
+    return out
+
+
+def perks(index: CatalogIndex, schemes: dict[str, SchemeResult]) -> list[ActiveMeasure]:
+    """Incentives granted by score thresholds (Fuzhou's >= 650)."""
+    out: list[ActiveMeasure] = []
+    for scheme_id, result in sorted(schemes.items()):
+        for perk in index.schemes[scheme_id].perks:
+            if result.score >= perk.at_least:
+                for measure_id in perk.measures:
+                    measure = index.measures.get(measure_id)
+                    if measure is None:
+                        continue
+                    out.append(
+                        ActiveMeasure(
+                            measure=measure_id,
+                            kind=measure.kind.value,
+                            since=None,
+                            until=None,
+                            scheme=scheme_id,
+                            records=result.records,
+                        )
+                    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Check: all a consumer may see
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    decision: str  # "allow" | "deny"
+    measure: str
+    until: date | None
+    reasons: tuple[dict[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "measure": self.measure,
+            "until": _iso(self.until),
+            "reasons": list(self.reasons),
+        }
+
+
+def check(profile: Profile, measure: str, catalog: Loaded | CatalogIndex) -> Decision:
+    """May ``profile``'s subject have what ``measure`` governs on ``profile.as_of``?
+
+    A restriction in force -> ``deny`` until its latest end. An incentive -> ``allow`` while the
+    subject qualifies, ``deny`` otherwise. Reasons name the chain, not the records' contents.
+    """
+    index = catalog.index if isinstance(catalog, Loaded) else catalog
+    known = index.measures.get(measure)
+    if known is None:
+        from socialcredit.policy.loader import did_you_mean
+
+        raise NotFound(f"measure: no measure {measure!r}{did_you_mean(measure, index.measures)}")
+    active = [a for a in profile.measures if a.measure == measure]
+    reasons = tuple(
+        _drop_none(
+            {
+                "code": "LISTED" if a.list else "THRESHOLD",
+                "list": a.list,
+                "memorandum": a.memorandum,
+                "scheme": a.scheme,
+                "via_role": a.via_role,
+                "until": _iso(a.until),
+            }
+        )
+        for a in active
+    )
+    until: date | None = None
+    if active and all(a.until is not None for a in active):
+        until = max(a.until for a in active if a.until is not None)
+    if known.kind is MeasureKind.restriction:
+        decision = "deny" if active else "allow"
+        return Decision(decision, measure, until if active else None, reasons)
+    if active:
+        return Decision("allow", measure, until, reasons)
+    return Decision("deny", measure, None, ({"code": "NOT_ELIGIBLE"},))
