@@ -1,9 +1,326 @@
-"""``socialcredit profile|check|objection|repair|demo``."""
+"""``socialcredit profile|check`` and the due-process commands ``objection`` and ``repair``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from socialcredit.policy.loader import Loaded
+from socialcredit.registry import subjects, workflows
+from socialcredit.registry.config import db_url, parse_date, registry_catalog
+from socialcredit.registry.evaluate import Decision, Profile, check, evaluate
+from socialcredit.registry.ledger import Ledger
+
+console = Console(highlight=False)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="Database URL or SQLite path (default $SOCIALCREDIT_DB).")
+]
+CatalogOpt = Annotated[
+    list[str] | None,
+    typer.Option("--catalog", help="Catalog path or bundled id (repeat); default: all admissible."),
+]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Evaluate on this date (YYYY-MM-DD).")]
+FormatOpt = Annotated[Format, typer.Option("--format", help="text or json.")]
+OnOpt = Annotated[str | None, typer.Option("--on", help="Date of the step (default today).")]
+
+
+def _today() -> date:
+    return date.today()
+
+
+@contextmanager
+def _open(db: str | None) -> Iterator[Ledger]:
+    ledger = Ledger.open(db_url(db))
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+
+
+def profile_cmd(
+    subject: Annotated[str, typer.Argument(help="Resident ID or USCC.")],
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = Format.text,
+    db: DbOpt = None,
+    catalog: CatalogOpt = None,
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="Why this profile is read (kept in the audit log).")
+    ] = "subject access",
+) -> None:
+    """Everything the registry holds about a subject: scores, lists, measures, records, why."""
+    subject_id, _kind = subjects.validate(subject)
+    on = parse_date(as_of, field="as-of", default=_today())
+    loaded = registry_catalog(catalog or ())
+    with _open(db) as ledger:
+        profile = evaluate(ledger.facts(subject_id), loaded, on, subject=subject_id)
+        ledger.log_access(actor="cli", action="profile", subject=subject_id, purpose=purpose)
+    if fmt is Format.json:
+        _print_json(profile.to_json())
+    else:
+        _render_profile(profile, loaded)
+
+
+def check_cmd(
+    subject: Annotated[str, typer.Argument(help="Resident ID or USCC.")],
+    measure: Annotated[str, typer.Argument(help="Measure id, e.g. restrict.flight.")],
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = Format.text,
+    db: DbOpt = None,
+    catalog: CatalogOpt = None,
+    purpose: Annotated[str, typer.Option("--purpose", help="Why this check is made.")] = "check",
+) -> None:
+    """Is the subject allowed what MEASURE governs? All a consumer may see: allow or deny."""
+    subject_id, _kind = subjects.validate(subject)
+    on = parse_date(as_of, field="as-of", default=_today())
+    loaded = registry_catalog(catalog or ())
+    with _open(db) as ledger:
+        profile = evaluate(ledger.facts(subject_id), loaded, on, subject=subject_id)
+        decision = check(profile, measure, loaded)
+        ledger.log_access(
+            actor="cli", action=f"check {measure}", subject=subject_id, purpose=purpose
+        )
+    if fmt is Format.json:
+        _print_json(decision.to_json())
+    else:
+        _render_decision(decision)
+
+
+def _render_decision(d: Decision) -> None:
+    colour = "green" if d.decision == "allow" else "red"
+    until = f" until {d.until}" if d.until else ""
+    console.print(f"[bold {colour}]{d.decision}[/] {d.measure}{until}")
+    for r in d.reasons:
+        console.print("  " + ", ".join(f"{k}={v}" for k, v in r.items()))
+
+
+def _render_profile(p: Profile, loaded: Loaded) -> None:
+    idx = loaded.index
+    console.print(f"[bold]{p.subject}[/] as of {p.as_of}")
+    if p.empty:
+        console.print("No records: nothing held about this subject.")
+        return
+    if p.schemes:
+        t = Table(title="Scores")
+        for col in ("scheme", "score", "grade"):
+            t.add_column(col)
+        for s in p.schemes.values():
+            grade = s.grade or ("exhausted" if s.exhausted else "")
+            t.add_row(idx.schemes[s.scheme].title, f"{s.score:g}", grade)
+        console.print(t)
+    if p.lists:
+        t = Table(title="Lists")
+        for col in ("list", "since", "until", "because of records", "ways off"):
+            t.add_column(col)
+        for m in p.lists:
+            t.add_row(
+                idx.lists[m.list].title,
+                str(m.since),
+                str(m.until or "while the score stays"),
+                ", ".join(m.records),
+                ", ".join(m.removal),
+            )
+        console.print(t)
+    if p.measures:
+        t = Table(title="Measures in force")
+        for col in ("measure", "because", "until"):
+            t.add_column(col)
+        for a in p.measures:
+            if a.list:
+                because = f"{a.memorandum} <- {a.list} <- records {', '.join(a.records)}"
+                if a.via_role:
+                    because += f" (as {a.via_role} of {a.via_subject})"
+            else:
+                because = f"score {a.scheme} at or above the threshold"
+            t.add_row(idx.measures[a.measure].title, because, str(a.until or "-"))
+        console.print(t)
+    t = Table(title="Records")
+    for col in (
+        "id",
+        "type",
+        "decided",
+        "status",
+        "published until",
+        "repairable from",
+        "legal basis",
+    ):
+        t.add_column(col)
+    for r in p.records:
+        rt = idx.record_types.get(r.record.record_type)
+        status = r.status + (f", objection {r.objection}" if r.objection else "")
+        status += f", repair {r.repair}" if r.repair else ""
+        t.add_row(
+            r.record.id,
+            r.record.record_type,
+            str(r.record.decided_on),
+            status,
+            str(r.published_until or "not published"),
+            str(r.repairable_from or "-"),
+            rt.legal_basis if rt else "",
+        )
+    console.print(t)
+
+
+# -------------------------------------------------------------------------- due process
+
+objection_app = typer.Typer(
+    help="Objections to records: filed by the subject.", no_args_is_help=True
+)
+repair_app = typer.Typer(help="Credit repair: applied for by the subject.", no_args_is_help=True)
+
+
+def _pending_out(p: workflows.Pending, fmt: Format) -> None:
+    data = {
+        "record": p.record_id,
+        "kind": p.kind,
+        "filed_on": p.filed_on.isoformat(),
+        "decide_by": p.decide_by.isoformat(),
+        "authority": p.authority,
+    }
+    if fmt is Format.json:
+        _print_json(data)
+    else:
+        console.print(
+            f"{p.kind} on record {p.record_id} filed {p.filed_on}; "
+            f"{p.authority} must decide by {p.decide_by}"
+        )
+
+
+def _event_out(ev: Any, fmt: Format) -> None:
+    data = {"record": ev.record_id, "event": ev.kind.value, "on": ev.on.isoformat(), "by": ev.actor}
+    if fmt is Format.json:
+        _print_json(data)
+    else:
+        console.print(f"record {ev.record_id}: {ev.kind.value.replace('_', ' ')} on {ev.on}")
+
+
+@objection_app.command("file")
+def objection_file(
+    record: Annotated[str, typer.Argument(help="Record id.")],
+    by: Annotated[str, typer.Option("--by", help="The subject's ID (only they may object).")],
+    grounds: Annotated[str, typer.Option("--grounds", help="Why the record is wrong.")],
+    on: OnOpt = None,
+    fmt: FormatOpt = Format.text,
+    db: DbOpt = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """File an objection to a record."""
+    subject_id, _ = subjects.validate(by, field="by")
+    today = _today()
+    day = parse_date(on, field="on", default=today)
+    loaded = registry_catalog(catalog or ())
+    with _open(db) as ledger:
+        pending = workflows.file_objection(
+            ledger, loaded, record, by=subject_id, grounds=grounds, on=day, today=today
+        )
+    _pending_out(pending, fmt)
+
+
+@objection_app.command("decide")
+def objection_decide(
+    record: Annotated[str, typer.Argument(help="Record id.")],
+    authority: Annotated[str, typer.Option("--authority", help="The designating authority.")],
+    uphold: Annotated[
+        bool, typer.Option("--uphold/--reject", help="Uphold (void the record) or reject.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="The decision's reasons.")],
+    on: OnOpt = None,
+    fmt: FormatOpt = Format.text,
+    db: DbOpt = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Decide an objection (the authority that designated the record)."""
+    today = _today()
+    day = parse_date(on, field="on", default=today)
+    loaded = registry_catalog(catalog or ())
+    with _open(db) as ledger:
+        ev = workflows.decide_objection(
+            ledger,
+            loaded,
+            record,
+            authority=authority,
+            upheld=uphold,
+            reason=reason,
+            on=day,
+            today=today,
+        )
+    _event_out(ev, fmt)
+
+
+@repair_app.command("apply")
+def repair_apply(
+    record: Annotated[str, typer.Argument(help="Record id.")],
+    by: Annotated[str, typer.Option("--by", help="The subject's ID.")],
+    commitment: Annotated[
+        bool, typer.Option("--commitment", help="Give the public credit commitment.")
+    ] = False,
+    on: OnOpt = None,
+    fmt: FormatOpt = Format.text,
+    db: DbOpt = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Apply for credit repair of a record (after its minimum publication period)."""
+    subject_id, _ = subjects.validate(by, field="by")
+    today = _today()
+    day = parse_date(on, field="on", default=today)
+    loaded = registry_catalog(catalog or ())
+    with _open(db) as ledger:
+        pending = workflows.apply_repair(
+            ledger, loaded, record, by=subject_id, commitment=commitment, on=day, today=today
+        )
+    _pending_out(pending, fmt)
+
+
+@repair_app.command("decide")
+def repair_decide(
+    record: Annotated[str, typer.Argument(help="Record id.")],
+    authority: Annotated[str, typer.Option("--authority", help="The designating authority.")],
+    grant: Annotated[bool, typer.Option("--grant/--refuse", help="Grant or refuse the repair.")],
+    reason: Annotated[str, typer.Option("--reason", help="The decision's reasons.")],
+    on: OnOpt = None,
+    fmt: FormatOpt = Format.text,
+    db: DbOpt = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Decide a repair application (the authority that designated the record)."""
+    today = _today()
+    day = parse_date(on, field="on", default=today)
+    loaded = registry_catalog(catalog or ())
+    with _open(db) as ledger:
+        ev = workflows.decide_repair(
+            ledger,
+            loaded,
+            record,
+            authority=authority,
+            granted=grant,
+            reason=reason,
+            on=day,
+            today=today,
+        )
+    _event_out(ev, fmt)
 
 
 def register(app: typer.Typer) -> None:
     """Add the registry commands to the root app."""
+    app.command("profile")(profile_cmd)
+    app.command("check")(check_cmd)
+    app.add_typer(objection_app, name="objection")
+    app.add_typer(repair_app, name="repair")

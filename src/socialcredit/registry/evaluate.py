@@ -83,10 +83,8 @@ class RecordState:
     fulfilled_on: date | None
     withdrawn_on: date | None = None
     """When the creditor asked for removal."""
-
-    @property
-    def voided(self) -> bool:
-        return self.status in ("revoked", "objection_upheld", "unknown_type")
+    voided: bool = False
+    """Revoked, objection upheld, or of an unknown type: it has no effect at all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +227,22 @@ class _TypeInfo:
 
 
 @dataclass(slots=True)
+class _CScheme:
+    """A scheme compiled for scoring: rules looked up by (role, record type)."""
+
+    scheme: Scheme
+    bands: list[tuple[float, str]]  # highest first
+    by_type: dict[str | None, dict[str, list[tuple[Rule, int]]]]
+    """role (None = the subject's own records) -> record type -> [(rule, dimension index)]."""
+    rule_keys: dict[int, int]
+    """id(rule) -> a small integer, for counting occurrences per rule."""
+
+
+@dataclass(slots=True)
 class _Compiled:
     types: dict[str, _TypeInfo]
     score_lists: dict[str, list[ListDef]]  # scheme id -> lists entered by a score condition
-    scheme_rules: dict[str, dict[str | None, list[Rule]]]  # scheme -> via -> rules (flattened)
+    schemes: dict[str, _CScheme]
 
 
 def _compile(index: CatalogIndex) -> _Compiled:
@@ -251,16 +261,18 @@ def _compile(index: CatalogIndex) -> _Compiled:
             nature=rt.nature,
             role=rt.role.value if rt.role is not None else None,
         )
-    scheme_rules: dict[str, dict[str | None, list[Rule]]] = {}
+    schemes: dict[str, _CScheme] = {}
     for scheme in index.catalog.schemes:
-        by_via: dict[str | None, list[Rule]] = {}
-        for rule in _rules_of(scheme):
-            via = rule.via.value if rule.via is not None else None
-            by_via.setdefault(via, []).append(rule)
+        by_type: dict[str | None, dict[str, list[tuple[Rule, int]]]] = {}
+        rule_keys: dict[int, int] = {}
+        for rule, dim, via in _rules_of(scheme):
+            by_type.setdefault(via, {}).setdefault(rule.record_type, []).append((rule, dim))
+            rule_keys[id(rule)] = len(rule_keys)
             info = types.get(rule.record_type)
-            if info is not None and scheme.id not in info.schemes:
+            if info is not None and via is None and scheme.id not in info.schemes:
                 info.schemes.append(scheme.id)
-        scheme_rules[scheme.id] = by_via
+        bands = sorted(((b.min, b.grade) for b in scheme.bands), reverse=True)
+        schemes[scheme.id] = _CScheme(scheme, bands, by_type, rule_keys)
     score_lists: dict[str, list[ListDef]] = {}
     for lst in index.catalog.lists:
         if lst.entry.scheme is not None:
@@ -269,21 +281,21 @@ def _compile(index: CatalogIndex) -> _Compiled:
             info = types.get(code)
             if info is not None:
                 info.lists.append(lst)
-    compiled = _Compiled(types=types, score_lists=score_lists, scheme_rules=scheme_rules)
+    compiled = _Compiled(types=types, score_lists=score_lists, schemes=schemes)
     index.__dict__["_evaluate_compiled"] = compiled
     return compiled
 
 
-def _rules_of(scheme: Scheme) -> list[Rule]:
+def _rules_of(scheme: Scheme) -> list[tuple[Rule, int, str | None]]:
+    """Every rule of a scheme with its dimension index (0 if none) and the role it reaches."""
     if isinstance(scheme, WeightedScheme):
-        out: list[Rule] = []
-        for dim in scheme.dimensions:
-            if dim.via is not None:
-                out += [r.model_copy(update={"via": r.via or dim.via}) for r in dim.rules]
-            else:
-                out += list(dim.rules)
+        out: list[tuple[Rule, int, str | None]] = []
+        for i, dim in enumerate(scheme.dimensions):
+            for rule in dim.rules:
+                via = rule.via or dim.via
+                out.append((rule, i, via.value if via is not None else None))
         return out
-    return list(scheme.rules)
+    return [(r, 0, r.via.value if r.via is not None else None) for r in scheme.rules]
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,59 +303,78 @@ def _rules_of(scheme: Scheme) -> list[Rule]:
 
 
 def _record_state(
-    rec: Record, events: Sequence[LifecycleEvent], info: _TypeInfo | None
+    rec: Record, events: Sequence[LifecycleEvent], info: _TypeInfo | None, as_of: date
 ) -> RecordState:
+    """The record as seen on ``as_of`` (events are those on or before ``as_of``)."""
     objection = repair = None
     fulfilled_on = withdrawn_on = granted_on = voided_as = None
-    for ev in sorted(events, key=_event_order):
-        kind = ev.kind
-        if kind is EventKind.objection_filed:
-            objection = "pending" if objection != "upheld" else objection
-        elif kind is EventKind.objection_upheld:
-            objection = "upheld"
-            voided_as = voided_as or "objection_upheld"
-        elif kind is EventKind.objection_rejected:
-            objection = "rejected" if objection != "upheld" else objection
-        elif kind is EventKind.revoked:
-            voided_as = voided_as or "revoked"
-        elif kind is EventKind.repair_applied:
-            repair = "applied" if repair != "granted" else repair
-        elif kind is EventKind.repair_granted:
-            if granted_on is None:
-                granted_on = ev.on
-            repair = "granted"
-        elif kind is EventKind.repair_refused:
-            repair = "refused" if repair != "granted" else repair
-        elif kind is EventKind.fulfilled:
-            fulfilled_on = fulfilled_on or ev.on
-        elif kind is EventKind.creditor_withdrew:
-            withdrawn_on = withdrawn_on or ev.on
+    if events:
+        for ev in sorted(events, key=_event_order):
+            kind = ev.kind
+            if kind is EventKind.objection_filed:
+                objection = "pending" if objection != "upheld" else objection
+            elif kind is EventKind.objection_upheld:
+                objection = "upheld"
+                voided_as = voided_as or "objection_upheld"
+            elif kind is EventKind.objection_rejected:
+                objection = "rejected" if objection != "upheld" else objection
+            elif kind is EventKind.revoked:
+                voided_as = voided_as or "revoked"
+            elif kind is EventKind.repair_applied:
+                repair = "applied" if repair != "granted" else repair
+            elif kind is EventKind.repair_granted:
+                if granted_on is None:
+                    granted_on = ev.on
+                repair = "granted"
+            elif kind is EventKind.repair_refused:
+                repair = "refused" if repair != "granted" else repair
+            elif kind is EventKind.fulfilled:
+                fulfilled_on = fulfilled_on or ev.on
+            elif kind is EventKind.creditor_withdrew:
+                withdrawn_on = withdrawn_on or ev.on
     if info is None:
-        return RecordState(rec, "unknown_type", None, False, None, None, objection, repair, None)
+        return RecordState(
+            rec, "unknown_type", None, False, None, None, objection, repair, None, None, True
+        )
     start = rec.decided_on
     repairable_from = add_months(start, info.min_months) if info.repairable else None
     effect_until = add_months(start, info.effect_months) if info.effect_months is not None else None
-    published_until = add_months(start, info.max_months) if info.max_months is not None else None
+    published_until = (
+        add_months(start, info.max_months)
+        if info.max_months is not None and info.published
+        else None
+    )
     if granted_on is not None and repairable_from is not None:
         repaired_on = max(granted_on, repairable_from)
         effect_until = repaired_on if effect_until is None else min(effect_until, repaired_on)
-        published_until = (
-            repaired_on if published_until is None else min(published_until, repaired_on)
-        )
-    status = voided_as or "in_effect"
-    state = RecordState(
-        record=rec,
-        status=status,
-        effect_until=effect_until,
-        published=False,
-        published_until=published_until if info.published else None,
-        repairable_from=repairable_from,
-        objection=objection,
-        repair=repair,
-        fulfilled_on=fulfilled_on,
-        withdrawn_on=withdrawn_on,
+        if info.published:
+            published_until = (
+                repaired_on if published_until is None else min(published_until, repaired_on)
+            )
+    if voided_as is not None:
+        status = voided_as
+    elif effect_until is not None and effect_until <= as_of:
+        status = "repaired" if repair == "granted" else "expired"
+    else:
+        status = "in_effect"
+    published = (
+        info.published
+        and status == "in_effect"
+        and (published_until is None or as_of < published_until)
     )
-    return state
+    return RecordState(
+        rec,
+        status,
+        effect_until,
+        published,
+        published_until,
+        repairable_from,
+        objection,
+        repair,
+        fulfilled_on,
+        withdrawn_on,
+        voided_as is not None,
+    )
 
 
 _EVENT_RANK = {k: i for i, k in enumerate(EventKind)}
@@ -351,34 +382,6 @@ _EVENT_RANK = {k: i for i, k in enumerate(EventKind)}
 
 def _event_order(ev: LifecycleEvent) -> tuple[date, int, str]:
     return (ev.on, _EVENT_RANK[ev.kind], ev.note)
-
-
-def _finish_state(state: RecordState, as_of: date, info: _TypeInfo | None) -> RecordState:
-    """Status and publication as seen on ``as_of``."""
-    if state.voided or info is None:
-        return state
-    status = state.status
-    if state.effect_until is not None and state.effect_until <= as_of:
-        status = "repaired" if state.repair == "granted" else "expired"
-    published = (
-        info.published
-        and status == "in_effect"
-        and (state.published_until is None or as_of < state.published_until)
-    )
-    if status == state.status and published == state.published:
-        return state
-    return RecordState(
-        state.record,
-        status,
-        state.effect_until,
-        published,
-        state.published_until,
-        state.repairable_from,
-        state.objection,
-        state.repair,
-        state.fulfilled_on,
-        state.withdrawn_on,
-    )
 
 
 def _in_effect(state: RecordState, day: date) -> bool:
@@ -392,98 +395,83 @@ def _in_effect(state: RecordState, day: date) -> bool:
 
 
 def _score_at(
-    scheme: Scheme,
-    rules: dict[str | None, list[Rule]],
+    cs: _CScheme,
     own: Sequence[RecordState],
     via: dict[str, list[RecordState]],
     day: date,
 ) -> tuple[float, tuple[str, ...], bool | None, dict[str, float] | None]:
-    """Score of ``scheme`` on ``day`` from the record states: (score, records, exhausted, dims)."""
+    """Score of a scheme on ``day``: (score, records counted, exhausted, dimensions).
+
+    Records are visited in decision order (``own`` and ``via`` are sorted), so the n-th
+    occurrence of a type is the n-th in time.
+    """
+    scheme = cs.scheme
+    counts = [0] * len(cs.rule_keys)
+    keys = cs.rule_keys
+    used: list[str] = []
     if isinstance(scheme, LicenceScheme):
         window_start = add_months(day, -scheme.period_months)
-        relevant = [s for s in own if _in_effect(s, day) and s.record.decided_on > window_start]
+        table = cs.by_type.get(None, {})
         balance = scheme.points
-        counts: dict[str, int] = {}
-        used: list[str] = []
-        by_type = {r.record_type: r for r in rules.get(None, ())}
-        for s in sorted(relevant, key=_state_order):
-            rule = by_type.get(s.record.record_type)
-            if rule is None:
+        for s in own:
+            entries = table.get(s.record.record_type)
+            if entries is None or not _in_effect(s, day) or s.record.decided_on <= window_start:
                 continue
-            n = counts[rule.record_type] = counts.get(rule.record_type, 0) + 1
-            balance = min(scheme.points, balance + rule.points_for(n))
             used.append(s.record.id)
+            for rule, _dim in entries:
+                k = keys[id(rule)]
+                counts[k] += 1
+                balance = min(scheme.points, balance + rule.points_for(counts[k]))
         balance = max(balance, 0.0)
         return balance, tuple(used), balance <= 0, None
 
-    per_type: dict[str | None, dict[str, list[RecordState]]] = {}
-    for via_role, role_rules in rules.items():
-        pool = own if via_role is None else via.get(via_role, [])
-        wanted = {r.record_type for r in role_rules}
-        bucket: dict[str, list[RecordState]] = {}
+    weighted = isinstance(scheme, WeightedScheme)
+    totals = [d.base for d in scheme.dimensions] if isinstance(scheme, WeightedScheme) else [0.0]
+    for role, table in cs.by_type.items():
+        pool = own if role is None else via.get(role, ())
         for s in pool:
-            if s.record.record_type in wanted and _in_effect(s, day):
-                bucket.setdefault(s.record.record_type, []).append(s)
-        per_type[via_role] = bucket
-
-    def rule_points(rule: Rule, via_role: str | None) -> tuple[float, list[str]]:
-        states = sorted(per_type[via_role].get(rule.record_type, ()), key=_state_order)
-        total = 0.0
-        for n, _s in enumerate(states, start=1):
-            total += rule.points_for(n)
-        return total, [s.record.id for s in states]
-
-    used_ids: list[str] = []
-    if isinstance(scheme, PointsScheme):
-        score = scheme.base
-        for via_role, role_rules in rules.items():
-            for rule in role_rules:
-                pts, ids = rule_points(rule, via_role)
-                score += pts
-                used_ids += ids
-        score = min(scheme.ceiling, max(scheme.floor, score))
-        return score, tuple(used_ids), None, None
-
-    # weighted
-    dims: dict[str, float] = {}
-    weighted = 0.0
-    total_weight = 0.0
-    for dim in scheme.dimensions:
-        value = dim.base
-        dim_via = dim.via.value if dim.via is not None else None
-        for rule in dim.rules:
-            via_role = rule.via.value if rule.via is not None else dim_via
-            if via_role not in per_type:
+            entries = table.get(s.record.record_type)
+            if entries is None or not _in_effect(s, day):
                 continue
-            pts, ids = rule_points(rule, via_role)
-            value += pts
-            used_ids += ids
+            used.append(s.record.id)
+            for rule, dim in entries:
+                k = keys[id(rule)]
+                counts[k] += 1
+                totals[dim] += rule.points_for(counts[k])
+    if isinstance(scheme, PointsScheme):
+        score = min(scheme.ceiling, max(scheme.floor, scheme.base + totals[0]))
+        return score, tuple(used), None, None
+    assert weighted and isinstance(scheme, WeightedScheme)
+    dims: dict[str, float] = {}
+    acc = 0.0
+    total_weight = 0.0
+    for dim_def, value in zip(scheme.dimensions, totals, strict=True):
         value = min(100.0, max(0.0, value))
-        dims[dim.id] = value
-        weighted += dim.weight * value
-        total_weight += dim.weight
-    fraction = weighted / (100.0 * total_weight) if total_weight else 0.0
+        dims[dim_def.id] = value
+        acc += dim_def.weight * value
+        total_weight += dim_def.weight
+    fraction = acc / (100.0 * total_weight) if total_weight else 0.0
     score = scheme.low + (scheme.high - scheme.low) * fraction
-    return round(score, 6), tuple(used_ids), None, dims
+    return round(score, 6), tuple(used), None, dims
 
 
 def _state_order(s: RecordState) -> tuple[date, str]:
     return (s.record.decided_on, s.record.id)
 
 
-def _grade(scheme: Scheme, score: float) -> str | None:
-    for band in sorted(scheme.bands, key=lambda b: b.min, reverse=True):
-        if score >= band.min:
-            return band.grade
+def _grade(cs: _CScheme, score: float) -> str | None:
+    for low, grade in cs.bands:
+        if score >= low:
+            return grade
     return None
 
 
-def _condition(lst: ListDef, scheme: Scheme, score: float, exhausted: bool | None) -> bool:
+def _condition(lst: ListDef, cs: _CScheme, score: float, exhausted: bool | None) -> bool:
     entry = lst.entry
     if entry.exhausted:
         return bool(exhausted)
     if entry.grades:
-        return _grade(scheme, score) in entry.grades
+        return _grade(cs, score) in entry.grades
     if entry.score_below is not None:
         return score < entry.score_below
     if entry.score_at_least is not None:
@@ -527,8 +515,8 @@ def evaluate(
     types = compiled.types
     for rec in records.values():
         info = types.get(rec.record_type)
-        state = _record_state(rec, events.get(rec.id, ()), info)
-        by_subject.setdefault(rec.subject, []).append(_finish_state(state, as_of, info))
+        state = _record_state(rec, events.get(rec.id, ()), info, as_of)
+        by_subject.setdefault(rec.subject, []).append(state)
     own = by_subject.get(subject, [])
     own.sort(key=_state_order)
 
@@ -540,14 +528,16 @@ def evaluate(
             roles.setdefault(info.role, []).append(s.record.counterpart)
     via: dict[str, list[RecordState]] = {}
     for role, orgs in roles.items():
-        via[role] = [st for org in orgs for st in by_subject.get(org, ())]
+        via[role] = sorted(
+            (st for org in set(orgs) for st in by_subject.get(org, ())), key=_state_order
+        )
 
-    schemes = _schemes(index, compiled, own, via, as_of)
-    lists = _memberships(index, compiled, own, via, schemes, as_of)
+    schemes = _schemes(compiled, own, via, as_of)
+    lists = _memberships(compiled, own, via, schemes, as_of)
     measures = _measures(index, lists, as_of) + perks(index, schemes)
     for role, orgs in sorted(roles.items()):
         for org in sorted(set(orgs)):
-            org_lists = _memberships(index, compiled, by_subject.get(org, []), {}, {}, as_of)
+            org_lists = _memberships(compiled, by_subject.get(org, []), {}, {}, as_of)
             measures += _measures(index, org_lists, as_of, role=role, org=org)
     return Profile(
         subject=subject, as_of=as_of, schemes=schemes, lists=lists, measures=measures, records=own
@@ -555,37 +545,33 @@ def evaluate(
 
 
 def _schemes(
-    index: CatalogIndex,
     compiled: _Compiled,
     own: Sequence[RecordState],
     via: dict[str, list[RecordState]],
     as_of: date,
 ) -> dict[str, SchemeResult]:
+    """Every scheme the subject has a record for (own, or reached through a legal role)."""
     touched: set[str] = set()
+    types = compiled.types
     for s in own:
         if not s.voided:
-            touched.update(compiled.types[s.record.record_type].schemes)
-    for role_states in via.values():
-        for s in role_states:
-            info = compiled.types.get(s.record.record_type)
-            if info is not None and not s.voided:
-                touched.update(
-                    sid for sid in info.schemes if any(v for v in compiled.scheme_rules[sid] if v)
-                )
+            touched.update(types[s.record.record_type].schemes)
+    if via:
+        for scheme_id, cs in compiled.schemes.items():
+            for role, table in cs.by_type.items():
+                if role is not None and any(
+                    not s.voided and s.record.record_type in table for s in via.get(role, ())
+                ):
+                    touched.add(scheme_id)
     out: dict[str, SchemeResult] = {}
     for scheme_id in sorted(touched):
-        scheme = index.schemes[scheme_id]
-        score, used, exhausted, dims = _score_at(
-            scheme, compiled.scheme_rules[scheme_id], own, via, as_of
-        )
-        out[scheme_id] = SchemeResult(
-            scheme_id, score, _grade(scheme, score), used, exhausted, dims
-        )
+        cs = compiled.schemes[scheme_id]
+        score, used, exhausted, dims = _score_at(cs, own, via, as_of)
+        out[scheme_id] = SchemeResult(scheme_id, score, _grade(cs, score), used, exhausted, dims)
     return out
 
 
 def _memberships(
-    index: CatalogIndex,
     compiled: _Compiled,
     own: Sequence[RecordState],
     via: dict[str, list[RecordState]],
@@ -630,13 +616,11 @@ def _memberships(
             )
         )
     for scheme_id, result in sorted(schemes.items()):
+        cs = compiled.schemes[scheme_id]
         for lst in compiled.score_lists.get(scheme_id, ()):
-            scheme = index.schemes[scheme_id]
-            if not _condition(lst, scheme, result.score, result.exhausted):
+            if not _condition(lst, cs, result.score, result.exhausted):
                 continue
-            since, until = _score_span(
-                lst, scheme, compiled.scheme_rules[scheme_id], own, via, as_of
-            )
+            since, until = _score_span(lst, cs, own, via, as_of)
             out.append(
                 Membership(
                     list=lst.id,
@@ -675,14 +659,14 @@ def _membership_interval(lst: ListDef, s: RecordState) -> tuple[date, date | Non
 
 def _score_span(
     lst: ListDef,
-    scheme: Scheme,
-    rules: dict[str | None, list[Rule]],
+    cs: _CScheme,
     own: Sequence[RecordState],
     via: dict[str, list[RecordState]],
     as_of: date,
 ) -> tuple[date, date | None]:
     """When a score condition that holds on ``as_of`` started holding, and when it will stop
     (with no new records), judged from the facts known on ``as_of``."""
+    scheme = cs.scheme
     points: set[date] = set()
     pools = [own, *via.values()]
     for pool in pools:
@@ -693,11 +677,12 @@ def _score_span(
             if s.effect_until is not None:
                 points.add(s.effect_until)
             if isinstance(scheme, LicenceScheme):
-                points.add(add_months(s.record.decided_on, scheme.period_months) + _ONE_DAY)
+                leaves = add_months(s.record.decided_on, scheme.period_months)
+                points.update((leaves, leaves + _ONE_DAY))
 
     def holds(day: date) -> bool:
-        score, _, exhausted, _ = _score_at(scheme, rules, own, via, day)
-        return _condition(lst, scheme, score, exhausted)
+        score, _, exhausted, _ = _score_at(cs, own, via, day)
+        return _condition(lst, cs, score, exhausted)
 
     # the earliest day it has held continuously: the latest change point at or before as_of
     # from which it holds through as_of

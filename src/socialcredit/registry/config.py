@@ -1,0 +1,40 @@
+"""Where the registry's database and catalogs come from."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import date
+
+from socialcredit.errors import InputError
+from socialcredit.policy.loader import Loaded, bundled
+
+DEFAULT_DB = "sqlite:///./socialcredit.db"
+
+
+def db_url(given: str | None = None) -> str:
+    """``--db``, else ``$SOCIALCREDIT_DB``, else ``./socialcredit.db``."""
+    return given or os.environ.get("SOCIALCREDIT_DB") or DEFAULT_DB
+
+
+def registry_catalog(refs: Sequence[str] = ()) -> Loaded:
+    """The catalogs the registry runs: the given ones, or every bundled admissible one.
+
+    The registry refuses any catalog with an error finding (raises ``CatalogRefused``).
+    """
+    from socialcredit.policy.checker import load_admissible
+
+    chosen = list(refs) or [str(b.path) for b in bundled() if not b.synthetic]
+    return load_admissible(*chosen)
+
+
+def parse_date(value: str | None, *, field: str, default: date | None = None) -> date:
+    """An ISO date from the command line or an API, or a clear error naming the field."""
+    if value is None or value == "":
+        if default is None:
+            raise InputError(field, "a date is required (YYYY-MM-DD)")
+        return default
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InputError(field, f"{value!r} is not a date (expected YYYY-MM-DD)") from None

@@ -1,0 +1,298 @@
+"""Due process: objections and credit repair, as steps that append lifecycle events.
+
+Each step checks that it is allowed *now* (who may take it, in which state, from which date) and
+raises :class:`WorkflowError` naming the reason otherwise; it never changes a record, it appends
+an event. The rules follow the published measures (FACTS.md):
+
+- Objections are filed by the subject of the record and decided by the authority that designated
+  it ("whoever designates, repairs"), within :data:`OBJECTION_DAYS` days (PBOC: 20 days). An
+  upheld objection voids the record.
+- Repair may be applied for once the minimum publication period has passed, with a public credit
+  commitment; for a record of an obligation not performed (``nature = "default"``) the obligation
+  must have been performed first ("corrected"). The designating authority decides within
+  :data:`REPAIR_WORKING_DAYS` working days of the application reaching it (Credit China forwards
+  within 10 working days, the authority decides within 3: 13 in all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Protocol
+
+from socialcredit.errors import InputError, NotFound, WorkflowError
+from socialcredit.policy.loader import Loaded
+from socialcredit.policy.schema import Nature
+from socialcredit.registry.evaluate import RecordState, evaluate
+from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+
+OBJECTION_DAYS = 20
+REPAIR_WORKING_DAYS = 13
+
+
+class EventStore(Protocol):
+    """What the workflows need from a ledger."""
+
+    def record(self, record_id: str) -> Record: ...
+
+    def events_for(self, record_id: str) -> list[LifecycleEvent]: ...
+
+    def append_event(
+        self, event: LifecycleEvent, *, client_key: str | None = None
+    ) -> LifecycleEvent: ...
+
+
+def add_working_days(day: date, n: int) -> date:
+    """``day`` plus ``n`` working days (Monday to Friday; public holidays are not modelled)."""
+    while n > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An objection or repair application awaiting a decision."""
+
+    record_id: str
+    kind: str  # "objection" | "repair"
+    filed_on: date
+    decide_by: date
+    authority: str
+    subject: str
+
+
+def _state(store: EventStore, catalog: Loaded, record_id: str, on: date) -> RecordState:
+    rec = store.record(record_id)
+    facts: list[Fact] = [rec, *store.events_for(record_id)]
+    profile = evaluate(facts, catalog, max(on, rec.decided_on), subject=rec.subject)
+    for state in profile.records:
+        if state.record.id == record_id:
+            return state
+    raise NotFound(f"record: {record_id} not found")  # pragma: no cover - defensive
+
+
+def _check_date(on: date, today: date, rec: Record, field: str = "on") -> None:
+    if on > today:
+        raise InputError(field, f"{on} is in the future (today is {today})")
+    if on < rec.decided_on:
+        raise InputError(field, f"{on} is before the record's decision date {rec.decided_on}")
+
+
+def _last(events: list[LifecycleEvent], *kinds: EventKind) -> LifecycleEvent | None:
+    chosen = [e for e in events if e.kind in kinds]
+    return max(chosen, key=lambda e: (e.on, list(EventKind).index(e.kind))) if chosen else None
+
+
+def file_objection(
+    store: EventStore,
+    catalog: Loaded,
+    record_id: str,
+    *,
+    by: str,
+    grounds: str,
+    on: date,
+    today: date,
+) -> Pending:
+    """The subject objects to a record; the designating authority must decide by ``decide_by``."""
+    rec = store.record(record_id)
+    _check_date(on, today, rec)
+    if by != rec.subject:
+        raise WorkflowError(f"only the subject of record {record_id} may object to it")
+    if not grounds.strip():
+        raise InputError("grounds", "say why the record is wrong")
+    state = _state(store, catalog, record_id, on)
+    if state.voided:
+        raise WorkflowError(
+            f"record {record_id} is {state.status.replace('_', ' ')}: nothing to object to"
+        )
+    if state.objection == "pending":
+        raise WorkflowError(f"record {record_id} already has an objection awaiting a decision")
+    store.append_event(LifecycleEvent(record_id, EventKind.objection_filed, on, by, grounds))
+    return Pending(
+        record_id, "objection", on, on + timedelta(days=OBJECTION_DAYS), rec.authority, rec.subject
+    )
+
+
+def decide_objection(
+    store: EventStore,
+    catalog: Loaded,
+    record_id: str,
+    *,
+    authority: str,
+    upheld: bool,
+    reason: str,
+    on: date,
+    today: date,
+) -> LifecycleEvent:
+    """The designating authority upholds (voids the record) or rejects an objection."""
+    rec = store.record(record_id)
+    _check_date(on, today, rec)
+    if authority != rec.authority:
+        raise WorkflowError(
+            f"only {rec.authority}, which designated record {record_id}, "
+            "may decide objections to it"
+        )
+    if not reason.strip():
+        raise InputError("reason", "a decision must give its reasons")
+    filed = _last(
+        store.events_for(record_id),
+        EventKind.objection_filed,
+        EventKind.objection_upheld,
+        EventKind.objection_rejected,
+    )
+    if filed is None or filed.kind is not EventKind.objection_filed:
+        raise WorkflowError(f"record {record_id} has no objection awaiting a decision")
+    if on < filed.on:
+        raise InputError("on", f"the decision cannot precede the objection filed on {filed.on}")
+    kind = EventKind.objection_upheld if upheld else EventKind.objection_rejected
+    return store.append_event(LifecycleEvent(record_id, kind, on, authority, reason))
+
+
+def apply_repair(
+    store: EventStore,
+    catalog: Loaded,
+    record_id: str,
+    *,
+    by: str,
+    commitment: bool,
+    on: date,
+    today: date,
+) -> Pending:
+    """The subject applies for credit repair of a record."""
+    rec = store.record(record_id)
+    _check_date(on, today, rec)
+    if by != rec.subject:
+        raise WorkflowError(f"only the subject of record {record_id} may apply to repair it")
+    if not commitment:
+        raise InputError("commitment", "a repair application needs a public credit commitment")
+    state = _state(store, catalog, record_id, on)
+    _repair_allowed(catalog, rec, state, on)
+    if state.repair in ("applied", "granted"):
+        raise WorkflowError(f"record {record_id} already has a repair application {state.repair}")
+    store.append_event(
+        LifecycleEvent(
+            record_id, EventKind.repair_applied, on, by, "public credit commitment given"
+        )
+    )
+    return Pending(
+        record_id,
+        "repair",
+        on,
+        add_working_days(on, REPAIR_WORKING_DAYS),
+        rec.authority,
+        rec.subject,
+    )
+
+
+def decide_repair(
+    store: EventStore,
+    catalog: Loaded,
+    record_id: str,
+    *,
+    authority: str,
+    granted: bool,
+    reason: str,
+    on: date,
+    today: date,
+) -> LifecycleEvent:
+    """The designating authority grants (publication and effect end) or refuses a repair."""
+    rec = store.record(record_id)
+    _check_date(on, today, rec)
+    if authority != rec.authority:
+        raise WorkflowError(
+            f"only {rec.authority}, which designated record {record_id}, may repair it"
+        )
+    if not reason.strip():
+        raise InputError("reason", "a decision must give its reasons")
+    last = _last(
+        store.events_for(record_id),
+        EventKind.repair_applied,
+        EventKind.repair_granted,
+        EventKind.repair_refused,
+    )
+    if last is None or last.kind is not EventKind.repair_applied:
+        raise WorkflowError(f"record {record_id} has no repair application awaiting a decision")
+    if on < last.on:
+        raise InputError("on", f"the decision cannot precede the application made on {last.on}")
+    if granted:
+        _repair_allowed(catalog, rec, _state(store, catalog, record_id, on), on)
+    kind = EventKind.repair_granted if granted else EventKind.repair_refused
+    return store.append_event(LifecycleEvent(record_id, kind, on, authority, reason))
+
+
+def _repair_allowed(catalog: Loaded, rec: Record, state: RecordState, on: date) -> None:
+    rt = catalog.index.record_types.get(rec.record_type)
+    if rt is None or not rt.repairable or state.repairable_from is None:
+        raise WorkflowError(f"records of type {rec.record_type} cannot be repaired")
+    if state.voided:
+        raise WorkflowError(
+            f"record {rec.id} is {state.status.replace('_', ' ')}: nothing to repair"
+        )
+    if state.status != "in_effect":
+        raise WorkflowError(f"record {rec.id} is {state.status}: nothing to repair")
+    if on < state.repairable_from:
+        raise WorkflowError(
+            f"record {rec.id} can be repaired from {state.repairable_from} "
+            f"(minimum period), not {on}"
+        )
+    if rt.nature is Nature.default and state.fulfilled_on is None:
+        raise WorkflowError(
+            f"record {rec.id} records an obligation not performed: "
+            "it must be fulfilled before repair"
+        )
+
+
+def record_fulfilment(
+    store: EventStore,
+    catalog: Loaded,
+    record_id: str,
+    *,
+    authority: str,
+    on: date,
+    today: date,
+    creditor_request: bool = False,
+) -> LifecycleEvent:
+    """The designating authority records that the obligation was performed (or that the
+    creditor asked for removal): lists that allow that way off end on ``on``."""
+    rec = store.record(record_id)
+    _check_date(on, today, rec)
+    if authority != rec.authority:
+        raise WorkflowError(
+            f"only {rec.authority}, which designated record {record_id}, may record this"
+        )
+    state = _state(store, catalog, record_id, on)
+    if state.voided:
+        raise WorkflowError(f"record {record_id} is {state.status.replace('_', ' ')}")
+    kind = EventKind.creditor_withdrew if creditor_request else EventKind.fulfilled
+    if (state.withdrawn_on if creditor_request else state.fulfilled_on) is not None:
+        raise WorkflowError(
+            f"record {record_id} already has {kind.value.replace('_', ' ')} recorded"
+        )
+    return store.append_event(LifecycleEvent(record_id, kind, on, authority, ""))
+
+
+def revoke(
+    store: EventStore,
+    catalog: Loaded,
+    record_id: str,
+    *,
+    authority: str,
+    reason: str,
+    on: date,
+    today: date,
+) -> LifecycleEvent:
+    """The designating authority withdraws its decision: the record has no effect at all."""
+    rec = store.record(record_id)
+    _check_date(on, today, rec)
+    if authority != rec.authority:
+        raise WorkflowError(
+            f"only {rec.authority}, which designated record {record_id}, may revoke it"
+        )
+    if not reason.strip():
+        raise InputError("reason", "a revocation must give its reasons")
+    state = _state(store, catalog, record_id, on)
+    if state.voided:
+        raise WorkflowError(f"record {record_id} is already {state.status.replace('_', ' ')}")
+    return store.append_event(LifecycleEvent(record_id, EventKind.revoked, on, authority, reason))
