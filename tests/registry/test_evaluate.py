@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
+from histories import CATALOG, ORG, PERSON, START, histories, rec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,21 +21,10 @@ from socialcredit.registry.dates import add_months
 from socialcredit.registry.evaluate import Profile, check, evaluate
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 
-CATALOG = Path(__file__).with_name("eval_catalog.toml")
-PERSON = "34052419800101001X"
-ORG = "91110000600037341L"
-
 
 @pytest.fixture(scope="module")
 def cat() -> Loaded:
     return load(CATALOG)
-
-
-def rec(rid: str, rtype: str, on: date, *, subject: str = PERSON, **kw: str) -> Record:
-    authority = {"court": "court", "city": "city", "dog": "city", "samr": "samr"}[
-        rtype.split(".")[0]
-    ]
-    return Record(rid, subject, rtype, authority, on, **kw)
 
 
 def ev(rid: str, kind: EventKind, on: date) -> LifecycleEvent:
@@ -195,29 +184,6 @@ def test_future_records_and_events_do_not_exist_yet(cat: Loaded) -> None:
 
 
 # ---------------------------------------------------------------------------- properties
-
-TYPES = ["court.refuse", "city.late_fee", "city.volunteer", "dog.leash"]
-EVENTS = list(EventKind)
-START = D(2018, 1, 1)
-
-
-@st.composite
-def histories(draw: st.DrawFn) -> list[Fact]:
-    n = draw(st.integers(0, 7))
-    facts: list[Fact] = []
-    if draw(st.booleans()):
-        facts.append(rec("role", "samr.legal_rep", START, counterpart=ORG))
-    for i in range(n):
-        subject = draw(st.sampled_from([PERSON, PERSON, ORG]))
-        rtype = "court.refuse" if subject == ORG else draw(st.sampled_from(TYPES))
-        day = START + timedelta(days=draw(st.integers(0, 1500)))
-        facts.append(rec(f"r{i}", rtype, day, subject=subject))
-        for j in range(draw(st.integers(0, 2))):
-            kind = draw(st.sampled_from(EVENTS))
-            on = day + timedelta(days=draw(st.integers(0, 900)))
-            facts.append(LifecycleEvent(f"r{i}", kind, on, note=str(j)))
-    return facts
-
 
 as_of_days = st.integers(0, 3000).map(lambda d: START + timedelta(days=d))
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -455,8 +455,10 @@ def _score_at(
     return round(score, 6), tuple(used), None, dims
 
 
-def _state_order(s: RecordState) -> tuple[date, str]:
-    return (s.record.decided_on, s.record.id)
+def _state_order(s: RecordState) -> tuple[date, int, str]:
+    """Decision order; ties by id, shorter ids first, so ledger ids "9" < "10" numerically."""
+    rid = s.record.id
+    return (s.record.decided_on, len(rid), rid)
 
 
 def _grade(cs: _CScheme, score: float) -> str | None:
