@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -318,8 +319,32 @@ def repair_decide(
     _event_out(ev, fmt)
 
 
+def demo_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Where the demo writes its files.")] = Path(
+        "out/demo"
+    ),
+    people: Annotated[int, typer.Option("--people", min=10, help="Synthetic residents.")] = 3000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Stop after writing the files.")
+    ] = False,
+) -> None:
+    """A synthetic city through the real registry path: filing, due process, evaluation."""
+    from socialcredit import demo
+
+    result = demo.run(out, people=people, seed=seed, console=console)
+    console.print(f"Registry: {result.db}; summary: {out / 'summary.json'}")
+    console.print(
+        f"Try: socialcredit profile {result.sample_person} --db {result.db}\n"
+        f"     socialcredit check {result.sample_person} restrict.flight --db {result.db}"
+    )
+    if not no_serve:
+        console.print("(No web portal in this version: the commands above read the registry.)")
+
+
 def register(app: typer.Typer) -> None:
     """Add the registry commands to the root app."""
+    app.command("demo")(demo_cmd)
     app.command("profile")(profile_cmd)
     app.command("check")(check_cmd)
     app.add_typer(objection_app, name="objection")
