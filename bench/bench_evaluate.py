@@ -95,7 +95,9 @@ def as_facts(cols: Columns, loaded: Loaded, subjects: range) -> list[list[Fact]]
     issuer = {rt.code: (rt.issuers[0] if rt.issuers else "") for rt in loaded.catalog.record_types}
     starts = np.searchsorted(cols.subject, np.arange(cols.n_subjects + 1))
     events: dict[int, list[tuple[int, int]]] = {}
-    for r, k, d in zip(cols.ev_record.tolist(), cols.ev_kind.tolist(), cols.ev_day.tolist(), strict=True):
+    for r, k, d in zip(
+        cols.ev_record.tolist(), cols.ev_kind.tolist(), cols.ev_day.tolist(), strict=True
+    ):
         events.setdefault(r, []).append((k, d))
     kinds = list(EventKind)
     out: list[list[Fact]] = []
@@ -137,8 +139,10 @@ def main() -> None:
         result = evaluate_columns(cols, loaded, AS_OF)
         batch_rates.append(args.subjects / (time.perf_counter() - t))
     listed = int(np.unique(result.m_subject).size)
-    print(f"batch: median {statistics.median(batch_rates):,.0f} subjects/s "
-          f"(runs: {', '.join(f'{r:,.0f}' for r in batch_rates)}); {listed:,} subjects on a list")
+    print(
+        f"batch: median {statistics.median(batch_rates):,.0f} subjects/s "
+        f"(runs: {', '.join(f'{r:,.0f}' for r in batch_rates)}); {listed:,} subjects on a list"
+    )
 
     sample = range(min(args.sample, args.subjects))
     histories = as_facts(cols, loaded, sample)
@@ -150,8 +154,10 @@ def main() -> None:
             evaluate(facts, index, AS_OF, subject=f"S{i}")
         ref_rates.append(len(sample) / (time.perf_counter() - t))
     ref = statistics.median(ref_rates)
-    print(f"reference: median {ref:,.0f} subjects/s over {len(sample):,} subjects "
-          f"(runs: {', '.join(f'{r:,.0f}' for r in ref_rates)})")
+    print(
+        f"reference: median {ref:,.0f} subjects/s over {len(sample):,} subjects "
+        f"(runs: {', '.join(f'{r:,.0f}' for r in ref_rates)})"
+    )
     print(f"ratio batch/reference: {statistics.median(batch_rates) / ref:,.1f}x")
 
 

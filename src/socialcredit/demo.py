@@ -147,8 +147,9 @@ def run(
     t.add_row("records filed", str(summary["records"]))
     for k, v in process.items():
         t.add_row(k.replace("_", " "), str(v))
-    for k, v in summary["lists"].items():
-        t.add_row(f"on list {k}", str(v))
+    for k, v in sorted(list_sizes.items()):
+        if v:
+            t.add_row(f"on list {k}", str(v))
     for k in ("restrict.flight", "restrict.g_train"):
         t.add_row(f"measure {k} in force", str(measure_counts.get(k, 0)))
     console.print(t)

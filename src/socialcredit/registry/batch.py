@@ -167,7 +167,9 @@ def compile_catalog(catalog: Loaded | CatalogIndex) -> CompiledCatalog:
             values = [rule.points] if rule.points is not None else list(rule.by_occurrence)
             occ_vals += values
             occ_start.append(len(occ_vals))
-            entries.setdefault(si * nt + type_ids[rule.record_type], []).append((rule_count, dim_index))
+            entries.setdefault(si * nt + type_ids[rule.record_type], []).append(
+                (rule_count, dim_index)
+            )
             rule_count += 1
     s_rule_base[len(schemes)] = rule_count
     st_start = [0]

@@ -16,6 +16,7 @@ socialcredit.errors.InvalidSubjectId: subject: '340524198001010015' is not a val
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from typing import Literal
 
@@ -74,17 +75,24 @@ def validate(
 
 def _validate_ric(number: str, field: str) -> str:
     try:
-        number = ric.compact(number)
+        if len(number) != 18 or not number.isalnum():
+            number = ric.compact(number)  # strip spaces and separators, as stdnum allows
         if len(number) != 18:
             raise stdnum_errors.InvalidLength()
         if not number[:17].isdigit():
             raise stdnum_errors.InvalidFormat()
         if number[-1] != ric.calc_check_digit(number):
             raise stdnum_errors.InvalidChecksum()
-        birth = ric.get_birth_date(number)
-        _check_place(number[:6], birth.year)
+        try:
+            year = int(number[6:10])
+            date(year, int(number[10:12]), int(number[12:14]))
+        except ValueError:
+            raise stdnum_errors.InvalidComponent() from None
+        _check_place(number[:6], year)
     except stdnum_errors.ValidationError as exc:
-        raise InvalidSubjectId(field, f"{number!r} is not a valid resident ID: {_reason(exc)}")
+        raise InvalidSubjectId(
+            field, f"{number!r} is not a valid resident ID: {_reason(exc)}"
+        ) from None
     return number
 
 

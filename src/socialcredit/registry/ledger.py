@@ -1,0 +1,1331 @@
+"""The ledger: an append-only store of records, their lifecycle events and a hash-chained audit log.
+
+One SQLAlchemy Core schema serves SQLite (the embedded default, in WAL mode) and PostgreSQL
+(``postgresql+psycopg://...``). The schema is created and migrated only by Alembic
+(:meth:`Ledger.init`, ``socialcredit db init``); the migrations ship inside the package.
+
+Tables:
+
+- ``records``: authorities' decisions; never updated or deleted. ``(authority, client_key)`` is
+  an idempotency key: the same key with the same content returns the existing record, with
+  different content it is a :class:`~socialcredit.errors.Conflict`.
+- ``events``: lifecycle events of records (objections, repairs, ...); append-only; idempotent per
+  ``(actor, client_key)``.
+- ``audit_log``: every write and every read of personal data, with its purpose; each entry's hash
+  covers the previous entry's hash, so an edited or deleted entry breaks the chain
+  (:meth:`Ledger.verify_audit`).
+- ``subjects``: every subject the ledger has seen, with its kind.
+- ``projection_measures``: the check path's point-lookup table (active measures per subject),
+  the only table whose rows are replaced (per subject) when the subject's facts change.
+
+Every database error is translated into :class:`~socialcredit.errors.LedgerError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from socialcredit.errors import (
+    Conflict,
+    FutureDate,
+    ImportRejected,
+    InputError,
+    InvalidSubjectId,
+    LedgerError,
+    NotFound,
+    OutsideMandate,
+    UnknownRecordType,
+)
+from socialcredit.policy.loader import CatalogIndex, Loaded, did_you_mean
+from socialcredit.policy.schema import Nature
+from socialcredit.registry import subjects as subject_ids
+from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+
+__all__ = [
+    "AuditEntry",
+    "ImportResult",
+    "Ledger",
+    "NewRecord",
+    "ProjectedMeasure",
+    "Projector",
+    "RecordChecker",
+    "SubmitResult",
+    "ValidRecord",
+    "default_projector",
+    "metadata",
+    "normalise_url",
+]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+DEFAULT_DB = "sqlite:///./socialcredit.db"
+NOT_INITIALISED = "database not initialised; run `socialcredit db init`"
+GENESIS = "0" * 64
+SQLITE_BUSY_MS = 30_000
+SQLITE_CACHE_KIB = 65_536  # page cache per connection; bulk imports touch random index pages
+CHUNK = 5_000  # ids per IN (...) query; well under SQLite's 32766 variables
+_AUDIT_LOCK = 0x5C1ED6E5  # pg_advisory_xact_lock key serialising audit-chain appends
+
+# --------------------------------------------------------------------------------------------
+# Schema (the migrations in migrations/versions create exactly this; a test compares them)
+
+metadata = sa.MetaData()
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_SUBJECT = sa.String(18)
+_CODE = sa.String(120)
+_KEY = sa.String(200)
+_HASH = sa.String(64)
+_AT = sa.DateTime(timezone=True)
+
+t_records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("subject", _SUBJECT, nullable=False),
+    sa.Column("subject_kind", sa.String(12), nullable=False),
+    sa.Column("record_type", _CODE, nullable=False),
+    sa.Column("authority", _CODE, nullable=False),
+    sa.Column("decided_on", sa.Date(), nullable=False),
+    sa.Column("decision_ref", sa.Text(), nullable=False),
+    sa.Column("counterpart", _SUBJECT, nullable=True),
+    sa.Column("client_key", _KEY, nullable=True),
+    sa.Column("entered_at", _AT, nullable=False),
+    sa.Column("content_hash", _HASH, nullable=False),
+    sa.UniqueConstraint("authority", "client_key", name="uq_records_authority_client_key"),
+    sa.Index("ix_records_subject", "subject"),
+    sa.Index("ix_records_counterpart", "counterpart"),
+)
+
+t_events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "record_id",
+        _ID,
+        sa.ForeignKey("records.id", name="fk_events_record_id_records"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("on_date", sa.Date(), nullable=False),
+    sa.Column("actor", _CODE, nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("client_key", _KEY, nullable=True),
+    sa.Column("entered_at", _AT, nullable=False),
+    sa.UniqueConstraint("actor", "client_key", name="uq_events_actor_client_key"),
+    sa.Index("ix_events_record_id", "record_id"),
+)
+
+t_audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", _ID, primary_key=True, autoincrement=False),
+    sa.Column("at", _AT, nullable=False),
+    sa.Column("actor", _CODE, nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("subject", _SUBJECT, nullable=True),
+    sa.Column("purpose", sa.Text(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=True),
+    sa.Column("prev_hash", _HASH, nullable=False),
+    sa.Column("hash", _HASH, nullable=False),
+    sa.Index("ix_audit_log_subject", "subject"),
+)
+
+t_subjects = sa.Table(
+    "subjects",
+    metadata,
+    sa.Column("subject", _SUBJECT, primary_key=True),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("first_seen", _AT, nullable=False),
+)
+
+t_projection = sa.Table(
+    "projection_measures",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("subject", _SUBJECT, nullable=False),
+    sa.Column("measure", _CODE, nullable=False),
+    sa.Column("list", _CODE, nullable=True),
+    sa.Column("memorandum", _CODE, nullable=True),
+    sa.Column("since", sa.Date(), nullable=True),
+    sa.Column("until", sa.Date(), nullable=True),
+    sa.Column("computed_as_of", sa.Date(), nullable=False),
+    sa.Index("ix_projection_measures_subject", "subject"),
+    sa.Index("ix_projection_measures_subject_measure", "subject", "measure"),
+)
+
+_RECORD_COLUMNS = (
+    "subject",
+    "subject_kind",
+    "record_type",
+    "authority",
+    "decided_on",
+    "decision_ref",
+    "counterpart",
+    "client_key",
+    "entered_at",
+    "content_hash",
+)
+
+# --------------------------------------------------------------------------------------------
+# Values
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A record an authority files; the ledger assigns its id."""
+
+    subject: str
+    record_type: str
+    authority: str
+    decided_on: date
+    decision_ref: str
+    counterpart: str | None = None
+    client_key: str | None = None
+
+
+class ValidRecord(NamedTuple):
+    """A record that passed :class:`RecordChecker`: normalised, with its content hash."""
+
+    subject: str
+    subject_kind: str
+    record_type: str
+    authority: str
+    decided_on: date
+    decision_ref: str
+    counterpart: str | None
+    client_key: str | None
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    id: str
+    created: bool
+    """False when the idempotency key named a record already present with the same content."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    imported: int
+    skipped: int
+    """Records already present (same authority, client key and content)."""
+    subjects: int
+    """Subjects whose projection was refreshed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectedMeasure:
+    """One active measure of a subject, as the check path reads it."""
+
+    measure: str
+    list: str | None
+    memorandum: str | None
+    since: date | None
+    until: date | None
+    computed_as_of: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str | None
+    purpose: str
+    detail: Any
+    prev_hash: str
+    hash: str
+
+
+Projector = Callable[[str, Sequence[Fact]], Iterable[ProjectedMeasure]]
+"""``project(subject, facts) -> measures``: what the projection table holds for a subject."""
+
+
+def default_projector(catalog: Loaded | CatalogIndex, as_of: date) -> Projector:
+    """Project with :func:`socialcredit.registry.evaluate.evaluate` on ``as_of``."""
+    from socialcredit.registry.evaluate import evaluate
+
+    def project(subject: str, facts: Sequence[Fact]) -> list[ProjectedMeasure]:
+        profile = evaluate(facts, catalog, as_of, subject=subject)
+        return [
+            ProjectedMeasure(m.measure, m.list, m.memorandum, m.since, m.until)
+            for m in profile.measures
+        ]
+
+    return project
+
+
+# --------------------------------------------------------------------------------------------
+# Validation: the rules every record must pass, whether submitted or imported
+
+
+def content_hash(
+    subject: str,
+    record_type: str,
+    authority: str,
+    decided_on: str,
+    decision_ref: str,
+    counterpart: str | None,
+) -> str:
+    """What idempotency compares: the record's content, not its key or entry time."""
+    text = "\x1f".join(
+        (subject, record_type, authority, decided_on, decision_ref, counterpart or "")
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class RecordChecker:
+    """Validates records against a catalog, with caches that make bulk imports fast.
+
+    Checks: known record type (with a suggestion), known authority acting within its mandate,
+    subject ID valid and of a kind the record type allows, decision date an ISO date not after
+    ``today``, a decision reference, and a valid organisation as counterpart for role records
+    (and no counterpart for other records).
+    """
+
+    def __init__(self, catalog: Loaded | CatalogIndex, *, today: date) -> None:
+        self.index = catalog.index if isinstance(catalog, Loaded) else catalog
+        self.today = today
+        self._types = {
+            code: (tuple(rt.subject_kinds), rt.nature is Nature.role)
+            for code, rt in self.index.record_types.items()
+        }
+        self._mandate = self.index.mandate
+        self._subjects: dict[str, tuple[str, str] | InputError] = {}
+        self._orgs: dict[str, str | InputError] = {}
+        self._dates: dict[str, date | InputError] = {}
+
+    def check(
+        self,
+        subject: object,
+        record_type: object,
+        authority: object,
+        decided_on: object,
+        decision_ref: object,
+        counterpart: object = None,
+        client_key: object = None,
+    ) -> ValidRecord:
+        """The normalised record, or raise the first :class:`InputError` found."""
+        problems = self.problems(
+            subject, record_type, authority, decided_on, decision_ref, counterpart, client_key
+        )
+        if isinstance(problems, ValidRecord):
+            return problems
+        raise problems[0]
+
+    def problems(
+        self,
+        subject: object,
+        record_type: object,
+        authority: object,
+        decided_on: object,
+        decision_ref: object,
+        counterpart: object = None,
+        client_key: object = None,
+    ) -> ValidRecord | list[InputError]:
+        """The normalised record, or every problem with it."""
+        errors: list[InputError] = []
+        kinds: tuple[str, ...] = ("person", "organisation")
+        is_role = False
+        rt = record_type if isinstance(record_type, str) else None
+        if rt is None:
+            errors.append(UnknownRecordType("record_type", _expected_text(record_type)))
+        else:
+            info = self._types.get(rt)
+            if info is None:
+                hint = did_you_mean(rt, self._types)
+                errors.append(UnknownRecordType("record_type", f"unknown type {rt!r}{hint}"))
+                rt = None
+            else:
+                kinds, is_role = info
+
+        if not isinstance(authority, str):
+            errors.append(InputError("authority", _expected_text(authority)))
+        else:
+            mandate = self._mandate.get(authority)
+            if mandate is None:
+                hint = did_you_mean(authority, self._mandate)
+                errors.append(InputError("authority", f"unknown authority {authority!r}{hint}"))
+            elif rt is not None and rt not in mandate:
+                errors.append(
+                    OutsideMandate(
+                        "authority", f"{authority!r} may not issue records of type {rt!r}"
+                    )
+                )
+
+        subj = self._subject(subject, kinds)
+        if isinstance(subj, InputError):
+            errors.append(subj)
+
+        day = self._date(decided_on)
+        if isinstance(day, InputError):
+            errors.append(day)
+
+        ref = decision_ref
+        if not isinstance(ref, str):
+            errors.append(InputError("decision_ref", _expected_text(ref)))
+        elif not ref.strip():
+            errors.append(InputError("decision_ref", "is empty: name the decision"))
+
+        other: str | None = None
+        if is_role:
+            if counterpart is None or counterpart == "":
+                errors.append(
+                    InputError("counterpart", "a role record must name the organisation (USCC)")
+                )
+            else:
+                org = self._org(counterpart)
+                if isinstance(org, InputError):
+                    errors.append(org)
+                else:
+                    other = org
+        elif counterpart is not None and counterpart != "" and rt is not None:
+            errors.append(
+                InputError("counterpart", f"records of type {rt!r} do not name a counterpart")
+            )
+
+        key: str | None = None
+        if client_key is not None and client_key != "":
+            if not isinstance(client_key, str):
+                errors.append(InputError("client_key", _expected_text(client_key)))
+            elif len(client_key) > 200:
+                errors.append(InputError("client_key", "is longer than 200 characters"))
+            else:
+                key = client_key
+
+        if errors:
+            return errors
+        assert isinstance(subj, tuple) and isinstance(day, date)
+        assert isinstance(rt, str) and isinstance(authority, str) and isinstance(ref, str)
+        ref = ref.strip()
+        return ValidRecord(
+            subj[0],
+            subj[1],
+            rt,
+            authority,
+            day,
+            ref,
+            other,
+            key,
+            content_hash(subj[0], rt, authority, day.isoformat(), ref, other),
+        )
+
+    def _subject(self, value: object, kinds: tuple[str, ...]) -> tuple[str, str] | InputError:
+        if not isinstance(value, str):
+            return InvalidSubjectId("subject", _expected_text(value))
+        found = self._subjects.get(value)
+        if found is None:
+            try:
+                found = subject_ids.validate(value, field="subject")
+            except InputError as exc:
+                found = exc
+            if len(self._subjects) < 4_000_000:
+                self._subjects[value] = found
+        if isinstance(found, InputError):
+            if len(kinds) == 1:
+                # explain against the one kind the record type allows
+                try:
+                    subject_ids.validate(value, field="subject", kind=kinds[0])  # type: ignore[arg-type]
+                except InputError as exc:
+                    return exc
+            return found
+        if found[1] not in kinds:
+            allowed = " or ".join(_article(k) for k in kinds)
+            return InputError(
+                "subject",
+                f"{found[0]!r} is {_article(found[1])}; this record type is for {allowed}",
+            )
+        return found
+
+    def _org(self, value: object) -> str | InputError:
+        if not isinstance(value, str):
+            return InvalidSubjectId("counterpart", _expected_text(value))
+        hit = self._orgs.get(value)
+        if hit is not None:
+            return hit
+        result: str | InputError
+        try:
+            result = subject_ids.validate(value, field="counterpart", kind="organisation")[0]
+        except InputError as exc:
+            result = exc
+        self._orgs[value] = result
+        return result
+
+    def _date(self, value: object) -> date | InputError:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            day: date | InputError = value
+        elif isinstance(value, str):
+            hit = self._dates.get(value)
+            if hit is not None:
+                return hit
+            day = _parse_iso(value)
+            if len(self._dates) < 100_000:
+                self._dates[value] = day
+        else:
+            return InputError("decided_on", _expected_text(value, "a date (YYYY-MM-DD)"))
+        if isinstance(day, date) and day > self.today:
+            return FutureDate("decided_on", f"{day} is after today ({self.today})")
+        return day
+
+
+def _parse_iso(value: str) -> date | InputError:
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    return InputError("decided_on", f"{value!r} is not a date (expected YYYY-MM-DD)")
+
+
+def _expected_text(value: object, what: str = "text") -> str:
+    if value is None:
+        return "is missing"
+    return f"expected {what}, got {type(value).__name__}"
+
+
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+# --------------------------------------------------------------------------------------------
+# Engine
+
+
+def normalise_url(url: str | None) -> str:
+    """``--db`` / ``$SOCIALCREDIT_DB`` / default; a plain path means SQLite."""
+    if url is None:
+        from socialcredit.registry.config import db_url
+
+        url = db_url(None)
+    url = url.strip()
+    if not url:
+        url = DEFAULT_DB
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser()}"
+    scheme, rest = url.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def _make_engine(url: str) -> Engine:
+    try:
+        engine = sa.create_engine(url)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise LedgerError(f"cannot use database {url!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # take over transaction control from the driver, so BEGIN is ours (see _sqlite_begin)
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # writers take the write lock up front, so two writers never deadlock upgrading a read lock
+    if conn.get_execution_options().get("ledger_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """Turn any database error into a LedgerError (our own errors pass through)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        detail = str(orig) if orig is not None else str(exc).split("\n", 1)[0]
+        raise LedgerError(f"{what} failed: {detail}") from None
+
+
+@lru_cache(maxsize=1)
+def _head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None
+    return head
+
+
+# --------------------------------------------------------------------------------------------
+# The ledger
+
+
+class Ledger:
+    """The registry's store. Open with :meth:`open`; create the schema with :meth:`init`."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._engine = engine
+        self.url = url
+        self._ready = False
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Ledger:
+        """Connect to ``url`` (default ``$SOCIALCREDIT_DB`` or ``./socialcredit.db``).
+
+        Does not create the schema: run :meth:`init` (``socialcredit db init``) once.
+        """
+        full = normalise_url(url)
+        return cls(_make_engine(full), full)
+
+    def init(self) -> None:
+        """Create or migrate the schema to the newest version (``alembic upgrade head``)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with _translated("migrating the database"), self._write() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        self._ready = True
+
+    def is_initialised(self) -> bool:
+        """True when the schema exists at the newest version."""
+        if self._ready:
+            return True
+        from alembic.runtime.migration import MigrationContext
+
+        with _translated("opening the database"), self._engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            conn.rollback()
+        self._ready = current == _head_revision()
+        return self._ready
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_ready(self) -> None:
+        if not self.is_initialised():
+            raise LedgerError(NOT_INITIALISED)
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            conn.execution_options(ledger_write=True)
+            with conn.begin():
+                if not self._sqlite:
+                    # one writer at a time appends to the audit chain
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_AUDIT_LOCK)))
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- records -----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        records: Sequence[NewRecord],
+        *,
+        catalog: Loaded,
+        today: date,
+        actor: str,
+        project: Projector | None = None,
+    ) -> list[SubmitResult]:
+        """File records, all or nothing; returns their ids in order.
+
+        Every record is validated first (a single bad record raises its own error, several an
+        :class:`ImportRejected` naming each by position). A ``client_key`` already used by the
+        same authority returns the existing id (``created=False``) if the content is the same,
+        and raises :class:`Conflict` otherwise. Projections of the touched subjects are
+        refreshed in the same transaction (with ``project`` or the catalog evaluated on
+        ``today``).
+        """
+        self._check_ready()
+        checker = RecordChecker(catalog, today=today)
+        valid: list[ValidRecord] = []
+        problems: list[tuple[int, InputError]] = []
+        for n, new in enumerate(records, start=1):
+            checked = checker.problems(
+                new.subject,
+                new.record_type,
+                new.authority,
+                new.decided_on,
+                new.decision_ref,
+                new.counterpart,
+                new.client_key,
+            )
+            if isinstance(checked, ValidRecord):
+                valid.append(checked)
+            else:
+                problems += [(n, e) for e in checked]
+        if problems:
+            if len(records) == 1 and len(problems) == 1:
+                raise problems[0][1]
+            raise ImportRejected([(n, e.field, e.message) for n, e in problems])
+        projector = project or default_projector(catalog, today)
+        out: list[SubmitResult] = []
+        with _translated("filing records"), self._write() as conn:
+            existing = self._existing_keys(conn, valid)
+            seen: dict[tuple[str, str], SubmitResult] = {}
+            now = _now()
+            touched: set[str] = set()
+            for rec in valid:
+                key = (rec.authority, rec.client_key) if rec.client_key else None
+                if key is not None:
+                    if key in seen:
+                        out.append(SubmitResult(seen[key].id, False))
+                        continue
+                    found = existing.get(key)
+                    if found is not None:
+                        if found[1] != rec.content_hash:
+                            raise Conflict(
+                                f"client_key {rec.client_key!r} of authority {rec.authority!r} "
+                                f"already names record {found[0]} with different content"
+                            )
+                        out.append(SubmitResult(str(found[0]), False))
+                        continue
+                row = dict(zip(_RECORD_COLUMNS, (*rec[:8], now, rec.content_hash), strict=True))
+                new_id = conn.execute(t_records.insert().values(row)).inserted_primary_key
+                assert new_id is not None
+                filed = SubmitResult(str(new_id[0]), True)
+                if key is not None:
+                    seen[key] = filed
+                out.append(filed)
+                touched.add(rec.subject)
+            created = [r for r in out if r.created]
+            if created:
+                self._add_subjects(conn, valid, now)
+                self._refresh(conn, touched, projector, today)
+                self._audit(
+                    conn,
+                    actor=actor,
+                    action="records.submit",
+                    subject=next(iter(touched)) if len(touched) == 1 else None,
+                    purpose="filing",
+                    detail={"records": [r.id for r in created]},
+                )
+        return out
+
+    def import_records(
+        self,
+        rows: Sequence[ValidRecord],
+        *,
+        actor: str,
+        as_of: date,
+        project: Projector,
+        lines: Sequence[int] | None = None,
+        batch_size: int = 20_000,
+        source: str | None = None,
+    ) -> ImportResult:
+        """Bulk-insert records checked by :class:`RecordChecker`, in ONE transaction.
+
+        Rows whose ``(authority, client_key)`` is already present with the same content are
+        skipped; with different content the whole import is refused (:class:`ImportRejected`
+        naming ``lines[i]``, else the 1-based position). Then the projection of every touched
+        subject (and of every person holding a role in a touched organisation) is refreshed on
+        ``as_of`` in the same transaction.
+        """
+        self._check_ready()
+        with _translated("importing records"), self._write() as conn:
+            existing = self._existing_keys(conn, rows)
+            fresh: list[ValidRecord] = []
+            seen: dict[tuple[str, str], tuple[int, str]] = {}
+            problems: list[tuple[int, str, str]] = []
+            skipped = 0
+            for i, rec in enumerate(rows):
+                if not rec.client_key:
+                    fresh.append(rec)
+                    continue
+                key = (rec.authority, rec.client_key)
+                line = lines[i] if lines is not None else i + 1
+                found = existing.get(key)
+                if found is not None:
+                    if found[1] == rec.content_hash:
+                        skipped += 1
+                    else:
+                        problems.append(
+                            (
+                                line,
+                                "client_key",
+                                f"{rec.client_key!r} already names record {found[0]} of "
+                                f"{rec.authority!r} with different content",
+                            )
+                        )
+                    continue
+                first = seen.get(key)
+                if first is None:
+                    seen[key] = (line, rec.content_hash)
+                    fresh.append(rec)
+                elif first[1] == rec.content_hash:
+                    skipped += 1
+                else:
+                    problems.append(
+                        (
+                            line,
+                            "client_key",
+                            f"{rec.client_key!r} of {rec.authority!r} is used on line {first[0]} "
+                            "for a different record",
+                        )
+                    )
+            if problems:
+                raise ImportRejected(problems)
+            now = _now()
+            self._insert_many(conn, fresh, now, batch_size)
+            self._add_subjects(conn, fresh, now)
+            touched = {r.subject for r in fresh}
+            self._refresh(conn, touched, project, as_of)
+            detail: dict[str, Any] = {"imported": len(fresh), "skipped": skipped}
+            if source is not None:
+                detail["source"] = source
+            self._audit(
+                conn,
+                actor=actor,
+                action="records.import",
+                subject=None,
+                purpose="filing",
+                detail=detail,
+            )
+        return ImportResult(len(fresh), skipped, len(touched))
+
+    def _existing_keys(
+        self, conn: Connection, rows: Sequence[ValidRecord]
+    ) -> dict[tuple[str, str], tuple[int, str]]:
+        """``(authority, client_key) -> (id, content_hash)`` for the keys already stored."""
+        by_authority: dict[str, list[str]] = {}
+        for rec in rows:
+            if rec.client_key:
+                by_authority.setdefault(rec.authority, []).append(rec.client_key)
+        found: dict[tuple[str, str], tuple[int, str]] = {}
+        if not by_authority:
+            return found
+        if conn.execute(sa.select(t_records.c.id).limit(1)).first() is None:
+            return found  # an empty ledger: nothing to look up
+        for authority, keys in by_authority.items():
+            for chunk in _chunks(keys, CHUNK):
+                query = sa.select(
+                    t_records.c.id, t_records.c.client_key, t_records.c.content_hash
+                ).where(t_records.c.authority == authority, t_records.c.client_key.in_(chunk))
+                for rid, key, digest in conn.execute(query):
+                    found[(authority, key)] = (rid, digest)
+        return found
+
+    def _insert_many(
+        self, conn: Connection, rows: Sequence[ValidRecord], now: datetime, batch_size: int
+    ) -> None:
+        if not rows:
+            return
+        columns = ", ".join(_RECORD_COLUMNS)
+        if self._sqlite:
+            sql = f"INSERT INTO records ({columns}) VALUES ({', '.join('?' * 10)})"
+            at = _sqlite_datetime(now)
+            for chunk in _chunks(rows, batch_size):
+                conn.exec_driver_sql(
+                    sql,
+                    [
+                        (s, k, t, a, d.isoformat(), ref, c, key, at, h)
+                        for s, k, t, a, d, ref, c, key, h in chunk
+                    ],
+                )
+        else:
+            sql = f"INSERT INTO records ({columns}) VALUES ({', '.join(['%s'] * 10)})"
+            for chunk in _chunks(rows, batch_size):
+                conn.exec_driver_sql(
+                    sql,
+                    [
+                        (s, k, t, a, d, ref, c, key, now, h)
+                        for s, k, t, a, d, ref, c, key, h in chunk
+                    ],
+                )
+
+    def _add_subjects(self, conn: Connection, rows: Iterable[ValidRecord], now: datetime) -> None:
+        seen: dict[str, str] = {}
+        for rec in rows:
+            seen.setdefault(rec.subject, rec.subject_kind)
+            if rec.counterpart is not None:
+                seen.setdefault(rec.counterpart, "organisation")
+        if not seen:
+            return
+        at: Any = _sqlite_datetime(now) if self._sqlite else now
+        ph = "?" if self._sqlite else "%s"
+        sql = (
+            f"INSERT INTO subjects (subject, kind, first_seen) VALUES ({ph}, {ph}, {ph}) "
+            "ON CONFLICT (subject) DO NOTHING"
+        )
+        items = [(s, k, at) for s, k in seen.items()]
+        for chunk in _chunks(items, 50_000):
+            conn.exec_driver_sql(sql, chunk)
+
+    def record(self, record_id: str) -> Record:
+        """The record with this id, or :class:`NotFound`."""
+        self._check_ready()
+        rid = _parse_id(record_id)
+        with _translated("reading a record"), self._read() as conn:
+            row = conn.execute(sa.select(*_RECORD_SELECT).where(t_records.c.id == rid)).first()
+        if row is None:
+            raise NotFound(f"record: no record {record_id!r}")
+        return _record(row)
+
+    def events_for(self, record_id: str) -> list[LifecycleEvent]:
+        """The record's lifecycle events in the order they happened."""
+        self._check_ready()
+        rid = _parse_id(record_id)
+        with _translated("reading events"), self._read() as conn:
+            rows = conn.execute(
+                sa.select(*_EVENT_SELECT)
+                .where(t_events.c.record_id == rid)
+                .order_by(t_events.c.on_date, t_events.c.id)
+            ).all()
+        return [_event(r) for r in rows]
+
+    def append_event(
+        self, event: LifecycleEvent, *, client_key: str | None = None
+    ) -> LifecycleEvent:
+        """Append a lifecycle event to its record (idempotent per ``(actor, client_key)``)."""
+        self._check_ready()
+        rid = _parse_id(event.record_id)
+        kind = EventKind(event.kind)
+        with _translated("appending an event"), self._write() as conn:
+            subject = conn.execute(
+                sa.select(t_records.c.subject).where(t_records.c.id == rid)
+            ).scalar_one_or_none()
+            if subject is None:
+                raise NotFound(f"record: no record {event.record_id!r}")
+            if client_key:
+                prior = conn.execute(
+                    sa.select(*_EVENT_SELECT).where(
+                        t_events.c.actor == event.actor, t_events.c.client_key == client_key
+                    )
+                ).first()
+                if prior is not None:
+                    old = _event(prior)
+                    if (old.record_id, old.kind, old.on, old.note) != (
+                        str(rid),
+                        kind,
+                        event.on,
+                        event.note,
+                    ):
+                        raise Conflict(
+                            f"client_key {client_key!r} of {event.actor!r} already names "
+                            "a different event"
+                        )
+                    return old
+            conn.execute(
+                t_events.insert().values(
+                    record_id=rid,
+                    kind=kind.value,
+                    on_date=event.on,
+                    actor=event.actor,
+                    note=event.note,
+                    client_key=client_key or None,
+                    entered_at=_now(),
+                )
+            )
+            self._audit(
+                conn,
+                actor=event.actor or "unknown",
+                action=f"event.{kind.value}",
+                subject=subject,
+                purpose="due process",
+                detail={"record": str(rid), "on": event.on.isoformat()},
+            )
+        return LifecycleEvent(str(rid), kind, event.on, event.actor, event.note)
+
+    def facts(self, subject: str) -> list[Record | LifecycleEvent]:
+        """The subject's records and their events, and those of every organisation in which
+        the subject holds a legal role (its role records name the organisation as
+        ``counterpart``)."""
+        self._check_ready()
+        with _translated("reading facts"), self._read() as conn:
+            return _facts_bulk(conn, [subject]).get(subject, [])
+
+    def subjects(self) -> Iterator[str]:
+        """Every subject the ledger has seen, in order (read page by page)."""
+        self._check_ready()
+        after = ""
+        while True:
+            with _translated("listing subjects"), self._read() as conn:
+                page = (
+                    conn.execute(
+                        sa.select(t_subjects.c.subject)
+                        .where(t_subjects.c.subject > after)
+                        .order_by(t_subjects.c.subject)
+                        .limit(10_000)
+                    )
+                    .scalars()
+                    .all()
+                )
+            yield from page
+            if len(page) < 10_000:
+                return
+            after = page[-1]
+
+    def count_records(self) -> int:
+        self._check_ready()
+        with _translated("counting records"), self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(t_records)).scalar_one())
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def log_access(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject: str | None,
+        purpose: str,
+        detail: Any = None,
+    ) -> AuditEntry:
+        """Record a read of personal data (who, what, about whom, why) in the audit chain."""
+        self._check_ready()
+        if not purpose.strip():
+            raise InputError("purpose", "say why the data is read")
+        with _translated("writing the audit log"), self._write() as conn:
+            return self._audit(
+                conn, actor=actor, action=action, subject=subject, purpose=purpose, detail=detail
+            )
+
+    def access_log(self, subject: str) -> list[AuditEntry]:
+        """Every audit entry about ``subject``, oldest first."""
+        self._check_ready()
+        with _translated("reading the audit log"), self._read() as conn:
+            rows = conn.execute(
+                sa.select(t_audit_log)
+                .where(t_audit_log.c.subject == subject)
+                .order_by(t_audit_log.c.seq)
+            ).all()
+        return [_audit_entry(r) for r in rows]
+
+    def verify_audit(self) -> bool:
+        """True if the chain is intact; otherwise raise :class:`LedgerError` naming the first
+        entry whose hash, link or sequence is wrong."""
+        self._check_ready()
+        prev = GENESIS
+        expected = 1
+        with _translated("reading the audit log"), self._read() as conn:
+            result = conn.execution_options(yield_per=5_000).execute(
+                sa.select(t_audit_log).order_by(t_audit_log.c.seq)
+            )
+            with result:
+                for row in result:
+                    entry = _audit_entry(row)
+                    if entry.seq != expected:
+                        raise LedgerError(
+                            f"audit log broken at seq {expected}: entry missing "
+                            f"(next entry is seq {entry.seq})"
+                        )
+                    if entry.prev_hash != prev:
+                        raise LedgerError(
+                            f"audit log broken at seq {entry.seq}: "
+                            f"it does not link to seq {expected - 1}"
+                        )
+                    digest = _audit_hash(
+                        prev,
+                        entry.seq,
+                        entry.at,
+                        entry.actor,
+                        entry.action,
+                        entry.subject,
+                        entry.purpose,
+                        row.detail,
+                    )
+                    if digest != entry.hash:
+                        raise LedgerError(
+                            f"audit log broken at seq {entry.seq}: "
+                            "its content does not match its hash"
+                        )
+                    prev = entry.hash
+                    expected += 1
+        return True
+
+    def _audit(
+        self,
+        conn: Connection,
+        *,
+        actor: str,
+        action: str,
+        subject: str | None,
+        purpose: str,
+        detail: Any,
+    ) -> AuditEntry:
+        last = conn.execute(
+            sa.select(t_audit_log.c.seq, t_audit_log.c.hash)
+            .order_by(t_audit_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
+        at = _now()
+        detail_text = (
+            None if detail is None else orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
+        )
+        digest = _audit_hash(prev, seq, at, actor, action, subject, purpose, detail_text)
+        conn.execute(
+            t_audit_log.insert().values(
+                seq=seq,
+                at=at,
+                actor=actor,
+                action=action,
+                subject=subject,
+                purpose=purpose,
+                detail=detail_text,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        return AuditEntry(seq, at, actor, action, subject, purpose, detail, prev, digest)
+
+    # -- projection --------------------------------------------------------------------------
+
+    def replace_projection(
+        self, subject: str, rows: Iterable[ProjectedMeasure], *, as_of: date
+    ) -> None:
+        """Replace the subject's projected measures with ``rows`` (computed on ``as_of``)."""
+        self._check_ready()
+        with _translated("writing the projection"), self._write() as conn:
+            _replace_projection(conn, {subject: list(rows)}, as_of)
+
+    def refresh_projections(
+        self, subjects: Iterable[str], *, project: Projector, as_of: date
+    ) -> int:
+        """Recompute the projection of ``subjects`` (and of persons holding a role in them) from
+        their facts; returns how many subjects were refreshed."""
+        self._check_ready()
+        with _translated("refreshing the projection"), self._write() as conn:
+            return self._refresh(conn, set(subjects), project, as_of)
+
+    def active_measures(self, subject: str, *, on: date | None = None) -> list[ProjectedMeasure]:
+        """The subject's projected measures; with ``on``, only those in force that day."""
+        self._check_ready()
+        query = sa.select(
+            t_projection.c.measure,
+            t_projection.c.list,
+            t_projection.c.memorandum,
+            t_projection.c.since,
+            t_projection.c.until,
+            t_projection.c.computed_as_of,
+        ).where(t_projection.c.subject == subject)
+        if on is not None:
+            query = query.where(
+                sa.or_(t_projection.c.since.is_(None), t_projection.c.since <= on),
+                sa.or_(t_projection.c.until.is_(None), t_projection.c.until >= on),
+            )
+        with _translated("reading the projection"), self._read() as conn:
+            rows = conn.execute(query.order_by(t_projection.c.measure, t_projection.c.id)).all()
+        return [ProjectedMeasure(*r) for r in rows]
+
+    def _refresh(self, conn: Connection, touched: set[str], project: Projector, as_of: date) -> int:
+        if not touched:
+            return 0
+        subjects = set(touched)
+        # persons holding a role in a touched organisation see its records too
+        for chunk in _chunks(sorted(touched), CHUNK):
+            subjects.update(
+                conn.execute(
+                    sa.select(t_records.c.subject)
+                    .distinct()
+                    .where(t_records.c.counterpart.in_(chunk))
+                ).scalars()
+            )
+        ordered = sorted(subjects)
+        for chunk in _chunks(ordered, CHUNK):
+            facts = _facts_bulk(conn, chunk)
+            computed = {s: list(project(s, facts.get(s, []))) for s in chunk}
+            _replace_projection(conn, computed, as_of)
+        return len(ordered)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+_RECORD_SELECT = (
+    t_records.c.id,
+    t_records.c.subject,
+    t_records.c.record_type,
+    t_records.c.authority,
+    t_records.c.decided_on,
+    t_records.c.decision_ref,
+    t_records.c.counterpart,
+)
+_EVENT_SELECT = (
+    t_events.c.record_id,
+    t_events.c.kind,
+    t_events.c.on_date,
+    t_events.c.actor,
+    t_events.c.note,
+)
+
+
+def _record(row: Sequence[Any]) -> Record:
+    rid, subject, rtype, authority, decided_on, ref, counterpart = row
+    return Record(str(rid), subject, rtype, authority, decided_on, ref, counterpart)
+
+
+def _event(row: Sequence[Any]) -> LifecycleEvent:
+    rid, kind, on, actor, note = row
+    return LifecycleEvent(str(rid), EventKind(kind), on, actor, note)
+
+
+def _facts_bulk(conn: Connection, subjects: Sequence[str]) -> dict[str, list[Fact]]:
+    """Facts of many subjects at once (see :meth:`Ledger.facts`)."""
+    own: dict[str, list[Record]] = {s: [] for s in subjects}
+    orgs_of: dict[str, set[str]] = {}
+    for chunk in _chunks(list(subjects), CHUNK):
+        rows = conn.execute(sa.select(*_RECORD_SELECT).where(t_records.c.subject.in_(chunk))).all()
+        for row in rows:
+            rec = _record(row)
+            own[rec.subject].append(rec)
+            if rec.counterpart is not None:
+                orgs_of.setdefault(rec.subject, set()).add(rec.counterpart)
+    org_records: dict[str, list[Record]] = {}
+    wanted = {o for orgs in orgs_of.values() for o in orgs}
+    for org in wanted:
+        if org in own:
+            org_records[org] = own[org]
+    missing = sorted(wanted - org_records.keys())
+    for chunk in _chunks(missing, CHUNK):
+        query = sa.select(*_RECORD_SELECT).where(t_records.c.subject.in_(chunk))
+        for org_row in conn.execute(query):
+            rec = _record(org_row)
+            org_records.setdefault(rec.subject, []).append(rec)
+    # events of every record gathered
+    by_record: dict[str, list[LifecycleEvent]] = {}
+    involved = sorted({*subjects, *missing})
+    for chunk in _chunks(involved, CHUNK):
+        query = (
+            sa.select(*_EVENT_SELECT)
+            .join(t_records, t_records.c.id == t_events.c.record_id)
+            .where(t_records.c.subject.in_(chunk))
+        )
+        for ev_row in conn.execute(query):
+            ev = _event(ev_row)
+            by_record.setdefault(ev.record_id, []).append(ev)
+
+    out: dict[str, list[Fact]] = {}
+    for subject in subjects:
+        recs = list(own[subject])
+        for org in sorted(orgs_of.get(subject, ())):
+            if org != subject:
+                recs += org_records.get(org, [])
+        recs.sort(key=lambda r: (r.decided_on, int(r.id)))
+        facts: list[Fact] = list(recs)
+        if by_record:
+            evs = [e for r in recs for e in by_record.get(r.id, ())]
+            evs.sort(key=lambda e: e.on)
+            facts += evs
+        out[subject] = facts
+    return out
+
+
+def _replace_projection(
+    conn: Connection, rows: Mapping[str, Sequence[ProjectedMeasure]], as_of: date
+) -> None:
+    subjects = list(rows)
+    for chunk in _chunks(subjects, CHUNK):
+        conn.execute(t_projection.delete().where(t_projection.c.subject.in_(chunk)))
+    items = [
+        {
+            "subject": s,
+            "measure": m.measure,
+            "list": m.list,
+            "memorandum": m.memorandum,
+            "since": m.since,
+            "until": m.until,
+            "computed_as_of": as_of,
+        }
+        for s, ms in rows.items()
+        for m in ms
+    ]
+    for batch in _chunks(items, 20_000):
+        conn.execute(t_projection.insert(), batch)
+
+
+def _audit_hash(
+    prev: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str | None,
+    purpose: str,
+    detail: str | None,
+) -> str:
+    content = orjson.dumps([seq, _utc(at).isoformat(), actor, action, subject, purpose, detail])
+    return hashlib.sha256(prev.encode() + content).hexdigest()
+
+
+def _audit_entry(row: Any) -> AuditEntry:
+    detail = orjson.loads(row.detail) if row.detail is not None else None
+    return AuditEntry(
+        row.seq,
+        _utc(row.at),
+        row.actor,
+        row.action,
+        row.subject,
+        row.purpose,
+        detail,
+        row.prev_hash,
+        row.hash,
+    )
+
+
+def _utc(at: datetime) -> datetime:
+    # SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sqlite_datetime(at: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime type stores (UTC, without the offset)."""
+    return _utc(at).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _parse_id(record_id: str) -> int:
+    try:
+        rid = int(str(record_id))
+    except ValueError:
+        raise NotFound(f"record: no record {record_id!r}") from None
+    if rid <= 0 or rid > 2**62:
+        raise NotFound(f"record: no record {record_id!r}")
+    return rid
+
+
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

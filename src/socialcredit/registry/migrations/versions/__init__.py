@@ -1,0 +1,1 @@
+"""Migration scripts, oldest first (Alembic reads their ``revision``/``down_revision``)."""

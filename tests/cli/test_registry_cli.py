@@ -1,0 +1,128 @@
+"""The registry commands end to end, as a user runs them: a real SQLite file, the bundled
+catalogs, the installed ``socialcredit`` entry point in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+PERSON = "34052419800101001X"
+EXE = [sys.executable, "-m", "socialcredit"]
+
+
+def run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SOCIALCREDIT_DB": f"sqlite:///{db}", "COLUMNS": "200"}
+    return subprocess.run([*EXE, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "registry.db"
+    assert run("db", "init", db=path).returncode == 0
+    decided = (date.today() - timedelta(days=30)).isoformat()
+    lines = tmp_path_factory.mktemp("in") / "records.jsonl"
+    lines.write_text(
+        json.dumps(
+            {
+                "subject": PERSON,
+                "record_type": "court.dishonest_debtor.refuse_to_perform",
+                "authority": "court",
+                "decided_on": decided,
+                "decision_ref": "(2026) Jing 0101 Zhi 1",
+                "client_key": "case-1",
+            }
+        )
+        + "\n"
+    )
+    result = run("records", "import", str(lines), db=path)
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def test_profile_json_has_the_documented_shape(db: Path) -> None:
+    result = run("profile", PERSON, "--format", "json", db=db)
+    assert result.returncode == 0, result.stderr
+    profile = json.loads(result.stdout)
+    assert {"subject", "as_of", "schemes", "lists", "measures", "records"} <= profile.keys()
+    assert profile["subject"] == PERSON
+    [listing] = [x for x in profile["lists"] if x["list"] == "court.judgment_debtor"]
+    assert set(listing) >= {"list", "since", "until", "records"}
+    flights = [m for m in profile["measures"] if m["measure"] == "restrict.flight"]
+    assert flights and set(flights[0]) >= {"measure", "list", "memorandum", "until"}
+    text = run("profile", PERSON, db=db)
+    assert text.returncode == 0 and "judgment" in text.stdout
+
+
+def test_check_then_objection_lifts_the_flight_ban(db: Path) -> None:
+    denied = json.loads(run("check", PERSON, "restrict.flight", "--format", "json", db=db).stdout)
+    assert denied["decision"] == "deny" and denied["reasons"]
+    record_id = json.loads(run("profile", PERSON, "--format", "json", db=db).stdout)["records"][0][
+        "id"
+    ]
+    filed = run("objection", "file", record_id, "--by", PERSON, "--grounds", "paid in full", db=db)
+    assert filed.returncode == 0, filed.stderr
+    wrong = run(
+        "objection", "decide", record_id, "--authority", "samr", "--uphold", "--reason", "x", db=db
+    )
+    assert wrong.returncode != 0 and "only court" in wrong.stderr
+    decided = run(
+        "objection",
+        "decide",
+        record_id,
+        "--authority",
+        "court",
+        "--uphold",
+        "--reason",
+        "receipt",
+        db=db,
+    )
+    assert decided.returncode == 0, decided.stderr
+    allowed = json.loads(run("check", PERSON, "restrict.flight", "--format", "json", db=db).stdout)
+    assert allowed == {
+        "decision": "allow",
+        "measure": "restrict.flight",
+        "until": None,
+        "reasons": [],
+    }
+    # the reads were audited, with their purpose
+    too_early = run("repair", "apply", record_id, "--by", PERSON, "--commitment", db=db)
+    assert too_early.returncode != 0 and "objection upheld" in too_early.stderr
+
+
+def test_valid_id_without_records_has_an_empty_profile(db: Path) -> None:
+    result = run("profile", "11010119900307803X", "--format", "json", db=db)
+    assert result.returncode == 0
+    profile = json.loads(result.stdout)
+    assert (profile["schemes"], profile["lists"], profile["measures"]) == ({}, [], [])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("profile", "34052419800101001Y"), "subject: '34052419800101001Y' is not a valid"),
+        (("profile", PERSON, "--as-of", "2021-13-01"), "as-of: '2021-13-01' is not a date"),
+        (("check", PERSON, "restrict.flights"), "did you mean 'restrict.flight'"),
+        (("objection", "file", "999999", "--by", PERSON, "--grounds", "x"), "999999"),
+        (("profile", PERSON, "--catalog", "unified-score"), "SC0"),
+    ],
+)
+def test_bad_input_is_a_clear_error_without_traceback(
+    db: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = run(*args, db=db)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("profile", PERSON, db=tmp_path / "none.db")
+    assert result.returncode != 0
+    assert "socialcredit db init" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,380 @@
+"""The ledger contract: the same tests against every backend (SQLite and PostgreSQL).
+
+In the style of pyeventsourcing's recorder test cases: :class:`LedgerContract` holds the tests
+and an abstract :meth:`create_ledger`; each backend subclasses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from socialcredit.errors import (
+    Conflict,
+    FutureDate,
+    ImportRejected,
+    InvalidSubjectId,
+    LedgerError,
+    NotFound,
+    OutsideMandate,
+    UnknownRecordType,
+)
+from socialcredit.policy.loader import Loaded
+from socialcredit.registry.ledger import (
+    Ledger,
+    NewRecord,
+    ProjectedMeasure,
+    RecordChecker,
+    default_projector,
+)
+from socialcredit.registry.model import EventKind, LifecycleEvent, Record
+
+PERSON = "34052419800101001X"
+OTHER = "110101198001010010"
+ORG = "91110000600037341L"
+TODAY = date(2024, 6, 1)
+
+
+def refuse(subject: str = PERSON, key: str | None = "c-1", ref: str = "(2024) Zhi 1") -> NewRecord:
+    return NewRecord(subject, "court.refuse", "court", date(2024, 1, 10), ref, client_key=key)
+
+
+class LedgerContract:
+    """Tests every ledger backend must pass."""
+
+    url: str
+
+    def create_ledger(self) -> Ledger:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def ledger(self) -> Iterator[Ledger]:
+        ledger = self.create_ledger()
+        ledger.init()
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+
+    def submit(self, ledger: Ledger, cat: Loaded, *records: NewRecord) -> list[str]:
+        return [r.id for r in ledger.submit(records, catalog=cat, today=TODAY, actor="court")]
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def test_uninitialised_database_says_how_to_fix_it(self) -> None:
+        with self.create_ledger() as ledger:
+            assert not ledger.is_initialised()
+            with pytest.raises(LedgerError, match="run `socialcredit db init`"):
+                ledger.count_records()
+            with pytest.raises(LedgerError, match="not initialised"):
+                ledger.facts(PERSON)
+
+    def test_init_is_idempotent(self, ledger: Ledger) -> None:
+        ledger.init()
+        assert ledger.is_initialised()
+        assert ledger.count_records() == 0
+        with self.create_ledger() as again:
+            assert again.is_initialised()
+
+    def test_migrations_create_exactly_the_declared_schema(self, ledger: Ledger) -> None:
+        from alembic.autogenerate import compare_metadata
+        from alembic.migration import MigrationContext
+
+        from socialcredit.registry.ledger import metadata
+
+        engine = sa.create_engine(ledger.url)
+        try:
+            with engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        finally:
+            engine.dispose()
+        assert diff == []
+
+    # -- records -------------------------------------------------------------------------------
+
+    def test_submit_and_read_back(self, ledger: Ledger, registry_catalog: Loaded) -> None:
+        (rid,) = self.submit(ledger, registry_catalog, refuse())
+        assert ledger.record(rid) == Record(
+            rid, PERSON, "court.refuse", "court", date(2024, 1, 10), "(2024) Zhi 1"
+        )
+        assert ledger.count_records() == 1
+        assert list(ledger.subjects()) == [PERSON]
+
+    def test_same_key_same_content_is_idempotent(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        first = ledger.submit([refuse()], catalog=registry_catalog, today=TODAY, actor="court")
+        again = ledger.submit([refuse()], catalog=registry_catalog, today=TODAY, actor="court")
+        assert first[0].created and not again[0].created
+        assert first[0].id == again[0].id
+        assert ledger.count_records() == 1
+
+    def test_same_key_other_content_conflicts(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        self.submit(ledger, registry_catalog, refuse())
+        with pytest.raises(Conflict, match="c-1"):
+            self.submit(ledger, registry_catalog, refuse(ref="(2024) Zhi 2"))
+        assert ledger.count_records() == 1
+
+    def test_key_is_per_authority_and_optional(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        other = NewRecord(PERSON, "city.late_fee", "city", date(2024, 2, 1), "fee 1", None, "c-1")
+        ids = self.submit(
+            ledger, registry_catalog, refuse(), other, refuse(key=None), refuse(key=None)
+        )
+        assert len(set(ids)) == 4
+
+    def test_submit_is_all_or_nothing(self, ledger: Ledger, registry_catalog: Loaded) -> None:
+        bad = NewRecord("123", "court.refuse", "court", date(2024, 1, 1), "x")
+        with pytest.raises(ImportRejected) as caught:
+            self.submit(ledger, registry_catalog, refuse(), bad)
+        assert caught.value.problems[0][:2] == (2, "subject")
+        assert ledger.count_records() == 0
+
+    @pytest.mark.parametrize(
+        ("record", "error"),
+        [
+            (NewRecord("1234", "court.refuse", "court", date(2024, 1, 1), "x"), InvalidSubjectId),
+            (NewRecord(PERSON, "court.refuze", "court", date(2024, 1, 1), "x"), UnknownRecordType),
+            (NewRecord(PERSON, "court.refuse", "city", date(2024, 1, 1), "x"), OutsideMandate),
+            (NewRecord(PERSON, "court.refuse", "court", date(2030, 1, 1), "x"), FutureDate),
+        ],
+    )
+    def test_a_single_bad_record_raises_its_own_error(
+        self, ledger: Ledger, registry_catalog: Loaded, record: NewRecord, error: type[Exception]
+    ) -> None:
+        with pytest.raises(error):
+            self.submit(ledger, registry_catalog, record)
+        assert ledger.count_records() == 0
+
+    def test_unknown_record(self, ledger: Ledger) -> None:
+        for rid in ("1", "x", "-3"):
+            with pytest.raises(NotFound):
+                ledger.record(rid)
+            with pytest.raises(NotFound):
+                ledger.append_event(LifecycleEvent(rid, EventKind.fulfilled, TODAY))
+
+    # -- events --------------------------------------------------------------------------------
+
+    def test_events_are_appended_never_updates(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        (rid,) = self.submit(ledger, registry_catalog, refuse())
+        before = ledger.record(rid)
+        filed = LifecycleEvent(rid, EventKind.objection_filed, date(2024, 1, 20), PERSON, "wrong")
+        upheld = LifecycleEvent(rid, EventKind.objection_upheld, date(2024, 2, 1), "court", "")
+        ledger.append_event(filed)
+        ledger.append_event(upheld)
+        assert ledger.events_for(rid) == [filed, upheld]
+        assert ledger.record(rid) == before
+        assert ledger.count_records() == 1
+
+    def test_event_client_key_is_idempotent(self, ledger: Ledger, registry_catalog: Loaded) -> None:
+        (rid,) = self.submit(ledger, registry_catalog, refuse())
+        ev = LifecycleEvent(rid, EventKind.fulfilled, date(2024, 3, 1), "court", "paid")
+        assert ledger.append_event(ev, client_key="e-1") == ev
+        assert ledger.append_event(ev, client_key="e-1") == ev
+        assert len(ledger.events_for(rid)) == 1
+        with pytest.raises(Conflict):
+            ledger.append_event(
+                LifecycleEvent(rid, EventKind.fulfilled, date(2024, 3, 2), "court", "paid"),
+                client_key="e-1",
+            )
+
+    def test_records_and_events_are_never_updated_or_deleted(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        """The ledger issues INSERTs only, except on the projection table."""
+        engine = ledger._engine
+        statements: list[str] = []
+
+        def spy(*args: object) -> None:
+            statements.append(str(args[2]).strip().upper())
+
+        sa.event.listen(engine, "before_cursor_execute", spy)
+        try:
+            (rid,) = self.submit(ledger, registry_catalog, refuse())
+            ledger.append_event(LifecycleEvent(rid, EventKind.fulfilled, TODAY, "court"))
+            self.submit(ledger, registry_catalog, refuse())
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", spy)
+        writes = [s for s in statements if s.startswith(("UPDATE", "DELETE"))]
+        assert writes and all("PROJECTION_MEASURES" in s for s in writes)
+
+    # -- facts ---------------------------------------------------------------------------------
+
+    def test_facts_include_organisations_the_subject_represents(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        role = NewRecord(PERSON, "samr.legal_rep", "samr", date(2023, 1, 1), "reg 1", ORG)
+        org_rec = NewRecord(ORG, "samr.abnormal", "samr", date(2024, 2, 1), "abn 1")
+        unrelated = refuse(subject=OTHER)
+        role_id, org_id, other_id = self.submit(ledger, registry_catalog, role, org_rec, unrelated)
+        ev = LifecycleEvent(org_id, EventKind.objection_filed, date(2024, 2, 5), ORG, "no")
+        ledger.append_event(ev)
+        facts = ledger.facts(PERSON)
+        records = [f for f in facts if isinstance(f, Record)]
+        assert {r.id for r in records} == {role_id, org_id}
+        assert [f for f in facts if isinstance(f, LifecycleEvent)] == [ev]
+        assert other_id not in {r.id for r in records}
+        assert [f.id for f in ledger.facts(ORG) if isinstance(f, Record)] == [org_id]
+        assert ledger.facts("91350100M0001TGQXM") == []
+
+    def test_role_records_need_an_organisation(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        missing = NewRecord(PERSON, "samr.legal_rep", "samr", date(2023, 1, 1), "reg 1")
+        person = NewRecord(PERSON, "samr.legal_rep", "samr", date(2023, 1, 1), "reg 1", OTHER)
+        stray = NewRecord(PERSON, "court.refuse", "court", date(2023, 1, 1), "x", ORG)
+        for bad, field in (
+            (missing, "counterpart"),
+            (person, "counterpart"),
+            (stray, "counterpart"),
+        ):
+            with pytest.raises(Exception) as caught:
+                self.submit(ledger, registry_catalog, bad)
+            assert getattr(caught.value, "field", None) == field
+
+    # -- audit ---------------------------------------------------------------------------------
+
+    def test_audit_chain_verifies(self, ledger: Ledger, registry_catalog: Loaded) -> None:
+        self.submit(ledger, registry_catalog, refuse())
+        ledger.log_access(actor="airline", action="check", subject=PERSON, purpose="boarding")
+        ledger.log_access(
+            actor="subject", action="profile", subject=PERSON, purpose="access", detail={"n": 1}
+        )
+        assert ledger.verify_audit() is True
+        log = ledger.access_log(PERSON)
+        assert [e.action for e in log] == ["records.submit", "check", "profile"]
+        assert log[-1].detail == {"n": 1}
+        assert log[1].prev_hash == log[0].hash
+
+    def test_audit_tampering_is_detected_naming_the_seq(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        for purpose in ("a", "b", "c"):
+            ledger.log_access(actor="x", action="check", subject=PERSON, purpose=purpose)
+        self.raw(ledger, "UPDATE audit_log SET purpose = 'innocent' WHERE seq = 2")
+        with pytest.raises(LedgerError, match="seq 2"):
+            ledger.verify_audit()
+
+    def test_audit_deletion_is_detected(self, ledger: Ledger) -> None:
+        for purpose in ("a", "b", "c"):
+            ledger.log_access(actor="x", action="check", subject=PERSON, purpose=purpose)
+        self.raw(ledger, "DELETE FROM audit_log WHERE seq = 2")
+        with pytest.raises(LedgerError, match="seq 2"):
+            ledger.verify_audit()
+
+    def test_audit_relinking_is_detected(self, ledger: Ledger) -> None:
+        for purpose in ("a", "b", "c"):
+            ledger.log_access(actor="x", action="check", subject=PERSON, purpose=purpose)
+        self.raw(ledger, f"UPDATE audit_log SET prev_hash = '{'1' * 64}' WHERE seq = 3")
+        with pytest.raises(LedgerError, match="seq 3"):
+            ledger.verify_audit()
+
+    def raw(self, ledger: Ledger, sql: str) -> None:
+        engine = sa.create_engine(ledger.url)
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(sql)
+        finally:
+            engine.dispose()
+
+    # -- projection ----------------------------------------------------------------------------
+
+    def test_projection_replace_per_subject(self, ledger: Ledger) -> None:
+        one = ProjectedMeasure("restrict.flight", "debtors", "consumption", date(2024, 1, 1), None)
+        two = ProjectedMeasure("restrict.train", "debtors", "consumption", None, date(2024, 3, 1))
+        ledger.replace_projection(PERSON, [one, two], as_of=TODAY)
+        ledger.replace_projection(OTHER, [one], as_of=TODAY)
+        got = ledger.active_measures(PERSON)
+        assert [(m.measure, m.computed_as_of) for m in got] == [
+            ("restrict.flight", TODAY),
+            ("restrict.train", TODAY),
+        ]
+        assert [m.measure for m in ledger.active_measures(PERSON, on=TODAY)] == ["restrict.flight"]
+        ledger.replace_projection(PERSON, [], as_of=TODAY)
+        assert ledger.active_measures(PERSON) == []
+        assert len(ledger.active_measures(OTHER)) == 1
+
+    def test_submit_refreshes_the_projection_through_roles(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        role = NewRecord(PERSON, "samr.legal_rep", "samr", date(2023, 1, 1), "reg 1", ORG)
+        self.submit(ledger, registry_catalog, role)
+        assert ledger.active_measures(PERSON) == []
+        # the organisation is listed as a debtor: its legal representative is restricted too
+        self.submit(ledger, registry_catalog, refuse(subject=ORG))
+        (mine,) = ledger.active_measures(PERSON)
+        assert (mine.measure, mine.list, mine.since) == (
+            "restrict.flight",
+            "debtors",
+            date(2024, 1, 10),
+        )
+        assert [m.measure for m in ledger.active_measures(ORG)] == ["restrict.flight"]
+
+    def test_refresh_projections_after_an_event(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        (rid,) = self.submit(ledger, registry_catalog, refuse())
+        assert len(ledger.active_measures(PERSON)) == 1
+        ledger.append_event(LifecycleEvent(rid, EventKind.revoked, date(2024, 2, 1), "court"))
+        project = default_projector(registry_catalog, TODAY)
+        assert ledger.refresh_projections([PERSON], project=project, as_of=TODAY) == 1
+        assert ledger.active_measures(PERSON) == []
+
+    # -- bulk ----------------------------------------------------------------------------------
+
+    def test_bulk_import_is_idempotent(self, ledger: Ledger, registry_catalog: Loaded) -> None:
+        checker = RecordChecker(registry_catalog, today=TODAY)
+        rows = [
+            checker.check(PERSON, "court.refuse", "court", "2024-01-01", f"ref {i}", None, f"k{i}")
+            for i in range(50)
+        ]
+        project = default_projector(registry_catalog, TODAY)
+        first = ledger.import_records(rows, actor="court", as_of=TODAY, project=project)
+        second = ledger.import_records(rows, actor="court", as_of=TODAY, project=project)
+        assert (first.imported, first.skipped) == (50, 0)
+        assert (second.imported, second.skipped) == (0, 50)
+        assert ledger.count_records() == 50
+        assert ledger.verify_audit()
+
+
+class TestSQLiteLedger(LedgerContract):
+    @pytest.fixture(autouse=True)
+    def _url(self, sqlite_url: str) -> None:
+        self.url = sqlite_url
+
+    def create_ledger(self) -> Ledger:
+        return Ledger.open(self.url)
+
+    def test_plain_path_means_sqlite(self, tmp_path: object) -> None:
+        with Ledger.open(f"{tmp_path}/plain.db") as ledger:
+            assert ledger.url.startswith("sqlite:///")
+            ledger.init()
+            assert ledger.count_records() == 0
+
+    def test_sqlite_pragmas(self, ledger: Ledger) -> None:
+        with ledger._engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+
+    def test_unreachable_database_is_a_ledger_error(self, tmp_path: object) -> None:
+        with Ledger.open(f"{tmp_path}/missing/dir/x.db") as ledger, pytest.raises(LedgerError):
+            ledger.init()
+
+
+@pytest.mark.postgres
+class TestPostgresLedger(LedgerContract):
+    @pytest.fixture(autouse=True)
+    def _url(self, pg_url: str) -> None:
+        self.url = pg_url
+
+    def create_ledger(self) -> Ledger:
+        return Ledger.open(self.url)
