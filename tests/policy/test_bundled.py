@@ -1,0 +1,126 @@
+"""The bundled catalogs: the admissible ones pass, the synthetic ones are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from socialcredit.errors import CatalogRefused
+from socialcredit.policy.checker import Profile, Severity, check, check_paths, load_admissible
+from socialcredit.policy.loader import bundled, load, load_bundled
+from socialcredit.policy.schema import PROTECTED_CATEGORIES, MeasureKind
+
+ADMISSIBLE = [b.id for b in bundled() if not b.synthetic]
+SYNTHETIC = [b.id for b in bundled() if b.synthetic]
+
+
+def test_the_expected_catalogs_are_bundled() -> None:
+    assert set(ADMISSIBLE) >= {
+        "cn-common",
+        "court-dishonest-debtors",
+        "joint-punishment-2016",
+        "environment-credit",
+        "rongcheng",
+        "jinan-dog",
+        "fuzhou-jasmine",
+        "sesame",
+        "credit-reporting",
+    }
+    assert set(SYNTHETIC) == {"unified-score", "sesame-full"}
+    for b in bundled():
+        assert b.id == b.path.stem
+        assert b.meta.synthetic is b.synthetic
+        assert b.meta.sources, f"{b.id} names no sources"
+
+
+@pytest.mark.parametrize("catalog_id", ADMISSIBLE)
+def test_admissible_catalogs_pass_cn_2021(catalog_id: str) -> None:
+    findings = check_paths([catalog_id])
+    errors = [str(f) for f in findings if f.severity is Severity.error]
+    assert errors == []
+    load_admissible(catalog_id)
+
+
+def test_all_admissible_catalogs_merge_and_pass() -> None:
+    loaded = load_bundled()
+    assert [f for f in check(loaded) if f.severity is Severity.error] == []
+    # nothing in a protected domain, anywhere
+    for rt in loaded.catalog.record_types:
+        assert loaded.index.domains[rt.domain].category not in PROTECTED_CATEGORIES
+
+
+def test_everything_merges_for_the_simulator() -> None:
+    loaded = load_bundled(synthetic=True)
+    assert {"unified.citizen_score", "sesame.full", "sesame.score"} <= set(loaded.index.schemes)
+
+
+def test_stable_ids_others_rely_on() -> None:
+    ix = load("court-dishonest-debtors").index
+    assert ix.lists["court.judgment_debtor"].duration_months == 24
+    assert ix.measures["restrict.flight"].domain == "transport"
+    assert ix.measures["restrict.g_train"].domain == "transport"
+    assert "court.dishonest_debtor.refuse_to_perform" in ix.record_types
+    memo = ix.memoranda["court.consumption-restrictions"]
+    assert {r.value for r in memo.extends_to} == {
+        "legal_representative",
+        "responsible_person",
+        "actual_controller",
+    }
+    assert ix.record_types["samr.legal_representative"].nature.value == "role"
+    jp = load("joint-punishment-2016").index
+    assert {"restrict.public_procurement", "restrict.exit"} <= set(jp.measures)
+
+
+def test_unified_score_is_refused_for_its_content() -> None:
+    findings = check_paths(["unified-score"])
+    errors = {f.code for f in findings if f.severity is Severity.error}
+    assert {
+        "SC001",
+        "SC002",
+        "SC003",
+        "SC005",
+        "SC006",
+        "SC007",
+        "SC008",
+        "SC010",
+        "SC011",
+    } <= errors
+    with pytest.raises(CatalogRefused) as info:
+        load_admissible("unified-score")
+    assert "unified-score" in str(info.value)
+    assert {f.code for f in info.value.findings} >= {"SC002", "SC008", "SC010", "SC011"}
+
+
+def test_sesame_full_is_refused_for_its_relationships_dimension() -> None:
+    errors = [f for f in check_paths(["sesame-full"]) if f.severity is Severity.error]
+    assert {f.code for f in errors} == {"SC002", "SC008"}
+    assert all("dimensions[relationships]" in f.location for f in errors)
+    with pytest.raises(CatalogRefused):
+        load_admissible("sesame-full")
+
+
+def test_eu_ai_act_refuses_the_court_consumption_restrictions() -> None:
+    findings = check_paths(["court-dishonest-debtors"], profile=Profile.eu_ai_act)
+    errors = [f for f in findings if f.severity is Severity.error]
+    assert errors and {f.code for f in errors} == {"SC009"}
+    flight = [f for f in errors if "restrict.flight" in f.location]
+    assert flight and "memoranda[court.consumption-restrictions]" in flight[0].location
+    with pytest.raises(CatalogRefused):
+        load_admissible("court-dishonest-debtors", profile=Profile.eu_ai_act)
+    # the same findings are warnings under cn-2021
+    cn = [f for f in check_paths(["court-dishonest-debtors"]) if f.code == "SC009"]
+    assert len(cn) == len(errors) and all(f.severity is Severity.warning for f in cn)
+
+
+def test_eu_ai_act_keeps_same_domain_measures() -> None:
+    # the dog licence's measures stay within dog keeping: nothing to refuse
+    findings = check_paths(["jinan-dog"], profile=Profile.eu_ai_act)
+    assert [f for f in findings if f.severity is Severity.error] == []
+
+
+def test_expected_warnings_are_reported() -> None:
+    assert "SC004" in {f.code for f in check_paths(["rongcheng"])}
+    assert "SC004" in {f.code for f in check_paths(["jinan-dog"])}
+    court = load("court-dishonest-debtors")
+    restrictions = [m for m in court.catalog.measures if m.kind is MeasureKind.restriction]
+    sc009 = [f for f in check(court) if f.code == "SC009"]
+    assert len(sc009) == len(restrictions)
