@@ -14,7 +14,7 @@ Days are ``int32`` days since 1970-01-01; "no date" is :data:`NEVER`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,7 +25,7 @@ from numba import njit, prange
 
 from socialcredit.policy.loader import CatalogIndex, Loaded
 from socialcredit.policy.schema import LicenceScheme, PointsScheme, Removal, WeightedScheme
-from socialcredit.registry.evaluate import _rules_of
+from socialcredit.registry.evaluate import _rules_of, evaluate
 from socialcredit.registry.model import EventKind, Fact, Record
 
 NEVER = np.int32(2**31 - 1)
@@ -693,6 +693,7 @@ class BatchResult:
     x_subject: I32
     x_measure: npt.NDArray[np.object_]
     x_until: I32
+    x_since: I32  # NEVER for perks (they hold while the score does)
     x_list: I32  # -1 for perks
     x_memo: npt.NDArray[np.object_]
     x_scheme: I32  # -1 for list measures
@@ -847,6 +848,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     x_subject_l: list[I32] = []
     x_measure_l: list[npt.NDArray[np.object_]] = []
     x_until_l: list[I32] = []
+    x_since_l: list[I32] = []
     x_list_l: list[I32] = []
     x_memo_l: list[npt.NDArray[np.object_]] = []
     x_scheme_l: list[I32] = []
@@ -856,6 +858,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
             x_subject_l.append(m_subject[sel])
             x_measure_l.append(np.full(sel.size, measure, dtype=object))
             x_until_l.append(m_until[sel])
+            x_since_l.append(m_since[sel])
             x_list_l.append(m_list[sel])
             x_memo_l.append(np.full(sel.size, memo_id, dtype=object))
             x_scheme_l.append(np.full(sel.size, -1, np.int32))
@@ -867,6 +870,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
             x_subject_l.append(who)
             x_measure_l.append(np.full(who.size, measure, dtype=object))
             x_until_l.append(np.full(who.size, NEVER, np.int32))
+            x_since_l.append(np.full(who.size, NEVER, np.int32))
             x_list_l.append(np.full(who.size, -1, np.int32))
             x_memo_l.append(np.full(who.size, None, dtype=object))
             x_scheme_l.append(np.full(who.size, si, np.int32))
@@ -893,6 +897,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
         x_subject=cat_(x_subject_l, np.int32),
         x_measure=cat_(x_measure_l, object),
         x_until=cat_(x_until_l, np.int32),
+        x_since=cat_(x_since_l, np.int32),
         x_list=cat_(x_list_l, np.int32),
         x_memo=cat_(x_memo_l, object),
         x_scheme=cat_(x_scheme_l, np.int32),
@@ -931,3 +936,55 @@ def columns_from_facts(
         ev_day=np.array([e[2] for e in ev], np.int32),
         n_subjects=len(histories),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureRow:
+    """One measure in force for a subject: what the check path's projection holds."""
+
+    measure: str
+    list: str | None
+    memorandum: str | None
+    since: date | None
+    until: date | None
+
+
+def measures_in_force(
+    facts_by_subject: Mapping[str, Sequence[Fact]], catalog: Loaded | CatalogIndex, as_of: date
+) -> dict[str, list[MeasureRow]]:
+    """Measures in force on ``as_of`` for every subject: the batch kernel for most, the
+    reference :func:`evaluate` for those holding a legal role (their facts include their
+    organisations' records)."""
+    subjects = list(facts_by_subject)
+    own = [
+        [f for f in facts_by_subject[s] if not isinstance(f, Record) or f.subject == s]
+        for s in subjects
+    ]
+    result = evaluate_columns(columns_from_facts(own, catalog), catalog, as_of)
+    out: dict[str, list[MeasureRow]] = {s: [] for s in subjects}
+    c = result.compiled
+    for i, m, memo, lst, since, until in zip(
+        result.x_subject.tolist(),
+        result.x_measure.tolist(),
+        result.x_memo.tolist(),
+        result.x_list.tolist(),
+        result.x_since.tolist(),
+        result.x_until.tolist(),
+        strict=True,
+    ):
+        out[subjects[i]].append(
+            MeasureRow(
+                m,
+                c.list_ids[lst] if lst >= 0 else None,
+                memo,
+                from_day(since),
+                from_day(until),
+            )
+        )
+    for i in np.flatnonzero(result.needs_reference).tolist():
+        subject = subjects[i]
+        profile = evaluate(facts_by_subject[subject], catalog, as_of, subject=subject)
+        out[subject] = [
+            MeasureRow(a.measure, a.list, a.memorandum, a.since, a.until) for a in profile.measures
+        ]
+    return out

@@ -251,26 +251,24 @@ class AuditEntry:
     hash: str
 
 
-Projector = Callable[[str, Sequence[Fact]], Iterable[ProjectedMeasure]]
-"""``project(subject, facts) -> measures``: what the projection table holds for a subject."""
+Projector = Callable[[Mapping[str, Sequence[Fact]]], Mapping[str, Iterable[ProjectedMeasure]]]
+"""``project({subject: facts}) -> {subject: measures}``: what the projection table holds."""
 
 
 def default_projector(catalog: Loaded | CatalogIndex, as_of: date) -> Projector:
-    """Project with :func:`socialcredit.registry.evaluate.evaluate` on ``as_of``."""
-    from socialcredit.registry.evaluate import evaluate
+    """Measures in force on ``as_of``, computed in bulk
+    (:func:`socialcredit.registry.batch.measures_in_force`, proven equal to ``evaluate``)."""
+    from socialcredit.registry.batch import measures_in_force
 
-    def project(subject: str, facts: Sequence[Fact]) -> list[ProjectedMeasure]:
-        profile = evaluate(facts, catalog, as_of, subject=subject)
-        return [
-            ProjectedMeasure(m.measure, m.list, m.memorandum, m.since, m.until)
-            for m in profile.measures
-        ]
+    def project(facts: Mapping[str, Sequence[Fact]]) -> dict[str, list[ProjectedMeasure]]:
+        return {
+            subject: [
+                ProjectedMeasure(m.measure, m.list, m.memorandum, m.since, m.until) for m in rows
+            ]
+            for subject, rows in measures_in_force(facts, catalog, as_of).items()
+        }
 
     return project
-
-
-# --------------------------------------------------------------------------------------------
-# Validation: the rules every record must pass, whether submitted or imported
 
 
 def content_hash(
@@ -801,10 +799,13 @@ class Ledger:
             if problems:
                 raise ImportRejected(problems)
             now = _now()
+            first_new_id = (
+                int(conn.execute(sa.select(sa.func.max(t_records.c.id))).scalar() or 0) + 1
+            )
             self._insert_many(conn, fresh, now, batch_size)
             self._add_subjects(conn, fresh, now)
             touched = {r.subject for r in fresh}
-            self._refresh(conn, touched, project, as_of)
+            self._refresh(conn, touched, project, as_of, first_new_id=first_new_id)
             detail: dict[str, Any] = {"imported": len(fresh), "skipped": skipped}
             if source is not None:
                 detail["source"] = source
@@ -1143,25 +1144,74 @@ class Ledger:
             rows = conn.execute(query.order_by(t_projection.c.measure, t_projection.c.id)).all()
         return [ProjectedMeasure(*r) for r in rows]
 
-    def _refresh(self, conn: Connection, touched: set[str], project: Projector, as_of: date) -> int:
+    def _refresh(
+        self,
+        conn: Connection,
+        touched: set[str],
+        project: Projector,
+        as_of: date,
+        *,
+        first_new_id: int | None = None,
+    ) -> int:
+        """Recompute the projection of ``touched`` subjects and of persons holding a role in
+        them. With ``first_new_id`` (a bulk insert just made every record from that id on), the
+        subjects that had no earlier records and no role links take their facts from one range
+        scan of the new rows instead of a lookup each."""
         if not touched:
             return 0
-        subjects = set(touched)
-        # persons holding a role in a touched organisation see its records too
-        for chunk in _chunks(sorted(touched), CHUNK):
-            subjects.update(
+        new_rows = t_records.c.id >= first_new_id if first_new_id is not None else None
+        touched_q = sa.select(t_records.c.subject).where(new_rows) if new_rows is not None else None
+        holders: set[str] = set()
+        if touched_q is not None:
+            holders.update(
                 conn.execute(
                     sa.select(t_records.c.subject)
                     .distinct()
-                    .where(t_records.c.counterpart.in_(chunk))
+                    .where(t_records.c.counterpart.in_(touched_q))
                 ).scalars()
             )
-        ordered = sorted(subjects)
-        for chunk in _chunks(ordered, CHUNK):
-            facts = _facts_bulk(conn, chunk)
-            computed = {s: list(project(s, facts.get(s, []))) for s in chunk}
-            _replace_projection(conn, computed, as_of)
-        return len(ordered)
+        else:
+            for chunk in _chunks(sorted(touched), CHUNK):
+                holders.update(
+                    conn.execute(
+                        sa.select(t_records.c.subject)
+                        .distinct()
+                        .where(t_records.c.counterpart.in_(chunk))
+                    ).scalars()
+                )
+        facts: dict[str, list[Fact]] = {}
+        full = set(touched) | holders
+        replaced = set(full)
+        if new_rows is not None and touched_q is not None:
+            older = set(
+                conn.execute(
+                    sa.select(t_records.c.subject)
+                    .distinct()
+                    .where(~new_rows, t_records.c.subject.in_(touched_q))
+                ).scalars()
+            )
+            full = older | holders
+            replaced = set(full)
+            fresh: dict[str, list[Fact]] = {}
+            for row in conn.execute(
+                sa.select(*_RECORD_SELECT).where(new_rows).order_by(t_records.c.id)
+            ):
+                rec = _record(row)
+                if rec.counterpart is not None:
+                    full.add(rec.subject)
+                fresh.setdefault(rec.subject, []).append(rec)
+            for subject, recs in fresh.items():
+                if subject not in full:
+                    facts[subject] = recs
+        for chunk in _chunks(sorted(full), CHUNK):
+            facts.update(_facts_bulk(conn, chunk))
+        computed = {s: list(ms) for s, ms in project(facts).items()}
+        cleared: set[str] = set()
+        if touched_q is not None:
+            conn.execute(t_projection.delete().where(t_projection.c.subject.in_(touched_q)))
+            cleared = set(computed) - replaced
+        _replace_projection(conn, computed, as_of, cleared=cleared)
+        return len(computed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1248,9 +1298,15 @@ def _facts_bulk(conn: Connection, subjects: Sequence[str]) -> dict[str, list[Fac
 
 
 def _replace_projection(
-    conn: Connection, rows: Mapping[str, Sequence[ProjectedMeasure]], as_of: date
+    conn: Connection,
+    rows: Mapping[str, Sequence[ProjectedMeasure]],
+    as_of: date,
+    *,
+    cleared: set[str] | frozenset[str] = frozenset(),
 ) -> None:
-    subjects = list(rows)
+    """Replace the projection rows of every subject in ``rows`` (those in ``cleared`` have
+    had theirs deleted already)."""
+    subjects = [s for s in rows if s not in cleared]
     for chunk in _chunks(subjects, CHUNK):
         conn.execute(t_projection.delete().where(t_projection.c.subject.in_(chunk)))
     items = [
