@@ -988,3 +988,56 @@ def measures_in_force(
             MeasureRow(a.measure, a.list, a.memorandum, a.since, a.until) for a in profile.measures
         ]
     return out
+
+
+def measures_from_rows(
+    ids: Sequence[int],
+    subjects: Sequence[str],
+    types: Sequence[str],
+    decided: Sequence[Any],
+    catalog: Loaded | CatalogIndex,
+    as_of: date,
+) -> list[tuple[str, str, str | None, str | None, date | None, date | None]]:
+    """``(subject, measure, list, memorandum, since, until)`` for subjects whose only facts
+    are the given records (no lifecycle events, no legal roles): the bulk import's new
+    subjects, evaluated straight from the rows just inserted. ``decided`` holds dates or ISO
+    strings."""
+    if not ids:
+        return []
+    c = compile_catalog(catalog)
+    names, subject_index = np.unique(np.asarray(subjects, dtype=object), return_inverse=True)
+    type_index = np.fromiter((c.type_ids.get(t, -1) for t in types), np.int32, len(types))
+    days = np.asarray(decided, dtype="datetime64[D]").astype(np.int64).astype(np.int32)
+    id_arr = np.asarray(ids, dtype=np.int64)
+    known = type_index >= 0
+    order = np.lexsort((id_arr[known], days[known], subject_index[known]))
+    cols = Columns(
+        subject=subject_index[known][order].astype(np.int32),
+        type=type_index[known][order],
+        day=days[known][order],
+        ev_record=np.zeros(0, np.int32),
+        ev_kind=np.zeros(0, np.int32),
+        ev_day=np.zeros(0, np.int32),
+        n_subjects=len(names),
+    )
+    result = evaluate_columns(cols, catalog, as_of)
+    lists = [*c.list_ids, None]
+    return [
+        (
+            str(names[i]),
+            measure,
+            lists[li],
+            memo,
+            None if since >= NEVER else date.fromordinal(since + EPOCH_ORDINAL),
+            None if until >= NEVER else date.fromordinal(until + EPOCH_ORDINAL),
+        )
+        for i, measure, memo, li, since, until in zip(
+            result.x_subject.tolist(),
+            result.x_measure.tolist(),
+            result.x_memo.tolist(),
+            result.x_list.tolist(),
+            result.x_since.tolist(),
+            result.x_until.tolist(),
+            strict=True,
+        )
+    ]

@@ -24,7 +24,7 @@ Every database error is translated into :class:`~socialcredit.errors.LedgerError
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -251,24 +251,42 @@ class AuditEntry:
     hash: str
 
 
-Projector = Callable[[Mapping[str, Sequence[Fact]]], Mapping[str, Iterable[ProjectedMeasure]]]
-"""``project({subject: facts}) -> {subject: measures}``: what the projection table holds."""
+class Projector:
+    """What the projection table holds: the measures in force on ``as_of``, computed in bulk
+    (:mod:`socialcredit.registry.batch`, proven equal to ``evaluate``)."""
 
+    def __init__(self, catalog: Loaded | CatalogIndex, as_of: date) -> None:
+        self.catalog = catalog
+        self.as_of = as_of
 
-def default_projector(catalog: Loaded | CatalogIndex, as_of: date) -> Projector:
-    """Measures in force on ``as_of``, computed in bulk
-    (:func:`socialcredit.registry.batch.measures_in_force`, proven equal to ``evaluate``)."""
-    from socialcredit.registry.batch import measures_in_force
+    def __call__(self, facts: Mapping[str, Sequence[Fact]]) -> dict[str, list[ProjectedMeasure]]:
+        """``{subject: facts} -> {subject: measures}``."""
+        from socialcredit.registry.batch import measures_in_force
 
-    def project(facts: Mapping[str, Sequence[Fact]]) -> dict[str, list[ProjectedMeasure]]:
         return {
             subject: [
                 ProjectedMeasure(m.measure, m.list, m.memorandum, m.since, m.until) for m in rows
             ]
-            for subject, rows in measures_in_force(facts, catalog, as_of).items()
+            for subject, rows in measures_in_force(facts, self.catalog, self.as_of).items()
         }
 
-    return project
+    def from_rows(
+        self,
+        ids: Sequence[int],
+        subjects: Sequence[str],
+        types: Sequence[str],
+        decided: Sequence[Any],
+    ) -> list[tuple[str, str, str | None, str | None, date | None, date | None]]:
+        """Rows ``(subject, measure, list, memorandum, since, until)`` for subjects whose only
+        facts are these records (no events, no roles)."""
+        from socialcredit.registry.batch import measures_from_rows
+
+        return measures_from_rows(ids, subjects, types, decided, self.catalog, self.as_of)
+
+
+def default_projector(catalog: Loaded | CatalogIndex, as_of: date) -> Projector:
+    """The projector the registry uses: measures in force on ``as_of``."""
+    return Projector(catalog, as_of)
 
 
 def content_hash(
@@ -1144,6 +1162,29 @@ class Ledger:
             rows = conn.execute(query.order_by(t_projection.c.measure, t_projection.c.id)).all()
         return [ProjectedMeasure(*r) for r in rows]
 
+    def _insert_projection_rows(
+        self,
+        conn: Connection,
+        rows: Sequence[tuple[str, str, str | None, str | None, date | None, date | None]],
+        as_of: date,
+    ) -> None:
+        if not rows:
+            return
+        ph = ", ".join(["?" if self._sqlite else "%s"] * 7)
+        sql = (
+            "INSERT INTO projection_measures "
+            f"(subject, measure, list, memorandum, since, until, computed_as_of) VALUES ({ph})"
+        )
+        if self._sqlite:
+            items: list[tuple[Any, ...]] = [
+                (s, m, li, memo, _iso(since), _iso(until), as_of.isoformat())
+                for s, m, li, memo, since, until in rows
+            ]
+        else:
+            items = [(*r, as_of) for r in rows]
+        for chunk in _chunks(items, 20_000):
+            conn.exec_driver_sql(sql, chunk)
+
     def _refresh(
         self,
         conn: Connection,
@@ -1180,6 +1221,7 @@ class Ledger:
                     ).scalars()
                 )
         facts: dict[str, list[Fact]] = {}
+        fresh_rows: list[tuple[str, str, str | None, str | None, date | None, date | None]] = []
         full = set(touched) | holders
         replaced = set(full)
         if new_rows is not None and touched_q is not None:
@@ -1192,26 +1234,31 @@ class Ledger:
             )
             full = older | holders
             replaced = set(full)
-            fresh: dict[str, list[Fact]] = {}
-            for row in conn.execute(
-                sa.select(*_RECORD_SELECT).where(new_rows).order_by(t_records.c.id)
-            ):
-                rec = _record(row)
-                if rec.counterpart is not None:
-                    full.add(rec.subject)
-                fresh.setdefault(rec.subject, []).append(rec)
-            for subject, recs in fresh.items():
-                if subject not in full:
-                    facts[subject] = recs
+            ph = "?" if self._sqlite else "%s"
+            new = conn.exec_driver_sql(
+                "SELECT id, subject, record_type, decided_on, counterpart FROM records "
+                f"WHERE id >= {ph} ORDER BY id",
+                (first_new_id,),
+            ).fetchall()
+            full.update(subject for _i, subject, _t, _d, counterpart in new if counterpart)
+            plain = [row for row in new if row[1] not in full]
+            fresh_rows = project.from_rows(
+                [r[0] for r in plain],
+                [r[1] for r in plain],
+                [r[2] for r in plain],
+                [r[3] for r in plain],
+            )
         for chunk in _chunks(sorted(full), CHUNK):
             facts.update(_facts_bulk(conn, chunk))
         computed = {s: list(ms) for s, ms in project(facts).items()}
-        cleared: set[str] = set()
-        if touched_q is not None:
-            conn.execute(t_projection.delete().where(t_projection.c.subject.in_(touched_q)))
-            cleared = set(computed) - replaced
-        _replace_projection(conn, computed, as_of, cleared=cleared)
-        return len(computed)
+        if touched_q is None:
+            _replace_projection(conn, computed, as_of)
+            return len(computed)
+        # a bulk insert: clear every touched subject's rows at once, then write them all
+        conn.execute(t_projection.delete().where(t_projection.c.subject.in_(touched_q)))
+        _replace_projection(conn, computed, as_of, cleared=set(computed) - replaced)
+        self._insert_projection_rows(conn, fresh_rows, as_of)
+        return len(computed) + len({r[0] for r in fresh_rows})
 
 
 # --------------------------------------------------------------------------------------------
@@ -1295,6 +1342,10 @@ def _facts_bulk(conn: Connection, subjects: Sequence[str]) -> dict[str, list[Fac
             facts += evs
         out[subject] = facts
     return out
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def _replace_projection(
