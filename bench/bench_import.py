@@ -29,8 +29,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import orjson
-from stdnum.cn import ric, uscc
 
+from socialcredit.identifiers import organisation_code, resident_id
 from socialcredit.policy.loader import load
 from socialcredit.registry.importing import import_file, parse_file
 from socialcredit.registry.ledger import Ledger
@@ -45,16 +45,13 @@ COLUMNS = (
 
 
 def person_id(i: int) -> str:
-    """A valid resident ID: Beijing Dongcheng (110101), a birth date, a sequence number."""
-    birth = date(1950, 1, 1) + timedelta(days=i % 18_000)
-    body = f"110101{birth:%Y%m%d}{(i // 18_000) % 1000:03d}"
-    return body + ric.calc_check_digit(body + "0")
+    """The ``i``-th synthetic valid resident ID (Beijing Dongcheng, distinct for i < 18M)."""
+    return resident_id(110101, date(1950, 1, 1) + timedelta(days=i % 18_000), i // 18_000)
 
 
 def org_id(i: int) -> str:
-    """A valid Unified Social Credit Code registered in Beijing."""
-    body = f"91110000{i:09d}"
-    return body + uscc.calc_check_digit(body)
+    """The ``i``-th synthetic valid Unified Social Credit Code (registered in Beijing)."""
+    return organisation_code(110000, i)
 
 
 def synthesise(n: int, seed: int = 7) -> list[dict[str, str]]:

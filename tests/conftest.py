@@ -26,8 +26,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from stdnum.cn import ric, uscc
 
+from socialcredit.identifiers import organisation_code, resident_id
 from socialcredit.policy.loader import Loaded, load
 
 DATA = Path(__file__).parent / "data"
@@ -45,15 +45,12 @@ def registry_catalog() -> Loaded:
 
 def person_id(i: int) -> str:
     """The ``i``-th synthetic valid resident ID (Beijing Dongcheng, distinct for i < 18M)."""
-    birth = date(1950, 1, 1) + timedelta(days=i % 18_000)
-    body = f"110101{birth:%Y%m%d}{(i // 18_000) % 1000:03d}"
-    return body + ric.calc_check_digit(body + "0")
+    return resident_id(110101, date(1950, 1, 1) + timedelta(days=i % 18_000), i // 18_000)
 
 
 def org_id(i: int) -> str:
-    """The ``i``-th synthetic valid Unified Social Credit Code."""
-    body = f"91110000{i:09d}"
-    return body + uscc.calc_check_digit(body)
+    """The ``i``-th synthetic valid Unified Social Credit Code (registered in Beijing)."""
+    return organisation_code(110000, i)
 
 
 @dataclass(frozen=True)

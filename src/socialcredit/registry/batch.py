@@ -558,84 +558,28 @@ def _kernel(  # noqa: PLR0913  # pragma: no cover - compiled
                         pts[npts + 1] = leaves + 1
                         npts += 2
                 pts = np.unique(pts[:npts])
+                holds = np.empty(pts.shape[0], np.bool_)
+                for q in range(pts.shape[0]):
+                    sc, ex = _score_at(
+                        si, a, b, pts[q], nt, typ, rday, voided, eff_until, s_kind, s_num,
+                        s_period, s_rule_base, dim_start, dim_base, dim_weight, st_start,
+                        st_rule, st_dim, occ_start, occ_vals,
+                    )  # fmt: skip
+                    g = _grade(si, sc, band_start, band_min)
+                    holds[q] = _holds(li, sc, g, ex, l_cond, l_thresh, l_grade_mask)
+                # since: the earliest change point from which it has held through as_of
                 since = as_of
                 for q in range(pts.shape[0] - 1, -1, -1):
-                    d = pts[q]
-                    if d > as_of:
+                    if pts[q] > as_of:
                         continue
-                    sc, ex = _score_at(
-                        si,
-                        a,
-                        b,
-                        d,
-                        nt,
-                        typ,
-                        rday,
-                        voided,
-                        eff_until,
-                        s_kind,
-                        s_num,
-                        s_period,
-                        s_rule_base,
-                        dim_start,
-                        dim_base,
-                        dim_weight,
-                        st_start,
-                        st_rule,
-                        st_dim,
-                        occ_start,
-                        occ_vals,
-                    )
-                    if _holds(
-                        li,
-                        sc,
-                        _grade(si, sc, band_start, band_min),
-                        ex,
-                        l_cond,
-                        l_thresh,
-                        l_grade_mask,
-                    ):
-                        since = d
-                    else:
+                    if not holds[q]:
                         break
+                    since = pts[q]
+                # until: the first later change point at which it stops holding
                 until = 2147483647
                 for q in range(pts.shape[0]):
-                    d = pts[q]
-                    if d <= as_of:
-                        continue
-                    sc, ex = _score_at(
-                        si,
-                        a,
-                        b,
-                        d,
-                        nt,
-                        typ,
-                        rday,
-                        voided,
-                        eff_until,
-                        s_kind,
-                        s_num,
-                        s_period,
-                        s_rule_base,
-                        dim_start,
-                        dim_base,
-                        dim_weight,
-                        st_start,
-                        st_rule,
-                        st_dim,
-                        occ_start,
-                        occ_vals,
-                    )
-                    if not _holds(
-                        li,
-                        sc,
-                        _grade(si, sc, band_start, band_min),
-                        ex,
-                        l_cond,
-                        l_thresh,
-                        l_grade_mask,
-                    ):
-                        until = d
+                    if pts[q] > as_of and not holds[q]:
+                        until = pts[q]
                         break
                 m_list[w] = li
                 m_since[w] = since
