@@ -105,7 +105,7 @@ def test_valid_id_without_records_has_an_empty_profile(db: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("profile", "34052419800101001Y"), "subject: '34052419800101001Y' is not a valid"),
+        (("profile", "34052419800101001Y"), "'34052419800101001Y' is neither a valid resident ID"),
         (("profile", PERSON, "--as-of", "2021-13-01"), "as-of: '2021-13-01' is not a date"),
         (("check", PERSON, "restrict.flights"), "did you mean 'restrict.flight'"),
         (("objection", "file", "999999", "--by", PERSON, "--grounds", "x"), "999999"),
@@ -126,3 +126,48 @@ def test_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "socialcredit db init" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_fulfilment_and_revocation_from_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    assert run("db", "init", db=path).returncode == 0
+    lines = tmp_path / "records.jsonl"
+    decided = (date.today() - timedelta(days=10)).isoformat()
+    rows = [
+        {
+            "subject": PERSON,
+            "record_type": "court.dishonest_debtor.refuse_to_perform",
+            "authority": "court",
+            "decided_on": decided,
+            "decision_ref": f"case-{i}",
+            "client_key": f"k{i}",
+        }
+        for i in (1, 2)
+    ]
+    lines.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert run("records", "import", str(lines), db=path).returncode == 0
+    ids = [
+        r["id"]
+        for r in json.loads(run("profile", PERSON, "--format", "json", db=path).stdout)["records"]
+    ]
+    assert run("records", "fulfil", ids[0], "--authority", "court", db=path).returncode == 0
+    again = run("records", "fulfil", ids[0], "--authority", "court", db=path)
+    assert again.returncode != 0 and "already" in again.stderr
+    assert (
+        json.loads(run("check", PERSON, "restrict.flight", "--format", "json", db=path).stdout)[
+            "decision"
+        ]
+        == "deny"
+    )
+    revoked = run(
+        "records", "revoke", ids[1], "--authority", "court", "--reason", "wrong party", db=path
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    assert (
+        json.loads(run("check", PERSON, "restrict.flight", "--format", "json", db=path).stdout)[
+            "decision"
+        ]
+        == "allow"
+    )
+    future = run("records", "import", str(lines), "--as-of", "2199-01-01", db=path)
+    assert future.returncode != 0 and "as-of" in future.stderr and "Traceback" not in future.stderr

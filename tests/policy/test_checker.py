@@ -130,10 +130,17 @@ CASES: list[tuple[str, Severity, dict[str, str], str, str]] = [
     ),
     (
         "SC011",
-        Severity.warning,
+        Severity.error,
         {"max_months = 24 }": "max_months = 24, effect_months = 72 }"},
         "",
         "72 months",
+    ),
+    (
+        "SC011",
+        Severity.warning,
+        {"max_months = 24 }": "max_months = 24, effect_months = 48 }"},
+        "",
+        "longer than a serious record may be published",
     ),
     ("SC012", Severity.error, {'issuers = ["court"]': 'issuers = ["courtt"]'}, "", "courtt"),
     (

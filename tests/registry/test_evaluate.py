@@ -294,3 +294,37 @@ def test_repair_ends_publication_early_only_after_minimum(
             assert state.published_until == natural
         if state.published:
             assert as_of < state.published_until
+
+
+def test_repair_ends_a_listing_only_where_the_list_allows_it(cat: Loaded) -> None:
+    facts: list[Fact] = [
+        rec("1", "city.late_fee", D(2021, 1, 1)),
+        ev("1", EventKind.repair_granted, D(2021, 4, 1)),
+    ]
+    p = evaluate(facts, cat, D(2021, 5, 1), subject=PERSON)
+    assert p.records[0].status == "repaired"
+    # fee-watch only lets people off by expiry: six months from the fee, repair or not
+    assert [(m.list, m.until) for m in p.lists] == [("fee-watch", D(2021, 7, 1))]
+
+
+def test_licence_exhaustion_is_not_undone_by_later_restoration(cat: Loaded) -> None:
+    leash = [rec(str(i), "dog.leash", D(2020, 1 + i, 1)) for i in range(3)]
+    restored = [*leash, rec("v", "city.volunteer", D(2020, 5, 1))]
+    p = evaluate(restored, cat, D(2020, 6, 1), subject=PERSON)
+    assert p.schemes["dog-licence"].score == 3  # 12 lost, 3 restored
+    assert p.schemes["dog-licence"].exhausted
+    assert check(p, "dog.confiscation", cat).decision == "deny"
+
+
+def test_role_reach_lasts_only_while_the_role_is_held(cat: Loaded) -> None:
+    facts = [
+        rec("c", "court.refuse", D(2020, 3, 1), subject=ORG),
+        rec("r", "samr.legal_rep", D(2020, 6, 1), counterpart=ORG),
+    ]
+    p = evaluate(facts, cat, D(2020, 7, 1), subject=PERSON)
+    [measure] = p.measures
+    assert measure.since == D(2020, 6, 1)  # not from the company's listing in March
+    # the role record's effect (60 months) outlasts the listing: the listing's end applies
+    assert measure.until == D(2022, 3, 1)
+    gone = evaluate(facts, cat, D(2025, 6, 2), subject=PERSON)
+    assert gone.measures == []

@@ -68,7 +68,7 @@ def run(ledger: Ledger, path: Path, cat: Loaded, **kw: Any) -> Any:
 
 
 BAD_LINES: list[tuple[Any, str, str]] = [
-    (rec(subject="340524198001010015"), "subject", "not a valid resident ID"),
+    (rec(subject="340524198001010015"), "subject", "neither a valid resident ID"),
     (rec(subject=ORG, record_type="city.late_fee", authority="city"), "subject", "organisation"),
     (rec(record_type="court.refuze"), "record_type", "did you mean 'court.refuse'"),
     (rec(authority="cort"), "authority", "unknown authority 'cort'"),

@@ -52,6 +52,7 @@ def flight(ledger: Ledger, cat: Loaded, on: date) -> str:
 def test_upheld_objection_lifts_the_restriction(ledger: Ledger, cat: Loaded) -> None:
     rid = file(ledger, cat, "court.refuse", date(2021, 1, 4))
     assert flight(ledger, cat, TODAY) == "deny"
+    assert [m.measure for m in ledger.active_measures(PERSON)] == ["restrict.flight"]
     pending = workflows.file_objection(
         ledger, cat, rid, by=PERSON, grounds="I paid", on=date(2021, 2, 1), today=TODAY
     )
@@ -83,6 +84,8 @@ def test_upheld_objection_lifts_the_restriction(ledger: Ledger, cat: Loaded) -> 
     )
     assert flight(ledger, cat, date(2021, 2, 4)) == "deny"  # history is kept
     assert flight(ledger, cat, date(2021, 2, 5)) == "allow"
+    # the check path's projection followed the decision in the same transaction
+    assert [m.measure for m in ledger.active_measures(PERSON)] == []
     with pytest.raises(WorkflowError, match="objection upheld"):
         workflows.file_objection(
             ledger, cat, rid, by=PERSON, grounds="x", on=date(2021, 3, 1), today=TODAY

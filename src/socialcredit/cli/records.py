@@ -12,9 +12,9 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from socialcredit.errors import ImportRejected
-from socialcredit.registry.config import db_url, parse_date
-from socialcredit.registry.importing import import_file, registry_catalog
+from socialcredit.errors import ImportRejected, InputError
+from socialcredit.registry.config import db_url, parse_date, registry_catalog
+from socialcredit.registry.importing import import_file
 from socialcredit.registry.ledger import Ledger, normalise_url
 
 db_app = typer.Typer(help="The ledger database.", no_args_is_help=True)
@@ -69,7 +69,12 @@ def import_cmd(
     ] = None,
 ) -> None:
     """Import records, all or nothing: every line is checked before anything is written."""
-    on = parse_date(as_of, field="as-of", default=date.today())
+    today = date.today()
+    on = parse_date(as_of, field="as-of", default=today)
+    if on > today:
+        raise InputError(
+            "as-of", f"{on} is in the future: records are checked against today ({today})"
+        )
     loaded = registry_catalog(catalog or ())
     with Ledger.open(db_url(db)) as ledger:
         try:
@@ -92,3 +97,57 @@ def import_cmd(
         f"imported {report.imported} record(s), skipped {report.skipped} already present "
         f"({report.seconds:.2f} s, {report.rate:,.0f} records/s)"
     )
+
+
+@app.command("fulfil")
+def fulfil_cmd(
+    record: Annotated[str, typer.Argument(help="Record id.")],
+    authority: Annotated[str, typer.Option("--authority", help="The designating authority.")],
+    on: Annotated[str | None, typer.Option("--on", help="When (default today).")] = None,
+    creditor_request: Annotated[
+        bool,
+        typer.Option(
+            "--creditor-request", help="The creditor asked for removal (not performance)."
+        ),
+    ] = False,
+    db: DbOpt = None,
+    catalog: Annotated[
+        list[str] | None, typer.Option("--catalog", help="Catalog path or bundled id (repeat).")
+    ] = None,
+) -> None:
+    """Record that the obligation behind a record was performed (lists allowing it end)."""
+    from socialcredit.registry import workflows
+
+    today = date.today()
+    day = parse_date(on, field="on", default=today)
+    loaded = registry_catalog(catalog or ())
+    with Ledger.open(db_url(db)) as ledger:
+        ev = workflows.record_fulfilment(
+            ledger, loaded, record, authority=authority, on=day, today=today,
+            creditor_request=creditor_request,
+        )  # fmt: skip
+    typer.echo(f"record {ev.record_id}: {ev.kind.value.replace('_', ' ')} on {ev.on}")
+
+
+@app.command("revoke")
+def revoke_cmd(
+    record: Annotated[str, typer.Argument(help="Record id.")],
+    authority: Annotated[str, typer.Option("--authority", help="The designating authority.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the decision is withdrawn.")],
+    on: Annotated[str | None, typer.Option("--on", help="When (default today).")] = None,
+    db: DbOpt = None,
+    catalog: Annotated[
+        list[str] | None, typer.Option("--catalog", help="Catalog path or bundled id (repeat).")
+    ] = None,
+) -> None:
+    """Withdraw a decision: the record then has no effect at all (it stays in the ledger)."""
+    from socialcredit.registry import workflows
+
+    today = date.today()
+    day = parse_date(on, field="on", default=today)
+    loaded = registry_catalog(catalog or ())
+    with Ledger.open(db_url(db)) as ledger:
+        ev = workflows.revoke(
+            ledger, loaded, record, authority=authority, reason=reason, on=day, today=today
+        )
+    typer.echo(f"record {ev.record_id}: revoked on {ev.on}")

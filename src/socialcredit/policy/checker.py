@@ -24,12 +24,14 @@ from socialcredit.policy.schema import (
     INADMISSIBLE_SOURCES,
     LEGAL_ROLES,
     PROTECTED_CATEGORIES,
+    DomainCategory,
     LicenceScheme,
     ListDef,
     ListKind,
     MeasureKind,
     Nature,
     PointsScheme,
+    RecordType,
     Removal,
     Role,
     Rule,
@@ -49,9 +51,23 @@ __all__ = [
     "load_admissible",
 ]
 
-#: Longest a record may keep having effect without a warning (PBOC: negative credit
-#: information is kept five years after the conduct ends).
+#: Longest a record may keep having effect (SC011, error above it): PBOC keeps negative credit
+#: information five years after the conduct ends, the longest retention in the sources.
 MAX_EFFECT_MONTHS = 60
+
+#: Longest a list may last (SC006, error above it): the court list's 2 years plus at most 3 more
+#: for aggravated cases (the extension is recalled, not seen in the text); the same 5 years.
+MAX_LIST_MONTHS = 60
+
+#: Removal ways that take someone whose record is right off a list (SC007). An objection only
+#: helps someone whose record is wrong; a creditor's request depends on someone else's goodwill.
+WAYS_OFF: frozenset[Removal] = frozenset(
+    {Removal.fulfilment, Removal.repair, Removal.expiry, Removal.score_recovery}
+)
+
+#: Natures of records that count against their subject (SC011 reports their effect beyond the
+#: publication ceiling of their severity).
+NEGATIVE_NATURES: frozenset[Nature] = frozenset({Nature.violation, Nature.default})
 
 #: Publication windows by severity, ``(lowest allowed max_months, highest allowed max_months)``
 #: (NDRC Credit Repair Management Measures; SAMR Order 107).
@@ -101,16 +117,16 @@ class Finding:
 CODES: dict[str, str] = {
     "SC000": "catalog cannot be loaded",
     "SC001": "missing legal basis",
-    "SC002": "protected domain",
-    "SC003": "deduction or blacklist for lawful conduct, or a scored role",
+    "SC002": "protected domain, or a record type in a consumption domain",
+    "SC003": "deduction or blacklist for lawful or civic conduct, or a scored role",
     "SC004": "incentive for lawful conduct",
     "SC005": "publication window out of bounds for severity",
-    "SC006": "list without a duration",
-    "SC007": "list without a way off",
+    "SC006": "list without a duration, or lasting more than 60 months",
+    "SC007": "list without a usable way off",
     "SC008": "dependence on another subject other than through a legal role",
     "SC009": "cross-domain measure",
     "SC010": "inadmissible record source",
-    "SC011": "record that never stops having effect",
+    "SC011": "record that never stops having effect, or has effect too long",
     "SC012": "unknown reference",
     "SC013": "record type that cannot be issued or cannot apply",
     "SC014": "can never apply",
@@ -262,6 +278,16 @@ def _values(rule: Rule) -> tuple[float, ...]:
     return (rule.points,) if rule.points is not None else rule.by_occurrence
 
 
+def _is_role(rt: RecordType) -> bool:
+    """A record linking a person to an organisation: ``nature = "role"`` or ``role`` set."""
+    return rt.nature is Nature.role or rt.role is not None
+
+
+def _category(ctx: _Context, domain_id: str) -> DomainCategory | None:
+    domain = ctx.index.domains.get(domain_id)
+    return domain.category if domain is not None else None
+
+
 def _blank(text: str) -> bool:
     return not text.strip()
 
@@ -329,6 +355,16 @@ def _sc002_protected(ctx: _Context) -> None:
                 f"{domain.category.value!r} is protected: it may never be recorded or scored",
                 "remove the record type; protected categories are listed in docs/guardrails.md",
             )
+        elif domain is not None and domain.category is DomainCategory.consumption:
+            ctx.error(
+                "SC002",
+                ctx.at("record_types", rt.code, "domain"),
+                f"record type {rt.code} ({rt.title}) is in domain {domain.id}, whose category "
+                "'consumption' is where restrictions apply, never what is recorded: lawful "
+                "purchases are protected",
+                "record the violation or default behind it in its own domain (a court order "
+                "violated is judicial); consumption domains carry only measures",
+            )
     for s in ctx.catalog.schemes:
         if not isinstance(s, WeightedScheme):
             continue
@@ -342,6 +378,15 @@ def _sc002_protected(ctx: _Context) -> None:
                     f"{domain.id}, whose category {domain.category.value!r} is protected",
                     "remove the dimension (the remaining weights are renormalised)",
                 )
+            elif domain is not None and domain.category is DomainCategory.consumption:
+                ctx.error(
+                    "SC002",
+                    ctx.at("schemes", s.id, f"dimensions[{dim.id}].domain"),
+                    f"dimension {dim.id} ({dim.title}) of scheme {s.id} scores domain "
+                    f"{domain.id}, whose category 'consumption' is never scored: lawful "
+                    "purchases are protected",
+                    "remove the dimension (the remaining weights are renormalised)",
+                )
 
 
 def _sc003_sc004_lawful_and_roles(ctx: _Context) -> None:
@@ -352,7 +397,7 @@ def _sc003_sc004_lawful_and_roles(ctx: _Context) -> None:
             continue
         where = ctx.at("schemes", r.scheme.id, r.attr)
         values = _values(r.rule)
-        if rt.nature is Nature.role:
+        if _is_role(rt):
             ctx.error(
                 "SC003",
                 where,
@@ -377,13 +422,22 @@ def _sc003_sc004_lawful_and_roles(ctx: _Context) -> None:
                     f"adds {', '.join(_fmt(v) for v in values if v > 0)} point(s)",
                     "reported, not refused: incentives for lawful conduct steer lawful behaviour",
                 )
+        elif _category(ctx, rt.domain) is DomainCategory.civic and any(v < 0 for v in values):
+            ctx.error(
+                "SC003",
+                where,
+                f"scheme {r.scheme.id} deducts points for {rt.code} ({rt.title}), a record in "
+                f"the civic domain {rt.domain}",
+                "civic conduct (volunteering) earns incentives only; record a legal violation "
+                "in the domain of the law it breaks",
+            )
     for lst in ctx.catalog.lists:
         for code in lst.entry.record_types:
             rt = types.get(code)
             if rt is None:
                 continue
             where = ctx.at("lists", lst.id, "entry.record_types")
-            if rt.nature is Nature.role:
+            if _is_role(rt):
                 ctx.error(
                     "SC003",
                     where,
@@ -408,6 +462,26 @@ def _sc003_sc004_lawful_and_roles(ctx: _Context) -> None:
                         f"redlist {lst.id} is entered by lawful conduct: {rt.code} ({rt.title})",
                         "reported, not refused: incentives for lawful conduct",
                     )
+            elif _category(ctx, rt.domain) is DomainCategory.civic and lst.kind in (
+                ListKind.blacklist,
+                ListKind.key_attention,
+            ):
+                ctx.error(
+                    "SC003",
+                    where,
+                    f"{lst.kind.value} {lst.id} is entered by {rt.code} ({rt.title}), a record in "
+                    f"the civic domain {rt.domain}",
+                    "civic conduct earns incentives only (a redlist at most)",
+                )
+    for rt in ctx.catalog.record_types:
+        if rt.nature in NEGATIVE_NATURES and _category(ctx, rt.domain) is DomainCategory.civic:
+            ctx.error(
+                "SC003",
+                ctx.at("record_types", rt.code, "nature"),
+                f"record type {rt.code} ({rt.title}) records a {rt.nature.value} in the civic "
+                f"domain {rt.domain}, which is for lawful conduct (volunteering) only",
+                'set nature = "lawful", or move the record type to the domain of the law it breaks',
+            )
 
 
 def _sc005_publication(ctx: _Context) -> None:
@@ -436,6 +510,48 @@ def _sc005_publication(ctx: _Context) -> None:
             )
 
 
+def _feeding_types(ctx: _Context, lst: ListDef) -> list[RecordType]:
+    """The known record types that put someone on a list: its entry's record types, or for a
+    score-based list the record types its scheme's rules score (each once, in order)."""
+    if lst.entry.scheme is not None:
+        scheme = ctx.index.schemes.get(lst.entry.scheme)
+        codes = [r.rule.record_type for r in _rules(scheme)] if scheme is not None else []
+    else:
+        codes = list(lst.entry.record_types)
+    out: dict[str, RecordType] = {}
+    for code in codes:
+        rt = ctx.index.record_types.get(code)
+        if rt is not None:
+            out.setdefault(code, rt)
+    return list(out.values())
+
+
+def _unusable_ways(ctx: _Context, lst: ListDef) -> dict[Removal, str]:
+    """Removal ways a list names that can never be used, each with why."""
+    removal = set(lst.removal)
+    by_score = lst.entry.scheme is not None
+    out: dict[Removal, str] = {}
+    if Removal.expiry in removal and lst.duration_months is None:
+        out[Removal.expiry] = "the list has no duration_months, so nothing expires"
+    if Removal.score_recovery in removal and not by_score:
+        out[Removal.score_recovery] = "the list is entered by records, not by a score"
+    types = _feeding_types(ctx, lst)
+    if not types:
+        return out  # nothing known feeds it (SC012 reports the unknown names)
+    fed = "the record types its scheme scores" if by_score else "the record types entering it"
+    codes = ", ".join(rt.code for rt in types)
+    if Removal.repair in removal and not any(rt.repairable for rt in types):
+        out[Removal.repair] = f"none of {fed} ({codes}) is repairable"
+    if False:
+        for way in (Removal.fulfilment, Removal.creditor_request):
+            if way in removal:
+                out[way] = (
+                    f'none of {fed} ({codes}) is a default (nature = "default"), so there is '
+                    "no obligation to perform and no creditor"
+                )
+    return out
+
+
 def _sc006_sc007_lists(ctx: _Context) -> None:
     for lst in ctx.catalog.lists:
         by_score = lst.entry.scheme is not None
@@ -446,17 +562,59 @@ def _sc006_sc007_lists(ctx: _Context) -> None:
                 f"list {lst.id} ({lst.title}) is entered by records but has no duration",
                 "set duration_months (serious-dishonesty lists: at most 36)",
             )
-        if not lst.removal:
+        elif lst.duration_months is not None and lst.duration_months > MAX_LIST_MONTHS:
+            ctx.error(
+                "SC006",
+                ctx.at("lists", lst.id, "duration_months"),
+                f"list {lst.id} ({lst.title}) lasts {lst.duration_months} months, more than "
+                f"{MAX_LIST_MONTHS}",
+                "the court list lasts 2 years, plus at most 3 for aggravated cases; "
+                "serious records are published at most 36 months",
+            )
+        where = ctx.at("lists", lst.id, "removal")
+        ways = list(dict.fromkeys(lst.removal))
+        unusable = _unusable_ways(ctx, lst)
+        usable = [w for w in ways if w in WAYS_OFF and w not in unusable]
+        if not ways:
             ctx.error(
                 "SC007",
-                ctx.at("lists", lst.id, "removal"),
+                where,
                 f"list {lst.id} ({lst.title}) has no way off",
                 'give removal ways, e.g. ["fulfilment", "repair", "expiry", "objection"]',
             )
-        elif by_score and Removal.score_recovery not in lst.removal:
+        elif not any(w in WAYS_OFF for w in ways):
             ctx.error(
                 "SC007",
-                ctx.at("lists", lst.id, "removal"),
+                where,
+                f"list {lst.id} ({lst.title}) has no way off for someone whose record is right: "
+                f"{' and '.join(w.value for w in ways)} only",
+                "an objection only corrects a wrong record and a creditor's request is someone "
+                "else's choice: add fulfilment, repair, expiry or score_recovery",
+            )
+        elif not usable:
+            why = "; ".join(f"{w.value}: {unusable[w]}" for w in ways if w in unusable)
+            ctx.error(
+                "SC007",
+                where,
+                f"list {lst.id} ({lst.title}) has no usable way off ({why})",
+                "add a way off that can be used (expiry with a duration, repair of repairable "
+                "records, fulfilment of defaults)",
+            )
+        else:
+            for w in ways:
+                if w in unusable:
+                    ctx.warn(
+                        "SC007",
+                        where,
+                        f"list {lst.id} names {w.value} as a way off, but it can never be used: "
+                        f"{unusable[w]}",
+                        f"remove {w.value} from removal, or fix the record types; other ways "
+                        f"off remain ({', '.join(x.value for x in usable)})",
+                    )
+        if ways and by_score and Removal.score_recovery not in lst.removal:
+            ctx.error(
+                "SC007",
+                where,
                 f"list {lst.id} is entered by a score but does not end when the score recovers",
                 'add "score_recovery" to removal',
             )
@@ -476,6 +634,33 @@ def _sc008_roles(ctx: _Context) -> None:
 
     legal = ", ".join(sorted(r.value for r in LEGAL_ROLES))
     fix = f"only legal organisational roles may reach another subject: {legal}"
+    for rt in ctx.catalog.record_types:
+        if rt.nature is Nature.role and rt.role is None:
+            ctx.error(
+                "SC008",
+                ctx.at("record_types", rt.code, "role"),
+                f"role record type {rt.code} ({rt.title}) names no role, so it is unclear how "
+                "it links its subject to another",
+                f"set role to a legal organisational role ({legal})",
+            )
+        elif bad(rt.role):
+            assert rt.role is not None
+            ctx.error(
+                "SC008",
+                ctx.at("record_types", rt.code, "role"),
+                f"record type {rt.code} ({rt.title}) links its subject to another as "
+                f"{rt.role.value}, which is not a legal organisational role",
+                fix,
+            )
+        if rt.role is not None and rt.nature is not Nature.role:
+            ctx.error(
+                "SC008",
+                ctx.at("record_types", rt.code, "nature"),
+                f"record type {rt.code} ({rt.title}) sets role = {rt.role.value!r} but its "
+                f"nature is {rt.nature.value!r}: a record that links two subjects is a role "
+                "record, never also conduct",
+                'set nature = "role", or drop `role` and record the conduct in its own record type',
+            )
     for s in ctx.catalog.schemes:
         if isinstance(s, WeightedScheme):
             for dim in s.dimensions:
@@ -649,13 +834,26 @@ def _sc011_effect(ctx: _Context) -> None:
                 "set publication.max_months (or effect_months)",
             )
         elif effect > MAX_EFFECT_MONTHS:
-            ctx.warn(
+            ctx.error(
                 "SC011",
                 where,
                 f"record type {rt.code} has effect for {effect} months, more than "
                 f"{MAX_EFFECT_MONTHS}",
-                "negative credit information is kept at most 5 years (PBOC)",
+                "negative credit information is kept at most 5 years (PBOC), the longest "
+                "retention in the sources",
             )
+        elif rt.nature in NEGATIVE_NATURES and not _is_role(rt):
+            ceiling = PUBLICATION_BOUNDS[rt.severity][1]
+            if effect > ceiling:
+                ctx.warn(
+                    "SC011",
+                    where,
+                    f"record type {rt.code} ({rt.severity.value}) has effect for {effect} "
+                    f"months, longer than a {rt.severity.value} record may be published "
+                    f"({ceiling} months)",
+                    "reported, not refused: a record may count longer than it is published "
+                    "(a licence period, credit reporting), but the subject should know",
+                )
 
 
 def _sc012_references(ctx: _Context) -> None:
@@ -895,15 +1093,9 @@ def _sc014_never_applies(ctx: _Context) -> None:
     roles_used = {r.via for r in _all_rules(ctx) if r.via is not None}
     roles_used |= {role for memo in ctx.catalog.memoranda for role in memo.extends_to}
     for rt in ctx.catalog.record_types:
-        if rt.nature is Nature.role:
-            if rt.role is None:
-                ctx.warn(
-                    "SC014",
-                    ctx.at("record_types", rt.code, "role"),
-                    f"role record type {rt.code} names no role, so it links no one",
-                    'set role, e.g. role = "legal_representative"',
-                )
-            elif rt.role not in roles_used:
+        if _is_role(rt):
+            # a role record naming no role, or not a legal one, is SC008
+            if rt.role is not None and rt.role in LEGAL_ROLES and rt.role not in roles_used:
                 ctx.warn(
                     "SC014",
                     ctx.at("record_types", rt.code),

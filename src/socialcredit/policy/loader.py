@@ -169,6 +169,8 @@ def _parse_file(path: Path) -> Catalog:
         raise CatalogError(f"{path.name}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path.name}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise CatalogError(f"{path.name}: nested too deeply to be a catalog") from None
     return parse(raw, source=path.name)
 
 

@@ -16,6 +16,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+MAX_MONTHS = 600
+"""No period in a catalog is longer than 50 years (the checker bounds them far tighter)."""
+
 Id = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]
 
 
@@ -167,9 +170,9 @@ class Publication(_Model):
     """
 
     published: bool = True
-    min_months: int = Field(default=0, ge=0)
-    max_months: int | None = Field(default=None, ge=0)
-    effect_months: int | None = Field(default=None, ge=0)
+    min_months: int = Field(default=0, ge=0, le=MAX_MONTHS)
+    max_months: int | None = Field(default=None, ge=0, le=MAX_MONTHS)
+    effect_months: int | None = Field(default=None, ge=0, le=MAX_MONTHS)
     """How long the record counts in scores and lists; defaults to ``max_months``."""
 
     @model_validator(mode="after")
@@ -279,7 +282,7 @@ class LicenceScheme(_SchemeBase):
 
     kind: Literal["licence"]
     points: float = Field(gt=0)
-    period_months: int = Field(gt=0)
+    period_months: int = Field(gt=0, le=MAX_MONTHS)
     rules: tuple[Rule, ...]
 
 
@@ -317,7 +320,7 @@ class Entry(_Model):
 
     record_types: tuple[Id, ...] = ()
     min_count: int = Field(default=1, ge=1)
-    within_months: int | None = Field(default=None, gt=0)
+    within_months: int | None = Field(default=None, gt=0, le=MAX_MONTHS)
     scheme: Id | None = None
     grades: tuple[str, ...] = ()
     score_below: float | None = None
@@ -351,7 +354,7 @@ class ListDef(_Model):
     authority: Id | None = None
     """The designating authority ('whoever designates, repairs')."""
     entry: Entry
-    duration_months: int | None = Field(default=None, gt=0)
+    duration_months: int | None = Field(default=None, gt=0, le=MAX_MONTHS)
     removal: tuple[Removal, ...] = ()
     subject_kinds: tuple[SubjectKind, ...] = ("person", "organisation")
     public: bool = True

@@ -258,6 +258,7 @@ def compile_catalog(catalog: Loaded | CatalogIndex) -> CompiledCatalog:
         "l_within": l_within,
         "l_fulfil": l_fulfil,
         "l_creditor": l_creditor,
+        "l_repair": np.array([Removal.repair in x.removal for x in lists], np.bool_),
         "l_cond": l_cond,
         "l_thresh": l_thresh,
         "l_grade_mask": l_grade_mask,
@@ -314,6 +315,7 @@ def _score_at(  # pragma: no cover - compiled
         points = s_num[si, 0]
         window_start = _add_months(day, -s_period[si])
         balance = points
+        hit = False
         for r in range(a, b):
             key = si * nt + typ[r]
             e0, e1 = st_start[key], st_start[key + 1]
@@ -327,9 +329,10 @@ def _score_at(  # pragma: no cover - compiled
                 counts[k] += 1
                 o0, o1 = occ_start[rule], occ_start[rule + 1]
                 pts = occ_vals[o0 + min(counts[k], o1 - o0) - 1]
-                balance = min(points, balance + pts)
-        balance = max(balance, 0.0)
-        return balance, balance <= 0
+                balance = max(0.0, min(points, balance + pts))
+                if balance <= 0:
+                    hit = True
+        return balance, hit
     d0, d1 = dim_start[si], dim_start[si + 1]
     ndim = max(d1 - d0, 1)
     totals = np.zeros(ndim, np.float64)
@@ -393,6 +396,8 @@ def _kernel(  # noqa: PLR0913  # pragma: no cover - compiled
     eff_until: I32,
     fulfilled: I32,
     withdrawn: I32,
+    eff_nat: I32,
+    repaired: I32,
     as_of: int,
     nt: int,
     s_kind: I32,
@@ -414,6 +419,7 @@ def _kernel(  # noqa: PLR0913  # pragma: no cover - compiled
     l_within: I32,
     l_fulfil: B,
     l_creditor: B,
+    l_repair: B,
     l_cond: I32,
     l_thresh: F64,
     l_grade_mask: B,
@@ -453,13 +459,15 @@ def _kernel(  # noqa: PLR0913  # pragma: no cover - compiled
             for j in range(tl_start[t], tl_start[t + 1]):
                 li = tl_list[j]
                 start = rday[r]
-                end = eff_until[r]
+                end = eff_nat[r]
                 if l_dur[li] >= 0:
                     end = min(end, _add_months(start, l_dur[li]))
                 if fulfilled[r] != 2147483647 and l_fulfil[li]:
                     end = min(end, max(fulfilled[r], start))
                 if withdrawn[r] != 2147483647 and l_creditor[li]:
                     end = min(end, max(withdrawn[r], start))
+                if repaired[r] != 2147483647 and l_repair[li]:
+                    end = min(end, repaired[r])
                 if start <= as_of and as_of < end:
                     sp_list[ns_] = li
                     sp_start[ns_] = start
@@ -591,15 +599,26 @@ def _kernel(  # noqa: PLR0913  # pragma: no cover - compiled
 
 @njit(parallel=True, cache=True)
 def _record_windows(  # pragma: no cover - compiled
-    typ: I32, rday: I32, granted: I32, t_min: I32, t_eff: I32, t_repairable: B, eff_until: I32
+    typ: I32,
+    rday: I32,
+    granted: I32,
+    t_min: I32,
+    t_eff: I32,
+    t_repairable: B,
+    eff_until: I32,
+    eff_nat: I32,
+    repaired: I32,
 ) -> None:
+    """Per record: effect end with and without repair, and when a repair took effect."""
     for r in prange(typ.shape[0]):
         t = typ[r]
         e = t_eff[t]
         until = _add_months(rday[r], e) if e >= 0 else 2147483647
+        eff_nat[r] = until
+        repaired[r] = 2147483647
         if granted[r] != 2147483647 and t_repairable[t]:
-            repaired = max(granted[r], _add_months(rday[r], t_min[t]))
-            until = min(until, repaired)
+            repaired[r] = max(granted[r], _add_months(rday[r], t_min[t]))
+            until = min(until, repaired[r])
         eff_until[r] = until
 
 
@@ -702,6 +721,8 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
         np.minimum.at(col, ev_record[sel], ev_day[sel])
         firsts[kind] = col
     eff_until = np.empty(n_rec, np.int32)
+    eff_nat = np.empty(n_rec, np.int32)
+    repaired = np.empty(n_rec, np.int32)
     _record_windows(
         typ,
         rday,
@@ -710,6 +731,8 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
         A["t_eff"],
         A["t_repairable"],
         eff_until,
+        eff_nat,
+        repaired,
     )
     n = cols.n_subjects
     starts = np.searchsorted(subj, np.arange(n + 1)).astype(np.int64)
@@ -740,6 +763,8 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
         eff_until,
         firsts[EventKind.fulfilled],
         firsts[EventKind.creditor_withdrew],
+        eff_nat,
+        repaired,
         day0,
         nt,
         A["s_kind"],
@@ -761,6 +786,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
         A["l_within"],
         A["l_fulfil"],
         A["l_creditor"],
+        A["l_repair"],
         A["l_cond"],
         A["l_thresh"],
         A["l_grade_mask"],

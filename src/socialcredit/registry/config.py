@@ -10,6 +10,8 @@ from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded, bundled
 
 DEFAULT_DB = "sqlite:///./socialcredit.db"
+FIRST_DAY = date(1949, 10, 1)
+LAST_DAY = date(2199, 12, 31)
 
 
 def db_url(given: str | None = None) -> str:
@@ -35,6 +37,11 @@ def parse_date(value: str | None, *, field: str, default: date | None = None) ->
             raise InputError(field, "a date is required (YYYY-MM-DD)")
         return default
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except (TypeError, ValueError):
         raise InputError(field, f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InputError(
+            field, f"{day} is outside the dates this registry handles ({FIRST_DAY} to {LAST_DAY})"
+        )
+    return day

@@ -14,6 +14,8 @@ import calendar
 from datetime import date
 from functools import lru_cache
 
+from socialcredit.errors import InputError
+
 __all__ = ["add_months", "date"]
 
 
@@ -22,5 +24,7 @@ def add_months(day: date, months: int) -> date:
     """``day`` plus ``months`` calendar months; the day clamps to the month's last day."""
     index = day.year * 12 + (day.month - 1) + months
     year, month0 = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise InputError("date", f"{day} plus {months} months is outside the calendar")
     last = calendar.monthrange(year, month0 + 1)[1]
     return date(year, month0 + 1, min(day.day, last))

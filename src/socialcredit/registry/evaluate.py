@@ -20,7 +20,12 @@ The rules, in one place:
   granted, but never before ``min_months`` (the record's ``repairable_from``).
 - A record-based list membership runs from the record's date for ``duration_months``, ended
   early by fulfilment, creditor withdrawal or repair where the list allows that way off, and
-  never outlasts the record's effect. A score-based membership lasts while its condition holds.
+  never outlasts the record's natural effect. A score-based membership lasts while its
+  condition holds.
+- A licence (points that can be exhausted) is exhausted when its balance reached zero within
+  the period: restorations after that do not undo it; it recovers as the offences leave the
+  period.
+- Measures reached through a legal role last only while the role is held.
 - Measures follow memberships through memoranda; memoranda that extend to legal roles reach the
   persons who hold those roles in a listed organisation.
 
@@ -83,6 +88,10 @@ class RecordState:
     fulfilled_on: date | None
     withdrawn_on: date | None = None
     """When the creditor asked for removal."""
+    repaired_on: date | None = None
+    """When a granted repair took effect (never before ``repairable_from``)."""
+    natural_end: date | None = None
+    """When the effect would end without repair."""
     voided: bool = False
     """Revoked, objection upheld, or of an unknown type: it has no effect at all."""
 
@@ -334,7 +343,7 @@ def _record_state(
                 withdrawn_on = withdrawn_on or ev.on
     if info is None:
         return RecordState(
-            rec, "unknown_type", None, False, None, None, objection, repair, None, None, True
+            rec, "unknown_type", None, False, None, None, objection, repair, None, voided=True
         )
     start = rec.decided_on
     repairable_from = add_months(start, info.min_months) if info.repairable else None
@@ -344,6 +353,8 @@ def _record_state(
         if info.max_months is not None and info.published
         else None
     )
+    natural_end = effect_until
+    repaired_on = None
     if granted_on is not None and repairable_from is not None:
         repaired_on = max(granted_on, repairable_from)
         effect_until = repaired_on if effect_until is None else min(effect_until, repaired_on)
@@ -373,6 +384,8 @@ def _record_state(
         repair,
         fulfilled_on,
         withdrawn_on,
+        repaired_on,
+        natural_end,
         voided_as is not None,
     )
 
@@ -413,6 +426,7 @@ def _score_at(
         window_start = add_months(day, -scheme.period_months)
         table = cs.by_type.get(None, {})
         balance = scheme.points
+        exhausted = False
         for s in own:
             entries = table.get(s.record.record_type)
             if entries is None or not _in_effect(s, day) or s.record.decided_on <= window_start:
@@ -421,9 +435,10 @@ def _score_at(
             for rule, _dim in entries:
                 k = keys[id(rule)]
                 counts[k] += 1
-                balance = min(scheme.points, balance + rule.points_for(counts[k]))
-        balance = max(balance, 0.0)
-        return balance, tuple(used), balance <= 0, None
+                balance = max(0.0, min(scheme.points, balance + rule.points_for(counts[k])))
+                # all points lost within the period: later restorations do not undo that
+                exhausted = exhausted or balance <= 0
+        return balance, tuple(used), exhausted, None
 
     weighted = isinstance(scheme, WeightedScheme)
     totals = [d.base for d in scheme.dimensions] if isinstance(scheme, WeightedScheme) else [0.0]
@@ -523,24 +538,28 @@ def evaluate(
     own.sort(key=_state_order)
 
     # legal roles the subject holds on as_of: role -> organisations
-    roles: dict[str, list[str]] = {}
+    # legal roles the subject holds on as_of: role -> [(organisation, role start, role end)]
+    roles: dict[str, list[tuple[str, date, date | None]]] = {}
     for s in own:
         info = types.get(s.record.record_type)
         if info is not None and info.role and s.record.counterpart and _in_effect(s, as_of):
-            roles.setdefault(info.role, []).append(s.record.counterpart)
+            roles.setdefault(info.role, []).append(
+                (s.record.counterpart, s.record.decided_on, s.effect_until)
+            )
     via: dict[str, list[RecordState]] = {}
-    for role, orgs in roles.items():
+    for role, held in roles.items():
         via[role] = sorted(
-            (st for org in set(orgs) for st in by_subject.get(org, ())), key=_state_order
+            (st for org in {o for o, _, _ in held} for st in by_subject.get(org, ())),
+            key=_state_order,
         )
 
     schemes = _schemes(compiled, own, via, as_of)
     lists = _memberships(compiled, own, via, schemes, as_of)
     measures = _measures(index, lists, as_of) + perks(index, schemes)
-    for role, orgs in sorted(roles.items()):
-        for org in sorted(set(orgs)):
+    for role, held in sorted(roles.items()):
+        for org, start, end in sorted(held, key=lambda h: (h[0], h[1])):
             org_lists = _memberships(compiled, by_subject.get(org, []), {}, {}, as_of)
-            measures += _measures(index, org_lists, as_of, role=role, org=org)
+            measures += _measures(index, org_lists, as_of, role=role, org=org, held=(start, end))
     return Profile(
         subject=subject, as_of=as_of, schemes=schemes, lists=lists, measures=measures, records=own
     )
@@ -647,8 +666,10 @@ def _min_date(a: date | None, b: date | None) -> date | None:
 
 
 def _membership_interval(lst: ListDef, s: RecordState) -> tuple[date, date | None]:
+    """A record's own stretch on a list: from its date for the list's duration, never beyond
+    the record's natural effect, ended early only by the ways off the list allows."""
     start = s.record.decided_on
-    end = s.effect_until
+    end = s.natural_end
     if lst.duration_months is not None:
         end = _min_date(end, add_months(start, lst.duration_months))
     removal = lst.removal
@@ -656,6 +677,8 @@ def _membership_interval(lst: ListDef, s: RecordState) -> tuple[date, date | Non
         end = _min_date(end, max(s.fulfilled_on, start))
     if s.withdrawn_on is not None and Removal.creditor_request in removal:
         end = _min_date(end, max(s.withdrawn_on, start))
+    if s.repaired_on is not None and Removal.repair in removal:
+        end = _min_date(end, s.repaired_on)
     return start, end
 
 
@@ -713,9 +736,16 @@ def _measures(
     *,
     role: str | None = None,
     org: str | None = None,
+    held: tuple[date, date | None] | None = None,
 ) -> list[ActiveMeasure]:
+    """Measures of the memoranda on ``lists``; through a ``role`` held in ``org`` during
+    ``held``, only those the memorandum extends to that role, and only while it is held."""
     out: list[ActiveMeasure] = []
     for m in lists:
+        since, until = m.since, m.until
+        if held is not None:
+            since = max(since, held[0])
+            until = _min_date(until, held[1])
         for memo in index.memoranda_by_list.get(m.list, ()):
             if role is not None and role not in {r.value for r in memo.extends_to}:
                 continue
@@ -727,8 +757,8 @@ def _measures(
                     ActiveMeasure(
                         measure=measure_id,
                         kind=measure.kind.value,
-                        since=m.since,
-                        until=m.until,
+                        since=since,
+                        until=until,
                         list=m.list,
                         memorandum=memo.id,
                         records=m.records,

@@ -18,10 +18,8 @@ one transaction, in batches, together with the refreshed projection of every tou
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any, Literal
 import orjson
 
 from socialcredit.errors import ImportRejected, InputError
-from socialcredit.policy.loader import Loaded, load, load_bundled
+from socialcredit.policy.loader import Loaded
 from socialcredit.registry.ledger import (
     Ledger,
     Projector,
@@ -126,23 +124,6 @@ def parse_file(
     if not rows:
         raise InputError("file", f"{path.name} holds no records")
     return rows, lines
-
-
-def registry_catalog(refs: Sequence[str] = ()) -> Loaded:
-    """The catalogs an import validates against: the given ones, or all bundled admissible ones.
-
-    Uses the guardrail checker (``socialcredit.policy.checker.load_admissible``) when it is
-    installed, so a catalog the checker refuses is never used to file records.
-    """
-    if importlib.util.find_spec("socialcredit.policy.checker") is not None:
-        from socialcredit.registry.config import registry_catalog as admissible
-
-        return admissible(refs)
-    # TODO(checker): drop this fallback once socialcredit.policy.checker has landed.
-    return load(*refs) if refs else load_bundled()
-
-
-_registry_catalog = registry_catalog
 
 
 # --------------------------------------------------------------------------------------------

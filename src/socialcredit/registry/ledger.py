@@ -179,6 +179,10 @@ _RECORD_COLUMNS = (
     "content_hash",
 )
 
+EARLIEST_DECISION = date(1949, 10, 1)
+"""No record predates the authorities that issue them."""
+
+
 # --------------------------------------------------------------------------------------------
 # Values
 
@@ -495,6 +499,11 @@ class RecordChecker:
             return InputError("decided_on", _expected_text(value, "a date (YYYY-MM-DD)"))
         if isinstance(day, date) and day > self.today:
             return FutureDate("decided_on", f"{day} is after today ({self.today})")
+        if isinstance(day, date) and day < EARLIEST_DECISION:
+            return InputError(
+                "decided_on",
+                f"{day} is before {EARLIEST_DECISION}: not a decision this registry holds",
+            )
         return day
 
 
@@ -928,9 +937,15 @@ class Ledger:
         return [_event(r) for r in rows]
 
     def append_event(
-        self, event: LifecycleEvent, *, client_key: str | None = None
+        self,
+        event: LifecycleEvent,
+        *,
+        client_key: str | None = None,
+        project: Projector | None = None,
     ) -> LifecycleEvent:
-        """Append a lifecycle event to its record (idempotent per ``(actor, client_key)``)."""
+        """Append a lifecycle event to its record (idempotent per ``(actor, client_key)``);
+        with ``project``, the projection of the record's subject (and of persons holding a role
+        in it) is refreshed in the same transaction."""
         self._check_ready()
         rid = _parse_id(event.record_id)
         kind = EventKind(event.kind)
@@ -978,6 +993,8 @@ class Ledger:
                 purpose="due process",
                 detail={"record": str(rid), "on": event.on.isoformat()},
             )
+            if project is not None:
+                self._refresh(conn, {subject}, project, project.as_of)
         return LifecycleEvent(str(rid), kind, event.on, event.actor, event.note)
 
     def facts(self, subject: str) -> list[Record | LifecycleEvent]:
@@ -1156,7 +1173,7 @@ class Ledger:
         if on is not None:
             query = query.where(
                 sa.or_(t_projection.c.since.is_(None), t_projection.c.since <= on),
-                sa.or_(t_projection.c.until.is_(None), t_projection.c.until >= on),
+                sa.or_(t_projection.c.until.is_(None), t_projection.c.until > on),
             )
         with _translated("reading the projection"), self._read() as conn:
             rows = conn.execute(query.order_by(t_projection.c.measure, t_projection.c.id)).all()

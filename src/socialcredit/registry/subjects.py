@@ -11,7 +11,7 @@ exceptions into ours, with a message that says which part is wrong, and caches t
 >>> validate("340524198001010015")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-socialcredit.errors.InvalidSubjectId: subject: '340524198001010015' is not a valid resident ID: ...
+socialcredit.errors.InvalidSubjectId: subject: '340524198001010015' is neither a valid resident ID ...
 """
 
 from __future__ import annotations
@@ -69,8 +69,15 @@ def validate(
         try:
             return _validate_uscc(number, field), "organisation"
         except InvalidSubjectId as as_org:
-            looks_like_person = number[:17].isdigit() and number[-1:] in "0123456789X"
-            raise (as_person if looks_like_person else as_org) from None
+            if number[:17].isdigit():  # could be either: say why it is neither
+                why_person = as_person.message.split(": ", 1)[-1]
+                why_org = as_org.message.split(": ", 1)[-1]
+                raise InvalidSubjectId(
+                    field,
+                    f"{number!r} is neither a valid resident ID ({why_person}) "
+                    f"nor a valid USCC ({why_org})",
+                ) from None
+            raise as_org from None
 
 
 def _validate_ric(number: str, field: str) -> str:

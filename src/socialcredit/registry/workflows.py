@@ -7,6 +7,7 @@ an event. The rules follow the published measures (FACTS.md):
 - Objections are filed by the subject of the record and decided by the authority that designated
   it ("whoever designates, repairs"), within :data:`OBJECTION_DAYS` days (PBOC: 20 days). An
   upheld objection voids the record.
+- Every step refreshes the projection the check path reads, in the same transaction.
 - Repair may be applied for once the minimum publication period has passed, with a public credit
   commitment; for a record of an obligation not performed (``nature = "default"``) the obligation
   must have been performed first ("corrected"). The designating authority decides within
@@ -24,6 +25,7 @@ from socialcredit.errors import InputError, NotFound, WorkflowError
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import Nature
 from socialcredit.registry.evaluate import RecordState, evaluate
+from socialcredit.registry.ledger import Projector, default_projector
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 
 OBJECTION_DAYS = 20
@@ -38,7 +40,11 @@ class EventStore(Protocol):
     def events_for(self, record_id: str) -> list[LifecycleEvent]: ...
 
     def append_event(
-        self, event: LifecycleEvent, *, client_key: str | None = None
+        self,
+        event: LifecycleEvent,
+        *,
+        client_key: str | None = None,
+        project: Projector | None = None,
     ) -> LifecycleEvent: ...
 
 
@@ -109,7 +115,10 @@ def file_objection(
         )
     if state.objection == "pending":
         raise WorkflowError(f"record {record_id} already has an objection awaiting a decision")
-    store.append_event(LifecycleEvent(record_id, EventKind.objection_filed, on, by, grounds))
+    store.append_event(
+        LifecycleEvent(record_id, EventKind.objection_filed, on, by, grounds),
+        project=default_projector(catalog, today),
+    )
     return Pending(
         record_id, "objection", on, on + timedelta(days=OBJECTION_DAYS), rec.authority, rec.subject
     )
@@ -147,7 +156,10 @@ def decide_objection(
     if on < filed.on:
         raise InputError("on", f"the decision cannot precede the objection filed on {filed.on}")
     kind = EventKind.objection_upheld if upheld else EventKind.objection_rejected
-    return store.append_event(LifecycleEvent(record_id, kind, on, authority, reason))
+    return store.append_event(
+        LifecycleEvent(record_id, kind, on, authority, reason),
+        project=default_projector(catalog, today),
+    )
 
 
 def apply_repair(
@@ -219,7 +231,10 @@ def decide_repair(
     if granted:
         _repair_allowed(catalog, rec, _state(store, catalog, record_id, on), on)
     kind = EventKind.repair_granted if granted else EventKind.repair_refused
-    return store.append_event(LifecycleEvent(record_id, kind, on, authority, reason))
+    return store.append_event(
+        LifecycleEvent(record_id, kind, on, authority, reason),
+        project=default_projector(catalog, today),
+    )
 
 
 def _repair_allowed(catalog: Loaded, rec: Record, state: RecordState, on: date) -> None:
@@ -270,7 +285,10 @@ def record_fulfilment(
         raise WorkflowError(
             f"record {record_id} already has {kind.value.replace('_', ' ')} recorded"
         )
-    return store.append_event(LifecycleEvent(record_id, kind, on, authority, ""))
+    return store.append_event(
+        LifecycleEvent(record_id, kind, on, authority, ""),
+        project=default_projector(catalog, today),
+    )
 
 
 def revoke(
@@ -295,4 +313,7 @@ def revoke(
     state = _state(store, catalog, record_id, on)
     if state.voided:
         raise WorkflowError(f"record {record_id} is already {state.status.replace('_', ' ')}")
-    return store.append_event(LifecycleEvent(record_id, EventKind.revoked, on, authority, reason))
+    return store.append_event(
+        LifecycleEvent(record_id, EventKind.revoked, on, authority, reason),
+        project=default_projector(catalog, today),
+    )
