@@ -6,10 +6,12 @@ problem, with a non-zero exit code; nothing reaches the user as a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from socialcredit.cli import policy, records, registry
 from socialcredit.errors import SocialCreditError
@@ -30,11 +32,29 @@ err_console = Console(stderr=True)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point. Exits with 0 on success, 1 for a refused check, 2 for bad input."""
+    """Entry point. Exits 0 on success, 2 for bad input or a refused step (1 for a refused
+    catalog in ``policy check``), 70 for an internal error.
+
+    Errors raised on purpose are shown as one line naming the field and the problem. Anything
+    else is a bug: it is reported in one line too, and ``SOCIALCREDIT_DEBUG=1`` shows the
+    traceback.
+    """
     try:
         app(args=argv, prog_name="socialcredit")
     except SocialCreditError as exc:
         err_console.print(
-            f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # a bug: never a traceback for the user unless asked for
+        if os.environ.get("SOCIALCREDIT_DEBUG"):
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))} "
+            "(run with SOCIALCREDIT_DEBUG=1 for details)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(70)
