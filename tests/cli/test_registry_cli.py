@@ -171,3 +171,16 @@ def test_fulfilment_and_revocation_from_the_command_line(tmp_path: Path) -> None
     )
     future = run("records", "import", str(lines), "--as-of", "2199-01-01", db=path)
     assert future.returncode != 0 and "as-of" in future.stderr and "Traceback" not in future.stderr
+
+
+def test_subject_sees_every_access_and_the_chain_verifies(db: Path) -> None:
+    assert (
+        run("check", PERSON, "restrict.flight", "--purpose", "boarding at PEK", db=db).returncode
+        == 0
+    )
+    log = json.loads(run("access-log", PERSON, "--format", "json", db=db).stdout)
+    assert any(
+        e["action"] == "check restrict.flight" and e["purpose"] == "boarding at PEK" for e in log
+    )
+    verified = run("db", "verify", db=db)
+    assert verified.returncode == 0 and "intact" in verified.stdout

@@ -49,6 +49,14 @@ def init_cmd(db: DbOpt = None) -> None:
     typer.echo(f"database ready: {_shown(url)}")
 
 
+@db_app.command("verify")
+def verify_cmd(db: DbOpt = None) -> None:
+    """Check the audit log's hash chain from the first entry to the last."""
+    with Ledger.open(db_url(db)) as ledger:
+        ledger.verify_audit()
+    typer.echo("audit log intact")
+
+
 @app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="JSON Lines or CSV file of records.")],

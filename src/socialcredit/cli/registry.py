@@ -342,10 +342,45 @@ def demo_cmd(
         console.print("(No web portal in this version: the commands above read the registry.)")
 
 
+def access_log_cmd(
+    subject: Annotated[str, typer.Argument(help="Resident ID or USCC.")],
+    fmt: FormatOpt = Format.text,
+    db: DbOpt = None,
+) -> None:
+    """Every access to and change of a subject's data: who, when, what, and for what purpose."""
+    subject_id, _kind = subjects.validate(subject)
+    with _open(db) as ledger:
+        entries = ledger.access_log(subject_id)
+        ledger.log_access(
+            actor="cli", action="access-log", subject=subject_id, purpose="subject access"
+        )
+    if fmt is Format.json:
+        _print_json(
+            [
+                {
+                    "seq": e.seq,
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "action": e.action,
+                    "purpose": e.purpose,
+                }
+                for e in entries
+            ]
+        )
+        return
+    t = Table(title=f"Access log of {subject_id}")
+    for col in ("#", "when (UTC)", "who", "what", "purpose"):
+        t.add_column(col)
+    for e in entries:
+        t.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.purpose)
+    console.print(t)
+
+
 def register(app: typer.Typer) -> None:
     """Add the registry commands to the root app."""
     app.command("demo")(demo_cmd)
     app.command("profile")(profile_cmd)
     app.command("check")(check_cmd)
+    app.command("access-log")(access_log_cmd)
     app.add_typer(objection_app, name="objection")
     app.add_typer(repair_app, name="repair")
