@@ -7,7 +7,15 @@ import pytest
 from socialcredit.errors import CatalogRefused
 from socialcredit.policy.checker import Profile, Severity, check, check_paths, load_admissible
 from socialcredit.policy.loader import bundled, load, load_bundled
-from socialcredit.policy.schema import PROTECTED_CATEGORIES, MeasureKind
+from socialcredit.policy.schema import (
+    LEGAL_ROLES,
+    PROTECTED_CATEGORIES,
+    DomainCategory,
+    MeasureKind,
+    Nature,
+    Removal,
+    Source,
+)
 
 ADMISSIBLE = [b.id for b in bundled() if not b.synthetic]
 SYNTHETIC = [b.id for b in bundled() if b.synthetic]
@@ -124,3 +132,45 @@ def test_expected_warnings_are_reported() -> None:
     restrictions = [m for m in court.catalog.measures if m.kind is MeasureKind.restriction]
     sc009 = [f for f in check(court) if f.code == "SC009"]
     assert len(sc009) == len(restrictions)
+
+
+def test_bundled_catalogs_close_the_review_gaps() -> None:
+    loaded = load_bundled()
+    ix = loaded.index
+    findings = check(loaded)
+    # every way off a bundled list can be used, and nothing has effect beyond 60 months
+    assert [str(f) for f in findings if f.code == "SC007"] == []
+    assert all(f.severity is Severity.warning for f in findings if f.code in {"SC006", "SC011"})
+    for rt in loaded.catalog.record_types:
+        category = ix.domains[rt.domain].category
+        assert category is not DomainCategory.consumption, rt.code
+        if category is DomainCategory.civic:
+            assert rt.nature is Nature.lawful, rt.code
+        if rt.nature is Nature.role or rt.role is not None:
+            assert rt.nature is Nature.role and rt.role in LEGAL_ROLES, rt.code
+    for lst in loaded.catalog.lists:
+        assert lst.duration_months is None or lst.duration_months <= 60
+
+
+def test_catalog_content_fixes() -> None:
+    # PBOC: negative information kept 5 years, no early deletion
+    credit = load("credit-reporting").catalog.record_types
+    assert credit and not any(rt.repairable for rt in credit)
+    # the dog licence's course and test is a consequence, not a repair of unrepairable records
+    dog = load("jinan-dog").index.lists["jinan.dog.licence_exhausted"]
+    assert Removal.repair not in dog.removal and Removal.score_recovery in dog.removal
+    # Ant Group is no authority
+    ident = load("sesame").index.record_types["sesame.identity_verified"]
+    assert ident.source is Source.credit_reporting
+    court = load("court-dishonest-debtors").index
+    assert "air travel" in court.measures["restrict.flight"].title
+    assert (
+        "UNCONFIRMED" in load("joint-punishment-2016").index.measures["restrict.exit"].legal_basis
+    )
+    rongcheng = next(b.path for b in bundled() if b.id == "rongcheng").read_text(encoding="utf-8")
+    for words in ("rewards first", "warnings before punishments", "ASSUMPTION / ILLUSTRATIVE"):
+        assert words in rongcheng
+    rc = load("rongcheng").index
+    assert "illustrative" in rc.lists["rongcheng.key_attention"].title
+    assert "illustrative" in rc.lists["rongcheng.redlist"].title
+    assert "ASSUMPTION" in rc.measures["rongcheng.key_supervision"].legal_basis

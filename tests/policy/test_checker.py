@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from policy_helpers import Writer
 
@@ -406,3 +408,10 @@ def test_sc000_for_duplicates_and_bad_extends(write: Writer) -> None:
     found = check_paths([ext])
     assert [f.code for f in found] == ["SC000"]
     assert "did you mean 'cn-common'" in found[0].message
+
+
+def test_every_code_has_a_section_in_the_guardrails_doc() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "guardrails.md").read_text(encoding="utf-8")
+    for code in CODES:
+        assert f"\n## {code}: " in doc, code
+        assert f"\n| {code} | " in doc, code

@@ -307,9 +307,13 @@ def test_sc002_record_type_in_a_consumption_domain(write: Writer) -> None:
     assert "consumption" in found[0].message
     refused(path, "SC002")
     # consumption may carry measures (Fa Shi [2015] No. 17): the good catalog with one there
-    fixed = write(replace={'domain = "judicial"\nlegal_basis = "Measure basis"': (
-        'domain = "consumption"\nlegal_basis = "Measure basis"'
-    )})
+    fixed = write(
+        replace={
+            'domain = "judicial"\nlegal_basis = "Measure basis"': (
+                'domain = "consumption"\nlegal_basis = "Measure basis"'
+            )
+        }
+    )
     assert hits(fixed, "SC002") == []
 
 
@@ -339,7 +343,10 @@ dimensions = [
 
 @pytest.mark.parametrize("nature", ["violation", "default"])
 def test_sc003_civic_record_must_be_lawful(write: Writer, nature: str) -> None:
-    civic = {'domain = "judicial"': 'domain = "civic"', 'nature = "default"': f'nature = "{nature}"'}
+    civic = {
+        'domain = "judicial"': 'domain = "civic"',
+        'nature = "default"': f'nature = "{nature}"',
+    }
     path = write(replace=civic)
     found = hits(path, "SC003", Severity.error)
     locations = {f.location for f in found}
@@ -441,7 +448,10 @@ extends_to = ["legal_representative"]
     ("change", "word"),
     [
         ({'role = "legal_representative"\nlegal_basis': 'role = "family"\nlegal_basis'}, "family"),
-        ({'role = "legal_representative"\nlegal_basis': 'role = "contacts"\nlegal_basis'}, "contacts"),
+        (
+            {'role = "legal_representative"\nlegal_basis': 'role = "contacts"\nlegal_basis'},
+            "contacts",
+        ),
         ({'role = "legal_representative"\n': ""}, "names no role"),
         ({'nature = "role"\n': ""}, "nature is 'violation'"),
     ],
@@ -462,7 +472,9 @@ def test_sc008_role_record_types(write: Writer, change: dict[str, str], word: st
 
 
 def test_a_record_with_a_role_is_never_scored_whatever_its_nature(write: Writer) -> None:
-    scored = ROLE.replace('nature = "role"\n', "") + """
+    scored = (
+        ROLE.replace('nature = "role"\n', "")
+        + """
 [[schemes]]
 kind = "points"
 id = "score"
@@ -473,5 +485,6 @@ floor = 0
 ceiling = 1100
 rules = [{ record_type = "reg.link", points = -100 }]
 """
+    )
     found = hits(write(extra=scored), "SC003", Severity.error)
     assert [f.location for f in found] == ["t.toml: schemes[score].rules[reg.link]"]

@@ -542,7 +542,7 @@ def _unusable_ways(ctx: _Context, lst: ListDef) -> dict[Removal, str]:
     codes = ", ".join(rt.code for rt in types)
     if Removal.repair in removal and not any(rt.repairable for rt in types):
         out[Removal.repair] = f"none of {fed} ({codes}) is repairable"
-    if False:
+    if not any(rt.nature is Nature.default for rt in types):
         for way in (Removal.fulfilment, Removal.creditor_request):
             if way in removal:
                 out[way] = (
