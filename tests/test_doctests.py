@@ -11,6 +11,7 @@ MODULES = [
     "socialcredit.identifiers",
     "socialcredit.registry.subjects",
     "socialcredit.registry.dates",
+    "socialcredit.daycount",
 ]
 
 

@@ -23,13 +23,12 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
+from socialcredit.daycount import EPOCH_ORDINAL, NEVER, from_day, to_day
+from socialcredit.daycount import add_months as _add_months
 from socialcredit.policy.loader import CatalogIndex, Loaded
 from socialcredit.policy.schema import LicenceScheme, PointsScheme, Removal, WeightedScheme
 from socialcredit.registry.evaluate import _rules_of, evaluate
 from socialcredit.registry.model import EventKind, Fact, Record
-
-NEVER = np.int32(2**31 - 1)
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -37,59 +36,6 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
 EVENT_CODES = {kind: i for i, kind in enumerate(EventKind)}
-
-
-def to_day(d: date) -> int:
-    return d.toordinal() - EPOCH_ORDINAL
-
-
-def from_day(n: int) -> date | None:
-    return None if n >= NEVER else date.fromordinal(int(n) + EPOCH_ORDINAL)
-
-
-# ------------------------------------------------------------------------------ calendar
-
-
-@njit(cache=True, nogil=True)
-def _civil(z: int) -> tuple[int, int, int]:  # pragma: no cover - compiled
-    """Days since 1970-01-01 -> (year, month, day) (H. Hinnant's algorithm)."""
-    z += 719468
-    era = (z if z >= 0 else z - 146096) // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    y = yoe + era * 400
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    return (y + 1 if m <= 2 else y), m, d
-
-
-@njit(cache=True, nogil=True)
-def _days(y: int, m: int, d: int) -> int:  # pragma: no cover - compiled
-    y -= 1 if m <= 2 else 0
-    era = (y if y >= 0 else y - 399) // 400
-    yoe = y - era * 400
-    mp = m - 3 if m > 2 else m + 9
-    doy = (153 * mp + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-@njit(cache=True, nogil=True)
-def _add_months(day: int, months: int) -> int:  # pragma: no cover - compiled
-    y, m, d = _civil(day)
-    idx = y * 12 + (m - 1) + months
-    y2 = idx // 12
-    m2 = idx - y2 * 12 + 1
-    if m2 == 2:
-        leap = (y2 % 4 == 0 and y2 % 100 != 0) or y2 % 400 == 0
-        last = 29 if leap else 28
-    elif m2 in (4, 6, 9, 11):
-        last = 30
-    else:
-        last = 31
-    return _days(y2, m2, min(d, last))
 
 
 # ----------------------------------------------------------------------- the catalog as tables
