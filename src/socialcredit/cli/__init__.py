@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from socialcredit.cli import policy, records, registry
+from socialcredit.cli import policy, records, registry, sim
 from socialcredit.errors import SocialCreditError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(records.db_app, name="db")
 app.add_typer(records.app, name="records")
 registry.register(app)
+app.command("simulate")(sim.simulate_cmd)
 
 err_console = Console(stderr=True)
 

@@ -1,0 +1,57 @@
+"""``socialcredit simulate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from socialcredit.registry.config import parse_date
+from socialcredit.sim.engine import Run
+from socialcredit.sim.regime import load_regime
+from socialcredit.sim.scenario import load as load_scenario
+
+console = Console(highlight=False)
+
+
+def simulate_cmd(
+    scenario: Annotated[str, typer.Option("--scenario", help="Bundled name or TOML path.")],
+    regime: Annotated[
+        str, typer.Option("--regime", help="Bundled name or TOML path.")
+    ] = "law-bound",
+    population: Annotated[int, typer.Option("--population", min=1, help="Agents.")] = 1_000_000,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day (default: scenario).")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last day (default: scenario).")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 1,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Worker threads.")] = 1,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/sim"),
+    trace: Annotated[
+        int, typer.Option("--trace", min=0, help="Agents whose events are logged.")
+    ] = 0,
+) -> None:
+    """Run a regime over a synthetic population; metrics to Parquet, totals to summary.json."""
+    sc = load_scenario(scenario)
+    first = parse_date(start, field="start", default=sc.start)
+    last = parse_date(end, field="end", default=sc.end)
+    if last < first:
+        from socialcredit.errors import InputError
+
+        raise InputError("end", f"{last} is before the start {first}")
+    run = Run(sc, load_regime(regime), population, seed, threads, trace, first, last)
+    columns = (
+        TextColumn("simulating {task.fields[what]}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} days"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("days", total=run.days, what=f"{sc.name} / {run.regime.name}")
+        summary = run.run(out, progress=lambda n: bar.advance(task, n))
+    console.print(json.dumps(summary["scaled"], indent=2))
+    console.print(f"wrote {out}/metrics.parquet, metrics_by_region.parquet, summary.json")

@@ -1,0 +1,103 @@
+"""Regimes: which catalog rules a run applies, compiled into the few numbers the kernel needs.
+
+A regime file names catalogs (loaded with the policy loader: the simulator may load the
+synthetic, refused ones too), the record type a refused judgment produces, the list it feeds,
+and the measures whose bookings are counted. Everything about periods and ways off comes from
+the catalog itself, never from here.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from socialcredit.errors import InputError
+from socialcredit.policy.loader import Loaded, load
+from socialcredit.policy.schema import Removal
+
+BUNDLED = "socialcredit.sim.regimes"
+
+
+class RegimeFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    description: str = ""
+    catalogs: tuple[str, ...]
+    record_type: str
+    list: str
+    flight_measure: str
+    train_measure: str
+    due_process: bool = True
+    """Whether objections can succeed (a regime without appeal ignores them)."""
+
+
+@dataclass(frozen=True)
+class Regime:
+    """The rules of one run, as numbers."""
+
+    spec: RegimeFile
+    loaded: Loaded
+    list_months: int | None
+    effect_months: int | None
+    fulfilment_ends_listing: bool
+    objection_voids: bool
+    flight_restricted: bool
+    train_restricted: bool
+    authority: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def bundled_names() -> list[str]:
+    return sorted(
+        p.name.removesuffix(".toml")
+        for p in resources.files(BUNDLED).iterdir()
+        if p.name.endswith(".toml")
+    )
+
+
+def load_regime(ref: str | Path) -> Regime:
+    """A bundled regime by name, or a regime TOML file, compiled against its catalogs."""
+    if isinstance(ref, Path) or str(ref).endswith(".toml"):
+        path = Path(ref)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError("regime", f"cannot read {path}: {exc.strerror}") from None
+    else:
+        if ref not in bundled_names():
+            raise InputError("regime", f"no regime {ref!r} (bundled: {', '.join(bundled_names())})")
+        text = resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
+    try:
+        spec = RegimeFile.model_validate(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise InputError("regime", f"{ref}: {exc}") from None
+    loaded = load(*spec.catalogs)
+    idx = loaded.index
+    rt = idx.record_types.get(spec.record_type)
+    lst = idx.lists.get(spec.list)
+    if rt is None:
+        raise InputError("regime.record_type", f"{spec.record_type!r} is in no catalog named")
+    if lst is None:
+        raise InputError("regime.list", f"{spec.list!r} is in no catalog named")
+    if spec.record_type not in lst.entry.record_types:
+        raise InputError("regime.list", f"{spec.list!r} is not entered by {spec.record_type!r}")
+    measures = {m for memo in idx.memoranda_by_list.get(spec.list, []) for m in memo.measures}
+    return Regime(
+        spec=spec,
+        loaded=loaded,
+        list_months=lst.duration_months,
+        effect_months=rt.publication.effect,
+        fulfilment_ends_listing=Removal.fulfilment in lst.removal,
+        objection_voids=spec.due_process,
+        flight_restricted=spec.flight_measure in measures,
+        train_restricted=spec.train_measure in measures,
+        authority=rt.issuers[0] if rt.issuers else "court",
+    )

@@ -1,0 +1,127 @@
+"""Scenarios: everything about the *world* a run simulates (the rules come from catalogs).
+
+A scenario is a TOML file (bundled ones in ``sim/scenarios/``). Rates are per person per year
+unless named otherwise; every parameter is documented here and each bundled file cites where
+its values come from and how they were set.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from socialcredit.errors import InputError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tier(_Model):
+    """An income tier: its share of the population and how its members behave."""
+
+    share: float = Field(gt=0, le=1)
+    debtor_factor: float = Field(default=1.0, ge=0)
+    """Multiplies the rate of refused judgments (poorer households default more often)."""
+    flights_per_year: float = Field(default=0.0, ge=0)
+    """Flights a member would book in a year if not restricted."""
+    trains_per_year: float = Field(default=0.0, ge=0)
+    """G-train (high-speed) journeys a member would book in a year if not restricted."""
+
+
+class Objection(_Model):
+    """Due process: who objects to a record, and how often an objection succeeds."""
+
+    p_innocent: float = Field(default=0.0, ge=0, le=1)
+    """Share of wrongly attributed records whose subject objects."""
+    p_debtor: float = Field(default=0.0, ge=0, le=1)
+    """Share of correct records whose subject objects anyway."""
+    upheld_innocent: float = Field(default=0.0, ge=0, le=1)
+    upheld_debtor: float = Field(default=0.0, ge=0, le=1)
+    filed_after_days: int = Field(default=10, ge=0)
+    decided_after_days: int = Field(default=20, ge=0)
+    """Days from filing to decision (PBOC: objections answered within 20 days)."""
+
+
+class Scenario(_Model):
+    name: str
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    start: date
+    end: date
+    launch: date
+    """The day the list started; no listings before it."""
+    tiers: dict[str, Tier]
+    refusals_per_year: dict[int, float]
+    """Per person per year, by calendar year: judgments the debtor is able to but refuses to
+    perform, found by a court (the last year given holds afterwards)."""
+    false_attribution: float = Field(default=0.0, ge=0)
+    """Wrongly attributed records per correct record (identity mix-ups, data errors)."""
+    fulfilment_per_year: float = Field(default=0.0, ge=0)
+    """Hazard per year that a listed debtor performs the obligation."""
+    listed_travel_factor: float = Field(default=1.0, ge=0)
+    """How much a listed person still tries to book (deterrence lowers it below 1)."""
+    checks_from: dict[str, date] = Field(default_factory=dict)
+    """Measure id -> the day bookings start being checked against the list."""
+    objection: Objection = Objection()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        total = sum(t.share for t in self.tiers.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"tier shares must sum to 1 (they sum to {total:g})")
+        if not self.refusals_per_year:
+            raise ValueError("refusals_per_year needs at least one year")
+        return self
+
+    def refusal_rate(self, year: int) -> float:
+        known = sorted(self.refusals_per_year)
+        chosen = [y for y in known if y <= year]
+        return self.refusals_per_year[chosen[-1] if chosen else known[0]]
+
+
+BUNDLED = "socialcredit.sim.scenarios"
+
+
+def bundled_names() -> list[str]:
+    return sorted(
+        p.name.removesuffix(".toml")
+        for p in resources.files(BUNDLED).iterdir()
+        if p.name.endswith(".toml")
+    )
+
+
+def load(ref: str | Path, **overrides: Any) -> Scenario:
+    """A bundled scenario by name, or a TOML file; ``overrides`` replace top-level fields."""
+    if isinstance(ref, Path) or str(ref).endswith(".toml"):
+        path = Path(ref)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError("scenario", f"cannot read {path}: {exc.strerror}") from None
+        source = path.name
+    else:
+        if ref not in bundled_names():
+            raise InputError(
+                "scenario", f"no scenario {ref!r} (bundled: {', '.join(bundled_names())})"
+            )
+        text = resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
+        source = f"{ref}.toml"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError("scenario", f"{source}: not valid TOML: {exc}") from None
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(f"scenario.{where}", f"{source}: {first['msg']}") from None
