@@ -153,7 +153,7 @@ def test_national_2013_matches_the_published_figures_within_15_percent(
     tmp_path: Path, end: date, targets: dict[str, float]
 ) -> None:
     sc = load_scenario("national-2013")
-    summary = Run(sc, load_regime("law-bound"), 300_000, 1, 2, 0, sc.start, end).run(tmp_path)
+    summary = Run(sc, load_regime("law-bound"), 1_000_000, 1, 2, 0, sc.start, end).run(tmp_path)
     scaled = summary["scaled"]
     for key, target in targets.items():
         assert scaled[key] == pytest.approx(target, rel=0.15), key

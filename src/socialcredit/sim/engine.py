@@ -26,19 +26,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
-from numba import njit
 
-from socialcredit.daycount import add_months, to_day
+from socialcredit.daycount import to_day
+from socialcredit.sim import kernel
 from socialcredit.sim.population import Layout, layout
 from socialcredit.sim.regime import Regime
 from socialcredit.sim.scenario import Scenario
@@ -76,61 +76,6 @@ class Trace:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-@njit(cache=True, nogil=True)
-def _apply(  # pragma: no cover - compiled
-    day: int,
-    agents: I64,
-    groups: I64,
-    ends: I32,
-    innocent: npt.NDArray[np.bool_],
-    listed_until: I32,
-    flags: U8,
-    exits: I32,
-    innocent_exits: I32,
-    listed_now: I64,
-    innocent_now: I64,
-) -> tuple[int, int]:
-    """Apply one day's new records of one region, in order. Returns (newly listed, ever)."""
-    newly = 0
-    ever = 0
-    for j in range(agents.shape[0]):
-        e = ends[j]
-        if e <= day:
-            continue  # voided the same day: it never took effect
-        a = agents[j]
-        g = groups[j]
-        cur = listed_until[a]
-        if cur <= day:
-            listed_until[a] = e
-            exits[g, e] += 1
-            listed_now[g] += 1
-            newly += 1
-            if flags[a] & 1 == 0:
-                ever += 1
-            if innocent[j]:
-                flags[a] = flags[a] | 3
-                innocent_exits[g, e] += 1
-                innocent_now[g] += 1
-            else:
-                flags[a] = (flags[a] | 1) & 0xFD
-            continue
-        was_innocent = flags[a] & 2 != 0
-        if e > cur:
-            exits[g, cur] -= 1
-            exits[g, e] += 1
-            listed_until[a] = e
-        if was_innocent:
-            if innocent[j]:
-                if e > cur:
-                    innocent_exits[g, cur] -= 1
-                    innocent_exits[g, e] += 1
-            else:  # a correct record: no longer listed on wrong records only
-                innocent_exits[g, cur] -= 1
-                innocent_now[g] -= 1
-                flags[a] = flags[a] & 0xFD
-    return newly, ever
-
-
 @dataclass
 class Run:
     scenario: Scenario
@@ -164,145 +109,74 @@ class Run:
         self.ever = np.zeros(lay.n_regions, np.int64)
         self.totals = np.zeros(len(METRICS), np.int64)
         self.trace = Trace(self._pick_traced())
+        self.flags[self.trace.agents] |= kernel.TRACED
         self._abs0 = to_day(self.first)
+        tiers_ = list(sc.tiers.values())
+        self._tier_factor = np.array([t.debtor_factor for t in tiers_], np.float64)
+        self._tier_flights = np.array([t.flights_per_year / 365.25 for t in tiers_], np.float64)
+        self._tier_trains = np.array([t.trains_per_year / 365.25 for t in tiers_], np.float64)
+        self._fulfil_hazard = float(1.0 - np.exp(-sc.fulfilment_per_year / 365.25))
+        ob = sc.objection
+        self._objection = np.array(
+            [ob.p_innocent, ob.p_debtor, ob.upheld_innocent, ob.upheld_debtor], np.float64
+        )
+        self._rows = np.zeros((lay.n_regions, kernel.N_METRICS), np.int64)
+        capacity = 64 if self.trace.agents.size else 1
+        self._trace_buf = np.zeros((lay.n_regions, capacity, kernel.TRACE_COLS), np.int64)
+        self._trace_count = np.zeros(lay.n_regions, np.int64)
 
-    # ------------------------------------------------------------------------ randomness
-
-    def _rng(self, region: int, day: int) -> np.random.Generator:
-        """The stream of one region on one day: independent of threads and partitioning."""
-        key = (self.seed % (1 << 64)) << 64 | region << 32 | day
-        return np.random.Generator(np.random.Philox(key=key))
+    # ------------------------------------------------------------------------ traced agents
 
     def _pick_traced(self) -> I64:
+        """``trace_k`` agents spread over the population, chosen by the seed alone."""
         if self.trace_k <= 0:
             return np.zeros(0, np.int64)
-        rng = np.random.Generator(
-            np.random.Philox(key=(self.seed % (1 << 64)) << 64 | 0xFFFF << 32)
-        )
+        rng = np.random.Generator(np.random.Philox(key=(self.seed % (1 << 64)) << 64 | 0xFFFF))
         k = min(self.trace_k, self.population)
         return np.sort(rng.choice(self.population, size=k, replace=False)).astype(np.int64)
 
-    # ------------------------------------------------------------------------ one region, one day
+    # ------------------------------------------------------------------------ one day
 
-    def _step_region(self, r: int, d: int) -> npt.NDArray[np.int64]:
+    def _step(self, d: int) -> npt.NDArray[np.int64]:
+        """Every region, one day (compiled, regions in parallel); the per-region metric rows."""
         sc, reg, lay = self.scenario, self.regime, self.layout
         today = self.first + timedelta(days=d)
-        rng = self._rng(r, d)
-        row = np.zeros(len(METRICS), np.int64)
-        nt = lay.n_tiers
-        g0 = lay.group(r, 0)
-        # listings that end today
-        for g in range(g0, g0 + nt):
-            self.listed_now[g] -= self.exits[g, d]
-            self.innocent_now[g] -= self.innocent_exits[g, d]
         rate = sc.refusal_rate(today.year) / 365.25 if today >= sc.launch else 0.0
-        parts_a, parts_g, parts_i = [], [], []
-        true_count = 0
-        sizes = lay.group_sizes()
-        for t, tier in enumerate(sc.tiers.values()):
-            g = g0 + t
-            n = int(sizes[g])
-            k = int(rng.poisson(n * rate * tier.debtor_factor)) if n else 0
-            if k:
-                parts_a.append(lay.group_start[g] + rng.integers(0, n, k))
-                parts_g.append(np.full(k, g, np.int64))
-                parts_i.append(np.zeros(k, np.bool_))
-                true_count += k
-        region = lay.region_slice(r)
-        n_region = region.stop - region.start
-        false_k = int(rng.poisson(true_count * sc.false_attribution)) if true_count else 0
-        if false_k and n_region:
-            agents_f = region.start + rng.integers(0, n_region, false_k)
-            parts_a.append(agents_f)
-            bounds = lay.group_start[g0 : g0 + nt + 1]
-            parts_g.append(g0 + np.searchsorted(bounds, agents_f, side="right") - 1)
-            parts_i.append(np.ones(false_k, np.bool_))
-        if parts_a:
-            agents = np.concatenate(parts_a).astype(np.int64)
-            groups = np.concatenate(parts_g).astype(np.int64)
-            innocent = np.concatenate(parts_i)
-            ends = self._ends(rng, r, d, agents, innocent)
-            newly, ever = _apply(
-                d, agents, groups, ends, innocent, self.listed_until, self.flags,
-                self.exits, self.innocent_exits, self.listed_now, self.innocent_now,
-            )  # fmt: skip
-            self.ever[r] += ever
-            row[M["records"]] = agents.size
-            row[M["false_records"]] = int(innocent.sum())
-            row[M["newly_listed"]] = newly
-        # bookings by listed people, denied
-        listed = self.listed_now[g0 : g0 + nt]
-        innocents = self.innocent_now[g0 : g0 + nt]
-        for measure, on, column, per_year in (
-            (reg.spec.flight_measure, reg.flight_restricted, "flight_denials", "flights_per_year"),
-            (reg.spec.train_measure, reg.train_restricted, "train_denials", "trains_per_year"),
-        ):
-            since = sc.checks_from.get(measure)
-            if not on or since is None or today < since:
-                continue
-            for t, tier in enumerate(sc.tiers.values()):
-                lam = listed[t] * getattr(tier, per_year) * sc.listed_travel_factor / 365.25
-                denied = int(rng.poisson(lam)) if lam > 0 else 0
-                row[M[column]] += denied
-                if denied and innocents[t]:
-                    row[M["innocent_denials"]] += int(
-                        rng.binomial(denied, innocents[t] / listed[t])
-                    )
-        row[M["listed_now"]] = int(listed.sum())
-        row[M["restricted_innocents"]] = int(innocents.sum())
-        row[M["listed_ever"]] = int(self.ever[r])
-        row[M["fulfilled_after_listing"]] = self.due[r, 0, d]
-        row[M["objections_filed"]] = self.due[r, 1, d]
-        row[M["objections_upheld"]] = self.due[r, 2, d]
-        return row
-
-    def _ends(
-        self, rng: np.random.Generator, r: int, d: int, agents: I64, innocent: npt.NDArray[np.bool_]
-    ) -> I32:
-        """Each new record's end (day index, exclusive), drawn now; schedules its events."""
-        sc, reg = self.scenario, self.regime
-        ob = sc.objection
-        k = agents.size
-        u_object, u_upheld = rng.random(k), rng.random(k)
-        hazard = 1.0 - np.exp(-sc.fulfilment_per_year / 365.25)
-        perform = rng.geometric(hazard, k) if hazard > 0 else np.full(k, 1 << 30)
-        absolute = self._abs0 + d
-        end = HORIZON_DAYS + self.days - 1
-        for months in (reg.list_months, reg.effect_months):
-            if months is not None:
-                end = min(end, add_months(absolute, months) - self._abs0)
-        ends = np.full(k, end, np.int64)
-        files = np.where(innocent, u_object < ob.p_innocent, u_object < ob.p_debtor)
-        filed_on = d + ob.filed_after_days
-        decided_on = filed_on + ob.decided_after_days
-        upheld = files & np.where(
-            innocent, u_upheld < ob.upheld_innocent, u_upheld < ob.upheld_debtor
-        )
-        if reg.objection_voids:
-            ends = np.where(upheld, np.minimum(ends, decided_on), ends)
-        performs = ~innocent & reg.fulfilment_ends_listing & (d + perform < ends)
-        ends = np.where(performs, d + perform, ends)
-        width = self.due.shape[2]
-        np.add.at(self.due[r, 0], np.minimum(ends[performs], width - 1), 1)
-        if files.any():
-            self.due[r, 1, min(filed_on, width - 1)] += int(files.sum())
-            if reg.objection_voids and upheld.any():
-                self.due[r, 2, min(decided_on, width - 1)] += int(upheld.sum())
+        checks = sc.checks_from
+        flight_since = checks.get(reg.spec.flight_measure)
+        train_since = checks.get(reg.spec.train_measure)
+        kernel.step_day(
+            d, self._abs0, self.seed % (1 << 63), rate, self._tier_factor, self._tier_flights,
+            self._tier_trains, sc.false_attribution, self._fulfil_hazard, self._objection,
+            sc.objection.filed_after_days, sc.objection.decided_after_days, reg.objection_voids,
+            reg.fulfilment_ends_listing,
+            -1 if reg.list_months is None else reg.list_months,
+            -1 if reg.effect_months is None else reg.effect_months,
+            self.days - 1 + HORIZON_DAYS,
+            reg.flight_restricted and flight_since is not None and today >= flight_since,
+            reg.train_restricted and train_since is not None and today >= train_since,
+            sc.listed_travel_factor, lay.group_start, lay.n_tiers, self.listed_until, self.flags,
+            self.exits, self.innocent_exits, self.listed_now, self.innocent_now, self.due,
+            self.ever, self._rows, self._trace_buf, self._trace_count,
+        )  # fmt: skip
         if self.trace.agents.size:
-            hit = np.isin(agents, self.trace.agents)
-            for j in np.flatnonzero(hit).tolist():
-                self.trace.rows.append(
-                    {
-                        "agent": int(agents[j]),
-                        "day": d,
-                        "innocent": bool(innocent[j]),
-                        "objection_filed": filed_on if files[j] else None,
-                        "objection_decided": decided_on if files[j] else None,
-                        "objection_upheld": bool(upheld[j] and reg.objection_voids),
-                        "fulfilled": int(d + perform[j]) if performs[j] else None,
-                    }
-                )
-        return ends.astype(np.int32)
+            if int(self._trace_count.max()) > self._trace_buf.shape[1]:
+                raise RuntimeError("trace buffer overflow: raise the trace capacity")
+            for r in range(lay.n_regions):
+                for row in self._trace_buf[r, : self._trace_count[r]].tolist():
+                    agent, day, innocent, filed, decided, upheld, fulfilled = row
+                    self.trace.rows.append(
+                        {
+                            "agent": agent,
+                            "day": day,
+                            "innocent": bool(innocent),
+                            "objection_filed": filed if filed >= 0 else None,
+                            "objection_decided": decided if decided >= 0 else None,
+                            "objection_upheld": bool(upheld),
+                            "fulfilled": fulfilled if fulfilled >= 0 else None,
+                        }
+                    )
+        return self._rows.copy()
 
     # ------------------------------------------------------------------------ the whole run
 
@@ -320,7 +194,7 @@ class Run:
         nat_rows: list[npt.NDArray[np.int64]] = []
         reg_rows: list[npt.NDArray[np.int64]] = []
         dates: list[date] = []
-        pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
         def flush() -> None:
             if not dates:
@@ -342,13 +216,7 @@ class Run:
 
         try:
             for d in range(self.days):
-                if pool is not None:
-                    rows = list(
-                        pool.map(lambda r, d=d: self._step_region(r, d), range(lay.n_regions))
-                    )
-                else:
-                    rows = [self._step_region(r, d) for r in range(lay.n_regions)]
-                block = np.vstack(rows)
+                block = self._step(d)
                 total = block.sum(axis=0)
                 reg_rows.append(block)
                 nat_rows.append(total)
@@ -362,8 +230,6 @@ class Run:
         finally:
             nat_writer.close()
             reg_writer.close()
-            if pool is not None:
-                pool.shutdown()
         return self._summary(out, total)
 
     def _summary(self, out: Path, last: npt.NDArray[np.int64]) -> dict[str, Any]:

@@ -1,0 +1,332 @@
+"""The simulator's daily step, compiled: every region stepped in parallel, nothing per agent.
+
+Random numbers come from a counter-based stream per (seed, region, day): SplitMix64 over a key
+mixed from the three, advanced by one counter per draw. A region's draws depend on nothing but
+its key and its own events, so the result is the same on any number of threads.
+
+A record's whole future is drawn when it is made (objection filed? upheld? when is the debt
+performed?), so its end is known at once; counts of future ends go into per-group queues
+(``exits``) and per-region queues (``due``: fulfilled, objections filed, objections upheld).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit, prange
+
+from socialcredit.daycount import add_months
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
+
+# metric columns (engine.METRICS has the names, in this order)
+RECORDS, FALSE, NEWLY, LISTED, EVER, INNOCENTS, FLIGHTS, TRAINS, INNOCENT_DENIALS = range(9)
+FULFILLED, FILED, UPHELD = 9, 10, 11
+N_METRICS = 12
+
+# trace row columns
+TRACE_COLS = 7  # agent, day, innocent, filed, decided, upheld, fulfilled (-1 = none)
+TRACED = np.uint8(4)
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True)
+def _mix(z: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def stream_key(seed: int, region: int, day: int) -> np.uint64:  # pragma: no cover - compiled
+    k = _mix(np.uint64(seed) + _GOLDEN)
+    k = _mix(k ^ (np.uint64(region) * np.uint64(0xD1B54A32D192ED03)))
+    return _mix(k ^ (np.uint64(day) * np.uint64(0xABC98388FB8FAC03)))
+
+
+@njit(cache=True, nogil=True)
+def _uniform(state: npt.NDArray[np.uint64]) -> float:  # pragma: no cover - compiled
+    state[0] += _GOLDEN
+    return float(_mix(state[0]) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, nogil=True)
+def _below(state: npt.NDArray[np.uint64], n: int) -> int:  # pragma: no cover - compiled
+    return min(int(_uniform(state) * n), n - 1)
+
+
+@njit(cache=True, nogil=True)
+def _poisson(state: npt.NDArray[np.uint64], lam: float) -> int:  # pragma: no cover - compiled
+    """Poisson(lam): multiplication for small lam, PTRS (Hormann 1993) for large."""
+    if lam <= 0.0:
+        return 0
+    if lam < 30.0:
+        limit = np.exp(-lam)
+        k = 0
+        p = _uniform(state)
+        while p > limit:
+            k += 1
+            p *= _uniform(state)
+        return k
+    slam = np.sqrt(lam)
+    loglam = np.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u = _uniform(state) - 0.5
+        v = _uniform(state)
+        us = 0.5 - abs(u)
+        k = int(np.floor((2.0 * a / us + b) * u + lam + 0.43))
+        if us >= 0.07 and v <= vr:
+            return k
+        if k < 0 or (us < 0.013 and v > us):
+            continue
+        lhs = np.log(v) + np.log(invalpha) - np.log(a / (us * us) + b)
+        rhs = -lam + k * loglam - _lgamma(k + 1.0)
+        if lhs <= rhs:
+            return k
+
+
+@njit(cache=True, nogil=True)
+def _lgamma(x: float) -> float:  # pragma: no cover - compiled
+    """log Gamma(x) for x >= 1 (Stirling series; exact enough for PTRS's acceptance test)."""
+    if x < 10.0:
+        acc = 0.0
+        while x < 10.0:
+            acc -= np.log(x)
+            x += 1.0
+        return acc + _lgamma(x)
+    inv = 1.0 / x
+    inv2 = inv * inv
+    series = inv * (1.0 / 12 - inv2 * (1.0 / 360 - inv2 / 1260))
+    return float((x - 0.5) * np.log(x) - x + 0.9189385332046728 + series)
+
+
+@njit(cache=True, nogil=True)
+def _geometric(state: npt.NDArray[np.uint64], p: float) -> int:  # pragma: no cover - compiled
+    """Trials until the first success (>= 1)."""
+    if p <= 0.0:
+        return 1 << 30
+    if p >= 1.0:
+        return 1
+    u = _uniform(state)
+    return 1 + int(np.floor(np.log(1.0 - u) / np.log(1.0 - p)))
+
+
+@njit(cache=True, nogil=True)
+def _thin(state: npt.NDArray[np.uint64], n: int, p: float) -> int:  # pragma: no cover
+    """Binomial(n, p) by n trials (n is a day's denials in one group: small)."""
+    if p <= 0.0:
+        return 0
+    k = 0
+    for _ in range(n):
+        if _uniform(state) < p:
+            k += 1
+    return k
+
+
+@njit(parallel=True, cache=True)
+def step_day(  # noqa: PLR0913  # pragma: no cover - compiled
+    d: int,
+    abs0: int,
+    seed: int,
+    rate: float,
+    tier_factor: F64,
+    tier_flights: F64,
+    tier_trains: F64,
+    false_attribution: float,
+    fulfil_hazard: float,
+    objection: F64,  # p_innocent, p_debtor, upheld_innocent, upheld_debtor
+    filed_after: int,
+    decided_after: int,
+    objection_voids: bool,
+    fulfilment_ends: bool,
+    list_months: int,
+    effect_months: int,
+    end_cap: int,
+    flights_on: bool,
+    trains_on: bool,
+    travel_factor: float,
+    group_start: I64,
+    n_tiers: int,
+    listed_until: I32,
+    flags: U8,
+    exits: I32,
+    innocent_exits: I32,
+    listed_now: I64,
+    innocent_now: I64,
+    due: I32,  # (regions, 3, days): fulfilled, filed, upheld
+    ever: I64,
+    rows: I64,  # (regions, N_METRICS) out
+    trace: I64,  # (regions, capacity, TRACE_COLS) out
+    trace_count: I64,  # (regions,) out
+) -> None:
+    n_regions = rows.shape[0]
+    width = due.shape[2]
+    absolute = abs0 + d
+    base_end = end_cap
+    if list_months >= 0:
+        base_end = min(base_end, add_months(absolute, list_months) - abs0)
+    if effect_months >= 0:
+        base_end = min(base_end, add_months(absolute, effect_months) - abs0)
+    for r in prange(n_regions):
+        state = np.empty(1, np.uint64)
+        state[0] = stream_key(seed, r, d)
+        row = rows[r]
+        row[:] = 0
+        trace_count[r] = 0
+        g0 = r * n_tiers
+        for g in range(g0, g0 + n_tiers):
+            listed_now[g] -= exits[g, d]
+            innocent_now[g] -= innocent_exits[g, d]
+        true_k = 0
+        for t in range(n_tiers):
+            g = g0 + t
+            n = group_start[g + 1] - group_start[g]
+            if n == 0 or rate <= 0.0:
+                continue
+            k = _poisson(state, n * rate * tier_factor[t])
+            true_k += k
+            for _ in range(k):
+                a = group_start[g] + _below(state, n)
+                _record(
+                    state, d, a, g, False, base_end, fulfil_hazard, objection, filed_after,
+                    decided_after, objection_voids, fulfilment_ends, width, listed_until, flags,
+                    exits, innocent_exits, listed_now, innocent_now, due[r], ever, r, row,
+                    trace[r], trace_count,
+                )  # fmt: skip
+        r0 = group_start[g0]
+        n_region = group_start[g0 + n_tiers] - r0
+        false_k = _poisson(state, true_k * false_attribution) if true_k > 0 else 0
+        for _ in range(false_k):
+            a = r0 + _below(state, n_region)
+            g = g0
+            while group_start[g + 1] <= a:
+                g += 1
+            _record(
+                state, d, a, g, True, base_end, fulfil_hazard, objection, filed_after,
+                decided_after, objection_voids, fulfilment_ends, width, listed_until, flags,
+                exits, innocent_exits, listed_now, innocent_now, due[r], ever, r, row,
+                trace[r], trace_count,
+            )  # fmt: skip
+        row[RECORDS] = true_k + false_k
+        row[FALSE] = false_k
+        listed = 0
+        innocents = 0
+        for t in range(n_tiers):
+            g = g0 + t
+            listed += listed_now[g]
+            innocents += innocent_now[g]
+            if listed_now[g] == 0:
+                continue
+            share = innocent_now[g] / listed_now[g]
+            if flights_on:
+                denied = _poisson(state, listed_now[g] * tier_flights[t] * travel_factor)
+                row[FLIGHTS] += denied
+                row[INNOCENT_DENIALS] += _thin(state, denied, share)
+            if trains_on:
+                denied = _poisson(state, listed_now[g] * tier_trains[t] * travel_factor)
+                row[TRAINS] += denied
+                row[INNOCENT_DENIALS] += _thin(state, denied, share)
+        row[LISTED] = listed
+        row[INNOCENTS] = innocents
+        row[EVER] = ever[r]
+        row[FULFILLED] = due[r, 0, d]
+        row[FILED] = due[r, 1, d]
+        row[UPHELD] = due[r, 2, d]
+
+
+@njit(cache=True, nogil=True)
+def _record(  # noqa: PLR0913  # pragma: no cover - compiled
+    state: npt.NDArray[np.uint64],
+    d: int,
+    a: int,
+    g: int,
+    innocent: bool,
+    end: int,
+    fulfil_hazard: float,
+    objection: F64,
+    filed_after: int,
+    decided_after: int,
+    objection_voids: bool,
+    fulfilment_ends: bool,
+    width: int,
+    listed_until: I32,
+    flags: U8,
+    exits: I32,
+    innocent_exits: I32,
+    listed_now: I64,
+    innocent_now: I64,
+    due: I32,
+    ever: I64,
+    r: int,
+    row: I64,
+    trace: I64,
+    trace_count: I64,
+) -> None:
+    """Draw one record's future, schedule its events, and apply it to its agent."""
+    u_object = _uniform(state)
+    u_upheld = _uniform(state)
+    perform = _geometric(state, fulfil_hazard)
+    files = u_object < (objection[0] if innocent else objection[1])
+    upheld = files and u_upheld < (objection[2] if innocent else objection[3])
+    filed_on = d + filed_after
+    decided_on = filed_on + decided_after
+    if upheld and objection_voids:
+        end = min(end, decided_on)
+    performs = (not innocent) and fulfilment_ends and d + perform < end
+    if performs:
+        end = d + perform
+        due[0, min(end, width - 1)] += 1
+    if files:
+        due[1, min(filed_on, width - 1)] += 1
+        if upheld and objection_voids:
+            due[2, min(decided_on, width - 1)] += 1
+    if flags[a] & 4:
+        c = trace_count[r]
+        if c < trace.shape[0]:
+            trace[c, 0] = a
+            trace[c, 1] = d
+            trace[c, 2] = 1 if innocent else 0
+            trace[c, 3] = filed_on if files else -1
+            trace[c, 4] = decided_on if files else -1
+            trace[c, 5] = 1 if (upheld and objection_voids) else 0
+            trace[c, 6] = end if performs else -1
+        trace_count[r] = c + 1
+    if end <= d:
+        return  # voided the same day: it never took effect
+    cur = listed_until[a]
+    if cur <= d:
+        listed_until[a] = end
+        exits[g, end] += 1
+        listed_now[g] += 1
+        row[NEWLY] += 1
+        if flags[a] & 1 == 0:
+            ever[r] += 1
+        if innocent:
+            flags[a] = flags[a] | 3
+            innocent_exits[g, end] += 1
+            innocent_now[g] += 1
+        else:
+            flags[a] = (flags[a] | 1) & 0xFD
+        return
+    was_innocent = flags[a] & 2 != 0
+    if end > cur:
+        exits[g, cur] -= 1
+        exits[g, end] += 1
+        listed_until[a] = end
+    if was_innocent:
+        if innocent:
+            if end > cur:
+                innocent_exits[g, cur] -= 1
+                innocent_exits[g, end] += 1
+        else:
+            innocent_exits[g, cur] -= 1
+            innocent_now[g] -= 1
+            flags[a] = flags[a] & 0xFD
