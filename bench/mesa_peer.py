@@ -3,8 +3,9 @@
 Same world as ``national-2013`` under ``law-bound``, simplified the way a Mesa user would write
 it: one Python agent per person, each stepped every day. A person is found to refuse a
 judgment with the scenario's daily probability (by income tier); a record lists them for 24
-months unless they perform (daily hazard); listed people still try to fly and take G-trains at the tier's rates and are denied. Run with Mesa installed
-(bench/bench_sim.py makes a separate virtual environment for it)::
+months unless they perform (daily hazard); listed people still try to fly and take
+G-trains at the tier's rates and are denied. Run with Mesa installed (bench/bench_sim.py makes
+a separate virtual environment for it)::
 
     .venv-mesa/bin/python bench/mesa_peer.py --agents 100000 --days 365
 """

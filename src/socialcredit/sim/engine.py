@@ -120,10 +120,7 @@ class Run:
         self._objection = np.array(
             [ob.p_innocent, ob.p_debtor, ob.upheld_innocent, ob.upheld_debtor], np.float64
         )
-        self._rows = np.zeros((lay.n_regions, kernel.N_METRICS), np.int64)
-        capacity = 64 if self.trace.agents.size else 1
-        self._trace_buf = np.zeros((lay.n_regions, capacity, kernel.TRACE_COLS), np.int64)
-        self._trace_count = np.zeros(lay.n_regions, np.int64)
+        self._trace_capacity = 64 if self.trace.agents.size else 1
 
     # ------------------------------------------------------------------------ traced agents
 
@@ -137,51 +134,63 @@ class Run:
 
     # ------------------------------------------------------------------------ one day
 
-    def _step(self, d: int) -> npt.NDArray[np.int64]:
-        """Every region, one day (compiled, regions in parallel); the per-region metric rows."""
+    def _step(self, d0: int, n: int) -> npt.NDArray[np.int64]:
+        """Days ``d0 .. d0 + n - 1``, compiled (regions in parallel each day); the per-day,
+        per-region metric rows, shape (n, regions, metrics)."""
         sc, reg, lay = self.scenario, self.regime, self.layout
-        today = self.first + timedelta(days=d)
-        rate = sc.refusal_rate(today.year) / 365.25 if today >= sc.launch else 0.0
+        days = [self.first + timedelta(days=d0 + i) for i in range(n)]
+        rates = np.array(
+            [sc.refusal_rate(t.year) / 365.25 if t >= sc.launch else 0.0 for t in days]
+        )
         checks = sc.checks_from
         flight_since = checks.get(reg.spec.flight_measure)
         train_since = checks.get(reg.spec.train_measure)
-        kernel.step_day(
-            d, self._abs0, self.seed % (1 << 63), rate, self._tier_factor, self._tier_flights,
+        flights_on = np.array(
+            [reg.flight_restricted and flight_since is not None and t >= flight_since for t in days]
+        )
+        trains_on = np.array(
+            [reg.train_restricted and train_since is not None and t >= train_since for t in days]
+        )
+        rows = np.zeros((n, lay.n_regions, kernel.N_METRICS), np.int64)
+        capacity = self._trace_capacity
+        trace = np.zeros((n, lay.n_regions, capacity, kernel.TRACE_COLS), np.int64)
+        counts = np.zeros((n, lay.n_regions), np.int64)
+        kernel.step_days(
+            d0, self._abs0, self.seed % (1 << 63), rates, self._tier_factor, self._tier_flights,
             self._tier_trains, sc.false_attribution, self._fulfil_hazard, self._objection,
             sc.objection.filed_after_days, sc.objection.decided_after_days, reg.objection_voids,
             reg.fulfilment_ends_listing,
             -1 if reg.list_months is None else reg.list_months,
             -1 if reg.effect_months is None else reg.effect_months,
-            self.days - 1 + HORIZON_DAYS,
-            reg.flight_restricted and flight_since is not None and today >= flight_since,
-            reg.train_restricted and train_since is not None and today >= train_since,
-            sc.listed_travel_factor, lay.group_start, lay.n_tiers, self.listed_until, self.flags,
-            self.exits, self.innocent_exits, self.listed_now, self.innocent_now, self.due,
-            self.ever, self._rows, self._trace_buf, self._trace_count,
+            self.days - 1 + HORIZON_DAYS, flights_on, trains_on, sc.listed_travel_factor,
+            lay.group_start, lay.n_tiers, self.listed_until, self.flags, self.exits,
+            self.innocent_exits, self.listed_now, self.innocent_now, self.due, self.ever, rows,
+            trace, counts,
         )  # fmt: skip
         if self.trace.agents.size:
-            if int(self._trace_count.max()) > self._trace_buf.shape[1]:
+            if int(counts.max()) > capacity:
                 raise RuntimeError("trace buffer overflow: raise the trace capacity")
-            for r in range(lay.n_regions):
-                for row in self._trace_buf[r, : self._trace_count[r]].tolist():
-                    agent, day, innocent, filed, decided, upheld, fulfilled = row
-                    self.trace.rows.append(
-                        {
-                            "agent": agent,
-                            "day": day,
-                            "innocent": bool(innocent),
-                            "objection_filed": filed if filed >= 0 else None,
-                            "objection_decided": decided if decided >= 0 else None,
-                            "objection_upheld": bool(upheld),
-                            "fulfilled": fulfilled if fulfilled >= 0 else None,
-                        }
-                    )
-        return self._rows.copy()
+            for i in range(n):
+                for r in range(lay.n_regions):
+                    for row in trace[i, r, : counts[i, r]].tolist():
+                        agent, day, innocent, filed, decided, upheld, fulfilled = row
+                        self.trace.rows.append(
+                            {
+                                "agent": agent,
+                                "day": day,
+                                "innocent": bool(innocent),
+                                "objection_filed": filed if filed >= 0 else None,
+                                "objection_decided": decided if decided >= 0 else None,
+                                "objection_upheld": bool(upheld),
+                                "fulfilled": fulfilled if fulfilled >= 0 else None,
+                            }
+                        )
+        return rows
 
     # ------------------------------------------------------------------------ the whole run
 
     def run(
-        self, out: Path, *, progress: Callable[[int], None] | None = None, flush_days: int = 64
+        self, out: Path, *, progress: Callable[[int], None] | None = None, flush_days: int = 365
     ) -> dict[str, Any]:
         out.mkdir(parents=True, exist_ok=True)
         lay = self.layout
@@ -215,18 +224,18 @@ class Run:
             dates.clear()
 
         try:
-            for d in range(self.days):
-                block = self._step(d)
-                total = block.sum(axis=0)
-                reg_rows.append(block)
-                nat_rows.append(total)
-                dates.append(self.first + timedelta(days=d))
-                self.totals += np.where(_CUMULATIVE, total, 0)
-                if len(dates) >= flush_days:
-                    flush()
+            for d0 in range(0, self.days, flush_days):
+                n = min(flush_days, self.days - d0)
+                blocks = self._step(d0, n)
+                totals = blocks.sum(axis=1)
+                reg_rows.append(blocks.reshape(n * lay.n_regions, -1))
+                nat_rows.append(totals)
+                dates.extend(self.first + timedelta(days=d0 + i) for i in range(n))
+                self.totals += (totals * _CUMULATIVE).sum(axis=0)
+                total = totals[-1]
+                flush()
                 if progress is not None:
-                    progress(1)
-            flush()
+                    progress(n)
         finally:
             nat_writer.close()
             reg_writer.close()

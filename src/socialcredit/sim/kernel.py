@@ -131,8 +131,56 @@ def _thin(state: npt.NDArray[np.uint64], n: int, p: float) -> int:  # pragma: no
     return k
 
 
+@njit(cache=True)
+def step_days(  # noqa: PLR0913  # pragma: no cover - compiled
+    d0: int,
+    abs0: int,
+    seed: int,
+    rates: F64,  # per day of the block
+    tier_factor: F64,
+    tier_flights: F64,
+    tier_trains: F64,
+    false_attribution: float,
+    fulfil_hazard: float,
+    objection: F64,  # p_innocent, p_debtor, upheld_innocent, upheld_debtor
+    filed_after: int,
+    decided_after: int,
+    objection_voids: bool,
+    fulfilment_ends: bool,
+    list_months: int,
+    effect_months: int,
+    end_cap: int,
+    flights_on: npt.NDArray[np.bool_],  # per day of the block
+    trains_on: npt.NDArray[np.bool_],
+    travel_factor: float,
+    group_start: I64,
+    n_tiers: int,
+    listed_until: I32,
+    flags: U8,
+    exits: I32,
+    innocent_exits: I32,
+    listed_now: I64,
+    innocent_now: I64,
+    due: I32,  # (regions, 3, days): fulfilled, filed, upheld
+    ever: I64,
+    rows: I64,  # (days, regions, N_METRICS) out
+    trace: I64,  # (days, regions, capacity, TRACE_COLS) out
+    trace_count: I64,  # (days, regions) out
+) -> None:
+    """Step days ``d0 .. d0 + len(rates) - 1``, every region in parallel each day."""
+    for i in range(rates.shape[0]):
+        _one_day(
+            d0 + i, abs0, seed, rates[i], tier_factor, tier_flights, tier_trains,
+            false_attribution, fulfil_hazard, objection, filed_after, decided_after,
+            objection_voids, fulfilment_ends, list_months, effect_months, end_cap,
+            flights_on[i], trains_on[i], travel_factor, group_start, n_tiers, listed_until,
+            flags, exits, innocent_exits, listed_now, innocent_now, due, ever, rows[i],
+            trace[i], trace_count[i],
+        )  # fmt: skip
+
+
 @njit(parallel=True, cache=True)
-def step_day(  # noqa: PLR0913  # pragma: no cover - compiled
+def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
     d: int,
     abs0: int,
     seed: int,
@@ -142,7 +190,7 @@ def step_day(  # noqa: PLR0913  # pragma: no cover - compiled
     tier_trains: F64,
     false_attribution: float,
     fulfil_hazard: float,
-    objection: F64,  # p_innocent, p_debtor, upheld_innocent, upheld_debtor
+    objection: F64,
     filed_after: int,
     decided_after: int,
     objection_voids: bool,
@@ -161,11 +209,11 @@ def step_day(  # noqa: PLR0913  # pragma: no cover - compiled
     innocent_exits: I32,
     listed_now: I64,
     innocent_now: I64,
-    due: I32,  # (regions, 3, days): fulfilled, filed, upheld
+    due: I32,
     ever: I64,
-    rows: I64,  # (regions, N_METRICS) out
-    trace: I64,  # (regions, capacity, TRACE_COLS) out
-    trace_count: I64,  # (regions,) out
+    rows: I64,
+    trace: I64,
+    trace_count: I64,
 ) -> None:
     n_regions = rows.shape[0]
     width = due.shape[2]
