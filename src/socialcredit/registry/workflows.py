@@ -86,6 +86,34 @@ def _check_date(on: date, today: date, rec: Record, field: str = "on") -> None:
         raise InputError(field, f"{on} is before the record's decision date {rec.decided_on}")
 
 
+def _by_designating_authority(
+    store: EventStore,
+    record_id: str,
+    *,
+    authority: str,
+    may: str,
+    on: date,
+    today: date,
+    reason: str | None = None,
+) -> Record:
+    """The record, if ``authority`` designated it ("whoever designates, repairs"), ``on`` is a
+    possible date for the step, and a decision gives its reasons."""
+    rec = store.record(record_id)
+    _check_date(on, today, rec)
+    if authority != rec.authority:
+        raise WorkflowError(f"only {rec.authority}, which designated record {record_id}, {may}")
+    if reason is not None and not reason.strip():
+        raise InputError("reason", "a decision must give its reasons")
+    return rec
+
+
+def _append(
+    store: EventStore, catalog: Loaded, event: LifecycleEvent, today: date
+) -> LifecycleEvent:
+    """Append ``event`` and refresh the check path's projection in the same transaction."""
+    return store.append_event(event, project=default_projector(catalog, today))
+
+
 def _last(events: list[LifecycleEvent], *kinds: EventKind) -> LifecycleEvent | None:
     chosen = [e for e in events if e.kind in kinds]
     return max(chosen, key=lambda e: (e.on, list(EventKind).index(e.kind))) if chosen else None
@@ -115,9 +143,8 @@ def file_objection(
         )
     if state.objection == "pending":
         raise WorkflowError(f"record {record_id} already has an objection awaiting a decision")
-    store.append_event(
-        LifecycleEvent(record_id, EventKind.objection_filed, on, by, grounds),
-        project=default_projector(catalog, today),
+    _append(
+        store, catalog, LifecycleEvent(record_id, EventKind.objection_filed, on, by, grounds), today
     )
     return Pending(
         record_id, "objection", on, on + timedelta(days=OBJECTION_DAYS), rec.authority, rec.subject
@@ -136,15 +163,10 @@ def decide_objection(
     today: date,
 ) -> LifecycleEvent:
     """The designating authority upholds (voids the record) or rejects an objection."""
-    rec = store.record(record_id)
-    _check_date(on, today, rec)
-    if authority != rec.authority:
-        raise WorkflowError(
-            f"only {rec.authority}, which designated record {record_id}, "
-            "may decide objections to it"
-        )
-    if not reason.strip():
-        raise InputError("reason", "a decision must give its reasons")
+    _by_designating_authority(
+        store, record_id, authority=authority, may="may decide objections to it", on=on,
+        today=today, reason=reason,
+    )  # fmt: skip
     filed = _last(
         store.events_for(record_id),
         EventKind.objection_filed,
@@ -156,10 +178,7 @@ def decide_objection(
     if on < filed.on:
         raise InputError("on", f"the decision cannot precede the objection filed on {filed.on}")
     kind = EventKind.objection_upheld if upheld else EventKind.objection_rejected
-    return store.append_event(
-        LifecycleEvent(record_id, kind, on, authority, reason),
-        project=default_projector(catalog, today),
-    )
+    return _append(store, catalog, LifecycleEvent(record_id, kind, on, authority, reason), today)
 
 
 def apply_repair(
@@ -210,14 +229,10 @@ def decide_repair(
     today: date,
 ) -> LifecycleEvent:
     """The designating authority grants (publication and effect end) or refuses a repair."""
-    rec = store.record(record_id)
-    _check_date(on, today, rec)
-    if authority != rec.authority:
-        raise WorkflowError(
-            f"only {rec.authority}, which designated record {record_id}, may repair it"
-        )
-    if not reason.strip():
-        raise InputError("reason", "a decision must give its reasons")
+    rec = _by_designating_authority(
+        store, record_id, authority=authority, may="may repair it", on=on, today=today,
+        reason=reason,
+    )  # fmt: skip
     last = _last(
         store.events_for(record_id),
         EventKind.repair_applied,
@@ -231,10 +246,7 @@ def decide_repair(
     if granted:
         _repair_allowed(catalog, rec, _state(store, catalog, record_id, on), on)
     kind = EventKind.repair_granted if granted else EventKind.repair_refused
-    return store.append_event(
-        LifecycleEvent(record_id, kind, on, authority, reason),
-        project=default_projector(catalog, today),
-    )
+    return _append(store, catalog, LifecycleEvent(record_id, kind, on, authority, reason), today)
 
 
 def _repair_allowed(catalog: Loaded, rec: Record, state: RecordState, on: date) -> None:
@@ -271,12 +283,9 @@ def record_fulfilment(
 ) -> LifecycleEvent:
     """The designating authority records that the obligation was performed (or that the
     creditor asked for removal): lists that allow that way off end on ``on``."""
-    rec = store.record(record_id)
-    _check_date(on, today, rec)
-    if authority != rec.authority:
-        raise WorkflowError(
-            f"only {rec.authority}, which designated record {record_id}, may record this"
-        )
+    _by_designating_authority(
+        store, record_id, authority=authority, may="may record this", on=on, today=today
+    )
     state = _state(store, catalog, record_id, on)
     if state.voided:
         raise WorkflowError(f"record {record_id} is {state.status.replace('_', ' ')}")
@@ -285,10 +294,7 @@ def record_fulfilment(
         raise WorkflowError(
             f"record {record_id} already has {kind.value.replace('_', ' ')} recorded"
         )
-    return store.append_event(
-        LifecycleEvent(record_id, kind, on, authority, ""),
-        project=default_projector(catalog, today),
-    )
+    return _append(store, catalog, LifecycleEvent(record_id, kind, on, authority, ""), today)
 
 
 def revoke(
@@ -302,18 +308,13 @@ def revoke(
     today: date,
 ) -> LifecycleEvent:
     """The designating authority withdraws its decision: the record has no effect at all."""
-    rec = store.record(record_id)
-    _check_date(on, today, rec)
-    if authority != rec.authority:
-        raise WorkflowError(
-            f"only {rec.authority}, which designated record {record_id}, may revoke it"
-        )
-    if not reason.strip():
-        raise InputError("reason", "a revocation must give its reasons")
+    _by_designating_authority(
+        store, record_id, authority=authority, may="may revoke it", on=on, today=today,
+        reason=reason,
+    )  # fmt: skip
     state = _state(store, catalog, record_id, on)
     if state.voided:
         raise WorkflowError(f"record {record_id} is already {state.status.replace('_', ' ')}")
-    return store.append_event(
-        LifecycleEvent(record_id, EventKind.revoked, on, authority, reason),
-        project=default_projector(catalog, today),
+    return _append(
+        store, catalog, LifecycleEvent(record_id, EventKind.revoked, on, authority, reason), today
     )
