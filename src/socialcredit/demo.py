@@ -32,7 +32,7 @@ from socialcredit.policy.loader import Loaded, bundled
 from socialcredit.registry import workflows
 from socialcredit.registry.batch import columns_from_facts, evaluate_columns
 from socialcredit.registry.config import registry_catalog
-from socialcredit.registry.dates import add_months
+from socialcredit.registry.dates import add_months, add_working_days
 from socialcredit.registry.evaluate import check, evaluate
 from socialcredit.registry.ledger import Ledger, NewRecord
 from socialcredit.registry.model import Fact, Record
@@ -264,7 +264,7 @@ def _due_process(
                     authority=new.authority,
                     granted=True,
                     reason="obligation performed, commitment given",
-                    on=min(today, workflows.add_working_days(applied, 3)),
+                    on=min(today, add_working_days(applied, 3)),
                     today=today,
                 )
                 counts["repairs_granted"] += 1

@@ -328,3 +328,20 @@ def test_role_reach_lasts_only_while_the_role_is_held(cat: Loaded) -> None:
     assert measure.until == D(2022, 3, 1)
     gone = evaluate(facts, cat, D(2025, 6, 2), subject=PERSON)
     assert gone.measures == []
+
+
+def test_pending_steps_show_their_deadline_and_when_they_are_overdue(cat: Loaded) -> None:
+    facts: list[Fact] = [
+        rec("1", "court.refuse", D(2020, 1, 1)),
+        ev("1", EventKind.objection_filed, D(2020, 2, 3)),
+    ]
+    on_time = evaluate(facts, cat, D(2020, 2, 23), subject=PERSON).to_json()["records"][0]
+    assert (on_time["objection_decide_by"], on_time["overdue"]) == ("2020-02-23", False)
+    late = evaluate(facts, cat, D(2020, 2, 24), subject=PERSON).to_json()["records"][0]
+    assert late["overdue"] is True
+    decided = [*facts, ev("1", EventKind.objection_rejected, D(2020, 3, 1))]
+    done = evaluate(decided, cat, D(2020, 3, 2), subject=PERSON).to_json()["records"][0]
+    assert (done["objection_decide_by"], done["overdue"]) == (None, False)
+    applied = [*decided, ev("1", EventKind.repair_applied, D(2021, 1, 8))]  # a Friday
+    state = evaluate(applied, cat, D(2021, 1, 9), subject=PERSON).records[0]
+    assert state.repair_decide_by == D(2021, 1, 27)  # 13 working days later

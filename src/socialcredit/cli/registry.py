@@ -168,6 +168,9 @@ def _render_profile(p: Profile, loaded: Loaded) -> None:
         rt = idx.record_types.get(r.record.record_type)
         status = r.status + (f", objection {r.objection}" if r.objection else "")
         status += f", repair {r.repair}" if r.repair else ""
+        for by in (r.objection_decide_by, r.repair_decide_by):
+            if by is not None:
+                status += f" (decide by {by}{', OVERDUE' if p.as_of > by else ''})"
         t.add_row(
             r.record.id,
             r.record.record_type,

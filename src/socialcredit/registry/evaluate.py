@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from socialcredit.errors import InputError, NotFound
@@ -52,7 +52,12 @@ from socialcredit.policy.schema import (
     Scheme,
     WeightedScheme,
 )
-from socialcredit.registry.dates import add_months
+from socialcredit.registry.dates import (
+    OBJECTION_DAYS,
+    REPAIR_WORKING_DAYS,
+    add_months,
+    add_working_days,
+)
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 
 __all__ = [
@@ -94,6 +99,10 @@ class RecordState:
     """When the effect would end without repair."""
     voided: bool = False
     """Revoked, objection upheld, or of an unknown type: it has no effect at all."""
+    objection_decide_by: date | None = None
+    """For a pending objection: the day the authority must have decided by."""
+    repair_decide_by: date | None = None
+    """For a pending repair application: the day it must have been decided by."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +213,12 @@ class Profile:
                     "repair": r.repair,
                     "fulfilled_on": _iso(r.fulfilled_on),
                     "withdrawn_on": _iso(r.withdrawn_on),
+                    "objection_decide_by": _iso(r.objection_decide_by),
+                    "repair_decide_by": _iso(r.repair_decide_by),
+                    "overdue": any(
+                        by is not None and self.as_of > by
+                        for by in (r.objection_decide_by, r.repair_decide_by)
+                    ),
                 }
                 for r in self.records
             ],
@@ -317,11 +332,13 @@ def _record_state(
     """The record as seen on ``as_of`` (events are those on or before ``as_of``)."""
     objection = repair = None
     fulfilled_on = withdrawn_on = granted_on = voided_as = None
+    objection_filed = repair_applied = None
     if events:
         for ev in sorted(events, key=_event_order):
             kind = ev.kind
             if kind is EventKind.objection_filed:
                 objection = "pending" if objection != "upheld" else objection
+                objection_filed = ev.on
             elif kind is EventKind.objection_upheld:
                 objection = "upheld"
                 voided_as = voided_as or "objection_upheld"
@@ -331,6 +348,7 @@ def _record_state(
                 voided_as = voided_as or "revoked"
             elif kind is EventKind.repair_applied:
                 repair = "applied" if repair != "granted" else repair
+                repair_applied = ev.on
             elif kind is EventKind.repair_granted:
                 if granted_on is None:
                     granted_on = ev.on
@@ -387,6 +405,12 @@ def _record_state(
         repaired_on,
         natural_end,
         voided_as is not None,
+        objection_filed + timedelta(days=OBJECTION_DAYS)
+        if objection == "pending" and objection_filed is not None
+        else None,
+        add_working_days(repair_applied, REPAIR_WORKING_DAYS)
+        if repair == "applied" and repair_applied is not None
+        else None,
     )
 
 

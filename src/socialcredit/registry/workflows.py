@@ -24,12 +24,10 @@ from typing import Protocol
 from socialcredit.errors import InputError, NotFound, WorkflowError
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import Nature
+from socialcredit.registry.dates import OBJECTION_DAYS, REPAIR_WORKING_DAYS, add_working_days
 from socialcredit.registry.evaluate import RecordState, evaluate
 from socialcredit.registry.ledger import Projector, default_projector
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
-
-OBJECTION_DAYS = 20
-REPAIR_WORKING_DAYS = 13
 
 
 class EventStore(Protocol):
@@ -46,15 +44,6 @@ class EventStore(Protocol):
         client_key: str | None = None,
         project: Projector | None = None,
     ) -> LifecycleEvent: ...
-
-
-def add_working_days(day: date, n: int) -> date:
-    """``day`` plus ``n`` working days (Monday to Friday; public holidays are not modelled)."""
-    while n > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            n -= 1
-    return day
 
 
 @dataclass(frozen=True)
