@@ -10,10 +10,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from socialcredit.errors import InputError
 from socialcredit.registry.config import parse_date
 from socialcredit.sim.engine import Run
-from socialcredit.sim.regime import load_regime
-from socialcredit.sim.scenario import load as load_scenario
+from socialcredit.sim.licence import LicenceRegime, LicenceRun, LicenceScenario
+from socialcredit.sim.regime import load_any_regime
+from socialcredit.sim.scenario import load_any
 
 console = Console(highlight=False)
 
@@ -36,14 +38,21 @@ def simulate_cmd(
     ] = 0,
 ) -> None:
     """Run a regime over a synthetic population; metrics to Parquet, totals to summary.json."""
-    sc = load_scenario(scenario)
+    sc = load_any(scenario)
     first = parse_date(start, field="start", default=sc.start)
     last = parse_date(end, field="end", default=sc.end)
     if last < first:
-        from socialcredit.errors import InputError
-
         raise InputError("end", f"{last} is before the start {first}")
-    run = Run(sc, load_regime(regime), population, seed, threads, trace, first, last)
+    rules = load_any_regime(regime)
+    if isinstance(sc, LicenceScenario) or isinstance(rules, LicenceRegime):
+        if not (isinstance(sc, LicenceScenario) and isinstance(rules, LicenceRegime)):
+            raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
+        with console.status(f"simulating {sc.name} / {rules.name}"):
+            summary = LicenceRun(sc, rules, population, seed, trace, first, last).run(out)
+        console.print(json.dumps(summary["scaled"], indent=2))
+        console.print(f"wrote {out}/metrics.parquet, summary.json")
+        return
+    run = Run(sc, rules, population, seed, threads, trace, first, last)
     columns = (
         TextColumn("simulating {task.fields[what]}"),
         BarColumn(),

@@ -12,12 +12,16 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded, load
 from socialcredit.policy.schema import Removal
+
+if TYPE_CHECKING:
+    from socialcredit.sim.licence import LicenceRegime
 
 BUNDLED = "socialcredit.sim.regimes"
 
@@ -63,6 +67,28 @@ def bundled_names() -> list[str]:
     )
 
 
+def load_any_regime(ref: str | Path) -> Regime | LicenceRegime:
+    """A regime of either kind (``kind = "licence"`` for a licence of points)."""
+    text = _read(ref)
+    if tomllib.loads(text).get("kind") == "licence":
+        from socialcredit.sim.licence import load_licence_regime
+
+        return load_licence_regime(text, str(ref))
+    return load_regime(ref)
+
+
+def _read(ref: str | Path) -> str:
+    if isinstance(ref, Path) or str(ref).endswith(".toml"):
+        path = Path(ref)
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError("regime", f"cannot read {path}: {exc.strerror}") from None
+    if ref not in bundled_names():
+        raise InputError("regime", f"no regime {ref!r} (bundled: {', '.join(bundled_names())})")
+    return resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
+
+
 def load_regime(ref: str | Path) -> Regime:
     """A bundled regime by name, or a regime TOML file, compiled against its catalogs."""
     if isinstance(ref, Path) or str(ref).endswith(".toml"):
@@ -76,7 +102,10 @@ def load_regime(ref: str | Path) -> Regime:
             raise InputError("regime", f"no regime {ref!r} (bundled: {', '.join(bundled_names())})")
         text = resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
     try:
-        spec = RegimeFile.model_validate(tomllib.loads(text))
+        raw = tomllib.loads(text)
+        if raw.get("kind") == "licence":
+            raise InputError("regime", f"{ref} is a licence regime: use a licence scenario")
+        spec = RegimeFile.model_validate(raw)
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         raise InputError("regime", f"{ref}: {exc}") from None
     loaded = load(*spec.catalogs)

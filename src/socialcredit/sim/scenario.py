@@ -11,11 +11,14 @@ import tomllib
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from socialcredit.errors import InputError
+
+if TYPE_CHECKING:
+    from socialcredit.sim.licence import LicenceScenario
 
 
 class _Model(BaseModel):
@@ -99,7 +102,16 @@ def bundled_names() -> list[str]:
 
 
 def load(ref: str | Path, **overrides: Any) -> Scenario:
-    """A bundled scenario by name, or a TOML file; ``overrides`` replace top-level fields."""
+    """A bundled list scenario by name, or a TOML file; ``overrides`` replace top-level fields."""
+    found = load_any(ref, **overrides)
+    if not isinstance(found, Scenario):
+        raise InputError("scenario", f"{found.name} is a licence scenario: use a licence regime")
+    return found
+
+
+def load_any(ref: str | Path, **overrides: Any) -> Scenario | LicenceScenario:
+    """A bundled scenario or a TOML file, of either kind (``kind = "licence"`` for a city's
+    licence of points)."""
     if isinstance(ref, Path) or str(ref).endswith(".toml"):
         path = Path(ref)
         try:
@@ -119,6 +131,10 @@ def load(ref: str | Path, **overrides: Any) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise InputError("scenario", f"{source}: not valid TOML: {exc}") from None
     raw.update({k: v for k, v in overrides.items() if v is not None})
+    if raw.get("kind") == "licence":
+        from socialcredit.sim.licence import load_licence_scenario
+
+        return load_licence_scenario(raw, source)
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
