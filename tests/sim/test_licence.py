@@ -25,7 +25,7 @@ def jinan(**overrides: object) -> tuple[LicenceScenario, LicenceRegime]:
     return sc, regime
 
 
-@pytest.mark.parametrize("end", [date(2017, 9, 30), date(2018, 8, 31)])
+@pytest.mark.parametrize("end", [date(2017, 9, 30), date(2018, 8, 31), date(2019, 12, 31)])
 def test_traced_holders_replayed_through_the_registry_agree(tmp_path: Path, end: date) -> None:
     # more offences and renewals missed than Jinan saw, so that traced holders lose licences
     sc, regime = jinan(offences_per_year=1.5, deterrence=0.8, missed_renewal=0.2)
