@@ -14,6 +14,7 @@ from socialcredit.errors import InputError
 from socialcredit.registry.config import parse_date
 from socialcredit.sim.engine import Run
 from socialcredit.sim.licence import LicenceRegime, LicenceRun, LicenceScenario
+from socialcredit.sim.points import PointsRegime, PointsRun, PointsScenario
 from socialcredit.sim.regime import load_any_regime
 from socialcredit.sim.scenario import load_any
 
@@ -44,6 +45,14 @@ def simulate_cmd(
     if last < first:
         raise InputError("end", f"{last} is before the start {first}")
     rules = load_any_regime(regime)
+    if isinstance(sc, PointsScenario) or isinstance(rules, PointsRegime):
+        if not (isinstance(sc, PointsScenario) and isinstance(rules, PointsRegime)):
+            raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
+        with console.status(f"simulating {sc.name} / {rules.name}"):
+            summary = PointsRun(sc, rules, population, seed, first, last).run(out)
+        console.print(json.dumps(summary["scaled"], indent=2))
+        console.print(f"wrote {out}/metrics.parquet, summary.json")
+        return
     if isinstance(sc, LicenceScenario) or isinstance(rules, LicenceRegime):
         if not (isinstance(sc, LicenceScenario) and isinstance(rules, LicenceRegime)):
             raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")

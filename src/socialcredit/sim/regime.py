@@ -22,6 +22,7 @@ from socialcredit.policy.schema import Removal
 
 if TYPE_CHECKING:
     from socialcredit.sim.licence import LicenceRegime
+    from socialcredit.sim.points import PointsRegime
 
 BUNDLED = "socialcredit.sim.regimes"
 
@@ -67,13 +68,18 @@ def bundled_names() -> list[str]:
     )
 
 
-def load_any_regime(ref: str | Path) -> Regime | LicenceRegime:
-    """A regime of either kind (``kind = "licence"`` for a licence of points)."""
+def load_any_regime(ref: str | Path) -> Regime | LicenceRegime | PointsRegime:
+    """A regime of any kind: a list (default), ``licence`` or ``points``."""
     text = _read(ref)
-    if tomllib.loads(text).get("kind") == "licence":
+    kind = tomllib.loads(text).get("kind")
+    if kind == "licence":
         from socialcredit.sim.licence import load_licence_regime
 
         return load_licence_regime(text, str(ref))
+    if kind == "points":
+        from socialcredit.sim.points import load_points_regime
+
+        return load_points_regime(text, str(ref))
     return load_regime(ref)
 
 
@@ -103,8 +109,8 @@ def load_regime(ref: str | Path) -> Regime:
         text = resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
     try:
         raw = tomllib.loads(text)
-        if raw.get("kind") == "licence":
-            raise InputError("regime", f"{ref} is a licence regime: use a licence scenario")
+        if raw.get("kind") in ("licence", "points"):
+            raise InputError("regime", f"{ref} is a {raw['kind']} regime, not a list one")
         spec = RegimeFile.model_validate(raw)
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         raise InputError("regime", f"{ref}: {exc}") from None

@@ -19,6 +19,7 @@ from socialcredit.errors import InputError
 
 if TYPE_CHECKING:
     from socialcredit.sim.licence import LicenceScenario
+    from socialcredit.sim.points import PointsScenario
 
 
 class _Model(BaseModel):
@@ -105,11 +106,11 @@ def load(ref: str | Path, **overrides: Any) -> Scenario:
     """A bundled list scenario by name, or a TOML file; ``overrides`` replace top-level fields."""
     found = load_any(ref, **overrides)
     if not isinstance(found, Scenario):
-        raise InputError("scenario", f"{found.name} is a licence scenario: use a licence regime")
+        raise InputError("scenario", f"{found.name} is a {found.kind} scenario, not a list one")
     return found
 
 
-def load_any(ref: str | Path, **overrides: Any) -> Scenario | LicenceScenario:
+def load_any(ref: str | Path, **overrides: Any) -> Scenario | LicenceScenario | PointsScenario:
     """A bundled scenario or a TOML file, of either kind (``kind = "licence"`` for a city's
     licence of points)."""
     if isinstance(ref, Path) or str(ref).endswith(".toml"):
@@ -135,6 +136,10 @@ def load_any(ref: str | Path, **overrides: Any) -> Scenario | LicenceScenario:
         from socialcredit.sim.licence import load_licence_scenario
 
         return load_licence_scenario(raw, source)
+    if raw.get("kind") == "points":
+        from socialcredit.sim.points import load_points_scenario
+
+        return load_points_scenario(raw, source)
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
