@@ -17,6 +17,7 @@ from socialcredit.sim.licence import LicenceRegime, LicenceRun, LicenceScenario
 from socialcredit.sim.points import PointsRegime, PointsRun, PointsScenario
 from socialcredit.sim.regime import load_any_regime
 from socialcredit.sim.scenario import load_any
+from socialcredit.sim.weighted import WeightedRegime, WeightedRun, WeightedScenario
 
 console = Console(highlight=False)
 
@@ -45,6 +46,14 @@ def simulate_cmd(
     if last < first:
         raise InputError("end", f"{last} is before the start {first}")
     rules = load_any_regime(regime)
+    if isinstance(sc, WeightedScenario) or isinstance(rules, WeightedRegime):
+        if not (isinstance(sc, WeightedScenario) and isinstance(rules, WeightedRegime)):
+            raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
+        with console.status(f"simulating {sc.name} / {rules.name}"):
+            summary = WeightedRun(sc, rules, population, seed, trace, first, last).run(out)
+        console.print(json.dumps(summary["scaled"], indent=2))
+        console.print(f"wrote {out}/metrics.parquet, summary.json")
+        return
     if isinstance(sc, PointsScenario) or isinstance(rules, PointsRegime):
         if not (isinstance(sc, PointsScenario) and isinstance(rules, PointsRegime)):
             raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")

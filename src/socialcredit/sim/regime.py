@@ -23,6 +23,7 @@ from socialcredit.policy.schema import Removal
 if TYPE_CHECKING:
     from socialcredit.sim.licence import LicenceRegime
     from socialcredit.sim.points import PointsRegime
+    from socialcredit.sim.weighted import WeightedRegime
 
 BUNDLED = "socialcredit.sim.regimes"
 
@@ -68,7 +69,9 @@ def bundled_names() -> list[str]:
     )
 
 
-def load_any_regime(ref: str | Path) -> Regime | LicenceRegime | PointsRegime:
+def load_any_regime(
+    ref: str | Path,
+) -> Regime | LicenceRegime | PointsRegime | WeightedRegime:
     """A regime of any kind: a list (default), ``licence`` or ``points``."""
     text = _read(ref)
     kind = tomllib.loads(text).get("kind")
@@ -80,6 +83,10 @@ def load_any_regime(ref: str | Path) -> Regime | LicenceRegime | PointsRegime:
         from socialcredit.sim.points import load_points_regime
 
         return load_points_regime(text, str(ref))
+    if kind == "weighted":
+        from socialcredit.sim.weighted import load_weighted_regime
+
+        return load_weighted_regime(text, str(ref))
     return load_regime(ref)
 
 
@@ -109,7 +116,7 @@ def load_regime(ref: str | Path) -> Regime:
         text = resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
     try:
         raw = tomllib.loads(text)
-        if raw.get("kind") in ("licence", "points"):
+        if raw.get("kind") in ("licence", "points", "weighted"):
             raise InputError("regime", f"{ref} is a {raw['kind']} regime, not a list one")
         spec = RegimeFile.model_validate(raw)
     except (tomllib.TOMLDecodeError, ValidationError) as exc:

@@ -20,6 +20,7 @@ from socialcredit.errors import InputError
 if TYPE_CHECKING:
     from socialcredit.sim.licence import LicenceScenario
     from socialcredit.sim.points import PointsScenario
+    from socialcredit.sim.weighted import WeightedScenario
 
 
 class _Model(BaseModel):
@@ -110,7 +111,9 @@ def load(ref: str | Path, **overrides: Any) -> Scenario:
     return found
 
 
-def load_any(ref: str | Path, **overrides: Any) -> Scenario | LicenceScenario | PointsScenario:
+def load_any(
+    ref: str | Path, **overrides: Any
+) -> Scenario | LicenceScenario | PointsScenario | WeightedScenario:
     """A bundled scenario or a TOML file, of either kind (``kind = "licence"`` for a city's
     licence of points)."""
     if isinstance(ref, Path) or str(ref).endswith(".toml"):
@@ -140,6 +143,10 @@ def load_any(ref: str | Path, **overrides: Any) -> Scenario | LicenceScenario | 
         from socialcredit.sim.points import load_points_scenario
 
         return load_points_scenario(raw, source)
+    if raw.get("kind") == "weighted":
+        from socialcredit.sim.weighted import load_weighted_scenario
+
+        return load_weighted_scenario(raw, source)
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
