@@ -14,7 +14,6 @@ re-folded, from their own few records.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,21 +23,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from socialcredit.daycount import add_months as _add_months_days
-from socialcredit.daycount import from_day, to_day
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded, load
 from socialcredit.policy.schema import LicenceScheme
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus calendar months, the day clamped to the month's end (as the registry)."""
-    shifted = from_day(_add_months_days(to_day(day), months))
-    assert shifted is not None
-    return shifted
-
+from socialcredit.sim.common import Frozen, add_months, validated, write_outputs
 
 METRICS = (
     "offences",
@@ -54,11 +44,7 @@ METRICS = (
 )
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class LicenceScenario(_Model):
+class LicenceScenario(Frozen):
     kind: str = "licence"
     name: str
     description: str = ""
@@ -77,7 +63,7 @@ class LicenceScenario(_Model):
     """Volunteering sessions per year by a holder who has lost points."""
 
 
-class LicenceRegimeFile(_Model):
+class LicenceRegimeFile(Frozen):
     kind: str = "licence"
     name: str
     description: str = ""
@@ -122,12 +108,7 @@ def load_licence_regime(text: str, source: str) -> LicenceRegime:
 
 
 def load_licence_scenario(raw: dict[str, Any], source: str) -> LicenceScenario:
-    try:
-        return LicenceScenario.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise InputError(f"scenario.{where}", f"{source}: {first['msg']}") from None
+    return validated(LicenceScenario, raw, source=source, field="scenario")
 
 
 @dataclass
@@ -274,10 +255,5 @@ class LicenceRun:
             "totals": totals,
             "scaled": {k: round(v * scale) for k, v in totals.items()},
         }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        (out / "scenario.json").write_text(sc.model_dump_json(indent=2) + "\n")
-        if self.trace_rows:
-            with (out / "trace.jsonl").open("w") as fh:
-                for r in self.trace_rows:
-                    fh.write(json.dumps(r) + "\n")
+        write_outputs(out, summary, sc, self.trace_rows)
         return summary

@@ -14,7 +14,6 @@ listings and restrictions are counted as they happen, so no day scans the popula
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,11 +24,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded, load
 from socialcredit.policy.schema import INADMISSIBLE_SOURCES, Nature, PointsScheme
+from socialcredit.sim.common import Frozen, grade_shares, validated, write_outputs
 from socialcredit.sim.population import Layout, layout
 from socialcredit.sim.scenario import Tier
 
@@ -48,11 +48,7 @@ METRICS = (
 )
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PointsScenario(_Model):
+class PointsScenario(Frozen):
     kind: str = "points"
     name: str
     description: str = ""
@@ -68,7 +64,7 @@ class PointsScenario(_Model):
     friends: int = Field(default=5, ge=0)
 
 
-class PointsRegimeFile(_Model):
+class PointsRegimeFile(Frozen):
     kind: str = "points"
     name: str
     description: str = ""
@@ -141,12 +137,7 @@ def load_points_regime(text: str, source: str) -> PointsRegime:
 
 
 def load_points_scenario(raw: dict[str, Any], source: str) -> PointsScenario:
-    try:
-        return PointsScenario.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise InputError(f"scenario.{where}", f"{source}: {first['msg']}") from None
+    return validated(PointsScenario, raw, source=source, field="scenario")
 
 
 @dataclass
@@ -300,20 +291,10 @@ class PointsRun:
             "scaled": {k: round(v * scale) for k, v in totals.items()},
             "grades_by_tier": grades,
         }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        (out / "scenario.json").write_text(sc.model_dump_json(indent=2) + "\n")
+        write_outputs(out, summary, sc)
         return summary
 
     def _grades_by_tier(self) -> dict[str, dict[str, float]]:
         """Share of each income tier in each grade, at the end (one pass over the population)."""
         scores = self.base + self.score.astype(np.float64)
-        out: dict[str, dict[str, float]] = {}
-        for t, name in enumerate(self.scenario.tiers):
-            mine = scores[self.tier_of == t]
-            shares: dict[str, float] = {}
-            upper = float("inf")
-            for low, grade in self.bands:
-                shares[grade] = float(((mine >= low) & (mine < upper)).mean()) if mine.size else 0.0
-                upper = low
-            out[name] = shares
-        return out
+        return grade_shares(scores, self.tier_of, list(self.scenario.tiers), self.bands)

@@ -10,7 +10,6 @@ ends (re-folds are scheduled then). Agents who never enrolled have no score and 
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,24 +19,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from socialcredit.daycount import add_months as _add_months_days
-from socialcredit.daycount import from_day, to_day
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded, load
 from socialcredit.policy.schema import Rule, WeightedScheme
+from socialcredit.sim.common import Frozen, add_months, grade_shares, validated, write_outputs
 from socialcredit.sim.population import layout
 from socialcredit.sim.scenario import Tier
 
 METRICS = ("records", "enrolled", "scored", "qualified", "mean_score_x100")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class WeightedScenario(_Model):
+class WeightedScenario(Frozen):
     kind: str = "weighted"
     name: str
     description: str = ""
@@ -54,7 +48,7 @@ class WeightedScenario(_Model):
     multiplied by the tier's ``debtor_factor``."""
 
 
-class WeightedRegimeFile(_Model):
+class WeightedRegimeFile(Frozen):
     kind: str = "weighted"
     name: str
     description: str = ""
@@ -86,18 +80,7 @@ def load_weighted_regime(text: str, source: str) -> WeightedRegime:
 
 
 def load_weighted_scenario(raw: dict[str, Any], source: str) -> WeightedScenario:
-    try:
-        return WeightedScenario.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise InputError(f"scenario.{where}", f"{source}: {first['msg']}") from None
-
-
-def add_months(day: date, months: int) -> date:
-    shifted = from_day(_add_months_days(to_day(day), months))
-    assert shifted is not None
-    return shifted
+    return validated(WeightedScenario, raw, source=source, field="scenario")
 
 
 @dataclass
@@ -235,23 +218,11 @@ class WeightedRun:
             "qualified_share_of_population": totals["qualified"] / self.population,
             "grades_by_tier": self._grades_by_tier(),
         }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        (out / "scenario.json").write_text(sc.model_dump_json(indent=2) + "\n")
+        write_outputs(out, summary, sc)
         return summary
 
     def _grades_by_tier(self) -> dict[str, dict[str, float]]:
         bands = sorted(((b.min, b.grade) for b in self.regime.scheme.bands), reverse=True)
-        tier_of = np.repeat(
-            np.tile(np.arange(self.layout.n_tiers), self.layout.n_regions),
-            self.layout.group_sizes(),
-        )
-        out: dict[str, dict[str, float]] = {}
-        for t, name in enumerate(self.scenario.tiers):
-            mine = self.score[(tier_of == t) & ~np.isnan(self.score)]
-            shares: dict[str, float] = {}
-            upper = float("inf")
-            for low, grade in bands:
-                shares[grade] = float(((mine >= low) & (mine < upper)).mean()) if mine.size else 0.0
-                upper = low
-            out[name] = shares
-        return out
+        lay = self.layout
+        tier_of = np.repeat(np.tile(np.arange(lay.n_tiers), lay.n_regions), lay.group_sizes())
+        return grade_shares(self.score, tier_of, list(self.scenario.tiers), bands)

@@ -1,0 +1,71 @@
+"""Pieces every simulator engine shares: model parsing, calendar months, outputs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from socialcredit.daycount import add_months as _add_months_days
+from socialcredit.daycount import from_day, to_day
+from socialcredit.errors import InputError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def validated(model: type[M], raw: Mapping[str, Any], *, source: str, field: str) -> M:
+    """``model`` from ``raw``, or an :class:`InputError` naming the first bad field."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(f"{field}.{where}", f"{source}: {first['msg']}") from None
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus calendar months, the day clamped to the month's end (as the registry)."""
+    shifted = from_day(_add_months_days(to_day(day), months))
+    assert shifted is not None
+    return shifted
+
+
+def grade_shares(
+    scores: npt.NDArray[np.float64],
+    tier_of: npt.NDArray[Any],
+    tiers: Sequence[str],
+    bands: Sequence[tuple[float, str]],
+) -> dict[str, dict[str, float]]:
+    """Share of each tier's scored agents in each grade (``bands`` highest first)."""
+    out: dict[str, dict[str, float]] = {}
+    for t, name in enumerate(tiers):
+        mine = scores[(tier_of == t) & ~np.isnan(scores)]
+        shares: dict[str, float] = {}
+        upper = float("inf")
+        for low, grade in bands:
+            shares[grade] = float(((mine >= low) & (mine < upper)).mean()) if mine.size else 0.0
+            upper = low
+        out[name] = shares
+    return out
+
+
+def write_outputs(
+    out: Path, summary: Mapping[str, Any], scenario: BaseModel, trace: Sequence[Any] = ()
+) -> None:
+    """``summary.json``, ``scenario.json`` (the resolved scenario) and ``trace.jsonl``."""
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "scenario.json").write_text(scenario.model_dump_json(indent=2) + "\n")
+    if trace:
+        with (out / "trace.jsonl").open("w") as fh:
+            for row in trace:
+                fh.write(json.dumps(row) + "\n")
