@@ -24,7 +24,6 @@ from the scenario. A traced agent's records and events are written out so that t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -39,16 +38,13 @@ import pyarrow.parquet as pq
 
 from socialcredit.daycount import to_day
 from socialcredit.sim import kernel
+from socialcredit.sim.common import write_outputs
 from socialcredit.sim.population import Layout, layout
 from socialcredit.sim.regime import Regime
 from socialcredit.sim.scenario import Scenario
 
-I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
-U8 = npt.NDArray[np.uint8]
 
-EVER = np.uint8(1)
-INNOCENT = np.uint8(2)
 HORIZON_DAYS = 600 * 31 + 31  # the longest period a catalog may hold, in days
 
 METRICS = (
@@ -65,7 +61,6 @@ METRICS = (
     "objections_filed",
     "objections_upheld",
 )
-M = {name: i for i, name in enumerate(METRICS)}
 
 
 @dataclass
@@ -257,12 +252,7 @@ class Run:
             "totals": totals,
             "scaled": {k: round(v * scale) for k, v in totals.items()},
         }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        (out / "scenario.json").write_text(self.scenario.model_dump_json(indent=2) + "\n")
-        if self.trace.agents.size:
-            with (out / "trace.jsonl").open("w") as fh:
-                for row in self.trace.rows:
-                    fh.write(json.dumps(row) + "\n")
+        write_outputs(out, summary, self.scenario, self.trace.rows)
         return summary
 
 
