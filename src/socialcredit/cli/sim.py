@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,11 +16,18 @@ from socialcredit.registry.config import parse_date
 from socialcredit.sim.engine import Run
 from socialcredit.sim.licence import LicenceRegime, LicenceRun, LicenceScenario
 from socialcredit.sim.points import PointsRegime, PointsRun, PointsScenario
-from socialcredit.sim.regime import load_any_regime
-from socialcredit.sim.scenario import load_any
+from socialcredit.sim.regime import Regime, load_any_regime
+from socialcredit.sim.scenario import Scenario, load_any
 from socialcredit.sim.weighted import WeightedRegime, WeightedRun, WeightedScenario
 
 console = Console(highlight=False)
+
+# engines for one city or a score regime: (scenario kind, regime kind, engine)
+_SMALL_ENGINES: tuple[tuple[type, type, Callable[..., Any]], ...] = (
+    (LicenceScenario, LicenceRegime, LicenceRun),
+    (PointsScenario, PointsRegime, PointsRun),
+    (WeightedScenario, WeightedRegime, WeightedRun),
+)
 
 
 def simulate_cmd(
@@ -46,30 +54,17 @@ def simulate_cmd(
     if last < first:
         raise InputError("end", f"{last} is before the start {first}")
     rules = load_any_regime(regime)
-    if isinstance(sc, WeightedScenario) or isinstance(rules, WeightedRegime):
-        if not (isinstance(sc, WeightedScenario) and isinstance(rules, WeightedRegime)):
-            raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
-        with console.status(f"simulating {sc.name} / {rules.name}"):
-            summary = WeightedRun(sc, rules, population, seed, trace, first, last).run(out)
-        console.print(json.dumps(summary["scaled"], indent=2))
-        console.print(f"wrote {out}/metrics.parquet, summary.json")
-        return
-    if isinstance(sc, PointsScenario) or isinstance(rules, PointsRegime):
-        if not (isinstance(sc, PointsScenario) and isinstance(rules, PointsRegime)):
-            raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
-        with console.status(f"simulating {sc.name} / {rules.name}"):
-            summary = PointsRun(sc, rules, population, seed, first, last).run(out)
-        console.print(json.dumps(summary["scaled"], indent=2))
-        console.print(f"wrote {out}/metrics.parquet, summary.json")
-        return
-    if isinstance(sc, LicenceScenario) or isinstance(rules, LicenceRegime):
-        if not (isinstance(sc, LicenceScenario) and isinstance(rules, LicenceRegime)):
-            raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
-        with console.status(f"simulating {sc.name} / {rules.name}"):
-            summary = LicenceRun(sc, rules, population, seed, trace, first, last).run(out)
-        console.print(json.dumps(summary["scaled"], indent=2))
-        console.print(f"wrote {out}/metrics.parquet, summary.json")
-        return
+    for scenario_kind, regime_kind, engine in _SMALL_ENGINES:
+        if isinstance(sc, scenario_kind) or isinstance(rules, regime_kind):
+            if not (isinstance(sc, scenario_kind) and isinstance(rules, regime_kind)):
+                raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
+            with console.status(f"simulating {sc.name} / {rules.name}"):
+                summary = engine(sc, rules, population, seed, trace, first, last).run(out)
+            console.print(json.dumps(summary["scaled"], indent=2))
+            console.print(f"wrote {out}/metrics.parquet, summary.json")
+            return
+    if not (isinstance(sc, Scenario) and isinstance(rules, Regime)):  # pragma: no cover
+        raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
     run = Run(sc, rules, population, seed, threads, trace, first, last)
     columns = (
         TextColumn("simulating {task.fields[what]}"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from socialcredit.daycount import add_months as _add_months_days
 from socialcredit.daycount import from_day, to_day
 from socialcredit.errors import InputError
+from socialcredit.policy.loader import Loaded, load
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,6 +33,35 @@ def validated(model: type[M], raw: Mapping[str, Any], *, source: str, field: str
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise InputError(f"{field}.{where}", f"{source}: {first['msg']}") from None
+
+
+class RegimeSpec(Frozen):
+    """What every score-regime file names: its catalogs and the scheme it runs."""
+
+    name: str
+    description: str = ""
+    catalogs: tuple[str, ...]
+    scheme: str
+
+
+R = TypeVar("R", bound=RegimeSpec)
+S = TypeVar("S")
+
+
+def regime_parts(
+    spec_model: type[R], scheme_kind: type[S], text: str, *, source: str
+) -> tuple[R, Loaded, S]:
+    """A regime file's spec, its catalogs loaded, and its ``scheme`` (of ``scheme_kind``)."""
+    try:
+        spec = spec_model.model_validate(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise InputError("regime", f"{source}: {exc}") from None
+    loaded = load(*spec.catalogs)
+    scheme = loaded.index.schemes.get(spec.scheme)
+    if not isinstance(scheme, scheme_kind):
+        kind = scheme_kind.__name__.removesuffix("Scheme").lower()
+        raise InputError("regime.scheme", f"{spec.scheme!r} is not a {kind} scheme")
+    return spec, loaded, scheme
 
 
 def add_months(day: date, months: int) -> date:

@@ -14,7 +14,6 @@ re-folded, from their own few records.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,12 +22,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from socialcredit.errors import InputError
-from socialcredit.policy.loader import Loaded, load
+from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import LicenceScheme
-from socialcredit.sim.common import Frozen, add_months, validated, write_outputs
+from socialcredit.sim.common import (
+    Frozen,
+    RegimeSpec,
+    add_months,
+    regime_parts,
+    validated,
+    write_outputs,
+)
 
 METRICS = (
     "offences",
@@ -63,12 +69,8 @@ class LicenceScenario(Frozen):
     """Volunteering sessions per year by a holder who has lost points."""
 
 
-class LicenceRegimeFile(Frozen):
+class LicenceRegimeFile(RegimeSpec):
     kind: str = "licence"
-    name: str
-    description: str = ""
-    catalogs: tuple[str, ...]
-    scheme: str
     list: str
     offence: str
     no_renewal: str
@@ -88,14 +90,7 @@ class LicenceRegime:
 
 
 def load_licence_regime(text: str, source: str) -> LicenceRegime:
-    try:
-        spec = LicenceRegimeFile.model_validate(tomllib.loads(text))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise InputError("regime", f"{source}: {exc}") from None
-    loaded = load(*spec.catalogs)
-    scheme = loaded.index.schemes.get(spec.scheme)
-    if not isinstance(scheme, LicenceScheme):
-        raise InputError("regime.scheme", f"{spec.scheme!r} is not a licence scheme")
+    spec, loaded, scheme = regime_parts(LicenceRegimeFile, LicenceScheme, text, source=source)
     lst = loaded.index.lists.get(spec.list)
     if lst is None or lst.entry.scheme != spec.scheme or not lst.entry.exhausted:
         raise InputError("regime.list", f"{spec.list!r} is not entered by an exhausted licence")

@@ -14,7 +14,6 @@ listings and restrictions are counted as they happen, so no day scans the popula
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,12 +23,19 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from socialcredit.errors import InputError
-from socialcredit.policy.loader import Loaded, load
+from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import INADMISSIBLE_SOURCES, Nature, PointsScheme
-from socialcredit.sim.common import Frozen, grade_shares, validated, write_outputs
+from socialcredit.sim.common import (
+    Frozen,
+    RegimeSpec,
+    grade_shares,
+    regime_parts,
+    validated,
+    write_outputs,
+)
 from socialcredit.sim.population import Layout, layout
 from socialcredit.sim.scenario import Tier
 
@@ -64,12 +70,8 @@ class PointsScenario(Frozen):
     friends: int = Field(default=5, ge=0)
 
 
-class PointsRegimeFile(Frozen):
+class PointsRegimeFile(RegimeSpec):
     kind: str = "points"
-    name: str
-    description: str = ""
-    catalogs: tuple[str, ...]
-    scheme: str
     flight_measure: str
     train_measure: str
 
@@ -96,15 +98,8 @@ class PointsRegime:
 
 
 def load_points_regime(text: str, source: str) -> PointsRegime:
-    try:
-        spec = PointsRegimeFile.model_validate(tomllib.loads(text))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise InputError("regime", f"{source}: {exc}") from None
-    loaded = load(*spec.catalogs)
+    spec, loaded, scheme = regime_parts(PointsRegimeFile, PointsScheme, text, source=source)
     idx = loaded.index
-    scheme = idx.schemes.get(spec.scheme)
-    if not isinstance(scheme, PointsScheme):
-        raise InputError("regime.scheme", f"{spec.scheme!r} is not a points scheme")
     own: dict[str, float] = {}
     family: dict[str, float] = {}
     friends: dict[str, float] = {}
@@ -146,6 +141,8 @@ class PointsRun:
     regime: PointsRegime
     population: int
     seed: int
+    trace_k: int = 0
+    """Accepted for a uniform interface; this engine writes no traces yet."""
     start: date | None = None
     end: date | None = None
 

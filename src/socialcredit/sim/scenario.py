@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from socialcredit.errors import InputError
 
@@ -147,9 +147,6 @@ def load_any(
         from socialcredit.sim.weighted import load_weighted_scenario
 
         return load_weighted_scenario(raw, source)
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise InputError(f"scenario.{where}", f"{source}: {first['msg']}") from None
+    from socialcredit.sim.common import validated
+
+    return validated(Scenario, raw, source=source, field="scenario")

@@ -10,7 +10,6 @@ ends (re-folds are scheduled then). Agents who never enrolled have no score and 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,12 +18,20 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from socialcredit.errors import InputError
-from socialcredit.policy.loader import Loaded, load
+from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import Rule, WeightedScheme
-from socialcredit.sim.common import Frozen, add_months, grade_shares, validated, write_outputs
+from socialcredit.sim.common import (
+    Frozen,
+    RegimeSpec,
+    add_months,
+    grade_shares,
+    regime_parts,
+    validated,
+    write_outputs,
+)
 from socialcredit.sim.population import layout
 from socialcredit.sim.scenario import Tier
 
@@ -48,12 +55,8 @@ class WeightedScenario(Frozen):
     multiplied by the tier's ``debtor_factor``."""
 
 
-class WeightedRegimeFile(Frozen):
+class WeightedRegimeFile(RegimeSpec):
     kind: str = "weighted"
-    name: str
-    description: str = ""
-    catalogs: tuple[str, ...]
-    scheme: str
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,7 @@ class WeightedRegime:
 
 
 def load_weighted_regime(text: str, source: str) -> WeightedRegime:
-    try:
-        spec = WeightedRegimeFile.model_validate(tomllib.loads(text))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise InputError("regime", f"{source}: {exc}") from None
-    loaded = load(*spec.catalogs)
-    scheme = loaded.index.schemes.get(spec.scheme)
-    if not isinstance(scheme, WeightedScheme):
-        raise InputError("regime.scheme", f"{spec.scheme!r} is not a weighted scheme")
+    spec, loaded, scheme = regime_parts(WeightedRegimeFile, WeightedScheme, text, source=source)
     return WeightedRegime(spec, loaded, scheme)
 
 
