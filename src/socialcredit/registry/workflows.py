@@ -103,6 +103,25 @@ def _append(
     return store.append_event(event, project=default_projector(catalog, today))
 
 
+def _awaiting(
+    store: EventStore,
+    record_id: str,
+    request: EventKind,
+    outcomes: tuple[EventKind, ...],
+    *,
+    on: date,
+    what: str,
+) -> LifecycleEvent:
+    """The ``request`` awaiting a decision on ``on``: the latest of request and outcomes must
+    be the request, and the decision cannot precede it."""
+    last = _last(store.events_for(record_id), request, *outcomes)
+    if last is None or last.kind is not request:
+        raise WorkflowError(f"record {record_id} has no {what} awaiting a decision")
+    if on < last.on:
+        raise InputError("on", f"the decision cannot precede the {what} of {last.on}")
+    return last
+
+
 def _last(events: list[LifecycleEvent], *kinds: EventKind) -> LifecycleEvent | None:
     chosen = [e for e in events if e.kind in kinds]
     return max(chosen, key=lambda e: (e.on, list(EventKind).index(e.kind))) if chosen else None
@@ -156,16 +175,10 @@ def decide_objection(
         store, record_id, authority=authority, may="may decide objections to it", on=on,
         today=today, reason=reason,
     )  # fmt: skip
-    filed = _last(
-        store.events_for(record_id),
-        EventKind.objection_filed,
-        EventKind.objection_upheld,
-        EventKind.objection_rejected,
-    )
-    if filed is None or filed.kind is not EventKind.objection_filed:
-        raise WorkflowError(f"record {record_id} has no objection awaiting a decision")
-    if on < filed.on:
-        raise InputError("on", f"the decision cannot precede the objection filed on {filed.on}")
+    _awaiting(
+        store, record_id, EventKind.objection_filed,
+        (EventKind.objection_upheld, EventKind.objection_rejected), on=on, what="objection",
+    )  # fmt: skip
     kind = EventKind.objection_upheld if upheld else EventKind.objection_rejected
     return _append(store, catalog, LifecycleEvent(record_id, kind, on, authority, reason), today)
 
@@ -222,16 +235,10 @@ def decide_repair(
         store, record_id, authority=authority, may="may repair it", on=on, today=today,
         reason=reason,
     )  # fmt: skip
-    last = _last(
-        store.events_for(record_id),
-        EventKind.repair_applied,
-        EventKind.repair_granted,
-        EventKind.repair_refused,
-    )
-    if last is None or last.kind is not EventKind.repair_applied:
-        raise WorkflowError(f"record {record_id} has no repair application awaiting a decision")
-    if on < last.on:
-        raise InputError("on", f"the decision cannot precede the application made on {last.on}")
+    _awaiting(
+        store, record_id, EventKind.repair_applied,
+        (EventKind.repair_granted, EventKind.repair_refused), on=on, what="repair application",
+    )  # fmt: skip
     if granted:
         _repair_allowed(catalog, rec, _state(store, catalog, record_id, on), on)
     kind = EventKind.repair_granted if granted else EventKind.repair_refused
