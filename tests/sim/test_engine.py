@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
 
-from socialcredit.identifiers import resident_id
+from socialcredit.identifiers import organisation_code, resident_id
 from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 from socialcredit.sim.engine import Run
 from socialcredit.sim.regime import load_regime
 from socialcredit.sim.scenario import load as load_scenario
+
+
+def resources_text(catalog: str) -> str:
+    return (files("socialcredit.policy") / "catalogs" / f"{catalog}.toml").read_text()
+
+
+def resources_regime(name: str) -> str:
+    return (files("socialcredit.sim") / "regimes" / f"{name}.toml").read_text()
 
 
 def small_run(
@@ -38,10 +47,18 @@ def test_same_seed_same_bytes_whatever_the_threads(tmp_path: Path) -> None:
 
 
 def replay(run: Run, agent: int, last: date) -> list[Fact]:
-    """A traced agent's event log as registry facts, as known on ``last``."""
+    """A traced agent's event log as registry facts, as known on ``last``; an organisation's
+    log comes with the role record that makes its representative its legal representative."""
     first = run.first
     facts: list[Fact] = []
-    subject = subject_of(agent)
+    subject = subject_of(run, agent)
+    if run.layout.is_organisation(agent):
+        rep = subject_of(run, run.layout.representative(agent))
+        registered = first - timedelta(days=400)
+        facts.append(
+            Record(f"role-{agent}", rep, "samr.legal_representative", "samr", registered,
+                   counterpart=subject)
+        )  # fmt: skip
     for n, row in enumerate(r for r in run.trace.rows if r["agent"] == agent):
         rid = f"{agent}-{n}"
         facts.append(
@@ -74,7 +91,9 @@ def replay(run: Run, agent: int, last: date) -> list[Fact]:
     return [f for f in facts if (f.decided_on if isinstance(f, Record) else f.on) <= last]
 
 
-def subject_of(agent: int) -> str:
+def subject_of(run: Run, agent: int) -> str:
+    if run.layout.is_organisation(agent):
+        return organisation_code(110101, agent)
     return resident_id(110101, date(1960, 1, 1) + timedelta(days=agent % 15000), agent // 15000)
 
 
@@ -96,23 +115,31 @@ def test_traced_agents_replayed_through_the_registry_give_the_same_lists_and_mea
             "filed_after_days": 5,
             "decided_after_days": 20,
         },
+        organisations={"per_person": 0.25, "refusal_factor": 1.0},
     )
     regime = load_regime("law-bound")
-    run = Run(sc, regime, 3_000, 11, 1, 300, date(2014, 1, 1), end)
+    run = Run(sc, regime, 3_000, 11, 1, 400, date(2014, 1, 1), end)
     run.run(tmp_path)
     traced = sorted({r["agent"] for r in run.trace.rows})
     assert len(traced) > 100
     catalog = regime.loaded
-    listed = 0
+    listed = orgs_listed = 0
     for agent in traced:
         # the simulator draws a record's future (objection outcome, payment) when it is made;
         # the registry learns it as it happens: give it everything and ask about each date
         facts = replay(run, agent, date.max)
-        subject = subject_of(agent)
+        subject = subject_of(run, agent)
         profile = evaluate(facts, catalog, end, subject=subject)
         sim_until = int(run.listed_until[agent])
         in_sim = sim_until > (end - run.first).days
         assert any(m.list == regime.spec.list for m in profile.lists) == in_sim, agent
+        if run.layout.is_organisation(agent):
+            # the company is listed; its legal representative bears the restrictions
+            orgs_listed += in_sim
+            rep = subject_of(run, run.layout.representative(agent))
+            profile = evaluate(facts, catalog, end, subject=rep)
+            assert not profile.lists  # the representative is not listed (Fa Fa [2019] 35)
+            assert all(a.via_role == "legal_representative" for a in profile.measures)
         measures = {a.measure for a in profile.measures}
         assert ("restrict.flight" in measures) == in_sim
         assert ("restrict.g_train" in measures) == in_sim
@@ -124,6 +151,7 @@ def test_traced_agents_replayed_through_the_registry_give_the_same_lists_and_mea
             assert any(m.list == regime.spec.list for m in still.lists), agent
             assert not any(m.list == regime.spec.list for m in after.lists), agent
     assert listed > 20
+    assert orgs_listed > 3
 
 
 @pytest.mark.parametrize(
@@ -159,3 +187,70 @@ def test_national_2013_matches_the_published_figures_within_15_percent(
         assert scaled[key] == pytest.approx(target, rel=0.15), key
     written = json.loads((tmp_path / "summary.json").read_text())
     assert set(written) >= {"population", "scale", "start", "end", "totals", "scaled"}
+
+
+def test_organisations_are_listed_and_their_representatives_restricted(tmp_path: Path) -> None:
+    run, summary = small_run(tmp_path, threads=1)
+    lay = run.layout
+    assert lay.organisations == pytest.approx(0.03 * lay.persons, rel=0.01)
+    totals = summary["totals"]  # type: ignore[index]
+    assert 0 < totals["organisations_listed_ever"] < totals["listed_ever"]
+    assert totals["representatives_restricted"] == totals["organisations_listed_now"] > 0
+    orgs = [a for a in range(lay.agents) if lay.is_organisation(a)]
+    assert len(orgs) == lay.organisations
+    for org in orgs[:: max(1, len(orgs) // 50)]:
+        rep = lay.representative(org)
+        assert not lay.is_organisation(rep)
+        region = [r for r in range(lay.n_regions) if org in range(lay.agents)[lay.region_slice(r)]]
+        assert rep in range(lay.agents)[lay.region_slice(region[0])]
+
+
+def test_a_regime_that_does_not_reach_representatives_restricts_nobody_for_a_company(
+    tmp_path: Path,
+) -> None:
+    catalog = tmp_path / "no-reach.toml"
+    text = resources_text("court-dishonest-debtors")
+    catalog.write_text(text.replace('extends_to = ["legal_representative", "responsible_person", '
+                                    '"actual_controller"]', "extends_to = []"))  # fmt: skip
+    regime_file = tmp_path / "no-reach-regime.toml"
+    regime_file.write_text(
+        resources_regime("law-bound").replace(
+            'catalogs = ["court-dishonest-debtors"]', f'catalogs = ["{catalog}"]'
+        )
+    )
+    regime = load_regime(regime_file)
+    assert not regime.representatives_restricted
+    sc = load_scenario("national-2013")
+    summary = Run(sc, regime, 40_000, 5, 1, 0, date(2015, 1, 1), date(2015, 12, 31)).run(
+        tmp_path / "out"
+    )
+    assert summary["totals"]["organisations_listed_now"] > 0
+    assert summary["totals"]["representatives_restricted"] == 0
+
+
+def test_refusals_respond_to_the_denials_people_see(tmp_path: Path) -> None:
+    _, base = small_run(tmp_path / "a", threads=1)
+    _, deterred = small_run(tmp_path / "b", threads=1, deterrence=2.0)
+    assert deterred["totals"]["records"] < 0.9 * base["totals"]["records"]  # type: ignore[index]
+    # without travel checks nobody is denied, so nothing deters
+    _, unchecked = small_run(tmp_path / "c", threads=1, checks_from={})
+    _, unchecked_det = small_run(tmp_path / "d", threads=1, checks_from={}, deterrence=2.0)
+    assert unchecked["totals"]["flight_denials"] == 0  # type: ignore[index]
+    assert unchecked_det["totals"] == unchecked["totals"]
+
+
+def test_listing_with_restrictions_raises_the_rate_debtors_perform(tmp_path: Path) -> None:
+    # more debtors than usual, performing faster, so that a year holds enough payments
+    rates = {"refusals_per_year": {"2013": 0.06}, "fulfilment_per_year": 2.0}
+    _, checked = small_run(tmp_path / "a", threads=1, listing_fulfilment_factor=3.0, **rates)
+    _, unchecked = small_run(
+        tmp_path / "b", threads=1, listing_fulfilment_factor=3.0, checks_from={}, **rates
+    )
+    paid, paid_unchecked = (
+        s["totals"]["fulfilled_after_listing"]  # type: ignore[index]
+        for s in (checked, unchecked)
+    )
+    assert paid > 1000
+    # a third of the hazard: fewer than half as many pay within the year (not a third: the
+    # faster payers run out of debts to pay)
+    assert 0.3 < paid_unchecked / paid < 0.55

@@ -60,6 +60,17 @@ METRICS = (
     "fulfilled_after_listing",
     "objections_filed",
     "objections_upheld",
+    "organisations_newly_listed",
+    "organisations_listed_now",
+    "organisations_listed_ever",
+)
+# stocks are read on the last day; every other metric is a flow, summed over days
+STOCKS = (
+    "listed_now",
+    "listed_ever",
+    "restricted_innocents",
+    "organisations_listed_now",
+    "organisations_listed_ever",
 )
 
 
@@ -90,27 +101,42 @@ class Run:
             raise ValueError("end: before start")
         self.days = (self.last - self.first).days + 1
         tiers = {name: t.share for name, t in sc.tiers.items()}
-        self.layout: Layout = layout(self.population, tiers)
+        orgs = sc.organisations
+        self.layout: Layout = layout(
+            self.population, tiers, organisations_per_person=orgs.per_person
+        )
         lay = self.layout
-        n_groups = lay.n_regions * lay.n_tiers
+        n_groups = lay.n_regions * lay.per_region
         width = self.days + HORIZON_DAYS
-        self.listed_until = np.zeros(self.population, np.int32)
-        self.flags = np.zeros(self.population, np.uint8)
+        self.listed_until = np.zeros(lay.agents, np.int32)
+        self.flags = np.zeros(lay.agents, np.uint8)
         self.exits = np.zeros((n_groups, width), np.int32)
         self.innocent_exits = np.zeros((n_groups, width), np.int32)
         self.listed_now = np.zeros(n_groups, np.int64)
         self.innocent_now = np.zeros(n_groups, np.int64)
         self.due = np.zeros((lay.n_regions, 3, width), np.int32)  # fulfilled, filed, upheld
-        self.ever = np.zeros(lay.n_regions, np.int64)
+        self.ever = np.zeros((lay.n_regions, 2), np.int64)  # persons, organisations
+        self.recent = np.zeros((lay.n_regions, kernel.MEMORY), np.int64)
+        self.recent_sum = np.zeros(lay.n_regions, np.int64)
         self.totals = np.zeros(len(METRICS), np.int64)
         self.trace = Trace(self._pick_traced())
         self.flags[self.trace.agents] |= kernel.TRACED
         self._abs0 = to_day(self.first)
         tiers_ = list(sc.tiers.values())
-        self._tier_factor = np.array([t.debtor_factor for t in tiers_], np.float64)
-        self._tier_flights = np.array([t.flights_per_year / 365.25 for t in tiers_], np.float64)
-        self._tier_trains = np.array([t.trains_per_year / 365.25 for t in tiers_], np.float64)
-        self._fulfil_hazard = float(1.0 - np.exp(-sc.fulfilment_per_year / 365.25))
+        factor = [t.debtor_factor for t in tiers_]
+        flights = [t.flights_per_year for t in tiers_]
+        trains = [t.trains_per_year for t in tiers_]
+        if lay.organisation_groups:  # the organisations' group travels as its representatives
+            reach = self.regime.representatives_restricted
+            factor.append(orgs.refusal_factor)
+            flights.append(orgs.representative_flights_per_year if reach else 0.0)
+            trains.append(orgs.representative_trains_per_year if reach else 0.0)
+        self._tier_factor = np.array(factor, np.float64)
+        self._tier_flights = np.array(flights, np.float64) / 365.25
+        self._tier_trains = np.array(trains, np.float64) / 365.25
+        self._hazard_listed = float(1.0 - np.exp(-sc.fulfilment_per_year / 365.25))
+        unlisted = sc.fulfilment_per_year / sc.listing_fulfilment_factor
+        self._hazard_unlisted = float(1.0 - np.exp(-unlisted / 365.25))
         ob = sc.objection
         self._objection = np.array(
             [ob.p_innocent, ob.p_debtor, ob.upheld_innocent, ob.upheld_debtor], np.float64
@@ -124,8 +150,8 @@ class Run:
         if self.trace_k <= 0:
             return np.zeros(0, np.int64)
         rng = np.random.Generator(np.random.Philox(key=(self.seed % (1 << 64)) << 64 | 0xFFFF))
-        k = min(self.trace_k, self.population)
-        return np.sort(rng.choice(self.population, size=k, replace=False)).astype(np.int64)
+        k = min(self.trace_k, self.layout.agents)
+        return np.sort(rng.choice(self.layout.agents, size=k, replace=False)).astype(np.int64)
 
     # ------------------------------------------------------------------------ one day
 
@@ -146,21 +172,24 @@ class Run:
         trains_on = np.array(
             [reg.train_restricted and train_since is not None and t >= train_since for t in days]
         )
+        # a debtor performs sooner while the list's restrictions reach them
+        hazard = np.where(flights_on | trains_on, self._hazard_listed, self._hazard_unlisted)
         rows = np.zeros((n, lay.n_regions, kernel.N_METRICS), np.int64)
         capacity = self._trace_capacity
         trace = np.zeros((n, lay.n_regions, capacity, kernel.TRACE_COLS), np.int64)
         counts = np.zeros((n, lay.n_regions), np.int64)
         kernel.step_days(
             d0, self._abs0, self.seed % (1 << 63), rates, self._tier_factor, self._tier_flights,
-            self._tier_trains, sc.false_attribution, self._fulfil_hazard, self._objection,
+            self._tier_trains, sc.false_attribution, hazard, self._objection,
             sc.objection.filed_after_days, sc.objection.decided_after_days, reg.objection_voids,
             reg.fulfilment_ends_listing,
             -1 if reg.list_months is None else reg.list_months,
             -1 if reg.effect_months is None else reg.effect_months,
             self.days - 1 + HORIZON_DAYS, flights_on, trains_on, sc.listed_travel_factor,
-            lay.group_start, lay.n_tiers, self.listed_until, self.flags, self.exits,
-            self.innocent_exits, self.listed_now, self.innocent_now, self.due, self.ever, rows,
-            trace, counts,
+            sc.deterrence, lay.group_start, lay.per_region, lay.organisation_groups,
+            self.listed_until, self.flags, self.exits, self.innocent_exits, self.listed_now,
+            self.innocent_now, self.due, self.ever, self.recent, self.recent_sum, rows, trace,
+            counts,
         )  # fmt: skip
         if self.trace.agents.size:
             if int(counts.max()) > capacity:
@@ -169,9 +198,12 @@ class Run:
                 for r in range(lay.n_regions):
                     for row in trace[i, r, : counts[i, r]].tolist():
                         agent, day, innocent, filed, decided, upheld, fulfilled = row
+                        org = lay.is_organisation(agent)
                         self.trace.rows.append(
                             {
                                 "agent": agent,
+                                "organisation": org,
+                                "representative": lay.representative(agent) if org else None,
                                 "day": day,
                                 "innocent": bool(innocent),
                                 "objection_filed": filed if filed >= 0 else None,
@@ -239,9 +271,13 @@ class Run:
     def _summary(self, out: Path, last: npt.NDArray[np.int64]) -> dict[str, Any]:
         totals = {m: int(self.totals[i]) for i, m in enumerate(METRICS) if _CUMULATIVE[i]}
         totals |= {m: int(last[i]) for i, m in enumerate(METRICS) if not _CUMULATIVE[i]}
+        # one legal representative per listed organisation, if the memoranda reach them
+        reach = self.regime.representatives_restricted
+        totals["representatives_restricted"] = totals["organisations_listed_now"] if reach else 0
         scale = self.layout.scale
         summary = {
             "population": self.population,
+            "organisations": self.layout.organisations,
             "represented": self.layout.represented,
             "scale": scale,
             "start": self.first.isoformat(),
@@ -257,6 +293,4 @@ class Run:
 
 
 # a metric is summed over days (a flow) or read on the last day (a stock)
-_CUMULATIVE = np.array(
-    [m not in ("listed_now", "listed_ever", "restricted_innocents") for m in METRICS]
-)
+_CUMULATIVE = np.array([m not in STOCKS for m in METRICS])

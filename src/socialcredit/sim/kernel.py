@@ -7,6 +7,14 @@ its key and its own events, so the result is the same on any number of threads.
 A record's whole future is drawn when it is made (objection filed? upheld? when is the debt
 performed?), so its end is known at once; counts of future ends go into per-group queues
 (``exits``) and per-region queues (``due``: fulfilled, objections filed, objections upheld).
+
+Groups run region-major, ``per_region`` to a region: the income tiers, then (if the run has
+them) the region's organisations. A listed organisation's restrictions reach its legal
+representative, so the organisation group's "tier" values for travel are the representative's.
+
+Deterrence: a region's refusal rate is divided by ``1 + deterrence * D``, where ``D`` is the
+region's flight and train denials over the past 365 days per 1,000 of its agents (a ring of
+daily counts per region, so this stays inside the region's partition).
 """
 
 from __future__ import annotations
@@ -25,7 +33,9 @@ U8 = npt.NDArray[np.uint8]
 # metric columns (engine.METRICS has the names, in this order)
 RECORDS, FALSE, NEWLY, LISTED, EVER, INNOCENTS, FLIGHTS, TRAINS, INNOCENT_DENIALS = range(9)
 FULFILLED, FILED, UPHELD = 9, 10, 11
-N_METRICS = 12
+ORG_NEWLY, ORG_LISTED, ORG_EVER = 12, 13, 14
+N_METRICS = 15
+MEMORY = 365  # days of denials that deterrence remembers
 
 # trace row columns
 TRACE_COLS = 7  # agent, day, innocent, filed, decided, upheld, fulfilled (-1 = none)
@@ -141,7 +151,7 @@ def step_days(  # noqa: PLR0913  # pragma: no cover - compiled
     tier_flights: F64,
     tier_trains: F64,
     false_attribution: float,
-    fulfil_hazard: float,
+    fulfil_hazard: F64,  # per day of the block (listing in force or not)
     objection: F64,  # p_innocent, p_debtor, upheld_innocent, upheld_debtor
     filed_after: int,
     decided_after: int,
@@ -153,8 +163,10 @@ def step_days(  # noqa: PLR0913  # pragma: no cover - compiled
     flights_on: npt.NDArray[np.bool_],  # per day of the block
     trains_on: npt.NDArray[np.bool_],
     travel_factor: float,
+    deterrence: float,
     group_start: I64,
-    n_tiers: int,
+    per_region: int,
+    has_orgs: bool,
     listed_until: I32,
     flags: U8,
     exits: I32,
@@ -162,7 +174,9 @@ def step_days(  # noqa: PLR0913  # pragma: no cover - compiled
     listed_now: I64,
     innocent_now: I64,
     due: I32,  # (regions, 3, days): fulfilled, filed, upheld
-    ever: I64,
+    ever: I64,  # (regions, 2): persons, organisations
+    recent: I64,  # (regions, MEMORY): denials per day, a ring
+    recent_sum: I64,  # (regions,)
     rows: I64,  # (days, regions, N_METRICS) out
     trace: I64,  # (days, regions, capacity, TRACE_COLS) out
     trace_count: I64,  # (days, regions) out
@@ -171,11 +185,11 @@ def step_days(  # noqa: PLR0913  # pragma: no cover - compiled
     for i in range(rates.shape[0]):
         _one_day(
             d0 + i, abs0, seed, rates[i], tier_factor, tier_flights, tier_trains,
-            false_attribution, fulfil_hazard, objection, filed_after, decided_after,
+            false_attribution, fulfil_hazard[i], objection, filed_after, decided_after,
             objection_voids, fulfilment_ends, list_months, effect_months, end_cap,
-            flights_on[i], trains_on[i], travel_factor, group_start, n_tiers, listed_until,
-            flags, exits, innocent_exits, listed_now, innocent_now, due, ever, rows[i],
-            trace[i], trace_count[i],
+            flights_on[i], trains_on[i], travel_factor, deterrence, group_start, per_region,
+            has_orgs, listed_until, flags, exits, innocent_exits, listed_now, innocent_now, due,
+            ever, recent, recent_sum, rows[i], trace[i], trace_count[i],
         )  # fmt: skip
 
 
@@ -201,8 +215,10 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
     flights_on: bool,
     trains_on: bool,
     travel_factor: float,
+    deterrence: float,
     group_start: I64,
-    n_tiers: int,
+    per_region: int,
+    has_orgs: bool,
     listed_until: I32,
     flags: U8,
     exits: I32,
@@ -211,6 +227,8 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
     innocent_now: I64,
     due: I32,
     ever: I64,
+    recent: I64,
+    recent_sum: I64,
     rows: I64,
     trace: I64,
     trace_count: I64,
@@ -229,28 +247,32 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
         row = rows[r]
         row[:] = 0
         trace_count[r] = 0
-        g0 = r * n_tiers
-        for g in range(g0, g0 + n_tiers):
+        g0 = r * per_region
+        org_g = g0 + per_region - 1 if has_orgs else -1
+        for g in range(g0, g0 + per_region):
             listed_now[g] -= exits[g, d]
             innocent_now[g] -= innocent_exits[g, d]
+        r0 = group_start[g0]
+        n_region = group_start[g0 + per_region] - r0
+        deterred = rate
+        if deterrence > 0.0 and n_region > 0:
+            deterred = rate / (1.0 + deterrence * recent_sum[r] * 1000.0 / n_region)
         true_k = 0
-        for t in range(n_tiers):
+        for t in range(per_region):
             g = g0 + t
             n = group_start[g + 1] - group_start[g]
-            if n == 0 or rate <= 0.0:
+            if n == 0 or deterred <= 0.0:
                 continue
-            k = _poisson(state, n * rate * tier_factor[t])
+            k = _poisson(state, n * deterred * tier_factor[t])
             true_k += k
             for _ in range(k):
                 a = group_start[g] + _below(state, n)
                 _record(
-                    state, d, a, g, False, base_end, fulfil_hazard, objection, filed_after,
-                    decided_after, objection_voids, fulfilment_ends, width, listed_until, flags,
-                    exits, innocent_exits, listed_now, innocent_now, due[r], ever, r, row,
-                    trace[r], trace_count,
+                    state, d, a, g, g == org_g, False, base_end, fulfil_hazard, objection,
+                    filed_after, decided_after, objection_voids, fulfilment_ends, width,
+                    listed_until, flags, exits, innocent_exits, listed_now, innocent_now, due[r],
+                    ever, r, row, trace[r], trace_count,
                 )  # fmt: skip
-        r0 = group_start[g0]
-        n_region = group_start[g0 + n_tiers] - r0
         false_k = _poisson(state, true_k * false_attribution) if true_k > 0 else 0
         for _ in range(false_k):
             a = r0 + _below(state, n_region)
@@ -258,16 +280,17 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
             while group_start[g + 1] <= a:
                 g += 1
             _record(
-                state, d, a, g, True, base_end, fulfil_hazard, objection, filed_after,
-                decided_after, objection_voids, fulfilment_ends, width, listed_until, flags,
-                exits, innocent_exits, listed_now, innocent_now, due[r], ever, r, row,
+                state, d, a, g, g == org_g, True, base_end, fulfil_hazard, objection,
+                filed_after, decided_after, objection_voids, fulfilment_ends, width, listed_until,
+                flags, exits, innocent_exits, listed_now, innocent_now, due[r], ever, r, row,
                 trace[r], trace_count,
             )  # fmt: skip
         row[RECORDS] = true_k + false_k
         row[FALSE] = false_k
         listed = 0
         innocents = 0
-        for t in range(n_tiers):
+        denials = 0
+        for t in range(per_region):
             g = g0 + t
             listed += listed_now[g]
             innocents += innocent_now[g]
@@ -278,13 +301,21 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
                 denied = _poisson(state, listed_now[g] * tier_flights[t] * travel_factor)
                 row[FLIGHTS] += denied
                 row[INNOCENT_DENIALS] += _thin(state, denied, share)
+                denials += denied
             if trains_on:
                 denied = _poisson(state, listed_now[g] * tier_trains[t] * travel_factor)
                 row[TRAINS] += denied
                 row[INNOCENT_DENIALS] += _thin(state, denied, share)
+                denials += denied
+        slot = (abs0 + d) % MEMORY
+        recent_sum[r] += denials - recent[r, slot]
+        recent[r, slot] = denials
         row[LISTED] = listed
         row[INNOCENTS] = innocents
-        row[EVER] = ever[r]
+        row[EVER] = ever[r, 0] + ever[r, 1]
+        if has_orgs:
+            row[ORG_LISTED] = listed_now[org_g]
+            row[ORG_EVER] = ever[r, 1]
         row[FULFILLED] = due[r, 0, d]
         row[FILED] = due[r, 1, d]
         row[UPHELD] = due[r, 2, d]
@@ -296,6 +327,7 @@ def _record(  # noqa: PLR0913  # pragma: no cover - compiled
     d: int,
     a: int,
     g: int,
+    organisation: bool,
     innocent: bool,
     end: int,
     fulfil_hazard: float,
@@ -355,8 +387,10 @@ def _record(  # noqa: PLR0913  # pragma: no cover - compiled
         exits[g, end] += 1
         listed_now[g] += 1
         row[NEWLY] += 1
+        if organisation:
+            row[ORG_NEWLY] += 1
         if flags[a] & 1 == 0:
-            ever[r] += 1
+            ever[r, 1 if organisation else 0] += 1
         if innocent:
             flags[a] = flags[a] | 3
             innocent_exits[g, end] += 1

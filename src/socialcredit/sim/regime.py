@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded, load
-from socialcredit.policy.schema import Removal
+from socialcredit.policy.schema import Removal, Role
 
 if TYPE_CHECKING:
     from socialcredit.sim.licence import LicenceRegime
@@ -55,6 +55,9 @@ class Regime:
     flight_restricted: bool
     train_restricted: bool
     authority: str
+    representatives_restricted: bool = False
+    """Whether the memoranda carrying the travel measures reach a listed organisation's legal
+    representative."""
 
     @property
     def name(self) -> str:
@@ -131,7 +134,13 @@ def load_regime(ref: str | Path) -> Regime:
         raise InputError("regime.list", f"{spec.list!r} is in no catalog named")
     if spec.record_type not in lst.entry.record_types:
         raise InputError("regime.list", f"{spec.list!r} is not entered by {spec.record_type!r}")
-    measures = {m for memo in idx.memoranda_by_list.get(spec.list, []) for m in memo.measures}
+    memoranda = idx.memoranda_by_list.get(spec.list, [])
+    measures = {m for memo in memoranda for m in memo.measures}
+    travel = (spec.flight_measure, spec.train_measure)
+    reps = any(
+        Role.legal_representative in memo.extends_to and any(m in memo.measures for m in travel)
+        for memo in memoranda
+    )
     return Regime(
         spec=spec,
         loaded=loaded,
@@ -142,4 +151,5 @@ def load_regime(ref: str | Path) -> Regime:
         flight_restricted=spec.flight_measure in measures,
         train_restricted=spec.train_measure in measures,
         authority=rt.issuers[0] if rt.issuers else "court",
+        representatives_restricted=reps,
     )

@@ -53,6 +53,19 @@ class Objection(_Model):
     """Days from filing to decision (PBOC: objections answered within 20 days)."""
 
 
+class Organisations(_Model):
+    """Organisations among the agents: companies can be listed too, and a listed company's
+    restrictions reach its legal representative (if the catalog's memoranda say so)."""
+
+    per_person: float = Field(default=0.0, ge=0, le=1)
+    """Organisations per person (0: persons only)."""
+    refusal_factor: float = Field(default=1.0, ge=0)
+    """An organisation's rate of refused judgments relative to a person's (before tiers)."""
+    representative_flights_per_year: float = Field(default=0.0, ge=0)
+    """Flights a legal representative would book in a year if not restricted."""
+    representative_trains_per_year: float = Field(default=0.0, ge=0)
+
+
 class Scenario(_Model):
     name: str
     description: str = ""
@@ -68,9 +81,17 @@ class Scenario(_Model):
     false_attribution: float = Field(default=0.0, ge=0)
     """Wrongly attributed records per correct record (identity mix-ups, data errors)."""
     fulfilment_per_year: float = Field(default=0.0, ge=0)
-    """Hazard per year that a listed debtor performs the obligation."""
+    """Hazard per year that a listed debtor performs the obligation, while the list's travel
+    restrictions are in force."""
+    listing_fulfilment_factor: float = Field(default=1.0, ge=1)
+    """How many times listing with its restrictions raises that hazard: a debtor whom no
+    restriction reaches performs at ``fulfilment_per_year / listing_fulfilment_factor``."""
     listed_travel_factor: float = Field(default=1.0, ge=0)
     """How much a listed person still tries to book (deterrence lowers it below 1)."""
+    deterrence: float = Field(default=0.0, ge=0)
+    """How refusals respond to enforcement that people see: a region's refusal rate is divided
+    by ``1 + deterrence * D``, ``D`` its denials over the past 365 days per 1,000 agents."""
+    organisations: Organisations = Organisations()
     checks_from: dict[str, date] = Field(default_factory=dict)
     """Measure id -> the day bookings start being checked against the list."""
     objection: Objection = Objection()
