@@ -46,6 +46,12 @@ def simulate_cmd(
     trace: Annotated[
         int, typer.Option("--trace", min=0, help="Agents whose events are logged.")
     ] = 0,
+    partitions: Annotated[
+        int,
+        typer.Option(
+            "--partitions", min=1, help="Region partitions, stepped in lockstep (same output)."
+        ),
+    ] = 1,
 ) -> None:
     """Run a regime over a synthetic population; metrics to Parquet, totals to summary.json."""
     sc = load_any(scenario)
@@ -65,7 +71,7 @@ def simulate_cmd(
             return
     if not (isinstance(sc, Scenario) and isinstance(rules, Regime)):  # pragma: no cover
         raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
-    run = Run(sc, rules, population, seed, threads, trace, first, last)
+    run = Run(sc, rules, population, seed, threads, trace, first, last, partitions)
     columns = (
         TextColumn("simulating {task.fields[what]}"),
         BarColumn(),

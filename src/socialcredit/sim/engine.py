@@ -10,10 +10,12 @@ Design (DESIGN.md, "Simulator performance design"):
   Everything about a record's future (objection and its outcome, performance) is drawn when the
   record is made, so its end is known at once; counts of future ends go into time-bucketed
   queues, so nothing scans the population.
-- Regions are partitions. Each region has its own random stream per day (Philox keyed by
-  seed, region and day), its own slice of the agent arrays and its own queues: regions can be
-  stepped in any order, on any number of threads, or on other machines, with the same result.
-  Per-day metrics are reduced in region order.
+- Regions are the unit of partitioning. Each region has its own random stream per day
+  (SplitMix64 keyed by seed, region and day), its own agents and its own queues. A
+  :class:`Partition` owns a contiguous run of regions and all their state (nothing shared), and
+  is stepped with the run's :class:`Rules` and a :class:`Block` of days; the same partitions
+  can run as actors on other machines. Any split, any number of threads: the same bytes
+  (tested). Per-day metrics are reduced in region order.
 - Metrics stream to Parquet; nothing grows with the number of days in memory except the
   queues, which are bounded by the run's length plus the longest period.
 
@@ -82,6 +84,141 @@ class Trace:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The run's constants, the same for every partition (small and picklable: what a worker
+    on another machine is sent once)."""
+
+    seed: int
+    abs0: int
+    tier_factor: npt.NDArray[np.float64]
+    """Per group of a region (tiers, then organisations): refusal rate multiplier."""
+    tier_flights: npt.NDArray[np.float64]
+    """Per group of a region: bookings per day of a listed member (or representative)."""
+    tier_trains: npt.NDArray[np.float64]
+    false_attribution: float
+    objection: npt.NDArray[np.float64]
+    filed_after: int
+    decided_after: int
+    objection_voids: bool
+    fulfilment_ends: bool
+    list_months: int
+    effect_months: int
+    end_cap: int
+    travel_factor: float
+    deterrence: float
+    per_region: int
+    has_orgs: bool
+    trace_capacity: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block of days' inputs, the same for every partition."""
+
+    d0: int
+    rates: npt.NDArray[np.float64]
+    hazard: npt.NDArray[np.float64]
+    flights_on: npt.NDArray[np.bool_]
+    trains_on: npt.NDArray[np.bool_]
+
+
+@dataclass
+class Partition:
+    """Regions ``region0 .. region0 + regions - 1``: their agents' state, queues and random
+    streams (keyed by the global region index). Nothing is shared with another partition, so
+    each can be stepped by another thread, process or machine (a Ray actor): what comes back
+    per block is its metric rows and traced events."""
+
+    region0: int
+    agent0: int
+    group_start: I64
+    """Local: ``group_start[0] == 0``."""
+    listed_until: npt.NDArray[np.int32]
+    flags: npt.NDArray[np.uint8]
+    exits: npt.NDArray[np.int32]
+    innocent_exits: npt.NDArray[np.int32]
+    listed_now: I64
+    innocent_now: I64
+    due: npt.NDArray[np.int32]
+    """(regions, 3, days): fulfilled, objections filed, objections upheld."""
+    ever: I64
+    """(regions, 2): persons and organisations ever listed."""
+    recent: I64
+    recent_sum: I64
+
+    @classmethod
+    def of(cls, lay: Layout, r0: int, r1: int, width: int, traced: I64) -> Partition:
+        g0, g1 = lay.group(r0, 0), lay.group(r1, 0)
+        starts = lay.group_start[g0 : g1 + 1]
+        agent0, agents = int(starts[0]), int(starts[-1] - starts[0])
+        regions, groups = r1 - r0, g1 - g0
+        flags = np.zeros(agents, np.uint8)
+        mine = traced[(traced >= agent0) & (traced < agent0 + agents)]
+        flags[mine - agent0] |= kernel.TRACED
+        return cls(
+            region0=r0,
+            agent0=agent0,
+            group_start=(starts - agent0).astype(np.int64),
+            listed_until=np.zeros(agents, np.int32),
+            flags=flags,
+            exits=np.zeros((groups, width), np.int32),
+            innocent_exits=np.zeros((groups, width), np.int32),
+            listed_now=np.zeros(groups, np.int64),
+            innocent_now=np.zeros(groups, np.int64),
+            due=np.zeros((regions, 3, width), np.int32),
+            ever=np.zeros((regions, 2), np.int64),
+            recent=np.zeros((regions, kernel.MEMORY), np.int64),
+            recent_sum=np.zeros(regions, np.int64),
+        )
+
+    @property
+    def regions(self) -> int:
+        return int(self.ever.shape[0])
+
+    def step(
+        self, rules: Rules, block: Block
+    ) -> tuple[npt.NDArray[np.int64], list[tuple[int, ...]]]:
+        """Step a block of days; (rows (days, regions, metrics), traced events)."""
+        n, k = block.rates.shape[0], self.regions
+        rows = np.zeros((n, k, kernel.N_METRICS), np.int64)
+        capacity = rules.trace_capacity
+        trace = np.zeros((n, k, capacity, kernel.TRACE_COLS), np.int64)
+        counts = np.zeros((n, k), np.int64)
+        r = rules
+        kernel.step_days(
+            block.d0, r.abs0, r.seed, self.region0, block.rates, r.tier_factor, r.tier_flights,
+            r.tier_trains, r.false_attribution, block.hazard, r.objection, r.filed_after,
+            r.decided_after, r.objection_voids, r.fulfilment_ends, r.list_months,
+            r.effect_months, r.end_cap, block.flights_on, block.trains_on, r.travel_factor,
+            r.deterrence, self.group_start, r.per_region, r.has_orgs, self.listed_until,
+            self.flags, self.exits, self.innocent_exits, self.listed_now, self.innocent_now,
+            self.due, self.ever, self.recent, self.recent_sum, rows, trace, counts,
+        )  # fmt: skip
+        events: list[tuple[int, ...]] = []
+        if int(counts.max()) > capacity:
+            raise RuntimeError("trace buffer overflow: raise the trace capacity")
+        if counts.any():
+            for i in range(n):
+                for reg in range(k):
+                    for row in trace[i, reg, : counts[i, reg]].tolist():
+                        events.append((row[0] + self.agent0, *row[1:]))
+        return rows, events
+
+
+def _split(lay: Layout, parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous, non-empty runs of regions with about as many agents each."""
+    n = lay.n_regions
+    parts = max(1, min(parts, n))
+    ends = lay.group_start[[lay.group(r + 1, 0) for r in range(n)]]
+    bounds = [0]
+    for i in range(1, parts):
+        cut = int(np.searchsorted(ends, lay.agents * i / parts)) + 1
+        bounds.append(min(max(cut, bounds[-1] + 1), n - (parts - i)))
+    bounds.append(n)
+    return list(zip(bounds[:-1], bounds[1:], strict=False))
+
+
 @dataclass
 class Run:
     scenario: Scenario
@@ -92,9 +229,12 @@ class Run:
     trace_k: int = 0
     start: date | None = None
     end: date | None = None
+    parts: int = 1
+    """Partitions (contiguous runs of regions, balanced by agents); the output is the same
+    for any number."""
 
     def __post_init__(self) -> None:
-        sc = self.scenario
+        sc, reg = self.scenario, self.regime
         self.first = self.start or sc.start
         self.last = self.end or sc.end
         if self.last < self.first:
@@ -106,42 +246,53 @@ class Run:
             self.population, tiers, organisations_per_person=orgs.per_person
         )
         lay = self.layout
-        n_groups = lay.n_regions * lay.per_region
-        width = self.days + HORIZON_DAYS
-        self.listed_until = np.zeros(lay.agents, np.int32)
-        self.flags = np.zeros(lay.agents, np.uint8)
-        self.exits = np.zeros((n_groups, width), np.int32)
-        self.innocent_exits = np.zeros((n_groups, width), np.int32)
-        self.listed_now = np.zeros(n_groups, np.int64)
-        self.innocent_now = np.zeros(n_groups, np.int64)
-        self.due = np.zeros((lay.n_regions, 3, width), np.int32)  # fulfilled, filed, upheld
-        self.ever = np.zeros((lay.n_regions, 2), np.int64)  # persons, organisations
-        self.recent = np.zeros((lay.n_regions, kernel.MEMORY), np.int64)
-        self.recent_sum = np.zeros(lay.n_regions, np.int64)
         self.totals = np.zeros(len(METRICS), np.int64)
         self.trace = Trace(self._pick_traced())
-        self.flags[self.trace.agents] |= kernel.TRACED
-        self._abs0 = to_day(self.first)
         tiers_ = list(sc.tiers.values())
         factor = [t.debtor_factor for t in tiers_]
         flights = [t.flights_per_year for t in tiers_]
         trains = [t.trains_per_year for t in tiers_]
         if lay.organisation_groups:  # the organisations' group travels as its representatives
-            reach = self.regime.representatives_restricted
+            reach = reg.representatives_restricted
             factor.append(orgs.refusal_factor)
             flights.append(orgs.representative_flights_per_year if reach else 0.0)
             trains.append(orgs.representative_trains_per_year if reach else 0.0)
-        self._tier_factor = np.array(factor, np.float64)
-        self._tier_flights = np.array(flights, np.float64) / 365.25
-        self._tier_trains = np.array(trains, np.float64) / 365.25
         self._hazard_listed = float(1.0 - np.exp(-sc.fulfilment_per_year / 365.25))
         unlisted = sc.fulfilment_per_year / sc.listing_fulfilment_factor
         self._hazard_unlisted = float(1.0 - np.exp(-unlisted / 365.25))
         ob = sc.objection
-        self._objection = np.array(
-            [ob.p_innocent, ob.p_debtor, ob.upheld_innocent, ob.upheld_debtor], np.float64
+        self.rules = Rules(
+            seed=self.seed % (1 << 63),
+            abs0=to_day(self.first),
+            tier_factor=np.array(factor, np.float64),
+            tier_flights=np.array(flights, np.float64) / 365.25,
+            tier_trains=np.array(trains, np.float64) / 365.25,
+            false_attribution=sc.false_attribution,
+            objection=np.array(
+                [ob.p_innocent, ob.p_debtor, ob.upheld_innocent, ob.upheld_debtor], np.float64
+            ),
+            filed_after=ob.filed_after_days,
+            decided_after=ob.decided_after_days,
+            objection_voids=reg.objection_voids,
+            fulfilment_ends=reg.fulfilment_ends_listing,
+            list_months=-1 if reg.list_months is None else reg.list_months,
+            effect_months=-1 if reg.effect_months is None else reg.effect_months,
+            end_cap=self.days - 1 + HORIZON_DAYS,
+            travel_factor=sc.listed_travel_factor,
+            deterrence=sc.deterrence,
+            per_region=lay.per_region,
+            has_orgs=lay.organisation_groups,
+            trace_capacity=64 if self.trace.agents.size else 1,
         )
-        self._trace_capacity = 64 if self.trace.agents.size else 1
+        self.partitions = [
+            Partition.of(lay, r0, r1, self.days + HORIZON_DAYS, self.trace.agents)
+            for r0, r1 in _split(lay, self.parts)
+        ]
+
+    @property
+    def listed_until(self) -> npt.NDArray[np.int32]:
+        """Every agent's listing end (day index, exclusive), gathered from the partitions."""
+        return np.concatenate([p.listed_until for p in self.partitions])
 
     # ------------------------------------------------------------------------ traced agents
 
@@ -153,12 +304,10 @@ class Run:
         k = min(self.trace_k, self.layout.agents)
         return np.sort(rng.choice(self.layout.agents, size=k, replace=False)).astype(np.int64)
 
-    # ------------------------------------------------------------------------ one day
+    # ------------------------------------------------------------------------ one block of days
 
-    def _step(self, d0: int, n: int) -> npt.NDArray[np.int64]:
-        """Days ``d0 .. d0 + n - 1``, compiled (regions in parallel each day); the per-day,
-        per-region metric rows, shape (n, regions, metrics)."""
-        sc, reg, lay = self.scenario, self.regime, self.layout
+    def _block(self, d0: int, n: int) -> Block:
+        sc, reg = self.scenario, self.regime
         days = [self.first + timedelta(days=d0 + i) for i in range(n)]
         rates = np.array(
             [sc.refusal_rate(t.year) / 365.25 if t >= sc.launch else 0.0 for t in days]
@@ -174,45 +323,33 @@ class Run:
         )
         # a debtor performs sooner while the list's restrictions reach them
         hazard = np.where(flights_on | trains_on, self._hazard_listed, self._hazard_unlisted)
-        rows = np.zeros((n, lay.n_regions, kernel.N_METRICS), np.int64)
-        capacity = self._trace_capacity
-        trace = np.zeros((n, lay.n_regions, capacity, kernel.TRACE_COLS), np.int64)
-        counts = np.zeros((n, lay.n_regions), np.int64)
-        kernel.step_days(
-            d0, self._abs0, self.seed % (1 << 63), rates, self._tier_factor, self._tier_flights,
-            self._tier_trains, sc.false_attribution, hazard, self._objection,
-            sc.objection.filed_after_days, sc.objection.decided_after_days, reg.objection_voids,
-            reg.fulfilment_ends_listing,
-            -1 if reg.list_months is None else reg.list_months,
-            -1 if reg.effect_months is None else reg.effect_months,
-            self.days - 1 + HORIZON_DAYS, flights_on, trains_on, sc.listed_travel_factor,
-            sc.deterrence, lay.group_start, lay.per_region, lay.organisation_groups,
-            self.listed_until, self.flags, self.exits, self.innocent_exits, self.listed_now,
-            self.innocent_now, self.due, self.ever, self.recent, self.recent_sum, rows, trace,
-            counts,
-        )  # fmt: skip
-        if self.trace.agents.size:
-            if int(counts.max()) > capacity:
-                raise RuntimeError("trace buffer overflow: raise the trace capacity")
-            for i in range(n):
-                for r in range(lay.n_regions):
-                    for row in trace[i, r, : counts[i, r]].tolist():
-                        agent, day, innocent, filed, decided, upheld, fulfilled = row
-                        org = lay.is_organisation(agent)
-                        self.trace.rows.append(
-                            {
-                                "agent": agent,
-                                "organisation": org,
-                                "representative": lay.representative(agent) if org else None,
-                                "day": day,
-                                "innocent": bool(innocent),
-                                "objection_filed": filed if filed >= 0 else None,
-                                "objection_decided": decided if decided >= 0 else None,
-                                "objection_upheld": bool(upheld),
-                                "fulfilled": fulfilled if fulfilled >= 0 else None,
-                            }
-                        )
-        return rows
+        return Block(d0, rates, hazard, flights_on, trains_on)
+
+    def _step(self, d0: int, n: int) -> npt.NDArray[np.int64]:
+        """Days ``d0 .. d0 + n - 1``: every partition steps the block (compiled, its regions in
+        parallel each day); the per-day, per-region metric rows, shape (n, regions, metrics),
+        regions in order whatever the partitioning."""
+        block = self._block(d0, n)
+        stepped = [p.step(self.rules, block) for p in self.partitions]
+        lay = self.layout
+        # by day, then region (a stable sort keeps each partition's regions in order)
+        events = sorted((e for _, trace in stepped for e in trace), key=lambda e: e[1])
+        for agent, day, innocent, filed, decided, upheld, fulfilled in events:
+            org = lay.is_organisation(agent)
+            self.trace.rows.append(
+                {
+                    "agent": agent,
+                    "organisation": org,
+                    "representative": lay.representative(agent) if org else None,
+                    "day": day,
+                    "innocent": bool(innocent),
+                    "objection_filed": filed if filed >= 0 else None,
+                    "objection_decided": decided if decided >= 0 else None,
+                    "objection_upheld": bool(upheld),
+                    "fulfilled": fulfilled if fulfilled >= 0 else None,
+                }
+            )
+        return np.concatenate([rows for rows, _ in stepped], axis=1)
 
     # ------------------------------------------------------------------------ the whole run
 

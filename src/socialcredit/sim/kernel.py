@@ -146,6 +146,7 @@ def step_days(  # noqa: PLR0913  # pragma: no cover - compiled
     d0: int,
     abs0: int,
     seed: int,
+    region0: int,  # global index of the first region (keys the random streams)
     rates: F64,  # per day of the block
     tier_factor: F64,
     tier_flights: F64,
@@ -184,7 +185,7 @@ def step_days(  # noqa: PLR0913  # pragma: no cover - compiled
     """Step days ``d0 .. d0 + len(rates) - 1``, every region in parallel each day."""
     for i in range(rates.shape[0]):
         _one_day(
-            d0 + i, abs0, seed, rates[i], tier_factor, tier_flights, tier_trains,
+            d0 + i, abs0, seed, region0, rates[i], tier_factor, tier_flights, tier_trains,
             false_attribution, fulfil_hazard[i], objection, filed_after, decided_after,
             objection_voids, fulfilment_ends, list_months, effect_months, end_cap,
             flights_on[i], trains_on[i], travel_factor, deterrence, group_start, per_region,
@@ -198,6 +199,7 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
     d: int,
     abs0: int,
     seed: int,
+    region0: int,
     rate: float,
     tier_factor: F64,
     tier_flights: F64,
@@ -243,7 +245,7 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
         base_end = min(base_end, add_months(absolute, effect_months) - abs0)
     for r in prange(n_regions):
         state = np.empty(1, np.uint64)
-        state[0] = stream_key(seed, r, d)
+        state[0] = stream_key(seed, region0 + r, d)
         row = rows[r]
         row[:] = 0
         trace_count[r] = 0
