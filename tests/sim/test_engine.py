@@ -101,6 +101,14 @@ def replay(run: Run, agent: int, last: date) -> list[Fact]:
             facts.append(
                 LifecycleEvent(rid, EventKind.fulfilled, first + timedelta(days=row["fulfilled"]))
             )
+        if row["repair_applied"] is not None:
+            applied = first + timedelta(days=row["repair_applied"])
+            decided = first + timedelta(days=row["repair_decided"])
+            outcome = (
+                EventKind.repair_granted if row["repair_granted"] else EventKind.repair_refused
+            )
+            facts.append(LifecycleEvent(rid, EventKind.repair_applied, applied))
+            facts.append(LifecycleEvent(rid, outcome, decided))
     return [f for f in facts if (f.decided_on if isinstance(f, Record) else f.on) <= last]
 
 
@@ -129,6 +137,7 @@ def test_traced_agents_replayed_through_the_registry_give_the_same_lists_and_mea
             "decided_after_days": 20,
         },
         organisations={"per_person": 0.25, "refusal_factor": 1.0},
+        repair={"p_apply": 0.5, "granted": 0.7, "applied_after_days": 3},
     )
     regime = load_regime("law-bound")
     run = Run(sc, regime, 3_000, 11, 1, 400, date(2014, 1, 1), end)
@@ -166,6 +175,8 @@ def test_traced_agents_replayed_through_the_registry_give_the_same_lists_and_mea
             assert not any(m.list == regime.spec.list for m in after.lists), agent
     assert listed > 20
     assert orgs_listed > 3
+    if end.year == 2015:  # records of 2014 became repairable during 2015
+        assert any(r["repair_granted"] for r in run.trace.rows)
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,8 @@ METRICS = (
     "organisations_newly_listed",
     "organisations_listed_now",
     "organisations_listed_ever",
+    "repairs_applied",
+    "repairs_granted",
 )
 # stocks are read on the last day; every other metric is a flow, summed over days
 STOCKS = (
@@ -101,6 +103,10 @@ class Rules:
     filed_after: int
     decided_after: int
     objection_voids: bool
+    repair: npt.NDArray[np.float64]
+    """p_apply, p_granted, days from eligibility to applying, days to a decision."""
+    repair_months: int
+    """The record's minimum period before repair (-1: repair is no way off the list)."""
     fulfilment_ends: bool
     list_months: int
     effect_months: int
@@ -141,7 +147,8 @@ class Partition:
     listed_now: I64
     innocent_now: I64
     due: npt.NDArray[np.int32]
-    """(regions, 3, days): fulfilled, objections filed, objections upheld."""
+    """(regions, N_DUE, days): fulfilled, objections filed and upheld, repairs applied and
+    granted."""
     ever: I64
     """(regions, 2): persons and organisations ever listed."""
     recent: I64
@@ -166,7 +173,7 @@ class Partition:
             innocent_exits=np.zeros((groups, width), np.int32),
             listed_now=np.zeros(groups, np.int64),
             innocent_now=np.zeros(groups, np.int64),
-            due=np.zeros((regions, 3, width), np.int32),
+            due=np.zeros((regions, kernel.N_DUE, width), np.int32),
             ever=np.zeros((regions, 2), np.int64),
             recent=np.zeros((regions, kernel.MEMORY), np.int64),
             recent_sum=np.zeros(regions, np.int64),
@@ -189,7 +196,8 @@ class Partition:
         kernel.step_days(
             block.d0, r.abs0, r.seed, self.region0, block.rates, r.tier_factor, r.tier_flights,
             r.tier_trains, r.false_attribution, block.hazard, r.objection, r.filed_after,
-            r.decided_after, r.objection_voids, r.fulfilment_ends, r.list_months,
+            r.decided_after, r.objection_voids, r.repair, r.repair_months, r.fulfilment_ends,
+            r.list_months,
             r.effect_months, r.end_cap, block.flights_on, block.trains_on, r.travel_factor,
             r.deterrence, self.group_start, r.per_region, r.has_orgs, self.listed_until,
             self.flags, self.exits, self.innocent_exits, self.listed_now, self.innocent_now,
@@ -260,7 +268,7 @@ class Run:
         self._hazard_listed = float(1.0 - np.exp(-sc.fulfilment_per_year / 365.25))
         unlisted = sc.fulfilment_per_year / sc.listing_fulfilment_factor
         self._hazard_unlisted = float(1.0 - np.exp(-unlisted / 365.25))
-        ob = sc.objection
+        ob, rp = sc.objection, sc.repair
         self.rules = Rules(
             seed=self.seed % (1 << 63),
             abs0=to_day(self.first),
@@ -274,6 +282,11 @@ class Run:
             filed_after=ob.filed_after_days,
             decided_after=ob.decided_after_days,
             objection_voids=reg.objection_voids,
+            repair=np.array(
+                [rp.p_apply, rp.granted, rp.applied_after_days, rp.decided_after_days],
+                np.float64,
+            ),
+            repair_months=-1 if reg.repair_months is None else reg.repair_months,
             fulfilment_ends=reg.fulfilment_ends_listing,
             list_months=-1 if reg.list_months is None else reg.list_months,
             effect_months=-1 if reg.effect_months is None else reg.effect_months,
@@ -334,7 +347,9 @@ class Run:
         lay = self.layout
         # by day, then region (a stable sort keeps each partition's regions in order)
         events = sorted((e for _, trace in stepped for e in trace), key=lambda e: e[1])
-        for agent, day, innocent, filed, decided, upheld, fulfilled in events:
+        for event in events:
+            agent, day, innocent, filed, decided, upheld, fulfilled = event[:7]
+            applied, repair_decided, granted = event[7:]
             org = lay.is_organisation(agent)
             self.trace.rows.append(
                 {
@@ -347,6 +362,9 @@ class Run:
                     "objection_decided": decided if decided >= 0 else None,
                     "objection_upheld": bool(upheld),
                     "fulfilled": fulfilled if fulfilled >= 0 else None,
+                    "repair_applied": applied if applied >= 0 else None,
+                    "repair_decided": repair_decided if repair_decided >= 0 else None,
+                    "repair_granted": bool(granted),
                 }
             )
         return np.concatenate([rows for rows, _ in stepped], axis=1)

@@ -34,11 +34,14 @@ U8 = npt.NDArray[np.uint8]
 RECORDS, FALSE, NEWLY, LISTED, EVER, INNOCENTS, FLIGHTS, TRAINS, INNOCENT_DENIALS = range(9)
 FULFILLED, FILED, UPHELD = 9, 10, 11
 ORG_NEWLY, ORG_LISTED, ORG_EVER = 12, 13, 14
-N_METRICS = 15
+REPAIRS_APPLIED, REPAIRS_GRANTED = 15, 16
+N_METRICS = 17
+N_DUE = 5  # per region and day: fulfilled, filed, upheld, repair applied, repair granted
 MEMORY = 365  # days of denials that deterrence remembers
 
 # trace row columns
-TRACE_COLS = 7  # agent, day, innocent, filed, decided, upheld, fulfilled (-1 = none)
+TRACE_COLS = 10  # agent, day, innocent, filed, decided, upheld, fulfilled, repair applied,
+# repair decided, repair granted (-1 = none)
 TRACED = np.uint8(4)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -157,6 +160,8 @@ def step_days(  # noqa: PLR0913  # pragma: no cover - compiled
     filed_after: int,
     decided_after: int,
     objection_voids: bool,
+    repair: F64,  # p_apply, p_granted, applied_after (days from eligibility), decided_after
+    repair_months: int,  # -1: repair is no way off this list
     fulfilment_ends: bool,
     list_months: int,
     effect_months: int,
@@ -187,10 +192,10 @@ def step_days(  # noqa: PLR0913  # pragma: no cover - compiled
         _one_day(
             d0 + i, abs0, seed, region0, rates[i], tier_factor, tier_flights, tier_trains,
             false_attribution, fulfil_hazard[i], objection, filed_after, decided_after,
-            objection_voids, fulfilment_ends, list_months, effect_months, end_cap,
-            flights_on[i], trains_on[i], travel_factor, deterrence, group_start, per_region,
-            has_orgs, listed_until, flags, exits, innocent_exits, listed_now, innocent_now, due,
-            ever, recent, recent_sum, rows[i], trace[i], trace_count[i],
+            objection_voids, repair, repair_months, fulfilment_ends, list_months, effect_months,
+            end_cap, flights_on[i], trains_on[i], travel_factor, deterrence, group_start,
+            per_region, has_orgs, listed_until, flags, exits, innocent_exits, listed_now,
+            innocent_now, due, ever, recent, recent_sum, rows[i], trace[i], trace_count[i],
         )  # fmt: skip
 
 
@@ -210,6 +215,8 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
     filed_after: int,
     decided_after: int,
     objection_voids: bool,
+    repair: F64,  # p_apply, p_granted, applied_after (days from eligibility), decided_after
+    repair_months: int,  # -1: repair is no way off this list
     fulfilment_ends: bool,
     list_months: int,
     effect_months: int,
@@ -243,6 +250,7 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
         base_end = min(base_end, add_months(absolute, list_months) - abs0)
     if effect_months >= 0:
         base_end = min(base_end, add_months(absolute, effect_months) - abs0)
+    repairable = add_months(absolute, repair_months) - abs0 if repair_months >= 0 else -1
     for r in prange(n_regions):
         state = np.empty(1, np.uint64)
         state[0] = stream_key(seed, region0 + r, d)
@@ -271,7 +279,8 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
                 a = group_start[g] + _below(state, n)
                 _record(
                     state, d, a, g, g == org_g, False, base_end, fulfil_hazard, objection,
-                    filed_after, decided_after, objection_voids, fulfilment_ends, width,
+                    filed_after, decided_after, objection_voids, repair, repairable,
+                    fulfilment_ends, width,
                     listed_until, flags, exits, innocent_exits, listed_now, innocent_now, due[r],
                     ever, r, row, trace[r], trace_count,
                 )  # fmt: skip
@@ -283,7 +292,8 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
                 g += 1
             _record(
                 state, d, a, g, g == org_g, True, base_end, fulfil_hazard, objection,
-                filed_after, decided_after, objection_voids, fulfilment_ends, width, listed_until,
+                filed_after, decided_after, objection_voids, repair, repairable, fulfilment_ends,
+                width, listed_until,
                 flags, exits, innocent_exits, listed_now, innocent_now, due[r], ever, r, row,
                 trace[r], trace_count,
             )  # fmt: skip
@@ -321,6 +331,8 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
         row[FULFILLED] = due[r, 0, d]
         row[FILED] = due[r, 1, d]
         row[UPHELD] = due[r, 2, d]
+        row[REPAIRS_APPLIED] = due[r, 3, d]
+        row[REPAIRS_GRANTED] = due[r, 4, d]
 
 
 @njit(cache=True, nogil=True)
@@ -337,6 +349,8 @@ def _record(  # noqa: PLR0913  # pragma: no cover - compiled
     filed_after: int,
     decided_after: int,
     objection_voids: bool,
+    repair: F64,
+    repairable: int,
     fulfilment_ends: bool,
     width: int,
     listed_until: I32,
@@ -356,6 +370,8 @@ def _record(  # noqa: PLR0913  # pragma: no cover - compiled
     u_object = _uniform(state)
     u_upheld = _uniform(state)
     perform = _geometric(state, fulfil_hazard)
+    u_apply = _uniform(state)
+    u_granted = _uniform(state)
     files = u_object < (objection[0] if innocent else objection[1])
     upheld = files and u_upheld < (objection[2] if innocent else objection[3])
     filed_on = d + filed_after
@@ -365,11 +381,25 @@ def _record(  # noqa: PLR0913  # pragma: no cover - compiled
     performs = (not innocent) and fulfilment_ends and d + perform < end
     if performs:
         end = d + perform
+    # repair: applied once the minimum period is over, if the record is still in effect then
+    applied_on = repairable + int(repair[2])
+    repair_decided = applied_on + int(repair[3])
+    applies = repairable >= 0 and u_apply < repair[0] and applied_on < end
+    granted = applies and u_granted < repair[1]
+    repaired = granted and repair_decided < end
+    if repaired:
+        end = repair_decided
+        performs = False  # the listing ended before the debt was paid
+    if performs:
         due[0, min(end, width - 1)] += 1
     if files:
         due[1, min(filed_on, width - 1)] += 1
         if upheld and objection_voids:
             due[2, min(decided_on, width - 1)] += 1
+    if applies:
+        due[3, min(applied_on, width - 1)] += 1
+        if repaired:
+            due[4, min(repair_decided, width - 1)] += 1
     if flags[a] & 4:
         c = trace_count[r]
         if c < trace.shape[0]:
@@ -380,6 +410,9 @@ def _record(  # noqa: PLR0913  # pragma: no cover - compiled
             trace[c, 4] = decided_on if files else -1
             trace[c, 5] = 1 if (upheld and objection_voids) else 0
             trace[c, 6] = end if performs else -1
+            trace[c, 7] = applied_on if applies else -1
+            trace[c, 8] = repair_decided if applies else -1
+            trace[c, 9] = 1 if granted else 0
         trace_count[r] = c + 1
     if end <= d:
         return  # voided the same day: it never took effect

@@ -55,6 +55,8 @@ class Regime:
     flight_restricted: bool
     train_restricted: bool
     authority: str
+    repair_months: int | None = None
+    """The record's minimum period before repair, if repair is a way off the list."""
     representatives_restricted: bool = False
     """Whether the memoranda carrying the travel measures reach a listed organisation's legal
     representative."""
@@ -151,5 +153,8 @@ def load_regime(ref: str | Path) -> Regime:
         flight_restricted=spec.flight_measure in measures,
         train_restricted=spec.train_measure in measures,
         authority=rt.issuers[0] if rt.issuers else "court",
+        repair_months=(
+            rt.publication.min_months if Removal.repair in lst.removal and rt.repairable else None
+        ),
         representatives_restricted=reps,
     )

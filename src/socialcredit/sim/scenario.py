@@ -53,6 +53,20 @@ class Objection(_Model):
     """Days from filing to decision (PBOC: objections answered within 20 days)."""
 
 
+class Repair(_Model):
+    """Credit repair: who applies once a record's minimum period is over, and how often it is
+    granted (only where the catalog lets repair take someone off the list)."""
+
+    p_apply: float = Field(default=0.0, ge=0, le=1)
+    """Share of records still in effect at the end of their minimum period whose subject
+    applies."""
+    granted: float = Field(default=0.0, ge=0, le=1)
+    applied_after_days: int = Field(default=0, ge=0)
+    """Days from the end of the minimum period to the application."""
+    decided_after_days: int = Field(default=18, ge=0)
+    """Days from application to decision (13 working days: NDRC repair measures)."""
+
+
 class Organisations(_Model):
     """Organisations among the agents: companies can be listed too, and a listed company's
     restrictions reach its legal representative (if the catalog's memoranda say so)."""
@@ -95,6 +109,7 @@ class Scenario(_Model):
     checks_from: dict[str, date] = Field(default_factory=dict)
     """Measure id -> the day bookings start being checked against the list."""
     objection: Objection = Objection()
+    repair: Repair = Repair()
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
