@@ -33,7 +33,7 @@ def test_the_expected_catalogs_are_bundled() -> None:
         "sesame",
         "credit-reporting",
     }
-    assert set(SYNTHETIC) == {"unified-score", "sesame-full"}
+    assert set(SYNTHETIC) == {"unified-score", "sesame-full", "pilot-2018"}
     for b in bundled():
         assert b.id == b.path.stem
         assert b.meta.synthetic is b.synthetic
