@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from socialcredit.cli import policy, records, registry, sim
+from socialcredit.cli import policy, records, registry, service, sim
 from socialcredit.errors import SocialCreditError
 
 app = typer.Typer(
@@ -28,6 +28,9 @@ app.add_typer(records.db_app, name="db")
 app.add_typer(records.app, name="records")
 registry.register(app)
 app.command("simulate")(sim.simulate_cmd)
+app.command("serve")(service.serve_cmd)
+app.add_typer(service.keys_app, name="keys")
+app.add_typer(service.audit_app, name="audit")
 
 err_console = Console(stderr=True)
 

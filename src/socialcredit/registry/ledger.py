@@ -17,6 +17,7 @@ Tables:
 - ``subjects``: every subject the ledger has seen, with its kind.
 - ``projection_measures``: the check path's point-lookup table (active measures per subject),
   the only table whose rows are replaced (per subject) when the subject's facts change.
+- ``api_keys``: the service's callers (role and principal); only a hash of each secret.
 
 Every database error is translated into :class:`~socialcredit.errors.LedgerError`.
 """
@@ -55,6 +56,7 @@ from socialcredit.registry import subjects as subject_ids
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 
 __all__ = [
+    "ApiKey",
     "AuditEntry",
     "ImportResult",
     "Ledger",
@@ -166,6 +168,18 @@ t_projection = sa.Table(
     sa.Index("ix_projection_measures_subject_measure", "subject", "measure"),
 )
 
+t_api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(16), primary_key=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("principal", sa.String(120), nullable=False),
+    sa.Column("label", sa.Text(), nullable=False),
+    sa.Column("created_at", _AT, nullable=False),
+    sa.Column("revoked_at", _AT, nullable=True),
+)
+
 _RECORD_COLUMNS = (
     "subject",
     "subject_kind",
@@ -240,6 +254,19 @@ class ProjectedMeasure:
     since: date | None
     until: date | None
     computed_as_of: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A caller of the service: ``role`` (authority, consumer, subject, admin) acting for
+    ``principal`` (an authority id, a consumer's measure domain, a subject id, or a name)."""
+
+    key_id: str
+    role: str
+    principal: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1026,6 +1053,35 @@ class Ledger:
                 return
             after = page[-1]
 
+    def role_holders(self, organisations: Iterable[str]) -> list[str]:
+        """Persons whose role records name one of ``organisations`` as counterpart."""
+        self._check_ready()
+        orgs = sorted(set(organisations))
+        found: set[str] = set()
+        with _translated("reading roles"), self._read() as conn:
+            for batch in _chunks(orgs, CHUNK):
+                found.update(
+                    conn.execute(
+                        sa.select(t_records.c.subject).where(t_records.c.counterpart.in_(batch))
+                    ).scalars()
+                )
+        return sorted(found)
+
+    def requested_records(self, authority: str) -> list[str]:
+        """Records of ``authority`` with an objection or a repair application (decided or
+        not), oldest first: where the authority's desk looks for what awaits it."""
+        self._check_ready()
+        requests = (EventKind.objection_filed.value, EventKind.repair_applied.value)
+        with _translated("reading requests"), self._read() as conn:
+            ids = conn.execute(
+                sa.select(t_records.c.id)
+                .join(t_events, t_events.c.record_id == t_records.c.id)
+                .where(t_records.c.authority == authority, t_events.c.kind.in_(requests))
+                .group_by(t_records.c.id)
+                .order_by(t_records.c.id)
+            ).scalars()
+            return [str(i) for i in ids]
+
     def count_records(self) -> int:
         self._check_ready()
         with _translated("counting records"), self._read() as conn:
@@ -1139,6 +1195,148 @@ class Ledger:
             )
         )
         return AuditEntry(seq, at, actor, action, subject, purpose, detail, prev, digest)
+
+    def log_accesses(self, entries: Sequence[Mapping[str, Any]]) -> int:
+        """Record many reads at once (one transaction, one chain segment): each entry has
+        ``actor``, ``action``, ``subject``, ``purpose`` and optionally ``detail``."""
+        self._check_ready()
+        if not entries:
+            return 0
+        with _translated("writing the audit log"), self._write() as conn:
+            for e in entries:
+                self._audit(
+                    conn,
+                    actor=e["actor"],
+                    action=e["action"],
+                    subject=e.get("subject"),
+                    purpose=e["purpose"],
+                    detail=e.get("detail"),
+                )
+        return len(entries)
+
+    def changes_since(self, seq: int) -> tuple[int, set[str]]:
+        """Subjects whose facts were written after audit entry ``seq`` (records filed, events
+        appended), and the newest seq: what a cache of the projection must reload."""
+        self._check_ready()
+        with _translated("reading the audit log"), self._read() as conn:
+            rows = conn.execute(
+                sa.select(t_audit_log.c.seq, t_audit_log.c.subject, t_audit_log.c.action)
+                .where(t_audit_log.c.seq > seq)
+                .order_by(t_audit_log.c.seq)
+            ).all()
+        last = rows[-1][0] if rows else seq
+        touched = {
+            r[1]
+            for r in rows
+            if r[1] is not None and (r[2].startswith("records.") or r[2].startswith("event."))
+        }
+        whole = any(r[1] is None and r[2].startswith("records.") for r in rows)
+        if whole:
+            touched.add("*")  # a bulk write without one subject: reload everything
+        return int(last), touched
+
+    def last_audit_seq(self) -> int:
+        self._check_ready()
+        with _translated("reading the audit log"), self._read() as conn:
+            value = conn.execute(sa.select(sa.func.max(t_audit_log.c.seq))).scalar_one()
+        return int(value or 0)
+
+    def projection_rows(
+        self, subjects: Iterable[str] | None = None
+    ) -> Iterator[tuple[str, ProjectedMeasure]]:
+        """``(subject, measure)`` for the given subjects, or for everyone (streamed)."""
+        self._check_ready()
+        cols = (
+            t_projection.c.subject,
+            t_projection.c.measure,
+            t_projection.c.list,
+            t_projection.c.memorandum,
+            t_projection.c.since,
+            t_projection.c.until,
+            t_projection.c.computed_as_of,
+        )
+        chosen = None if subjects is None else sorted(set(subjects))
+        batches = [None] if chosen is None else list(_chunks(chosen, CHUNK))
+        for batch in batches:
+            query = sa.select(*cols).order_by(t_projection.c.subject, t_projection.c.id)
+            if batch is not None:
+                query = query.where(t_projection.c.subject.in_(batch))
+            with _translated("reading the projection"), self._read() as conn:
+                for row in conn.execute(query):
+                    yield row[0], ProjectedMeasure(*row[1:])
+
+    # -- API keys ----------------------------------------------------------------------------
+
+    def create_key(self, *, role: str, principal: str, label: str = "", actor: str) -> str:
+        """A new API key; returns the token (``sc_<key id>_<secret>``), shown only now."""
+        import secrets
+
+        self._check_ready()
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(24)
+        with _translated("creating an API key"), self._write() as conn:
+            conn.execute(
+                t_api_keys.insert().values(
+                    key_id=key_id,
+                    secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
+                    role=role,
+                    principal=principal,
+                    label=label,
+                    created_at=_now(),
+                )
+            )
+            self._audit(
+                conn,
+                actor=actor,
+                action="keys.create",
+                subject=principal if role == "subject" else None,
+                purpose="administration",
+                detail={"key": key_id, "role": role, "principal": principal},
+            )
+        return f"sc_{key_id}_{secret}"
+
+    def key_for(self, token: str) -> ApiKey | None:
+        """The live key a token belongs to, or None (unknown, wrong secret, or revoked)."""
+        self._check_ready()
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != "sc":
+            return None
+        with _translated("reading API keys"), self._read() as conn:
+            row = conn.execute(
+                sa.select(t_api_keys).where(t_api_keys.c.key_id == parts[1])
+            ).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        import hmac
+
+        digest = hashlib.sha256(parts[2].encode()).hexdigest()
+        if not hmac.compare_digest(digest, row.secret_hash):
+            return None
+        return ApiKey(row.key_id, row.role, row.principal, row.label, row.created_at)
+
+    def keys(self) -> list[ApiKey]:
+        self._check_ready()
+        with _translated("reading API keys"), self._read() as conn:
+            rows = conn.execute(sa.select(t_api_keys).order_by(t_api_keys.c.created_at)).all()
+        return [
+            ApiKey(r.key_id, r.role, r.principal, r.label, r.created_at, r.revoked_at)
+            for r in rows
+        ]
+
+    def revoke_key(self, key_id: str, *, actor: str) -> None:
+        self._check_ready()
+        with _translated("revoking an API key"), self._write() as conn:
+            done = conn.execute(
+                t_api_keys.update()
+                .where(t_api_keys.c.key_id == key_id, t_api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            ).rowcount
+            if not done:
+                raise NotFound(f"key: no live key {key_id!r}")
+            self._audit(
+                conn, actor=actor, action="keys.revoke", subject=None,
+                purpose="administration", detail={"key": key_id},
+            )  # fmt: skip
 
     # -- projection --------------------------------------------------------------------------
 

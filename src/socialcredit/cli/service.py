@@ -1,0 +1,145 @@
+"""``socialcredit serve``, ``keys`` and ``audit``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from socialcredit.errors import InputError
+from socialcredit.registry.config import db_url, parse_date, registry_catalog
+from socialcredit.registry.ledger import Ledger
+from socialcredit.service.api import ROLES
+
+console = Console(highlight=False)
+keys_app = typer.Typer(
+    help="API keys: who may call the service, in which role.", no_args_is_help=True
+)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="Database URL or SQLite path (default $SOCIALCREDIT_DB).")
+]
+
+
+def _ledger(db: str | None) -> Ledger:
+    ledger = Ledger.open(db_url(db))
+    if not ledger.is_initialised():
+        ledger.init()
+    return ledger
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
+    principal: Annotated[
+        str,
+        typer.Option(
+            "--principal",
+            help="authority: its id; consumer: the measure domain it checks (e.g. transport); "
+            "subject: the resident ID or USCC; admin: a name.",
+        ),
+    ],
+    label: Annotated[str, typer.Option("--label", help="A note on who holds the key.")] = "",
+    db: DbOpt = None,
+) -> None:
+    """Create a key and print its token (shown only once)."""
+    from socialcredit.registry import subjects
+
+    if role not in ROLES:
+        raise InputError("role", f"{role!r} is not a role (one of: {', '.join(ROLES)})")
+    catalog = registry_catalog()
+    index = catalog.index
+    if role == "authority" and principal not in index.authorities:
+        raise InputError("principal", f"no authority {principal!r} in the catalogs in force")
+    if role == "consumer" and principal not in {m.domain for m in index.measures.values()}:
+        domains = sorted({m.domain for m in index.measures.values()})
+        raise InputError(
+            "principal", f"no measure domain {principal!r} (one of: {', '.join(domains)})"
+        )
+    if role == "subject":
+        principal, _ = subjects.validate(principal, field="principal")
+    if not principal.strip():
+        raise InputError("principal", "is empty")
+    ledger = _ledger(db)
+    try:
+        token = ledger.create_key(role=role, principal=principal, label=label, actor="cli")
+    finally:
+        ledger.close()
+    typer.echo(token)
+
+
+@keys_app.command("list")
+def keys_list(db: DbOpt = None) -> None:
+    """Every key (never its secret)."""
+    ledger = _ledger(db)
+    try:
+        keys = ledger.keys()
+    finally:
+        ledger.close()
+    table = Table("key", "role", "principal", "label", "created", "revoked")
+    for k in keys:
+        table.add_row(k.key_id, k.role, k.principal, k.label, f"{k.created_at:%Y-%m-%d %H:%M}",
+                      f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")  # fmt: skip
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id.")], db: DbOpt = None
+) -> None:
+    """Revoke a key (it stops working within seconds)."""
+    ledger = _ledger(db)
+    try:
+        ledger.revoke_key(key_id, actor="cli")
+    finally:
+        ledger.close()
+    console.print(f"revoked {key_id}")
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOpt = None) -> None:
+    """Walk the audit chain; exit 2 naming the first edited or deleted entry."""
+    ledger = Ledger.open(db_url(db))
+    try:
+        ledger.verify_audit()
+        n = ledger.last_audit_seq()
+    finally:
+        ledger.close()
+    console.print(f"audit log intact: {n} entries")
+
+
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    db: DbOpt = None,
+    today: Annotated[
+        str | None, typer.Option("--today", help="Run the registry as of this date (demos).")
+    ] = None,
+) -> None:
+    """Serve the API (/api/v1, /openapi.json) and the portal on the embedded SQLite default."""
+    import uvicorn
+
+    from socialcredit.service.app import create_app
+
+    fixed = parse_date(today, field="today") if today else None
+    ledger = _ledger(db)
+    catalog = registry_catalog()
+    app = create_app(ledger, catalog, today=(lambda: fixed) if fixed else _date_today,
+                     portal=_has_portal())  # fmt: skip
+    console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _date_today():  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    return date.today()
+
+
+def _has_portal() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("socialcredit.service.portal") is not None

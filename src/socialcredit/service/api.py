@@ -1,0 +1,470 @@
+"""The HTTP API, ``/api/v1``: one role per key, each role only what it needs.
+
+==========  ===================================================================================
+role        may
+==========  ===================================================================================
+authority   file records of the types in its mandate (one or a batch, idempotent by client
+            key); decide objections and repair applications to its own records; record
+            fulfilment; revoke its own records; see what awaits its decision
+consumer    ask whether a subject is restricted from a measure of its own domain, now; nothing
+            else (no profile, no record)
+subject     read its own full profile and access log; object; apply for repair
+admin       see the catalogs in force; verify the audit chain
+(public)    published list entries within their publication window; no key needed
+==========  ===================================================================================
+
+Keys: ``Authorization: Bearer sc_<id>_<secret>`` (``socialcredit keys create``). Every read of
+personal data goes to the hash-chained audit log with who, what and why. Errors are JSON:
+``{"error": {"field": ..., "message": ...}}`` with a 4xx status; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialcredit.errors import InputError, NotFound
+from socialcredit.registry import subjects, workflows
+from socialcredit.registry.config import parse_date
+from socialcredit.registry.evaluate import evaluate
+from socialcredit.registry.ledger import ApiKey, NewRecord
+from socialcredit.service.errors import Forbidden, Unauthorized
+from socialcredit.service.registry import Registry
+
+ROLES = ("authority", "consumer", "subject", "admin")
+
+router = APIRouter(prefix="/api/v1")
+
+
+def registry(request: Request) -> Registry:
+    reg: Registry = request.app.state.registry
+    return reg
+
+
+Reg = Annotated[Registry, Depends(registry)]
+
+
+def caller(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer sc_<id>_<secret>")] = None,
+) -> ApiKey:
+    if not authorization:
+        raise Unauthorized("authorization: a key is required (Authorization: Bearer <key>)")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("authorization: expected 'Bearer <key>'")
+    key = registry(request).keys.get(token.strip())
+    if key is None:
+        raise Unauthorized("authorization: unknown or revoked key")
+    return key
+
+
+def role(*allowed: str) -> Any:
+    def dependency(key: Annotated[ApiKey, Depends(caller)]) -> ApiKey:
+        if key.role not in allowed:
+            raise Forbidden(
+                f"role: a {key.role} key may not do this (needs {' or '.join(allowed)})"
+            )
+        return key
+
+    return Depends(dependency)
+
+
+Authority = Annotated[ApiKey, role("authority")]
+Consumer = Annotated[ApiKey, role("consumer")]
+SubjectKey = Annotated[ApiKey, role("subject")]
+Admin = Annotated[ApiKey, role("admin")]
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -------------------------------------------------------------------------------- consumers
+
+
+class Reason(BaseModel):
+    code: Literal["LISTED", "THRESHOLD", "NOT_ELIGIBLE"]
+    list: str | None = None
+    memorandum: str | None = None
+    until: date | None = None
+
+
+class CheckOut(BaseModel):
+    subject: str
+    measure: str
+    decision: Literal["allow", "deny"]
+    until: date | None
+    reasons: list[Reason]
+    as_of: date
+
+
+@router.get(
+    "/checks/{subject}/{measure}",
+    response_model=CheckOut,
+    tags=["consumers"],
+    summary="Is this subject restricted from this measure now?",
+)
+def check(
+    reg: Reg,
+    key: Consumer,
+    subject: Annotated[str, Path(max_length=40)],
+    measure: Annotated[str, Path(max_length=120)],
+    purpose: Annotated[str, Query(max_length=200)] = "booking check",
+) -> Response:
+    """A point lookup in the in-memory projection. Only measures of the consumer's own domain;
+    the answer carries no record, only the decision, reason codes and until when."""
+    subject_id, _ = subjects.validate(subject, field="subject")
+    known = reg.catalog.index.measures.get(measure)
+    if known is None:
+        raise NotFound(f"measure: no measure {measure!r}")
+    if known.domain != key.principal:
+        raise Forbidden(
+            f"measure: {measure} is in domain {known.domain!r}; this key may check only "
+            f"{key.principal!r}"
+        )
+    answer = reg.checks.decide(subject_id, measure, reg.today())
+    reg.audit.add(
+        {
+            "actor": f"consumer:{key.key_id}",
+            "action": f"check {measure}",
+            "subject": subject_id,
+            "purpose": purpose or "booking check",
+            "detail": {"decision": answer["decision"]},
+        }
+    )
+    return _json(answer)
+
+
+# -------------------------------------------------------------------------------- authorities
+
+
+class RecordIn(_In):
+    subject: str = Field(max_length=40, description="Resident ID or USCC")
+    record_type: str = Field(max_length=120)
+    decided_on: str = Field(max_length=10, description="YYYY-MM-DD")
+    decision_ref: str = Field(min_length=1, max_length=500, description="The decision's number")
+    counterpart: str | None = Field(default=None, max_length=40)
+    client_key: str | None = Field(default=None, max_length=200)
+
+
+class BatchIn(_In):
+    records: list[RecordIn] = Field(min_length=1, max_length=10_000)
+
+
+class Filed(BaseModel):
+    id: str
+    created: bool
+
+
+class FiledBatch(BaseModel):
+    records: list[Filed]
+
+
+def _new(r: RecordIn, authority: str, field: str = "decided_on") -> NewRecord:
+    return NewRecord(
+        subject=r.subject,
+        record_type=r.record_type,
+        authority=authority,
+        decided_on=_day(r.decided_on, field),
+        decision_ref=r.decision_ref,
+        counterpart=r.counterpart,
+        client_key=r.client_key,
+    )
+
+
+@router.post("/records", response_model=Filed, status_code=201, tags=["authorities"])
+def file_record(reg: Reg, key: Authority, body: RecordIn) -> Response:
+    """File one record as this authority (idempotent by ``client_key``)."""
+    result = reg.submit([_new(body, key.principal)], actor=f"authority:{key.principal}")[0]
+    return _json({"id": result.id, "created": result.created}, 201 if result.created else 200)
+
+
+@router.post("/records/batch", response_model=FiledBatch, status_code=201, tags=["authorities"])
+def file_batch(reg: Reg, key: Authority, body: BatchIn) -> Response:
+    """File many records, all or nothing: one bad record rejects the batch, every problem named
+    by position."""
+    new = [_new(r, key.principal, f"records.{n}.decided_on") for n, r in enumerate(body.records)]
+    results = reg.submit(new, actor=f"authority:{key.principal}")
+    created = any(r.created for r in results)
+    out = {"records": [{"id": r.id, "created": r.created} for r in results]}
+    return _json(out, 201 if created else 200)
+
+
+class DecisionIn(_In):
+    reason: str = Field(min_length=1, max_length=2000)
+    on: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD; default today")
+
+
+class ObjectionDecisionIn(DecisionIn):
+    upheld: bool
+
+
+class RepairDecisionIn(DecisionIn):
+    granted: bool
+
+
+class FulfilmentIn(_In):
+    on: str | None = Field(default=None, max_length=10)
+    creditor_request: bool = False
+
+
+class EventOut(BaseModel):
+    record_id: str
+    kind: str
+    on: date
+    actor: str
+
+
+def _event(ev: Any) -> dict[str, Any]:
+    return {"record_id": ev.record_id, "kind": str(ev.kind), "on": ev.on.isoformat(),
+            "actor": ev.actor}  # fmt: skip
+
+
+def _day(text: str, field: str) -> date:
+    """An ISO date (future and too-early dates are the ledger's to refuse, by field)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(field, f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+RecordId = Annotated[str, Path(max_length=20, pattern=r"^[0-9]+$")]
+
+
+@router.post("/records/{record_id}/objection/decision", response_model=EventOut,
+             tags=["authorities"])  # fmt: skip
+def decide_objection(
+    reg: Reg, key: Authority, record_id: RecordId, body: ObjectionDecisionIn
+) -> Response:
+    """The designating authority upholds (the record is void) or rejects an objection."""
+    today = reg.today()
+    ev = workflows.decide_objection(
+        reg.ledger, reg.catalog, record_id, authority=key.principal, upheld=body.upheld,
+        reason=body.reason, on=parse_date(body.on, field="on", default=today), today=today,
+    )  # fmt: skip
+    reg.touched(record_id)
+    return _json(_event(ev))
+
+
+@router.post("/records/{record_id}/repair/decision", response_model=EventOut,
+             tags=["authorities"])  # fmt: skip
+def decide_repair(
+    reg: Reg, key: Authority, record_id: RecordId, body: RepairDecisionIn
+) -> Response:
+    """The designating authority grants or refuses a repair application."""
+    today = reg.today()
+    ev = workflows.decide_repair(
+        reg.ledger, reg.catalog, record_id, authority=key.principal, granted=body.granted,
+        reason=body.reason, on=parse_date(body.on, field="on", default=today), today=today,
+    )  # fmt: skip
+    reg.touched(record_id)
+    return _json(_event(ev))
+
+
+@router.post("/records/{record_id}/fulfilment", response_model=EventOut, tags=["authorities"])
+def fulfilment(reg: Reg, key: Authority, record_id: RecordId, body: FulfilmentIn) -> Response:
+    """The obligation behind the record was performed (or the creditor asked for removal)."""
+    today = reg.today()
+    ev = workflows.record_fulfilment(
+        reg.ledger, reg.catalog, record_id, authority=key.principal,
+        on=parse_date(body.on, field="on", default=today), today=today,
+        creditor_request=body.creditor_request,
+    )  # fmt: skip
+    reg.touched(record_id)
+    return _json(_event(ev))
+
+
+@router.post("/records/{record_id}/revocation", response_model=EventOut, tags=["authorities"])
+def revocation(reg: Reg, key: Authority, record_id: RecordId, body: DecisionIn) -> Response:
+    """The designating authority withdraws its decision: the record has no effect at all."""
+    today = reg.today()
+    ev = workflows.revoke(
+        reg.ledger, reg.catalog, record_id, authority=key.principal, reason=body.reason,
+        on=parse_date(body.on, field="on", default=today), today=today,
+    )  # fmt: skip
+    reg.touched(record_id)
+    return _json(_event(ev))
+
+
+class PendingOut(BaseModel):
+    record_id: str
+    kind: Literal["objection", "repair"]
+    filed_on: date
+    decide_by: date
+    overdue: bool
+    subject: str
+    record_type: str
+    grounds: str
+
+
+@router.get("/authority/pending", response_model=list[PendingOut], tags=["authorities"])
+def pending(reg: Reg, key: Authority) -> Response:
+    """Objections and repair applications to this authority's records awaiting its decision,
+    oldest deadline first."""
+    items = reg.pending(key.principal)
+    reg.audit.add({"actor": f"authority:{key.principal}", "action": "pending",
+                   "subject": None, "purpose": "deciding objections and repairs",
+                   "detail": {"items": len(items)}})  # fmt: skip
+    return _json(items)
+
+
+# -------------------------------------------------------------------------------- subjects
+
+
+class ObjectionIn(_In):
+    grounds: str = Field(min_length=1, max_length=4000)
+    on: str | None = Field(default=None, max_length=10)
+
+
+class RepairIn(_In):
+    commitment: bool = Field(description="A public credit commitment is required")
+    on: str | None = Field(default=None, max_length=10)
+
+
+class PendingFiled(BaseModel):
+    record_id: str
+    kind: str
+    filed_on: date
+    decide_by: date
+
+
+@router.get("/me/profile", tags=["subjects"])
+def my_profile(
+    reg: Reg, key: SubjectKey, as_of: Annotated[str | None, Query(max_length=10)] = None
+) -> Response:
+    """Everything held about the key's subject: scores, lists, measures, every record, why,
+    until when, and when repair becomes possible."""
+    on = parse_date(as_of, field="as_of", default=reg.today())
+    profile = evaluate(reg.ledger.facts(key.principal), reg.catalog, on, subject=key.principal)
+    reg.ledger.log_access(actor=f"subject:{key.principal}", action="profile",
+                          subject=key.principal, purpose="subject access")  # fmt: skip
+    return _json(profile.to_json())
+
+
+def _own(reg: Registry, key: ApiKey, record_id: str) -> None:
+    rec = reg.ledger.record(record_id)
+    if rec.subject != key.principal:
+        raise NotFound(f"record: no record {record_id!r} about you")
+
+
+@router.post("/me/records/{record_id}/objection", response_model=PendingFiled, status_code=201,
+             tags=["subjects"])  # fmt: skip
+def object_to(reg: Reg, key: SubjectKey, record_id: RecordId, body: ObjectionIn) -> Response:
+    """Object to one of your records; the designating authority must decide within 20 days."""
+    _own(reg, key, record_id)
+    today = reg.today()
+    p = workflows.file_objection(
+        reg.ledger, reg.catalog, record_id, by=key.principal, grounds=body.grounds,
+        on=parse_date(body.on, field="on", default=today), today=today,
+    )  # fmt: skip
+    reg.touched(record_id)
+    return _json(_pending(p), 201)
+
+
+@router.post("/me/records/{record_id}/repair", response_model=PendingFiled, status_code=201,
+             tags=["subjects"])  # fmt: skip
+def apply_repair(reg: Reg, key: SubjectKey, record_id: RecordId, body: RepairIn) -> Response:
+    """Apply for credit repair once the minimum period is over."""
+    _own(reg, key, record_id)
+    today = reg.today()
+    p = workflows.apply_repair(
+        reg.ledger, reg.catalog, record_id, by=key.principal, commitment=body.commitment,
+        on=parse_date(body.on, field="on", default=today), today=today,
+    )  # fmt: skip
+    reg.touched(record_id)
+    return _json(_pending(p), 201)
+
+
+def _pending(p: workflows.Pending) -> dict[str, Any]:
+    return {"record_id": p.record_id, "kind": p.kind, "filed_on": p.filed_on.isoformat(),
+            "decide_by": p.decide_by.isoformat()}  # fmt: skip
+
+
+class AccessOut(BaseModel):
+    at: str
+    actor: str
+    action: str
+    purpose: str
+
+
+@router.get("/me/access-log", response_model=list[AccessOut], tags=["subjects"])
+def my_access_log(reg: Reg, key: SubjectKey) -> Response:
+    """Every access to your data: who, when, what, and why."""
+    reg.audit.flush()
+    entries = reg.ledger.access_log(key.principal)
+    return _json(
+        [
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "purpose": e.purpose}
+            for e in entries
+        ]  # fmt: skip
+    )
+
+
+# -------------------------------------------------------------------------------- public
+
+
+class PublicEntry(BaseModel):
+    subject: str
+    list: str
+    list_title: str
+    reason: str
+    record_type: str
+    since: date
+    until: date | None
+
+
+@router.get("/public/lists", response_model=list[PublicEntry], tags=["public"])
+def public_lists(
+    reg: Reg,
+    q: Annotated[str | None, Query(max_length=40, description="ID starts with")] = None,
+    list_id: Annotated[str | None, Query(alias="list", max_length=120)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    """Published list entries within their publication window: ID, list, reason, until."""
+    return _json(reg.public_entries(q=q, list_id=list_id, limit=limit))
+
+
+# -------------------------------------------------------------------------------- admin
+
+
+@router.get("/admin/catalogs", tags=["admin"])
+def catalogs(reg: Reg, key: Admin) -> Response:
+    """The catalogs in force: files, versions, and what they define."""
+    return _json(reg.catalog_summary())
+
+
+class AuditOut(BaseModel):
+    intact: bool
+    entries: int
+    problem: str | None = None
+
+
+@router.get("/admin/audit/verify", response_model=AuditOut, tags=["admin"])
+def verify(reg: Reg, key: Admin) -> Response:
+    """Walk the audit chain: any edited or deleted entry is named."""
+    from socialcredit.errors import LedgerError
+
+    reg.audit.flush()
+    try:
+        reg.ledger.verify_audit()
+    except LedgerError as exc:
+        return _json({"intact": False, "entries": reg.ledger.last_audit_seq(),
+                      "problem": str(exc)}, 409)  # fmt: skip
+    return _json({"intact": True, "entries": reg.ledger.last_audit_seq(), "problem": None})
+
+
+def today_default() -> date:  # pragma: no cover - overridden in tests
+    return date.today()
+
+
+__all__ = ["ROLES", "router", "InputError"]

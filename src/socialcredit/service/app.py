@@ -1,0 +1,124 @@
+"""The ASGI application: the API under ``/api/v1`` and the portal at ``/``.
+
+Every error becomes a 4xx with ``{"error": {"field": ..., "message": ...}}`` (a bad batch also
+carries ``problems``: one per bad record, by position). Only a failure of the store itself is a
+5xx (503), never anything a caller sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from socialcredit.errors import (
+    CatalogError,
+    Conflict,
+    ImportRejected,
+    InputError,
+    LedgerError,
+    NotFound,
+    OutsideMandate,
+    SocialCreditError,
+    WorkflowError,
+)
+from socialcredit.policy.loader import Loaded
+from socialcredit.registry.ledger import Ledger
+from socialcredit.service import api
+from socialcredit.service.errors import Forbidden, Unauthorized
+from socialcredit.service.registry import Registry
+
+
+def _error(status: int, field: str | None, message: str, **extra: Any) -> Response:
+    body = {"error": {"field": field, "message": message, **extra}}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def _status(exc: SocialCreditError) -> int:
+    for kind, status in (
+        (Unauthorized, 401),
+        (Forbidden, 403),
+        (OutsideMandate, 403),
+        (NotFound, 404),
+        (Conflict, 409),
+        (WorkflowError, 409),
+        (InputError, 422),
+        (CatalogError, 422),
+        (LedgerError, 503),
+    ):
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def create_app(
+    ledger: Ledger,
+    catalog: Loaded,
+    *,
+    today: Callable[[], date] = date.today,
+    poll_seconds: float = 1.0,
+    portal: bool = False,
+) -> FastAPI:
+    """The service over ``ledger`` with ``catalog`` in force (``today`` is injectable so tests
+    and demos can run on a fixed date)."""
+    registry = Registry(ledger, catalog, today=today, poll_seconds=poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        registry.start()
+        try:
+            yield
+        finally:
+            registry.stop()
+
+    app = FastAPI(
+        title="socialcredit registry",
+        version="1",
+        description=(
+            "Records from authenticated authorities become lists and measures, with due "
+            "process: notice, objection, repair, expiry, and an audit trail of every read."
+        ),
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.state.registry = registry
+    app.include_router(api.router)
+
+    @app.exception_handler(SocialCreditError)
+    async def _ours(request: Request, exc: SocialCreditError) -> Response:
+        status = _status(exc)
+        if isinstance(exc, ImportRejected):
+            problems = [{"record": n, "field": f, "message": m} for n, f, m in exc.problems]
+            return _error(422, "records", str(exc), problems=problems)
+        if isinstance(exc, InputError):
+            return _error(status, exc.field, exc.message)
+        text = str(exc)
+        field, sep, message = text.partition(": ")
+        if sep and " " not in field:
+            return _error(status, field, message)
+        return _error(status, None, text)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or "body"
+        return _error(422, field, str(first.get("msg", "invalid")))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error(exc.status_code, None, str(exc.detail))
+
+    if portal:
+        import importlib
+
+        importlib.import_module("socialcredit.service.portal").mount(app, registry)
+    return app

@@ -1,0 +1,153 @@
+"""The service's view of the registry: one ledger, the catalogs in force, and the in-memory
+state (check index, audit buffer, key cache). The API and the portal both go through it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from socialcredit.policy.loader import Loaded
+from socialcredit.registry.evaluate import evaluate
+from socialcredit.registry.ledger import Ledger, NewRecord, SubmitResult
+from socialcredit.service.state import AuditBuffer, CheckIndex, KeyCache
+
+
+@dataclass
+class Registry:
+    ledger: Ledger
+    catalog: Loaded
+    today: Callable[[], date] = date.today
+    poll_seconds: float = 1.0
+    checks: CheckIndex = field(init=False)
+    audit: AuditBuffer = field(init=False)
+    keys: KeyCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.checks = CheckIndex(self.ledger, self.catalog)
+        self.audit = AuditBuffer(self.ledger)
+        self.keys = KeyCache(self.ledger)
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.checks.load()
+        self.audit.start()
+        self._poller = threading.Thread(target=self._poll, name="projection-poll", daemon=True)
+        self._poller.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=10)
+        self.audit.stop()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.checks.catch_up()
+            except Exception:  # noqa: BLE001 - a failed poll is retried on the next tick
+                continue
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def submit(self, records: Sequence[NewRecord], *, actor: str) -> list[SubmitResult]:
+        out = self.ledger.submit(records, catalog=self.catalog, today=self.today(), actor=actor)
+        subjects = {r.subject.strip().upper() for r in records}
+        self.checks.reload(subjects | self._role_holders(subjects))
+        return out
+
+    def touched(self, record_id: str) -> None:
+        """A due-process step changed a record: refresh its subject in the check index."""
+        subject = self.ledger.record(record_id).subject
+        self.checks.reload({subject} | self._role_holders({subject}))
+
+    def _role_holders(self, subjects: set[str]) -> set[str]:
+        return set(self.ledger.role_holders(subjects))
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def pending(self, authority: str) -> list[dict[str, Any]]:
+        today = self.today()
+        out: list[dict[str, Any]] = []
+        for record_id in self.ledger.requested_records(authority):
+            rec = self.ledger.record(record_id)
+            events = self.ledger.events_for(record_id)
+            profile = evaluate([rec, *events], self.catalog, today, subject=rec.subject)
+            state = next(s for s in profile.records if s.record.id == record_id)
+            for kind, waiting, by, request in (
+                ("objection", state.objection == "pending", state.objection_decide_by,
+                 "objection_filed"),
+                ("repair", state.repair == "applied", state.repair_decide_by, "repair_applied"),
+            ):  # fmt: skip
+                if not waiting or by is None:
+                    continue
+                filed = [e for e in events if str(e.kind) == request]
+                last = filed[-1] if filed else None
+                out.append(
+                    {
+                        "record_id": record_id,
+                        "kind": kind,
+                        "filed_on": last.on.isoformat() if last else None,
+                        "decide_by": by.isoformat(),
+                        "overdue": today > by,
+                        "subject": rec.subject,
+                        "record_type": rec.record_type,
+                        "grounds": last.note if last else "",
+                    }
+                )
+        return sorted(out, key=lambda p: (p["decide_by"], p["record_id"]))
+
+    def public_entries(
+        self, *, q: str | None, list_id: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Published entries: a list membership whose records are published today."""
+        today = self.today()
+        index = self.catalog.index
+        out: list[dict[str, Any]] = []
+        prefix = (q or "").strip().upper()
+        for subject in self.checks.subjects_with_lists():
+            if prefix and not subject.startswith(prefix):
+                continue
+            profile = evaluate(self.ledger.facts(subject), self.catalog, today, subject=subject)
+            published = {r.record.id: r for r in profile.records if r.published}
+            for m in profile.lists:
+                if list_id and m.list != list_id:
+                    continue
+                shown = [published[r] for r in m.records if r in published]
+                if not shown:
+                    continue
+                lst = index.lists.get(m.list)
+                rt = index.record_types.get(shown[0].record.record_type)
+                out.append(
+                    {
+                        "subject": subject,
+                        "list": m.list,
+                        "list_title": lst.title if lst else m.list,
+                        "reason": rt.title if rt else shown[0].record.record_type,
+                        "record_type": shown[0].record.record_type,
+                        "since": m.since.isoformat(),
+                        "until": m.until.isoformat() if m.until else None,
+                    }
+                )
+                if len(out) >= limit:
+                    return out
+        return out
+
+    def catalog_summary(self) -> dict[str, Any]:
+        cat = self.catalog.catalog
+        return {
+            "id": cat.catalog.id,
+            "title": cat.catalog.title,
+            "version": cat.catalog.version,
+            "files": [p.name for p in self.catalog.files],
+            "record_types": len(cat.record_types),
+            "lists": len(cat.lists),
+            "measures": len(cat.measures),
+            "memoranda": len(cat.memoranda),
+            "schemes": len(cat.schemes),
+        }
