@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from socialcredit.cli import policy, records, registry, service, sim
+from socialcredit.cli import policy, records, registry, service, sim, study
 from socialcredit.errors import SocialCreditError
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ app.command("simulate")(sim.simulate_cmd)
 app.command("serve")(service.serve_cmd)
 app.add_typer(service.keys_app, name="keys")
 app.add_typer(service.audit_app, name="audit")
+app.add_typer(study.app, name="study")
 
 err_console = Console(stderr=True)
 

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from socialcredit.errors import InputError
 from socialcredit.registry.config import parse_date
 from socialcredit.sim.engine import Run
-from socialcredit.sim.licence import LicenceRegime, LicenceRun, LicenceScenario
-from socialcredit.sim.points import PointsRegime, PointsRun, PointsScenario
-from socialcredit.sim.regime import Regime, load_any_regime
-from socialcredit.sim.scenario import Scenario, load_any
-from socialcredit.sim.weighted import WeightedRegime, WeightedRun, WeightedScenario
+from socialcredit.sim.run import prepare
 
 console = Console(highlight=False)
-
-# engines for one city or a score regime: (scenario kind, regime kind, engine)
-_SMALL_ENGINES: tuple[tuple[type, type, Callable[..., Any]], ...] = (
-    (LicenceScenario, LicenceRegime, LicenceRun),
-    (PointsScenario, PointsRegime, PointsRun),
-    (WeightedScenario, WeightedRegime, WeightedRun),
-)
 
 
 def simulate_cmd(
@@ -54,24 +41,19 @@ def simulate_cmd(
     ] = 1,
 ) -> None:
     """Run a regime over a synthetic population; metrics to Parquet, totals to summary.json."""
-    sc = load_any(scenario)
-    first = parse_date(start, field="start", default=sc.start)
-    last = parse_date(end, field="end", default=sc.end)
-    if last < first:
-        raise InputError("end", f"{last} is before the start {first}")
-    rules = load_any_regime(regime)
-    for scenario_kind, regime_kind, engine in _SMALL_ENGINES:
-        if isinstance(sc, scenario_kind) or isinstance(rules, regime_kind):
-            if not (isinstance(sc, scenario_kind) and isinstance(rules, regime_kind)):
-                raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
-            with console.status(f"simulating {sc.name} / {rules.name}"):
-                summary = engine(sc, rules, population, seed, trace, first, last).run(out)
-            console.print(json.dumps(summary["scaled"], indent=2))
-            console.print(f"wrote {out}/metrics.parquet, summary.json")
-            return
-    if not (isinstance(sc, Scenario) and isinstance(rules, Regime)):  # pragma: no cover
-        raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
-    run = Run(sc, rules, population, seed, threads, trace, first, last, partitions)
+    first = parse_date(start, field="start") if start else None
+    last = parse_date(end, field="end") if end else None
+    run = prepare(
+        scenario, regime, population=population, seed=seed, threads=threads, trace=trace,
+        start=first, end=last, partitions=partitions,
+    )  # fmt: skip
+    if not isinstance(run, Run):
+        with console.status(f"simulating {run.scenario.name} / {run.regime.name}"):
+            summary = run.run(out)
+        console.print(json.dumps(summary["scaled"], indent=2))
+        console.print(f"wrote {out}/metrics.parquet, summary.json")
+        return
+    sc = run.scenario
     columns = (
         TextColumn("simulating {task.fields[what]}"),
         BarColumn(),

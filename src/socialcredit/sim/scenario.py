@@ -131,6 +131,20 @@ class Scenario(_Model):
 BUNDLED = "socialcredit.sim.scenarios"
 
 
+def _merge(raw: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Overrides into the scenario's raw TOML: a dotted key (``"objection.p_innocent"``)
+    reaches into a table and changes that one value; any other key replaces the whole value."""
+    for key, value in overrides.items():
+        head, dot, rest = key.partition(".")
+        if dot:
+            table = raw.setdefault(head, {})
+            if not isinstance(table, dict):
+                raise InputError(f"scenario.{head}", "is not a table: cannot set its keys")
+            _merge(table, {rest: value})
+        else:
+            raw[key] = value
+
+
 def bundled_names() -> list[str]:
     return sorted(
         p.name.removesuffix(".toml")
@@ -170,7 +184,7 @@ def load_any(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError("scenario", f"{source}: not valid TOML: {exc}") from None
-    raw.update({k: v for k, v in overrides.items() if v is not None})
+    _merge(raw, {k: v for k, v in overrides.items() if v is not None})
     if raw.get("kind") == "licence":
         from socialcredit.sim.licence import load_licence_scenario
 

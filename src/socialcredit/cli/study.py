@@ -1,0 +1,72 @@
+"""``socialcredit study run|report|list``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from socialcredit.study import report, runner
+from socialcredit.study.spec import Study, bundled_names, load_study
+
+console = Console(highlight=False)
+app = typer.Typer(
+    help="Regimes side by side: run a study, render its report.", no_args_is_help=True
+)
+
+
+@app.command("run")
+def run_cmd(
+    study: Annotated[str, typer.Argument(help="Bundled study name or a study TOML file.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/study"),
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Do not render the report.")
+    ] = False,
+) -> None:
+    """Run every (run, sweep point, seed); results stream to OUT/results/*.parquet."""
+    spec = load_study(study)
+    run_all(spec, out)
+    if not no_report:
+        path = report.render(out)
+        console.print(f"report: {path}")
+
+
+def run_all(spec: Study, out: Path) -> None:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"study {spec.name}", total=len(runner.tasks(spec)))
+
+        def progress(t: runner.Task, n: int, total: int) -> None:
+            bar.update(
+                task,
+                completed=n - 1,
+                description=f"{spec.name}: {t.run.name} {t.point_id} seed {t.seed}",
+            )
+
+        runner.run_study(spec, out, progress=progress)
+        bar.update(task, completed=len(runner.tasks(spec)), description=f"study {spec.name}")
+
+
+@app.command("report")
+def report_cmd(
+    folder: Annotated[Path, typer.Argument(help="A folder written by `study run`.")],
+) -> None:
+    """Render FOLDER/report.html (self-contained: images embedded)."""
+    path = report.render(folder)
+    console.print(f"report: {path}")
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """The bundled studies."""
+    for name in bundled_names():
+        spec = load_study(name)
+        console.print(f"{name}: {spec.description}")

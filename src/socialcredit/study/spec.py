@@ -1,0 +1,118 @@
+"""Study files: which regimes run side by side, over which world, how often, and what is swept.
+
+.. code-block:: toml
+
+    name = "demo"
+    population = 1_000_000
+    seeds = [1, 2, 3]
+
+    [[runs]]
+    name = "law-bound"            # a label for the report
+    regime = "law-bound"          # bundled name or TOML path
+    scenario = "national-2013"    # bundled name or TOML path
+    end = 2018-12-31              # optional: the scenario's own period otherwise
+
+    [sweep]                       # optional: a grid over one run's scenario
+    run = "law-bound"
+    "false_attribution" = [0.001, 0.01, 0.05]
+    "objection.upheld_innocent" = [0.2, 0.5, 0.8]
+
+Each (run, sweep point, seed) is one simulation; sweep keys are scenario parameters (dotted keys
+reach into a table, as ``objection.upheld_innocent``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from socialcredit.errors import InputError
+from socialcredit.sim.common import Frozen, validated
+
+BUNDLED = "socialcredit.study.studies"
+
+
+class StudyRun(Frozen):
+    name: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")
+    regime: str
+    scenario: str
+    start: date | None = None
+    end: date | None = None
+    population: int | None = Field(default=None, ge=1)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    """Scenario parameters changed for this run (dotted keys reach into tables)."""
+
+
+class Study(Frozen):
+    name: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    population: int = Field(ge=1, le=2_000_000_000)
+    seeds: tuple[int, ...] = Field(min_length=1, max_length=100)
+    threads: int = Field(default=2, ge=1, le=256)
+    runs: tuple[StudyRun, ...] = Field(min_length=1)
+    sweep: dict[str, Any] | None = None
+    """``run`` (a run's name) and parameter -> list of values: the grid."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Study:
+        names = [r.name for r in self.runs]
+        if len(set(names)) != len(names):
+            raise ValueError("runs: names must be distinct")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("seeds: must be distinct")
+        if self.sweep is not None:
+            target = self.sweep.get("run")
+            if target not in names:
+                raise ValueError(f"sweep.run: {target!r} is not one of the runs {names}")
+            grid = {k: v for k, v in self.sweep.items() if k != "run"}
+            if not grid:
+                raise ValueError("sweep: name at least one parameter and its values")
+            for key, values in grid.items():
+                if not isinstance(values, list) or not values:
+                    raise ValueError(f"sweep.{key}: expected a non-empty list of values")
+        return self
+
+    def points(self, run: StudyRun) -> list[dict[str, Any]]:
+        """``run``'s points: the base (its scenario as it is: what the side-by-side table
+        shows), then, if it is the swept run, every point of the grid."""
+        if self.sweep is None or self.sweep.get("run") != run.name:
+            return [{}]
+        grid = {k: v for k, v in self.sweep.items() if k != "run"}
+        keys = list(grid)
+        combos = itertools.product(*grid.values())
+        return [{}] + [dict(zip(keys, combo, strict=True)) for combo in combos]
+
+
+def bundled_names() -> list[str]:
+    return sorted(
+        p.name.removesuffix(".toml")
+        for p in resources.files(BUNDLED).iterdir()
+        if p.name.endswith(".toml")
+    )
+
+
+def load_study(ref: str | Path) -> Study:
+    """A bundled study by name or a study TOML file; errors name the field."""
+    if isinstance(ref, Path) or str(ref).endswith(".toml"):
+        path = Path(ref)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError("study", f"cannot read {path}: {exc.strerror}") from None
+        source = path.name
+    else:
+        if ref not in bundled_names():
+            raise InputError("study", f"no study {ref!r} (bundled: {', '.join(bundled_names())})")
+        text = resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
+        source = f"{ref}.toml"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError("study", f"{source}: not valid TOML: {exc}") from None
+    return validated(Study, raw, source=source, field="study")
