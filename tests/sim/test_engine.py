@@ -221,6 +221,11 @@ def test_organisations_are_listed_and_their_representatives_restricted(tmp_path:
     totals = summary["totals"]  # type: ignore[index]
     assert 0 < totals["organisations_listed_ever"] < totals["listed_ever"]
     assert totals["representatives_restricted"] == totals["organisations_listed_now"] > 0
+    persons_listed = totals["listed_now"] - totals["organisations_listed_now"]
+    assert totals["restricted_now"] == persons_listed + totals["representatives_restricted"]
+    ever, now = totals["listed_ever"], totals["listed_now"]
+    assert summary["mobility"] == pytest.approx((ever - now) / ever)  # type: ignore[operator]
+    assert 0 < summary["mobility"] < 1  # type: ignore[operator]
     orgs = [a for a in range(lay.agents) if lay.is_organisation(a)]
     assert len(orgs) == lay.organisations
     for org in orgs[:: max(1, len(orgs) // 50)]:

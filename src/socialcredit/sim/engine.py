@@ -429,6 +429,11 @@ class Run:
         # one legal representative per listed organisation, if the memoranda reach them
         reach = self.regime.representatives_restricted
         totals["representatives_restricted"] = totals["organisations_listed_now"] if reach else 0
+        # people under the list's restrictions: listed persons and representatives of listed
+        # organisations
+        persons_listed = totals["listed_now"] - totals["organisations_listed_now"]
+        totals["restricted_now"] = persons_listed + totals["representatives_restricted"]
+        ever, now = totals["listed_ever"], totals["listed_now"]
         scale = self.layout.scale
         summary = {
             "population": self.population,
@@ -442,6 +447,8 @@ class Run:
             "seed": self.seed,
             "totals": totals,
             "scaled": {k: round(v * scale) for k, v in totals.items()},
+            # who climbed back: the share of those ever listed who are off the list at the end
+            "mobility": (ever - now) / ever if ever else None,
         }
         write_outputs(out, summary, self.scenario, self.trace.rows)
         return summary
