@@ -38,3 +38,26 @@ def test_demo_fills_a_registry_through_due_process(tmp_path: Path, seed: int) ->
         assert {m.measure for m in profile.measures} == {
             m.measure for m in ledger.active_measures(result.sample_person, on=today)
         }
+
+
+def test_make_demo_writes_the_report_and_the_registry_with_logins(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "demo"
+    done = subprocess.run(
+        [sys.executable, "-m", "socialcredit", "demo", "--population", "2000", "--seeds", "1",
+         "--people", "200", "--no-serve", "--out", str(out)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = (out / "report.html").read_text()
+    for run in ("law-bound", "pilot-2018", "unified-score", "sesame"):
+        assert run in page
+    assert "Calibration against the published figures" in page
+    logins = (out / "logins.txt").read_text().splitlines()
+    assert {line.split(":")[0] for line in logins} >= {"authority court", "admin"}
+    with Ledger.open(f"sqlite:///{out / 'registry.db'}") as ledger:
+        token = logins[0].split(": ", 1)[1]
+        key = ledger.key_for(token)
+        assert key is not None and key.role == "subject"

@@ -326,23 +326,88 @@ def demo_cmd(
     out: Annotated[Path, typer.Option("--out", help="Where the demo writes its files.")] = Path(
         "out/demo"
     ),
-    people: Annotated[int, typer.Option("--people", min=10, help="Synthetic residents.")] = 3000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7,
+    population: Annotated[
+        int, typer.Option("--population", min=1000, help="Synthetic people in the study.")
+    ] = 1_000_000,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, max=20, help="Seeds per regime.")] = 3,
+    people: Annotated[int, typer.Option("--people", min=10, help="Residents of the city.")] = 3000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the city.")] = 7,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Stop after writing the files.")
     ] = False,
+    host: Annotated[str, typer.Option("--host", help="Portal address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Portal port.")] = 8000,
 ) -> None:
-    """A synthetic city through the real registry path: filing, due process, evaluation."""
-    from socialcredit import demo
+    """The main job: the shipped regimes side by side (out/demo/report.html), then a synthetic
+    city through the real registry path, served with the portal and a login for each role."""
+    import shutil
 
+    from socialcredit import demo
+    from socialcredit.cli.study import run_all
+    from socialcredit.study import report
+    from socialcredit.study.spec import load_study
+
+    # 1. the study: every shipped regime on the same synthetic population
+    spec = load_study("demo").model_copy(
+        update={"population": population, "seeds": tuple(range(1, seeds + 1))}
+    )
+    console.rule(f"1. {len(spec.runs)} regimes side by side, {population:,} people, {seeds} seeds")
+    run_all(spec, out / "study")
+    page = report.render(out / "study")
+    shutil.copyfile(page, out / "report.html")
+    console.print(f"report: {out / 'report.html'}")
+
+    # 2. a synthetic city through the registry, and a key for each role
+    console.rule("2. a synthetic city through the registry")
     result = demo.run(out, people=people, seed=seed, console=console)
+    logins = _demo_keys(result.db, result.sample_person)
+    (out / "logins.txt").write_text("".join(f"{role}: {token}\n" for role, token in logins.items()))
     console.print(f"Registry: {result.db}; summary: {out / 'summary.json'}")
     console.print(
         f"Try: socialcredit profile {result.sample_person} --db {result.db}\n"
         f"     socialcredit check {result.sample_person} restrict.flight --db {result.db}"
     )
-    if not no_serve:
-        console.print("(No web portal in this version: the commands above read the registry.)")
+    console.print(f"Logins (also in {out / 'logins.txt'}):")
+    for role, token in logins.items():
+        console.print(f"  {role}: {token}", soft_wrap=True)
+    if no_serve:
+        return
+
+    # 3. the portal over that registry
+    import uvicorn
+
+    from socialcredit.cli.service import _has_portal
+    from socialcredit.service.app import create_app
+
+    ledger = Ledger.open(f"sqlite:///{result.db}")
+    day = date.fromisoformat(result.summary["as_of"])
+    app = create_app(ledger, registry_catalog(), today=lambda: day, portal=_has_portal())
+    console.rule(f"3. portal: http://{host}:{port}/  (API: http://{host}:{port}/docs)")
+    console.print("Ctrl-C stops it.")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _demo_keys(db: Path, person: str) -> dict[str, str]:
+    """A key for each role over the demo's registry."""
+    ledger = Ledger.open(f"sqlite:///{db}")
+    try:
+        made = {
+            f"subject {person}": ledger.create_key(
+                role="subject", principal=person, label="demo resident", actor="demo"
+            ),
+            "authority court": ledger.create_key(
+                role="authority", principal="court", label="demo court", actor="demo"
+            ),
+            "consumer transport (airline)": ledger.create_key(
+                role="consumer", principal="transport", label="demo airline", actor="demo"
+            ),
+            "admin": ledger.create_key(
+                role="admin", principal="demo-admin", label="demo admin", actor="demo"
+            ),
+        }
+    finally:
+        ledger.close()
+    return made
 
 
 def access_log_cmd(
