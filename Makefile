@@ -24,6 +24,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(MAKE) lint
 	$(VENV)/bin/pytest -m "not slow"
 

@@ -127,9 +127,11 @@ def serve_cmd(
     fixed = parse_date(today, field="today") if today else None
     ledger = _ledger(db)
     catalog = registry_catalog()
-    app = create_app(ledger, catalog, today=(lambda: fixed) if fixed else _date_today,
-                     portal=_has_portal())  # fmt: skip
-    console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    app = create_app(ledger, catalog, today=(lambda: fixed) if fixed else _date_today)
+    console.print(
+        f"serving on http://{host}:{port}  (portal: sign in with a key from "
+        f"`socialcredit keys create`; API docs: http://{host}:{port}/docs)"
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -65,7 +65,7 @@ def create_app(
     *,
     today: Callable[[], date] = date.today,
     poll_seconds: float = 1.0,
-    portal: bool = False,
+    portal: bool = True,
 ) -> FastAPI:
     """The service over ``ledger`` with ``catalog`` in force (``today`` is injectable so tests
     and demos can run on a fixed date)."""

@@ -1,0 +1,267 @@
+"""The portal in a real browser (Debian's Chromium driven by Playwright) against a live server:
+signing in per role, a subject's record, an objection filed and decided, the consumer's check
+before and after, public list search, the policy explorer; and bad form input over plain HTTP.
+
+One server and one browser for the module; each test uses its own subjects and browser contexts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from live import Live, person_id, serve
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from socialcredit.policy.loader import Loaded
+from socialcredit.registry.ledger import NewRecord
+from socialcredit.service.portal import COOKIE
+from socialcredit.service.registry import Registry
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+REFUSE = "court.dishonest_debtor.refuse_to_perform"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, service_catalog: Loaded) -> Iterator[Live]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('portal')}/portal.db"
+    yield from serve(url, service_catalog, portal=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium (make test does)")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def signed_in(browser: Browser, site: Live, name: str, path: str) -> Page:
+    """A fresh browser context (its own cookies) holding the key called ``name``, at ``path``.
+    (Signing in through the form is tested once, in the first test.)"""
+    context = browser.new_context(base_url=site.base)
+    context.add_cookies([{"name": COOKIE, "value": site.tokens[name], "url": site.base}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(path)
+    return page
+
+
+def registry(site: Live) -> Registry:
+    reg: Registry = site.app.state.registry  # type: ignore[attr-defined]
+    return reg
+
+
+def test_each_role_signs_in_to_its_own_page(browser: Browser, site: Live) -> None:
+    site.key("subject", person_id(101), "p101")
+    site.key("authority", "court", "court")
+    site.key("consumer", "transport", "airline")
+    site.key("admin", "ops", "admin")
+    page = browser.new_context(base_url=site.base).new_page()
+    for name, path, heading in [
+        ("p101", "/me", "My record"),
+        ("court", "/desk", "Authority desk"),
+        ("airline", "/check", "Check"),
+        ("admin", "/admin", "Administration"),
+    ]:
+        page.goto(path)  # not signed in: the login page, which comes back here
+        expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+        page.get_by_label("API key").fill(site.tokens[name])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        assert page.url == site.base + path
+        (cookie,) = page.context.cookies()
+        assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
+        if name != "p101":  # a page of another role is refused, naming the role
+            page.goto("/me")
+            expect(page.get_by_role("alert")).to_contain_text("this page is for subject keys")
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+        assert page.context.cookies() == []
+    page.goto("/login")
+    page.get_by_label("API key").fill("sc_000000000000_not-a-key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("key: this key is unknown")
+    expect(page.get_by_label("API key")).to_have_attribute("aria-invalid", "true")
+    page.context.close()
+
+
+def test_objection_from_record_to_desk_to_check(browser: Browser, site: Live) -> None:
+    someone = person_id(202)
+    site.key("subject", someone, "p202")
+    site.key("authority", "court", "court")
+    site.key("consumer", "transport", "airline")
+
+    desk = signed_in(browser, site, "court", "/desk")
+    desk.get_by_label("Record type").select_option(REFUSE)
+    desk.get_by_label("Subject").fill(someone)
+    desk.get_by_label("Decision date").fill("2026-01-10")
+    desk.get_by_label("Decision reference").fill("(2026) Jing 0101 Zhi 7")
+    desk.get_by_role("button", name="File record").click()
+    filed = desk.get_by_role("status").filter(has_text="filed")
+    expect(filed).to_contain_text(f"about {someone}")
+    record_id = re.search(r"Record (\d+) filed", filed.inner_text()).group(1)  # type: ignore[union-attr]
+
+    airline = signed_in(browser, site, "airline", "/check")
+
+    def check() -> str:
+        airline.get_by_label("Subject").fill(someone)
+        airline.get_by_label("Measure").select_option("restrict.flight")
+        airline.get_by_label("Purpose").fill("booking PEK-SHA")
+        airline.get_by_role("button", name="Check").click()
+        answer = airline.locator("#decision")
+        expect(answer).to_contain_text(someone)
+        return answer.inner_text()
+
+    first = check()
+    assert "deny" in first and "LISTED" in first and "until 2028-01-10" in first
+
+    me = signed_in(browser, site, "p202", "/me")
+    card = me.locator(f"#record-{record_id}")
+    expect(card).to_contain_text("Fa Shi [2017] No. 7, Art. 1(1)")  # the legal basis
+    expect(card).to_contain_text("2027-01-10")  # repairable from
+    chain = me.locator("#list-court\\.judgment_debtor ol.chain")
+    expect(chain).to_contain_text(f"Record {record_id}")
+    expect(chain).to_contain_text("Memorandum")
+    expect(me.get_by_role("table").filter(has_text="restriction").first).to_contain_text(
+        "2028-01-10"
+    )
+    access = me.locator("#h-access + div table")
+    expect(access).to_contain_text("booking PEK-SHA")
+    expect(access).to_contain_text("subject access")  # this very read
+
+    card.get_by_text("Object to this record").click()
+    card.get_by_label("Grounds").fill("I paid in full on 2026-01-05")
+    card.get_by_role("button", name="File objection").click()
+    card = me.locator(f"#record-{record_id}")  # swapped in place by htmx
+    expect(card.get_by_role("status")).to_contain_text("court must decide by 2026-06-21")
+    expect(card).to_contain_text("pending")
+    assert me.url.endswith("/me")
+
+    desk.goto("/desk")
+    item = desk.locator(f"#pending-{record_id}-objection")
+    expect(item).to_contain_text("I paid in full on 2026-01-05")
+    item.get_by_label("Reasons").fill("Payment confirmed by the creditor")
+    item.get_by_role("button", name="Decide").click()  # no outcome chosen
+    expect(item.get_by_role("alert")).to_contain_text("outcome: this field is required")
+    expect(item.get_by_label("Reasons")).to_have_value("Payment confirmed by the creditor")
+    item.get_by_label("Uphold").check()
+    item.get_by_role("button", name="Decide").click()
+    expect(desk.locator(f"#pending-{record_id}-objection").get_by_role("status")).to_contain_text(
+        "objection upheld"
+    )
+
+    second = check()
+    assert "allow" in second and "No restriction in force" in second
+
+    me.reload()
+    expect(me.locator(f"#record-{record_id}")).to_contain_text("void: objection upheld")
+    expect(me.locator("#h-access + div table")).to_contain_text("check restrict.flight")
+    for page in (desk, airline, me):
+        page.context.close()
+
+
+def test_public_lists_search(browser: Browser, site: Live) -> None:
+    early, late = person_id(300), person_id(9_000)  # born 1950 and 1974
+    registry(site).submit(
+        [NewRecord(s, REFUSE, "court", date(2026, 2, 1), "(2026) public") for s in (early, late)],
+        actor="test",
+    )
+    page = browser.new_context(base_url=site.base).new_page()
+    page.goto("/lists")
+    expect(page.locator("#results")).to_contain_text(early)
+    expect(page.locator("#results")).to_contain_text(late)
+    page.get_by_label("ID starts with").fill(late[:10])
+    expect(page.locator("#results")).not_to_contain_text(early)
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    expect(page.locator("#results")).to_contain_text("Able to perform the judgment but refuses")
+    assert f"q={late[:10]}" in page.url  # the search is a link one can share
+    page.get_by_label("ID starts with").fill("<b>")
+    expect(page.get_by_role("alert")).to_contain_text("q: an ID has only digits and letters")
+    page.context.close()
+
+
+def test_policy_explorer_draws_catalogs_and_findings(browser: Browser, site: Live) -> None:
+    page = browser.new_context(base_url=site.base).new_page()
+    page.goto("/policy")
+    row = page.get_by_role("row").filter(has_text="unified-score")
+    expect(row).to_contain_text("refused")
+    row.get_by_role("link").first.click()
+    expect(page.get_by_role("status").first).to_contain_text("Refused under cn-2021")
+    expect(page.locator("svg[role=img] rect.box.error").first).to_be_visible()
+    expect(page.locator("#h-findings")).to_contain_text("Findings")
+    expect(page.locator("#list-unified\\.petitioners")).to_contain_text("SC001")
+    page.goto("/policy/court-dishonest-debtors")
+    expect(page.get_by_role("status").first).to_contain_text("Admissible under cn-2021")
+    node = page.locator("#list-court\\.judgment_debtor")
+    expect(node).to_contain_text("Fa Shi [2017] No. 7")
+    expect(node.get_by_role("link", name="court.consumption-restrictions")).to_be_visible()
+    assert page.locator("svg[role=img] path.edge").count() > 10
+    page.get_by_role("link", name="eu-ai-act").click()
+    expect(page.get_by_role("status").first).to_contain_text("Refused under eu-ai-act")
+    page.context.close()
+
+
+def test_bad_form_input_names_the_field(site: Live) -> None:
+    site.key("authority", "court", "court")
+    site.key("consumer", "transport", "airline")
+    site.key("subject", person_id(404), "p404")
+
+    def client(name: str) -> httpx.Client:
+        c = httpx.Client(base_url=site.base, timeout=30)
+        c.cookies.set(COOKIE, site.tokens[name])
+        return c
+
+    good = {"record_type": REFUSE, "subject": person_id(404), "decided_on": "2026-01-10",
+            "decision_ref": "(2026) 1"}  # fmt: skip
+    with client("court") as c:
+        for change, status, field in [
+            ({"subject": "12345"}, 422, "subject"),
+            ({"decided_on": "10 Jan"}, 422, "decided_on"),
+            ({"decided_on": "2027-01-10"}, 422, "decided_on"),
+            ({"decision_ref": ""}, 422, "decision_ref"),
+            ({"record_type": "samr.legal_representative"}, 422, "record_type"),
+            ({"subject": "x" * 5000}, 422, "subject"),
+        ]:
+            r = c.post("/desk/records", data=good | change)
+            assert r.status_code == status, (change, r.status_code)
+            assert f"<strong>{field.replace('_', ' ')}</strong>" in r.text, change
+        r = c.post("/desk/records/abc/decision", data={"kind": "objection"})
+        assert r.status_code == 422 and "<strong>record</strong>" in r.text
+        r = c.post("/desk/records/1/decision", data={"kind": "verdict", "reason": "x"})
+        assert r.status_code == 422 and "<strong>kind</strong>" in r.text
+    with client("airline") as c:
+        r = c.post("/check", data={"subject": person_id(1), "measure": "nope", "purpose": "x"})
+        assert r.status_code == 422 and "<strong>measure</strong>" in r.text
+        r = c.post("/check", data={"subject": person_id(1), "measure": "restrict.flight"})
+        assert r.status_code == 422 and "<strong>purpose</strong>" in r.text
+    with client("p404") as c:
+        r = c.post("/me/records/1/objection", data={"grounds": "x"}, headers={"HX-Request": "true"})
+        assert r.status_code == 404 and "no record" in r.text
+        r = c.post("/login", data={"key": ""})
+        assert r.status_code == 422 and "<strong>key</strong>" in r.text
+    with httpx.Client(base_url=site.base) as anon:
+        assert anon.get("/policy/nope").status_code == 404
+        r = anon.get("/policy/sesame", params={"profile": "gdpr"})
+        assert r.status_code == 422 and "<strong>profile</strong>" in r.text
+        r = anon.get("/lists", params={"list": "nope"})
+        assert r.status_code == 422 and "<strong>list</strong>" in r.text
+        r = anon.post("/desk/records", data=good)
+        assert r.status_code == 303 and r.headers["location"] == "/login?next=/desk/records"
+        r = anon.post("/login", data={"key": "x"}, headers={"Origin": "http://elsewhere.test"})
+        assert r.status_code == 403
