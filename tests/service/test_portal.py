@@ -141,7 +141,7 @@ def test_objection_from_record_to_desk_to_check(browser: Browser, site: Live) ->
     expect(me.get_by_role("table").filter(has_text="restriction").first).to_contain_text(
         "2028-01-10"
     )
-    access = me.locator("#h-access + div table")
+    access = me.locator("#access-log")
     expect(access).to_contain_text("booking PEK-SHA")
     expect(access).to_contain_text("subject access")  # this very read
 
@@ -171,7 +171,7 @@ def test_objection_from_record_to_desk_to_check(browser: Browser, site: Live) ->
 
     me.reload()
     expect(me.locator(f"#record-{record_id}")).to_contain_text("void: objection upheld")
-    expect(me.locator("#h-access + div table")).to_contain_text("check restrict.flight")
+    expect(me.locator("#access-log")).to_contain_text("check restrict.flight")
     for page in (desk, airline, me):
         page.context.close()
 
@@ -265,3 +265,37 @@ def test_bad_form_input_names_the_field(site: Live) -> None:
         assert r.status_code == 303 and r.headers["location"] == "/login?next=/desk/records"
         r = anon.post("/login", data={"key": "x"}, headers={"Origin": "http://elsewhere.test"})
         assert r.status_code == 403
+
+
+def test_scores_over_time_repair_and_forms_without_javascript(site: Live) -> None:
+    someone = person_id(505)
+    site.key("subject", someone, "p505")
+    site.key("authority", "court", "court")
+    filed = registry(site).submit(
+        [
+            NewRecord(someone, "rongcheng.volunteering", "rongcheng", date(2025, 1, 10), "v"),
+            NewRecord(someone, "rongcheng.counterfeit_goods", "rongcheng", date(2025, 3, 1), "c"),
+        ],
+        actor="test",
+    )
+    counterfeit = filed[1].id
+    with httpx.Client(base_url=site.base, timeout=30) as c:
+        c.cookies.set(COOKIE, site.tokens["p505"])
+        page = c.get("/me").text
+        scores = page[page.index('id="h-scores"') : page.index('id="h-lists"')]
+        for day in ("2024-06-01", "2025-06-01", "2025-12-01", "2026-03-01", "2026-06-01"):
+            assert f'<th scope="col">{day}</th>' in scores
+        assert scores.count('class="badge"') >= 2  # a grade on the dates with a score
+        assert "Apply for credit repair" in page
+        # a plain form post (no htmx) answers with the whole page and the outcome in it
+        r = c.post(f"/me/records/{counterfeit}/repair", data={})
+        assert r.status_code == 422 and "<html" in r.text
+        assert "<strong>commitment</strong>" in r.text
+        r = c.post(f"/me/records/{counterfeit}/repair", data={"commitment": "yes"})
+        assert r.status_code == 200 and "<html" in r.text
+        assert "rongcheng must decide by" in r.text
+    with httpx.Client(base_url=site.base, timeout=30) as c:
+        c.cookies.set(COOKIE, site.tokens["court"])
+        r = c.post(f"/desk/records/{counterfeit}/decision",
+                   data={"kind": "repair", "outcome": "grant", "reason": "x"})  # fmt: skip
+        assert r.status_code == 409 and "only rongcheng" in r.text

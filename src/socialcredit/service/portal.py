@@ -30,6 +30,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as default
 from datetime import date
 from functools import lru_cache
 from pathlib import Path as FsPath
@@ -217,7 +218,8 @@ def _text(form: FormData, name: str, *, label: str, max_len: int, required: bool
     raw = form.get(name)
     value = raw.strip() if isinstance(raw, str) else ""
     if required and not value:
-        raise InputError(name, f"this field is required ({label})")
+        plain = name.replace("_", " ")
+        raise InputError(name, "this field is required" + (f" ({label})" if label != plain else ""))
     if len(value) > max_len:
         raise InputError(name, f"too long: at most {max_len} characters")
     return value
@@ -921,6 +923,8 @@ class _Node:
     to: list[tuple[str, str]]
     findings: list[int]
     worst: str = ""
+    grouped: list[tuple[str, str, int, int]] = default(default_factory=list)
+    """``(code, worst severity, count, first finding)`` per code, for the node's card."""
 
     @property
     def anchor(self) -> str:
@@ -1003,6 +1007,16 @@ def _attach(cols: dict[str, list[_Node]], findings: tuple[checker.Finding, ...])
             node.worst = "error"
         elif not node.worst:
             node.worst = "warning"
+    for nodes in cols.values():
+        for node in nodes:
+            by_code: dict[str, tuple[str, str, int, int]] = {}
+            for i in node.findings:
+                f = findings[i]
+                code, worst, count, first = by_code.get(f.code, (f.code, "warning", 0, i))
+                if f.severity is checker.Severity.error:
+                    worst = "error"
+                by_code[f.code] = (code, worst, count + 1, first)
+            node.grouped = list(by_code.values())
     return loose
 
 
