@@ -38,7 +38,11 @@ REFUSE = "court.dishonest_debtor.refuse_to_perform"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, service_catalog: Loaded) -> Iterator[Live]:
     url = f"sqlite:///{tmp_path_factory.mktemp('portal')}/portal.db"
-    yield from serve(url, service_catalog, portal=True)
+    for live in serve(url, service_catalog, portal=True):
+        # the first write loads and compiles the projector (seconds): pay that here, once
+        registry(live).submit([NewRecord(person_id(1), REFUSE, "court", date(2026, 1, 2), "w")],
+                              actor="test")  # fmt: skip
+        yield live
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +113,14 @@ def test_objection_from_record_to_desk_to_check(browser: Browser, site: Live) ->
 
     desk = signed_in(browser, site, "court", "/desk")
     desk.get_by_label("Record type").select_option(REFUSE)
-    desk.get_by_label("Subject").fill(someone)
+    desk.get_by_label("Subject").fill(someone[:-1] + ("0" if someone[-1] != "0" else "1"))
     desk.get_by_label("Decision date").fill("2026-01-10")
     desk.get_by_label("Decision reference").fill("(2026) Jing 0101 Zhi 7")
+    desk.get_by_role("button", name="File record").click()
+    expect(desk.get_by_role("alert")).to_contain_text("subject:")  # a wrong check digit
+    expect(desk.get_by_label("Subject")).to_have_attribute("aria-invalid", "true")
+    expect(desk.get_by_label("Decision reference")).to_have_value("(2026) Jing 0101 Zhi 7")
+    desk.get_by_label("Subject").fill(someone)
     desk.get_by_role("button", name="File record").click()
     filed = desk.get_by_role("status").filter(has_text="filed")
     expect(filed).to_contain_text(f"about {someone}")
@@ -157,11 +166,7 @@ def test_objection_from_record_to_desk_to_check(browser: Browser, site: Live) ->
     item = desk.locator(f"#pending-{record_id}-objection")
     expect(item).to_contain_text("I paid in full on 2026-01-05")
     item.get_by_label("Reasons").fill("Payment confirmed by the creditor")
-    item.get_by_role("button", name="Decide").click()  # no outcome chosen
-    expect(item.get_by_role("alert")).to_contain_text("outcome: this field is required")
-    expect(item.get_by_label("Reasons")).to_have_value("Payment confirmed by the creditor")
-    item.get_by_label("Uphold").check()
-    item.get_by_role("button", name="Decide").click()
+    item.get_by_role("button", name="Uphold objection").click()
     expect(desk.locator(f"#pending-{record_id}-objection").get_by_role("status")).to_contain_text(
         "objection upheld"
     )
