@@ -738,7 +738,8 @@ async def decide(request: Request, record_id: str) -> Response:
 
 def _domain_measures(index: CatalogIndex, domain: str) -> list[dict[str, str]]:
     return [{"id": m.id, "title": m.title, "kind": m.kind.value}
-            for m in sorted(index.measures.values(), key=lambda m: m.id)
+            for m in sorted(index.measures.values(),
+                            key=lambda m: (m.kind is not MeasureKind.restriction, m.id))
             if m.domain == domain]  # fmt: skip
 
 
