@@ -90,6 +90,27 @@ def grade_shares(
     return out
 
 
+def gini(values: npt.NDArray[Any], counts: npt.NDArray[Any]) -> float | None:
+    """Gini coefficient of a population given as distinct ``values`` and how many agents hold
+    each (0: everyone equal; 1: one agent holds everything). Values are shifted to start at 0
+    if any is negative. O(distinct values), so scores can be binned with ``np.bincount``."""
+    order = np.argsort(values, kind="stable")
+    x = np.asarray(values, np.float64)[order]
+    c = np.asarray(counts, np.float64)[order]
+    keep = c > 0
+    x, c = x[keep], c[keep]
+    if c.size == 0:
+        return None
+    if x[0] < 0:
+        x = x - x[0]
+    n, total = c.sum(), (c * x).sum()
+    if total <= 0:
+        return 0.0
+    below_n = np.cumsum(c) - c
+    below_sum = np.cumsum(c * x) - c * x
+    return float((c * (x * below_n - below_sum)).sum() / (n * total))
+
+
 def write_outputs(
     out: Path, summary: Mapping[str, Any], scenario: BaseModel, trace: Sequence[Any] = ()
 ) -> None:

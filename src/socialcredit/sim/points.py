@@ -52,7 +52,14 @@ from socialcredit.daycount import add_months, to_day
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import INADMISSIBLE_SOURCES, Nature, PointsScheme, Removal
-from socialcredit.sim.common import Frozen, RegimeSpec, regime_parts, validated, write_outputs
+from socialcredit.sim.common import (
+    Frozen,
+    RegimeSpec,
+    gini,
+    regime_parts,
+    validated,
+    write_outputs,
+)
 from socialcredit.sim.kernel import _below, _poisson, _uniform, stream_key
 from socialcredit.sim.population import NATIONAL_2020, Layout, layout
 from socialcredit.sim.scenario import Tier
@@ -66,6 +73,7 @@ B1 = npt.NDArray[np.bool_]
 
 # agent flags
 LISTED, RESTRICTED, VIOLATOR, INNOCENT, BY_GRADE, BY_RECORD, EVER = (1, 2, 4, 8, 16, 32, 64)
+BOTTOM = 128  # has been in the lowest grade
 
 METRICS = (
     "records",
@@ -430,9 +438,22 @@ class PointsRun:
             "totals": totals,
             "scaled": {k: round(v * scale) for k, v in totals.items()},
             "grades_by_tier": self.grades_by_tier(grade_rows[-1]),
+            **self.inequality(),
         }
         write_outputs(out, summary, sc)
         return summary
+
+    def inequality(self) -> dict[str, float | None]:
+        """``gini`` of the final scores, and ``mobility``: the share of those who were ever in
+        the lowest grade who are out of it at the end (None if nobody fell that low)."""
+        offsets = self.score.astype(np.int64) - self.floor
+        hist = np.bincount(offsets, minlength=self.ceiling - self.floor + 1)
+        values = self.base + self.floor + np.arange(hist.size)
+        bottom = (self.flags & BOTTOM) != 0
+        fell = int(bottom.sum())
+        lowest = len(self.grades) - 1
+        still = int((self._grade_table()[offsets[bottom]] == lowest).sum()) if fell else 0
+        return {"gini": gini(values, hist), "mobility": (fell - still) / fell if fell else None}
 
     def grades_by_tier(self, counts: I64) -> dict[str, dict[str, float]]:
         """Share of each income tier in each grade, from one day's (tier, grade) counts."""
@@ -642,6 +663,8 @@ def _regrade(  # noqa: PLR0913  # pragma: no cover - compiled
     t = tier_of[a]
     counts[t, g_old] -= 1
     counts[t, g_new] += 1
+    if g_new == counts.shape[1] - 1:
+        flags[a] |= BOTTOM
     if listed_grade[g_new]:
         if flags[a] & BY_GRADE == 0:
             flags[a] |= BY_GRADE
