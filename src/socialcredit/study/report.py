@@ -79,7 +79,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("Licences exhausted", "exhausted_now", "stock"),
     ("Qualified for perks", "qualified_now", "stock"),
     ("Gini of scores (0 = equal)", "gini", "share"),
-    ("Mobility: share of the lowest grade who climbed back", "mobility", "share"),
+    ("Mobility: share of those ever at the bottom who climbed out", "mobility", "share"),
 )
 
 CALIBRATION = {  # FACTS.md: court list, national, cumulative
