@@ -58,7 +58,9 @@ def serve(url: str, catalog: Loaded, *, portal: bool = False) -> Iterator[Live]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    # start-up warms the projector's compiled kernels: about a second from Numba's cache, a
+    # minute on a machine that has never compiled them
+    deadline = time.monotonic() + 300
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the server did not start")

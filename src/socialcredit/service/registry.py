@@ -35,10 +35,33 @@ class Registry:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.warm_up()
         self.checks.load()
         self.audit.start()
         self._poller = threading.Thread(target=self._poll, name="projection-poll", daemon=True)
         self._poller.start()
+
+    def warm_up(self) -> None:
+        """Run the projector once on a made-up history, so that its compiled kernels are built
+        (or loaded from the cache) before the first request, not during it."""
+        from datetime import timedelta
+
+        from socialcredit.registry.ledger import default_projector
+        from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+
+        today = self.today()
+        index = self.catalog.index
+        listed = [code for lst in index.lists.values() for code in lst.entry.record_types]
+        if not listed:
+            return
+        rt = index.record_types[listed[0]]
+        issuer = rt.issuers[0] if rt.issuers else "warm-up"
+        day = today - timedelta(days=30)
+        facts: list[Fact] = [
+            Record("0", "warm-up", rt.code, issuer, day),
+            LifecycleEvent("0", EventKind.objection_filed, day, "warm-up"),
+        ]
+        default_projector(self.catalog, today)({"warm-up": facts})
 
     def stop(self) -> None:
         self._stop.set()
@@ -48,10 +71,11 @@ class Registry:
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_seconds):
-            try:
-                self.checks.catch_up()
-            except Exception:  # noqa: BLE001 - a failed poll is retried on the next tick
-                continue
+            for step in (self.checks.catch_up, self.keys.refresh):
+                try:
+                    step()
+                except Exception:  # noqa: BLE001 - a failed step is retried on the next tick
+                    continue
 
     # -- writes ------------------------------------------------------------------------------
 
