@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -47,11 +48,14 @@ class Live:
         return token
 
 
-def serve(url: str, catalog: Loaded, *, portal: bool = False) -> Iterator[Live]:
+def serve(
+    url: str, catalog: Loaded, *, portal: bool = False, studies: Path | None = None
+) -> Iterator[Live]:
     ledger = Ledger.open(url)
     ledger.init()
     today = [TODAY]
-    app = create_app(ledger, catalog, today=lambda: today[0], poll_seconds=0.2, portal=portal)
+    app = create_app(ledger, catalog, today=lambda: today[0], poll_seconds=0.2, portal=portal,
+                     studies=studies)  # fmt: skip
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -376,12 +376,11 @@ def demo_cmd(
     # 3. the portal over that registry
     import uvicorn
 
-    from socialcredit.cli.service import _has_portal
     from socialcredit.service.app import create_app
 
     ledger = Ledger.open(f"sqlite:///{result.db}")
     day = date.fromisoformat(result.summary["as_of"])
-    app = create_app(ledger, registry_catalog(), today=lambda: day, portal=_has_portal())
+    app = create_app(ledger, registry_catalog(), today=lambda: day, studies=out)
     console.rule(f"3. portal: http://{host}:{port}/  (API: http://{host}:{port}/docs)")
     console.print("Ctrl-C stops it.")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

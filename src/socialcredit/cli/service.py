@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -118,6 +119,9 @@ def serve_cmd(
     today: Annotated[
         str | None, typer.Option("--today", help="Run the registry as of this date (demos).")
     ] = None,
+    studies: Annotated[
+        Path, typer.Option("--studies", help="Folder of study runs the portal lists.")
+    ] = Path("out"),
 ) -> None:
     """Serve the API (/api/v1, /openapi.json) and the portal on the embedded SQLite default."""
     import uvicorn
@@ -127,7 +131,9 @@ def serve_cmd(
     fixed = parse_date(today, field="today") if today else None
     ledger = _ledger(db)
     catalog = registry_catalog()
-    app = create_app(ledger, catalog, today=(lambda: fixed) if fixed else _date_today)
+    app = create_app(
+        ledger, catalog, today=(lambda: fixed) if fixed else _date_today, studies=studies
+    )
     console.print(
         f"serving on http://{host}:{port}  (portal: sign in with a key from "
         f"`socialcredit keys create`; API docs: http://{host}:{port}/docs)"

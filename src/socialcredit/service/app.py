@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -66,10 +67,11 @@ def create_app(
     today: Callable[[], date] = date.today,
     poll_seconds: float = 1.0,
     portal: bool = True,
+    studies: Path | None = None,
 ) -> FastAPI:
     """The service over ``ledger`` with ``catalog`` in force (``today`` is injectable so tests
     and demos can run on a fixed date)."""
-    registry = Registry(ledger, catalog, today=today, poll_seconds=poll_seconds)
+    registry = Registry(ledger, catalog, today=today, poll_seconds=poll_seconds, studies=studies)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

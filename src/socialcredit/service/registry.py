@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from socialcredit.policy.loader import Loaded
@@ -21,6 +22,8 @@ class Registry:
     catalog: Loaded
     today: Callable[[], date] = date.today
     poll_seconds: float = 1.0
+    studies: Path | None = None
+    """Where study folders live (the portal lists them and serves their reports)."""
     checks: CheckIndex = field(init=False)
     audit: AuditBuffer = field(init=False)
     keys: KeyCache = field(init=False)
