@@ -77,7 +77,8 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("Debts performed after listing", "fulfilled_after_listing", "flow"),
     ("Left a list (expiry, repair, performance)", "delisted", "flow"),
     ("Licences exhausted", "exhausted_now", "stock"),
-    ("Qualified for perks", "qualified_now", "stock"),
+    ("Enrolled in the opt-in score", "enrolled", "stock"),
+    ("Qualified for perks", "qualified", "stock"),
     ("Gini of scores (0 = equal)", "gini", "share"),
     ("Mobility: share of those ever at the bottom who climbed out", "mobility", "share"),
 )
