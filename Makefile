@@ -30,6 +30,7 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
