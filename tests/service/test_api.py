@@ -16,6 +16,11 @@ from socialcredit.registry.ledger import NewRecord
 
 REFUSE = "court.dishonest_debtor.refuse_to_perform"
 
+# every test here runs against SQLite and against a real PostgreSQL server
+pytestmark = pytest.mark.parametrize(
+    "live", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
 
 def keys(live: Live, subject: str) -> None:
     live.key("authority", "court", "court")
@@ -220,9 +225,3 @@ def test_a_tampered_audit_log_is_detected(live: Live) -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert cli.returncode == 2 and "seq 2" in cli.stderr
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize("live", ["postgres"], indirect=True)
-def test_the_same_over_postgresql(live: Live) -> None:
-    test_objection_upheld_lifts_the_restriction_and_every_read_is_logged(live)
