@@ -138,7 +138,9 @@ def serve_cmd(
         f"serving on http://{host}:{port}  (portal: sign in with a key from "
         f"`socialcredit keys create`; API docs: http://{host}:{port}/docs)"
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # uvicorn picks uvloop and httptools (uvicorn[standard]); no proxy headers are trusted
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                proxy_headers=False)  # fmt: skip
 
 
 def _date_today():  # type: ignore[no-untyped-def]

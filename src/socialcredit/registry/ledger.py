@@ -1203,28 +1203,52 @@ class Ledger:
         if not entries:
             return 0
         with _translated("writing the audit log"), self._write() as conn:
+            last = conn.execute(
+                sa.select(t_audit_log.c.seq, t_audit_log.c.hash)
+                .order_by(t_audit_log.c.seq.desc())
+                .limit(1)
+            ).first()
+            seq, prev = (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
+            now = _now()
+            stamp = _utc(now).isoformat()
+            at: Any = _sqlite_datetime(now) if self._sqlite else now
+            rows: list[tuple[Any, ...]] = []
             for e in entries:
-                self._audit(
-                    conn,
-                    actor=e["actor"],
-                    action=e["action"],
-                    subject=e.get("subject"),
-                    purpose=e["purpose"],
-                    detail=e.get("detail"),
+                seq += 1
+                detail = e.get("detail")
+                detail_text = (
+                    None
+                    if detail is None
+                    else orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
                 )
+                actor, action, purpose = e["actor"], e["action"], e["purpose"]
+                subject = e.get("subject")
+                digest = _chain_hash(prev, seq, stamp, actor, action, subject, purpose, detail_text)
+                rows.append((seq, at, actor, action, subject, purpose, detail_text, prev, digest))
+                prev = digest
+            ph = ", ".join(["?" if self._sqlite else "%s"] * 9)
+            sql = (
+                "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, detail, "
+                f"prev_hash, hash) VALUES ({ph})"
+            )
+            for chunk in _chunks(rows, 5_000):
+                conn.exec_driver_sql(sql, chunk)
         return len(entries)
 
     def changes_since(self, seq: int) -> tuple[int, set[str]]:
         """Subjects whose facts were written after audit entry ``seq`` (records filed, events
         appended), and the newest seq: what a cache of the projection must reload."""
         self._check_ready()
+        action = t_audit_log.c.action
         with _translated("reading the audit log"), self._read() as conn:
+            newest = conn.execute(sa.select(sa.func.max(t_audit_log.c.seq))).scalar()
             rows = conn.execute(
-                sa.select(t_audit_log.c.seq, t_audit_log.c.subject, t_audit_log.c.action)
+                sa.select(t_audit_log.c.seq, t_audit_log.c.subject, action)
                 .where(t_audit_log.c.seq > seq)
+                .where(sa.or_(action.startswith("records."), action.startswith("event.")))
                 .order_by(t_audit_log.c.seq)
             ).all()
-        last = rows[-1][0] if rows else seq
+        last = max(int(newest or 0), seq)
         touched = {
             r[1]
             for r in rows
@@ -1602,7 +1626,22 @@ def _audit_hash(
     purpose: str,
     detail: str | None,
 ) -> str:
-    content = orjson.dumps([seq, _utc(at).isoformat(), actor, action, subject, purpose, detail])
+    return _chain_hash(prev, seq, _utc(at).isoformat(), actor, action, subject, purpose, detail)
+
+
+def _chain_hash(
+    prev: str,
+    seq: int,
+    stamp: str,
+    actor: str,
+    action: str,
+    subject: str | None,
+    purpose: str,
+    detail: str | None,
+) -> str:
+    """An audit entry's hash: its predecessor's hash and its content (``stamp``: the UTC
+    ISO time it was written)."""
+    content = orjson.dumps([seq, stamp, actor, action, subject, purpose, detail])
     return hashlib.sha256(prev.encode() + content).hexdigest()
 
 

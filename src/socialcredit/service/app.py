@@ -90,9 +90,12 @@ def create_app(
         ),
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        # no OpenTelemetry here: its per-request probe costs more than a whole check
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.registry = registry
     app.include_router(api.router)
+    app.add_middleware(api.CheckFastPath, registry=registry)
 
     @app.exception_handler(SocialCreditError)
     async def _ours(request: Request, exc: SocialCreditError) -> Response:

@@ -11,7 +11,8 @@
   shutdown flushes what is left. A crash can lose at most the last ``interval`` of check
   entries (never a record or an event: those are written in their own transaction).
 - :class:`KeyCache`: API keys by token, for ``ttl`` seconds, so authenticating a check is not a
-  database read; a revoked key stops working within ``ttl``.
+  database read; a revoked key stops working within ``ttl``. Keys in use are re-read in the
+  background before they go stale (:meth:`KeyCache.refresh`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import orjson
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import MeasureKind
@@ -49,6 +52,7 @@ class CheckIndex:
         self._by_subject: dict[str, dict[str, tuple[Entry, ...]]] = {}
         self._seq = 0
         self._lock = threading.Lock()
+        self._nobody: dict[tuple[str, date], tuple[bytes, bytes, str]] = {}
 
     def load(self) -> int:
         """Everything, from scratch; returns how many subjects have a measure."""
@@ -113,6 +117,29 @@ class CheckIndex:
             "as_of": on.isoformat(),
         }
 
+    def answer(self, subject: str, measure: str, on: date) -> tuple[bytes, str]:
+        """:meth:`decide` as JSON, and the decision. A subject with nothing in the index (most
+        of them) gets the measure's answer for nobody, made once per measure and day, with the
+        subject put in."""
+        if subject in self._by_subject:
+            answer = self.decide(subject, measure, on)
+            return orjson.dumps(answer), answer["decision"]
+        parts = self._nobody.get((measure, on))
+        if parts is None:
+            parts = self._for_nobody(measure, on)
+        head, tail, decision = parts
+        return head + orjson.dumps(subject) + tail, decision
+
+    def _for_nobody(self, measure: str, on: date) -> tuple[bytes, bytes, str]:
+        answer = self.decide(_NOBODY, measure, on)
+        head, sep, tail = orjson.dumps(answer).partition(orjson.dumps(_NOBODY))
+        assert sep and _NOBODY.encode() not in tail
+        parts = (head, tail, str(answer["decision"]))
+        if len(self._nobody) > 10_000:
+            self._nobody.clear()
+        self._nobody[(measure, on)] = parts
+        return parts
+
     def subjects_with_lists(self) -> list[str]:
         with self._lock:
             return sorted(
@@ -123,6 +150,10 @@ class CheckIndex:
 
     def __len__(self) -> int:
         return len(self._by_subject)
+
+
+_NOBODY = "<no subject>"
+"""Stands for the subject in an answer made for nobody (never a valid ID)."""
 
 
 def _group(rows: Iterable[tuple[str, ProjectedMeasure]]) -> dict[str, dict[str, tuple[Entry, ...]]]:
@@ -151,7 +182,7 @@ class AuditBuffer:
     def add(self, entry: Mapping[str, Any]) -> None:
         with self._lock:
             self._pending.append(entry)
-            full = len(self._pending) >= self._batch
+            full = len(self._pending) == self._batch
         if full:
             self._wake.set()
 
@@ -202,6 +233,25 @@ class KeyCache:
             self._known.clear()
         self._known[token] = (now, key)
         return key
+
+    def cached(self, token: str) -> ApiKey | None:
+        """The key if it is remembered and fresh; never reads the database (an unknown or
+        stale token is ``None``: ask :meth:`get`)."""
+        hit = self._known.get(token)
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        return None
+
+    def refresh(self, limit: int = 1_000) -> int:
+        """Re-read the known keys that are half-way to stale (at most ``limit``), so that a busy
+        consumer's checks never wait on the database; a key revoked since becomes unknown, within
+        ``ttl`` as ever. The server's poller calls it every second; returns how many."""
+        now = time.monotonic()
+        due = [t for t, (at, key) in list(self._known.items())
+               if key is not None and now - at >= self._ttl / 2][:limit]  # fmt: skip
+        for token in due:
+            self._known[token] = (time.monotonic(), self._ledger.key_for(token))
+        return len(due)
 
     def forget(self) -> None:
         self._known.clear()

@@ -1,0 +1,379 @@
+"""The consumer check path over HTTP: ``GET /api/v1/checks/{subject}/{measure}``, with wrk.
+
+What it measures: requests/s and latency percentiles (wrk ``--latency``: p50, p75, p90, p99)
+of the service's check route, one server process pinned to one core (``taskset -c 0``), the
+load generator (wrk, one thread, keep-alive connections) pinned to the other core, on loopback.
+Next to it, in the same run and under the same conditions, the peer: a plain FastAPI route
+with a pydantic response model (``response_model=CheckOut``, returning a ``CheckOut``) that
+answers the same question from a dict built from the same projection, with no key, no subject
+validation and no audit entry.
+
+The fixture: a fresh SQLite ledger with every bundled admissible catalog in force and
+``--subjects`` persons (100,000), one record each, ``--listed`` of them (10%) with a court
+record that puts them on the list of dishonest judgment debtors (flight, G-train and other
+transport restrictions), the others with a lawful credit record; imported in one batch
+(``Ledger.import_records``) with the projection refreshed; one consumer key for the
+``transport`` domain. The wrk script rotates over every subject (shuffled), each with one of
+the five transport restrictions, so listed and unlisted subjects are mixed 1:9.
+
+Ours: ``socialcredit serve`` (uvicorn with httptools and uvloop, no access log), so every check
+authenticates the key (cached), validates the subject ID, looks up the in-memory index and
+leaves an audit entry (written in batches to the hash-chained log by the server's own writer
+thread, on the same core). After the runs the audit entries are counted against the requests.
+
+Each side is run ``--runs`` times (a fresh server each round, sides alternating, a warm-up
+before each measured run); the medians and the ratio are printed. Run (as root, or with sudo
+for installing wrk)::
+
+    .venv/bin/python bench/bench_checks.py
+    .venv/bin/python bench/bench_checks.py --duration 10 --connections 64 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from socialcredit.identifiers import resident_id
+from socialcredit.registry.config import registry_catalog
+from socialcredit.registry.ledger import Ledger, RecordChecker, default_projector
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date(2026, 6, 1)
+LISTED_TYPE = ("court.dishonest_debtor.refuse_to_perform", "court")
+PLAIN_TYPE = ("lenders.on_time", "lenders")
+MEASURES = (
+    "restrict.flight",
+    "restrict.g_train",
+    "restrict.emu_first_class",
+    "restrict.soft_sleeper",
+    "restrict.ship_second_class",
+)
+SERVER_CORE = "0"
+CLIENT_CORE = "1"
+
+LUA = """
+local paths = {}
+local n = 0
+local i = 0
+init = function(args)
+  for line in io.lines(args[1]) do
+    n = n + 1
+    paths[n] = line
+  end
+  if args[2] ~= nil and args[2] ~= "" then
+    wrk.headers["Authorization"] = "Bearer " .. args[2]
+  end
+end
+request = function()
+  i = i % n + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
+
+def person_id(i: int) -> str:
+    """The ``i``-th synthetic valid resident ID (Beijing Dongcheng, distinct for i < 18M)."""
+    return resident_id(110101, date(1950, 1, 1) + timedelta(days=i % 18_000), i // 18_000)
+
+
+# -------------------------------------------------------------------------------- fixture
+
+
+def build(db: Path, subjects: int, listed: float, seed: int = 11) -> tuple[str, list[str]]:
+    """The ledger at ``db``; returns the consumer token and the subjects, shuffled."""
+    rng = random.Random(seed)
+    catalog = registry_catalog()
+    checker = RecordChecker(catalog, today=TODAY)
+    people = [person_id(i) for i in range(subjects)]
+    chosen = set(rng.sample(range(subjects), int(subjects * listed)))
+    rows = []
+    for i, subject in enumerate(people):
+        record_type, authority = LISTED_TYPE if i in chosen else PLAIN_TYPE
+        day = date(2025, 7, 1) + timedelta(days=rng.randrange(300))
+        rows.append(
+            checker.check(
+                subject, record_type, authority, day.isoformat(), f"bench {i}", None, f"bench-{i}"
+            )  # fmt: skip
+        )
+    with Ledger.open(str(db)) as ledger:
+        ledger.init()
+        ledger.import_records(
+            rows, actor="bench", as_of=TODAY, project=default_projector(catalog, TODAY)
+        )
+        token = ledger.create_key(role="consumer", principal="transport", actor="bench")
+    rng.shuffle(people)
+    return token, people
+
+
+def write_paths(path: Path, people: list[str]) -> None:
+    lines = [f"/api/v1/checks/{s}/{MEASURES[i % len(MEASURES)]}" for i, s in enumerate(people)]
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+
+
+# -------------------------------------------------------------------------------- the peer
+
+
+def peer_app(db: str) -> Any:
+    """A plain FastAPI route with a pydantic response model over the same projection."""
+    from typing import Literal
+
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    class Reason(BaseModel):
+        code: Literal["LISTED", "THRESHOLD", "NOT_ELIGIBLE"]
+        list: str | None = None
+        memorandum: str | None = None
+        until: date | None = None
+
+    class CheckOut(BaseModel):
+        subject: str
+        measure: str
+        decision: Literal["allow", "deny"]
+        until: date | None
+        reasons: list[Reason]
+        as_of: date
+
+    index: dict[str, dict[str, list[tuple[str | None, str | None, date | None]]]] = {}
+    with Ledger.open(db) as ledger:
+        for subject, m in ledger.projection_rows():
+            index.setdefault(subject, {}).setdefault(m.measure, []).append(
+                (m.list, m.memorandum, m.until)
+            )
+
+    app = FastAPI()
+
+    @app.get("/api/v1/checks/{subject}/{measure}", response_model=CheckOut)
+    async def check(subject: str, measure: str) -> CheckOut:
+        entries = index.get(subject, {}).get(measure, [])
+        reasons = [Reason(code="LISTED", list=lst, memorandum=memo, until=until)
+                   for lst, memo, until in entries]  # fmt: skip
+        until = max((e[2] for e in entries if e[2] is not None), default=None)
+        return CheckOut(subject=subject, measure=measure,
+                        decision="deny" if entries else "allow", until=until,
+                        reasons=reasons, as_of=TODAY)  # fmt: skip
+
+    return app
+
+
+def serve_peer(db: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(peer_app(db), host="127.0.0.1", port=port, log_level="warning",
+                access_log=False, loop="uvloop", http="httptools")  # fmt: skip
+
+
+# -------------------------------------------------------------------------------- running
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    print("installing wrk (apt-get install -y wrk)")
+    subprocess.run([*sudo, "apt-get", "install", "-y", "wrk"], check=False,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    if not shutil.which("wrk"):
+        subprocess.run([*sudo, "apt-get", "update"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*sudo, "apt-get", "install", "-y", "wrk"], check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not installed and could not be installed")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(side: str, db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    if side == "ours":
+        cmd = [str(ROOT / ".venv" / "bin" / "socialcredit"), "serve", "--db", str(db),
+               "--port", str(port), "--today", TODAY.isoformat()]  # fmt: skip
+    else:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-peer", str(db),
+               "--port", str(port)]  # fmt: skip
+    with log.open("ab") as out:
+        proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *cmd], stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    return proc
+
+
+def wait_ready(port: int, path: str, token: str, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited ({proc.returncode})")
+        try:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                         headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                body: dict[str, Any] = orjson.loads(resp.read())
+                return body
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not answer") from None
+            time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNIT[unit]
+
+
+def wrk_run(wrk: str, url: str, script: Path, paths: Path, token: str, *, duration: float,
+            connections: int) -> dict[str, float]:  # fmt: skip
+    cmd = ["taskset", "-c", CLIENT_CORE, wrk, "-t1", f"-c{connections}", f"-d{duration:g}s",
+           "--latency", "-s", str(script), url, "--", str(paths), token]  # fmt: skip
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))}  # type: ignore[union-attr]
+    result["requests"] = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    for pct in ("50", "75", "90", "99"):
+        value = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
+        result[f"p{pct}"] = _ms(value)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    if bad or errors:
+        raise SystemExit(f"wrk saw failures:\n{out}")
+    return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def audit_checks(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'check %'").fetchone()
+    finally:
+        conn.close()
+    return int(row[0])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subjects", type=int, default=100_000)
+    parser.add_argument("--listed", type=float, default=0.1)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before each run")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sides", default="ours,peer")
+    parser.add_argument("--keep", type=Path, help="build the fixture in this folder and keep it")
+    parser.add_argument("--serve-peer", metavar="DB", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_peer:
+        serve_peer(args.serve_peer, args.port)
+        return
+    if (os.cpu_count() or 1) < 2:
+        raise SystemExit("needs two cores: one for the server, one for wrk")
+    wrk = ensure_wrk()
+    sides = args.sides.split(",")
+    with tempfile.TemporaryDirectory(prefix="bench-checks-") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        db = work / "checks.db"
+        if db.exists():
+            db.unlink()
+        started = time.perf_counter()
+        token, people = build(db, args.subjects, args.listed)
+        print(f"fixture: {args.subjects:,} subjects, {args.listed:.0%} listed, "
+              f"built in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        paths, script = work / "paths.txt", work / "checks.lua"
+        write_paths(paths, people)
+        script.write_text(LUA, encoding="ascii")
+        first_path = paths.read_text(encoding="ascii").split("\n", 1)[0]
+        print(f"wrk: 1 thread on core {CLIENT_CORE}, {args.connections} connections, "
+              f"{args.duration:g} s per run after {args.warmup:g} s warm-up; server on core "
+              f"{SERVER_CORE}; {args.runs} runs per side")  # fmt: skip
+        results: dict[str, list[dict[str, float]]] = {s: [] for s in sides}
+        sent = 0
+        before = audit_checks(db)
+        log = work / "server.log"
+        for run in range(1, args.runs + 1):
+            for side in sides:
+                port = free_port()
+                proc = start(side, db, port, log)
+                try:
+                    answer = wait_ready(port, first_path, token, proc)
+                    assert answer["decision"] in ("allow", "deny"), answer
+                    url = f"http://127.0.0.1:{port}"
+                    if args.warmup > 0:
+                        warm = wrk_run(wrk, url, script, paths, token, duration=args.warmup,
+                                       connections=args.connections)  # fmt: skip
+                    cpu = cpu_seconds(proc.pid)
+                    r = wrk_run(wrk, url, script, paths, token, duration=args.duration,
+                                connections=args.connections)  # fmt: skip
+                    cpu = cpu_seconds(proc.pid) - cpu
+                    r["cpu_share"] = cpu / args.duration
+                    r["cpu_us"] = cpu / r["requests"] * 1e6
+                finally:
+                    stop(proc)
+                if side == "ours":
+                    sent += int(r["requests"] + (warm["requests"] if args.warmup > 0 else 0)) + 1
+                results[side].append(r)
+                print(f"run {run} {side:5s} {r['rps']:>10,.0f} req/s   p50 {r['p50']:.2f} ms  "
+                      f"p75 {r['p75']:.2f}  p90 {r['p90']:.2f}  p99 {r['p99']:.2f} ms   server CPU "
+                      f"{r['cpu_us']:.0f} us/request, {r['cpu_share']:.0%} of a core")  # fmt: skip
+        print()
+        medians: dict[str, dict[str, float]] = {}
+        for side in sides:
+            medians[side] = {k: statistics.median(r[k] for r in results[side])
+                             for k in ("rps", "p50", "p75", "p90", "p99", "cpu_us")}  # fmt: skip
+            m = medians[side]
+            runs = " / ".join(f"{r['rps']:,.0f}" for r in results[side])
+            print(f"{side:5s} median {m['rps']:>10,.0f} req/s (runs {runs}); p50 {m['p50']:.2f} "
+                  f"p75 {m['p75']:.2f} p90 {m['p90']:.2f} p99 {m['p99']:.2f} ms; "
+                  f"server CPU {m['cpu_us']:.0f} us/request")  # fmt: skip
+        if "ours" in medians and "peer" in medians:
+            ratio = medians["ours"]["rps"] / medians["peer"]["rps"]
+            print(f"ratio ours / peer: {ratio:.2f}x requests/s")
+        if "ours" in sides:
+            logged = audit_checks(db) - before
+            print(f"audit entries for checks: {logged:,} (wrk counted {sent:,} completed "
+                  f"requests; requests still in flight when wrk stops may add a few)")  # fmt: skip
+            m = medians["ours"]
+            met = m["rps"] >= 15_000 and m["p99"] <= 5.0
+            print(f"goal (>= 15,000 checks/s, p99 <= 5 ms): {'met' if met else 'not met'}")
+
+
+if __name__ == "__main__":
+    main()

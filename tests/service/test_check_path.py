@@ -1,0 +1,135 @@
+"""The consumer check, answered ahead of the framework (``api.CheckFastPath``) or by the route:
+the same bytes, the same audit entry, whichever answers."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any
+
+import orjson
+from live import Live, person_id
+
+from socialcredit.registry.ledger import Ledger
+from socialcredit.service.state import KeyCache
+
+REFUSE = "court.dishonest_debtor.refuse_to_perform"
+
+
+def test_the_fast_path_answers_as_the_route_does(live: Live) -> None:
+    listed, unlisted = person_id(21), person_id(22)
+    token = live.key("consumer", "transport", "airline")
+    live.key("authority", "court", "court")
+    with live.client("court") as c:
+        r = c.post(
+            "/api/v1/records",
+            json={
+                "subject": listed,
+                "record_type": REFUSE,
+                "decided_on": "2026-01-10",
+                "decision_ref": "x",
+            },
+        )
+        assert r.status_code == 201, r.text
+    registry: Any = live.app.state.registry  # type: ignore[attr-defined]
+    paths = [
+        f"/api/v1/checks/{listed}/restrict.flight",
+        f"/api/v1/checks/{unlisted}/restrict.flight",
+        f"/api/v1/checks/{unlisted.lower()}/restrict.g_train?purpose=a&purpose=boarding",
+        f"/api/v1/checks/{listed}/incentive.fuzhou.transport_discount?purpose=",
+    ]
+    with live.client("airline") as c:
+        for path in paths:
+            registry.keys.forget()  # the key is not cached: the route answers
+            by_route = c.get(path)
+            assert registry.keys.cached(token) is not None  # now it is: the fast path answers
+            by_fast_path = c.get(path)
+            assert by_route.status_code == by_fast_path.status_code == 200, by_route.text
+            assert by_route.content == by_fast_path.content
+            assert by_route.headers["content-type"] == by_fast_path.headers["content-type"]
+            assert by_route.headers["content-type"] == "application/json"
+    with live.client("airline") as c:
+        bodies = [orjson.loads(c.get(p).content) for p in paths]
+    assert [b["decision"] for b in bodies] == ["deny", "allow", "allow", "deny"]
+    assert bodies[0]["until"] == "2028-01-10" and bodies[0]["reasons"][0]["code"] == "LISTED"
+    assert bodies[2]["subject"] == unlisted.upper()
+    assert bodies[3]["reasons"] == [{"code": "NOT_ELIGIBLE"}]
+    registry.audit.flush()
+    log = live.ledger.access_log(unlisted.upper())
+    assert [(e.action, e.purpose, e.detail) for e in log] == [
+        ("check restrict.flight", "booking check", {"decision": "allow"}),
+        ("check restrict.flight", "booking check", {"decision": "allow"}),
+        ("check restrict.g_train", "boarding", {"decision": "allow"}),
+        ("check restrict.g_train", "boarding", {"decision": "allow"}),
+        ("check restrict.flight", "booking check", {"decision": "allow"}),
+        ("check restrict.g_train", "boarding", {"decision": "allow"}),
+    ]
+    assert all(e.actor.startswith("consumer:") for e in log)
+
+
+def test_anything_amiss_goes_to_the_route_and_its_errors(live: Live) -> None:
+    live.key("consumer", "transport", "airline")
+    live.key("consumer", "financial", "bank")
+    someone = person_id(23)
+    with live.client("airline") as c:
+        c.get(f"/api/v1/checks/{someone}/restrict.flight")  # the key is cached from here on
+        cases = {
+            f"/api/v1/checks/{someone}/restrict.star_hotel": (403, "measure"),
+            f"/api/v1/checks/{someone}/restrict.nothing": (404, "measure"),
+            f"/api/v1/checks/{someone[:-1]}0/restrict.flight": (422, "subject"),
+            f"/api/v1/checks/{someone}/restrict.flight?purpose={'p' * 201}": (422, "purpose"),
+            f"/api/v1/checks/{'1' * 41}/restrict.flight": (422, "subject"),
+        }
+        for path, (status, field) in cases.items():
+            r = c.get(path)
+            assert (r.status_code, r.json()["error"]["field"]) == (status, field), (path, r.text)
+        r = c.get(f"/api/v1/checks/{someone}/restrict.flight", headers={"Authorization": "x"})
+        assert r.status_code == 401
+        r = c.post(f"/api/v1/checks/{someone}/restrict.flight")
+        assert r.status_code == 405
+    with live.client("bank") as c:
+        assert c.get(f"/api/v1/checks/{someone}/restrict.flight").status_code == 403
+
+
+def test_a_batch_of_audit_entries_chains_like_single_ones(tmp_path: Any) -> None:
+    with Ledger.open(f"sqlite:///{tmp_path}/a.db") as ledger:
+        ledger.init()
+        ledger.log_access(actor="x", action="profile", subject=person_id(1), purpose="p")
+        ledger.log_accesses(
+            [
+                {
+                    "actor": "c",
+                    "action": "check m",
+                    "subject": person_id(n),
+                    "purpose": "q",
+                    "detail": {"decision": "allow", "n": n},
+                }
+                for n in range(5)
+            ]  # fmt: skip
+            + [{"actor": "c", "action": "pending", "subject": None, "purpose": "q"}]
+        )
+        ledger.log_access(actor="x", action="profile", subject=person_id(1), purpose="p")
+        assert ledger.verify_audit()
+        assert ledger.last_audit_seq() == 8
+        entry = ledger.access_log(person_id(3))[0]
+        assert (entry.action, entry.detail) == ("check m", {"decision": "allow", "n": 3})
+        assert entry.at.date() >= date(2026, 1, 1)
+
+
+def test_keys_in_use_are_re_read_before_they_go_stale(tmp_path: Any) -> None:
+    with Ledger.open(f"sqlite:///{tmp_path}/k.db") as ledger:
+        ledger.init()
+        token = ledger.create_key(role="consumer", principal="transport", actor="t")
+        keys = KeyCache(ledger, ttl=0.2)
+        assert keys.cached(token) is None  # never read: the fast path leaves it to the route
+        key = keys.get(token)
+        assert key is not None and keys.cached(token) == key
+        assert keys.refresh() == 0  # fresh
+        time.sleep(0.12)
+        assert keys.refresh() == 1  # half-way to stale: re-read
+        time.sleep(0.12)
+        assert keys.cached(token) == key  # 0.24 s after the first read, still fresh
+        ledger.revoke_key(key.key_id, actor="t")
+        time.sleep(0.12)
+        assert keys.refresh() == 1
+        assert keys.cached(token) is None and keys.get(token) is None
