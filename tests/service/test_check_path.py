@@ -4,14 +4,17 @@ the same bytes, the same audit entry, whichever answers."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import orjson
+import pytest
 from live import Live, person_id
 
+from socialcredit.errors import LedgerError
 from socialcredit.registry.ledger import Ledger
-from socialcredit.service.state import KeyCache
+from socialcredit.service.state import AuditBuffer, KeyCache
 
 REFUSE = "court.dishonest_debtor.refuse_to_perform"
 
@@ -89,6 +92,49 @@ def test_anything_amiss_goes_to_the_route_and_its_errors(live: Live) -> None:
         assert r.status_code == 405
     with live.client("bank") as c:
         assert c.get(f"/api/v1/checks/{someone}/restrict.flight").status_code == 403
+
+
+class _Flaky:
+    """A ledger whose audit writes fail until told otherwise."""
+
+    def __init__(self) -> None:
+        self.failing = True
+        self.written: list[Mapping[str, Any]] = []
+
+    def log_accesses(self, entries: Sequence[Mapping[str, Any]]) -> int:
+        if self.failing:
+            raise LedgerError("writing the audit log failed: database is locked")
+        self.written += entries
+        return len(entries)
+
+
+def test_a_failed_audit_write_keeps_the_entries_in_order() -> None:
+    ledger = _Flaky()
+    buffer = AuditBuffer(ledger)  # type: ignore[arg-type]
+    for n in range(3):
+        buffer.add({"actor": "a", "action": "check", "subject": None, "purpose": str(n)})
+    with pytest.raises(LedgerError):
+        buffer.flush()
+    buffer.add({"actor": "a", "action": "check", "subject": None, "purpose": "3"})
+    ledger.failing = False
+    assert buffer.flush() == 4
+    assert [e["purpose"] for e in ledger.written] == ["0", "1", "2", "3"]
+
+
+def test_the_writer_thread_survives_a_failed_write() -> None:
+    ledger = _Flaky()
+    buffer = AuditBuffer(ledger, interval=0.01)  # type: ignore[arg-type]
+    buffer.start()
+    try:
+        buffer.add({"actor": "a", "action": "check", "subject": None, "purpose": "p"})
+        time.sleep(0.1)
+        ledger.failing = False
+        deadline = time.monotonic() + 10
+        while not ledger.written and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        buffer.stop()
+    assert [e["purpose"] for e in ledger.written] == ["p"]
 
 
 def test_a_batch_of_audit_entries_chains_like_single_ones(tmp_path: Any) -> None:

@@ -27,7 +27,8 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from socialcredit.errors import InputError, NotFound
@@ -90,6 +91,17 @@ def _json(data: Any, status: int = 200) -> Response:
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("nul_character", NUL)
+        return value
+
+
+NUL = "must not contain NUL characters"
+"""What every text field says to a NUL: PostgreSQL cannot store one, so no store gets it."""
+
 
 # -------------------------------------------------------------------------------- consumers
 
@@ -130,6 +142,8 @@ def check(
     """A point lookup in the in-memory projection. Only measures of the consumer's own domain;
     the answer carries no record, only the decision, reason codes and until when."""
     subject_id, _ = subjects.validate(subject, field="subject")
+    if "\x00" in purpose:
+        raise InputError("purpose", NUL)
     known = reg.catalog.index.measures.get(measure)
     if known is None:
         raise NotFound(f"measure: no measure {measure!r}")
@@ -195,7 +209,7 @@ class CheckFastPath:
             # as the framework reads it: the last value of a repeated parameter
             query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             purpose = dict(query).get("purpose", DEFAULT_PURPOSE)
-            if len(purpose) > 200:
+            if len(purpose) > 200 or "\x00" in purpose:
                 return None
         authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if authorization is None:

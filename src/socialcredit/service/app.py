@@ -114,6 +114,9 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0]
+        if first.get("type") == "json_invalid":  # its loc is a character position
+            why = (first.get("ctx") or {}).get("error")
+            return _error(422, "body", f"not JSON: {why}" if why else "not JSON")
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
         return _error(422, field, str(first.get("msg", "invalid")))

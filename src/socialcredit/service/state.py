@@ -187,10 +187,17 @@ class AuditBuffer:
             self._wake.set()
 
     def flush(self) -> int:
+        """Write what is pending; if the store fails, the entries stay pending (in order) and
+        the error is raised."""
         with self._lock:
             chunk, self._pending = self._pending, []
         if chunk:
-            self._ledger.log_accesses(chunk)
+            try:
+                self._ledger.log_accesses(chunk)
+            except BaseException:
+                with self._lock:
+                    self._pending[:0] = chunk
+                raise
             self.written += len(chunk)
         return len(chunk)
 
@@ -209,10 +216,17 @@ class AuditBuffer:
         self.flush()
 
     def _run(self) -> None:
+        failures = 0
         while not self._stop.is_set():
-            self._wake.wait(self._interval)
+            # after a failed write (the store busy or away), back off up to 5 s, then retry
+            self._wake.wait(min(self._interval * 2**failures, 5.0))
             self._wake.clear()
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - kept pending, retried on the next tick
+                failures = min(failures + 1, 10)
+            else:
+                failures = 0
 
 
 class KeyCache:
