@@ -57,14 +57,51 @@ def test_traced_holders_replayed_through_the_registry_agree(tmp_path: Path, end:
     assert exhausted > 10
 
 
+def test_records_leave_the_period_on_the_registry_day(tmp_path: Path) -> None:
+    # records of 29 February 2016 leave the 24-month period on 1 March 2018, not on the 28th
+    sc, regime = jinan(offences_per_year=6.0, deterrence=0.9, missed_renewal=0.2)
+    leap = date(2016, 2, 29)
+    for end in (date(2018, 2, 28), date(2018, 3, 1)):
+        run = LicenceRun(sc, regime, 1000, 4, 1000, start=date(2016, 1, 1), end=end)
+        run.run(tmp_path / end.isoformat())
+        by_agent: dict[int, list[Record]] = {}
+        for row in run.trace_rows:
+            by_agent.setdefault(row["agent"], []).append(
+                Record(
+                    str(row["id"]),
+                    resident_id(110101, date(1980, 1, 1) + timedelta(days=row["agent"]), 1),
+                    row["record_type"],
+                    regime.authority,
+                    run.first + timedelta(days=row["day"]),
+                )
+            )
+        assert any(r.decided_on == leap for records in by_agent.values() for r in records)
+        for agent, records in by_agent.items():
+            result = evaluate(records, regime.loaded, end, subject=records[0].subject).schemes[
+                regime.spec.scheme
+            ]
+            assert result.score == run.balance[agent], agent
+            assert bool(result.exhausted) == bool(run.exhausted[agent]), agent
+
+
+def test_counters_kept_as_balances_change_equal_a_recount(tmp_path: Path) -> None:
+    sc, regime = jinan(offences_per_year=1.5, deterrence=0.8, missed_renewal=0.2)
+    run = LicenceRun(sc, regime, 5000, 2, end=date(2019, 12, 31))
+    totals = run.run(tmp_path)["totals"]
+    assert totals["holders_at_12"] == int((run.balance >= 12).sum())
+    assert totals["holders_below_6"] == int((run.balance < 6).sum())
+    assert totals["exhausted_now"] == int(run.exhausted.sum()) > 0
+    assert totals["exhausted_ever"] == int(run.ever.sum()) > totals["exhausted_now"]
+
+
 def test_same_seed_same_metrics(tmp_path: Path) -> None:
     sc, regime = jinan()
-    one = LicenceRun(sc, regime, 5000, 3).run(tmp_path / "a")
-    two = LicenceRun(sc, regime, 5000, 3).run(tmp_path / "b")
-    assert one == {**two}
-    assert (tmp_path / "a" / "metrics.parquet").read_bytes() == (
-        tmp_path / "b" / "metrics.parquet"
-    ).read_bytes()
+    one = LicenceRun(sc, regime, 5000, 3, 100)
+    two = LicenceRun(sc, regime, 5000, 3, 100)
+    assert one.run(tmp_path / "a") == two.run(tmp_path / "b")
+    assert one.trace_rows == two.trace_rows and one.trace_rows
+    for name in ("metrics.parquet", "summary.json", "trace.jsonl"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 def test_simulate_jinan_from_the_command_line(tmp_path: Path) -> None:

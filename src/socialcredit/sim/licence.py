@@ -7,9 +7,23 @@ restorations capped at the licence's points, exhausted once the balance reached 
 the period), and an exhausted licence puts its holder on the catalog's list, whose memorandum
 names the consequences (confiscation, a course and a test).
 
-Owners respond to deterrence: each deduction multiplies their offence rate by
-``deterrence``. The work per day is proportional to events: only agents with a new record are
-re-folded, from their own few records.
+Owners respond to deterrence: each day that lowers a holder's balance multiplies their offence
+rate by ``deterrence``. Licences were issued over the first year in the order of their numbers:
+holder ``a`` of ``n`` renews on day ``a * 365 // n`` of each year, so a day's renewals are a
+contiguous range of holders.
+
+The days run in one compiled kernel, with one SplitMix64 stream per (seed, day) (as the
+court-list kernel). Every draw is O(events): offences by geometric skips over the holders at the
+first-offence rate, each accepted with probability ``deterrence ** deductions`` (so each holder
+offends on a day with probability its own rate); missed renewals by geometric skips over the
+day's renewal range; volunteering by geometric skips over the holders who have lost points (a
+set kept as the balances change). Records go into a log in the order they are made (their
+ids); each holder's records are a linked list through the log, and a list per day holds the
+records leaving the period (or ending their effect) that day. Only holders with a new or a
+leaving record are re-folded, from their own few records, and the day's counts (exhausted, at
+12, below 6) move with each re-fold, so no day scans the holders. Per holder: the balance
+(``float64``), deductions (``uint16``), flags (``uint8``), the first and last of its records and
+its place in the set of those who lost points (``int64`` each): 43 bytes, for a city's licences.
 """
 
 from __future__ import annotations
@@ -20,21 +34,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numba import njit
 from pydantic import Field
 
+from socialcredit.daycount import add_months, to_day
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import LicenceScheme
-from socialcredit.sim.common import (
-    Frozen,
-    RegimeSpec,
-    add_months,
-    regime_parts,
-    validated,
-    write_outputs,
-)
+from socialcredit.sim.common import Frozen, RegimeSpec, regime_parts, validated, write_outputs
+from socialcredit.sim.kernel import _geometric, _uniform, stream_key
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
+U16 = npt.NDArray[np.uint16]
 
 METRICS = (
     "offences",
@@ -48,6 +64,11 @@ METRICS = (
     "holders_at_12",
     "holders_below_6",
 )
+(OFFENCES, MISSED, VOLUNTEERING, DEDUCTED, RESTORED, NEWLY, EXHAUSTED_NOW, EXHAUSTED_EVER, AT_FULL,
+ BELOW_6) = range(len(METRICS))  # fmt: skip
+FLOWS = METRICS[:6]
+OFFENCE, NO_RENEWAL, VOLUNTEER = 0, 1, 2  # record types in the kernel's log
+EXHAUSTED, EVER, TOUCHED = np.uint8(1), np.uint8(2), np.uint8(4)  # flags
 
 
 class LicenceScenario(Frozen):
@@ -62,7 +83,7 @@ class LicenceScenario(Frozen):
     offences_per_year: float = Field(ge=0)
     """Offences caught per holder per year before any deduction."""
     deterrence: float = Field(default=1.0, gt=0, le=1)
-    """Each deduction multiplies the holder's offence rate by this."""
+    """Each day that lowers the holder's balance multiplies their offence rate by this."""
     missed_renewal: float = Field(default=0.0, ge=0, le=1)
     """Share of holders who miss the annual renewal (checked on the licence's anniversary)."""
     volunteering_per_year: float = Field(default=0.0, ge=0)
@@ -120,123 +141,79 @@ class LicenceRun:
         self.first = self.start or self.scenario.start
         self.last = self.end or self.scenario.end
         self.days = (self.last - self.first).days + 1
-        scheme = self.regime.scheme
+        scheme, spec = self.regime.scheme, self.regime.spec
         self.points = float(scheme.points)
         self.period = scheme.period_months
-        self.rules = {r.record_type: r for r in scheme.rules}
+        self.codes = [spec.offence, spec.no_renewal, spec.volunteering]
         types = self.regime.loaded.index.record_types
-        self.effect = {code: types[code].publication.effect for code in self.rules}
-        self.leaving: dict[int, set[int]] = {}
+        effects = [types[code].publication.effect for code in self.codes]
+        self.effect = np.array([-1 if e is None else e for e in effects], np.int64)
+        # the scheme's rules for the drawn types, in the reference's order; points by occurrence
+        rules = [
+            (self.codes.index(r.record_type), r)
+            for r in scheme.rules
+            if r.record_type in self.codes
+        ]
+        longest = max(1 if r.points is not None else len(r.by_occurrence) for _t, r in rules)
+        self.rule_type = np.array([t for t, _r in rules], np.int64)
+        self.rule_points = np.array(
+            [[r.points_for(c) for c in range(1, longest + 1)] for _t, r in rules]
+        ).reshape(len(rules), longest)
         n = self.population
-        self.rate = np.full(n, self.scenario.offences_per_year / 365.25)
         self.balance = np.full(n, self.points)
-        self.exhausted = np.zeros(n, np.bool_)
-        self.ever = np.zeros(n, np.bool_)
-        # licences were issued over the first year: each holder's renewal anniversary
-        self.anniversary = np.random.Generator(np.random.Philox(key=self.seed)).integers(0, 365, n)
-        self.history: dict[int, list[tuple[int, str, int]]] = {}
-        self.traced = set(
-            np.random.Generator(np.random.Philox(key=self.seed + 1))
-            .choice(n, size=min(self.trace_k, n), replace=False)
-            .tolist()
+        self.deductions = np.zeros(n, np.uint16)
+        self.flags = np.zeros(n, np.uint8)
+        self.traced = np.sort(
+            np.random.Generator(np.random.Philox(key=self.seed + 1)).choice(
+                n, size=min(self.trace_k, n), replace=False
+            )
         )
         self.trace_rows: list[dict[str, Any]] = []
-        self._serial = 0
 
-    def _fold(self, agent: int, day: int) -> tuple[float, bool]:
-        """The registry's licence fold over the agent's records in the period ending ``day``."""
-        today = self.first + timedelta(days=day)
-        window_start = add_months(today, -self.period)
-        counts: dict[str, int] = {}
-        balance = self.points
-        exhausted = False
-        for rec_day, code, _serial in self.history.get(agent, ()):
-            decided = self.first + timedelta(days=rec_day)
-            effect = self.effect[code]
-            if decided <= window_start or (
-                effect is not None and add_months(decided, effect) <= today
-            ):
-                continue
-            rule = self.rules[code]
-            counts[code] = counts.get(code, 0) + 1
-            balance = max(0.0, min(self.points, balance + rule.points_for(counts[code])))
-            exhausted = exhausted or balance <= 0
-        return balance, exhausted
+    @property
+    def exhausted(self) -> npt.NDArray[np.bool_]:
+        """Whether each licence is exhausted now (its holder is on the list)."""
+        out: npt.NDArray[np.bool_] = (self.flags & EXHAUSTED) != 0
+        return out
 
-    def _record(self, agent: int, day: int, code: str) -> None:
-        self._serial += 1
-        self.history.setdefault(agent, []).append((day, code, self._serial))
-        # the days the record leaves the period or ends its effect: the balance may recover
-        decided = self.first + timedelta(days=day)
-        for months in (self.period, self.effect[code]):
-            if months is None:
-                continue
-            leaves = (add_months(decided, months) - self.first).days
-            for when in (leaves, leaves + 1):
-                self.leaving.setdefault(when, set()).add(agent)
-        if agent in self.traced:
-            self.trace_rows.append(
-                {"agent": agent, "day": day, "record_type": code, "id": self._serial}
-            )
+    @property
+    def ever(self) -> npt.NDArray[np.bool_]:
+        """Whether each licence has been exhausted at some point of the run."""
+        out: npt.NDArray[np.bool_] = (self.flags & EVER) != 0
+        return out
+
+    def simulate(self) -> I64:
+        """Step every day; the metric rows, one per day."""
+        sc = self.scenario
+        rows = np.zeros((self.days, len(METRICS)), np.int64)
+        log_agent, log_day, log_type, n_log = _simulate(
+            self.seed, to_day(self.first), self.days, self.points, self.period, self.effect,
+            self.rule_type, self.rule_points, sc.offences_per_year / 365.25, sc.deterrence,
+            sc.missed_renewal, sc.volunteering_per_year / 365.25, self.balance, self.deductions,
+            self.flags, rows,
+        )  # fmt: skip
+        agents = log_agent[:n_log]
+        mine = np.flatnonzero(np.isin(agents, self.traced))
+        self.trace_rows = [
+            {"agent": int(agents[i]), "day": int(log_day[i]),
+             "record_type": self.codes[int(log_type[i])], "id": int(i) + 1}
+            for i in mine.tolist()
+        ]  # fmt: skip
+        return rows
 
     def run(self, out: Path) -> dict[str, Any]:
         out.mkdir(parents=True, exist_ok=True)
-        sc, spec = self.scenario, self.regime.spec
+        sc = self.scenario
         n = self.population
-        rows = np.zeros((self.days, len(METRICS)), np.int64)
-        m = {name: i for i, name in enumerate(METRICS)}
-        for d in range(self.days):
-            rng = np.random.Generator(np.random.Philox(key=(self.seed << 32) | d))
-            row = rows[d]
-            touched: set[int] = set()
-            offenders = np.flatnonzero(rng.random(n) < self.rate)
-            for a in offenders.tolist():
-                self._record(a, d, spec.offence)
-                touched.add(a)
-            row[m["offences"]] = offenders.size
-            if d >= 365:
-                due = np.flatnonzero(self.anniversary == (d - 365) % 365)
-                missed = due[rng.random(due.size) < sc.missed_renewal]
-                for a in missed.tolist():
-                    self._record(a, d, spec.no_renewal)
-                    touched.add(a)
-                row[m["missed_renewals"]] = missed.size
-            lost = np.flatnonzero(self.balance < self.points)
-            volunteers = lost[rng.random(lost.size) < sc.volunteering_per_year / 365.25]
-            for a in volunteers.tolist():
-                self._record(a, d, spec.volunteering)
-                touched.add(a)
-            row[m["volunteering"]] = volunteers.size
-            # records leaving the period change balances too: re-fold holders whose oldest
-            # record in the period leaves it today
-            touched.update(self.leaving.pop(d, ()))
-            for a in sorted(touched):
-                before = self.balance[a]
-                balance, exhausted = self._fold(a, d)
-                if balance < before:
-                    row[m["points_deducted"]] += int(before - balance)
-                    self.rate[a] *= sc.deterrence
-                elif balance > before:
-                    row[m["points_restored"]] += int(balance - before)
-                self.balance[a] = balance
-                if exhausted and not self.exhausted[a]:
-                    row[m["newly_exhausted"]] += 1
-                self.exhausted[a] = exhausted
-                self.ever[a] |= exhausted
-            row[m["exhausted_now"]] = int(self.exhausted.sum())
-            row[m["exhausted_ever"]] = int(self.ever.sum())
-            row[m["holders_at_12"]] = int((self.balance >= self.points).sum())
-            row[m["holders_below_6"]] = int((self.balance < 6).sum())
+        rows = self.simulate()
         dates = [self.first + timedelta(days=d) for d in range(self.days)]
         table = pa.table(
             {"date": pa.array(dates, pa.date32())}
             | {name: pa.array(rows[:, i]) for i, name in enumerate(METRICS)}
         )
         pq.write_table(table, out / "metrics.parquet")
-        flows = ("offences", "missed_renewals", "volunteering", "points_deducted",
-                 "points_restored", "newly_exhausted")  # fmt: skip
-        totals = {k: int(rows[:, m[k]].sum()) for k in flows}
-        totals |= {k: int(rows[-1, m[k]]) for k in METRICS if k not in flows}
+        totals = {k: int(rows[:, i].sum()) for i, k in enumerate(METRICS) if k in FLOWS}
+        totals |= {k: int(rows[-1, i]) for i, k in enumerate(METRICS) if k not in FLOWS}
         scale = sc.holders / n
         summary = {
             "population": n,
@@ -252,3 +229,200 @@ class LicenceRun:
         }
         write_outputs(out, summary, sc, self.trace_rows)
         return summary
+
+
+# ------------------------------------------------------------------------------------------------
+# The compiled days
+
+
+@njit(cache=True, nogil=True)
+def _leaves(decided: int, period: int, effect: int) -> int:  # pragma: no cover - compiled
+    """The first day (number) on which a record decided on ``decided`` no longer counts: it
+    is on or before the start of the period ending that day, or its effect has ended."""
+    t = add_months(decided, period)
+    while add_months(t, -period) < decided:
+        t += 1
+    if effect >= 0:
+        t = min(t, add_months(decided, effect))
+    return t
+
+
+@njit(cache=True, nogil=True)
+def _grown(a: I64, size: int) -> I64:  # pragma: no cover - compiled
+    out = np.empty(size, a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+@njit(cache=True)
+def _simulate(  # noqa: PLR0913, PLR0912, PLR0915  # pragma: no cover - compiled
+    seed: int,
+    abs0: int,  # day number of the first day
+    n_days: int,
+    points: float,
+    period: int,
+    effect: I64,  # per record type: months in effect, -1 = for ever
+    rule_type: I64,  # per rule: its record type
+    rule_points: F64,  # (rules, occurrences): points of the c-th occurrence, the last repeats
+    offence_rate: float,  # per holder and day before any deduction
+    deterrence: float,
+    missed_renewal: float,
+    volunteering_rate: float,  # per holder who has lost points, and day
+    balance: F64,  # (holders,) in/out
+    deductions: U16,  # (holders,) out: days that lowered the balance
+    flags: U8,  # (holders,) out: exhausted, ever exhausted
+    rows: I64,  # (days, metrics) out
+) -> tuple[I64, I64, I64, int]:
+    """Step every day; returns the log of records (agent, day, type) and its length."""
+    n = balance.shape[0]
+    n_rules = rule_type.shape[0]
+    longest = rule_points.shape[1]
+    counts = np.zeros(n_rules, np.int64)
+    state = np.empty(1, np.uint64)
+    # the log: a record's id is its position + 1
+    cap = 1024
+    log_agent = np.empty(cap, np.int64)
+    log_day = np.empty(cap, np.int64)
+    log_type = np.empty(cap, np.int64)
+    log_leaves = np.empty(cap, np.int64)  # first day (of the run) it no longer counts
+    log_next = np.empty(cap, np.int64)  # the holder's next record
+    log_next_leaving = np.empty(cap, np.int64)  # the next record leaving the same day
+    n_log = 0
+    first = np.full(n, -1, np.int64)  # each holder's oldest record that may still count
+    last = np.full(n, -1, np.int64)
+    leaving = np.full(n_days, -1, np.int64)
+    # holders who have lost points (those who volunteer), as a set with positions
+    lost = np.empty(n, np.int64)
+    lost_at = np.full(n, -1, np.int64)
+    n_lost = 0
+    touched = np.empty(1024, np.int64)
+    exhausted_now = 0
+    exhausted_ever = 0
+    at_full = n  # every licence starts with all its points
+    below_6 = n if points < 6 else 0
+    for d in range(n_days):
+        state[0] = stream_key(seed, 0, d)
+        row = rows[d]
+        n_touched = 0
+        absolute = abs0 + d
+        for kind in range(3):
+            # the candidates of today's records of this kind: a range of holders (offences,
+            # renewals due) or the holders who have lost points (volunteering)
+            if kind == OFFENCE:
+                p, lo, hi = offence_rate, 0, n
+            elif kind == NO_RENEWAL:
+                due = (d - 365) % 365
+                p, lo, hi = missed_renewal, (due * n + 364) // 365, ((due + 1) * n + 364) // 365
+                if d < 365:
+                    p = 0.0
+            else:
+                p, lo, hi = volunteering_rate, 0, n_lost
+            if p <= 0.0:
+                continue
+            pos = lo - 1
+            while True:
+                pos += _geometric(state, p)
+                if pos >= hi:
+                    break
+                a = lost[pos] if kind == VOLUNTEER else pos
+                if kind == OFFENCE and deductions[a] > 0:
+                    if _uniform(state) >= deterrence ** deductions[a]:
+                        continue
+                row[kind] += 1  # OFFENCES, MISSED, VOLUNTEERING are columns 0-2
+                if n_log == log_agent.shape[0]:
+                    cap = 2 * n_log
+                    log_agent = _grown(log_agent, cap)
+                    log_day = _grown(log_day, cap)
+                    log_type = _grown(log_type, cap)
+                    log_leaves = _grown(log_leaves, cap)
+                    log_next = _grown(log_next, cap)
+                    log_next_leaving = _grown(log_next_leaving, cap)
+                i = n_log
+                n_log += 1
+                log_agent[i] = a
+                log_day[i] = d
+                log_type[i] = kind
+                ends = _leaves(absolute, period, effect[kind]) - abs0
+                log_leaves[i] = ends
+                log_next[i] = -1
+                if first[a] < 0:
+                    first[a] = i
+                else:
+                    log_next[last[a]] = i
+                last[a] = i
+                if d < ends < n_days:
+                    log_next_leaving[i] = leaving[ends]
+                    leaving[ends] = i
+                if flags[a] & TOUCHED == 0:
+                    flags[a] |= TOUCHED
+                    if n_touched == touched.shape[0]:
+                        touched = _grown(touched, 2 * n_touched)
+                    touched[n_touched] = a
+                    n_touched += 1
+        # holders with a record leaving the period today are re-folded too
+        i = leaving[d]
+        while i >= 0:
+            a = log_agent[i]
+            if flags[a] & TOUCHED == 0:
+                flags[a] |= TOUCHED
+                if n_touched == touched.shape[0]:
+                    touched = _grown(touched, 2 * n_touched)
+                touched[n_touched] = a
+                n_touched += 1
+            i = log_next_leaving[i]
+        for j in range(n_touched):
+            a = touched[j]
+            flags[a] &= ~TOUCHED
+            # the registry's licence fold over the holder's records that count today
+            h = first[a]
+            while h >= 0 and log_leaves[h] <= d:
+                h = log_next[h]
+            first[a] = h
+            counts[:] = 0
+            now = points
+            exhausted = False
+            while h >= 0:
+                if log_leaves[h] > d:
+                    for e in range(n_rules):
+                        if rule_type[e] == log_type[h]:
+                            counts[e] += 1
+                            value = rule_points[e, min(counts[e], longest) - 1]
+                            now = max(0.0, min(points, now + value))
+                            exhausted = exhausted or now <= 0
+                h = log_next[h]
+            before = balance[a]
+            if now < before:
+                row[DEDUCTED] += int(before - now)
+                if deductions[a] < 65535:
+                    deductions[a] += 1
+            elif now > before:
+                row[RESTORED] += int(now - before)
+            balance[a] = now
+            at_full += (1 if now >= points else 0) - (1 if before >= points else 0)
+            below_6 += (1 if now < 6 else 0) - (1 if before < 6 else 0)
+            if now < points and lost_at[a] < 0:
+                lost[n_lost] = a
+                lost_at[a] = n_lost
+                n_lost += 1
+            elif now >= points and lost_at[a] >= 0:
+                moved = lost[n_lost - 1]
+                lost[lost_at[a]] = moved
+                lost_at[moved] = lost_at[a]
+                lost_at[a] = -1
+                n_lost -= 1
+            was = flags[a] & EXHAUSTED != 0
+            if exhausted and not was:
+                row[NEWLY] += 1
+                exhausted_now += 1
+                flags[a] |= EXHAUSTED
+                if flags[a] & EVER == 0:
+                    flags[a] |= EVER
+                    exhausted_ever += 1
+            elif was and not exhausted:
+                exhausted_now -= 1
+                flags[a] &= ~EXHAUSTED
+        row[EXHAUSTED_NOW] = exhausted_now
+        row[EXHAUSTED_EVER] = exhausted_ever
+        row[AT_FULL] = at_full
+        row[BELOW_6] = below_6
+    return log_agent, log_day, log_type, n_log
