@@ -40,3 +40,16 @@ def test_score_engines_report_gini_and_mobility(tmp_path: Path, scenario: str, r
     still = (scores[fell] < lowest_min).sum()
     assert fell.sum() > 0
     assert summary["mobility"] == pytest.approx((fell.sum() - still) / fell.sum())
+
+
+def test_the_opt_in_score_reports_its_gini(tmp_path: Path) -> None:
+    from socialcredit.sim.weighted import WeightedRegime, WeightedRun, WeightedScenario
+
+    sc, reg = load_any("sesame-hangzhou"), load_any_regime("sesame")
+    assert isinstance(sc, WeightedScenario) and isinstance(reg, WeightedRegime)
+    run = WeightedRun(sc, reg, 20_000, 2)
+    summary = run.run(tmp_path)
+    scores = run.score[~np.isnan(run.score)]
+    values, counts = np.unique(np.rint(scores), return_counts=True)
+    assert summary["gini"] == pytest.approx(gini(values, counts))
+    assert 0 < summary["gini"] < 0.5

@@ -37,7 +37,14 @@ from socialcredit.daycount import add_months, to_day
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import WeightedScheme
-from socialcredit.sim.common import Frozen, RegimeSpec, regime_parts, validated, write_outputs
+from socialcredit.sim.common import (
+    Frozen,
+    RegimeSpec,
+    gini,
+    regime_parts,
+    validated,
+    write_outputs,
+)
 from socialcredit.sim.kernel import _below, _poisson, stream_key
 from socialcredit.sim.population import layout
 from socialcredit.sim.scenario import Tier
@@ -275,9 +282,19 @@ class WeightedRun:
             "scaled": {k: round(v * scale) for k, v in totals.items() if k != "mean_score_x100"},
             "qualified_share_of_population": totals["qualified"] / self.population,
             "grades_by_tier": self.grades_by_tier(grade_rows[-1], scored_tier[-1]),
+            "gini": self.gini(),
         }
         write_outputs(out, summary, sc, self.trace_rows)
         return summary
+
+    def gini(self) -> float | None:
+        """Gini of the final scores of those scored (to the nearest point). Mobility out of
+        the lowest band is not tracked by this engine."""
+        scored = self.micro[self.micro != UNSCORED]
+        if scored.size == 0:
+            return None
+        values, counts = np.unique(np.rint(scored / 1e6), return_counts=True)
+        return gini(values, counts)
 
     def grades_by_tier(self, counts: I64, scored: I64) -> dict[str, dict[str, float]]:
         """Share of each tier's scored agents in each grade, from one day's counters."""
