@@ -1326,9 +1326,7 @@ class Ledger:
         if len(parts) != 3 or parts[0] != "sc":
             return None
         with _translated("reading API keys"), self._read() as conn:
-            row = conn.execute(
-                sa.select(t_api_keys).where(t_api_keys.c.key_id == parts[1])
-            ).first()
+            row = conn.execute(sa.select(t_api_keys).where(t_api_keys.c.key_id == parts[1])).first()
         if row is None or row.revoked_at is not None:
             return None
         import hmac
@@ -1343,8 +1341,7 @@ class Ledger:
         with _translated("reading API keys"), self._read() as conn:
             rows = conn.execute(sa.select(t_api_keys).order_by(t_api_keys.c.created_at)).all()
         return [
-            ApiKey(r.key_id, r.role, r.principal, r.label, r.created_at, r.revoked_at)
-            for r in rows
+            ApiKey(r.key_id, r.role, r.principal, r.label, r.created_at, r.revoked_at) for r in rows
         ]
 
     def revoke_key(self, key_id: str, *, actor: str) -> None:
