@@ -16,17 +16,25 @@ transport restrictions), the others with a lawful credit record; imported in one
 ``transport`` domain. The wrk script rotates over every subject (shuffled), each with one of
 the five transport restrictions, so listed and unlisted subjects are mixed 1:9.
 
-Ours: ``socialcredit serve`` (uvicorn with httptools and uvloop, no access log), so every check
-authenticates the key (cached), validates the subject ID, looks up the in-memory index and
-leaves an audit entry (written in batches to the hash-chained log by the server's own writer
-thread, on the same core). After the runs the audit entries are counted against the requests.
+Ours: ``socialcredit serve`` (uvicorn with httptools and uvloop, no access log, no proxy
+headers), so every check authenticates the key (cached), validates the subject ID, looks up the
+in-memory index and leaves an audit entry (written in batches to the hash-chained log by the
+server's own writer thread, on the same core). After the runs the audit entries are counted
+against the requests.
+
+Two more sides put the figures in proportion: ``floor``, a bare ASGI callable answering a fixed
+body of the same size on the same server settings (what uvicorn and the kernel cost per request
+on this machine, before any application code), and ``unaudited`` (diagnostic, ``--sides``), the
+service with check entries dropped instead of written, which is never a configuration. For
+each run the server process's CPU time per request (user + system, from ``/proc``) is printed
+too: it is steadier than requests/s on a machine shared with other work.
 
 Each side is run ``--runs`` times (a fresh server each round, sides alternating, a warm-up
-before each measured run); the medians and the ratio are printed. Run (as root, or with sudo
+before each measured run); the medians and the ratios are printed. Run (as root, or with sudo
 for installing wrk)::
 
     .venv/bin/python bench/bench_checks.py
-    .venv/bin/python bench/bench_checks.py --duration 10 --connections 64 --runs 3
+    .venv/bin/python bench/bench_checks.py --sides ours,peer,floor,unaudited --runs 3
 """
 
 from __future__ import annotations
@@ -174,11 +182,41 @@ def peer_app(db: str) -> Any:
     return app
 
 
-def serve_peer(db: str, port: int) -> None:
+def floor_app() -> Any:
+    """The floor: a bare ASGI callable answering every request with a fixed check answer of
+    the same size, no framework, nothing looked up."""
+    body = orjson.dumps({"subject": "110101195001010011", "measure": "restrict.flight",
+                         "decision": "allow", "until": None, "reasons": [],
+                         "as_of": TODAY.isoformat()})  # fmt: skip
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def unaudited_app(db: str) -> Any:
+    """Diagnostic only, never a configuration: the service with check entries dropped instead
+    of written, to show what the audit write costs."""
+    from socialcredit.service import state
+    from socialcredit.service.app import create_app
+
+    state.AuditBuffer.add = lambda self, entry: None  # type: ignore[method-assign]
+    return create_app(Ledger.open(db), registry_catalog(), today=lambda: TODAY)
+
+
+def serve_other(side: str, db: str, port: int) -> None:
+    """The other sides, on the settings ``socialcredit serve`` uses."""
     import uvicorn
 
-    uvicorn.run(peer_app(db), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False, loop="uvloop", http="httptools")  # fmt: skip
+    app = {"peer": lambda: peer_app(db), "floor": floor_app,
+           "unaudited": lambda: unaudited_app(db)}[side]()  # fmt: skip
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                proxy_headers=False, loop="uvloop", http="httptools")  # fmt: skip
 
 
 # -------------------------------------------------------------------------------- running
@@ -213,7 +251,7 @@ def start(side: str, db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         cmd = [str(ROOT / ".venv" / "bin" / "socialcredit"), "serve", "--db", str(db),
                "--port", str(port), "--today", TODAY.isoformat()]  # fmt: skip
     else:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-peer", str(db),
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", side, str(db),
                "--port", str(port)]  # fmt: skip
     with log.open("ab") as out:
         proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *cmd], stdout=out,
@@ -295,13 +333,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before each run")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sides", default="ours,peer")
+    parser.add_argument("--sides", default="ours,peer,floor",
+                        help="of ours, peer, floor, unaudited (diagnostic)")  # fmt: skip
     parser.add_argument("--keep", type=Path, help="build the fixture in this folder and keep it")
-    parser.add_argument("--serve-peer", metavar="DB", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=2, metavar=("SIDE", "DB"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_peer:
-        serve_peer(args.serve_peer, args.port)
+    if args.serve:
+        serve_other(args.serve[0], args.serve[1], args.port)
         return
     if (os.cpu_count() or 1) < 2:
         raise SystemExit("needs two cores: one for the server, one for wrk")
@@ -350,7 +389,7 @@ def main(argv: list[str] | None = None) -> None:
                 if side == "ours":
                     sent += int(r["requests"] + (warm["requests"] if args.warmup > 0 else 0)) + 1
                 results[side].append(r)
-                print(f"run {run} {side:5s} {r['rps']:>10,.0f} req/s   p50 {r['p50']:.2f} ms  "
+                print(f"run {run} {side:9s} {r['rps']:>10,.0f} req/s   p50 {r['p50']:.2f} ms  "
                       f"p75 {r['p75']:.2f}  p90 {r['p90']:.2f}  p99 {r['p99']:.2f} ms   server CPU "
                       f"{r['cpu_us']:.0f} us/request, {r['cpu_share']:.0%} of a core")  # fmt: skip
         print()
@@ -360,12 +399,13 @@ def main(argv: list[str] | None = None) -> None:
                              for k in ("rps", "p50", "p75", "p90", "p99", "cpu_us")}  # fmt: skip
             m = medians[side]
             runs = " / ".join(f"{r['rps']:,.0f}" for r in results[side])
-            print(f"{side:5s} median {m['rps']:>10,.0f} req/s (runs {runs}); p50 {m['p50']:.2f} "
+            print(f"{side:9s} median {m['rps']:>10,.0f} req/s (runs {runs}); p50 {m['p50']:.2f} "
                   f"p75 {m['p75']:.2f} p90 {m['p90']:.2f} p99 {m['p99']:.2f} ms; "
                   f"server CPU {m['cpu_us']:.0f} us/request")  # fmt: skip
-        if "ours" in medians and "peer" in medians:
-            ratio = medians["ours"]["rps"] / medians["peer"]["rps"]
-            print(f"ratio ours / peer: {ratio:.2f}x requests/s")
+        for other in ("peer", "floor", "unaudited"):
+            if "ours" in medians and other in medians:
+                ratio = medians["ours"]["rps"] / medians[other]["rps"]
+                print(f"ratio ours / {other}: {ratio:.2f}x requests/s")
         if "ours" in sides:
             logged = audit_checks(db) - before
             print(f"audit entries for checks: {logged:,} (wrk counted {sent:,} completed "
