@@ -25,6 +25,34 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def bundled_toml(package: str) -> list[str]:
+    """Names of the TOML files bundled in ``package`` (without ``.toml``)."""
+    from importlib import resources
+
+    return sorted(
+        p.name.removesuffix(".toml")
+        for p in resources.files(package).iterdir()
+        if p.name.endswith(".toml")
+    )
+
+
+def read_ref(ref: str | Path, package: str, what: str) -> tuple[str, str]:
+    """The text of a bundled file by name (in ``package``) or of a TOML path, and its file
+    name; or an :class:`InputError` on ``what`` naming the choices."""
+    from importlib import resources
+
+    if isinstance(ref, Path) or str(ref).endswith(".toml"):
+        path = Path(ref)
+        try:
+            return path.read_text(encoding="utf-8"), path.name
+        except OSError as exc:
+            raise InputError(what, f"cannot read {path}: {exc.strerror}") from None
+    names = bundled_toml(package)
+    if ref not in names:
+        raise InputError(what, f"no {what} {ref!r} (bundled: {', '.join(names)})")
+    return resources.files(package).joinpath(f"{ref}.toml").read_text(), f"{ref}.toml"
+
+
 def validated(model: type[M], raw: Mapping[str, Any], *, source: str, field: str) -> M:
     """``model`` from ``raw``, or an :class:`InputError` naming the first bad field."""
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded, load
 from socialcredit.policy.schema import Removal, Role
+from socialcredit.sim.common import bundled_toml, read_ref
 
 if TYPE_CHECKING:
     from socialcredit.sim.licence import LicenceRegime
@@ -67,11 +67,7 @@ class Regime:
 
 
 def bundled_names() -> list[str]:
-    return sorted(
-        p.name.removesuffix(".toml")
-        for p in resources.files(BUNDLED).iterdir()
-        if p.name.endswith(".toml")
-    )
+    return bundled_toml(BUNDLED)
 
 
 def load_any_regime(
@@ -96,29 +92,12 @@ def load_any_regime(
 
 
 def _read(ref: str | Path) -> str:
-    if isinstance(ref, Path) or str(ref).endswith(".toml"):
-        path = Path(ref)
-        try:
-            return path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError("regime", f"cannot read {path}: {exc.strerror}") from None
-    if ref not in bundled_names():
-        raise InputError("regime", f"no regime {ref!r} (bundled: {', '.join(bundled_names())})")
-    return resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
+    return read_ref(ref, BUNDLED, "regime")[0]
 
 
 def load_regime(ref: str | Path) -> Regime:
     """A bundled regime by name, or a regime TOML file, compiled against its catalogs."""
-    if isinstance(ref, Path) or str(ref).endswith(".toml"):
-        path = Path(ref)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError("regime", f"cannot read {path}: {exc.strerror}") from None
-    else:
-        if ref not in bundled_names():
-            raise InputError("regime", f"no regime {ref!r} (bundled: {', '.join(bundled_names())})")
-        text = resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
+    text = _read(ref)
     try:
         raw = tomllib.loads(text)
         if raw.get("kind") in ("licence", "points", "weighted"):

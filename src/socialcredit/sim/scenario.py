@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tomllib
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,11 +145,9 @@ def _merge(raw: dict[str, Any], overrides: dict[str, Any]) -> None:
 
 
 def bundled_names() -> list[str]:
-    return sorted(
-        p.name.removesuffix(".toml")
-        for p in resources.files(BUNDLED).iterdir()
-        if p.name.endswith(".toml")
-    )
+    from socialcredit.sim.common import bundled_toml
+
+    return bundled_toml(BUNDLED)
 
 
 def load(ref: str | Path, **overrides: Any) -> Scenario:
@@ -166,20 +163,9 @@ def load_any(
 ) -> Scenario | LicenceScenario | PointsScenario | WeightedScenario:
     """A bundled scenario or a TOML file, of either kind (``kind = "licence"`` for a city's
     licence of points)."""
-    if isinstance(ref, Path) or str(ref).endswith(".toml"):
-        path = Path(ref)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError("scenario", f"cannot read {path}: {exc.strerror}") from None
-        source = path.name
-    else:
-        if ref not in bundled_names():
-            raise InputError(
-                "scenario", f"no scenario {ref!r} (bundled: {', '.join(bundled_names())})"
-            )
-        text = resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
-        source = f"{ref}.toml"
+    from socialcredit.sim.common import read_ref
+
+    text, source = read_ref(ref, BUNDLED, "scenario")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -26,14 +26,13 @@ from __future__ import annotations
 import itertools
 import tomllib
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, model_validator
 
 from socialcredit.errors import InputError
-from socialcredit.sim.common import Frozen, validated
+from socialcredit.sim.common import Frozen, bundled_toml, read_ref, validated
 
 BUNDLED = "socialcredit.study.studies"
 
@@ -90,27 +89,12 @@ class Study(Frozen):
 
 
 def bundled_names() -> list[str]:
-    return sorted(
-        p.name.removesuffix(".toml")
-        for p in resources.files(BUNDLED).iterdir()
-        if p.name.endswith(".toml")
-    )
+    return bundled_toml(BUNDLED)
 
 
 def load_study(ref: str | Path) -> Study:
     """A bundled study by name or a study TOML file; errors name the field."""
-    if isinstance(ref, Path) or str(ref).endswith(".toml"):
-        path = Path(ref)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError("study", f"cannot read {path}: {exc.strerror}") from None
-        source = path.name
-    else:
-        if ref not in bundled_names():
-            raise InputError("study", f"no study {ref!r} (bundled: {', '.join(bundled_names())})")
-        text = resources.files(BUNDLED).joinpath(f"{ref}.toml").read_text()
-        source = f"{ref}.toml"
+    text, source = read_ref(ref, BUNDLED, "study")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
