@@ -381,7 +381,7 @@ def demo_cmd(
     ledger = Ledger.open(f"sqlite:///{result.db}")
     day = date.fromisoformat(result.summary["as_of"])
     app = create_app(ledger, registry_catalog(), today=lambda: day, studies=out)
-    console.rule(f"3. portal: http://{host}:{port}/  (API: http://{host}:{port}/docs)")
+    console.rule(f"3. portal: http://{host}:{port}/  (OpenAPI: http://{host}:{port}/openapi.json)")
     console.print("Ctrl-C stops it.")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

@@ -136,7 +136,7 @@ def serve_cmd(
     )
     console.print(
         f"serving on http://{host}:{port}  (portal: sign in with a key from "
-        f"`socialcredit keys create`; API docs: http://{host}:{port}/docs)"
+        f"`socialcredit keys create`; OpenAPI: http://{host}:{port}/openapi.json)"
     )
     # uvicorn picks uvloop and httptools (uvicorn[standard]); no proxy headers are trusted
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,

@@ -90,6 +90,10 @@ def create_app(
         ),
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        # no Swagger UI or ReDoc: FastAPI serves their assets from a CDN, and nothing here
+        # loads from outside the server; /openapi.json is the reference
+        docs_url=None,
+        redoc_url=None,
         # no OpenTelemetry here: its per-request probe costs more than a whole check
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
