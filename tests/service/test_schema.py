@@ -10,8 +10,8 @@ whole file stays well under a minute."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,11 +42,25 @@ SETTINGS = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, service_catalog: Loaded) -> Iterator[Live]:
-    """One server for the module, with a key per role and records to act on."""
-    db: Path = tmp_path_factory.mktemp("schema") / "service.db"
-    for live in serve(f"sqlite:///{db}", service_catalog):
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def live(
+    tmp_path_factory: pytest.TempPathFactory,
+    service_catalog: Loaded,
+    request: pytest.FixtureRequest,
+) -> Iterator[Live]:
+    """One server per backend for the module, with a key per role and records to act on."""
+    if request.param == "postgres":
+        pg = request.getfixturevalue("pg_server")
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        with pg.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        request.addfinalizer(lambda: _drop(pg, name))
+        url = pg.url(name)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('schema') / 'service.db'}"
+    for live in serve(url, service_catalog):
         live.key("authority", "court", "authority")
         live.key("consumer", "transport", "consumer")
         live.key("subject", PERSON, "subject")
@@ -59,6 +73,11 @@ def live(tmp_path_factory: pytest.TempPathFactory, service_catalog: Loaded) -> I
                 })  # fmt: skip
                 assert r.status_code == 201, r.text
         yield live
+
+
+def _drop(pg: Any, name: str) -> None:
+    with pg.admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
