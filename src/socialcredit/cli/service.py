@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -132,7 +133,7 @@ def serve_cmd(
     ledger = _ledger(db)
     catalog = registry_catalog()
     app = create_app(
-        ledger, catalog, today=(lambda: fixed) if fixed else _date_today, studies=studies
+        ledger, catalog, today=(lambda: fixed) if fixed else date.today, studies=studies
     )
     console.print(
         f"serving on http://{host}:{port}  (portal: sign in with a key from "
@@ -141,15 +142,3 @@ def serve_cmd(
     # uvicorn picks uvloop and httptools (uvicorn[standard]); no proxy headers are trusted
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                 proxy_headers=False)  # fmt: skip
-
-
-def _date_today():  # type: ignore[no-untyped-def]
-    from datetime import date
-
-    return date.today()
-
-
-def _has_portal() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("socialcredit.service.portal") is not None

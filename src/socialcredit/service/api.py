@@ -547,8 +547,4 @@ def verify(reg: Reg, key: Admin) -> Response:
     return _json({"intact": True, "entries": reg.ledger.last_audit_seq(), "problem": None})
 
 
-def today_default() -> date:  # pragma: no cover - overridden in tests
-    return date.today()
-
-
-__all__ = ["ROLES", "router", "CheckFastPath", "InputError"]
+__all__ = ["ROLES", "CheckFastPath", "router"]
