@@ -205,7 +205,7 @@ def unaudited_app(db: str) -> Any:
     from socialcredit.service import state
     from socialcredit.service.app import create_app
 
-    state.AuditBuffer.add = lambda self, entry: None  # type: ignore[method-assign]
+    state.AuditBuffer.add_row = lambda self, row: None  # type: ignore[method-assign]
     return create_app(Ledger.open(db), registry_catalog(), today=lambda: TODAY)
 
 
@@ -213,8 +213,12 @@ def serve_other(side: str, db: str, port: int) -> None:
     """The other sides, on the settings ``socialcredit serve`` uses."""
     import uvicorn
 
-    app = {"peer": lambda: peer_app(db), "floor": floor_app,
-           "unaudited": lambda: unaudited_app(db)}[side]()  # fmt: skip
+    if side == "unaudited":
+        from socialcredit.service import server
+
+        server.run(unaudited_app(db), host="127.0.0.1", port=port)
+        return
+    app = {"peer": lambda: peer_app(db), "floor": floor_app}[side]()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                 proxy_headers=False, loop="uvloop", http="httptools")  # fmt: skip
 

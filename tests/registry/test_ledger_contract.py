@@ -277,6 +277,68 @@ class LedgerContract:
         with pytest.raises(LedgerError, match="seq 3"):
             ledger.verify_audit()
 
+    def _checks(self, ledger: Ledger, *purposes: str, subject: str = PERSON) -> None:
+        ledger.append_accesses(
+            [
+                ("consumer:k", "check restrict.flight", subject, p, '{"decision":"allow"}')
+                for p in purposes
+            ]  # fmt: skip
+        )
+
+    def test_checks_are_in_the_access_log_before_and_after_indexing(self, ledger: Ledger) -> None:
+        ledger.log_access(actor="x", action="profile", subject=PERSON, purpose="p0")
+        self._checks(ledger, "c1", "c2")
+        self._checks(ledger, "other", subject=OTHER)
+        ledger.log_access(actor="x", action="profile", subject=PERSON, purpose="p3")
+        self._checks(ledger, "c4")
+        before = [(e.seq, e.purpose) for e in ledger.access_log(PERSON)]
+        assert before == [(1, "p0"), (2, "c1"), (3, "c2"), (5, "p3"), (6, "c4")]
+        assert ledger.index_checks() == 4
+        assert ledger.index_checks() == 0  # nothing new
+        self._checks(ledger, "c7")  # after the mark: found by the scan
+        after = [(e.seq, e.purpose) for e in ledger.access_log(PERSON)]
+        assert after == [*before, (7, "c7")]
+        assert [e.purpose for e in ledger.access_log(OTHER)] == ["other"]
+        assert ledger.verify_audit() is True
+
+    def test_a_check_hidden_from_its_subject_is_detected(self, ledger: Ledger) -> None:
+        self._checks(ledger, "a", "b", "c")
+        ledger.index_checks()
+        self.raw(ledger, "DELETE FROM audit_check_index WHERE seq = 2")
+        assert [e.purpose for e in ledger.access_log(PERSON)] == ["a", "c"]
+        with pytest.raises(LedgerError, match="seq 2: entry not indexed"):
+            ledger.verify_audit()
+
+    def test_an_index_entry_without_its_check_is_detected(self, ledger: Ledger) -> None:
+        self._checks(ledger, "a")
+        ledger.log_access(actor="x", action="profile", subject=PERSON, purpose="p")
+        ledger.index_checks()
+        self.raw(ledger, f"INSERT INTO audit_check_index (subject, seq) VALUES ('{OTHER}', 2)")
+        with pytest.raises(LedgerError, match="seq 2: no such check entry"):
+            ledger.verify_audit()
+
+    def test_upgrading_indexes_the_checks_already_written(self, ledger: Ledger) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        from socialcredit.registry.ledger import MIGRATIONS_DIR
+
+        self._checks(ledger, "a", "b")
+        engine = sa.create_engine(ledger.url)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        try:
+            with engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.downgrade(config, "0002")
+            ledger.log_access(actor="x", action="check m", subject=PERSON, purpose="c")
+        finally:
+            engine.dispose()
+        ledger.init()  # 0002 -> head
+        assert ledger.index_checks() == 0  # the upgrade indexed all three
+        assert [e.purpose for e in ledger.access_log(PERSON)] == ["a", "b", "c"]
+        assert ledger.verify_audit() is True
+
     def raw(self, ledger: Ledger, sql: str) -> None:
         engine = sa.create_engine(ledger.url)
         try:

@@ -18,6 +18,7 @@ import uvicorn
 from socialcredit.identifiers import organisation_code, resident_id
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry.ledger import Ledger
+from socialcredit.service import server as serving
 from socialcredit.service.app import create_app
 
 TODAY = date(2026, 6, 1)
@@ -57,9 +58,8 @@ def serve(
     app = create_app(ledger, catalog, today=lambda: today[0], poll_seconds=0.2, portal=portal,
                      studies=studies)  # fmt: skip
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
+    # the server `socialcredit serve` runs: the check path is answered in its protocol
+    server = uvicorn.Server(serving.config(app, host="127.0.0.1", port=port, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     # start-up warms the projector's compiled kernels: about a second from Numba's cache, a

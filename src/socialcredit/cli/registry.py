@@ -374,8 +374,7 @@ def demo_cmd(
         return
 
     # 3. the portal over that registry
-    import uvicorn
-
+    from socialcredit.service import server
     from socialcredit.service.app import create_app
 
     ledger = Ledger.open(f"sqlite:///{result.db}")
@@ -383,7 +382,7 @@ def demo_cmd(
     app = create_app(ledger, registry_catalog(), today=lambda: day, studies=out)
     console.rule(f"3. portal: http://{host}:{port}/  (OpenAPI: http://{host}:{port}/openapi.json)")
     console.print("Ctrl-C stops it.")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    server.run(app, host=host, port=port)
 
 
 def _demo_keys(db: Path, person: str) -> dict[str, str]:

@@ -125,8 +125,7 @@ def serve_cmd(
     ] = Path("out"),
 ) -> None:
     """Serve the API (/api/v1, /openapi.json) and the portal on the embedded SQLite default."""
-    import uvicorn
-
+    from socialcredit.service import server
     from socialcredit.service.app import create_app
 
     fixed = parse_date(today, field="today") if today else None
@@ -139,6 +138,4 @@ def serve_cmd(
         f"serving on http://{host}:{port}  (portal: sign in with a key from "
         f"`socialcredit keys create`; OpenAPI: http://{host}:{port}/openapi.json)"
     )
-    # uvicorn picks uvloop and httptools (uvicorn[standard]); no proxy headers are trusted
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                proxy_headers=False)  # fmt: skip
+    server.run(app, host=host, port=port)

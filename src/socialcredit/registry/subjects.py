@@ -54,6 +54,8 @@ def validate(
     Without ``kind``, a number that is a valid resident ID is a person, one that is a valid USCC
     an organisation (a USCC may be all digits, so shape alone cannot tell them apart).
     """
+    if type(value) is str and kind != "organisation" and _plain_ric(value):
+        return value, "person"  # the common case, answered without stdnum
     if not isinstance(value, str):
         raise InvalidSubjectId(field, f"expected a text identifier, got {type(value).__name__}")
     number = value.strip().upper()
@@ -80,13 +82,44 @@ def validate(
             raise as_org from None
 
 
+def _plain_ric(value: str) -> bool:
+    """Whether ``value`` is, as it stands, a valid resident ID: 17 ASCII digits and the right
+    check character, a birth date that exists and a region code known in that year. What
+    :func:`_validate_ric` accepts without change, in a fifth of its time (the check path
+    validates every ID it is asked about); anything else goes the long way, which also says
+    what is wrong."""
+    if len(value) != 18:
+        return False
+    head = value[:17]
+    if not (head.isascii() and head.isdigit()):
+        return False
+    check = (1 - 2 * int(head, 13)) % 11
+    if value[17] != ("X" if check == 10 else _DIGITS[check]):
+        return False
+    return _born_in_known_place(value[:14])
+
+
+_DIGITS = "0123456789"
+
+
+@lru_cache(maxsize=65536)
+def _born_in_known_place(head: str) -> bool:
+    """Region code and birth date (``head``: the first 14 digits) both exist."""
+    try:
+        year = int(head[6:10])
+        date(year, int(head[10:12]), int(head[12:14]))
+    except ValueError:
+        return False
+    return _place_known(head[:6], year)
+
+
 def _validate_ric(number: str, field: str) -> str:
     try:
         if len(number) != 18 or not number.isalnum():
             number = ric.compact(number)  # strip spaces and separators, as stdnum allows
         if len(number) != 18:
             raise stdnum_errors.InvalidLength()
-        if not number[:17].isdigit():
+        if not (number[:17].isascii() and number[:17].isdigit()):
             raise stdnum_errors.InvalidFormat()
         if number[-1] != ric.calc_check_digit(number):
             raise stdnum_errors.InvalidChecksum()

@@ -22,20 +22,26 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from socialcredit.errors import InputError, NotFound
 from socialcredit.registry import subjects, workflows
 from socialcredit.registry.config import parse_date
 from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.ledger import ApiKey, NewRecord
+from socialcredit.service.checkpath import (
+    DEFAULT_PURPOSE,
+    JSON,
+    MAX_MEASURE,
+    MAX_PURPOSE,
+    MAX_SUBJECT,
+    answer_check,
+)
 from socialcredit.service.errors import Forbidden, Unauthorized
 from socialcredit.service.registry import Registry
 
@@ -122,10 +128,6 @@ class CheckOut(BaseModel):
     as_of: date
 
 
-CHECK_PATH = "/api/v1/checks/"
-DEFAULT_PURPOSE = "booking check"
-
-
 @router.get(
     "/checks/{subject}/{measure}",
     response_model=CheckOut,
@@ -135,9 +137,9 @@ DEFAULT_PURPOSE = "booking check"
 def check(
     reg: Reg,
     key: Consumer,
-    subject: Annotated[str, Path(max_length=40)],
-    measure: Annotated[str, Path(max_length=120)],
-    purpose: Annotated[str, Query(max_length=200)] = DEFAULT_PURPOSE,
+    subject: Annotated[str, Path(max_length=MAX_SUBJECT)],
+    measure: Annotated[str, Path(max_length=MAX_MEASURE)],
+    purpose: Annotated[str, Query(max_length=MAX_PURPOSE)] = DEFAULT_PURPOSE,
 ) -> Response:
     """A point lookup in the in-memory projection. Only measures of the consumer's own domain;
     the answer carries no record, only the decision, reason codes and until when."""
@@ -152,81 +154,7 @@ def check(
             f"measure: {measure} is in domain {known.domain!r}; this key may check only "
             f"{key.principal!r}"
         )
-    return Response(_answer(reg, key, subject_id, measure, purpose), media_type=JSON)
-
-
-def _answer(reg: Registry, key: ApiKey, subject_id: str, measure: str, purpose: str) -> bytes:
-    """The check's JSON, and its entry in the audit log (written in batches)."""
-    body, decision = reg.checks.answer(subject_id, measure, reg.today())
-    reg.audit.add(
-        {
-            "actor": f"consumer:{key.key_id}",
-            "action": f"check {measure}",
-            "subject": subject_id,
-            "purpose": purpose or DEFAULT_PURPOSE,
-            "detail": {"decision": decision},
-        }
-    )
-    return body
-
-
-JSON = "application/json"
-_HEADERS = [(b"content-type", JSON.encode())]
-
-
-class CheckFastPath:
-    """ASGI middleware: answers a well-formed consumer check ahead of the framework's routing,
-    dependency injection and validation, which cost several times the check itself.
-
-    It answers only when everything is in order: ``GET`` on the check path, a consumer key
-    fresh in the key cache, a valid subject ID and a measure of the key's domain, ``purpose``
-    within its length. The answer and its audit entry are the route's own (:func:`_answer`).
-    Anything else (a missing, unknown or stale key, another role, a bad ID, an unknown measure,
-    over-long parts) goes on to :func:`check`, which answers or names the error as always."""
-
-    def __init__(self, app: ASGIApp, registry: Registry) -> None:
-        self.app = app
-        self.registry = registry
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(CHECK_PATH):
-            body = self._answer(scope)
-            if body is not None:
-                headers = [(b"content-length", str(len(body)).encode()), *_HEADERS]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
-
-    def _answer(self, scope: Scope) -> bytes | None:
-        if scope["method"] != "GET" or scope.get("root_path"):
-            return None
-        subject, sep, measure = scope["path"][len(CHECK_PATH) :].partition("/")
-        if not (sep and 0 < len(subject) <= 40 and 0 < len(measure) <= 120) or "/" in measure:
-            return None
-        purpose = DEFAULT_PURPOSE
-        if scope["query_string"]:
-            # as the framework reads it: the last value of a repeated parameter
-            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-            purpose = dict(query).get("purpose", DEFAULT_PURPOSE)
-            if len(purpose) > 200 or "\x00" in purpose:
-                return None
-        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if authorization is None:
-            return None
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
-        reg = self.registry
-        key = reg.keys.cached(token.strip()) if scheme.lower() == "bearer" else None
-        if key is None or key.role != "consumer":
-            return None
-        known = reg.catalog.index.measures.get(measure)
-        if known is None or known.domain != key.principal:
-            return None
-        try:
-            subject_id, _ = subjects.validate(subject, field="subject")
-        except InputError:
-            return None
-        return _answer(reg, key, subject_id, measure, purpose)
+    return Response(answer_check(reg, key, subject_id, measure, purpose), media_type=JSON)
 
 
 # -------------------------------------------------------------------------------- authorities
@@ -547,4 +475,4 @@ def verify(reg: Reg, key: Admin) -> Response:
     return _json({"intact": True, "entries": reg.ledger.last_audit_seq(), "problem": None})
 
 
-__all__ = ["ROLES", "CheckFastPath", "router"]
+__all__ = ["ROLES", "router"]

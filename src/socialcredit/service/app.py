@@ -33,6 +33,7 @@ from socialcredit.errors import (
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry.ledger import Ledger
 from socialcredit.service import api
+from socialcredit.service.checkpath import CheckFastPath
 from socialcredit.service.errors import Forbidden, Unauthorized
 from socialcredit.service.registry import Registry
 
@@ -99,7 +100,7 @@ def create_app(
     )
     app.state.registry = registry
     app.include_router(api.router)
-    app.add_middleware(api.CheckFastPath, registry=registry)
+    app.add_middleware(CheckFastPath, registry=registry)
 
     @app.exception_handler(SocialCreditError)
     async def _ours(request: Request, exc: SocialCreditError) -> Response:

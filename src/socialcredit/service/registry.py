@@ -3,6 +3,7 @@ state (check index, audit buffer, key cache). The API and the portal both go thr
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,11 @@ class Registry:
     def start(self) -> None:
         self.warm_up()
         self.checks.load()
+        # what is loaded now (catalogs, compiled kernels, the index) lives as long as the
+        # server: out of the collector's sight, so that its collections, triggered by each
+        # request's short-lived objects, do not walk millions of long-lived ones
+        gc.collect()
+        gc.freeze()
         self.audit.start()
         self._poller = threading.Thread(target=self._poll, name="projection-poll", daemon=True)
         self._poller.start()

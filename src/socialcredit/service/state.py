@@ -9,7 +9,9 @@
   arrive by the thousand per second, so their entries are written in batches (group commit, at
   most ``interval`` seconds or ``batch`` entries apart) by one background thread; a clean
   shutdown flushes what is left. A crash can lose at most the last ``interval`` of check
-  entries (never a record or an event: those are written in their own transaction).
+  entries (never a record or an event: those are written in their own transaction). Every
+  ``index_every`` seconds the same thread adds the new check entries to the subject index for
+  checks (:meth:`Ledger.index_checks`), sorted, in one go.
 - :class:`KeyCache`: API keys by token, for ``ttl`` seconds, so authenticating a check is not a
   database read; a revoked key stops working within ``ttl``. Keys in use are re-read in the
   background before they go stale (:meth:`KeyCache.refresh`).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +31,7 @@ import orjson
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import MeasureKind
-from socialcredit.registry.ledger import ApiKey, Ledger, ProjectedMeasure
+from socialcredit.registry.ledger import AccessRow, ApiKey, Ledger, ProjectedMeasure
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,13 +169,24 @@ def _group(rows: Iterable[tuple[str, ProjectedMeasure]]) -> dict[str, dict[str, 
 
 
 class AuditBuffer:
-    """Check entries, written to the audit chain in batches by one thread."""
+    """Check entries, written to the audit chain in batches by one thread.
 
-    def __init__(self, ledger: Ledger, *, interval: float = 0.05, batch: int = 2_000) -> None:
+    :meth:`add_row` is the check path's: an entry already in its stored shape, appended to a
+    deque (thread-safe without a lock; the writer takes entries from the other end)."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        interval: float = 0.05,
+        batch: int = 2_000,
+        index_every: float = 2.0,
+    ) -> None:
         self._ledger = ledger
         self._interval = interval
+        self._index_every = index_every
         self._batch = batch
-        self._pending: list[Mapping[str, Any]] = []
+        self._pending: deque[AccessRow] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -180,26 +194,32 @@ class AuditBuffer:
         self.written = 0
 
     def add(self, entry: Mapping[str, Any]) -> None:
-        with self._lock:
-            self._pending.append(entry)
-            full = len(self._pending) == self._batch
-        if full:
+        """An entry as :meth:`Ledger.log_accesses` takes it."""
+        detail = entry.get("detail")
+        text = None if detail is None else orjson.dumps(detail, option=orjson.OPT_SORT_KEYS)
+        self.add_row((entry["actor"], entry["action"], entry.get("subject"), entry["purpose"],
+                      None if text is None else text.decode()))  # fmt: skip
+
+    def add_row(self, row: AccessRow) -> None:
+        self._pending.append(row)
+        if len(self._pending) == self._batch:
             self._wake.set()
 
     def flush(self) -> int:
         """Write what is pending; if the store fails, the entries stay pending (in order) and
         the error is raised."""
-        with self._lock:
-            chunk, self._pending = self._pending, []
-        if chunk:
+        with self._lock:  # one flush at a time (the writer thread, or a reader wanting its log)
+            pending = self._pending
+            chunk = [pending.popleft() for _ in range(len(pending))]
+            if not chunk:
+                return 0
             try:
-                self._ledger.log_accesses(chunk)
+                self._ledger.append_accesses(chunk)
             except BaseException:
-                with self._lock:
-                    self._pending[:0] = chunk
+                pending.extendleft(reversed(chunk))  # back, ahead of whatever arrived meanwhile
                 raise
             self.written += len(chunk)
-        return len(chunk)
+            return len(chunk)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -214,15 +234,20 @@ class AuditBuffer:
             self._thread.join(timeout=30)
             self._thread = None
         self.flush()
+        self._ledger.index_checks()
 
     def _run(self) -> None:
         failures = 0
+        indexed = time.monotonic()
         while not self._stop.is_set():
             # after a failed write (the store busy or away), back off up to 5 s, then retry
             self._wake.wait(min(self._interval * 2**failures, 5.0))
             self._wake.clear()
             try:
                 self.flush()
+                if time.monotonic() - indexed >= self._index_every:
+                    self._ledger.index_checks()
+                    indexed = time.monotonic()
             except Exception:  # noqa: BLE001 - kept pending, retried on the next tick
                 failures = min(failures + 1, 10)
             else:

@@ -1,0 +1,247 @@
+"""The consumer check, ``GET /api/v1/checks/{subject}/{measure}``, at the speed it is asked.
+
+A check is a point lookup in the in-memory index (:class:`~socialcredit.service.state.CheckIndex`)
+and one audit entry; everything else a framework does per request (routing, dependency
+injection, validation, the ASGI request-response cycle, a task per request) costs several times
+that. So a well-formed check is answered ahead of all of it, at two levels:
+
+- :class:`CheckProtocol` (what ``socialcredit serve`` runs): uvicorn's own httptools protocol,
+  which answers a check as soon as the request is parsed, writing the response to the socket
+  itself, with no ASGI scope, task or event; every other request goes to the application as
+  before. It answers only when nothing is in flight on the connection (so pipelined responses
+  keep their order) and the socket is not paused.
+- :class:`CheckFastPath`: the same as ASGI middleware, for any other ASGI server.
+
+Both answer only when everything is in order: ``GET`` on the check path, a consumer key fresh
+in the key cache, a valid subject ID, a measure of the key's domain, a ``purpose`` within its
+length. The answer and its audit entry are the route's own (:func:`answer_check`): the same
+bytes, the same entry. Anything else (a missing, unknown or stale key, another role, a bad ID, an
+unknown measure, over-long parts, percent-escapes) goes on to the route, which answers or names
+the error as always.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from socialcredit.errors import InputError
+from socialcredit.registry import subjects
+from socialcredit.registry.ledger import ApiKey
+from socialcredit.service.registry import Registry
+
+CHECK_PATH = "/api/v1/checks/"
+DEFAULT_PURPOSE = "booking check"
+MAX_SUBJECT = 40
+MAX_MEASURE = 120
+MAX_PURPOSE = 200
+JSON = "application/json"
+
+_DETAIL = {"allow": '{"decision":"allow"}', "deny": '{"decision":"deny"}'}
+"""The audit entry's detail for each decision, as stored (JSON with sorted keys)."""
+
+
+def answer_check(reg: Registry, key: ApiKey, subject_id: str, measure: str, purpose: str) -> bytes:
+    """The check's JSON, and its entry in the audit log (written in batches)."""
+    body, decision = reg.checks.answer(subject_id, measure, reg.today())
+    reg.audit.add_row((f"consumer:{key.key_id}", f"check {measure}", subject_id,
+                       purpose or DEFAULT_PURPOSE, _DETAIL[decision]))  # fmt: skip
+    return body
+
+
+class FastCheck:
+    """A well-formed check's answer, or ``None`` for the route to deal with."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._domains = {mid: m.domain for mid, m in registry.catalog.index.measures.items()}
+
+    def answer(self, path: str, query: bytes, authorization: bytes | None) -> bytes | None:
+        """``path`` as the ASGI scope has it (percent-escapes decoded), ``query`` raw."""
+        if authorization is None or not path.startswith(CHECK_PATH):
+            return None
+        subject, sep, measure = path[len(CHECK_PATH) :].partition("/")
+        if not (sep and 0 < len(subject) <= MAX_SUBJECT and 0 < len(measure) <= MAX_MEASURE):
+            return None
+        if "/" in measure:
+            return None
+        purpose = DEFAULT_PURPOSE
+        if query:
+            # as the framework reads it: the last value of a repeated parameter
+            pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+            purpose = dict(pairs).get("purpose", DEFAULT_PURPOSE)
+            if len(purpose) > MAX_PURPOSE or "\x00" in purpose:
+                return None
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        reg = self.registry
+        key = reg.keys.cached(token.strip())
+        if key is None or key.role != "consumer" or self._domains.get(measure) != key.principal:
+            return None
+        try:
+            subject_id, _ = subjects.validate(subject, field="subject")
+        except InputError:
+            return None
+        return answer_check(reg, key, subject_id, measure, purpose)
+
+
+class CheckFastPath:
+    """ASGI middleware: :class:`FastCheck` ahead of the framework (for ASGI servers other than
+    ``socialcredit serve``'s, whose :class:`CheckProtocol` answers before the ASGI layer)."""
+
+    def __init__(self, app: ASGIApp, registry: Registry) -> None:
+        self.app = app
+        self.fast = FastCheck(registry)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and not scope.get("root_path")
+            and scope["path"].startswith(CHECK_PATH)
+        ):
+            authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+            body = self.fast.answer(scope["path"], scope["query_string"], authorization)
+            if body is not None:
+                headers = [(b"content-length", str(len(body)).encode()),
+                           (b"content-type", JSON.encode())]  # fmt: skip
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+_PREFIX = CHECK_PATH.encode()
+_OK = b"HTTP/1.1 200 OK\r\n"
+_TYPE = b"content-type: " + JSON.encode() + b"\r\n"
+
+
+class CheckProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, answering well-formed checks itself (see the module's
+    docstring); bind a registry with :func:`check_protocol`.
+
+    Two of uvicorn's per-request costs are put off until a request needs them: the ASGI scope
+    is built only for a request that goes to the application, and the keep-alive timer is not
+    cancelled and re-armed around every request: one timer per connection, which on firing
+    closes the connection only if it has been idle for the whole keep-alive time."""
+
+    fast: FastCheck
+    _ready: bytes | None = None
+    _active_at: float = 0.0
+    _headers_of: Any = None
+    _headers: bytes = b""
+
+    # -- parsing ---------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+        self._ready = None
+
+    def on_headers_complete(self) -> None:
+        url = self.url
+        if url.startswith(_PREFIX) and self._idle() and self.parser.get_method() == b"GET":
+            path, _, query = url.partition(b"?")
+            if b"%" not in path and b"#" not in url and not self.root_path:
+                authorization = None
+                for name, value in self.headers:
+                    if name == b"authorization":
+                        authorization = value
+                body = self.fast.answer(path.decode("latin-1"), query, authorization)
+                if body is not None:
+                    self._ready = body
+                    return
+        # to the application: the scope uvicorn's on_message_begin would have made
+        self.scope = {  # type: ignore[typeddict-item]
+            "type": "http",
+            "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,  # type: ignore[typeddict-item]
+            "root_path": self.root_path,
+            "headers": self.headers,
+            "state": self.app_state.copy(),
+        }
+        super().on_headers_complete()
+
+    def _idle(self) -> bool:
+        """Nothing in flight on this connection and the socket not paused: an answer written
+        now goes out in order."""
+        cycle = self.cycle
+        return (
+            (cycle is None or cycle.response_complete)
+            and not self.pipeline
+            and not self.flow.write_paused
+            and not self.expect_100_continue
+            and not self.parser.should_upgrade()
+        )
+
+    def on_body(self, body: bytes) -> None:
+        if self._ready is None:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        body = self._ready
+        if body is None:
+            super().on_message_complete()
+            return
+        self._ready = None
+        parser = self.parser
+        keep_alive = parser.should_keep_alive() and parser.get_http_version() != "1.0"
+        defaults = self.server_state.default_headers
+        if defaults is not CheckProtocol._headers_of:  # a new Date header, once a second
+            CheckProtocol._headers = b"".join(k + b": " + v + b"\r\n" for k, v in defaults)
+            CheckProtocol._headers_of = defaults
+        close = b"" if keep_alive else b"connection: close\r\n"
+        self.transport.write(b"".join((_OK, CheckProtocol._headers, b"content-length: %d\r\n"
+                                       % len(body), _TYPE, close, b"\r\n", body)))  # fmt: skip
+        self.server_state.total_requests += 1
+        if not keep_alive:
+            self.transport.close()
+        elif self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+    # -- keep-alive ------------------------------------------------------------------------
+
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn calls this on every data_received: note the activity, leave the timer
+        self._active_at = self.loop.time()
+
+    def on_response_complete(self) -> None:
+        armed = self.timeout_keep_alive_task
+        super().on_response_complete()  # arms a fresh timer
+        if armed is not None and self.timeout_keep_alive_task is not armed:
+            armed.cancel()
+
+    def timeout_keep_alive_handler(self) -> None:
+        self.timeout_keep_alive_task = None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            return  # a response in flight: its completion arms the timer again
+        left = self._active_at + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                left, self.timeout_keep_alive_handler
+            )
+            return
+        super().timeout_keep_alive_handler()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+        super().connection_lost(exc)
+
+
+def check_protocol(registry: Registry) -> type[asyncio.Protocol]:
+    """A :class:`CheckProtocol` answering from ``registry`` (uvicorn's ``http=`` setting)."""
+    return type("BoundCheckProtocol", (CheckProtocol,), {"fast": FastCheck(registry)})
