@@ -225,3 +225,27 @@ def test_a_tampered_audit_log_is_detected(live: Live) -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert cli.returncode == 2 and "seq 2" in cli.stderr
+
+
+def test_public_lists_show_the_published_name_and_refuse_a_bad_one(live: Live) -> None:
+    named, unnamed, bad = person_id(41), person_id(42), person_id(43)
+    keys(live, named)
+    with live.client("court") as c:
+        body = {"record_type": REFUSE, "decided_on": "2026-01-10", "decision_ref": "(2026) 7"}
+        r = c.post("/api/v1/records",
+                   json={**body, "subject": named, "subject_name": "  Zhang   San "})  # fmt: skip
+        assert r.status_code == 201, r.text
+        assert c.post("/api/v1/records", json={**body, "subject": unnamed}).status_code == 201
+        for name in ("x" * 101, "Li\x07Si"):
+            record = {**body, "subject": bad, "subject_name": name}
+            r = c.post("/api/v1/records/batch", json={"records": [record]})
+            assert r.status_code == 422, r.text
+            assert "subject_name" in r.text
+    with live.client() as anon:
+        r = anon.get("/api/v1/public/lists")
+        assert r.status_code == 200, r.text
+        by_id = {e["subject"]: e for e in r.json()}
+    assert by_id[named]["name"] == "Zhang San"
+    assert by_id[unnamed]["name"] is None
+    assert bad not in by_id  # nothing of the refused batches was written
+    assert by_id[named]["until"] == "2028-01-10"

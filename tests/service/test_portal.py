@@ -184,13 +184,16 @@ def test_objection_from_record_to_desk_to_check(browser: Browser, site: Live) ->
 def test_public_lists_search(browser: Browser, site: Live) -> None:
     early, late = person_id(300), person_id(9_000)  # born 1950 and 1974
     registry(site).submit(
-        [NewRecord(s, REFUSE, "court", date(2026, 2, 1), "(2026) public") for s in (early, late)],
+        [NewRecord(s, REFUSE, "court", date(2026, 2, 1), "(2026) public", subject_name=name)
+         for s, name in ((early, "Wang Wu"), (late, None))],
         actor="test",
-    )
+    )  # fmt: skip
     page = browser.new_context(base_url=site.base).new_page()
     page.goto("/lists")
     expect(page.locator("#results")).to_contain_text(early)
     expect(page.locator("#results")).to_contain_text(late)
+    expect(page.locator("#results tr").filter(has_text=early)).to_contain_text("Wang Wu")
+    expect(page.locator("#results tr").filter(has_text=late)).to_contain_text("(not given)")
     page.get_by_label("ID starts with").fill(late[:10])
     expect(page.locator("#results")).not_to_contain_text(early)
     expect(page.locator("#results tbody tr")).to_have_count(1)

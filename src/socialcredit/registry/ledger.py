@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -183,6 +184,18 @@ t_subjects = sa.Table(
     sa.Column("first_seen", _AT, nullable=False),
 )
 
+t_subject_names = sa.Table(
+    "subject_names",
+    metadata,
+    sa.Column("subject", _SUBJECT, primary_key=True),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("authority", _CODE, nullable=False),
+    sa.Column("given_at", _AT, nullable=False),
+)
+"""The name each subject is published under on public lists, as last given by an authority."""
+
+MAX_NAME = 100
+
 t_projection = sa.Table(
     "projection_measures",
     metadata,
@@ -242,6 +255,22 @@ class NewRecord:
     decision_ref: str
     counterpart: str | None = None
     client_key: str | None = None
+    subject_name: str | None = None
+    """The name the subject is published under on public lists (not part of the record)."""
+
+
+def _check_name(value: str | None) -> str | None:
+    """A publishable name: trimmed, 1 to :data:`MAX_NAME` characters, no control characters."""
+    if value is None:
+        return None
+    name = " ".join(value.split())
+    if not name:
+        return None
+    if len(name) > MAX_NAME:
+        raise InputError("subject_name", f"is {len(name)} characters long; at most {MAX_NAME}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InputError("subject_name", "contains control characters")
+    return name
 
 
 class ValidRecord(NamedTuple):
@@ -756,6 +785,7 @@ class Ledger:
         self._check_ready()
         checker = RecordChecker(catalog, today=today)
         valid: list[ValidRecord] = []
+        names: dict[str, tuple[str, str]] = {}
         problems: list[tuple[int, InputError]] = []
         for n, new in enumerate(records, start=1):
             checked = checker.problems(
@@ -767,8 +797,15 @@ class Ledger:
                 new.counterpart,
                 new.client_key,
             )
+            try:
+                name = _check_name(new.subject_name)
+            except InputError as exc:
+                problems.append((n, exc))
+                name = None
             if isinstance(checked, ValidRecord):
                 valid.append(checked)
+                if name is not None:
+                    names[checked.subject] = (name, checked.authority)
             else:
                 problems += [(n, e) for e in checked]
         if problems:
@@ -805,6 +842,8 @@ class Ledger:
                     seen[key] = filed
                 out.append(filed)
                 touched.add(rec.subject)
+            if names:
+                self._name(conn, names, now)
             created = [r for r in out if r.created]
             if created:
                 self._add_subjects(conn, valid, now)
@@ -952,6 +991,32 @@ class Ledger:
                         for s, k, t, a, d, ref, c, key, h in chunk
                     ],
                 )
+
+    def _name(self, conn: Connection, names: Mapping[str, tuple[str, str]], now: datetime) -> None:
+        """Record the names subjects are published under (the newest given wins)."""
+        conn.execute(t_subject_names.delete().where(t_subject_names.c.subject.in_(list(names))))
+        conn.execute(
+            t_subject_names.insert(),
+            [
+                {"subject": s, "name": n, "authority": a, "given_at": now}
+                for s, (n, a) in names.items()
+            ],  # fmt: skip
+        )
+
+    def names(self, subjects: Iterable[str]) -> dict[str, str]:
+        """The published name of each of ``subjects`` that has one."""
+        self._check_ready()
+        chosen = sorted(set(subjects))
+        out: dict[str, str] = {}
+        with _translated("reading names"), self._read() as conn:
+            for chunk in _chunks(chosen, CHUNK):
+                rows = conn.execute(
+                    sa.select(t_subject_names.c.subject, t_subject_names.c.name).where(
+                        t_subject_names.c.subject.in_(chunk)
+                    )
+                )
+                out.update({str(r[0]): str(r[1]) for r in rows})
+        return out
 
     def _add_subjects(self, conn: Connection, rows: Iterable[ValidRecord], now: datetime) -> None:
         seen: dict[str, str] = {}
@@ -1172,7 +1237,8 @@ class Ledger:
             newest = conn.execute(sa.select(sa.func.max(log.c.seq))).scalar()
             if newest is None or newest <= upto:
                 return 0
-            rows = conn.execute(
+            # run inside the database: no row comes up to Python
+            checks = (
                 sa.select(log.c.subject, log.c.seq)
                 .where(
                     log.c.seq > upto,
@@ -1181,23 +1247,16 @@ class Ledger:
                     log.c.subject.is_not(None),
                 )
                 .order_by(log.c.subject, log.c.seq)
-            ).all()
-            if rows:
-                ph = "?" if self._sqlite else "%s"
-                cursor = conn.connection.cursor()
-                try:
-                    cursor.executemany(
-                        f"INSERT INTO audit_check_index (subject, seq) VALUES ({ph}, {ph})",
-                        [tuple(r) for r in rows],
-                    )
-                except conn.dialect.loaded_dbapi.Error as exc:
-                    raise LedgerError(f"indexing the audit log failed: {exc}") from None
-                finally:
-                    cursor.close()
+            )
+            added = conn.execute(
+                sa.select(sa.func.count()).select_from(checks.order_by(None).subquery())
+            ).scalar_one()
+            if added:
+                conn.execute(t_audit_check_index.insert().from_select(["subject", "seq"], checks))
             conn.execute(
                 state.update().where(state.c.name == CHECK_INDEX_UPTO).values(value=newest)
             )
-        return len(rows)
+        return int(added)
 
     def verify_audit(self) -> bool:
         """True if the chain is intact; otherwise raise :class:`LedgerError` naming the first
@@ -1362,15 +1421,16 @@ class Ledger:
                 digest = _chain_hash(prev, seq, stamp, actor, action, subject, purpose, detail_text)
                 rows.append((seq, at, actor, action, subject, purpose, detail_text, prev, digest))
                 prev = digest
-            ph = ", ".join(["?" if self._sqlite else "%s"] * 9)
-            sql = (
-                "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, detail, "
-                f"prev_hash, hash) VALUES ({ph})"
-            )
             cursor = conn.connection.cursor()
             try:
-                for chunk in _chunks(rows, 5_000):
-                    cursor.executemany(sql, chunk)
+                if self._sqlite:
+                    # a hundred rows per statement: the driver lets go of the GIL once per
+                    # statement, not once per row (the server's threads share one core)
+                    for chunk in _chunks(rows, _AUDIT_ROWS_PER_INSERT):
+                        cursor.execute(_audit_insert(len(chunk)), list(chain.from_iterable(chunk)))
+                else:
+                    for chunk in _chunks(rows, 5_000):
+                        cursor.executemany(_audit_insert(1, "%s"), chunk)
             except conn.dialect.loaded_dbapi.Error as exc:  # the driver's own, not wrapped
                 raise LedgerError(f"writing the audit log failed: {exc}") from None
             finally:
@@ -1766,6 +1826,18 @@ def _audit_hash(
     detail: str | None,
 ) -> str:
     return _chain_hash(prev, seq, _utc(at).isoformat(), actor, action, subject, purpose, detail)
+
+
+_AUDIT_ROWS_PER_INSERT = 100  # 900 parameters, within SQLite's limit of 32,766
+
+
+@lru_cache(maxsize=256)
+def _audit_insert(rows: int, ph: str = "?") -> str:
+    one = "(" + ", ".join([ph] * 9) + ")"
+    return (
+        "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, detail, prev_hash, "
+        "hash) VALUES " + ", ".join([one] * rows)
+    )
 
 
 def _chain_hash(

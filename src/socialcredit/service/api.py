@@ -33,7 +33,7 @@ from socialcredit.errors import InputError, NotFound
 from socialcredit.registry import subjects, workflows
 from socialcredit.registry.config import parse_date
 from socialcredit.registry.evaluate import evaluate
-from socialcredit.registry.ledger import ApiKey, NewRecord
+from socialcredit.registry.ledger import MAX_NAME, ApiKey, NewRecord
 from socialcredit.service.checkpath import (
     DEFAULT_PURPOSE,
     JSON,
@@ -167,6 +167,12 @@ class RecordIn(_In):
     decision_ref: str = Field(min_length=1, max_length=500, description="The decision's number")
     counterpart: str | None = Field(default=None, max_length=40)
     client_key: str | None = Field(default=None, max_length=200)
+    subject_name: str | None = Field(
+        default=None,
+        max_length=MAX_NAME,
+        description="The name the subject is published under on public lists (not part of "
+        "the record; the newest given is shown)",
+    )
 
 
 class BatchIn(_In):
@@ -191,6 +197,7 @@ def _new(r: RecordIn, authority: str, field: str = "decided_on") -> NewRecord:
         decision_ref=r.decision_ref,
         counterpart=r.counterpart,
         client_key=r.client_key,
+        subject_name=r.subject_name,
     )
 
 
@@ -427,6 +434,7 @@ def my_access_log(reg: Reg, key: SubjectKey) -> Response:
 
 class PublicEntry(BaseModel):
     subject: str
+    name: str | None = Field(description="As the filing authority gave it; none if not given")
     list: str
     list_title: str
     reason: str

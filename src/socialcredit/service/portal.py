@@ -59,7 +59,7 @@ from socialcredit.policy.schema import MeasureKind, Nature
 from socialcredit.registry import subjects, workflows
 from socialcredit.registry.dates import add_months
 from socialcredit.registry.evaluate import Profile, RecordState, evaluate
-from socialcredit.registry.ledger import ApiKey, NewRecord
+from socialcredit.registry.ledger import MAX_NAME, ApiKey, NewRecord
 from socialcredit.service.errors import Forbidden
 from socialcredit.service.registry import Registry
 
@@ -650,6 +650,10 @@ async def file_record(request: Request) -> Response:
                 )
                 or None,  # fmt: skip
                 client_key=_text(form, "client_key", label="form key", max_len=200, required=False)
+                or None,  # fmt: skip
+                subject_name=_text(
+                    form, "subject_name", label="published name", max_len=MAX_NAME, required=False
+                )
                 or None,  # fmt: skip
             )
             result = reg.submit([new], actor=f"authority:{key.principal}")[0]
