@@ -16,10 +16,11 @@ transport restrictions), the others with a lawful credit record; imported in one
 ``transport`` domain. The wrk script rotates over every subject (shuffled), each with one of
 the five transport restrictions, so listed and unlisted subjects are mixed 1:9.
 
-Ours: ``socialcredit serve`` (uvicorn with httptools and uvloop, no access log, no proxy
-headers), so every check authenticates the key (cached), validates the subject ID, looks up the
-in-memory index and leaves an audit entry (written in batches to the hash-chained log by the
-server's own writer thread, on the same core). After the runs the audit entries are counted
+Ours: ``socialcredit serve`` (uvicorn with uvloop and the service's own httptools protocol,
+``CheckProtocol``, which answers a well-formed check without the ASGI layer; no access log, no
+proxy headers), so every check authenticates the key (cached), validates the subject ID, looks
+up the in-memory index and leaves an audit entry (written in batches to the hash-chained log by
+the server's own writer thread, on the same core). After the runs the audit entries are counted
 against the requests.
 
 Two more sides put the figures in proportion: ``floor``, a bare ASGI callable answering a fixed
