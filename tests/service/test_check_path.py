@@ -3,6 +3,7 @@ the same bytes, the same audit entry, whichever answers."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -182,3 +183,69 @@ def test_keys_in_use_are_re_read_before_they_go_stale(tmp_path: Any) -> None:
         time.sleep(0.12)
         assert keys.refresh() == 1
         assert keys.cached(token) is None and keys.get(token) is None
+
+
+def _exchange(live: Live, raw: bytes, *, until_closed: bool = False) -> bytes:
+    import socket
+
+    host, port = live.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(raw)
+        got = b""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                return got
+            got += chunk
+            if not until_closed and got.count(b"HTTP/1.1 ") >= 3 and got.endswith(b"}"):
+                return got
+    return got
+
+
+def test_pipelined_requests_are_answered_in_order(live: Live) -> None:
+    token = live.key("consumer", "transport", "airline")
+    first, second = person_id(51), person_id(52)
+    with live.client("airline") as c:  # the key is cached from here on: the protocol answers
+        assert c.get(f"/api/v1/checks/{first}/restrict.flight").status_code == 200
+    auth = f"Authorization: Bearer {token}\r\n".encode()
+    raw = (
+        f"GET /api/v1/checks/{first}/restrict.flight HTTP/1.1\r\nHost: x\r\n".encode() + auth
+        + b"\r\n"
+        + f"GET /api/v1/checks/{first}/restrict.nothing HTTP/1.1\r\nHost: x\r\n".encode() + auth
+        + b"\r\n"  # to the route: 404
+        + f"GET /api/v1/checks/{second}/restrict.g_train HTTP/1.1\r\nHost: x\r\n".encode() + auth
+        + b"\r\n"
+    )  # fmt: skip
+    got = _exchange(live, raw)
+    # responses follow one another with no separator: split at each status line
+    parts = re.split(rb"(?=HTTP/1\.1 \d{3} )", got)[1:]
+    assert [p[9:12] for p in parts] == [b"200", b"404", b"200"], got
+    bodies = [p.partition(b"\r\n\r\n")[2] for p in parts]
+    assert orjson.loads(bodies[0])["subject"] == first
+    assert orjson.loads(bodies[1])["error"]["field"] == "measure"
+    assert orjson.loads(bodies[2])["measure"] == "restrict.g_train"
+    assert orjson.loads(bodies[2])["subject"] == second
+
+
+def test_http_1_0_and_connection_close_are_honoured(live: Live) -> None:
+    token = live.key("consumer", "transport", "airline")
+    someone = person_id(53)
+    with live.client("airline") as c:
+        assert c.get(f"/api/v1/checks/{someone}/restrict.flight").status_code == 200
+    auth = f"Authorization: Bearer {token}\r\n".encode()
+    for request in (
+        f"GET /api/v1/checks/{someone}/restrict.flight HTTP/1.0\r\n".encode() + auth + b"\r\n",
+        f"GET /api/v1/checks/{someone}/restrict.flight HTTP/1.1\r\nHost: x\r\n"
+        "Connection: close\r\n".encode()
+        + auth
+        + b"\r\n",
+    ):
+        got = _exchange(live, request, until_closed=True)  # the server closes the connection
+        head, _, body = got.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), got
+        assert b"connection: close" in head.lower()
+        assert orjson.loads(body)["subject"] == someone
