@@ -71,6 +71,7 @@ __all__ = [
     "metadata",
     "normalise_url",
     "AccessRow",
+    "access_row",
 ]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -80,6 +81,15 @@ GENESIS = "0" * 64
 
 AccessRow = tuple[str, str, str | None, str, str | None]
 """An audit entry for a read, as stored: actor, action, subject, purpose, detail (JSON text)."""
+
+
+def access_row(entry: Mapping[str, Any]) -> AccessRow:
+    """An entry as :meth:`Ledger.log_accesses` takes it (``actor``, ``action``, ``subject``,
+    ``purpose``, optional ``detail``) in its stored shape (detail as JSON with sorted keys)."""
+    detail = entry.get("detail")
+    text = None if detail is None else orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
+    return (entry["actor"], entry["action"], entry.get("subject"), entry["purpose"], text)
+
 
 SQLITE_BUSY_MS = 30_000
 SQLITE_CACHE_KIB = 65_536  # page cache per connection; bulk imports touch random index pages
@@ -1382,20 +1392,7 @@ class Ledger:
     def log_accesses(self, entries: Sequence[Mapping[str, Any]]) -> int:
         """Record many reads at once (one transaction, one chain segment): each entry has
         ``actor``, ``action``, ``subject``, ``purpose`` and optionally ``detail``."""
-        return self.append_accesses(
-            [
-                (
-                    e["actor"],
-                    e["action"],
-                    e.get("subject"),
-                    e["purpose"],
-                    None
-                    if e.get("detail") is None
-                    else orjson.dumps(e["detail"], option=orjson.OPT_SORT_KEYS).decode(),
-                )
-                for e in entries
-            ]
-        )
+        return self.append_accesses([access_row(e) for e in entries])
 
     def append_accesses(self, entries: Sequence[AccessRow]) -> int:
         """:meth:`log_accesses` for entries already in their stored shape: ``(actor, action,

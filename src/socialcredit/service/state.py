@@ -31,7 +31,13 @@ import orjson
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import MeasureKind
-from socialcredit.registry.ledger import AccessRow, ApiKey, Ledger, ProjectedMeasure
+from socialcredit.registry.ledger import (
+    AccessRow,
+    ApiKey,
+    Ledger,
+    ProjectedMeasure,
+    access_row,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +201,7 @@ class AuditBuffer:
 
     def add(self, entry: Mapping[str, Any]) -> None:
         """An entry as :meth:`Ledger.log_accesses` takes it."""
-        detail = entry.get("detail")
-        text = None if detail is None else orjson.dumps(detail, option=orjson.OPT_SORT_KEYS)
-        self.add_row((entry["actor"], entry["action"], entry.get("subject"), entry["purpose"],
-                      None if text is None else text.decode()))  # fmt: skip
+        self.add_row(access_row(entry))
 
     def add_row(self, row: AccessRow) -> None:
         self._pending.append(row)
