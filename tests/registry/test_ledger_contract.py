@@ -317,6 +317,18 @@ class LedgerContract:
         with pytest.raises(LedgerError, match="seq 2: no such check entry"):
             ledger.verify_audit()
 
+    def test_index_rows_past_the_mark_are_not_shown_twice_nor_in_the_way(
+        self, ledger: Ledger
+    ) -> None:
+        # what a stepwise indexer leaves when stopped half-way through a pass
+        self._checks(ledger, "a", "b", "c")
+        self.raw(ledger, f"INSERT INTO audit_check_index (subject, seq) VALUES ('{PERSON}', 2)")
+        assert [e.purpose for e in ledger.access_log(PERSON)] == ["a", "b", "c"]
+        assert ledger.verify_audit() is True
+        assert ledger.index_checks() == 2  # the other two; the row there is kept
+        assert [e.purpose for e in ledger.access_log(PERSON)] == ["a", "b", "c"]
+        assert ledger.verify_audit() is True
+
     def test_upgrading_indexes_the_checks_already_written(self, ledger: Ledger) -> None:
         from alembic import command
         from alembic.config import Config

@@ -3,7 +3,9 @@ the same bytes, the same audit entry, whichever answers."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -249,3 +251,42 @@ def test_http_1_0_and_connection_close_are_honoured(live: Live) -> None:
         assert head.startswith(b"HTTP/1.1 200"), got
         assert b"connection: close" in head.lower()
         assert orjson.loads(body)["subject"] == someone
+
+
+def test_the_event_loop_writes_and_indexes_the_entries_itself(tmp_path: Any) -> None:
+    subject = "34052419800101001X"
+    with Ledger.open(f"sqlite:///{tmp_path}/loop.db") as ledger:
+        ledger.init()
+        buffer = AuditBuffer(ledger, interval=0.01, index_every=0.02)
+
+        def purposes() -> list[str]:
+            return [e.purpose for e in ledger.access_log(subject)]
+
+        async def serve() -> None:
+            assert buffer.drive(asyncio.get_running_loop())
+            for n in range(300):
+                buffer.add_row(("consumer:k", "check restrict.flight", subject, f"c{n}", None))
+            # a reader on another thread waits until the loop has written what came before
+            await asyncio.to_thread(buffer.flush)
+            assert purposes() == [f"c{n}" for n in range(300)]
+            await asyncio.sleep(0.3)  # a pass or more of indexing, by the loop
+            with sqlite3.connect(f"{tmp_path}/loop.db") as conn:
+                mark = conn.execute("SELECT value FROM ledger_state").fetchone()[0]
+            assert mark == 300
+            buffer.add_row(("consumer:k", "check restrict.flight", subject, "last", None))
+            buffer.stop()  # on the loop's thread, as the server's shutdown does
+
+        asyncio.run(serve())
+        assert buffer.written == 301
+        assert ledger.index_checks() == 0  # the loop and the shutdown indexed them all
+        assert purposes() == [*(f"c{n}" for n in range(300)), "last"]
+        assert ledger.verify_audit() is True
+
+
+def test_a_ledger_in_memory_is_written_by_the_thread() -> None:
+    with Ledger.open("sqlite://") as ledger:
+
+        async def drive() -> bool:
+            return AuditBuffer(ledger).drive(asyncio.get_running_loop())
+
+        assert asyncio.run(drive()) is False

@@ -37,6 +37,8 @@ from typing import Any, NamedTuple, TypeVar
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -164,6 +166,14 @@ t_audit_log = sa.Table(
     sa.Index(
         "ix_audit_log_subject",
         "subject",
+        sqlite_where=sa.text(NOT_A_CHECK),
+        postgresql_where=sa.text(NOT_A_CHECK),
+    ),
+    # the writes and other reads in order, so that a cache looking for new writes does not
+    # scan the checks written since its last look
+    sa.Index(
+        "ix_audit_log_writes",
+        "seq",
         sqlite_where=sa.text(NOT_A_CHECK),
         postgresql_where=sa.text(NOT_A_CHECK),
     ),
@@ -747,6 +757,34 @@ class Ledger:
     def close(self) -> None:
         self._engine.dispose()
 
+    def _insert_ignoring(self, table: sa.Table) -> Any:
+        """An INSERT that skips rows whose key is there already."""
+        insert = sqlite_insert if self._sqlite else pg_insert
+        return insert(table).on_conflict_do_nothing()
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The database file, for a SQLite ledger on disk; otherwise ``None``."""
+        database = self._engine.url.database
+        if not self._sqlite or not database or database == ":memory:":
+            return None
+        return database
+
+    def checkpoint(self) -> None:
+        """Copy what the WAL holds into the database file, as far as readers allow (SQLite's
+        passive checkpoint; nothing on PostgreSQL). For a writer that turned off checkpoints
+        on its own commits (:class:`~socialcredit.registry.checklog.CheckLogWriter`)."""
+        if not self._sqlite:
+            return
+        raw = self._engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            raw.close()
+
     def __enter__(self) -> Ledger:
         return self
 
@@ -1227,7 +1265,9 @@ class Ledger:
         is_check = log.c.action.like("check %")
         query = sa.union_all(
             sa.select(log).where(log.c.subject == subject, sa.text(NOT_A_CHECK)),
-            sa.select(log).join(index, index.c.seq == log.c.seq).where(index.c.subject == subject),
+            sa.select(log)
+            .join(index, index.c.seq == log.c.seq)
+            .where(index.c.subject == subject, index.c.seq <= upto),
             sa.select(log).where(log.c.seq > upto, log.c.subject == subject, is_check),
         ).order_by("seq")
         with _translated("reading the audit log"), self._read() as conn:
@@ -1258,11 +1298,13 @@ class Ledger:
                 )
                 .order_by(log.c.subject, log.c.seq)
             )
-            added = conn.execute(
-                sa.select(sa.func.count()).select_from(checks.order_by(None).subquery())
-            ).scalar_one()
-            if added:
-                conn.execute(t_audit_check_index.insert().from_select(["subject", "seq"], checks))
+            # rows a stepwise indexer (CheckLogWriter) added before it was stopped are there
+            # already: they are skipped, and not counted
+            inserted = conn.execute(
+                self._insert_ignoring(t_audit_check_index).from_select(["subject", "seq"], checks),
+                execution_options={"preserve_rowcount": True},
+            )
+            added = max(inserted.rowcount, 0)
             conn.execute(
                 state.update().where(state.c.name == CHECK_INDEX_UPTO).values(value=newest)
             )
@@ -1412,12 +1454,7 @@ class Ledger:
             now = _now()
             stamp = _utc(now).isoformat()
             at: Any = _sqlite_datetime(now) if self._sqlite else now
-            rows: list[tuple[Any, ...]] = []
-            for actor, action, subject, purpose, detail_text in entries:
-                seq += 1
-                digest = _chain_hash(prev, seq, stamp, actor, action, subject, purpose, detail_text)
-                rows.append((seq, at, actor, action, subject, purpose, detail_text, prev, digest))
-                prev = digest
+            rows, _ = chain_entries(entries, (seq, prev), stamp, at)
             cursor = conn.connection.cursor()
             try:
                 if self._sqlite:
@@ -1443,7 +1480,7 @@ class Ledger:
             newest = conn.execute(sa.select(sa.func.max(t_audit_log.c.seq))).scalar()
             rows = conn.execute(
                 sa.select(t_audit_log.c.seq, t_audit_log.c.subject, action)
-                .where(t_audit_log.c.seq > seq)
+                .where(t_audit_log.c.seq > seq, sa.text(NOT_A_CHECK))  # ix_audit_log_writes
                 .where(sa.or_(action.startswith("records."), action.startswith("event.")))
                 .order_by(t_audit_log.c.seq)
             ).all()
@@ -1835,6 +1872,22 @@ def _audit_insert(rows: int, ph: str = "?") -> str:
         "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, detail, prev_hash, "
         "hash) VALUES " + ", ".join([one] * rows)
     )
+
+
+def chain_entries(
+    entries: Sequence[AccessRow], head: tuple[int, str], stamp: str, at: Any
+) -> tuple[list[tuple[Any, ...]], tuple[int, str]]:
+    """``entries`` as audit rows (``seq, at, actor, action, subject, purpose, detail,
+    prev_hash, hash``) that follow ``head`` (the log's last seq and hash) in the chain, written
+    at ``stamp`` (UTC ISO time; ``at`` as the store takes it); and the new head."""
+    seq, prev = head
+    rows: list[tuple[Any, ...]] = []
+    for actor, action, subject, purpose, detail in entries:
+        seq += 1
+        digest = _chain_hash(prev, seq, stamp, actor, action, subject, purpose, detail)
+        rows.append((seq, at, actor, action, subject, purpose, detail, prev, digest))
+        prev = digest
+    return rows, (seq, prev)
 
 
 def _chain_hash(

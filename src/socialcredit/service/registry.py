@@ -3,6 +3,7 @@ state (check index, audit buffer, key cache). The API and the portal both go thr
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 import threading
@@ -50,10 +51,16 @@ class Registry:
         # request's short-lived objects, do not walk millions of long-lived ones
         gc.collect()
         gc.freeze()
-        # the event loop answers checks while the audit writer and the poller run beside it
-        # on the same core: let the loop have the GIL back within 0.5 ms, not Python's 5 ms
+        # the event loop answers checks while the poller (and on PostgreSQL the audit writer)
+        # run beside it on the same core: let the loop have the GIL back within 0.5 ms, not 5
         sys.setswitchinterval(SWITCH_INTERVAL)
-        self.audit.start()
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        # on SQLite, the loop writes the audit entries itself, between requests
+        if loop is None or not self.audit.drive(loop):
+            self.audit.start()
         self._poller = threading.Thread(target=self._poll, name="projection-poll", daemon=True)
         self._poller.start()
 

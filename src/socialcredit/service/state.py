@@ -19,6 +19,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import threading
 import time
 from collections import deque
@@ -29,8 +32,10 @@ from typing import Any
 
 import orjson
 
+from socialcredit.errors import LedgerError
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import MeasureKind
+from socialcredit.registry.checklog import CheckLogWriter, Flush, Pending
 from socialcredit.registry.ledger import (
     AccessRow,
     ApiKey,
@@ -61,22 +66,30 @@ class CheckIndex:
         self._by_subject: dict[str, dict[str, tuple[Entry, ...]]] = {}
         self._seq = 0
         self._lock = threading.Lock()
+        self._reading = threading.Lock()
         self._nobody: dict[tuple[str, date], tuple[bytes, bytes, str]] = {}
 
     def load(self) -> int:
         """Everything, from scratch; returns how many subjects have a measure."""
-        seq = self._ledger.last_audit_seq()
-        fresh = _group(self._ledger.projection_rows())
-        with self._lock:
-            self._by_subject = fresh
-            self._seq = max(self._seq, seq)
+        with self._reading:
+            seq = self._ledger.last_audit_seq()
+            fresh = _group(self._ledger.projection_rows())
+            with self._lock:
+                self._by_subject = fresh
+                self._seq = max(self._seq, seq)
         return len(fresh)
 
     def reload(self, subjects: Iterable[str]) -> None:
         chosen = set(subjects)
         if not chosen:
             return
-        fresh = _group(self._ledger.projection_rows(chosen))
+        # one reload at a time, so that a slow one that read before a write (the poller's)
+        # cannot put its older rows over those of one that read after it (the writer's own)
+        with self._reading:
+            fresh = _group(self._ledger.projection_rows(chosen))
+            self._put(chosen, fresh)
+
+    def _put(self, chosen: set[str], fresh: dict[str, dict[str, tuple[Entry, ...]]]) -> None:
         with self._lock:
             for s in chosen:
                 if s in fresh:
@@ -175,10 +188,20 @@ def _group(rows: Iterable[tuple[str, ProjectedMeasure]]) -> dict[str, dict[str, 
 
 
 class AuditBuffer:
-    """Check entries, written to the audit chain in batches by one thread.
+    """Check entries, written to the audit chain in batches.
 
     :meth:`add_row` is the check path's: an entry already in its stored shape, appended to a
-    deque (thread-safe without a lock; the writer takes entries from the other end)."""
+    deque (thread-safe without a lock; the writer takes entries from the other end).
+
+    Two ways to write them:
+
+    - :meth:`drive` (a SQLite ledger, inside the server's event loop): the loop itself writes,
+      a step of about half a millisecond at a time between requests
+      (:class:`~socialcredit.registry.checklog.CheckLogWriter`), and a thread of the lowest
+      priority checkpoints the WAL every ``checkpoint_every`` seconds;
+    - :meth:`start` (PostgreSQL, or no loop): one background thread writes a batch every
+      ``interval`` seconds (or ``batch`` entries) and indexes every ``index_every`` seconds.
+    """
 
     def __init__(
         self,
@@ -187,17 +210,33 @@ class AuditBuffer:
         interval: float = 0.05,
         batch: int = 2_000,
         index_every: float = 2.0,
+        idle: float = 0.005,
+        checkpoint_every: float = 1.0,
     ) -> None:
         self._ledger = ledger
         self._interval = interval
         self._index_every = index_every
         self._batch = batch
-        self._pending: deque[AccessRow] = deque()
+        self._idle = idle
+        self._checkpoint_every = checkpoint_every
+        self._pending: Pending = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.written = 0
+        self._written = 0
+        # driven by an event loop
+        self._writer: CheckLogWriter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._handle: asyncio.Handle | None = None
+        self._failures = 0
+        self._checkpointer: threading.Thread | None = None
+
+    @property
+    def written(self) -> int:
+        """Entries this buffer has written so far."""
+        return self._written + (self._writer.written if self._writer is not None else 0)
 
     def add(self, entry: Mapping[str, Any]) -> None:
         """An entry as :meth:`Ledger.log_accesses` takes it."""
@@ -208,12 +247,24 @@ class AuditBuffer:
         if len(self._pending) == self._batch:
             self._wake.set()
 
-    def flush(self) -> int:
-        """Write what is pending; if the store fails, the entries stay pending (in order) and
-        the error is raised."""
+    def flush(self, *, patience: float = 30.0) -> int:
+        """Write what is pending, and return once it is written. If the store fails, the
+        entries stay pending (in order) and the error is raised."""
+        writer = self._writer
+        if writer is not None:
+            before = writer.written
+            if threading.get_ident() == self._loop_thread:
+                writer.drain(self._pending, patience=patience)
+            else:  # the loop writes up to the marker, then lets us go
+                marker = Flush()
+                self._pending.append(marker)
+                if not marker.done.wait(patience):
+                    raise LedgerError(f"the audit log was not written within {patience:g} s")
+            return writer.written - before
         with self._lock:  # one flush at a time (the writer thread, or a reader wanting its log)
             pending = self._pending
-            chunk = [pending.popleft() for _ in range(len(pending))]
+            chunk = [item for item in (pending.popleft() for _ in range(len(pending)))
+                     if not isinstance(item, Flush)]  # fmt: skip
             if not chunk:
                 return 0
             try:
@@ -221,22 +272,83 @@ class AuditBuffer:
             except BaseException:
                 pending.extendleft(reversed(chunk))  # back, ahead of whatever arrived meanwhile
                 raise
-            self.written += len(chunk)
+            self._written += len(chunk)
             return len(chunk)
 
+    # -- written by the event loop -----------------------------------------------------------
+
+    def drive(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Have ``loop`` write the entries, from its own thread (call it there); False, and
+        nothing done, if the ledger is not a SQLite file: then use :meth:`start`."""
+        if self._writer is not None or self._thread is not None:
+            return self._writer is not None
+        if self._ledger.sqlite_path is None:
+            return False
+        self._writer = CheckLogWriter(
+            self._ledger, commit_after=self._interval, index_every=self._index_every
+        )
+        self._loop, self._loop_thread = loop, threading.get_ident()
+        self._handle = loop.call_soon(self._pump)
+        self._checkpointer = threading.Thread(
+            target=self._checkpoints, name="wal-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+        return True
+
+    def _pump(self) -> None:
+        writer, loop = self._writer, self._loop
+        if writer is None or loop is None or self._stop.is_set():
+            return
+        try:
+            more = writer.step(self._pending)
+        except Exception:  # noqa: BLE001 - the entries are pending again; retried after a pause
+            self._failures = min(self._failures + 1, 10)
+            self._handle = loop.call_later(min(self._idle * 2**self._failures, 5.0), self._pump)
+            return
+        self._failures = 0
+        if more:
+            self._handle = loop.call_soon(self._pump)
+        else:
+            self._handle = loop.call_later(self._idle, self._pump)
+
+    def _checkpoints(self) -> None:
+        _lowest_priority()
+        while not self._stop.wait(self._checkpoint_every):
+            try:
+                self._ledger.checkpoint()
+            except Exception:  # noqa: BLE001, S112 - the next one copies what this one did not
+                continue
+
+    # -- written by a thread -----------------------------------------------------------------
+
     def start(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None or self._writer is not None:
             return
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """Write what is left, index it, and stop (when driven by a loop: from its thread)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
-        self.flush()
+        writer = self._writer
+        if writer is not None:
+            if self._handle is not None:
+                self._handle.cancel()
+            try:
+                writer.drain(self._pending)
+            finally:
+                self._written += writer.written
+                writer.close()
+                self._writer = None
+            if self._checkpointer is not None:
+                self._checkpointer.join(timeout=30)
+                self._checkpointer = None
+        else:
+            self.flush()
         self._ledger.index_checks()
 
     def _run(self) -> None:
@@ -255,6 +367,17 @@ class AuditBuffer:
                 failures = min(failures + 1, 10)
             else:
                 failures = 0
+
+
+def _lowest_priority() -> None:
+    """The calling thread, and only it, to the lowest priority (nice 19; Linux, where a
+    thread's id names the thread alone): it runs when the event loop leaves the core free."""
+    if sys.platform != "linux":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except OSError:  # pragma: no cover - not allowed here: run at the usual priority
+        pass
 
 
 class KeyCache:
