@@ -19,9 +19,9 @@ the five transport restrictions, so listed and unlisted subjects are mixed 1:9.
 Ours: ``socialcredit serve`` (uvicorn with uvloop and the service's own httptools protocol,
 ``CheckProtocol``, which answers a well-formed check without the ASGI layer; no access log, no
 proxy headers), so every check authenticates the key (cached), validates the subject ID, looks
-up the in-memory index and leaves an audit entry (written in batches to the hash-chained log by
-the server's own writer thread, on the same core). After the runs the audit entries are counted
-against the requests.
+up the in-memory index and leaves an audit entry (chained, inserted, committed and indexed by
+the server's event loop itself, in small steps between requests, on the same core). After the
+runs the audit entries are counted against the requests.
 
 Two more sides put the figures in proportion: ``floor``, a bare ASGI callable answering a fixed
 body of the same size on the same server settings (what uvicorn and the kernel cost per request
