@@ -16,6 +16,7 @@ from socialcredit.errors import (
     Conflict,
     FutureDate,
     ImportRejected,
+    InputError,
     InvalidSubjectId,
     LedgerError,
     NotFound,
@@ -350,6 +351,27 @@ class LedgerContract:
         assert ledger.index_checks() == 0  # the upgrade indexed all three
         assert [e.purpose for e in ledger.access_log(PERSON)] == ["a", "b", "c"]
         assert ledger.verify_audit() is True
+
+    def test_a_session_works_while_open_and_its_key_is_live(self, ledger: Ledger) -> None:
+        token = ledger.create_key(role="subject", principal=PERSON, actor="test")
+        assert ledger.open_session("sc_000000000000_nope", seconds=60) is None
+        session = ledger.open_session(token, seconds=3_600)
+        assert session is not None and session.startswith("ss_") and token not in session
+        key = ledger.session_key(session)
+        assert key is not None and (key.role, key.principal) == ("subject", PERSON)
+        other = ledger.open_session(token, seconds=3_600)
+        assert other is not None and other != session
+        ledger.end_session(session)
+        assert ledger.session_key(session) is None  # signed out
+        assert ledger.session_key(other) is not None  # the other stays open
+        assert ledger.session_key("ss_" + "A" * 43) is None
+        assert ledger.session_key(token) is None  # the key is not a session
+        expired = ledger.open_session(token, seconds=0)
+        assert expired is not None and ledger.session_key(expired) is None
+        ledger.revoke_key(token.split("_")[1], actor="test")
+        assert ledger.session_key(other) is None  # the key is revoked
+        with pytest.raises(InputError, match="seconds"):
+            ledger.open_session(token, seconds=-1)
 
     def raw(self, ledger: Ledger, sql: str) -> None:
         engine = sa.create_engine(ledger.url)

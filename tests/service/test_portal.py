@@ -55,11 +55,19 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+def session(site: Live, name: str) -> str:
+    """A portal session opened with the key called ``name`` (signing in over plain HTTP)."""
+    with httpx.Client(base_url=site.base, timeout=30) as c:
+        r = c.post("/login", data={"key": site.tokens[name]})
+        assert r.status_code == 303, r.text
+        return r.cookies[COOKIE]
+
+
 def signed_in(browser: Browser, site: Live, name: str, path: str) -> Page:
-    """A fresh browser context (its own cookies) holding the key called ``name``, at ``path``.
-    (Signing in through the form is tested once, in the first test.)"""
+    """A fresh browser context (its own cookies) signed in with the key called ``name``, at
+    ``path``. (Signing in through the form in the browser is tested once, in the first test.)"""
     context = browser.new_context(base_url=site.base)
-    context.add_cookies([{"name": COOKIE, "value": site.tokens[name], "url": site.base}])
+    context.add_cookies([{"name": COOKIE, "value": session(site, name), "url": site.base}])
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.goto(path)
@@ -225,6 +233,36 @@ def test_policy_explorer_draws_catalogs_and_findings(browser: Browser, site: Liv
     page.context.close()
 
 
+def test_the_cookie_holds_a_session_that_signing_out_or_revoking_ends(site: Live) -> None:
+    site.key("subject", person_id(303), "p303")
+    token = site.tokens["p303"]
+    with httpx.Client(base_url=site.base, timeout=30) as c:
+        r = c.post("/login", data={"key": token})
+        assert r.status_code == 303
+        cookie = r.cookies[COOKIE]
+        assert token not in cookie and token.split("_")[2] not in cookie  # never the key
+        assert c.get("/me").status_code == 200
+        copied = cookie
+        r = c.post("/logout")
+        assert r.status_code == 303
+    with httpx.Client(base_url=site.base, timeout=30) as c:  # the copy stopped working too
+        c.cookies.set(COOKIE, copied)
+        r = c.get("/me")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    ledger = registry(site).ledger
+    cookie = session(site, "p303")
+    assert ledger.session_key(cookie) is not None
+    key_id = token.split("_")[1]
+    ledger.revoke_key(key_id, actor="test")  # a revoked key ends its sessions
+    with httpx.Client(base_url=site.base, timeout=30) as c:
+        c.cookies.set(COOKIE, cookie)
+        assert c.get("/me").status_code == 303
+    for forged in (token, "ss_" + "A" * 43, "x" * 500):  # the key itself, a made-up id
+        with httpx.Client(base_url=site.base, timeout=30) as c:
+            c.cookies.set(COOKIE, forged)
+            assert c.get("/me").status_code == 303
+
+
 def test_bad_form_input_names_the_field(site: Live) -> None:
     site.key("authority", "court", "court")
     site.key("consumer", "transport", "airline")
@@ -232,7 +270,7 @@ def test_bad_form_input_names_the_field(site: Live) -> None:
 
     def client(name: str) -> httpx.Client:
         c = httpx.Client(base_url=site.base, timeout=30)
-        c.cookies.set(COOKIE, site.tokens[name])
+        c.cookies.set(COOKIE, session(site, name))
         return c
 
     good = {"record_type": REFUSE, "subject": person_id(404), "decided_on": "2026-01-10",
@@ -288,7 +326,7 @@ def test_scores_over_time_repair_and_forms_without_javascript(site: Live) -> Non
     )
     counterfeit = filed[1].id
     with httpx.Client(base_url=site.base, timeout=30) as c:
-        c.cookies.set(COOKIE, site.tokens["p505"])
+        c.cookies.set(COOKIE, session(site, "p505"))
         page = c.get("/me").text
         scores = page[page.index('id="h-scores"') : page.index('id="h-lists"')]
         for day in ("2024-06-01", "2025-06-01", "2025-12-01", "2026-03-01", "2026-06-01"):
@@ -303,7 +341,7 @@ def test_scores_over_time_repair_and_forms_without_javascript(site: Live) -> Non
         assert r.status_code == 200 and "<html" in r.text
         assert "rongcheng must decide by" in r.text
     with httpx.Client(base_url=site.base, timeout=30) as c:
-        c.cookies.set(COOKIE, site.tokens["court"])
+        c.cookies.set(COOKIE, session(site, "court"))
         r = c.post(f"/desk/records/{counterfeit}/decision",
                    data={"kind": "repair", "outcome": "grant", "reason": "x"})  # fmt: skip
         assert r.status_code == 409 and "only rongcheng" in r.text

@@ -28,7 +28,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from itertools import chain
 from pathlib import Path
@@ -241,6 +241,17 @@ t_api_keys = sa.Table(
     sa.Column("label", sa.Text(), nullable=False),
     sa.Column("created_at", _AT, nullable=False),
     sa.Column("revoked_at", _AT, nullable=True),
+)
+
+t_portal_sessions = sa.Table(
+    "portal_sessions",
+    metadata,
+    # the session id's SHA-256: the id itself lives only in the holder's cookie
+    sa.Column("session_hash", _HASH, primary_key=True),
+    sa.Column("key_id", sa.String(16), sa.ForeignKey("api_keys.key_id"), nullable=False),
+    sa.Column("created_at", _AT, nullable=False),
+    sa.Column("expires_at", _AT, nullable=False),
+    sa.Column("ended_at", _AT, nullable=True),
 )
 
 _RECORD_COLUMNS = (
@@ -1572,6 +1583,68 @@ class Ledger:
             return None
         return ApiKey(row.key_id, row.role, row.principal, row.label, row.created_at)
 
+    def open_session(self, token: str, *, seconds: int) -> str | None:
+        """Sign in with an API key: a new session id for the live key ``token`` belongs to,
+        valid for ``seconds``; None if the key is unknown or revoked. Only the id's hash is
+        stored; sessions that ended or expired over a day ago are cleared out meanwhile."""
+        import secrets
+
+        if seconds < 0:
+            raise InputError("seconds", "a session lasts zero seconds or more")
+        key = self.key_for(token)
+        if key is None:
+            return None
+        session = f"ss_{secrets.token_urlsafe(32)}"
+        now = _now()
+        sessions = t_portal_sessions
+        with _translated("opening a session"), self._write() as conn:
+            stale = now - timedelta(days=1)
+            conn.execute(
+                sessions.delete().where(
+                    sa.or_(sessions.c.expires_at < stale, sessions.c.ended_at < stale)
+                )
+            )
+            conn.execute(
+                sessions.insert().values(
+                    session_hash=_session_hash(session),
+                    key_id=key.key_id,
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=seconds),
+                )
+            )
+        return session
+
+    def session_key(self, session: str) -> ApiKey | None:
+        """The key a session was opened with, while the session is open (not ended, not
+        expired) and the key live; otherwise None."""
+        self._check_ready()
+        if not session.startswith("ss_") or len(session) > 100:
+            return None
+        sessions, keys = t_portal_sessions, t_api_keys
+        with _translated("reading sessions"), self._read() as conn:
+            row = conn.execute(
+                sa.select(sessions.c.expires_at, sessions.c.ended_at, keys)
+                .join(keys, keys.c.key_id == sessions.c.key_id)
+                .where(sessions.c.session_hash == _session_hash(session))
+            ).first()
+        if row is None or row.ended_at is not None or row.revoked_at is not None:
+            return None
+        if _utc(row.expires_at) <= _now():
+            return None
+        return ApiKey(row.key_id, row.role, row.principal, row.label, row.created_at)
+
+    def end_session(self, session: str) -> None:
+        """Sign out: the session id stops working, wherever it was copied to."""
+        self._check_ready()
+        sessions = t_portal_sessions
+        with _translated("ending a session"), self._write() as conn:
+            conn.execute(
+                sessions.update()
+                .where(sessions.c.session_hash == _session_hash(session))
+                .where(sessions.c.ended_at.is_(None))
+                .values(ended_at=_now())
+            )
+
     def keys(self) -> list[ApiKey]:
         self._check_ready()
         with _translated("reading API keys"), self._read() as conn:
@@ -1872,6 +1945,10 @@ def _audit_insert(rows: int, ph: str = "?") -> str:
         "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, detail, prev_hash, "
         "hash) VALUES " + ", ".join([one] * rows)
     )
+
+
+def _session_hash(session: str) -> str:
+    return hashlib.sha256(session.encode()).hexdigest()
 
 
 def chain_entries(

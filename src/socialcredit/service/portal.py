@@ -4,8 +4,9 @@
 page        role        what it shows and does
 ==========  ==========  ========================================================================
 /           anyone      what the registry is and where to go
-/login      anyone      paste an API key (``socialcredit keys create``); it is kept in an
-                        HttpOnly, SameSite=Strict cookie and checked on every request
+/login      anyone      paste an API key (``socialcredit keys create``): it opens a session
+                        whose id (never the key) is kept in an HttpOnly, SameSite=Strict
+                        cookie and checked on every request; signing out ends it
 /me         subject     scores and grades (now and over the last two years), each list and
                         measure with its chain of reasons and end date, each record with its
                         legal basis, status and repair date; object, apply for repair; who read
@@ -67,7 +68,7 @@ HERE = FsPath(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
-COOKIE = "sc_portal_key"
+COOKIE = "sc_portal_session"
 SESSION_SECONDS = 8 * 3600
 HOME = {"subject": "/me", "authority": "/desk", "consumer": "/check", "admin": "/admin"}
 ROLE_TITLES = {
@@ -152,10 +153,10 @@ def _fragment(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
 
 
 def _current(request: Request) -> ApiKey | None:
-    token = request.cookies.get(COOKIE)
-    if not token or len(token) > 200:
+    session = request.cookies.get(COOKIE)
+    if not session or len(session) > 100:
         return None
-    return _registry(request).keys.get(token)
+    return _registry(request).ledger.session_key(session)
 
 
 def _require(request: Request, role: str) -> ApiKey:
@@ -270,8 +271,10 @@ async def login(request: Request) -> Response:
     nxt = _safe_next(form.get("next"))
     try:
         token = _text(form, "key", label="the API key", max_len=200)
-        key = await run_in_threadpool(_registry(request).keys.get, token)
-        if key is None:
+        ledger = _registry(request).ledger
+        session = await run_in_threadpool(ledger.open_session, token, seconds=SESSION_SECONDS)
+        key = None if session is None else await run_in_threadpool(ledger.session_key, session)
+        if session is None or key is None:
             raise _Refused(401, "key", "this key is unknown or has been revoked")
     except (InputError, _Refused) as exc:
         status, field, message = _problem(exc)
@@ -281,7 +284,7 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(target, 303, headers=HEADERS)
     response.set_cookie(
         COOKIE,
-        token,
+        session,
         max_age=SESSION_SECONDS,
         path="/",
         httponly=True,
@@ -294,6 +297,9 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     _same_origin(request)
+    session = request.cookies.get(COOKIE)
+    if session and len(session) <= 100:  # ended here too: a copy of the cookie stops working
+        await run_in_threadpool(_registry(request).ledger.end_session, session)
     response = RedirectResponse("/", 303, headers=HEADERS)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
