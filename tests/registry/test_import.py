@@ -23,6 +23,7 @@ DATA = Path(__file__).parents[1] / "data"
 AS_OF = date(2024, 6, 1)
 PERSON = "34052419800101001X"
 ORG = "91110000600037341L"
+OTHER = "110101198001010010"
 
 
 def rec(i: int = 0, **changes: Any) -> dict[str, Any]:
@@ -88,6 +89,9 @@ BAD_LINES: list[tuple[Any, str, str]] = [
         "not a valid USCC",
     ),
     (rec(counterpart=ORG), "counterpart", "do not name a counterpart"),
+    (rec(subject_name="Zhang\u0007San"), "subject_name", "control characters"),
+    (rec(subject_name="Z" * 101), "subject_name", "at most 100"),
+    (rec(subject_name=7), "subject_name", "expected text"),
     (b'{"subject": "x",', "line", "not valid JSON"),
     (b"[1, 2]", "line", "expected a JSON object"),
 ]
@@ -190,15 +194,32 @@ def test_csv_and_jsonl_import_the_same_records(
 ) -> None:
     rows = [rec(i) for i in range(5)]
     rows.append(rec(9, record_type="samr.legal_rep", authority="samr", counterpart=ORG))
-    from_csv, _ = parse_file(
+    from_csv, _, _ = parse_file(
         to_csv(tmp_path / "in.csv", rows), catalog=registry_catalog, as_of=AS_OF
     )
-    from_jsonl, _ = parse_file(
+    from_jsonl, _, _ = parse_file(
         jsonl(tmp_path / "in.jsonl", rows), catalog=registry_catalog, as_of=AS_OF
     )
     assert from_csv == from_jsonl
     assert run(ledger, tmp_path / "in.csv", registry_catalog).imported == 6
     assert run(ledger, tmp_path / "in.jsonl", registry_catalog).skipped == 6
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_names_given_in_the_file_are_published_with_the_records(
+    tmp_path: Path, ledger: Ledger, registry_catalog: Loaded, suffix: str
+) -> None:
+    rows = [rec(0, subject_name="  Zhang   San "), rec(1, subject=OTHER), rec(2)]
+    path = tmp_path / f"in{suffix}"
+    (jsonl if suffix == ".jsonl" else to_csv)(path, rows)
+    assert run(ledger, path, registry_catalog).imported == 3
+    assert ledger.names([PERSON, OTHER]) == {PERSON: "Zhang San"}  # OTHER: none given
+    rows = [rec(3, subject_name="Zhang San (renamed)"), rec(4, subject_name="bad\x01")]
+    with pytest.raises(ImportRejected) as caught:
+        run(ledger, (jsonl if suffix == ".jsonl" else to_csv)(path, rows), registry_catalog)
+    assert [(p[0], p[1]) for p in caught.value.problems] == [(2 + (suffix == ".csv"),
+                                                            "subject_name")]  # fmt: skip
+    assert ledger.names([PERSON]) == {PERSON: "Zhang San"}  # nothing written
 
 
 def test_csv_bad_rows_are_reported_by_physical_line(

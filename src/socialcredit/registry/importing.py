@@ -7,7 +7,9 @@ Each line (JSONL) or row (CSV, with a header) holds one record::
 
 Fields: ``subject``, ``record_type``, ``authority``, ``decided_on`` (ISO date), ``decision_ref``;
 optional ``client_key`` (idempotency: a record already present with the same key and content is
-skipped) and ``counterpart`` (required for role records: the organisation's USCC).
+skipped), ``counterpart`` (required for role records: the organisation's USCC) and
+``subject_name`` (the name a public list shows with the ID; at most 100 characters, no control
+characters; an empty CSV cell gives none).
 
 Every line is validated before anything is written (:class:`~socialcredit.registry.ledger.
 RecordChecker`); if any line is bad, :class:`~socialcredit.errors.ImportRejected` lists every
@@ -23,7 +25,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -34,6 +36,7 @@ from socialcredit.registry.ledger import (
     Projector,
     RecordChecker,
     ValidRecord,
+    check_name,
     default_projector,
 )
 
@@ -41,7 +44,7 @@ __all__ = ["FIELDS", "ImportReport", "REQUIRED", "import_file", "parse_file"]
 
 Format = Literal["jsonl", "csv"]
 REQUIRED: tuple[str, ...] = ("subject", "record_type", "authority", "decided_on", "decision_ref")
-OPTIONAL: tuple[str, ...] = ("client_key", "counterpart")
+OPTIONAL: tuple[str, ...] = ("client_key", "counterpart", "subject_name")
 FIELDS: tuple[str, ...] = REQUIRED + OPTIONAL
 _REQUIRED = frozenset(REQUIRED)
 _ALLOWED = frozenset(FIELDS)
@@ -52,6 +55,15 @@ _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
 }
 Problem = tuple[int, str, str]
+Names = dict[str, tuple[str, str]]
+"""subject -> (published name, the authority that gave it); a later line wins."""
+
+
+class Parsed(NamedTuple):
+    rows: list[ValidRecord]
+    lines: list[int]
+    """The line of each row."""
+    names: Names
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +99,7 @@ def import_file(
     when the file cannot be read at all.
     """
     started = time.perf_counter()
-    rows, lines = parse_file(path, catalog=catalog, as_of=as_of, fmt=fmt)
+    rows, lines, names = parse_file(path, catalog=catalog, as_of=as_of, fmt=fmt)
     result = ledger.import_records(
         rows,
         actor=actor,
@@ -96,6 +108,7 @@ def import_file(
         lines=lines,
         batch_size=batch_size,
         source=Path(path).name,
+        names=names,
     )
     return ImportReport(
         imported=result.imported,
@@ -108,22 +121,24 @@ def import_file(
 
 def parse_file(
     path: str | Path, *, catalog: Loaded, as_of: date, fmt: Format | None = None
-) -> tuple[list[ValidRecord], list[int]]:
-    """Every record of the file, validated, with its line number; or :class:`ImportRejected`."""
+) -> Parsed:
+    """Every record of the file, validated, with its line number, and the names given; or
+    :class:`ImportRejected`."""
     path = Path(path)
     chosen = fmt or _format_of(path)
     data = _read(path)
     checker = RecordChecker(catalog, today=as_of)
+    names: Names = {}
     if chosen == "jsonl":
-        rows, lines, problems = _parse_jsonl(data, checker)
+        rows, lines, problems = _parse_jsonl(data, checker, names)
     else:
-        rows, lines, problems = _parse_csv(data, checker)
+        rows, lines, problems = _parse_csv(data, checker, names)
     if problems:
         problems.sort(key=lambda p: p[0])
         raise ImportRejected(problems)
     if not rows:
         raise InputError("file", f"{path.name} holds no records")
-    return rows, lines
+    return Parsed(rows, lines, names)
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,7 +171,7 @@ def _read(path: Path) -> bytes:
 
 
 def _parse_jsonl(
-    data: bytes, checker: RecordChecker
+    data: bytes, checker: RecordChecker, names: Names
 ) -> tuple[list[ValidRecord], list[int], list[Problem]]:
     rows: list[ValidRecord] = []
     lines: list[int] = []
@@ -188,9 +203,14 @@ def _parse_jsonl(
             obj.get("counterpart"),
             obj.get("client_key"),
         )
+        name, bad_name = _name(n, obj.get("subject_name"))
+        problems += bad_name
         if type(result) is ValidRecord:
-            rows.append(result)
-            lines.append(n)
+            if not bad_name:
+                rows.append(result)
+                lines.append(n)
+                if name is not None:
+                    names[result.subject] = (name, result.authority)
         else:
             assert isinstance(result, list)
             problems += [(n, e.field, e.message) for e in result]
@@ -198,7 +218,7 @@ def _parse_jsonl(
 
 
 def _parse_csv(
-    data: bytes, checker: RecordChecker
+    data: bytes, checker: RecordChecker, given: Names
 ) -> tuple[list[ValidRecord], list[int], list[Problem]]:
     try:
         text = data.decode("utf-8-sig")
@@ -231,6 +251,7 @@ def _parse_csv(
     i_subject, i_type, i_authority, i_date, i_ref = (names.index(f) for f in REQUIRED)
     i_key = names.index("client_key") if "client_key" in names else -1
     i_counterpart = names.index("counterpart") if "counterpart" in names else -1
+    i_name = names.index("subject_name") if "subject_name" in names else -1
     check = checker.problems
     while True:
         try:
@@ -255,13 +276,30 @@ def _parse_csv(
             cells[i_counterpart] if i_counterpart >= 0 else None,
             cells[i_key] if i_key >= 0 else None,
         )
+        name, bad_name = _name(n, cells[i_name] if i_name >= 0 else None)
+        problems += bad_name
         if type(result) is ValidRecord:
-            rows.append(result)
-            lines.append(n)
+            if not bad_name:
+                rows.append(result)
+                lines.append(n)
+                if name is not None:
+                    given[result.subject] = (name, result.authority)
         else:
             assert isinstance(result, list)
             problems += [(n, e.field, e.message) for e in result]
     return rows, lines, problems
+
+
+def _name(n: int, value: object) -> tuple[str | None, list[Problem]]:
+    """The published name given on line ``n`` (None if none), or the problem with it."""
+    if value is None:
+        return None, []
+    if not isinstance(value, str):
+        return None, [(n, "subject_name", f"expected text, got {_json_type(value)}")]
+    try:
+        return check_name(value), []
+    except InputError as exc:
+        return None, [(n, exc.field or "subject_name", exc.message)]
 
 
 def _field_problems(n: int, keys: Any) -> list[Problem]:

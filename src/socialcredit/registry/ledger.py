@@ -290,7 +290,7 @@ class NewRecord:
     """The name the subject is published under on public lists (not part of the record)."""
 
 
-def _check_name(value: str | None) -> str | None:
+def check_name(value: str | None) -> str | None:
     """A publishable name: trimmed, 1 to :data:`MAX_NAME` characters, no control characters."""
     if value is None:
         return None
@@ -857,7 +857,7 @@ class Ledger:
                 new.client_key,
             )
             try:
-                name = _check_name(new.subject_name)
+                name = check_name(new.subject_name)
             except InputError as exc:
                 problems.append((n, exc))
                 name = None
@@ -927,8 +927,12 @@ class Ledger:
         lines: Sequence[int] | None = None,
         batch_size: int = 20_000,
         source: str | None = None,
+        names: Mapping[str, tuple[str, str]] | None = None,
     ) -> ImportResult:
         """Bulk-insert records checked by :class:`RecordChecker`, in ONE transaction.
+
+        ``names``: subject -> (published name, checked by :func:`check_name`; the authority
+        that gave it), kept in the same transaction.
 
         Rows whose ``(authority, client_key)`` is already present with the same content are
         skipped; with different content the whole import is refused (:class:`ImportRejected`
@@ -986,6 +990,8 @@ class Ledger:
             )
             self._insert_many(conn, fresh, now, batch_size)
             self._add_subjects(conn, fresh, now)
+            if names:
+                self._name(conn, names, now)
             touched = {r.subject for r in fresh}
             self._refresh(conn, touched, project, as_of, first_new_id=first_new_id)
             detail: dict[str, Any] = {"imported": len(fresh), "skipped": skipped}
