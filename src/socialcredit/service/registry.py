@@ -157,9 +157,7 @@ class Registry:
         index = self.catalog.index
         out: list[dict[str, Any]] = []
         prefix = (q or "").strip().upper()
-        for subject in self.checks.subjects_with_lists():
-            if prefix and not subject.startswith(prefix):
-                continue
+        for subject in self.checks.subjects_with_lists(list_id=list_id, prefix=prefix):
             profile = evaluate(self.ledger.facts(subject), self.catalog, today, subject=subject)
             published = {r.record.id: r for r in profile.records if r.published}
             for m in profile.lists:

@@ -162,12 +162,19 @@ class CheckIndex:
         self._nobody[(measure, on)] = parts
         return parts
 
-    def subjects_with_lists(self) -> list[str]:
+    def subjects_with_lists(self, *, list_id: str | None = None, prefix: str = "") -> list[str]:
+        """The subjects on a list (on ``list_id``, if given) whose ID starts with ``prefix``,
+        sorted: the candidates for the public lists, which then evaluate only these."""
         with self._lock:
             return sorted(
                 s
                 for s, by_measure in self._by_subject.items()
-                if any(e.list for entries in by_measure.values() for e in entries)
+                if s.startswith(prefix)
+                and any(
+                    e.list and (list_id is None or e.list == list_id)
+                    for entries in by_measure.values()
+                    for e in entries
+                )
             )
 
     def __len__(self) -> int:
