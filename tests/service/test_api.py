@@ -119,6 +119,39 @@ def test_objection_upheld_lifts_the_restriction_and_every_read_is_logged(live: L
         assert status["status"] == "objection_upheld"
 
 
+def test_the_administrator_sees_decisions_owed_past_their_deadline(live: Live) -> None:
+    someone = person_id(8)
+    keys(live, someone)
+    rid = file(live, someone)
+    with live.client("person") as c:
+        r = c.post(f"/api/v1/me/records/{rid}/objection", json={"grounds": "Paid"})
+        assert r.status_code == 201 and r.json()["decide_by"] == "2026-06-21"
+    with live.client("admin") as c:
+        assert c.get("/api/v1/admin/overdue").json() == []  # within the deadline
+    live.today[0] = date(2026, 6, 25)
+    with live.client("court") as c:
+        assert c.get("/api/v1/admin/overdue").status_code == 403
+        (waiting,) = c.get("/api/v1/authority/pending").json()
+        assert waiting["overdue"] is True and waiting["authority"] == "court"
+    with live.client("admin") as c:
+        (late,) = c.get("/api/v1/admin/overdue").json()
+    assert (late["record_id"], late["kind"], late["authority"], late["subject"]) == (
+        rid, "objection", "court", someone,
+    )  # fmt: skip
+    assert (late["decide_by"], late["days_overdue"]) == ("2026-06-21", 4)
+    with live.client("person") as c:  # the subject sees who looked at their request
+        log = c.get("/api/v1/me/access-log").json()
+        assert [(e["actor"], e["action"]) for e in log if e["action"] == "overdue"] == [
+            ("admin:ops", "overdue")
+        ]
+    with live.client("court") as c:
+        r = c.post(f"/api/v1/records/{rid}/objection/decision",
+                   json={"upheld": False, "reason": "Not paid"})  # fmt: skip
+        assert r.status_code == 200, r.text
+    with live.client("admin") as c:
+        assert c.get("/api/v1/admin/overdue").json() == []  # decided, if late
+
+
 def test_someone_elses_record_is_not_found(live: Live) -> None:
     someone = person_id(4)
     keys(live, someone)

@@ -345,3 +345,27 @@ def test_scores_over_time_repair_and_forms_without_javascript(site: Live) -> Non
         r = c.post(f"/desk/records/{counterfeit}/decision",
                    data={"kind": "repair", "outcome": "grant", "reason": "x"})  # fmt: skip
         assert r.status_code == 409 and "only rongcheng" in r.text
+
+
+def test_the_admin_page_lists_decisions_owed_past_their_deadline(site: Live) -> None:
+    subject = person_id(606)
+    site.key("subject", subject, "p606")
+    site.key("admin", "ops", "admin")
+    (filed,) = registry(site).submit(
+        [NewRecord(subject, REFUSE, "court", date(2026, 4, 1), "(2026) 606")], actor="test"
+    )
+    with site.client("p606") as c:  # objected on 1 May: the court had until 21 May
+        r = c.post(f"/api/v1/me/records/{filed.id}/objection",
+                   json={"grounds": "Paid in April", "on": "2026-05-01"})  # fmt: skip
+        assert r.status_code == 201 and r.json()["decide_by"] == "2026-05-21", r.text
+    with httpx.Client(base_url=site.base, timeout=30) as c:
+        c.cookies.set(COOKIE, session(site, "admin"))
+        page = c.get("/admin").text
+    row = re.search(rf'<tr id="overdue-{filed.id}-objection">(.*?)</tr>', page, re.S)
+    assert row is not None, page
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    assert cells[0] == "court" and cells[3] == subject
+    assert cells[5:] == ["2026-05-21", "11"]  # today is 2026-06-01
+    registry(site).audit.flush()
+    access = [e.actor for e in registry(site).ledger.access_log(subject)]
+    assert "admin:ops" in access  # the subject sees that the administrator looked

@@ -1227,20 +1227,23 @@ class Ledger:
                 )
         return sorted(found)
 
-    def requested_records(self, authority: str) -> list[str]:
-        """Records of ``authority`` with an objection or a repair application (decided or
-        not), oldest first: where the authority's desk looks for what awaits it."""
+    def requested_records(self, authority: str | None) -> list[str]:
+        """Records of ``authority`` (of every authority, if None) with an objection or a
+        repair application (decided or not), oldest first: where the authority's desk, or the
+        administrator watching deadlines, looks for what awaits a decision."""
         self._check_ready()
         requests = (EventKind.objection_filed.value, EventKind.repair_applied.value)
+        query = (
+            sa.select(t_records.c.id)
+            .join(t_events, t_events.c.record_id == t_records.c.id)
+            .where(t_events.c.kind.in_(requests))
+            .group_by(t_records.c.id)
+            .order_by(t_records.c.id)
+        )
+        if authority is not None:
+            query = query.where(t_records.c.authority == authority)
         with _translated("reading requests"), self._read() as conn:
-            ids = conn.execute(
-                sa.select(t_records.c.id)
-                .join(t_events, t_events.c.record_id == t_records.c.id)
-                .where(t_records.c.authority == authority, t_events.c.kind.in_(requests))
-                .group_by(t_records.c.id)
-                .order_by(t_records.c.id)
-            ).scalars()
-            return [str(i) for i in ids]
+            return [str(i) for i in conn.execute(query).scalars()]
 
     def count_records(self) -> int:
         self._check_ready()

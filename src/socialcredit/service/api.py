@@ -322,8 +322,13 @@ class PendingOut(BaseModel):
     decide_by: date
     overdue: bool
     subject: str
+    authority: str
     record_type: str
     grounds: str
+
+
+class OverdueOut(PendingOut):
+    days_overdue: int
 
 
 @router.get("/authority/pending", response_model=list[PendingOut], tags=["authorities"])
@@ -461,6 +466,14 @@ def public_lists(
 def catalogs(reg: Reg, key: Admin) -> Response:
     """The catalogs in force: files, versions, and what they define."""
     return _json(reg.catalog_summary())
+
+
+@router.get("/admin/overdue", response_model=list[OverdueOut], tags=["admin"])
+def overdue(reg: Reg, key: Admin) -> Response:
+    """Objections and repair applications an authority has not decided by its deadline, most
+    overdue first, across all authorities: for the administrator to take up with them. Each
+    subject listed sees this read in their access log."""
+    return _json(reg.overdue(reader=f"admin:{key.principal}"))
 
 
 class AuditOut(BaseModel):

@@ -13,7 +13,8 @@ page        role        what it shows and does
                         the record, when and why (the read itself is logged)
 /desk       authority   file a record; decide objections and repair applications
 /check      consumer    is a subject restricted from a measure of the consumer's own domain
-/admin      admin       the catalogs in force; verify the audit chain
+/admin      admin       the catalogs in force; decisions authorities owe past their deadline;
+                        verify the audit chain
 /lists      anyone      published list entries, searchable
 /policy     anyone      every bundled catalog as a picture (record types -> lists ->
                         memoranda -> measures) with legal bases and the checker's findings
@@ -811,17 +812,27 @@ async def check(request: Request) -> Response:
 # The admin
 
 
+def _overdue(reg: Registry, key: ApiKey) -> list[dict[str, Any]]:
+    """The decisions owed past their deadline; each subject listed sees the read."""
+    items = reg.overdue(reader=f"admin:{key.principal}")
+    index = reg.catalog.index
+    for p in items:
+        rt = index.record_types.get(p["record_type"])
+        p["type_title"] = rt.title if rt else p["record_type"]
+    return items
+
+
 @router.get("/admin", response_class=HTMLResponse)
 def admin(request: Request) -> Response:
-    _require(request, "admin")
+    key = _require(request, "admin")
     reg = _registry(request)
     return _page(request, "admin.html", title="Administration", summary=reg.catalog_summary(),
-                 verified=None)  # fmt: skip
+                 verified=None, overdue=_overdue(reg, key))  # fmt: skip
 
 
 @router.post("/admin/audit", response_class=HTMLResponse)
 async def verify_audit(request: Request) -> Response:
-    _require(request, "admin")
+    key = _require(request, "admin")
     _same_origin(request)
     reg = _registry(request)
 
@@ -839,8 +850,9 @@ async def verify_audit(request: Request) -> Response:
     status = 200 if verified["intact"] else 409
     if _htmx(request):
         return _fragment("_audit.html", status, verified=verified)
+    overdue = await run_in_threadpool(_overdue, reg, key)
     return _page(request, "admin.html", status, title="Administration",
-                 summary=reg.catalog_summary(), verified=verified)  # fmt: skip
+                 summary=reg.catalog_summary(), verified=verified, overdue=overdue)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------

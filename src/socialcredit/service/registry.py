@@ -118,7 +118,9 @@ class Registry:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def pending(self, authority: str) -> list[dict[str, Any]]:
+    def pending(self, authority: str | None) -> list[dict[str, Any]]:
+        """Objections and repair applications awaiting a decision by ``authority`` (by any,
+        if None), earliest deadline first."""
         today = self.today()
         out: list[dict[str, Any]] = []
         for record_id in self.ledger.requested_records(authority):
@@ -143,11 +145,25 @@ class Registry:
                         "decide_by": by.isoformat(),
                         "overdue": today > by,
                         "subject": rec.subject,
+                        "authority": rec.authority,
                         "record_type": rec.record_type,
                         "grounds": last.note if last else "",
                     }
                 )
         return sorted(out, key=lambda p: (p["decide_by"], p["record_id"]))
+
+    def overdue(self, *, reader: str) -> list[dict[str, Any]]:
+        """Every decision an authority owes past its deadline, most overdue first, with
+        ``days_overdue``: what the administrator escalates. Each subject listed gets an entry
+        in the audit log (``reader`` saw their request)."""
+        today = self.today()
+        late = [p for p in self.pending(None) if p["overdue"]]
+        for p in late:
+            p["days_overdue"] = (today - date.fromisoformat(p["decide_by"])).days
+        for subject in sorted({p["subject"] for p in late}):
+            self.audit.add({"actor": reader, "action": "overdue", "subject": subject,
+                            "purpose": "supervising decision deadlines"})  # fmt: skip
+        return late
 
     def public_entries(
         self, *, q: str | None, list_id: str | None, limit: int
