@@ -8,6 +8,7 @@ One server and one browser for the module; each test uses its own subjects and b
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -251,11 +252,14 @@ def test_the_cookie_holds_a_session_that_signing_out_or_revoking_ends(site: Live
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
     ledger = registry(site).ledger
     cookie = session(site, "p303")
-    assert ledger.session_key(cookie) is not None
-    key_id = token.split("_")[1]
-    ledger.revoke_key(key_id, actor="test")  # a revoked key ends its sessions
     with httpx.Client(base_url=site.base, timeout=30) as c:
         c.cookies.set(COOKIE, cookie)
+        assert c.get("/me").status_code == 200
+        ledger.revoke_key(token.split("_")[1], actor="test")  # a revoked key ends its sessions
+        assert ledger.session_key(cookie) is None
+        deadline = time.monotonic() + 15  # the server remembers a session for 5 s
+        while c.get("/me").status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.25)
         assert c.get("/me").status_code == 303
     for forged in (token, "ss_" + "A" * 43, "x" * 500):  # the key itself, a made-up id
         with httpx.Client(base_url=site.base, timeout=30) as c:

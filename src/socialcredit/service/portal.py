@@ -157,7 +157,7 @@ def _current(request: Request) -> ApiKey | None:
     session = request.cookies.get(COOKIE)
     if not session or len(session) > 100:
         return None
-    return _registry(request).ledger.session_key(session)
+    return _registry(request).sessions.get(session)
 
 
 def _require(request: Request, role: str) -> ApiKey:
@@ -300,7 +300,9 @@ async def logout(request: Request) -> Response:
     _same_origin(request)
     session = request.cookies.get(COOKIE)
     if session and len(session) <= 100:  # ended here too: a copy of the cookie stops working
-        await run_in_threadpool(_registry(request).ledger.end_session, session)
+        reg = _registry(request)
+        await run_in_threadpool(reg.ledger.end_session, session)
+        reg.sessions.forget(session)
     response = RedirectResponse("/", 303, headers=HEADERS)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response

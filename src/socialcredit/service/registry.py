@@ -33,11 +33,15 @@ class Registry:
     checks: CheckIndex = field(init=False)
     audit: AuditBuffer = field(init=False)
     keys: KeyCache = field(init=False)
+    sessions: KeyCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.checks = CheckIndex(self.ledger, self.catalog)
         self.audit = AuditBuffer(self.ledger)
         self.keys = KeyCache(self.ledger)
+        self.sessions = KeyCache(self.ledger, load=self.ledger.session_key)
+        """Portal sessions, remembered for a few seconds like keys (signing out here forgets
+        one at once; a key revoked elsewhere ends its sessions within the same few seconds)."""
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
 

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -388,10 +388,17 @@ def _lowest_priority() -> None:
 
 
 class KeyCache:
-    """API keys by token, remembered for ``ttl`` seconds (unknown tokens too, briefly)."""
+    """API keys by token, remembered for ``ttl`` seconds (unknown tokens too, briefly). With
+    ``load``, another kind of token: the portal's sessions (``Ledger.session_key``)."""
 
-    def __init__(self, ledger: Ledger, *, ttl: float = 5.0) -> None:
-        self._ledger = ledger
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        ttl: float = 5.0,
+        load: Callable[[str], ApiKey | None] | None = None,
+    ) -> None:
+        self._load = load or ledger.key_for
         self._ttl = ttl
         self._known: dict[str, tuple[float, ApiKey | None]] = {}
 
@@ -400,7 +407,7 @@ class KeyCache:
         hit = self._known.get(token)
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
-        key = self._ledger.key_for(token)
+        key = self._load(token)
         if len(self._known) > 10_000:
             self._known.clear()
         self._known[token] = (now, key)
@@ -422,8 +429,12 @@ class KeyCache:
         due = [t for t, (at, key) in list(self._known.items())
                if key is not None and now - at >= self._ttl / 2][:limit]  # fmt: skip
         for token in due:
-            self._known[token] = (time.monotonic(), self._ledger.key_for(token))
+            self._known[token] = (time.monotonic(), self._load(token))
         return len(due)
 
-    def forget(self) -> None:
-        self._known.clear()
+    def forget(self, token: str | None = None) -> None:
+        """Forget ``token`` (a session signed out here), or every token."""
+        if token is None:
+            self._known.clear()
+        else:
+            self._known.pop(token, None)
