@@ -32,7 +32,8 @@ def check(n: int, subject: str | None = None) -> AccessRow:
 def small(ledger: Ledger, **kw: Any) -> CheckLogWriter:
     """Tiny steps, so that a few entries exercise every phase."""
     options: dict[str, Any] = {"step_rows": 3, "commit_rows": 5, "commit_after": 0.0,
-                               "index_every": 0.0, "index_rows": 2, "collect_seqs": 4}  # fmt: skip
+                               "index_every": 0.0, "index_rows": 2, "collect_seqs": 4,
+                               "gap_after_commit": 0.0}  # fmt: skip
     options.update(kw)
     return CheckLogWriter(ledger, **options)
 
@@ -48,6 +49,14 @@ def logged(ledger: Ledger) -> list[str]:
     assert path is not None
     with sqlite3.connect(path) as conn:
         return [r[0] for r in conn.execute("SELECT purpose FROM audit_log ORDER BY seq")]
+
+
+def mark(ledger: Ledger) -> int:
+    """How far the check index is complete (``check_index_upto``)."""
+    path = ledger.sqlite_path
+    assert path is not None
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT value FROM ledger_state").fetchone()[0])
 
 
 def purposes(ledger: Ledger, subject: str) -> list[str]:
@@ -105,6 +114,63 @@ def test_an_entry_the_database_refuses_is_put_back_and_named(ledger: Ledger) -> 
     assert list(pending) == [*good, bad]  # rolled back: all of them pending again, in order
     writer.close()
     assert logged(ledger) == []
+
+
+def test_other_writers_get_the_database_between_transactions(ledger: Ledger) -> None:
+    path = ledger.sqlite_path
+    assert path is not None
+    writer = small(ledger, commit_rows=1_000, commit_after=60.0, index_every=3_600.0,
+                   gap_after_commit=3_600.0)  # fmt: skip
+    pending: Pending = Pending(check(n) for n in range(10))
+    writer.step(pending)  # a transaction is open, holding the write lock
+    ledger._waiting += 1  # a writer of this process starts waiting for it
+    try:
+        writer.step(pending)  # commits at once, and stands aside
+        assert writer.written == 3 and len(pending) == 7
+        assert writer.step(pending) is False and len(pending) == 7
+    finally:
+        ledger._waiting -= 1
+    # after a commit the lock is left free for a while, for writers of other processes too
+    assert writer.step(pending) is False and len(pending) == 7
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # gets it at once
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    writer.drain(pending)  # a shutdown does not wait for the gap
+    writer.close()
+    assert logged(ledger) == [f"c{n}" for n in range(10)]
+
+
+def test_any_failure_mid_transaction_puts_the_whole_transaction_back(ledger: Ledger) -> None:
+    writer = small(ledger, commit_after=60.0, index_every=3_600.0)
+    good = [check(n) for n in range(4)]
+    bad: Any = ("consumer:k", "check restrict.flight", PEOPLE[0], "p", b"not text")
+    pending: Pending = Pending([*good, bad])
+    writer.step(pending)  # c0-c2 inserted, not committed
+    with pytest.raises(TypeError):  # not a database error: raised as it is
+        writer.step(pending)
+    assert list(pending) == [*good, bad]
+    pending.pop()
+    writer.drain(pending)
+    writer.close()
+    assert logged(ledger) == ["c0", "c1", "c2", "c3"] and writer.written == 4
+
+
+def test_a_long_way_behind_the_index_catches_up_in_turns(ledger: Ledger) -> None:
+    writer = small(ledger, index_every=3_600.0)
+    pending: Pending = Pending(check(n, PEOPLE[1]) for n in range(10))
+    run(writer, pending, 50)
+    writer.index_every, writer.pass_seqs = 0.0, 4
+    marks = []
+    for _ in range(200):
+        writer.step(pending)
+        marks.append(mark(ledger))
+    writer.close()
+    assert sorted(set(marks)) == [0, 4, 8, 10]  # three passes, the mark never backwards
+    assert marks == sorted(marks)
+    assert ledger.index_checks() == 0 and ledger.verify_audit() is True
 
 
 def test_a_flush_marker_is_done_once_everything_before_it_is_committed(ledger: Ledger) -> None:

@@ -78,6 +78,9 @@ class CheckLogWriter:
         index_every: float = 2.0,
         index_rows: int = 250,
         collect_seqs: int = 500,
+        pass_seqs: int = 100_000,
+        gap_after_commit: float = 0.01,
+        backlog: int = 20_000,
     ) -> None:
         path = ledger.sqlite_path
         if path is None:
@@ -96,6 +99,13 @@ class CheckLogWriter:
         self.index_every = index_every
         self.index_rows = index_rows
         self.collect_seqs = collect_seqs
+        self.pass_seqs = pass_seqs
+        self.gap_after_commit = gap_after_commit
+        self.backlog = backlog
+        self.urgent = False
+        """Set by a thread waiting on a :class:`Flush` marker: appends go before indexing."""
+        self._ledger = ledger
+        self._resume_at = 0.0
         self.written = 0
         """Entries committed so far."""
         self.indexed = 0
@@ -119,9 +129,15 @@ class CheckLogWriter:
         try:
             if self._in_txn:
                 return self._append(pending)
-            if self._pass is not None:
+            # a reader waiting for its log, or a backlog building up, goes before indexing
+            first = bool(pending) and (self.urgent or len(pending) > self.backlog)
+            if self._pass is not None and not first:
                 return self._index_step()
-            if time.monotonic() - self._index_at >= self.index_every and self._begin_pass():
+            if (
+                not first
+                and time.monotonic() - self._index_at >= self.index_every
+                and self._begin_pass()
+            ):
                 return True
             return self._append(pending)
         except sqlite3.Error as exc:
@@ -130,6 +146,9 @@ class CheckLogWriter:
             if busy:
                 return False
             raise LedgerError(f"writing the audit log failed: {exc}") from None
+        except BaseException:
+            self._abort(pending, keep_pass=True)  # nothing half-committed, whatever failed
+            raise
 
     def drain(self, pending: Pending, *, patience: float = 30.0) -> None:
         """Write everything pending and commit, now (waiting up to ``patience`` seconds for
@@ -142,6 +161,7 @@ class CheckLogWriter:
                 time.sleep(0.01)
 
     def close(self) -> None:
+        """Close the connection; what is not committed is rolled back (:meth:`drain` first)."""
         if self._in_txn:
             self._conn.execute("ROLLBACK")
             self._in_txn = False
@@ -150,8 +170,13 @@ class CheckLogWriter:
     # -- appending ---------------------------------------------------------------------------
 
     def _append(self, pending: Pending, *, urgent: bool = False) -> bool:
+        waiting = self._ledger.writers_waiting > 0
         if not self._in_txn:
             if not pending:
+                return False
+            # leave the database to other writers for a moment after each commit, and while
+            # one of this process's is waiting for it (SQLite's busy handler only polls)
+            if not urgent and (waiting or (not self.urgent and time.monotonic() < self._resume_at)):
                 return False
             self._conn.execute("BEGIN IMMEDIATE")  # raises at once if another writer has it
             self._in_txn = True
@@ -163,7 +188,8 @@ class CheckLogWriter:
         due = bool(self._flushes) or (
             bool(self._txn)
             and (
-                len(self._txn) >= self.commit_rows
+                waiting
+                or len(self._txn) >= self.commit_rows
                 or time.monotonic() - self._since >= self.commit_after
             )
         )
@@ -194,11 +220,14 @@ class CheckLogWriter:
     def _commit(self) -> None:
         self._conn.execute("COMMIT")
         self._in_txn = False
+        self._resume_at = time.monotonic() + self.gap_after_commit
         self.written += len(self._txn)
         self._txn.clear()
-        for marker in self._flushes:
-            marker.done.set()
-        self._flushes.clear()
+        if self._flushes:
+            self.urgent = False
+            for marker in self._flushes:
+                marker.done.set()
+            self._flushes.clear()
 
     def _abort(self, pending: Pending, *, keep_pass: bool = False) -> None:
         if self._in_txn:
@@ -219,12 +248,15 @@ class CheckLogWriter:
             if pending or self._in_txn:
                 self._append(pending, urgent=True)
             return True
-        except sqlite3.OperationalError as exc:
-            busy = _busy(exc)
+        except sqlite3.Error as exc:
+            busy = isinstance(exc, sqlite3.OperationalError) and _busy(exc)
             self._abort(pending, keep_pass=busy)
             if busy:
                 return False
             raise LedgerError(f"writing the audit log failed: {exc}") from None
+        except BaseException:
+            self._abort(pending, keep_pass=True)
+            raise
 
     # -- indexing ----------------------------------------------------------------------------
 
@@ -236,8 +268,9 @@ class CheckLogWriter:
         newest = self._conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0]
         if upto is None or newest is None or newest <= upto[0]:
             return False
+        newest = min(int(newest), int(upto[0]) + self.pass_seqs)  # a long way behind: in turns
         self._conn.execute("DELETE FROM temp.check_index_batch")
-        self._pass = [int(upto[0]), int(newest), int(upto[0]), ("", 0)]
+        self._pass = [int(upto[0]), newest, int(upto[0]), ("", 0)]
         return True
 
     def _index_step(self) -> bool:
@@ -258,6 +291,8 @@ class CheckLogWriter:
             "ORDER BY subject, seq LIMIT 1 OFFSET ?",
             (*after, self.index_rows - 1),
         ).fetchone()
+        if self._ledger.writers_waiting > 0:
+            return False  # after them
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             added = self._conn.execute(
@@ -274,7 +309,10 @@ class CheckLogWriter:
                 )
             self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:  # rolled back already (the failure did it): keep the cause
+                pass
             raise
         self.indexed += max(added, 0)
         if last is None:

@@ -25,6 +25,7 @@ Every database error is translated into :class:`~socialcredit.errors.LedgerError
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -727,6 +728,8 @@ class Ledger:
     def __init__(self, engine: Engine, url: str) -> None:
         self._engine = engine
         self.url = url
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
         self._ready = False
         self._sqlite = engine.dialect.name == "sqlite"
 
@@ -776,9 +779,10 @@ class Ledger:
     @property
     def sqlite_path(self) -> str | None:
         """The database file, for a SQLite ledger on disk; otherwise ``None``."""
-        database = self._engine.url.database
-        if not self._sqlite or not database or database == ":memory:":
-            return None
+        url = self._engine.url
+        database = url.database
+        if not self._sqlite or not database or database == ":memory:" or url.query.get("uri"):
+            return None  # a URI filename (``?uri=true``) is not a plain path: not handled here
         return database
 
     def checkpoint(self) -> None:
@@ -810,11 +814,25 @@ class Ledger:
     def _write(self) -> Iterator[Connection]:
         with self._engine.connect() as conn:
             conn.execution_options(ledger_write=True)
-            with conn.begin():
+            with self._waiting_lock:  # counted while waiting for the write lock
+                self._waiting += 1
+            try:
+                txn = conn.begin()
+            finally:
+                with self._waiting_lock:
+                    self._waiting -= 1
+            with txn:
                 if not self._sqlite:
                     # one writer at a time appends to the audit chain
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_AUDIT_LOCK)))
                 yield conn
+
+    @property
+    def writers_waiting(self) -> int:
+        """How many of this process's writers are waiting for the database's write lock: a
+        writer that takes it in small steps (:class:`~socialcredit.registry.checklog.
+        CheckLogWriter`) commits and stands aside while there are any."""
+        return self._waiting
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -265,21 +265,24 @@ class AuditBuffer:
             else:  # the loop writes up to the marker, then lets us go
                 marker = Flush()
                 self._pending.append(marker)
+                writer.urgent = True
                 if not marker.done.wait(patience):
                     raise LedgerError(f"the audit log was not written within {patience:g} s")
             return writer.written - before
         with self._lock:  # one flush at a time (the writer thread, or a reader wanting its log)
             pending = self._pending
-            chunk = [item for item in (pending.popleft() for _ in range(len(pending)))
-                     if not isinstance(item, Flush)]  # fmt: skip
-            if not chunk:
-                return 0
-            try:
-                self._ledger.append_accesses(chunk)
-            except BaseException:
-                pending.extendleft(reversed(chunk))  # back, ahead of whatever arrived meanwhile
-                raise
+            taken = [pending.popleft() for _ in range(len(pending))]
+            chunk = [item for item in taken if not isinstance(item, Flush)]
+            markers = [item for item in taken if isinstance(item, Flush)]
+            if chunk:
+                try:
+                    self._ledger.append_accesses(chunk)
+                except BaseException:
+                    pending.extendleft(reversed(taken))  # back, ahead of what arrived meanwhile
+                    raise
             self._written += len(chunk)
+            for marker in markers:  # left by a reader while the loop was stopping
+                marker.done.set()
             return len(chunk)
 
     # -- written by the event loop -----------------------------------------------------------
@@ -343,6 +346,8 @@ class AuditBuffer:
             self._thread = None
         writer = self._writer
         if writer is not None:
+            if threading.get_ident() != self._loop_thread:
+                raise RuntimeError("stop the audit buffer on the thread of the loop driving it")
             if self._handle is not None:
                 self._handle.cancel()
             try:
@@ -354,8 +359,7 @@ class AuditBuffer:
             if self._checkpointer is not None:
                 self._checkpointer.join(timeout=30)
                 self._checkpointer = None
-        else:
-            self.flush()
+        self.flush()  # what a reader added while the loop was stopping, and its marker
         self._ledger.index_checks()
 
     def _run(self) -> None:
