@@ -20,7 +20,10 @@ the writing on the loop itself, between requests, in steps of about half a milli
   the next pass skips the rows already there.
 
 It never waits for a lock: when another writer holds the database (an authority filing, the
-CLI), the step does nothing and says so, and the entries wait in memory. Nor does it
+CLI), the step does nothing and says so, and the entries wait in memory. And it leaves the lock
+to others: it commits and stands aside while a writer of this process waits for it
+(:attr:`Ledger.writers_waiting`), and keeps off it for ``gap_after_commit`` after each commit,
+so that a writer of another process, whose busy handler only polls, gets its turn. Nor does it
 checkpoint the WAL on its commits (a checkpoint copies megabytes): :meth:`Ledger.checkpoint`
 does, from a thread of low priority.
 
