@@ -37,6 +37,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
@@ -129,20 +130,28 @@ class CheckLogWriter:
         """Do one small piece of work; True if there is more to do at once. Entries are taken
         from the left of ``pending``; whatever cannot be written (the database is busy, or
         fails) goes back there, in order. A failure other than a busy database is raised."""
-        try:
-            if self._in_txn:
-                return self._append(pending)
-            # a reader waiting for its log, or a backlog building up, goes before indexing
-            first = bool(pending) and (self.urgent or len(pending) > self.backlog)
-            if self._pass is not None and not first:
-                return self._index_step()
-            if (
-                not first
-                and time.monotonic() - self._index_at >= self.index_every
-                and self._begin_pass()
-            ):
-                return True
+        return self._guarded(pending, self._next)
+
+    def _next(self, pending: Pending) -> bool:
+        if self._in_txn:
             return self._append(pending)
+        # a reader waiting for its log, or a backlog building up, goes before indexing
+        first = bool(pending) and (self.urgent or len(pending) > self.backlog)
+        if self._pass is not None and not first:
+            return self._index_step()
+        if (
+            not first
+            and time.monotonic() - self._index_at >= self.index_every
+            and self._begin_pass()
+        ):
+            return True
+        return self._append(pending)
+
+    def _guarded(self, pending: Pending, work: Callable[[Pending], bool]) -> bool:
+        """``work``, with whatever it took put back on failure: False if the database was busy;
+        a database failure raised as :class:`LedgerError`, any other as it is."""
+        try:
+            return work(pending)
         except sqlite3.Error as exc:
             busy = isinstance(exc, sqlite3.OperationalError) and _busy(exc)
             self._abort(pending, keep_pass=busy)
@@ -247,19 +256,12 @@ class CheckLogWriter:
             self._pass = None
 
     def _drain_step(self, pending: Pending) -> bool:
-        try:
+        def work(pending: Pending) -> bool:
             if pending or self._in_txn:
                 self._append(pending, urgent=True)
             return True
-        except sqlite3.Error as exc:
-            busy = isinstance(exc, sqlite3.OperationalError) and _busy(exc)
-            self._abort(pending, keep_pass=busy)
-            if busy:
-                return False
-            raise LedgerError(f"writing the audit log failed: {exc}") from None
-        except BaseException:
-            self._abort(pending, keep_pass=True)
-            raise
+
+        return self._guarded(pending, work)
 
     # -- indexing ----------------------------------------------------------------------------
 
