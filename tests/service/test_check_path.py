@@ -127,9 +127,12 @@ def test_a_failed_audit_write_keeps_the_entries_in_order() -> None:
     assert [e[3] for e in ledger.written] == ["0", "1", "2", "3"]
 
 
-def test_the_writer_thread_survives_a_failed_write() -> None:
+def test_the_writer_thread_survives_a_failed_write_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     ledger = _Flaky()
     buffer = AuditBuffer(ledger, interval=0.01)  # type: ignore[arg-type]
+    caplog.set_level("ERROR", logger="socialcredit.audit")
     buffer.start()
     try:
         buffer.add({"actor": "a", "action": "check", "subject": None, "purpose": "p"})
@@ -141,6 +144,9 @@ def test_the_writer_thread_survives_a_failed_write() -> None:
     finally:
         buffer.stop()
     assert [e[3] for e in ledger.written] == ["p"]
+    said = [r.getMessage() for r in caplog.records]
+    assert said and said[0].startswith("writing the audit log failed (1 failures in a row; 1 ")
+    assert "database is locked" in said[0]
 
 
 def test_a_batch_of_audit_entries_chains_like_single_ones(tmp_path: Any) -> None:

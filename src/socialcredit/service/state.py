@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import threading
@@ -311,9 +312,11 @@ class AuditBuffer:
             return
         try:
             more = writer.step(self._pending)
-        except Exception:  # noqa: BLE001 - the entries are pending again; retried after a pause
-            self._failures = min(self._failures + 1, 10)
-            self._handle = loop.call_later(min(self._idle * 2**self._failures, 5.0), self._pump)
+        except Exception as exc:  # noqa: BLE001 - the entries are pending again; retried
+            self._failures += 1
+            _report(self._failures, exc, len(self._pending))
+            delay = min(self._idle * 2 ** min(self._failures, 10), 5.0)
+            self._handle = loop.call_later(delay, self._pump)
             return
         self._failures = 0
         if more:
@@ -367,17 +370,29 @@ class AuditBuffer:
         indexed = time.monotonic()
         while not self._stop.is_set():
             # after a failed write (the store busy or away), back off up to 5 s, then retry
-            self._wake.wait(min(self._interval * 2**failures, 5.0))
+            self._wake.wait(min(self._interval * 2 ** min(failures, 10), 5.0))
             self._wake.clear()
             try:
                 self.flush()
                 if time.monotonic() - indexed >= self._index_every:
                     self._ledger.index_checks()
                     indexed = time.monotonic()
-            except Exception:  # noqa: BLE001 - kept pending, retried on the next tick
-                failures = min(failures + 1, 10)
+            except Exception as exc:  # noqa: BLE001 - kept pending, retried on the next tick
+                failures += 1
+                _report(failures, exc, len(self._pending))
             else:
                 failures = 0
+
+
+_log = logging.getLogger("socialcredit.audit")
+
+
+def _report(failures: int, exc: BaseException, waiting: int) -> None:
+    """Say that audit entries cannot be written: at the first failure in a row, then at the
+    2nd, 4th, 8th...: a store that stays away is not silent, nor does it flood the log."""
+    if failures & (failures - 1) == 0:
+        _log.error("writing the audit log failed (%d failures in a row; %d entries waiting): %s",
+                   failures, waiting, exc)  # fmt: skip
 
 
 def _lowest_priority() -> None:
