@@ -38,8 +38,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import chain
-from typing import Any
 
 from socialcredit.errors import LedgerError
 from socialcredit.registry.ledger import (
@@ -120,9 +120,7 @@ class CheckLogWriter:
         self._head: tuple[int, str] = (0, GENESIS)
         self._flushes: list[Flush] = []
         self._index_at = time.monotonic()
-        # the pass under way: (mark when it began, newest seq it covers, next seq to collect,
-        # last key added), or None
-        self._pass: list[Any] | None = None
+        self._pass: _Pass | None = None
 
     # -- the step ----------------------------------------------------------------------------
 
@@ -275,12 +273,13 @@ class CheckLogWriter:
             return False
         newest = min(int(newest), int(upto[0]) + self.pass_seqs)  # a long way behind: in turns
         self._conn.execute("DELETE FROM temp.check_index_batch")
-        self._pass = [int(upto[0]), newest, int(upto[0]), ("", 0)]
+        self._pass = _Pass(newest=newest, collected=int(upto[0]))
         return True
 
     def _index_step(self) -> bool:
-        assert self._pass is not None
-        _, newest, collected, after = self._pass
+        run = self._pass
+        assert run is not None
+        newest, collected, after = run.newest, run.collected, run.after
         if collected < newest:  # collect the next range, sorted, into the temporary table
             high = min(collected + self.collect_seqs, newest)
             self._conn.execute(
@@ -289,15 +288,15 @@ class CheckLogWriter:
                 "AND subject IS NOT NULL",
                 (collected, high),
             )
-            self._pass[2] = high
+            run.collected = high
             return True
+        if self._ledger.writers_waiting > 0:
+            return False  # after them
         last = self._conn.execute(
             "SELECT subject, seq FROM temp.check_index_batch WHERE (subject, seq) > (?, ?) "
             "ORDER BY subject, seq LIMIT 1 OFFSET ?",
             (*after, self.index_rows - 1),
         ).fetchone()
-        if self._ledger.writers_waiting > 0:
-            return False  # after them
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             added = self._conn.execute(
@@ -324,8 +323,20 @@ class CheckLogWriter:
             self._pass = None
             self._conn.execute("DELETE FROM temp.check_index_batch")
             return False
-        self._pass[3] = (str(last[0]), int(last[1]))
+        run.after = (str(last[0]), int(last[1]))
         return True
+
+
+@dataclass(slots=True)
+class _Pass:
+    """An indexing pass under way."""
+
+    newest: int
+    """The last seq it covers."""
+    collected: int
+    """Collected into the temporary table up to this seq."""
+    after: tuple[str, int] = ("", 0)
+    """The last (subject, seq) added to the index."""
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:

@@ -6,12 +6,12 @@
   picked up by :meth:`CheckIndex.catch_up`, which reads the audit log's new write entries and
   reloads those subjects (the server calls it every second).
 - :class:`AuditBuffer`: every read of personal data goes to the hash-chained audit log. Checks
-  arrive by the thousand per second, so their entries are written in batches (group commit, at
-  most ``interval`` seconds or ``batch`` entries apart) by one background thread; a clean
-  shutdown flushes what is left. A crash can lose at most the last ``interval`` of check
-  entries (never a record or an event: those are written in their own transaction). Every
-  ``index_every`` seconds the same thread adds the new check entries to the subject index for
-  checks (:meth:`Ledger.index_checks`), sorted, in one go.
+  arrive by the thousand per second, so their entries are queued and written in batches (group
+  commit, about ``interval`` seconds apart), and indexed by subject every ``index_every``
+  seconds: on SQLite by the event loop itself, in small steps between requests
+  (:class:`~socialcredit.registry.checklog.CheckLogWriter`); on PostgreSQL by one background
+  thread. A clean shutdown writes what is left. A crash can lose at most the last batch of
+  check entries (never a record or an event: those are written in their own transaction).
 - :class:`KeyCache`: API keys by token, for ``ttl`` seconds, so authenticating a check is not a
   database read; a revoked key stops working within ``ttl``. Keys in use are re-read in the
   background before they go stale (:meth:`KeyCache.refresh`).
