@@ -3,21 +3,16 @@ the same bytes, the same audit entry, whichever answers."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import sqlite3
 import time
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 import orjson
-import pytest
 from live import Live, person_id
 
-from socialcredit.errors import LedgerError
-from socialcredit.registry.ledger import AccessRow, Ledger
-from socialcredit.service.state import AuditBuffer, KeyCache
+from socialcredit.registry.ledger import Ledger
+from socialcredit.service.state import KeyCache
 
 REFUSE = "court.dishonest_debtor.refuse_to_perform"
 
@@ -95,58 +90,6 @@ def test_anything_amiss_goes_to_the_route_and_its_errors(live: Live) -> None:
         assert r.status_code == 405
     with live.client("bank") as c:
         assert c.get(f"/api/v1/checks/{someone}/restrict.flight").status_code == 403
-
-
-class _Flaky:
-    """A ledger whose audit writes fail until told otherwise."""
-
-    def __init__(self) -> None:
-        self.failing = True
-        self.written: list[AccessRow] = []
-
-    def append_accesses(self, entries: Sequence[AccessRow]) -> int:
-        if self.failing:
-            raise LedgerError("writing the audit log failed: database is locked")
-        self.written += entries
-        return len(entries)
-
-    def index_checks(self) -> int:
-        return 0
-
-
-def test_a_failed_audit_write_keeps_the_entries_in_order() -> None:
-    ledger = _Flaky()
-    buffer = AuditBuffer(ledger)  # type: ignore[arg-type]
-    for n in range(3):
-        buffer.add({"actor": "a", "action": "check", "subject": None, "purpose": str(n)})
-    with pytest.raises(LedgerError):
-        buffer.flush()
-    buffer.add({"actor": "a", "action": "check", "subject": None, "purpose": "3"})
-    ledger.failing = False
-    assert buffer.flush() == 4
-    assert [e[3] for e in ledger.written] == ["0", "1", "2", "3"]
-
-
-def test_the_writer_thread_survives_a_failed_write_and_says_so(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    ledger = _Flaky()
-    buffer = AuditBuffer(ledger, interval=0.01)  # type: ignore[arg-type]
-    caplog.set_level("ERROR", logger="socialcredit.audit")
-    buffer.start()
-    try:
-        buffer.add({"actor": "a", "action": "check", "subject": None, "purpose": "p"})
-        time.sleep(0.1)
-        ledger.failing = False
-        deadline = time.monotonic() + 10
-        while not ledger.written and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        buffer.stop()
-    assert [e[3] for e in ledger.written] == ["p"]
-    said = [r.getMessage() for r in caplog.records]
-    assert said and said[0].startswith("writing the audit log failed (1 failures in a row; 1 ")
-    assert "database is locked" in said[0]
 
 
 def test_a_batch_of_audit_entries_chains_like_single_ones(tmp_path: Any) -> None:
@@ -257,42 +200,3 @@ def test_http_1_0_and_connection_close_are_honoured(live: Live) -> None:
         assert head.startswith(b"HTTP/1.1 200"), got
         assert b"connection: close" in head.lower()
         assert orjson.loads(body)["subject"] == someone
-
-
-def test_the_event_loop_writes_and_indexes_the_entries_itself(tmp_path: Any) -> None:
-    subject = "34052419800101001X"
-    with Ledger.open(f"sqlite:///{tmp_path}/loop.db") as ledger:
-        ledger.init()
-        buffer = AuditBuffer(ledger, interval=0.01, index_every=0.02)
-
-        def purposes() -> list[str]:
-            return [e.purpose for e in ledger.access_log(subject)]
-
-        async def serve() -> None:
-            assert buffer.drive(asyncio.get_running_loop())
-            for n in range(300):
-                buffer.add_row(("consumer:k", "check restrict.flight", subject, f"c{n}", None))
-            # a reader on another thread waits until the loop has written what came before
-            await asyncio.to_thread(buffer.flush)
-            assert purposes() == [f"c{n}" for n in range(300)]
-            await asyncio.sleep(0.3)  # a pass or more of indexing, by the loop
-            with sqlite3.connect(f"{tmp_path}/loop.db") as conn:
-                mark = conn.execute("SELECT value FROM ledger_state").fetchone()[0]
-            assert mark == 300
-            buffer.add_row(("consumer:k", "check restrict.flight", subject, "last", None))
-            buffer.stop()  # on the loop's thread, as the server's shutdown does
-
-        asyncio.run(serve())
-        assert buffer.written == 301
-        assert ledger.index_checks() == 0  # the loop and the shutdown indexed them all
-        assert purposes() == [*(f"c{n}" for n in range(300)), "last"]
-        assert ledger.verify_audit() is True
-
-
-def test_a_ledger_in_memory_is_written_by_the_thread() -> None:
-    with Ledger.open("sqlite://") as ledger:
-
-        async def drive() -> bool:
-            return AuditBuffer(ledger).drive(asyncio.get_running_loop())
-
-        assert asyncio.run(drive()) is False

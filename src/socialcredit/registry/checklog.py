@@ -1,344 +1,229 @@
-"""Check entries into the audit chain in small steps, for a caller that must never wait long:
-the service's event loop.
+"""Audit entries for reads, written in groups before the reads are answered (group commit).
 
-A consumer's check leaves an audit entry, thousands a second. Written by a thread beside the
-event loop, on the one core the server has, the writes came in bursts that held the loop up
-for whole scheduler ticks (4 ms at 250 Hz; a kernel that preempts only on its tick lets a
-thread that has the core keep it) while requests waited. :class:`CheckLogWriter` instead does
-the writing on the loop itself, between requests, in steps of about half a millisecond:
+A read of personal data (a consumer's check, a subject's profile, an authority's desk) is
+answered only once its audit entry is durable: "every read is logged" must hold exactly when
+the registry is busy, and after a crash. Committing each of thousands of checks a second
+alone would cost a commit each; so entries queue (:meth:`GroupCommit.add` returns the entry's
+*ticket*, its place in the queue), and one thread writes whatever is queued in one
+transaction, commits, and then says how far the log is durable (:attr:`GroupCommit.durable`:
+every ticket up to it). While one group commits the next gathers, so a group takes as long as
+a commit (about a millisecond or two under load) and a lone entry does not wait for a timer.
 
-- *append*: chain ``step_rows`` pending entries to the log's head and insert them, inside a
-  transaction that stays open across steps until ``commit_rows`` entries or ``commit_after``
-  seconds (a commit writes the dirty pages once, not once per step);
-- *index*: every ``index_every`` seconds, the new check entries go into
-  ``audit_check_index``. They are first collected, a range of sequence numbers per step, into
-  a sorted temporary table; then added in subject order, ``index_rows`` per step, each step
-  its own short transaction. Each step touches its own run of index pages, so the pages are
-  written once each, as one big transaction would write them, but with no long commit. The
-  mark (``check_index_upto``) moves only when all are in; readers use the index up to the
-  mark and scan past it, so a half-done pass (or one cut short by a crash) hides nothing, and
-  the next pass skips the rows already there.
+The writer takes its turn for the database like every other writer of the process
+(:class:`~socialcredit.registry.ledger.Turns` on SQLite, the advisory lock on PostgreSQL):
+first come, first served, so neither filing authorities nor the audit writer can starve the
+other, and a reader waiting for its log waits at most for the writers ahead of it.
 
-It never waits for a lock: when another writer holds the database (an authority filing, the
-CLI), the step does nothing and says so, and the entries wait in memory. And it leaves the lock
-to others: it commits and stands aside while a writer of this process waits for it
-(:attr:`Ledger.writers_waiting`), and keeps off it for ``gap_after_commit`` after each commit,
-so that a writer of another process, whose busy handler only polls, gets its turn. Nor does it
-checkpoint the WAL on its commits (a checkpoint copies megabytes): :meth:`Ledger.checkpoint`
-does, from a thread of low priority.
+An entry the store refuses for its content (:class:`~socialcredit.registry.ledger.
+AuditRejected`: a NUL, a text too long for its column) would fail again however often it
+were retried: the group is then written entry by entry, the refused entry is set aside in the
+dead-letter table (escaped, so that it fits; :meth:`Ledger.dead_letter`), an error is logged,
+and the entries behind it go on. Any other failure (the database locked by another process,
+or away) is retried with a growing pause, the entries kept in order; it is reported at the
+1st, 2nd, 4th, 8th... failure in a row.
 
-SQLite only. On PostgreSQL the database works in its own processes, and the service writes
-from a thread (:class:`~socialcredit.service.state.AuditBuffer`).
+Every ``index_every`` seconds the writer also adds the new check entries to the subject index
+for checks (:meth:`Ledger.index_checks`), at most ``index_rows`` log entries per transaction,
+so that no transaction holds the writers' lock for long.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from itertools import chain
 
-from socialcredit.errors import LedgerError
-from socialcredit.registry.ledger import (
-    CHECK_INDEX_UPTO,
-    GENESIS,
-    AccessRow,
-    Ledger,
-    _audit_insert,
-    _now,
-    _sqlite_connect,
-    _sqlite_datetime,
-    _utc,
-    chain_entries,
-)
+from socialcredit.registry.ledger import AccessRow, AuditRejected, Ledger
+
+_log = logging.getLogger("socialcredit.audit")
 
 
-class Flush:
-    """A marker put among pending entries by a thread that wants everything before it written:
-    the writer commits up to the marker, then sets ``done``."""
-
-    __slots__ = ("done",)
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-
-
-Pending = deque[AccessRow | Flush]
-
-
-class CheckLogWriter:
-    """See the module's docstring. Use from one thread only (the event loop's)."""
+class GroupCommit:
+    """See the module's docstring. :meth:`add` from any thread; :meth:`start` runs the writer
+    thread; :meth:`wait` blocks until an entry is durable; ``on_durable`` (if given) is called
+    from the writer thread with the new :attr:`durable` after each group."""
 
     def __init__(
         self,
         ledger: Ledger,
         *,
-        step_rows: int = 64,
-        commit_rows: int = 800,
-        commit_after: float = 0.05,
+        max_group: int = 5_000,
         index_every: float = 2.0,
-        index_rows: int = 250,
-        collect_seqs: int = 500,
-        pass_seqs: int = 100_000,
-        gap_after_commit: float = 0.01,
-        backlog: int = 20_000,
+        index_rows: int = 20_000,
+        on_durable: Callable[[int], None] | None = None,
     ) -> None:
-        path = ledger.sqlite_path
-        if path is None:
-            raise LedgerError("the stepwise check log writer needs a SQLite ledger")
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        _sqlite_connect(self._conn, None)
-        for pragma in ("busy_timeout = 0", "wal_autocheckpoint = 0", "temp_store = MEMORY"):
-            self._conn.execute(f"PRAGMA {pragma}")
-        self._conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS check_index_batch (subject TEXT NOT NULL, "
-            "seq INTEGER NOT NULL, PRIMARY KEY (subject, seq)) WITHOUT ROWID"
-        )
-        self.step_rows = step_rows
-        self.commit_rows = commit_rows
-        self.commit_after = commit_after
+        self._ledger = ledger
+        self.max_group = max_group
         self.index_every = index_every
         self.index_rows = index_rows
-        self.collect_seqs = collect_seqs
-        self.pass_seqs = pass_seqs
-        self.gap_after_commit = gap_after_commit
-        self.backlog = backlog
-        self.urgent = False
-        """Set by a thread waiting on a :class:`Flush` marker: appends go before indexing."""
-        self._ledger = ledger
-        self._resume_at = 0.0
+        self.on_durable = on_durable
+        self._pending: deque[AccessRow] = deque()
+        self._cond = threading.Condition(threading.Lock())
+        self._asleep = False
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self.added = 0
+        """Tickets given so far (the last entry added has this ticket)."""
+        self.durable = 0
+        """Every entry with a ticket up to this one is written (or set aside)."""
         self.written = 0
-        """Entries committed so far."""
-        self.indexed = 0
-        """Check entries added to the index so far."""
-        self._txn: list[AccessRow] = []
-        self._in_txn = False
-        self._since = 0.0
-        self._head: tuple[int, str] = (0, GENESIS)
-        self._flushes: list[Flush] = []
-        self._index_at = time.monotonic()
-        self._pass: _Pass | None = None
+        """Entries written to the audit log."""
+        self.set_aside = 0
+        """Entries the store refused, kept in the dead-letter table."""
+        self.failures = 0
+        """Failed writes in a row (0 while the store takes them)."""
+        self._indexed_at = time.monotonic()
 
-    # -- the step ----------------------------------------------------------------------------
+    @property
+    def waiting(self) -> int:
+        """Entries added and not yet durable."""
+        return self.added - self.durable
 
-    def step(self, pending: Pending) -> bool:
-        """Do one small piece of work; True if there is more to do at once. Entries are taken
-        from the left of ``pending``; whatever cannot be written (the database is busy, or
-        fails) goes back there, in order. A failure other than a busy database is raised."""
-        return self._guarded(pending, self._next)
+    def add(self, row: AccessRow) -> int:
+        """Queue ``row``; returns its ticket."""
+        with self._cond:
+            self._pending.append(row)
+            self.added += 1
+            ticket = self.added
+            if self._asleep:
+                self._cond.notify()
+        return ticket
 
-    def _next(self, pending: Pending) -> bool:
-        if self._in_txn:
-            return self._append(pending)
-        # a reader waiting for its log, or a backlog building up, goes before indexing
-        first = bool(pending) and (self.urgent or len(pending) > self.backlog)
-        if self._pass is not None and not first:
-            return self._index_step()
-        if (
-            not first
-            and time.monotonic() - self._index_at >= self.index_every
-            and self._begin_pass()
-        ):
+    def wait(self, ticket: int, timeout: float | None) -> bool:
+        """Block until the entry with ``ticket`` is durable; False if ``timeout`` passed first."""
+        if self.durable >= ticket:
             return True
-        return self._append(pending)
+        with self._cond:
+            return self._cond.wait_for(lambda: self.durable >= ticket, timeout)
 
-    def _guarded(self, pending: Pending, work: Callable[[Pending], bool]) -> bool:
-        """``work``, with whatever it took put back on failure: False if the database was busy;
-        a database failure raised as :class:`LedgerError`, any other as it is."""
-        try:
-            return work(pending)
-        except sqlite3.Error as exc:
-            busy = isinstance(exc, sqlite3.OperationalError) and _busy(exc)
-            self._abort(pending, keep_pass=busy)
-            if busy:
-                return False
-            raise LedgerError(f"writing the audit log failed: {exc}") from None
-        except BaseException:
-            self._abort(pending, keep_pass=True)  # nothing half-committed, whatever failed
-            raise
+    # -- the writer --------------------------------------------------------------------------
 
-    def drain(self, pending: Pending, *, patience: float = 30.0) -> None:
-        """Write everything pending and commit, now (waiting up to ``patience`` seconds for
-        another writer's lock): for a shutdown, or a reader on the loop's own thread."""
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop = False
+            self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self, *, patience: float = 30.0) -> None:
+        """Write what is queued, index it, and stop the writer (waiting up to ``patience``)."""
+        thread = self._thread
+        if thread is not None:
+            with self._cond:
+                self._stop = True
+                self._cond.notify_all()
+            thread.join(timeout=patience)
+            self._thread = None
+        self.write_pending(patience=patience)
+
+    def write_pending(self, *, patience: float = 30.0) -> None:
+        """Write what is queued now, from the calling thread (no writer thread running)."""
         deadline = time.monotonic() + patience
-        while pending or self._in_txn:
-            if not self._drain_step(pending):
-                if time.monotonic() > deadline:
-                    raise LedgerError("writing the audit log failed: the database stayed locked")
-                time.sleep(0.01)
+        while self._pending and time.monotonic() < deadline:
+            self._group(deadline)
 
-    def close(self) -> None:
-        """Close the connection; what is not committed is rolled back (:meth:`drain` first)."""
-        if self._in_txn:
-            self._conn.execute("ROLLBACK")
-            self._in_txn = False
-        self._conn.close()
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stop:
+                    self._asleep = True
+                    self._cond.wait(self._index_due_in())
+                    self._asleep = False
+                    if self._index_due_in() <= 0:
+                        break
+                if self._stop:
+                    return  # stop() writes the rest from its own thread
+            if self._pending:
+                self._group(None)
+            if self._index_due_in() <= 0:
+                self._index()
 
-    # -- appending ---------------------------------------------------------------------------
+    def _index_due_in(self) -> float:
+        return self._indexed_at + self.index_every - time.monotonic()
 
-    def _append(self, pending: Pending, *, urgent: bool = False) -> bool:
-        waiting = self._ledger.writers_waiting > 0
-        if not self._in_txn:
-            if not pending:
-                return False
-            # leave the database to other writers for a moment after each commit, and while
-            # one of this process's is waiting for it (SQLite's busy handler only polls)
-            if not urgent and (waiting or (not self.urgent and time.monotonic() < self._resume_at)):
-                return False
-            self._conn.execute("BEGIN IMMEDIATE")  # raises at once if another writer has it
-            self._in_txn = True
-            self._since = time.monotonic()
-            last = self._conn.execute(
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            self._head = (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
-        due = bool(self._flushes) or (
-            bool(self._txn)
-            and (
-                waiting
-                or len(self._txn) >= self.commit_rows
-                or time.monotonic() - self._since >= self.commit_after
-            )
-        )
-        if pending and not due:
-            self._insert(pending)
-            return bool(pending) or bool(self._flushes)
-        if due or urgent or (not pending and self._flushes):
-            self._commit()
-            return bool(pending)
-        return False
-
-    def _insert(self, pending: Pending) -> None:
-        part: list[AccessRow] = []
-        while pending and len(part) < self.step_rows:
-            item = pending.popleft()
-            if isinstance(item, Flush):
-                self._flushes.append(item)
-                break
-            part.append(item)
-        if not part:
-            return
-        self._txn.extend(part)  # first: if the insert fails, they go back
-        now = _now()
-        rows, head = chain_entries(part, self._head, _utc(now).isoformat(), _sqlite_datetime(now))
-        self._conn.execute(_audit_insert(len(rows)), list(chain.from_iterable(rows)))
-        self._head = head
-
-    def _commit(self) -> None:
-        self._conn.execute("COMMIT")
-        self._in_txn = False
-        self._resume_at = time.monotonic() + self.gap_after_commit
-        self.written += len(self._txn)
-        self._txn.clear()
-        if self._flushes:
-            self.urgent = False
-            for marker in self._flushes:
-                marker.done.set()
-            self._flushes.clear()
-
-    def _abort(self, pending: Pending, *, keep_pass: bool = False) -> None:
-        if self._in_txn:
-            try:
-                self._conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            self._in_txn = False
-        # back to the front, in order, with the markers that were waiting on them
-        pending.extendleft(reversed([*self._txn, *self._flushes]))
-        self._txn.clear()
-        self._flushes.clear()
-        if self._pass is not None and not keep_pass:  # the next pass starts over
-            self._pass = None
-
-    def _drain_step(self, pending: Pending) -> bool:
-        def work(pending: Pending) -> bool:
-            if pending or self._in_txn:
-                self._append(pending, urgent=True)
-            return True
-
-        return self._guarded(pending, work)
-
-    # -- indexing ----------------------------------------------------------------------------
-
-    def _begin_pass(self) -> bool:
-        self._index_at = time.monotonic()
-        upto = self._conn.execute(
-            "SELECT value FROM ledger_state WHERE name = ?", (CHECK_INDEX_UPTO,)
-        ).fetchone()
-        newest = self._conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0]
-        if upto is None or newest is None or newest <= upto[0]:
-            return False
-        newest = min(int(newest), int(upto[0]) + self.pass_seqs)  # a long way behind: in turns
-        self._conn.execute("DELETE FROM temp.check_index_batch")
-        self._pass = _Pass(newest=newest, collected=int(upto[0]))
-        return True
-
-    def _index_step(self) -> bool:
-        run = self._pass
-        assert run is not None
-        newest, collected, after = run.newest, run.collected, run.after
-        if collected < newest:  # collect the next range, sorted, into the temporary table
-            high = min(collected + self.collect_seqs, newest)
-            self._conn.execute(
-                "INSERT INTO temp.check_index_batch (subject, seq) SELECT subject, seq "
-                "FROM audit_log WHERE seq > ? AND seq <= ? AND action LIKE 'check %' "
-                "AND subject IS NOT NULL",
-                (collected, high),
-            )
-            run.collected = high
-            return True
-        if self._ledger.writers_waiting > 0:
-            return False  # after them
-        last = self._conn.execute(
-            "SELECT subject, seq FROM temp.check_index_batch WHERE (subject, seq) > (?, ?) "
-            "ORDER BY subject, seq LIMIT 1 OFFSET ?",
-            (*after, self.index_rows - 1),
-        ).fetchone()
-        self._conn.execute("BEGIN IMMEDIATE")
+    def _index(self) -> None:
         try:
-            added = self._conn.execute(
-                "INSERT OR IGNORE INTO audit_check_index (subject, seq) SELECT subject, seq "
-                "FROM temp.check_index_batch WHERE (subject, seq) > (?, ?)"
-                + (" AND (subject, seq) <= (?, ?)" if last is not None else "")
-                + " ORDER BY subject, seq",
-                (*after, *last) if last is not None else after,
-            ).rowcount
-            if last is None:  # the last part: move the mark (never backwards)
-                self._conn.execute(
-                    "UPDATE ledger_state SET value = ? WHERE name = ? AND value < ?",
-                    (newest, CHECK_INDEX_UPTO, newest),
-                )
-            self._conn.execute("COMMIT")
-        except BaseException:
+            added = self._ledger.index_checks(limit=self.index_rows)
+        except Exception as exc:  # noqa: BLE001 - the next pass picks the rows up
+            _log.warning("indexing the audit log failed: %s", exc)
+            added = 0
+        if added == 0:  # caught up: the next pass in index_every; else again at once
+            self._indexed_at = time.monotonic()
+
+    def _group(self, deadline: float | None) -> None:
+        """Write one group: everything queued, up to ``max_group``; retried until written
+        (or, with ``deadline``, until then: what is not written stays queued, in order)."""
+        with self._cond:
+            size = min(len(self._pending), self.max_group)
+            group = [self._pending.popleft() for _ in range(size)]
+        if not group:
+            return
+        while True:
             try:
-                self._conn.execute("ROLLBACK")
-            except sqlite3.Error:  # rolled back already (the failure did it): keep the cause
-                pass
-            raise
-        self.indexed += max(added, 0)
-        if last is None:
-            self._pass = None
-            self._conn.execute("DELETE FROM temp.check_index_batch")
-            return False
-        run.after = (str(last[0]), int(last[1]))
-        return True
+                self._ledger.append_accesses(group)
+            except AuditRejected:
+                self._one_by_one(group)
+                break
+            except Exception as exc:  # noqa: BLE001 - kept, in order, and retried
+                self.failures += 1
+                _report(self.failures, exc, len(group) + len(self._pending))
+                pause = min(0.005 * 2 ** min(self.failures, 10), 2.0)
+                if deadline is not None:
+                    pause = min(pause, deadline - time.monotonic())
+                if pause <= 0 or (deadline is None and self._stop):
+                    with self._cond:  # back, ahead of what arrived meanwhile
+                        self._pending.extendleft(reversed(group))
+                    return
+                time.sleep(pause)
+                continue
+            self.written += len(group)
+            break
+        self.failures = 0
+        self._settle(len(group))
+
+    def _one_by_one(self, group: list[AccessRow]) -> None:
+        """The group held an entry the store refuses: each alone, the refused set aside."""
+        for row in group:
+            while True:
+                try:
+                    self._ledger.append_accesses([row])
+                    self.written += 1
+                except AuditRejected as exc:
+                    self._ledger_dead_letter(row, str(exc))
+                except Exception as exc:  # noqa: BLE001 - retried, as for a group
+                    self.failures += 1
+                    _report(self.failures, exc, len(self._pending) + 1)
+                    time.sleep(min(0.005 * 2 ** min(self.failures, 10), 2.0))
+                    continue
+                break
+
+    def _ledger_dead_letter(self, row: AccessRow, error: str) -> None:
+        while True:
+            try:
+                self._ledger.dead_letter(row, error)
+            except Exception as exc:  # noqa: BLE001 - the store away: retried
+                self.failures += 1
+                _report(self.failures, exc, len(self._pending) + 1)
+                time.sleep(min(0.005 * 2 ** min(self.failures, 10), 2.0))
+                continue
+            break
+        self.set_aside += 1
+        _log.error("an audit entry was refused and set aside (audit_dead_letter): %s; "
+                   "actor %r, action %r", error, row[0], row[1])  # fmt: skip
+
+    def _settle(self, count: int) -> None:
+        with self._cond:
+            self.durable += count
+            durable = self.durable
+            self._cond.notify_all()
+        if self.on_durable is not None:
+            self.on_durable(durable)
 
 
-@dataclass(slots=True)
-class _Pass:
-    """An indexing pass under way."""
-
-    newest: int
-    """The last seq it covers."""
-    collected: int
-    """Collected into the temporary table up to this seq."""
-    after: tuple[str, int] = ("", 0)
-    """The last (subject, seq) added to the index."""
-
-
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
+def _report(failures: int, exc: BaseException, waiting: int) -> None:
+    """Say that audit entries cannot be written: at the first failure in a row, then at the
+    2nd, 4th, 8th...: a store that stays away is not silent, nor does it flood the log."""
+    if failures & (failures - 1) == 0:
+        _log.error("writing the audit log failed (%d failures in a row; %d entries waiting): %s",
+                   failures, waiting, exc)  # fmt: skip

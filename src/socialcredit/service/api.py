@@ -134,7 +134,7 @@ class CheckOut(BaseModel):
     tags=["consumers"],
     summary="Is this subject restricted from this measure now?",
 )
-def check(
+async def check(
     reg: Reg,
     key: Consumer,
     subject: Annotated[str, Path(max_length=MAX_SUBJECT)],
@@ -154,7 +154,9 @@ def check(
             f"measure: {measure} is in domain {known.domain!r}; this key may check only "
             f"{key.principal!r}"
         )
-    return Response(answer_check(reg, key, subject_id, measure, purpose), media_type=JSON)
+    body, ticket = answer_check(reg, key, subject_id, measure, purpose)
+    await reg.audit.durable(ticket)  # nothing disclosed before its audit entry is durable
+    return Response(body, media_type=JSON)
 
 
 # -------------------------------------------------------------------------------- authorities
@@ -335,11 +337,7 @@ class OverdueOut(PendingOut):
 def pending(reg: Reg, key: Authority) -> Response:
     """Objections and repair applications to this authority's records awaiting its decision,
     oldest deadline first."""
-    items = reg.pending(key.principal)
-    reg.audit.add({"actor": f"authority:{key.principal}", "action": "pending",
-                   "subject": None, "purpose": "deciding objections and repairs",
-                   "detail": {"items": len(items)}})  # fmt: skip
-    return _json(items)
+    return _json(reg.desk(key.principal))
 
 
 # -------------------------------------------------------------------------------- subjects

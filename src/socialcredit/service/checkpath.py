@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from socialcredit.errors import InputError
+from socialcredit.errors import InputError, LedgerError
 from socialcredit.registry import subjects
 from socialcredit.registry.ledger import ApiKey
 from socialcredit.service.registry import Registry
@@ -41,16 +41,31 @@ MAX_MEASURE = 120
 MAX_PURPOSE = 200
 JSON = "application/json"
 
+SECURITY_HEADERS = (
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+)
+"""On every API response: nothing personal kept by a cache, no content sniffing."""
+
+UNAUDITED = (
+    b'{"error":{"field":"audit","message":"the audit log could not be written in time; '
+    b'nothing was disclosed: try again"}}'
+)
+"""A check's answer whose audit entry was not durable within the patience (503)."""
+
 _DETAIL = {"allow": '{"decision":"allow"}', "deny": '{"decision":"deny"}'}
 """The audit entry's detail for each decision, as stored (JSON with sorted keys)."""
 
 
-def answer_check(reg: Registry, key: ApiKey, subject_id: str, measure: str, purpose: str) -> bytes:
-    """The check's JSON, and its entry in the audit log (written in batches)."""
+def answer_check(
+    reg: Registry, key: ApiKey, subject_id: str, measure: str, purpose: str
+) -> tuple[bytes, int]:
+    """The check's JSON, and the ticket of its entry in the audit log: the answer may go out
+    once the entry is durable (:meth:`AuditBuffer.when_durable`), not before."""
     body, decision = reg.checks.answer(subject_id, measure, reg.today())
-    reg.audit.add_row((f"consumer:{key.key_id}", f"check {measure}", subject_id,
-                       purpose or DEFAULT_PURPOSE, _DETAIL[decision]))  # fmt: skip
-    return body
+    ticket = reg.audit.add_row((f"consumer:{key.key_id}", f"check {measure}", subject_id,
+                                purpose or DEFAULT_PURPOSE, _DETAIL[decision]))  # fmt: skip
+    return body, ticket
 
 
 class FastCheck:
@@ -60,7 +75,9 @@ class FastCheck:
         self.registry = registry
         self._domains = {mid: m.domain for mid, m in registry.catalog.index.measures.items()}
 
-    def answer(self, path: str, query: bytes, authorization: bytes | None) -> bytes | None:
+    def answer(
+        self, path: str, query: bytes, authorization: bytes | None
+    ) -> tuple[bytes, int] | None:
         """``path`` as the ASGI scope has it (percent-escapes decoded), ``query`` raw."""
         if authorization is None or not path.startswith(CHECK_PATH):
             return None
@@ -106,11 +123,17 @@ class CheckFastPath:
             and scope["path"].startswith(CHECK_PATH)
         ):
             authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-            body = self.fast.answer(scope["path"], scope["query_string"], authorization)
-            if body is not None:
+            answer = self.fast.answer(scope["path"], scope["query_string"], authorization)
+            if answer is not None:
+                body, ticket = answer
+                status = 200
+                try:
+                    await self.fast.registry.audit.durable(ticket)
+                except LedgerError:
+                    status, body = 503, UNAUDITED
                 headers = [(b"content-length", str(len(body)).encode()),
-                           (b"content-type", JSON.encode())]  # fmt: skip
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                           (b"content-type", JSON.encode()), *SECURITY_HEADERS]  # fmt: skip
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
@@ -118,7 +141,33 @@ class CheckFastPath:
 
 _PREFIX = CHECK_PATH.encode()
 _OK = b"HTTP/1.1 200 OK\r\n"
-_TYPE = b"content-type: " + JSON.encode() + b"\r\n"
+_UNAVAILABLE = b"HTTP/1.1 503 Service Unavailable\r\n"
+_TYPE = (
+    b"content-type: " + JSON.encode() + b"\r\n"
+    + b"".join(k + b": " + v + b"\r\n" for k, v in SECURITY_HEADERS)
+)  # fmt: skip
+
+
+class _Held:
+    """Stands for uvicorn's request cycle while a check's answer waits for its audit entry:
+    a request pipelined behind it waits in uvicorn's queue, as behind any response in flight."""
+
+    __slots__ = ("response_complete", "disconnected", "message_event")
+
+    def __init__(self) -> None:
+        self.response_complete = False
+        self.disconnected = False
+        self.message_event = _NO_EVENT
+
+
+class _NoEvent:
+    __slots__ = ()
+
+    def set(self) -> None:
+        pass
+
+
+_NO_EVENT = _NoEvent()
 
 
 class CheckProtocol(HttpToolsProtocol):
@@ -131,7 +180,7 @@ class CheckProtocol(HttpToolsProtocol):
     closes the connection only if it has been idle for the whole keep-alive time."""
 
     fast: FastCheck
-    _ready: bytes | None = None
+    _ready: tuple[bytes, int] | None = None
     _active_at: float = 0.0
     _headers_of: Any = None
     _headers: bytes = b""
@@ -153,9 +202,9 @@ class CheckProtocol(HttpToolsProtocol):
                 for name, value in self.headers:
                     if name == b"authorization":
                         authorization = value
-                body = self.fast.answer(path.decode("latin-1"), query, authorization)
-                if body is not None:
-                    self._ready = body
+                answer = self.fast.answer(path.decode("latin-1"), query, authorization)
+                if answer is not None:
+                    self._ready = answer
                     return
         # to the application: the scope uvicorn's on_message_begin would have made
         self.scope = {  # type: ignore[typeddict-item]
@@ -188,27 +237,51 @@ class CheckProtocol(HttpToolsProtocol):
             super().on_body(body)
 
     def on_message_complete(self) -> None:
-        body = self._ready
-        if body is None:
+        ready = self._ready
+        if ready is None:
             super().on_message_complete()
             return
         self._ready = None
+        body, ticket = ready
         parser = self.parser
         keep_alive = parser.should_keep_alive() and parser.get_http_version() != "1.0"
+        held = _Held()
+        self.cycle = held  # type: ignore[assignment]
+        self.fast.registry.audit.when_durable(
+            ticket, lambda ok: self._answer(held, body, keep_alive, ok)
+        )
+
+    def _answer(self, held: _Held, body: bytes, keep_alive: bool, durable: bool) -> None:
+        """The held answer, now that its audit entry is durable (or, if it could not be
+        written in time, a 503 instead: nothing is disclosed without its entry)."""
+        held.response_complete = True
+        transport = self.transport
+        if held.disconnected or transport.is_closing():
+            return
         defaults = self.server_state.default_headers
         if defaults is not CheckProtocol._headers_of:  # a new Date header, once a second
             CheckProtocol._headers = b"".join(k + b": " + v + b"\r\n" for k, v in defaults)
             CheckProtocol._headers_of = defaults
+        if not durable:
+            keep_alive = False
+            status, body = _UNAVAILABLE, UNAUDITED
+        else:
+            status = _OK
         close = b"" if keep_alive else b"connection: close\r\n"
-        self.transport.write(b"".join((_OK, CheckProtocol._headers, b"content-length: %d\r\n"
-                                       % len(body), _TYPE, close, b"\r\n", body)))  # fmt: skip
-        self.server_state.total_requests += 1
+        transport.write(b"".join((status, CheckProtocol._headers, b"content-length: %d\r\n"
+                                  % len(body), _TYPE, close, b"\r\n", body)))  # fmt: skip
         if not keep_alive:
-            self.transport.close()
-        elif self.timeout_keep_alive_task is None:
-            self.timeout_keep_alive_task = self.loop.call_later(
-                self.timeout_keep_alive, self.timeout_keep_alive_handler
-            )
+            self.server_state.total_requests += 1
+            transport.close()
+        elif self.pipeline:
+            self.on_response_complete()  # starts the request queued behind this one
+        else:
+            self.server_state.total_requests += 1
+            self.flow.resume_reading()
+            if self.timeout_keep_alive_task is None:
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    self.timeout_keep_alive, self.timeout_keep_alive_handler
+                )
 
     # -- keep-alive ------------------------------------------------------------------------
 

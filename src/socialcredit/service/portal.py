@@ -603,10 +603,7 @@ def _mandate(index: CatalogIndex, authority: str) -> list[dict[str, Any]]:
 
 
 def _pending(reg: Registry, authority: str) -> list[dict[str, Any]]:
-    items = reg.pending(authority)
-    reg.audit.add({"actor": f"authority:{authority}", "action": "pending", "subject": None,
-                   "purpose": "deciding objections and repairs",
-                   "detail": {"items": len(items)}})  # fmt: skip
+    items = reg.desk(authority)
     index = reg.catalog.index
     for item in items:
         item["type_title"] = _title(index.record_types, item["record_type"])
@@ -792,9 +789,10 @@ async def check(request: Request) -> Response:
                 "notice": {"kind": "error", "field": field, "message": message},
             }
         answer = reg.checks.decide(subject, measure_id, reg.today())
-        reg.audit.add({"actor": f"consumer:{key.key_id}", "action": f"check {measure_id}",
-                       "subject": subject, "purpose": purpose,
-                       "detail": {"decision": answer["decision"]}})  # fmt: skip
+        ticket = reg.audit.add({"actor": f"consumer:{key.key_id}", "action": f"check {measure_id}",
+                                "subject": subject, "purpose": purpose,
+                                "detail": {"decision": answer["decision"]}})  # fmt: skip
+        reg.audit.wait(ticket)  # nothing shown before its audit entry is durable
         for reason in answer["reasons"]:
             reason["list_title"] = _title(index.lists, reason.get("list"))
             reason["memorandum_title"] = _title(index.memoranda, reason.get("memorandum"))

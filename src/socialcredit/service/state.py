@@ -5,13 +5,12 @@
   the touched subjects at once; writes made elsewhere (the CLI, another server process) are
   picked up by :meth:`CheckIndex.catch_up`, which reads the audit log's new write entries and
   reloads those subjects (the server calls it every second).
-- :class:`AuditBuffer`: every read of personal data goes to the hash-chained audit log. Checks
-  arrive by the thousand per second, so their entries are queued and written in batches (group
-  commit, about ``interval`` seconds apart), and indexed by subject every ``index_every``
-  seconds: on SQLite by the event loop itself, in small steps between requests
-  (:class:`~socialcredit.registry.checklog.CheckLogWriter`); on PostgreSQL by one background
-  thread. A clean shutdown writes what is left. A crash can lose at most the last batch of
-  check entries (never a record or an event: those are written in their own transaction).
+- :class:`AuditBuffer`: every read of personal data goes to the hash-chained audit log before
+  it is answered. Checks arrive by the thousand per second, so their entries are queued and
+  written in groups by one thread (group commit: a group while the previous one commits), and
+  each answer waits for the group holding its entry
+  (:class:`~socialcredit.registry.checklog.GroupCommit`). A crash loses only entries of reads
+  not yet answered.
 - :class:`KeyCache`: API keys by token, for ``ttl`` seconds, so authenticating a check is not a
   database read; a revoked key stops working within ``ttl``. Keys in use are re-read in the
   background before they go stale (:meth:`KeyCache.refresh`).
@@ -20,9 +19,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import sys
 import threading
 import time
 from collections import deque
@@ -36,7 +32,7 @@ import orjson
 from socialcredit.errors import LedgerError
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import MeasureKind
-from socialcredit.registry.checklog import CheckLogWriter, Flush, Pending
+from socialcredit.registry.checklog import GroupCommit
 from socialcredit.registry.ledger import (
     AccessRow,
     ApiKey,
@@ -195,215 +191,171 @@ def _group(rows: Iterable[tuple[str, ProjectedMeasure]]) -> dict[str, dict[str, 
     return {s: {k: tuple(v) for k, v in d.items()} for s, d in out.items()}
 
 
+AUDIT_PATIENCE = 5.0
+"""Seconds a read waits for its audit entry to be durable before it is refused (503): a
+check's answer, a subject's access log, the administrator's verification. The audit writer
+takes its turn among the writers first come, first served, so under any load this is reached
+only when the database is away or held by another process (a bulk import)."""
+
+
 class AuditBuffer:
-    """Check entries, written to the audit chain in batches.
+    """Audit entries for reads, written in groups before the reads are answered (see
+    :mod:`socialcredit.registry.checklog`).
 
-    :meth:`add_row` is the check path's: an entry already in its stored shape, appended to a
-    deque (thread-safe without a lock; the writer takes entries from the other end).
+    :meth:`add_row` (or :meth:`add`) queues an entry and returns its ticket; the read is
+    answered once the entry is durable:
 
-    Two ways to write them:
+    - on the event loop, :meth:`when_durable` calls back (the check protocol holds its answer
+      until then), or ``await`` :meth:`durable`;
+    - on a thread, :meth:`wait`; :meth:`flush` waits for everything added so far (a reader of
+      the access log, so that it sees its own reads).
 
-    - :meth:`drive` (a SQLite ledger, inside the server's event loop): the loop itself writes,
-      a step of about half a millisecond at a time between requests
-      (:class:`~socialcredit.registry.checklog.CheckLogWriter`), and a thread of the lowest
-      priority checkpoints the WAL every ``checkpoint_every`` seconds;
-    - :meth:`start` (PostgreSQL, or no loop): one background thread writes a batch every
-      ``interval`` seconds (or ``batch`` entries) and indexes every ``index_every`` seconds.
+    Each waits at most ``patience`` seconds, then is told no (a 503 to the client; the entry
+    is still written when the store comes back, so the log holds a read that was refused, never
+    the reverse).
     """
 
     def __init__(
         self,
         ledger: Ledger,
         *,
-        interval: float = 0.05,
-        batch: int = 2_000,
+        patience: float = AUDIT_PATIENCE,
         index_every: float = 2.0,
-        idle: float = 0.005,
-        checkpoint_every: float = 1.0,
+        max_group: int = 5_000,
+        index_rows: int = 20_000,
     ) -> None:
         self._ledger = ledger
-        self._interval = interval
-        self._index_every = index_every
-        self._batch = batch
-        self._idle = idle
-        self._checkpoint_every = checkpoint_every
-        self._pending: Pending = deque()
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._written = 0
-        # driven by an event loop
-        self._writer: CheckLogWriter | None = None
+        self.patience = patience
+        self._queue = GroupCommit(
+            ledger,
+            max_group=max_group,
+            index_every=index_every,
+            index_rows=index_rows,
+            on_durable=self._durable_now,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: int | None = None
-        self._handle: asyncio.Handle | None = None
-        self._failures = 0
-        self._checkpointer: threading.Thread | None = None
+        self._waiters: deque[tuple[int, float, Callable[[bool], None]]] = deque()
+        self._release_due = False
+        self._sweep: asyncio.TimerHandle | None = None
 
     @property
     def written(self) -> int:
-        """Entries this buffer has written so far."""
-        return self._written + (self._writer.written if self._writer is not None else 0)
+        """Entries written so far."""
+        return self._queue.written
 
-    def add(self, entry: Mapping[str, Any]) -> None:
-        """An entry as :meth:`Ledger.log_accesses` takes it."""
-        self.add_row(access_row(entry))
+    @property
+    def set_aside(self) -> int:
+        """Entries the store refused, kept in the dead-letter table, since start."""
+        return self._queue.set_aside
 
-    def add_row(self, row: AccessRow) -> None:
-        self._pending.append(row)
-        if len(self._pending) == self._batch:
-            self._wake.set()
+    @property
+    def waiting(self) -> int:
+        """Entries queued and not yet durable."""
+        return self._queue.waiting
 
-    def flush(self, *, patience: float = 30.0) -> int:
-        """Write what is pending, and return once it is written. If the store fails, the
-        entries stay pending (in order) and the error is raised."""
-        writer = self._writer
-        if writer is not None:
-            before = writer.written
-            if threading.get_ident() == self._loop_thread:
-                writer.drain(self._pending, patience=patience)
-            else:  # the loop writes up to the marker, then lets us go
-                marker = Flush()
-                self._pending.append(marker)
-                writer.urgent = True
-                if not marker.done.wait(patience):
-                    raise LedgerError(f"the audit log was not written within {patience:g} s")
-            return writer.written - before
-        with self._lock:  # one flush at a time (the writer thread, or a reader wanting its log)
-            pending = self._pending
-            taken = [pending.popleft() for _ in range(len(pending))]
-            chunk = [item for item in taken if not isinstance(item, Flush)]
-            markers = [item for item in taken if isinstance(item, Flush)]
-            if chunk:
-                try:
-                    self._ledger.append_accesses(chunk)
-                except BaseException:
-                    pending.extendleft(reversed(taken))  # back, ahead of what arrived meanwhile
-                    raise
-            self._written += len(chunk)
-            for marker in markers:  # left by a reader while the loop was stopping
-                marker.done.set()
-            return len(chunk)
+    def add(self, entry: Mapping[str, Any]) -> int:
+        """An entry as :meth:`Ledger.log_accesses` takes it; returns its ticket."""
+        return self._queue.add(access_row(entry))
 
-    # -- written by the event loop -----------------------------------------------------------
+    def add_row(self, row: AccessRow) -> int:
+        """An entry in its stored shape; returns its ticket."""
+        return self._queue.add(row)
 
-    def drive(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Have ``loop`` write the entries, from its own thread (call it there); False, and
-        nothing done, if the ledger is not a SQLite file: then use :meth:`start`."""
-        if self._writer is not None or self._thread is not None:
-            return self._writer is not None
-        if self._ledger.sqlite_path is None:
-            return False
-        self._writer = CheckLogWriter(
-            self._ledger, commit_after=self._interval, index_every=self._index_every
-        )
-        self._loop, self._loop_thread = loop, threading.get_ident()
-        self._handle = loop.call_soon(self._pump)
-        self._checkpointer = threading.Thread(
-            target=self._checkpoints, name="wal-checkpoint", daemon=True
-        )
-        self._checkpointer.start()
-        return True
+    # -- waiting on a thread -----------------------------------------------------------------
 
-    def _pump(self) -> None:
-        writer, loop = self._writer, self._loop
-        if writer is None or loop is None or self._stop.is_set():
+    def wait(self, ticket: int, *, patience: float | None = None) -> None:
+        """Return once the entry with ``ticket`` is durable; :class:`LedgerError` after
+        ``patience`` seconds (default :attr:`patience`)."""
+        limit = self.patience if patience is None else patience
+        if self._queue._thread is None:  # no writer running (a test, a shutdown): write now
+            self._queue.write_pending(patience=limit)
+        if not self._queue.wait(ticket, limit):
+            raise LedgerError(f"audit: the audit log was not written within {limit:g} s")
+
+    def flush(self, *, patience: float | None = None) -> None:
+        """Return once every entry added so far is durable (see :meth:`wait`)."""
+        self.wait(self._queue.added, patience=patience)
+
+    # -- waiting on the event loop -----------------------------------------------------------
+
+    def when_durable(self, ticket: int, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(True)`` on the loop once the entry with ``ticket`` is durable, or
+        ``callback(False)`` after :attr:`patience` seconds. From the loop's thread."""
+        loop = self._loop
+        assert loop is not None, "attach() the loop first"
+        if self._queue.durable >= ticket and not self._waiters:
+            callback(True)
             return
+        self._waiters.append((ticket, loop.time() + self.patience, callback))
+        if self._sweep is None:
+            self._sweep = loop.call_later(self.patience / 4, self._expire)
+
+    async def durable(self, ticket: int) -> None:
+        """Return once the entry with ``ticket`` is durable; :class:`LedgerError` after
+        :attr:`patience` seconds."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            await asyncio.to_thread(self.wait, ticket)
+            return
+        done: asyncio.Future[bool] = loop.create_future()
+
+        def settle(ok: bool) -> None:
+            if not done.done():
+                done.set_result(ok)
+
+        self.when_durable(ticket, settle)
+        if not await done:
+            raise LedgerError(f"audit: the audit log was not written within {self.patience:g} s")
+
+    def _durable_now(self, durable: int) -> None:
+        # the writer thread, after each group: wake the loop once, if anyone waits there
+        loop = self._loop
+        if loop is None or self._release_due or not self._waiters:
+            return
+        self._release_due = True
         try:
-            more = writer.step(self._pending)
-        except Exception as exc:  # noqa: BLE001 - the entries are pending again; retried
-            self._failures += 1
-            _report(self._failures, exc, len(self._pending))
-            delay = min(self._idle * 2 ** min(self._failures, 10), 5.0)
-            self._handle = loop.call_later(delay, self._pump)
+            loop.call_soon_threadsafe(self._release)
+        except RuntimeError:  # the loop is closed: nobody left to answer
+            self._release_due = False
+
+    def _release(self) -> None:
+        self._release_due = False
+        durable = self._queue.durable
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= durable:
+            waiters.popleft()[2](True)
+
+    def _expire(self) -> None:
+        self._sweep = None
+        self._release()
+        loop = self._loop
+        if loop is None:
             return
-        self._failures = 0
-        if more:
-            self._handle = loop.call_soon(self._pump)
-        else:
-            self._handle = loop.call_later(self._idle, self._pump)
+        now = loop.time()
+        waiters = self._waiters
+        while waiters and waiters[0][1] <= now:
+            waiters.popleft()[2](False)
+        if waiters:
+            self._sweep = loop.call_later(self.patience / 4, self._expire)
 
-    def _checkpoints(self) -> None:
-        _lowest_priority()
-        while not self._stop.wait(self._checkpoint_every):
-            try:
-                self._ledger.checkpoint()
-            except Exception:  # noqa: BLE001, S112 - the next one copies what this one did not
-                continue
+    # -- lifecycle ---------------------------------------------------------------------------
 
-    # -- written by a thread -----------------------------------------------------------------
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Answer :meth:`when_durable` on ``loop``."""
+        self._loop = loop
 
     def start(self) -> None:
-        if self._thread is not None or self._writer is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-        self._thread.start()
+        self._queue.start()
 
     def stop(self) -> None:
-        """Write what is left, index it, and stop (when driven by a loop: from its thread)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-        writer = self._writer
-        if writer is not None:
-            if threading.get_ident() != self._loop_thread:
-                raise RuntimeError("stop the audit buffer on the thread of the loop driving it")
-            if self._handle is not None:
-                self._handle.cancel()
+        """Write what is left, index it, and stop."""
+        self._queue.stop(patience=30.0)
+        if self._loop is not None:
             try:
-                writer.drain(self._pending)
-            finally:
-                self._written += writer.written
-                writer.close()
-                self._writer = None
-            if self._checkpointer is not None:
-                self._checkpointer.join(timeout=30)
-                self._checkpointer = None
-        self.flush()  # what a reader added while the loop was stopping, and its marker
+                self._release()
+            except RuntimeError:
+                pass
         self._ledger.index_checks()
-
-    def _run(self) -> None:
-        failures = 0
-        indexed = time.monotonic()
-        while not self._stop.is_set():
-            # after a failed write (the store busy or away), back off up to 5 s, then retry
-            self._wake.wait(min(self._interval * 2 ** min(failures, 10), 5.0))
-            self._wake.clear()
-            try:
-                self.flush()
-                if time.monotonic() - indexed >= self._index_every:
-                    self._ledger.index_checks()
-                    indexed = time.monotonic()
-            except Exception as exc:  # noqa: BLE001 - kept pending, retried on the next tick
-                failures += 1
-                _report(failures, exc, len(self._pending))
-            else:
-                failures = 0
-
-
-_log = logging.getLogger("socialcredit.audit")
-
-
-def _report(failures: int, exc: BaseException, waiting: int) -> None:
-    """Say that audit entries cannot be written: at the first failure in a row, then at the
-    2nd, 4th, 8th...: a store that stays away is not silent, nor does it flood the log."""
-    if failures & (failures - 1) == 0:
-        _log.error("writing the audit log failed (%d failures in a row; %d entries waiting): %s",
-                   failures, waiting, exc)  # fmt: skip
-
-
-def _lowest_priority() -> None:
-    """The calling thread, and only it, to the lowest priority (nice 19; Linux, where a
-    thread's id names the thread alone): it runs when the event loop leaves the core free."""
-    if sys.platform != "linux":
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except OSError:  # pragma: no cover - not allowed here: run at the usual priority
-        pass
 
 
 class KeyCache:
