@@ -22,10 +22,8 @@ Every error has a message fit to show a person; ``InputError`` also names the fi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from socialcredit.policy.checker import Finding
+from socialcredit.policy.findings import Finding  # a leaf module: no import cycle
 
 
 class SocialCreditError(Exception):

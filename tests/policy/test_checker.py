@@ -66,12 +66,36 @@ issuers = ["rongcheng"]
 publication = { published = false, max_months = 12 }
 """
 
+LOW_LIST = """
+[[lists]]
+id = "low"
+title = "Low scorers"
+kind = "key_attention"
+legal_basis = "List basis"
+authority = "court"
+entry = { scheme = "score", score_below = 1050 }
+removal = ["score_recovery"]
+"""
+
+PERK = """
+perks = [{ at_least = 900, measures = ["m.priority"] }]
+
+[[measures]]
+id = "m.priority"
+title = "Priority handling"
+kind = "incentive"
+domain = "judicial"
+legal_basis = "Measure basis"
+"""
+
 # code, severity, replacements, extra text, a word the message must contain
 CASES: list[tuple[str, Severity, dict[str, str], str, str]] = [
     ("SC001", Severity.error, {'"RT basis"': '"  "'}, "", "court.refuse"),
     ("SC001", Severity.error, {'"List basis"': '""'}, "", "list debtors"),
     ("SC001", Severity.error, {'"Memo basis"': '""'}, "", "memorandum memo"),
     ("SC001", Severity.error, {'"Measure basis"': '""'}, "", "measure m.judicial"),
+    ("SC001", Severity.error, {'"RT basis"': '"N/A"'}, "", "placeholder"),
+    ("SC001", Severity.error, {'"List basis"': '"Art. 5"'}, "", "placeholder"),
     ("SC001", Severity.error, {}, SCHEME.replace('legal_basis = "Scheme basis"', ""), "score"),
     ("SC002", Severity.error, {'domain = "judicial"': 'domain = "speech"'}, SPEECH, "expression"),
     ("SC003", Severity.error, {'nature = "default"': 'nature = "lawful"'}, "", "lawful"),
@@ -169,7 +193,7 @@ CASES: list[tuple[str, Severity, dict[str, str], str, str]] = [
         Severity.warning,
         {},
         '\n[[measures]]\nid = "m.unused"\ntitle = "Unused"\nkind = "restriction"\n'
-        'domain = "judicial"\nlegal_basis = "x"\n',
+        'domain = "judicial"\nlegal_basis = "Civil Procedure Law, Art. 255"\n',
         "m.unused",
     ),
     (
@@ -183,6 +207,45 @@ CASES: list[tuple[str, Severity, dict[str, str], str, str]] = [
         "general record",
     ),
     ("SC016", Severity.error, {}, SCHEME.replace("base = 1000", "base = 1200"), "floor <= base"),
+    ("SC017", Severity.error, {}, SCHEME + LOW_LIST, "holds at the base score 1000"),
+    ("SC018", Severity.error, {}, SCHEME.rstrip() + PERK, "held at the base score"),
+    (
+        "SC019",
+        Severity.error,
+        {},
+        '\n[[domains]]\nid = "enforcement"\ntitle = "Enforcement"\ncategory = "judicial"\n'
+        'related = ["transport"]\n',
+        "category transport",
+    ),
+    ("SC020", Severity.error, {'id = "t"': 'id = "jinan-dog"'}, "", "bundled catalog"),
+    (
+        "SC021",
+        Severity.error,
+        {'title = "Dishonest debtors"': 'title = "Dishonest debtors and their families"'},
+        "",
+        "association",
+    ),
+    (
+        "SC022",
+        Severity.warning,
+        {},
+        '\n[[authorities]]\nid = "x.office"\ntitle = "Office"\n',
+        "declares no kind",
+    ),
+    (
+        "SC022",
+        Severity.error,
+        {'issuers = ["court"]': 'issuers = ["samr"]\nsource = "court_judgment"'},
+        "",
+        "issued by no court",
+    ),
+    (
+        "SC023",
+        Severity.error,
+        {'title = "Enforcement measure"': 'title = "No flights"'},
+        "",
+        "names transport",
+    ),
     (
         "SC016",
         Severity.error,

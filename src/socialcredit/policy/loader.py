@@ -1,10 +1,12 @@
 """Loading catalogs: TOML files, their ``extends`` chain, merged into one :class:`Catalog`.
 
 A reference is a path to a ``.toml`` file or the id of a bundled catalog (``socialcredit policy
-list`` shows them). ``extends`` names catalog ids; each is looked up beside the file that names it,
-then among the bundled catalogs, then among the bundled synthetic catalogs. Admissible catalogs
-live in ``catalogs/``; the ones the checker refuses live apart in ``catalogs/synthetic/`` and only
-the simulator loads them.
+list`` shows them). ``extends`` names catalog ids. The id of a bundled catalog always resolves to
+the bundled file, so a local file cannot shadow the shared vocabulary (a ``cn-common.toml``
+beside a catalog is not read, and is recorded in :attr:`Loaded.shadowed` for the checker to
+refuse, SC020); any other id is looked up beside the file that names it. Admissible catalogs live
+in ``catalogs/``; the ones the checker refuses live apart in ``catalogs/synthetic/`` and only the
+simulator loads them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("lists", "id"),
     ("measures", "id"),
     ("memoranda", "id"),
+    ("exemptions", "key"),
 )
 
 
@@ -49,6 +52,15 @@ class BundledCatalog:
     path: Path
     synthetic: bool
     meta: CatalogMeta
+
+
+def bundled_paths() -> dict[str, Path]:
+    """``id -> file`` of every bundled catalog (a bundled catalog's id is its file's stem)."""
+    out: dict[str, Path] = {}
+    for directory in (SYNTHETIC_DIR, BUNDLED_DIR):
+        for path in directory.glob("*.toml"):
+            out[path.stem] = path.resolve()
+    return out
 
 
 def bundled() -> list[BundledCatalog]:
@@ -70,6 +82,11 @@ class Loaded:
     """Every file read, bases before the catalogs that extend them."""
     origin: Mapping[tuple[str, str], Path] = field(repr=False)
     """``(section, id) -> file`` that defines it."""
+    ids: Mapping[Path, str] = field(default_factory=dict, repr=False)
+    """``file -> catalog id`` for every file read."""
+    shadowed: tuple[Path, ...] = ()
+    """Local files named like a bundled catalog beside a file extending it: not read (the
+    bundled catalog is), and refused by the checker (SC020)."""
 
     @property
     def id(self) -> str:
@@ -115,9 +132,10 @@ def load(*refs: str | Path) -> Loaded:
         raise CatalogError("no catalog given")
     order: list[Path] = []
     parsed: dict[Path, Catalog] = {}
+    shadowed: list[Path] = []
     for ref in refs:
-        _visit(_resolve(ref, None), order, parsed, stack=())
-    return _merge(order, parsed)
+        _visit(_resolve(ref, None, shadowed), order, parsed, (), shadowed)
+    return _merge(order, parsed, tuple(dict.fromkeys(shadowed)))
 
 
 def load_bundled(*, synthetic: bool = False) -> Loaded:
@@ -127,26 +145,31 @@ def load_bundled(*, synthetic: bool = False) -> Loaded:
     return load(*refs)
 
 
-def _resolve(ref: str | Path, beside: Path | None) -> Path:
+def _resolve(ref: str | Path, beside: Path | None, shadowed: list[Path]) -> Path:
     if isinstance(ref, Path) or ref.endswith(".toml") or "/" in ref:
         path = Path(ref)
         if not path.is_file():
             raise CatalogError(f"{ref}: no such catalog file")
         return path.resolve()
-    candidates = []
-    if beside is not None:
-        candidates.append(beside.parent / f"{ref}.toml")
-    candidates += [BUNDLED_DIR / f"{ref}.toml", SYNTHETIC_DIR / f"{ref}.toml"]
-    for path in candidates:
-        if path.is_file():
-            return path.resolve()
+    local = beside.parent / f"{ref}.toml" if beside is not None else None
+    shipped = bundled_paths().get(ref)
+    if shipped is not None:
+        if local is not None and local.is_file() and local.resolve() != shipped:
+            shadowed.append(local.resolve())
+        return shipped
+    if local is not None and local.is_file():
+        return local.resolve()
     known = sorted(b.id for b in bundled())
     hint = _did_you_mean(ref, known)
     raise CatalogError(f"{ref}: no such catalog{hint}")
 
 
 def _visit(
-    path: Path, order: list[Path], parsed: dict[Path, Catalog], stack: tuple[Path, ...]
+    path: Path,
+    order: list[Path],
+    parsed: dict[Path, Catalog],
+    stack: tuple[Path, ...],
+    shadowed: list[Path],
 ) -> None:
     if path in parsed:
         return
@@ -155,7 +178,7 @@ def _visit(
         raise CatalogError(f"{path.name}: catalog extends itself ({chain})")
     cat = _parse_file(path)
     for base in cat.catalog.extends:
-        _visit(_resolve(base, path), order, parsed, (*stack, path))
+        _visit(_resolve(base, path, shadowed), order, parsed, (*stack, path), shadowed)
     parsed[path] = cat
     order.append(path)
 
@@ -202,7 +225,7 @@ def _describe_loc(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def _merge(order: list[Path], parsed: dict[Path, Catalog]) -> Loaded:
+def _merge(order: list[Path], parsed: dict[Path, Catalog], shadowed: tuple[Path, ...]) -> Loaded:
     merged: dict[str, list[Any]] = {name: [] for name, _ in SECTIONS}
     origin: dict[tuple[str, str], Path] = {}
     for path in order:
@@ -219,7 +242,8 @@ def _merge(order: list[Path], parsed: dict[Path, Catalog]) -> Loaded:
                 merged[name].append(item)
     top = parsed[order[-1]]
     catalog = Catalog(catalog=top.catalog, **{k: tuple(v) for k, v in merged.items()})
-    return Loaded(catalog=catalog, files=tuple(order), origin=origin)
+    ids = {path: parsed[path].catalog.id for path in order}
+    return Loaded(catalog=catalog, files=tuple(order), origin=origin, ids=ids, shadowed=shadowed)
 
 
 def _did_you_mean(word: str, options: Iterable[str]) -> str:

@@ -11,6 +11,7 @@ All models are frozen and forbid unknown keys, so a typo in a catalog is an erro
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -81,6 +82,22 @@ PROTECTED_CATEGORIES: frozenset[DomainCategory] = frozenset(
 )
 
 
+CATEGORY_RELATED: frozenset[tuple[DomainCategory, DomainCategory]] = frozenset(
+    {
+        (DomainCategory.financial, DomainCategory.commercial),
+        (DomainCategory.commercial, DomainCategory.financial),
+        (DomainCategory.market_regulation, DomainCategory.licensing),
+        (DomainCategory.environment, DomainCategory.licensing),
+        (DomainCategory.product_quality, DomainCategory.licensing),
+    }
+)
+"""Pairs of categories whose domains may be ``related`` (read in one direction: a measure in a
+domain of the second category is not unrelated to records in a domain of the first). This is
+bundled vocabulary, like the categories themselves: a catalog relates its domains within one
+category or along these pairs, never otherwise (checker SC019), so that it cannot silence the
+cross-domain finding (SC009) by declaring, say, flights related to court judgments."""
+
+
 class Severity(StrEnum):
     minor = "minor"
     general = "general"
@@ -137,6 +154,59 @@ LEGAL_ROLES: frozenset[Role] = frozenset(
 )
 
 
+class AuthorityKind(StrEnum):
+    """What an authority is; it bounds what it may do (checker SC022)."""
+
+    court = "court"  # a people's court: judgments and enforcement
+    administrative_agency = "administrative_agency"  # a government department or city office
+    regulator = "regulator"  # a sector regulator (market, finance, environment, ...)
+    private_operator = "private_operator"  # a company: contracts and credit reports only
+
+
+class ProtectedSubject(StrEnum):
+    """What a label may betray (checker SC021): the protected subjects of the lexicon
+    (:mod:`socialcredit.policy.lexicon`), named in reviewed exemptions."""
+
+    religion = "religion"  # religion and belief
+    expression = "expression"  # speech and opinion, online posts
+    petitioning = "petitioning"
+    political_opinion = "political_opinion"
+    association = "association"  # family, relationships, friends, contacts
+    health = "health"
+    genetics = "genetics"
+    ethnicity = "ethnicity"
+    biometrics = "biometrics"
+    surveillance = "surveillance"  # cameras and location
+    lawful_purchases = "lawful_purchases"
+    civic_acts = "civic_acts"  # voluntary civic acts: volunteering, donating blood
+    sex_life = "sex_life"
+    union_membership = "union_membership"
+
+
+ExemptSection = Literal[
+    "authorities", "domains", "record_types", "dimensions", "schemes", "lists", "measures"
+]
+
+
+class Exemption(_Model):
+    """A reviewed exemption from label screening (SC021) for one item of the same file.
+
+    ``id`` is the item's id (a record type's code); a dimension is ``"<scheme>/<dimension>"``.
+    Who reviewed it and why are required: ``socialcredit policy show`` displays them.
+    """
+
+    section: ExemptSection
+    id: str = Field(min_length=1, max_length=250)
+    subjects: tuple[ProtectedSubject, ...] = Field(min_length=1)
+    reviewed_by: str = Field(min_length=1)
+    reviewed_on: date
+    reason: str = Field(min_length=1)
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}:{self.id}"
+
+
 class CatalogMeta(_Model):
     id: Id
     title: str
@@ -152,6 +222,10 @@ class Authority(_Model):
     id: Id
     title: str
     jurisdiction: str = "CN"
+    kind: AuthorityKind | None = None
+    """Court, administrative agency, regulator or private operator (SC022 reports a missing
+    kind; a private scheme must be run by a private operator)."""
+    description: str = ""
 
 
 class Domain(_Model):
@@ -159,7 +233,9 @@ class Domain(_Model):
     title: str
     category: DomainCategory
     related: tuple[Id, ...] = ()
-    """Domains this one is related to (a measure there is not 'an unrelated context')."""
+    """Domains this one is related to (a measure there is not 'an unrelated context'); only
+    within its category or along :data:`CATEGORY_RELATED`."""
+    description: str = ""
 
 
 class Publication(_Model):
@@ -189,6 +265,7 @@ class Publication(_Model):
 class RecordType(_Model):
     code: Id
     title: str
+    description: str = ""
     domain: Id
     subject_kinds: tuple[SubjectKind, ...] = ("person", "organisation")
     severity: Severity
@@ -244,6 +321,7 @@ class Perk(_Model):
 class Dimension(_Model):
     id: Id
     title: str
+    description: str = ""
     weight: float = Field(gt=0)
     domain: Id
     base: float = Field(default=50.0, ge=0, le=100)
@@ -255,12 +333,15 @@ class Dimension(_Model):
 class _SchemeBase(_Model):
     id: Id
     title: str
+    description: str = ""
     legal_basis: str = ""
     subject_kinds: tuple[SubjectKind, ...] = ("person", "organisation")
     bands: tuple[Band, ...] = ()
     perks: tuple[Perk, ...] = ()
     private: bool = False
     """Operated by a private company on opt-in data (Sesame), not by an authority."""
+    operator: Id | None = None
+    """The authority that runs the scheme; a ``private`` scheme's must be a private operator."""
 
 
 class PointsScheme(_SchemeBase):
@@ -349,6 +430,7 @@ class Entry(_Model):
 class ListDef(_Model):
     id: Id
     title: str
+    description: str = ""
     kind: ListKind
     legal_basis: str = ""
     authority: Id | None = None
@@ -368,6 +450,7 @@ class MeasureKind(StrEnum):
 class Measure(_Model):
     id: Id
     title: str
+    description: str = ""
     kind: MeasureKind
     domain: Id
     legal_basis: str = ""
@@ -397,3 +480,4 @@ class Catalog(_Model):
     lists: tuple[ListDef, ...] = ()
     measures: tuple[Measure, ...] = ()
     memoranda: tuple[Memorandum, ...] = ()
+    exemptions: tuple[Exemption, ...] = ()

@@ -1,0 +1,229 @@
+"""What every rule module shares: the context findings are collected in, and small readings of
+the catalog (the rules of a scheme, the record types and domains feeding a list)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from socialcredit.policy.findings import Finding, Profile, Severity
+from socialcredit.policy.loader import CatalogIndex, Loaded, did_you_mean
+from socialcredit.policy.schema import (
+    DomainCategory,
+    ListDef,
+    Nature,
+    RecordType,
+    Removal,
+    Role,
+    Rule,
+    Scheme,
+    WeightedScheme,
+)
+from socialcredit.policy.schema import Severity as RecordSeverity
+
+#: Longest a record may keep having effect (SC011, error above it): PBOC keeps negative credit
+#: information five years after the conduct ends, the longest retention in the sources.
+MAX_EFFECT_MONTHS = 60
+
+#: Longest a list may last (SC006, error above it): the court list's 2 years plus at most 3 more
+#: for aggravated cases (the extension is recalled, not seen in the text); the same 5 years.
+MAX_LIST_MONTHS = 60
+
+#: Removal ways that take someone whose record is right off a list (SC007). An objection only
+#: helps someone whose record is wrong; a creditor's request depends on someone else's goodwill.
+WAYS_OFF: frozenset[Removal] = frozenset(
+    {Removal.fulfilment, Removal.repair, Removal.expiry, Removal.score_recovery}
+)
+
+#: Natures of records that count against their subject (SC011 reports their effect beyond the
+#: publication ceiling of their severity).
+NEGATIVE_NATURES: frozenset[Nature] = frozenset({Nature.violation, Nature.default})
+
+#: Publication windows by severity, ``(lowest allowed max_months, highest allowed max_months)``
+#: (NDRC Credit Repair Management Measures; SAMR Order 107).
+PUBLICATION_BOUNDS: dict[RecordSeverity, tuple[int, int]] = {
+    RecordSeverity.minor: (0, 3),
+    RecordSeverity.general: (3, 12),
+    RecordSeverity.serious: (12, 36),
+}
+
+
+class Context:
+    def __init__(self, loaded: Loaded, profile: Profile) -> None:
+        self.loaded = loaded
+        self.catalog = loaded.catalog
+        self.index: CatalogIndex = loaded.index
+        self.profile = profile
+        self.findings: list[Finding] = []
+
+    def at(self, section: str, item_id: str, attr: str | None = None) -> str:
+        return self.loaded.location(section, item_id, attr)
+
+    def error(self, code: str, location: str, message: str, help: str = "") -> None:
+        self.findings.append(Finding(code, Severity.error, location, message, help))
+
+    def warn(self, code: str, location: str, message: str, help: str = "") -> None:
+        self.findings.append(Finding(code, Severity.warning, location, message, help))
+
+    def unknown(
+        self, location: str, what: str, name: str, options: Iterable[str], owner: str
+    ) -> None:
+        hint = did_you_mean(name, sorted(options))
+        self.error(
+            "SC012",
+            location,
+            f"{owner} names {what} {name!r}, which no loaded catalog defines",
+            f"{hint.strip(' ()') or 'define it, or extend the catalog that does'}",
+        )
+
+
+@dataclass(frozen=True)
+class RuleAt:
+    """A scoring rule with where it sits."""
+
+    scheme: Scheme
+    rule: Rule
+    attr: str
+    via: Role | None
+    dimension: str | None = None
+    """The dimension of a weighted scheme the rule belongs to."""
+
+
+def rules_of(scheme: Scheme) -> Iterator[RuleAt]:
+    if isinstance(scheme, WeightedScheme):
+        for dim in scheme.dimensions:
+            for rule in dim.rules:
+                yield RuleAt(
+                    scheme,
+                    rule,
+                    f"dimensions[{dim.id}].rules[{rule.record_type}]",
+                    rule.via or dim.via,
+                    dim.id,
+                )
+    else:
+        for rule in scheme.rules:
+            yield RuleAt(scheme, rule, f"rules[{rule.record_type}]", rule.via)
+
+
+def all_rules(ctx: Context) -> Iterator[RuleAt]:
+    for scheme in ctx.catalog.schemes:
+        yield from rules_of(scheme)
+
+
+def points_of(rule: Rule) -> tuple[float, ...]:
+    return (rule.points,) if rule.points is not None else rule.by_occurrence
+
+
+def is_role(rt: RecordType) -> bool:
+    """A record linking a person to an organisation: ``nature = "role"`` or ``role`` set."""
+    return rt.nature is Nature.role or rt.role is not None
+
+
+def category(ctx: Context, domain_id: str) -> DomainCategory | None:
+    domain = ctx.index.domains.get(domain_id)
+    return domain.category if domain is not None else None
+
+
+def blank(text: str) -> bool:
+    """No usable legal basis: empty, or a placeholder (:func:`placeholder`)."""
+    return not text.strip() or placeholder(text)
+
+
+#: Whole legal bases that name nothing ("none", "N/A", "TBD", "relevant regulations").
+PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "none", "n/a", "na", "n.a.", "nil", "null", "-", "--", "—", "?", "x", "xx", "xxx",
+        "tbd", "tba", "tbc", "todo", "to do", "fixme", "unknown", "pending", "various", "misc",
+        "other", "see above", "same as above", "ditto", "placeholder", "lorem ipsum", "example",
+        "无", "暂无", "待定", "不详", "未知", "略", "同上", "有关规定", "相关规定", "相关法律法规",
+        "依法", "法律规定",
+    }
+)  # fmt: skip
+
+#: Words that name no instrument on their own ("the relevant law", "Article 5 of the regulation").
+GENERIC_WORDS: frozenset[str] = frozenset(
+    {
+        "legal", "basis", "law", "laws", "regulation", "regulations", "rule", "rules", "the",
+        "of", "and", "or", "per", "see", "as", "by", "under", "according", "to", "in", "a", "an",
+        "relevant", "applicable", "provision", "provisions", "national", "local", "policy",
+        "policies", "document", "documents", "normative", "article", "articles", "art",
+        "section", "sec", "paragraph", "para", "clause", "item", "no", "number", "chapter",
+        "tbd", "none", "na", "todo", "unknown", "pending", "et", "seq", "ff", "etc",
+    }
+)  # fmt: skip
+
+_ARTICLE = re.compile(
+    r"(?:articles?|art|sections?|sec|§|paragraphs?|para|clauses?|items?|no|chapter)"
+    r"\.?\s*[0-9ivxlc]+(?:\s*\([0-9a-z]+\))*",
+    re.IGNORECASE,
+)
+_ARTICLE_ZH = re.compile(r"第[一二三四五六七八九十百千零〇0-9]+[条款项章节]")
+_GENERIC_ZH = ("法律", "法规", "规定", "相关", "有关", "依据", "条例", "文件", "政策", "依法")
+
+
+def placeholder(text: str) -> bool:
+    """A legal basis that names no instrument: a placeholder ("none", "N/A", "-", "TBD"), or
+    only generic words and article numbers ("Art. 5", "Article 12(3)", "第十条", "the relevant
+    regulations"). A real basis names its instrument ("Fa Shi [2017] No. 7, Art. 1")."""
+    norm = " ".join(text.lower().split()).strip(" .;:,")
+    if norm in PLACEHOLDERS:
+        return True
+    rest = _ARTICLE_ZH.sub(" ", _ARTICLE.sub(" ", norm))
+    for word in _GENERIC_ZH:
+        rest = rest.replace(word, " ")
+    if len(re.findall(r"[\u3400-\u9fff]", rest)) >= 2:
+        return False
+    words = re.findall(r"[a-z][a-z']*", rest)
+    return not any(len(w) >= 2 and w not in GENERIC_WORDS for w in words)
+
+
+def fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def feeding_types(ctx: Context, lst: ListDef) -> list[RecordType]:
+    """The known record types that put someone on a list: its entry's record types, or for a
+    score-based list the record types its scheme's rules score (each once, in order)."""
+    if lst.entry.scheme is not None:
+        scheme = ctx.index.schemes.get(lst.entry.scheme)
+        codes = [r.rule.record_type for r in rules_of(scheme)] if scheme is not None else []
+    else:
+        codes = list(lst.entry.record_types)
+    out: dict[str, RecordType] = {}
+    for code in codes:
+        rt = ctx.index.record_types.get(code)
+        if rt is not None:
+            out.setdefault(code, rt)
+    return list(out.values())
+
+
+def feeding_domains(ctx: Context, scheme: Scheme) -> set[str]:
+    """The domains of the records a scheme scores. A weighted scheme's dimensions count only
+    through their rules: a dimension's own ``domain`` is a label, and a dimension with no rules
+    feeds nothing (it must not make a measure in its domain look related)."""
+    return {
+        rt.domain
+        for r in rules_of(scheme)
+        if (rt := ctx.index.record_types.get(r.rule.record_type)) is not None
+    }
+
+
+def list_domains(ctx: Context, lst: ListDef) -> set[str]:
+    if lst.entry.scheme is not None:
+        scheme = ctx.index.schemes.get(lst.entry.scheme)
+        return feeding_domains(ctx, scheme) if scheme is not None else set()
+    return {
+        rt.domain
+        for code in lst.entry.record_types
+        if (rt := ctx.index.record_types.get(code)) is not None
+    }
+
+
+def related(ctx: Context, domains: set[str]) -> set[str]:
+    out = set(domains)
+    for d in domains:
+        dom = ctx.index.domains.get(d)
+        if dom is not None:
+            out.update(dom.related)
+    return out

@@ -1,0 +1,262 @@
+"""What labels give away: protected subjects (SC021) and categories (SC023).
+
+The structural rules trust what a catalog declares: a domain's ``category``, a record type's
+``nature``. These rules read what it *calls* things. The ids, titles and descriptions of the
+authorities, domains, record types, dimensions, schemes, lists and measures a catalog defines
+are screened against the lexicon (:mod:`socialcredit.policy.lexicon`):
+
+- SC021 (error, both profiles): a label names a protected subject (religion, speech,
+  petitioning, family and contacts, health, ethnicity, biometrics, cameras and location, lawful
+  purchases, voluntary civic acts, ...), unless the file that defines the item carries a
+  reviewed exemption for it (``[[exemptions]]``: who reviewed, when, why). Measures are not
+  screened for purchases or civic acts: restricting purchases is what a consumption measure is,
+  and rewarding civic acts is what an incentive is. Voluntary civic acts are expected in a
+  domain of category ``civic``, where SC003 keeps them incentives only.
+- SC023 (error): a measure or a domain whose labels name a category (flights, trains: transport;
+  hotels, tourism: consumption; passports: exit control; civil service: employment) but that
+  is filed under an unrelated category, so that a flight ban in a "judicial" domain cannot pass
+  as related to a court's list.
+
+An exemption that names no defined item is SC012; one without a reviewer or a reason, or in
+another file than its item, is an SC021 error; one that exempts nothing is an SC021 warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from socialcredit.policy.checker._base import Context, blank
+from socialcredit.policy.lexicon import CATEGORY_WORDS, Hit, screen, words_in
+from socialcredit.policy.schema import (
+    CATEGORY_RELATED,
+    DomainCategory,
+    Exemption,
+    Nature,
+    ProtectedSubject,
+    WeightedScheme,
+)
+
+#: Subjects a measure's labels are not screened for (see the module docstring).
+NOT_FOR_MEASURES: frozenset[ProtectedSubject] = frozenset(
+    {ProtectedSubject.lawful_purchases, ProtectedSubject.civic_acts}
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One labelled item of the catalog, as an exemption names it."""
+
+    section: str
+    id: str
+    what: str
+    location: str
+    file: Path | None
+    text: str
+    civic: bool = False
+    """Voluntary civic acts are what this item is declared to be about (a civic domain)."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}:{self.id}"
+
+
+def items(ctx: Context) -> Iterator[Item]:
+    """Every labelled item, with the file that defines it."""
+    ix = ctx.index
+    origin = ctx.loaded.origin
+
+    def civic_domain(domain_id: str) -> bool:
+        dom = ix.domains.get(domain_id)
+        return dom is not None and dom.category is DomainCategory.civic
+
+    for a in ctx.catalog.authorities:
+        yield Item(
+            "authorities",
+            a.id,
+            f"authority {a.id} ({a.title})",
+            ctx.at("authorities", a.id),
+            origin.get(("authorities", a.id)),
+            _text(a.id, a.title, a.description),
+        )
+    for d in ctx.catalog.domains:
+        yield Item(
+            "domains",
+            d.id,
+            f"domain {d.id} ({d.title})",
+            ctx.at("domains", d.id),
+            origin.get(("domains", d.id)),
+            _text(d.id, d.title, d.description),
+            civic=d.category is DomainCategory.civic,
+        )
+    for rt in ctx.catalog.record_types:
+        yield Item(
+            "record_types",
+            rt.code,
+            f"record type {rt.code} ({rt.title})",
+            ctx.at("record_types", rt.code),
+            origin.get(("record_types", rt.code)),
+            _text(rt.code, rt.title, rt.description),
+            civic=rt.nature is Nature.lawful and civic_domain(rt.domain),
+        )
+    for s in ctx.catalog.schemes:
+        yield Item(
+            "schemes",
+            s.id,
+            f"scheme {s.id} ({s.title})",
+            ctx.at("schemes", s.id),
+            origin.get(("schemes", s.id)),
+            _text(s.id, s.title, s.description),
+        )
+        if isinstance(s, WeightedScheme):
+            for dim in s.dimensions:
+                yield Item(
+                    "dimensions",
+                    f"{s.id}/{dim.id}",
+                    f"dimension {dim.id} ({dim.title}) of scheme {s.id}",
+                    ctx.at("schemes", s.id, f"dimensions[{dim.id}]"),
+                    origin.get(("schemes", s.id)),
+                    _text(dim.id, dim.title, dim.description),
+                    civic=civic_domain(dim.domain),
+                )
+    for lst in ctx.catalog.lists:
+        yield Item(
+            "lists",
+            lst.id,
+            f"list {lst.id} ({lst.title})",
+            ctx.at("lists", lst.id),
+            origin.get(("lists", lst.id)),
+            _text(lst.id, lst.title, lst.description),
+        )
+    for m in ctx.catalog.measures:
+        yield Item(
+            "measures",
+            m.id,
+            f"measure {m.id} ({m.title})",
+            ctx.at("measures", m.id),
+            origin.get(("measures", m.id)),
+            _text(m.id, m.title, m.description),
+        )
+
+
+def _text(*parts: str) -> str:
+    return "\n".join(p for p in parts if p)
+
+
+def hits(item: Item) -> list[Hit]:
+    """The protected subjects an item's labels name (after the rules of this module)."""
+    found = screen(item.text)
+    if item.section == "measures":
+        found = [h for h in found if h.subject not in NOT_FOR_MEASURES]
+    if item.civic:
+        found = [h for h in found if h.subject is not ProtectedSubject.civic_acts]
+    return found
+
+
+def sc021_protected_labels(ctx: Context) -> None:
+    exemptions: dict[str, Exemption] = {e.key: e for e in ctx.catalog.exemptions}
+    used: dict[str, set[ProtectedSubject]] = {}
+    defined: dict[str, Item] = {}
+    for item in items(ctx):
+        defined[item.key] = item
+        exemption = exemptions.get(item.key)
+        valid = exemption is not None and _valid(ctx, exemption, item)
+        for hit in hits(item):
+            if valid and exemption is not None and hit.subject in exemption.subjects:
+                used.setdefault(item.key, set()).add(hit.subject)
+                continue
+            term = hit.term.rstrip("*")
+            ctx.error(
+                "SC021",
+                item.location,
+                f"{item.what} names a protected subject, {hit.subject.value.replace('_', ' ')} "
+                f"({term!r}), whatever its category or nature says",
+                "remove it; if the label is innocent, add a reviewed exemption for it to the "
+                "file that defines it ([[exemptions]]: section, id, subjects, reviewed_by, "
+                "reviewed_on, reason)",
+            )
+    for e in ctx.catalog.exemptions:
+        where = ctx.at("exemptions", e.key)
+        if e.key not in defined:
+            ctx.unknown(
+                where,
+                f"{e.section.rstrip('s').replace('_', ' ')} to exempt",
+                e.id,
+                [k.split(":", 1)[1] for k in defined if k.startswith(f"{e.section}:")],
+                "exemption",
+            )
+            continue
+        spare = set(e.subjects) - used.get(e.key, set())
+        if spare and _valid(ctx, e, defined[e.key]):
+            ctx.warn(
+                "SC021",
+                where,
+                f"exemption for {defined[e.key].what} exempts "
+                f"{', '.join(sorted(s.value for s in spare))}, which its labels do not name",
+                "remove what it does not need: an exemption is a reviewed judgement about "
+                "one label",
+            )
+
+
+def _valid(ctx: Context, e: Exemption, item: Item) -> bool:
+    """An exemption counts if it says who reviewed it and why, and sits in the item's file."""
+    where = ctx.at("exemptions", e.key)
+    ok = True
+    if blank(e.reviewed_by) or blank(e.reason):
+        ctx.error(
+            "SC021",
+            where,
+            f"exemption for {item.what} does not say who reviewed it and why",
+            "give reviewed_by (a person or body) and reason (why the label is innocent)",
+        )
+        ok = False
+    efile = ctx.loaded.origin.get(("exemptions", e.key))
+    if efile is not None and item.file is not None and efile != item.file:
+        ctx.error(
+            "SC021",
+            where,
+            f"exemption in {efile.name} for {item.what}, which {item.file.name} defines",
+            "an item is exempted only by the file that defines it",
+        )
+        ok = False
+    return ok
+
+
+def _categories(text: str) -> list[DomainCategory]:
+    return [c for c, terms in CATEGORY_WORDS.items() if words_in(text, terms)]
+
+
+def _fits(named: DomainCategory, declared: DomainCategory) -> bool:
+    return named is declared or (declared, named) in CATEGORY_RELATED
+
+
+def sc023_category_labels(ctx: Context) -> None:
+    for m in ctx.catalog.measures:
+        dom = ctx.index.domains.get(m.domain)
+        if dom is None:
+            continue  # SC012
+        named = _categories(_text(m.id, m.title, m.description))
+        if named and not any(_fits(c, dom.category) for c in named):
+            ctx.error(
+                "SC023",
+                ctx.at("measures", m.id, "domain"),
+                f"measure {m.id} ({m.title}) names {_names(named)} but sits in domain "
+                f"{dom.id} of category {dom.category.value}",
+                f"put it in a domain of category {named[0].value}; a cross-domain measure is "
+                "reported (SC009), not hidden",
+            )
+    for d in ctx.catalog.domains:
+        named = _categories(_text(d.id, d.title, d.description))
+        if named and not any(_fits(c, d.category) for c in named):
+            ctx.error(
+                "SC023",
+                ctx.at("domains", d.id, "category"),
+                f"domain {d.id} ({d.title}) names {_names(named)} but declares category "
+                f"{d.category.value}",
+                f"declare category {named[0].value}",
+            )
+
+
+def _names(categories: list[DomainCategory]) -> str:
+    return " and ".join(c.value.replace("_", " ") for c in categories)

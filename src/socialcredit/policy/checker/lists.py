@@ -1,0 +1,131 @@
+"""Lists: a duration (SC006), a usable way off and a designating authority (SC007), and
+blacklists only for serious records (SC015)."""
+
+from __future__ import annotations
+
+from socialcredit.policy.checker._base import (
+    MAX_LIST_MONTHS,
+    WAYS_OFF,
+    Context,
+    feeding_types,
+)
+from socialcredit.policy.schema import ListDef, ListKind, Nature, Removal
+from socialcredit.policy.schema import Severity as RecordSeverity
+
+
+def unusable_ways(ctx: Context, lst: ListDef) -> dict[Removal, str]:
+    """Removal ways a list names that can never be used, each with why."""
+    removal = set(lst.removal)
+    by_score = lst.entry.scheme is not None
+    out: dict[Removal, str] = {}
+    if Removal.expiry in removal and lst.duration_months is None:
+        out[Removal.expiry] = "the list has no duration_months, so nothing expires"
+    if Removal.score_recovery in removal and not by_score:
+        out[Removal.score_recovery] = "the list is entered by records, not by a score"
+    types = feeding_types(ctx, lst)
+    if not types:
+        return out  # nothing known feeds it (SC012 reports the unknown names)
+    fed = "the record types its scheme scores" if by_score else "the record types entering it"
+    codes = ", ".join(rt.code for rt in types)
+    if Removal.repair in removal and not any(rt.repairable for rt in types):
+        out[Removal.repair] = f"none of {fed} ({codes}) is repairable"
+    if not any(rt.nature is Nature.default for rt in types):
+        for way in (Removal.fulfilment, Removal.creditor_request):
+            if way in removal:
+                out[way] = (
+                    f'none of {fed} ({codes}) is a default (nature = "default"), so there is '
+                    "no obligation to perform and no creditor"
+                )
+    return out
+
+
+def sc006_sc007_lists(ctx: Context) -> None:
+    for lst in ctx.catalog.lists:
+        by_score = lst.entry.scheme is not None
+        if not by_score and lst.duration_months is None:
+            ctx.error(
+                "SC006",
+                ctx.at("lists", lst.id, "duration_months"),
+                f"list {lst.id} ({lst.title}) is entered by records but has no duration",
+                "set duration_months (serious-dishonesty lists: at most 36)",
+            )
+        elif lst.duration_months is not None and lst.duration_months > MAX_LIST_MONTHS:
+            ctx.error(
+                "SC006",
+                ctx.at("lists", lst.id, "duration_months"),
+                f"list {lst.id} ({lst.title}) lasts {lst.duration_months} months, more than "
+                f"{MAX_LIST_MONTHS}",
+                "the court list lasts 2 years, plus at most 3 for aggravated cases; "
+                "serious records are published at most 36 months",
+            )
+        where = ctx.at("lists", lst.id, "removal")
+        ways = list(dict.fromkeys(lst.removal))
+        unusable = unusable_ways(ctx, lst)
+        usable = [w for w in ways if w in WAYS_OFF and w not in unusable]
+        if not ways:
+            ctx.error(
+                "SC007",
+                where,
+                f"list {lst.id} ({lst.title}) has no way off",
+                'give removal ways, e.g. ["fulfilment", "repair", "expiry", "objection"]',
+            )
+        elif not any(w in WAYS_OFF for w in ways):
+            ctx.error(
+                "SC007",
+                where,
+                f"list {lst.id} ({lst.title}) has no way off for someone whose record is right: "
+                f"{' and '.join(w.value for w in ways)} only",
+                "an objection only corrects a wrong record and a creditor's request is someone "
+                "else's choice: add fulfilment, repair, expiry or score_recovery",
+            )
+        elif not usable:
+            why = "; ".join(f"{w.value}: {unusable[w]}" for w in ways if w in unusable)
+            ctx.error(
+                "SC007",
+                where,
+                f"list {lst.id} ({lst.title}) has no usable way off ({why})",
+                "add a way off that can be used (expiry with a duration, repair of repairable "
+                "records, fulfilment of defaults)",
+            )
+        else:
+            for w in ways:
+                if w in unusable:
+                    ctx.warn(
+                        "SC007",
+                        where,
+                        f"list {lst.id} names {w.value} as a way off, but it can never be used: "
+                        f"{unusable[w]}",
+                        f"remove {w.value} from removal, or fix the record types; other ways "
+                        f"off remain ({', '.join(x.value for x in usable)})",
+                    )
+        if ways and by_score and Removal.score_recovery not in lst.removal:
+            ctx.error(
+                "SC007",
+                where,
+                f"list {lst.id} is entered by a score but does not end when the score recovers",
+                'add "score_recovery" to removal',
+            )
+        if lst.authority is None:
+            ctx.error(
+                "SC007",
+                ctx.at("lists", lst.id, "authority"),
+                f"list {lst.id} ({lst.title}) names no designating authority, so no one can "
+                "hear an objection or grant repair",
+                "set authority (whoever designates, repairs)",
+            )
+
+
+def sc015_blacklist_severity(ctx: Context) -> None:
+    for lst in ctx.catalog.lists:
+        if lst.kind is not ListKind.blacklist:
+            continue
+        for code in lst.entry.record_types:
+            rt = ctx.index.record_types.get(code)
+            if rt is not None and rt.severity is not RecordSeverity.serious:
+                ctx.warn(
+                    "SC015",
+                    ctx.at("lists", lst.id, "entry.record_types"),
+                    f"blacklist {lst.id} is entered by {rt.code}, a {rt.severity.value} record",
+                    "serious-dishonesty lists only for serious cases (Guobanfa [2020] 49); use a "
+                    "key_attention list or make the record type serious",
+                )

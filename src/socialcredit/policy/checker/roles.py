@@ -1,0 +1,73 @@
+"""Reaching other subjects only through legal organisational roles (SC008)."""
+
+from __future__ import annotations
+
+from socialcredit.policy.checker._base import Context, rules_of
+from socialcredit.policy.schema import LEGAL_ROLES, Nature, Role, WeightedScheme
+
+
+def sc008_roles(ctx: Context) -> None:
+    def bad(role: Role | None) -> bool:
+        return role is not None and role not in LEGAL_ROLES
+
+    legal = ", ".join(sorted(r.value for r in LEGAL_ROLES))
+    fix = f"only legal organisational roles may reach another subject: {legal}"
+    for rt in ctx.catalog.record_types:
+        if rt.nature is Nature.role and rt.role is None:
+            ctx.error(
+                "SC008",
+                ctx.at("record_types", rt.code, "role"),
+                f"role record type {rt.code} ({rt.title}) names no role, so it is unclear how "
+                "it links its subject to another",
+                f"set role to a legal organisational role ({legal})",
+            )
+        elif bad(rt.role):
+            assert rt.role is not None
+            ctx.error(
+                "SC008",
+                ctx.at("record_types", rt.code, "role"),
+                f"record type {rt.code} ({rt.title}) links its subject to another as "
+                f"{rt.role.value}, which is not a legal organisational role",
+                fix,
+            )
+        if rt.role is not None and rt.nature is not Nature.role:
+            ctx.error(
+                "SC008",
+                ctx.at("record_types", rt.code, "nature"),
+                f"record type {rt.code} ({rt.title}) sets role = {rt.role.value!r} but its "
+                f"nature is {rt.nature.value!r}: a record that links two subjects is a role "
+                "record, never also conduct",
+                'set nature = "role", or drop `role` and record the conduct in its own record type',
+            )
+    for s in ctx.catalog.schemes:
+        if isinstance(s, WeightedScheme):
+            for dim in s.dimensions:
+                if bad(dim.via):
+                    assert dim.via is not None
+                    ctx.error(
+                        "SC008",
+                        ctx.at("schemes", s.id, f"dimensions[{dim.id}].via"),
+                        f"dimension {dim.id} ({dim.title}) of scheme {s.id} scores the records "
+                        f"of the subject's {dim.via.value}",
+                        fix,
+                    )
+        for r in rules_of(s):
+            if bad(r.rule.via):
+                assert r.rule.via is not None
+                ctx.error(
+                    "SC008",
+                    ctx.at("schemes", s.id, r.attr + ".via"),
+                    f"scheme {s.id} scores {r.rule.record_type} records of the subject's "
+                    f"{r.rule.via.value}",
+                    fix,
+                )
+    for memo in ctx.catalog.memoranda:
+        for role in memo.extends_to:
+            if bad(role):
+                ctx.error(
+                    "SC008",
+                    ctx.at("memoranda", memo.id, "extends_to"),
+                    f"memorandum {memo.id} extends its measures to the listed subject's "
+                    f"{role.value}",
+                    fix,
+                )

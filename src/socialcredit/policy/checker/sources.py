@@ -1,0 +1,172 @@
+"""Where records come from (SC010) and who may issue them (SC022).
+
+A record is admissible only as an authority's decision, a court's judgment or a regulated credit
+report. SC010 refuses a surveillance source, whether it is declared (``source = "camera"``) or
+only betrayed by the labels of the record type or of its issuer (a "face-recognition camera
+network" declared as an issuer of ``authority_decision`` records). SC022 holds each authority to
+its declared ``kind``: a private operator runs private schemes and issues credit reports, never
+authority decisions or judgments; a private scheme is run by a private operator on its own
+records; a court's judgment comes from a court.
+"""
+
+from __future__ import annotations
+
+from socialcredit.policy.checker._base import Context, rules_of
+from socialcredit.policy.lexicon import screen
+from socialcredit.policy.schema import (
+    INADMISSIBLE_SOURCES,
+    Authority,
+    AuthorityKind,
+    ListKind,
+    ProtectedSubject,
+    RecordType,
+    Source,
+)
+
+#: Subjects whose words in a label mean the record is read off people, not decided about them.
+SURVEILLANCE: frozenset[ProtectedSubject] = frozenset(
+    {ProtectedSubject.surveillance, ProtectedSubject.biometrics}
+)
+
+
+def _surveillance_words(*texts: str) -> list[str]:
+    return [h.term.rstrip("*") for t in texts for h in screen(t) if h.subject in SURVEILLANCE]
+
+
+def sc010_sources(ctx: Context) -> None:
+    fix = (
+        "records come only from authorities' decisions, court judgments or regulated credit "
+        "reporting"
+    )
+    for rt in ctx.catalog.record_types:
+        if rt.source in INADMISSIBLE_SOURCES:
+            ctx.error(
+                "SC010",
+                ctx.at("record_types", rt.code, "source"),
+                f"record type {rt.code} ({rt.title}) comes from {rt.source.value!r}: "
+                "no surveillance input is admissible",
+                fix,
+            )
+            continue
+        words = _surveillance_words(rt.code, rt.title, rt.description)
+        if words:
+            ctx.error(
+                "SC010",
+                ctx.at("record_types", rt.code, "source"),
+                f"record type {rt.code} ({rt.title}) is declared {rt.source.value!r} but its "
+                f"labels name a surveillance source ({', '.join(words)})",
+                fix,
+            )
+        for issuer in rt.issuers:
+            auth = ctx.index.authorities.get(issuer)
+            if auth is None:
+                continue
+            words = _surveillance_words(auth.id, auth.title, auth.description)
+            if words:
+                ctx.error(
+                    "SC010",
+                    ctx.at("record_types", rt.code, "issuers"),
+                    f"record type {rt.code} is issued by {auth.id} ({auth.title}), a "
+                    f"surveillance source ({', '.join(words)}), whatever it is declared as",
+                    fix,
+                )
+
+
+def _kind(auth: Authority | None) -> AuthorityKind | None:
+    return auth.kind if auth is not None else None
+
+
+def _issuer_problem(ctx: Context, rt: RecordType) -> str:
+    kinds = {i: _kind(ctx.index.authorities.get(i)) for i in rt.issuers}
+    known = {i: k for i, k in kinds.items() if k is not None}
+    if rt.source is Source.court_judgment and known and AuthorityKind.court not in known.values():
+        return f"a court judgment issued by no court ({', '.join(sorted(known))})"
+    private = sorted(i for i, k in known.items() if k is AuthorityKind.private_operator)
+    if rt.source in (Source.authority_decision, Source.court_judgment) and private:
+        return (
+            f"a {rt.source.value.replace('_', ' ')} issued by a private operator "
+            f"({', '.join(private)}): a company decides nothing about anyone in public law"
+        )
+    return ""
+
+
+def sc022_authority_kinds(ctx: Context) -> None:
+    kinds = ", ".join(k.value for k in AuthorityKind)
+    for auth in ctx.catalog.authorities:
+        if auth.kind is None:
+            ctx.warn(
+                "SC022",
+                ctx.at("authorities", auth.id, "kind"),
+                f"authority {auth.id} ({auth.title}) declares no kind",
+                f"set kind ({kinds}): what an authority is bounds what it may issue",
+            )
+    for rt in ctx.catalog.record_types:
+        problem = _issuer_problem(ctx, rt)
+        if problem:
+            ctx.error(
+                "SC022",
+                ctx.at("record_types", rt.code, "issuers"),
+                f"record type {rt.code} ({rt.title}) is {problem}",
+                "court judgments come from courts, authority decisions from agencies and "
+                'regulators; a private operator reports (source = "credit_reporting")',
+            )
+    for s in ctx.catalog.schemes:
+        if not s.private:
+            continue
+        where = ctx.at("schemes", s.id, "operator")
+        operator = ctx.index.authorities.get(s.operator) if s.operator else None
+        if s.operator is None:
+            ctx.error(
+                "SC022",
+                where,
+                f"scheme {s.id} ({s.title}) is marked private but names no operator",
+                "set operator to the private operator that runs it; a scheme run by an "
+                "authority is not private and needs a legal basis (SC001)",
+            )
+        elif operator is not None and operator.kind is not AuthorityKind.private_operator:
+            ctx.error(
+                "SC022",
+                where,
+                f"scheme {s.id} ({s.title}) is marked private but is run by {operator.id} "
+                f"({operator.title}), which is {_a(operator.kind)}",
+                "only a private operator's opt-in scheme is private; an authority's score "
+                "needs a legal basis (SC001)",
+            )
+        public: set[str] = set()
+        for r in rules_of(s):
+            scored = ctx.index.record_types.get(r.rule.record_type)
+            if scored is None:
+                continue
+            for issuer in scored.issuers:
+                if _kind(ctx.index.authorities.get(issuer)) is not AuthorityKind.private_operator:
+                    public.add(f"{scored.code} from {issuer}")
+        if public:
+            ctx.error(
+                "SC022",
+                ctx.at("schemes", s.id, "private"),
+                f"scheme {s.id} ({s.title}) is marked private but scores records issued by "
+                f"authorities that are not private operators: {', '.join(sorted(public))}",
+                "a private scheme scores only its operators' own (opt-in) records",
+            )
+    for lst in ctx.catalog.lists:
+        designator = ctx.index.authorities.get(lst.authority) if lst.authority else None
+        if (
+            designator is not None
+            and designator.kind is AuthorityKind.private_operator
+            and lst.kind is not ListKind.redlist
+        ):
+            ctx.error(
+                "SC022",
+                ctx.at("lists", lst.id, "authority"),
+                f"{lst.kind.value} {lst.id} is designated by {designator.id} "
+                f"({designator.title}), a private "
+                "operator",
+                "only a court or an authority designates blacklists and key-attention lists",
+            )
+
+
+def _a(kind: AuthorityKind | None) -> str:
+    if kind is None:
+        return "of no declared kind"
+    word = kind.value.replace("_", " ")
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"

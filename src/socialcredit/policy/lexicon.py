@@ -1,0 +1,629 @@
+"""Words that betray what a label hides, in English and Chinese.
+
+A catalog declares what each item is (a domain's ``category``, a record type's ``nature`` and
+``source``, a scheme's ``private``), and the checker's structural rules trust those declarations.
+A red team does not need to declare anything false about *structure* to score religion: it files
+"church attendance" under ``public_service``. So the ids, titles and descriptions of the items a
+catalog defines are screened here against a lexicon of protected subjects (checker SC021), and
+against the words that name an admissible category (SC023: a flight ban filed under a judicial
+domain).
+
+The lexicon is deliberately plain: whole English words (a ``*`` at the end of a term allows
+any ending: ``relig*`` matches "religion" and "religious"), compared after lower-casing and
+splitting ids at ``.``, ``_`` and ``-``; Chinese terms match as substrings. It flags, it does not
+understand: a hit is an error unless the catalog carries a reviewed exemption for the item
+(who reviewed, when, why), which ``socialcredit policy show`` prints.
+
+>>> [h.subject.value for h in screen("x.church_attendance")]
+['religion']
+>>> [h.term for h in screen("不献血")]
+['献血']
+>>> screen("Able to perform the judgment but refuses")
+[]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from socialcredit.policy.schema import DomainCategory, ProtectedSubject
+
+__all__ = [
+    "ACCESS",
+    "ADVANTAGE",
+    "CATEGORY_WORDS",
+    "PROTECTED",
+    "RESTRICTIVE",
+    "Hit",
+    "screen",
+    "words_in",
+]
+
+S = ProtectedSubject
+
+PROTECTED: Mapping[ProtectedSubject, tuple[str, ...]] = {
+    S.religion: (
+        "relig*",
+        "faith*",
+        "church*",
+        "mosque*",
+        "temple*",
+        "worship*",
+        "pray*",
+        "belief*",
+        "believer*",
+        "spiritual*",
+        "sect",
+        "sects",
+        "cult",
+        "cults",
+        "buddhis*",
+        "christian*",
+        "muslim*",
+        "islam*",
+        "catholic*",
+        "protestant*",
+        "falun*",
+        "bible*",
+        "quran*",
+        "koran*",
+        "clergy",
+        "monk*",
+        "imam*",
+        "pastor*",
+        "congregation*",
+        "pilgrim*",
+        "atheis*",
+        "宗教",
+        "信仰",
+        "教会",
+        "教堂",
+        "寺庙",
+        "清真",
+        "礼拜",
+        "佛教",
+        "基督",
+        "伊斯兰",
+        "法轮",
+        "邪教",
+        "信徒",
+        "祷告",
+        "宗教活动",
+    ),
+    S.expression: (
+        "speech*",
+        "opinion*",
+        "posting",
+        "online post*",
+        "social media post*",
+        "blog*",
+        "weibo",
+        "wechat",
+        "tweet*",
+        "social media",
+        "online comment*",
+        "comment*",
+        "criticis*",
+        "critical",
+        "dissent*",
+        "rumour*",
+        "rumor*",
+        "protest*",
+        "slogan*",
+        "censor*",
+        "publish* online",
+        "outspoken",
+        "言论",
+        "发帖",
+        "帖子",
+        "评论",
+        "谣言",
+        "抗议",
+        "舆论",
+        "批评",
+        "异议",
+        "网络言论",
+        "微博",
+        "朋友圈",
+    ),
+    S.petitioning: (
+        "petition*",
+        "xinfang",
+        "letters and visits",
+        "complain* to higher",
+        "上访",
+        "信访",
+        "越级",
+    ),
+    S.political_opinion: (
+        "politic*",
+        "party member*",
+        "ideolog*",
+        "loyal*",
+        "patriot*",
+        "regime critic*",
+        "政治",
+        "党员",
+        "思想",
+        "忠诚",
+        "爱国",
+    ),
+    S.association: (
+        "family",
+        "families",
+        "relative*",
+        "kin",
+        "kinship",
+        "spouse*",
+        "wife",
+        "wives",
+        "husband*",
+        "parent",
+        "parents",
+        "child",
+        "children",
+        "son",
+        "sons",
+        "daughter*",
+        "sibling*",
+        "brother*",
+        "sister*",
+        "cousin*",
+        "in law",
+        "friend*",
+        "contact*",
+        "acquaintance*",
+        "relationship*",
+        "marriage*",
+        "marital",
+        "divorc*",
+        "married",
+        "social connection*",
+        "social network*",
+        "social circle*",
+        "guanxi",
+        "household member*",
+        "same household",
+        "associate*",
+        "companion*",
+        "partner*",
+        "girlfriend*",
+        "boyfriend*",
+        "neighbour*",
+        "neighbor*",
+        "lineage",
+        "家庭",
+        "家人",
+        "家属",
+        "亲属",
+        "亲戚",
+        "配偶",
+        "妻子",
+        "丈夫",
+        "父母",
+        "子女",
+        "儿子",
+        "女儿",
+        "兄弟",
+        "姐妹",
+        "朋友",
+        "好友",
+        "联系人",
+        "社交",
+        "人脉",
+        "关系网",
+        "婚姻",
+        "离婚",
+        "同户",
+        "户主",
+        "邻居",
+        "伴侣",
+    ),
+    S.health: (
+        "health*",
+        "medical",
+        "medicine*",
+        "disease*",
+        "illness*",
+        "ill",
+        "sick*",
+        "hospital*",
+        "patient*",
+        "diagnos*",
+        "mental*",
+        "psychiatr*",
+        "disabilit*",
+        "disabled",
+        "pregnan*",
+        "hiv",
+        "aids",
+        "vaccin*",
+        "treatment*",
+        "therap*",
+        "addict*",
+        "健康",
+        "医疗",
+        "疾病",
+        "医院",
+        "病人",
+        "患者",
+        "残疾",
+        "怀孕",
+        "疫苗",
+        "精神病",
+        "治疗",
+        "病史",
+    ),
+    S.genetics: ("genetic*", "gene", "genes", "dna", "genom*", "基因", "遗传"),
+    S.ethnicity: (
+        "ethnic*",
+        "race",
+        "races",
+        "racial",
+        "minorit*",
+        "uyghur*",
+        "uighur*",
+        "tibetan*",
+        "hui",
+        "kazakh*",
+        "mongol*",
+        "nationality",
+        "民族",
+        "种族",
+        "维吾尔",
+        "藏族",
+        "回族",
+    ),
+    S.biometrics: (
+        "biometric*",
+        "face",
+        "faces",
+        "facial",
+        "fingerprint*",
+        "iris",
+        "voiceprint*",
+        "gait",
+        "face recognition",
+        "人脸",
+        "面部",
+        "指纹",
+        "虹膜",
+        "声纹",
+        "生物识别",
+        "步态",
+    ),
+    S.surveillance: (
+        "camera*",
+        "cctv",
+        "surveil*",
+        "video*",
+        "footage",
+        "gps",
+        "location*",
+        "geolocat*",
+        "tracking",
+        "tracked",
+        "whereabouts",
+        "movement*",
+        "skynet",
+        "sharp eyes",
+        "sensor*",
+        "checkpoint*",
+        "monitor* person*",
+        "phone data",
+        "browsing",
+        "online activit*",
+        "摄像",
+        "监控",
+        "天网",
+        "雪亮",
+        "定位",
+        "位置",
+        "轨迹",
+        "行踪",
+        "人脸识别",
+        "上网",
+    ),
+    S.lawful_purchases: (
+        "purchas*",
+        "bought",
+        "buy",
+        "buys",
+        "buying",
+        "shopping",
+        "shopper*",
+        "spending",
+        "spend*",
+        "alcohol*",
+        "tobacco*",
+        "cigarette*",
+        "video game*",
+        "gaming",
+        "gamer*",
+        "lottery",
+        "nappies",
+        "diapers",
+        "购买",
+        "购物",
+        "消费记录",
+        "买",
+        "游戏",
+        "烟草",
+        "香烟",
+        "酒精",
+        "饮酒",
+    ),
+    S.civic_acts: (
+        "volunteer*",
+        "blood donation*",
+        "donat*",
+        "charit*",
+        "good deed*",
+        "good samaritan*",
+        "filial*",
+        "civic virtue*",
+        "helping others",
+        "elderly care",
+        "志愿",
+        "献血",
+        "捐",
+        "慈善",
+        "好人好事",
+        "孝",
+        "义工",
+        "见义勇为",
+    ),
+    S.sex_life: (
+        "sexual*",
+        "sex life",
+        "lgbt*",
+        "homosexual*",
+        "gay",
+        "lesbian*",
+        "transgender*",
+        "性取向",
+        "同性",
+        "性生活",
+    ),
+    S.union_membership: ("trade union*", "union member*", "unionis*", "工会"),
+}
+"""Terms per protected subject. Kept short and concrete; each term is a word a catalog author
+would use to name the subject plainly."""
+
+CATEGORY_WORDS: Mapping[DomainCategory, tuple[str, ...]] = {
+    DomainCategory.transport: (
+        "flight*",
+        "fly",
+        "flying",
+        "airline*",
+        "air travel",
+        "aircraft",
+        "plane*",
+        "airport*",
+        "train*",
+        "rail*",
+        "g train*",
+        "high speed",
+        "emu",
+        "sleeper*",
+        "ship*",
+        "ferry",
+        "ferries",
+        "boat*",
+        "航班",
+        "飞机",
+        "乘机",
+        "火车",
+        "高铁",
+        "动车",
+        "铁路",
+        "轮船",
+    ),
+    DomainCategory.exit_control: (
+        "passport*",
+        "leave the country",
+        "leaving the country",
+        "exit",
+        "emigrat*",
+        "visa*",
+        "出境",
+        "护照",
+        "出国",
+    ),
+    DomainCategory.consumption: (
+        "hotel*",
+        "nightclub*",
+        "golf",
+        "tourism",
+        "holiday*",
+        "vacation*",
+        "luxury",
+        "private school*",
+        "high fee*",
+        "酒店",
+        "宾馆",
+        "旅游",
+        "度假",
+        "高尔夫",
+        "夜总会",
+        "奢侈",
+    ),
+    DomainCategory.employment: (
+        "civil servant*",
+        "public employ*",
+        "hired",
+        "hiring",
+        "recruit*",
+        "promotion*",
+        "公务员",
+        "招录",
+        "录用",
+        "晋升",
+    ),
+}
+"""Words that name what an admissible category is about. A *measure* whose labels name one of
+these categories must sit in a domain of that category (or of one related to it), so that a
+flight ban cannot be filed under a judicial domain to look related to a court's list (SC023)."""
+
+ACCESS: tuple[str, ...] = (
+    "access*",
+    "ticket*",
+    "boarding",
+    "board",
+    "travel",
+    "enrol*",
+    "admission*",
+    "admitted",
+    "allowed",
+    "permitted",
+    "permission*",
+    "eligib*",
+    "entitle*",
+    "may buy",
+    "may use",
+    "may travel",
+    "may board",
+    "may enrol",
+    "may attend",
+    "may leave",
+    "may apply",
+    "service*",
+    "准入",
+    "资格",
+    "允许",
+    "准许",
+    "乘坐",
+    "入学",
+    "办理",
+)
+"""Words that name access to an ordinary service. An incentive should name an *advantage*
+over the ordinary service (:data:`ADVANTAGE`); one that names only access to it is the ordinary
+service, withheld from everyone below a threshold (SC018)."""
+
+ADVANTAGE: tuple[str, ...] = (
+    "discount*",
+    "free",
+    "priority",
+    "prioritis*",
+    "prioritiz*",
+    "expedit*",
+    "fast*",
+    "faster",
+    "quick*",
+    "green channel*",
+    "waiv*",
+    "without a deposit",
+    "deposit free",
+    "easier",
+    "preferential",
+    "bonus*",
+    "reward*",
+    "reduced",
+    "reduction*",
+    "fewer",
+    "less frequent",
+    "exempt*",
+    "pay after",
+    "missing material*",
+    "simplified",
+    "higher limit*",
+    "subsid*",
+    "award*",
+    "honour*",
+    "honor*",
+    "extra",
+    "upgrade*",
+    "优先",
+    "优惠",
+    "免",
+    "绿色通道",
+    "减",
+    "奖励",
+    "便利",
+    "容缺",
+    "简化",
+    "加快",
+    "补贴",
+)
+"""Words that name an advantage over the ordinary service (a discount, priority, a waiver)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    subject: ProtectedSubject
+    term: str
+
+
+def _pattern(term: str) -> str:
+    """A term as a regex: whole words, ``*`` allows any ending; CJK terms as substrings."""
+    if _is_cjk(term):
+        return re.escape(term)
+    stem = term.rstrip("*")
+    body = r"\s+".join(re.escape(w) for w in stem.split())
+    tail = r"\w*" if term.endswith("*") else ""
+    return rf"(?<![a-z0-9]){body}{tail}(?![a-z0-9])"
+
+
+def _is_cjk(term: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in term)
+
+
+@cache
+def _compiled(terms: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<t{i}>{_pattern(t)})" for i, t in enumerate(terms)))
+
+
+def normalise(text: str) -> str:
+    """Lower case; ids split at ``.``, ``_``, ``-`` and ``/`` into words."""
+    return re.sub(r"[._\-/]+", " ", text.lower())
+
+
+def words_in(text: str, terms: Iterable[str]) -> list[str]:
+    """The terms of ``terms`` that occur in ``text`` (each once, in the order given)."""
+    terms = tuple(terms)
+    found: dict[str, None] = {}
+    for m in _compiled(terms).finditer(normalise(text)):
+        assert m.lastgroup is not None
+        found.setdefault(terms[int(m.lastgroup[1:])], None)
+    return [t for t in terms if t in found]
+
+
+def screen(text: str) -> list[Hit]:
+    """Every protected subject ``text`` names, with the first term that gave it away."""
+    hits = []
+    for subject, terms in PROTECTED.items():
+        found = words_in(text, terms)
+        if found:
+            hits.append(Hit(subject, found[0]))
+    return hits
+
+
+RESTRICTIVE: tuple[str, ...] = (
+    "no",
+    "not",
+    "ban",
+    "bans",
+    "banned",
+    "barred",
+    "restrict*",
+    "prohibit*",
+    "refus*",
+    "denied",
+    "deny",
+    "denial",
+    "exclud*",
+    "suspend*",
+    "revok*",
+    "stricter",
+    "may not",
+    "cannot",
+    "禁止",
+    "限制",
+    "不得",
+    "取消",
+    "拒绝",
+)
+"""Words that name a restriction; an incentive named so is one (SC018)."""
