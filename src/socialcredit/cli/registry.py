@@ -13,6 +13,7 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry import subjects, workflows
@@ -438,7 +439,9 @@ def access_log_cmd(
     for col in ("#", "when (UTC)", "who", "what", "purpose"):
         t.add_column(col)
     for e in entries:
-        t.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.purpose)
+        # as plain text: a purpose is what a caller wrote, never markup to interpret
+        t.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", Text(e.actor), Text(e.action),
+                  Text(e.purpose))  # fmt: skip
     console.print(t)
 
 

@@ -25,6 +25,7 @@ Every database error is translated into :class:`~socialcredit.errors.LedgerError
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -78,6 +79,8 @@ __all__ = [
     "normalise_url",
     "AccessRow",
     "access_row",
+    "check_text",
+    "text_problem",
 ]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -313,18 +316,69 @@ class NewRecord:
     """The name the subject is published under on public lists (not part of the record)."""
 
 
+_NOT_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+NUL = "must not contain NUL characters"
+"""What every text says to a NUL: PostgreSQL cannot store one, so no store gets it."""
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why ``value`` may not be stored as text, or ``None``: a NUL (PostgreSQL cannot store
+    one), another control character (C0 or C1; a line break, carriage return and tab are
+    allowed in multi-line text such as an objection's grounds), or a lone surrogate (not
+    Unicode: no store can encode it)."""
+    bad = (_NOT_TEXT if multiline else _NOT_A_LINE).search(value)
+    if bad is None:
+        return None
+    char = bad.group()
+    if char == "\x00":
+        return NUL
+    if "\ud800" <= char <= "\udfff":
+        return "is not valid Unicode text (a lone surrogate)"
+    return f"must not contain control characters (found {char!r})"
+
+
+def check_text(
+    value: object, field: str, *, max_len: int, multiline: bool = False, required: bool = True
+) -> str:
+    """One rule for every text the registry stores, whether it comes through the API, the
+    portal or the CLI: a string (trimmed), non-empty if ``required``, at most ``max_len``
+    characters, and nothing :func:`text_problem` names. Raises :class:`InputError` naming
+    ``field``."""
+    if not isinstance(value, str):
+        raise InputError(field, _expected_text(value))
+    text = value.strip()
+    if required and not text:
+        raise InputError(field, "is empty")
+    if len(text) > max_len:
+        raise InputError(field, f"is {len(text)} characters long; at most {max_len}")
+    why = text_problem(text, multiline=multiline)
+    if why is not None:
+        raise InputError(field, why)
+    return text
+
+
+MAX_REF = 500
+MAX_CLIENT_KEY = 200
+MAX_NOTE = 4_000
+MAX_PURPOSE = 500
+
+
 def check_name(value: str | None) -> str | None:
-    """A publishable name: trimmed, 1 to :data:`MAX_NAME` characters, no control characters."""
+    """A publishable name: trimmed (inner runs of spaces as one), 1 to :data:`MAX_NAME`
+    characters, and text by :func:`check_text`; an empty name is no name."""
     if value is None:
         return None
+    if not isinstance(value, str):
+        raise InputError("subject_name", _expected_text(value))
+    why = text_problem(value)
+    if why is not None:
+        raise InputError("subject_name", why)
     name = " ".join(value.split())
     if not name:
         return None
-    if len(name) > MAX_NAME:
-        raise InputError("subject_name", f"is {len(name)} characters long; at most {MAX_NAME}")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InputError("subject_name", "contains control characters")
-    return name
+    return check_text(name, "subject_name", max_len=MAX_NAME)
 
 
 class ValidRecord(NamedTuple):
@@ -540,6 +594,11 @@ class RecordChecker:
             errors.append(InputError("decision_ref", _expected_text(ref)))
         elif not ref.strip():
             errors.append(InputError("decision_ref", "is empty: name the decision"))
+        else:
+            try:
+                check_text(ref, "decision_ref", max_len=MAX_REF)
+            except InputError as exc:
+                errors.append(exc)
 
         other: str | None = None
         if is_role:
@@ -562,8 +621,10 @@ class RecordChecker:
         if client_key is not None and client_key != "":
             if not isinstance(client_key, str):
                 errors.append(InputError("client_key", _expected_text(client_key)))
-            elif len(client_key) > 200:
+            elif len(client_key) > MAX_CLIENT_KEY:
                 errors.append(InputError("client_key", "is longer than 200 characters"))
+            elif (why := text_problem(client_key)) is not None:
+                errors.append(InputError("client_key", why))
             else:
                 key = client_key
 
@@ -1214,6 +1275,10 @@ class Ledger:
         self._check_ready()
         rid = _parse_id(event.record_id)
         kind = EventKind(event.kind)
+        if event.note:
+            check_text(event.note, "note", max_len=MAX_NOTE, multiline=True, required=False)
+        if client_key and (why := text_problem(client_key)) is not None:
+            raise InputError("client_key", why)
         with _translated("appending an event"), self._write() as conn:
             subject = conn.execute(
                 sa.select(t_records.c.subject).where(t_records.c.id == rid)
@@ -1343,6 +1408,7 @@ class Ledger:
         self._check_ready()
         if not purpose.strip():
             raise InputError("purpose", "say why the data is read")
+        check_text(purpose, "purpose", max_len=MAX_PURPOSE)
         with _translated("writing the audit log"), self._write() as conn:
             return self._audit(
                 conn, actor=actor, action=action, subject=subject, purpose=purpose, detail=detail
@@ -1671,6 +1737,8 @@ class Ledger:
         import secrets
 
         self._check_ready()
+        label = check_text(label, "label", max_len=200, required=False)
+        principal = check_text(principal, "principal", max_len=120)
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(24)
         with _translated("creating an API key"), self._write() as conn:

@@ -26,14 +26,14 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from socialcredit.errors import InputError, NotFound
 from socialcredit.registry import subjects, workflows
 from socialcredit.registry.config import parse_date
 from socialcredit.registry.evaluate import evaluate
-from socialcredit.registry.ledger import MAX_NAME, ApiKey, NewRecord
+from socialcredit.registry.ledger import MAX_NAME, ApiKey, NewRecord, text_problem
 from socialcredit.service.checkpath import (
     DEFAULT_PURPOSE,
     JSON,
@@ -94,19 +94,23 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
+MULTILINE = frozenset({"grounds", "reason"})
+"""Fields whose text may hold line breaks and tabs (every other is one line)."""
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise PydanticCustomError("nul_character", NUL)
+    def _text(cls, value: Any, info: ValidationInfo) -> Any:
+        """The registry's one rule for text (:func:`~socialcredit.registry.ledger.
+        text_problem`), as the portal and the CLI apply it."""
+        if isinstance(value, str):
+            why = text_problem(value, multiline=info.field_name in MULTILINE)
+            if why is not None:
+                raise PydanticCustomError("text", why)
         return value
-
-
-NUL = "must not contain NUL characters"
-"""What every text field says to a NUL: PostgreSQL cannot store one, so no store gets it."""
 
 
 # -------------------------------------------------------------------------------- consumers
@@ -144,8 +148,8 @@ async def check(
     """A point lookup in the in-memory projection. Only measures of the consumer's own domain;
     the answer carries no record, only the decision, reason codes and until when."""
     subject_id, _ = subjects.validate(subject, field="subject")
-    if "\x00" in purpose:
-        raise InputError("purpose", NUL)
+    if (why := text_problem(purpose)) is not None:
+        raise InputError("purpose", why)
     known = reg.catalog.index.measures.get(measure)
     if known is None:
         raise NotFound(f"measure: no measure {measure!r}")
@@ -478,6 +482,10 @@ class AuditOut(BaseModel):
     intact: bool
     entries: int
     problem: str | None = None
+    set_aside: int = Field(
+        0, description="Audit entries the store refused, kept escaped in audit_dead_letter "
+        "(an alarm: the admin page lists them)"
+    )  # fmt: skip
 
 
 @router.get("/admin/audit/verify", response_model=AuditOut, tags=["admin"])
@@ -486,12 +494,14 @@ def verify(reg: Reg, key: Admin) -> Response:
     from socialcredit.errors import LedgerError
 
     reg.audit.flush()
+    aside = len(reg.ledger.dead_letters())
     try:
         reg.ledger.verify_audit()
     except LedgerError as exc:
         return _json({"intact": False, "entries": reg.ledger.last_audit_seq(),
-                      "problem": str(exc)}, 409)  # fmt: skip
-    return _json({"intact": True, "entries": reg.ledger.last_audit_seq(), "problem": None})
+                      "problem": str(exc), "set_aside": aside}, 409)  # fmt: skip
+    return _json({"intact": True, "entries": reg.ledger.last_audit_seq(), "problem": None,
+                  "set_aside": aside})  # fmt: skip
 
 
 __all__ = ["ROLES", "router"]

@@ -31,7 +31,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from socialcredit.errors import InputError, LedgerError
 from socialcredit.registry import subjects
-from socialcredit.registry.ledger import ApiKey
+from socialcredit.registry.ledger import ApiKey, text_problem
 from socialcredit.service.registry import Registry
 
 CHECK_PATH = "/api/v1/checks/"
@@ -91,8 +91,8 @@ class FastCheck:
             # as the framework reads it: the last value of a repeated parameter
             pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
             purpose = dict(pairs).get("purpose", DEFAULT_PURPOSE)
-            if len(purpose) > MAX_PURPOSE or "\x00" in purpose:
-                return None
+            if len(purpose) > MAX_PURPOSE or text_problem(purpose) is not None:
+                return None  # the route names the problem
         scheme, _, token = authorization.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer":
             return None

@@ -61,7 +61,7 @@ from socialcredit.policy.schema import MeasureKind, Nature
 from socialcredit.registry import subjects, workflows
 from socialcredit.registry.dates import add_months
 from socialcredit.registry.evaluate import Profile, RecordState, evaluate
-from socialcredit.registry.ledger import MAX_NAME, ApiKey, NewRecord
+from socialcredit.registry.ledger import MAX_NAME, ApiKey, NewRecord, text_problem
 from socialcredit.service.errors import Forbidden
 from socialcredit.service.registry import Registry
 
@@ -216,7 +216,12 @@ async def _form(request: Request) -> FormData:
     return await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
 
 
+MULTILINE = frozenset({"grounds", "reason"})
+"""Fields whose text may hold line breaks and tabs (as in the API)."""
+
+
 def _text(form: FormData, name: str, *, label: str, max_len: int, required: bool = True) -> str:
+    """A form field by the registry's one rule for text (as the API and the CLI apply it)."""
     raw = form.get(name)
     value = raw.strip() if isinstance(raw, str) else ""
     if required and not value:
@@ -224,6 +229,9 @@ def _text(form: FormData, name: str, *, label: str, max_len: int, required: bool
         raise InputError(name, "this field is required" + (f" ({label})" if label != plain else ""))
     if len(value) > max_len:
         raise InputError(name, f"too long: at most {max_len} characters")
+    why = text_problem(value, multiline=name in MULTILINE)
+    if why is not None:
+        raise InputError(name, why)
     return value
 
 
@@ -827,7 +835,8 @@ def admin(request: Request) -> Response:
     key = _require(request, "admin")
     reg = _registry(request)
     return _page(request, "admin.html", title="Administration", summary=reg.catalog_summary(),
-                 verified=None, overdue=_overdue(reg, key))  # fmt: skip
+                 verified=None, overdue=_overdue(reg, key),
+                 set_aside=reg.ledger.dead_letters())  # fmt: skip
 
 
 @router.post("/admin/audit", response_class=HTMLResponse)
@@ -851,8 +860,10 @@ async def verify_audit(request: Request) -> Response:
     if _htmx(request):
         return _fragment("_audit.html", status, verified=verified)
     overdue = await run_in_threadpool(_overdue, reg, key)
+    set_aside = await run_in_threadpool(reg.ledger.dead_letters)
     return _page(request, "admin.html", status, title="Administration",
-                 summary=reg.catalog_summary(), verified=verified, overdue=overdue)  # fmt: skip
+                 summary=reg.catalog_summary(), verified=verified, overdue=overdue,
+                 set_aside=set_aside)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
