@@ -12,6 +12,7 @@ MODULES = [
     "socialcredit.registry.subjects",
     "socialcredit.registry.dates",
     "socialcredit.daycount",
+    "socialcredit.rules.decide",
 ]
 
 

@@ -1,10 +1,12 @@
-"""Evaluation of many subjects at once: the same rules as :func:`evaluate`, compiled.
+"""Evaluation of many subjects at once: the registry's driver of the compiled rulebook.
 
 :func:`socialcredit.registry.evaluate.evaluate` is the reference: one subject, Python objects,
 every detail of every record. This module computes what bulk work needs (scores and grades,
 list memberships with since/until, measures in force with until) for millions of subjects from
-columnar arrays, with the catalog compiled into flat tables and a Numba kernel that folds each
-subject's records in parallel. Tests prove both give the same answers on random histories.
+columnar arrays: the catalog compiled once into a :class:`~socialcredit.rules.Rulebook`, each
+record's windows from its lifecycle events, and :func:`socialcredit.rules.fold.fold_subjects`
+folding every subject in parallel. Tests prove both give the same answers on random catalogs
+and histories.
 
 Subjects holding a legal role in an organisation (their profile depends on another subject's
 records) are evaluated by the reference instead; they are few.
@@ -21,14 +23,28 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit, prange
 
 from socialcredit.daycount import EPOCH_ORDINAL, NEVER, from_day, to_day
-from socialcredit.daycount import add_months as _add_months
 from socialcredit.policy.loader import CatalogIndex, Loaded
-from socialcredit.policy.schema import LicenceScheme, PointsScheme, Removal, WeightedScheme
-from socialcredit.registry.evaluate import _rules_of, evaluate
+from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.model import EventKind, Fact, Record
+from socialcredit.rules import Rulebook, compile_catalog
+from socialcredit.rules.fold import fold_subjects, record_windows
+from socialcredit.rules.tables import LICENCE, Folded, Records
+
+__all__ = [
+    "EVENT_CODES",
+    "BatchResult",
+    "Columns",
+    "MeasureRow",
+    "columns_from_facts",
+    "compile_catalog",
+    "evaluate_columns",
+    "from_day",
+    "measures_from_rows",
+    "measures_in_force",
+    "to_day",
+]
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -36,536 +52,6 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
 EVENT_CODES = {kind: i for i, kind in enumerate(EventKind)}
-
-
-# ----------------------------------------------------------------------- the catalog as tables
-
-
-@dataclass(frozen=True)
-class CompiledCatalog:
-    """A catalog flattened into arrays (CSR tables) for the kernel."""
-
-    type_ids: dict[str, int]
-    scheme_ids: list[str]
-    list_ids: list[str]
-    grade_names: list[list[str]]
-    arrays: dict[str, np.ndarray[Any, Any]]
-    memoranda: list[tuple[str, str, list[str]]]  # (memo id, list id, measures)
-    perk_measures: list[tuple[str, float, list[str]]]  # (scheme id, at_least, measures)
-    role_types: frozenset[str]
-
-
-def compile_catalog(catalog: Loaded | CatalogIndex) -> CompiledCatalog:
-    index = catalog.index if isinstance(catalog, Loaded) else catalog
-    cached = index.__dict__.get("_batch_compiled")
-    if isinstance(cached, CompiledCatalog):
-        return cached
-    cat = index.catalog
-    type_ids = {rt.code: i for i, rt in enumerate(cat.record_types)}
-    nt = len(type_ids)
-    t_min = np.array([rt.publication.min_months for rt in cat.record_types], np.int32)
-    t_eff = np.array(
-        [-1 if rt.publication.effect is None else rt.publication.effect for rt in cat.record_types],
-        np.int32,
-    )
-    t_repairable = np.array([rt.repairable for rt in cat.record_types], np.bool_)
-
-    # schemes
-    schemes = list(cat.schemes)
-    scheme_ids = [s.id for s in schemes]
-    s_kind = np.zeros(len(schemes), np.int32)
-    s_num = np.zeros((len(schemes), 5), np.float64)  # base/points, floor, ceiling, low, high
-    s_period = np.zeros(len(schemes), np.int32)
-    band_start, band_min, band_grade = [0], [], []
-    dim_start, dim_base, dim_weight = [0], [], []
-    grade_names: list[list[str]] = []
-    # (scheme, type) -> rule entries: CSR over scheme*nt + type
-    entries: dict[int, list[tuple[int, int]]] = {}
-    occ_start, occ_vals = [0], []
-    rule_count = 0
-    s_rule_base = np.zeros(len(schemes) + 1, np.int32)
-    for si, scheme in enumerate(schemes):
-        if isinstance(scheme, PointsScheme):
-            s_kind[si] = 0
-            s_num[si, :3] = (scheme.base, scheme.floor, scheme.ceiling)
-        elif isinstance(scheme, LicenceScheme):
-            s_kind[si] = 1
-            s_num[si, 0] = scheme.points
-            s_period[si] = scheme.period_months
-        else:
-            assert isinstance(scheme, WeightedScheme)
-            s_kind[si] = 2
-            s_num[si, 3:] = (scheme.low, scheme.high)
-            for dim in scheme.dimensions:
-                dim_base.append(dim.base)
-                dim_weight.append(dim.weight)
-        dim_start.append(len(dim_base))
-        bands = sorted(((b.min, b.grade) for b in scheme.bands), reverse=True)
-        grade_names.append([g for _, g in bands])
-        for gi, (low, _g) in enumerate(bands):
-            band_min.append(low)
-            band_grade.append(gi)
-        band_start.append(len(band_min))
-        s_rule_base[si] = rule_count
-        for rule, dim_index, via in _rules_of(scheme):
-            if via is not None or rule.record_type not in type_ids:
-                continue  # rules through roles: those subjects go to the reference
-            values = [rule.points] if rule.points is not None else list(rule.by_occurrence)
-            occ_vals += values
-            occ_start.append(len(occ_vals))
-            entries.setdefault(si * nt + type_ids[rule.record_type], []).append(
-                (rule_count, dim_index)
-            )
-            rule_count += 1
-    s_rule_base[len(schemes)] = rule_count
-    st_start = [0]
-    st_rule, st_dim = [], []
-    for key in range(len(schemes) * nt):
-        for r, d in entries.get(key, ()):
-            st_rule.append(r)
-            st_dim.append(d)
-        st_start.append(len(st_rule))
-
-    # lists
-    lists = list(cat.lists)
-    list_ids = [x.id for x in lists]
-    scheme_index = {sid: i for i, sid in enumerate(scheme_ids)}
-    l_dur = np.array([x.duration_months or -1 for x in lists], np.int32)
-    l_min_count = np.array([x.entry.min_count for x in lists], np.int32)
-    l_within = np.array([x.entry.within_months or -1 for x in lists], np.int32)
-    l_fulfil = np.array([Removal.fulfilment in x.removal for x in lists], np.bool_)
-    l_creditor = np.array([Removal.creditor_request in x.removal for x in lists], np.bool_)
-    l_scheme = np.array(
-        [scheme_index.get(x.entry.scheme, -1) if x.entry.scheme else -1 for x in lists], np.int32
-    )
-    # condition: 0 none, 1 exhausted, 2 grades, 3 below, 4 at least
-    l_cond = np.zeros(len(lists), np.int32)
-    l_thresh = np.zeros(len(lists), np.float64)
-    l_grade_mask = np.zeros((len(lists), max([len(g) for g in grade_names] + [1])), np.bool_)
-    for li, x in enumerate(lists):
-        e = x.entry
-        if e.scheme is None or e.scheme not in scheme_index:
-            continue
-        if e.exhausted:
-            l_cond[li] = 1
-        elif e.grades:
-            l_cond[li] = 2
-            names = grade_names[scheme_index[e.scheme]]
-            for gi, g in enumerate(names):
-                l_grade_mask[li, gi] = g in e.grades
-        elif e.score_below is not None:
-            l_cond[li], l_thresh[li] = 3, e.score_below
-        elif e.score_at_least is not None:
-            l_cond[li], l_thresh[li] = 4, e.score_at_least
-    tl: dict[int, list[int]] = {}
-    for li, x in enumerate(lists):
-        for code in x.entry.record_types:
-            if code in type_ids:
-                tl.setdefault(type_ids[code], []).append(li)
-    tl_start, tl_list = [0], []
-    for t in range(nt):
-        tl_list += tl.get(t, [])
-        tl_start.append(len(tl_list))
-    sl: dict[int, list[int]] = {}
-    for li in range(len(lists)):
-        if l_scheme[li] >= 0:
-            sl.setdefault(int(l_scheme[li]), []).append(li)
-    sl_start, sl_list = [0], []
-    for si in range(len(schemes)):
-        sl_list += sorted(sl.get(si, []), key=lambda i: list_ids[i])
-        sl_start.append(len(sl_list))
-
-    memoranda = [
-        (m.id, list_id, list(m.measures))
-        for list_id in list_ids
-        for m in index.memoranda_by_list.get(list_id, [])
-    ]
-    perk_measures = [(s.id, p.at_least, list(p.measures)) for s in schemes for p in s.perks]
-    role_types = frozenset(rt.code for rt in cat.record_types if rt.role is not None)
-    arrays: dict[str, np.ndarray[Any, Any]] = {
-        "t_min": t_min,
-        "t_eff": t_eff,
-        "t_repairable": t_repairable,
-        "s_kind": s_kind,
-        "s_num": s_num,
-        "s_period": s_period,
-        "band_start": np.array(band_start, np.int32),
-        "band_min": np.array(band_min, np.float64),
-        "dim_start": np.array(dim_start, np.int32),
-        "dim_base": np.array(dim_base, np.float64),
-        "dim_weight": np.array(dim_weight, np.float64),
-        "st_start": np.array(st_start, np.int32),
-        "st_rule": np.array(st_rule, np.int32),
-        "st_dim": np.array(st_dim, np.int32),
-        "occ_start": np.array(occ_start, np.int32),
-        "occ_vals": np.array(occ_vals, np.float64),
-        "l_dur": l_dur,
-        "l_min_count": l_min_count,
-        "l_within": l_within,
-        "l_fulfil": l_fulfil,
-        "l_creditor": l_creditor,
-        "l_repair": np.array([Removal.repair in x.removal for x in lists], np.bool_),
-        "l_cond": l_cond,
-        "l_thresh": l_thresh,
-        "l_grade_mask": l_grade_mask,
-        "tl_start": np.array(tl_start, np.int32),
-        "tl_list": np.array(tl_list, np.int32),
-        "sl_start": np.array(sl_start, np.int32),
-        "sl_list": np.array(sl_list, np.int32),
-        "l_scheme": l_scheme,
-        "s_rule_base": s_rule_base,
-    }
-    compiled = CompiledCatalog(
-        type_ids, scheme_ids, list_ids, grade_names, arrays, memoranda, perk_measures, role_types
-    )
-    index.__dict__["_batch_compiled"] = compiled
-    return compiled
-
-
-# ------------------------------------------------------------------------------ the kernel
-
-
-@njit(cache=True, nogil=True)
-def _in_effect(r: int, day: int, rday: I32, voided: B, eff_until: I32) -> bool:  # pragma: no cover
-    return (not voided[r]) and rday[r] <= day and day < eff_until[r]
-
-
-@njit(cache=True, nogil=True)
-def _score_at(  # pragma: no cover - compiled
-    si: int,
-    a: int,
-    b: int,
-    day: int,
-    nt: int,
-    typ: I32,
-    rday: I32,
-    voided: B,
-    eff_until: I32,
-    s_kind: I32,
-    s_num: F64,
-    s_period: I32,
-    s_rule_base: I32,
-    dim_start: I32,
-    dim_base: F64,
-    dim_weight: F64,
-    st_start: I32,
-    st_rule: I32,
-    st_dim: I32,
-    occ_start: I32,
-    occ_vals: F64,
-) -> tuple[float, bool]:
-    base_rule = s_rule_base[si]
-    counts = np.zeros(s_rule_base[si + 1] - base_rule, np.int32)
-    kind = s_kind[si]
-    if kind == 1:
-        points = s_num[si, 0]
-        window_start = _add_months(day, -s_period[si])
-        balance = points
-        hit = False
-        for r in range(a, b):
-            key = si * nt + typ[r]
-            e0, e1 = st_start[key], st_start[key + 1]
-            if e0 == e1 or not _in_effect(r, day, rday, voided, eff_until):
-                continue
-            if rday[r] <= window_start:
-                continue
-            for e in range(e0, e1):
-                rule = st_rule[e]
-                k = rule - base_rule
-                counts[k] += 1
-                o0, o1 = occ_start[rule], occ_start[rule + 1]
-                pts = occ_vals[o0 + min(counts[k], o1 - o0) - 1]
-                balance = max(0.0, min(points, balance + pts))
-                if balance <= 0:
-                    hit = True
-        return balance, hit
-    d0, d1 = dim_start[si], dim_start[si + 1]
-    ndim = max(d1 - d0, 1)
-    totals = np.zeros(ndim, np.float64)
-    if kind == 2:
-        for j in range(d1 - d0):
-            totals[j] = dim_base[d0 + j]
-    for r in range(a, b):
-        key = si * nt + typ[r]
-        e0, e1 = st_start[key], st_start[key + 1]
-        if e0 == e1 or not _in_effect(r, day, rday, voided, eff_until):
-            continue
-        for e in range(e0, e1):
-            rule = st_rule[e]
-            k = rule - base_rule
-            counts[k] += 1
-            o0, o1 = occ_start[rule], occ_start[rule + 1]
-            totals[st_dim[e]] += occ_vals[o0 + min(counts[k], o1 - o0) - 1]
-    if kind == 0:
-        return min(s_num[si, 2], max(s_num[si, 1], s_num[si, 0] + totals[0])), False
-    acc = 0.0
-    wsum = 0.0
-    for j in range(d1 - d0):
-        v = min(100.0, max(0.0, totals[j]))
-        acc += dim_weight[d0 + j] * v
-        wsum += dim_weight[d0 + j]
-    frac = acc / (100.0 * wsum) if wsum > 0 else 0.0
-    low, high = s_num[si, 3], s_num[si, 4]
-    return np.round(low + (high - low) * frac, 6), False
-
-
-@njit(cache=True, nogil=True)
-def _grade(si: int, score: float, band_start: I32, band_min: F64) -> int:  # pragma: no cover
-    for g in range(band_start[si + 1] - band_start[si]):
-        if score >= band_min[band_start[si] + g]:
-            return g
-    return -1
-
-
-@njit(cache=True, nogil=True)
-def _holds(
-    li: int, score: float, grade: int, exhausted: bool, l_cond: I32, l_thresh: F64, l_grade_mask: B
-) -> bool:  # pragma: no cover - compiled
-    c = l_cond[li]
-    if c == 1:
-        return exhausted
-    if c == 2:
-        return grade >= 0 and bool(l_grade_mask[li, grade])
-    if c == 3:
-        return bool(score < l_thresh[li])
-    if c == 4:
-        return bool(score >= l_thresh[li])
-    return False
-
-
-@njit(parallel=True, cache=True)
-def _kernel(  # noqa: PLR0913  # pragma: no cover - compiled
-    starts: I64,
-    typ: I32,
-    rday: I32,
-    voided: B,
-    eff_until: I32,
-    fulfilled: I32,
-    withdrawn: I32,
-    eff_nat: I32,
-    repaired: I32,
-    as_of: int,
-    nt: int,
-    s_kind: I32,
-    s_num: F64,
-    s_period: I32,
-    s_rule_base: I32,
-    band_start: I32,
-    band_min: F64,
-    dim_start: I32,
-    dim_base: F64,
-    dim_weight: F64,
-    st_start: I32,
-    st_rule: I32,
-    st_dim: I32,
-    occ_start: I32,
-    occ_vals: F64,
-    l_dur: I32,
-    l_min_count: I32,
-    l_within: I32,
-    l_fulfil: B,
-    l_creditor: B,
-    l_repair: B,
-    l_cond: I32,
-    l_thresh: F64,
-    l_grade_mask: B,
-    tl_start: I32,
-    tl_list: I32,
-    sl_start: I32,
-    sl_list: I32,
-    out_score: F64,
-    out_grade: I32,
-    out_touched: B,
-    out_exhausted: B,
-    m_off: I64,
-    m_list: I32,
-    m_since: I32,
-    m_until: I32,
-    m_scheme: I32,
-    m_count: I32,
-) -> None:
-    n = starts.shape[0] - 1
-    ns = s_kind.shape[0]
-    nl = l_dur.shape[0]
-    for i in prange(n):
-        a, b = starts[i], starts[i + 1]
-        w = m_off[i]
-        # ---- record-based lists
-        cap = 0
-        for r in range(a, b):
-            cap += tl_start[typ[r] + 1] - tl_start[typ[r]]
-        sp_list = np.empty(cap, np.int32)
-        sp_start = np.empty(cap, np.int32)
-        sp_end = np.empty(cap, np.int32)
-        ns_ = 0
-        for r in range(a, b):
-            if voided[r]:
-                continue
-            t = typ[r]
-            for j in range(tl_start[t], tl_start[t + 1]):
-                li = tl_list[j]
-                start = rday[r]
-                end = eff_nat[r]
-                if l_dur[li] >= 0:
-                    end = min(end, _add_months(start, l_dur[li]))
-                if fulfilled[r] != 2147483647 and l_fulfil[li]:
-                    end = min(end, max(fulfilled[r], start))
-                if withdrawn[r] != 2147483647 and l_creditor[li]:
-                    end = min(end, max(withdrawn[r], start))
-                if repaired[r] != 2147483647 and l_repair[li]:
-                    end = min(end, repaired[r])
-                if start <= as_of and as_of < end:
-                    sp_list[ns_] = li
-                    sp_start[ns_] = start
-                    sp_end[ns_] = end
-                    ns_ += 1
-        for li in range(nl):
-            cnt = 0
-            for k in range(ns_):
-                if sp_list[k] == li:
-                    cnt += 1
-            if cnt == 0:
-                continue
-            st = np.empty(cnt, np.int32)
-            en = np.empty(cnt, np.int32)
-            c = 0
-            within = l_within[li]
-            horizon = _add_months(as_of, -within) if within >= 0 else 0
-            for k in range(ns_):
-                if sp_list[k] != li:
-                    continue
-                if within >= 0:
-                    if sp_start[k] <= horizon:
-                        continue
-                    st[c] = sp_start[k]
-                    en[c] = min(sp_end[k], _add_months(sp_start[k], within))
-                else:
-                    st[c] = sp_start[k]
-                    en[c] = sp_end[k]
-                c += 1
-            mc = l_min_count[li]
-            if c < mc:
-                continue
-            st2 = np.sort(st[:c])
-            en2 = np.sort(en[:c])[::-1]
-            m_list[w] = li
-            m_since[w] = st2[mc - 1]
-            m_until[w] = en2[mc - 1]
-            m_scheme[w] = -1
-            w += 1
-        # ---- schemes and score-based lists
-        for si in range(ns):
-            touched = False
-            for r in range(a, b):
-                key = si * nt + typ[r]
-                if not voided[r] and st_start[key + 1] > st_start[key]:
-                    touched = True
-                    break
-            if not touched:
-                continue
-            score, exhausted = _score_at(
-                si,
-                a,
-                b,
-                as_of,
-                nt,
-                typ,
-                rday,
-                voided,
-                eff_until,
-                s_kind,
-                s_num,
-                s_period,
-                s_rule_base,
-                dim_start,
-                dim_base,
-                dim_weight,
-                st_start,
-                st_rule,
-                st_dim,
-                occ_start,
-                occ_vals,
-            )
-            grade = _grade(si, score, band_start, band_min)
-            out_touched[i, si] = True
-            out_score[i, si] = score
-            out_grade[i, si] = grade
-            out_exhausted[i, si] = exhausted
-            for j in range(sl_start[si], sl_start[si + 1]):
-                li = sl_list[j]
-                if not _holds(li, score, grade, exhausted, l_cond, l_thresh, l_grade_mask):
-                    continue
-                # change points: record dates, effect ends, licence window exits
-                pts = np.empty(4 * (b - a), np.int32)
-                npts = 0
-                for r in range(a, b):
-                    if voided[r]:
-                        continue
-                    pts[npts] = rday[r]
-                    npts += 1
-                    if eff_until[r] != 2147483647:
-                        pts[npts] = eff_until[r]
-                        npts += 1
-                    if s_kind[si] == 1:
-                        leaves = _add_months(rday[r], s_period[si])
-                        pts[npts] = leaves
-                        pts[npts + 1] = leaves + 1
-                        npts += 2
-                pts = np.unique(pts[:npts])
-                holds = np.empty(pts.shape[0], np.bool_)
-                for q in range(pts.shape[0]):
-                    sc, ex = _score_at(
-                        si, a, b, pts[q], nt, typ, rday, voided, eff_until, s_kind, s_num,
-                        s_period, s_rule_base, dim_start, dim_base, dim_weight, st_start,
-                        st_rule, st_dim, occ_start, occ_vals,
-                    )  # fmt: skip
-                    g = _grade(si, sc, band_start, band_min)
-                    holds[q] = _holds(li, sc, g, ex, l_cond, l_thresh, l_grade_mask)
-                # since: the earliest change point from which it has held through as_of
-                since = as_of
-                for q in range(pts.shape[0] - 1, -1, -1):
-                    if pts[q] > as_of:
-                        continue
-                    if not holds[q]:
-                        break
-                    since = pts[q]
-                # until: the first later change point at which it stops holding
-                until = 2147483647
-                for q in range(pts.shape[0]):
-                    if pts[q] > as_of and not holds[q]:
-                        until = pts[q]
-                        break
-                m_list[w] = li
-                m_since[w] = since
-                m_until[w] = until
-                m_scheme[w] = si
-                w += 1
-        m_count[i] = w - m_off[i]
-
-
-@njit(parallel=True, cache=True)
-def _record_windows(  # pragma: no cover - compiled
-    typ: I32,
-    rday: I32,
-    granted: I32,
-    t_min: I32,
-    t_eff: I32,
-    t_repairable: B,
-    eff_until: I32,
-    eff_nat: I32,
-    repaired: I32,
-) -> None:
-    """Per record: effect end with and without repair, and when a repair took effect."""
-    for r in prange(typ.shape[0]):
-        t = typ[r]
-        e = t_eff[t]
-        until = _add_months(rday[r], e) if e >= 0 else 2147483647
-        eff_nat[r] = until
-        repaired[r] = 2147483647
-        if granted[r] != 2147483647 and t_repairable[t]:
-            repaired[r] = max(granted[r], _add_months(rday[r], t_min[t]))
-            until = min(until, repaired[r])
-        eff_until[r] = until
 
 
 # ------------------------------------------------------------------------------ the Python side
@@ -588,7 +74,7 @@ class Columns:
 class BatchResult:
     """Per subject: scheme scores (dense: subjects x schemes), memberships and measures (rows)."""
 
-    compiled: CompiledCatalog
+    compiled: Rulebook
     as_of: date
     score: F64
     grade: I32
@@ -617,7 +103,7 @@ class BatchResult:
             c.scheme_ids[s]: (
                 float(self.score[i, s]),
                 c.grade_names[s][self.grade[i, s]] if self.grade[i, s] >= 0 else None,
-                bool(self.exhausted[i, s]) if c.arrays["s_kind"][s] == 1 else None,
+                bool(self.exhausted[i, s]) if c.schemes.kind[s] == LICENCE else None,
             )
             for s in np.flatnonzero(self.touched[i])
         }
@@ -643,7 +129,6 @@ class BatchResult:
 def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date) -> BatchResult:
     """Evaluate every subject in ``cols`` on ``as_of``."""
     c = compile_catalog(catalog)
-    A = c.arrays
     day0 = to_day(as_of)
     keep = cols.day <= day0
     if not keep.all():
@@ -669,25 +154,26 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     eff_until = np.empty(n_rec, np.int32)
     eff_nat = np.empty(n_rec, np.int32)
     repaired = np.empty(n_rec, np.int32)
-    _record_windows(
-        typ,
-        rday,
-        firsts[EventKind.repair_granted],
-        A["t_min"],
-        A["t_eff"],
-        A["t_repairable"],
-        eff_until,
-        eff_nat,
-        repaired,
+    record_windows(
+        c.types, typ, rday, firsts[EventKind.repair_granted], eff_until, eff_nat, repaired
+    )
+    recs = Records(
+        type=typ,
+        day=rday,
+        voided=voided,
+        effect_until=eff_until,
+        natural_end=eff_nat,
+        fulfilled=firsts[EventKind.fulfilled],
+        withdrawn=firsts[EventKind.creditor_withdrew],
+        repaired=repaired,
     )
     n = cols.n_subjects
     starts = np.searchsorted(subj, np.arange(n + 1)).astype(np.int64)
-    nt = len(c.type_ids)
     ns = len(c.scheme_ids)
-    per_type = np.diff(A["tl_start"]).astype(np.int64)
+    per_type = np.diff(c.lists.type_start).astype(np.int64)
     running = np.zeros(n_rec + 1, np.int64)
     np.cumsum(per_type[typ], out=running[1:])
-    cap = running[starts[1:]] - running[starts[:-1]] + len(A["sl_list"])
+    cap = running[starts[1:]] - running[starts[:-1]] + len(c.lists.scheme_list)
     m_off = np.zeros(n + 1, np.int64)
     np.cumsum(cap, out=m_off[1:])
     total = int(m_off[-1])
@@ -700,57 +186,9 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     grade = np.full((n, ns), -1, np.int32)
     touched = np.zeros((n, ns), np.bool_)
     exhausted = np.zeros((n, ns), np.bool_)
-    s_rule_base = A["s_rule_base"]
-    _kernel(
-        starts,
-        typ,
-        rday,
-        voided,
-        eff_until,
-        firsts[EventKind.fulfilled],
-        firsts[EventKind.creditor_withdrew],
-        eff_nat,
-        repaired,
-        day0,
-        nt,
-        A["s_kind"],
-        A["s_num"],
-        A["s_period"],
-        s_rule_base,
-        A["band_start"],
-        A["band_min"],
-        A["dim_start"],
-        A["dim_base"],
-        A["dim_weight"],
-        A["st_start"],
-        A["st_rule"],
-        A["st_dim"],
-        A["occ_start"],
-        A["occ_vals"],
-        A["l_dur"],
-        A["l_min_count"],
-        A["l_within"],
-        A["l_fulfil"],
-        A["l_creditor"],
-        A["l_repair"],
-        A["l_cond"],
-        A["l_thresh"],
-        A["l_grade_mask"],
-        A["tl_start"],
-        A["tl_list"],
-        A["sl_start"],
-        A["sl_list"],
-        score,
-        grade,
-        touched,
-        exhausted,
-        m_off,
-        m_list,
-        m_since,
-        m_until,
-        m_scheme,
-        m_count,
-    )
+    out = Folded(score, grade, touched, exhausted, m_off, m_list, m_since, m_until, m_scheme,
+                 m_count)  # fmt: skip
+    fold_subjects(c.schemes, c.rules, c.lists, c.n_types, recs, starts, day0, out)
     used = np.zeros(total, np.bool_)
     idx = np.repeat(m_off[:-1], m_count) + (
         np.arange(int(m_count.sum())) - np.repeat(np.cumsum(m_count) - m_count, m_count)
@@ -768,7 +206,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     x_list_l: list[I32] = []
     x_memo_l: list[npt.NDArray[np.object_]] = []
     x_scheme_l: list[I32] = []
-    for memo_id, list_id, measures in c.memoranda:
+    for memo_id, list_id, measures, _reach in c.memoranda:
         sel = np.flatnonzero(m_list == list_index[list_id])
         for measure in measures:
             x_subject_l.append(m_subject[sel])
@@ -779,7 +217,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
             x_memo_l.append(np.full(sel.size, memo_id, dtype=object))
             x_scheme_l.append(np.full(sel.size, -1, np.int32))
     scheme_index = {sid: i for i, sid in enumerate(c.scheme_ids)}
-    for scheme_id, at_least, measures in c.perk_measures:
+    for scheme_id, at_least, measures in c.perks:
         si = scheme_index[scheme_id]
         who = np.flatnonzero(touched[:, si] & (score[:, si] >= at_least)).astype(np.int32)
         for measure in measures:

@@ -44,7 +44,6 @@ from socialcredit.policy.loader import CatalogIndex, Loaded
 from socialcredit.policy.schema import (
     LicenceScheme,
     ListDef,
-    MeasureKind,
     Nature,
     PointsScheme,
     Removal,
@@ -59,6 +58,8 @@ from socialcredit.registry.dates import (
     add_working_days,
 )
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+from socialcredit.rules import decide, rules_of
+from socialcredit.rules.decide import Ground
 
 __all__ = [
     "ActiveMeasure",
@@ -289,7 +290,7 @@ def _compile(index: CatalogIndex) -> _Compiled:
     for scheme in index.catalog.schemes:
         by_type: dict[str | None, dict[str, list[tuple[Rule, int]]]] = {}
         rule_keys: dict[int, int] = {}
-        for rule, dim, via in _rules_of(scheme):
+        for rule, dim, via in rules_of(scheme):
             by_type.setdefault(via, {}).setdefault(rule.record_type, []).append((rule, dim))
             rule_keys[id(rule)] = len(rule_keys)
             info = types.get(rule.record_type)
@@ -308,18 +309,6 @@ def _compile(index: CatalogIndex) -> _Compiled:
     compiled = _Compiled(types=types, score_lists=score_lists, schemes=schemes)
     index.__dict__["_evaluate_compiled"] = compiled
     return compiled
-
-
-def _rules_of(scheme: Scheme) -> list[tuple[Rule, int, str | None]]:
-    """Every rule of a scheme with its dimension index (0 if none) and the role it reaches."""
-    if isinstance(scheme, WeightedScheme):
-        out: list[tuple[Rule, int, str | None]] = []
-        for i, dim in enumerate(scheme.dimensions):
-            for rule in dim.rules:
-                via = rule.via or dim.via
-                out.append((rule, i, via.value if via is not None else None))
-        return out
-    return [(r, 0, r.via.value if r.via is not None else None) for r in scheme.rules]
 
 
 # --------------------------------------------------------------------------------------------
@@ -849,25 +838,6 @@ def check(profile: Profile, measure: str, catalog: Loaded | CatalogIndex) -> Dec
 
         raise NotFound(f"measure: no measure {measure!r}{did_you_mean(measure, index.measures)}")
     active = [a for a in profile.measures if a.measure == measure]
-    reasons = tuple(
-        _drop_none(
-            {
-                "code": "LISTED" if a.list else "THRESHOLD",
-                "list": a.list,
-                "memorandum": a.memorandum,
-                "scheme": a.scheme,
-                "via_role": a.via_role,
-                "until": _iso(a.until),
-            }
-        )
-        for a in active
-    )
-    until: date | None = None
-    if active and all(a.until is not None for a in active):
-        until = max(a.until for a in active if a.until is not None)
-    if known.kind is MeasureKind.restriction:
-        decision = "deny" if active else "allow"
-        return Decision(decision, measure, until if active else None, reasons)
-    if active:
-        return Decision("allow", measure, until, reasons)
-    return Decision("deny", measure, None, ({"code": "NOT_ELIGIBLE"},))
+    grounds = [Ground(a.list, a.memorandum, a.scheme, a.via_role, a.until) for a in active]
+    decision, until, reasons = decide(known.kind.value, grounds)
+    return Decision(decision, measure, until, tuple(reasons))

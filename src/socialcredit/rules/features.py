@@ -1,0 +1,136 @@
+"""What a catalog uses, feature by feature, and refusals for a driver that cannot run one.
+
+A driver (the registry's batch path, a simulator engine) declares the features it runs. Before
+it runs a catalog, :func:`require` compares: a feature the driver does not run is refused with
+one line naming the feature and the catalog item that uses it, never approximated.
+
+Feature names (stable; ``<role>`` is a role value such as ``family``):
+
+- ``scheme.points``, ``scheme.licence``, ``scheme.weighted``: a scheme of that kind;
+- ``scheme.grades``: bands; ``scheme.perks``: incentives granted above a threshold;
+- ``rule.escalation``: points that change with the occurrence (``by_occurrence``);
+- ``rule.via.<role>``: a rule or dimension counting another subject's records;
+- ``list.by_records``; ``list.min_count`` (more than one record), ``list.within``,
+  ``list.duration``;
+- ``list.grades``, ``list.score_below``, ``list.score_at_least``, ``list.exhausted``;
+- ``way_off.<removal>``: fulfilment, creditor_request, repair, score_recovery (expiry and
+  objection are what every fold does);
+- ``memorandum.reach.<role>``: measures extended to holders of a role;
+- ``record.role``: records of a legal organisational role;
+- ``subject_kinds``: a record type, scheme or list limited to persons or organisations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from socialcredit.errors import InputError
+from socialcredit.policy.loader import CatalogIndex
+from socialcredit.policy.schema import Removal, WeightedScheme
+from socialcredit.rules.tables import Feature
+
+__all__ = ["Unsupported", "catalog_features", "require"]
+
+_BOTH_KINDS = frozenset(("person", "organisation"))
+_IMPLIED_WAYS_OFF = {Removal.expiry, Removal.objection}
+
+
+class Unsupported(InputError):
+    """A catalog feature the driver at hand cannot run (the catalog is refused, not run)."""
+
+    def __init__(self, driver: str, feature: Feature) -> None:
+        super().__init__(
+            "catalog",
+            f"{driver} cannot run {feature.name} (used by {feature.item}); "
+            "refused rather than approximated",
+        )
+        self.driver = driver
+        self.feature = feature
+
+
+def catalog_features(index: CatalogIndex) -> tuple[Feature, ...]:
+    """Every feature the catalog uses, with the first item using it, in catalog order."""
+    cat = index.catalog
+    out: list[Feature] = []
+    for rt in cat.record_types:
+        if rt.role is not None:
+            out.append(Feature("record.role", f"record type {rt.code}"))
+        if set(rt.subject_kinds) != _BOTH_KINDS:
+            out.append(Feature("subject_kinds", f"record type {rt.code}"))
+    for scheme in cat.schemes:
+        where = f"scheme {scheme.id}"
+        out.append(Feature(f"scheme.{scheme.kind}", where))
+        if scheme.bands:
+            out.append(Feature("scheme.grades", where))
+        if scheme.perks:
+            out.append(Feature("scheme.perks", where))
+        if set(scheme.subject_kinds) != _BOTH_KINDS:
+            out.append(Feature("subject_kinds", where))
+        if isinstance(scheme, WeightedScheme):
+            for dim in scheme.dimensions:
+                for rule in dim.rules:
+                    via = rule.via or dim.via
+                    out += _rule_features(rule.by_occurrence, via, f"{where}, dimension {dim.id}, "
+                                          f"rule for {rule.record_type}")  # fmt: skip
+        else:
+            for rule in scheme.rules:
+                out += _rule_features(
+                    rule.by_occurrence, rule.via, f"{where}, rule for {rule.record_type}"
+                )
+    for lst in cat.lists:
+        where = f"list {lst.id}"
+        e = lst.entry
+        if e.record_types:
+            out.append(Feature("list.by_records", where))
+        if e.min_count > 1:
+            out.append(Feature("list.min_count", where))
+        if e.within_months is not None:
+            out.append(Feature("list.within", where))
+        if lst.duration_months is not None:
+            out.append(Feature("list.duration", where))
+        if e.grades:
+            out.append(Feature("list.grades", where))
+        if e.score_below is not None:
+            out.append(Feature("list.score_below", where))
+        if e.score_at_least is not None:
+            out.append(Feature("list.score_at_least", where))
+        if e.exhausted:
+            out.append(Feature("list.exhausted", where))
+        for way in lst.removal:
+            if way not in _IMPLIED_WAYS_OFF:
+                out.append(Feature(f"way_off.{way.value}", where))
+        if set(lst.subject_kinds) != _BOTH_KINDS:
+            out.append(Feature("subject_kinds", where))
+    for memo in cat.memoranda:
+        for role in memo.extends_to:
+            out.append(Feature(f"memorandum.reach.{role.value}", f"memorandum {memo.id}"))
+    seen: set[str] = set()
+    first: list[Feature] = []
+    for f in out:
+        if f.name not in seen:
+            seen.add(f.name)
+            first.append(f)
+    return tuple(first)
+
+
+def _rule_features(by_occurrence: tuple[float, ...], via: object, where: str) -> Iterable[Feature]:
+    if len(set(by_occurrence)) > 1:
+        yield Feature("rule.escalation", where)
+    if via is not None:
+        yield Feature(f"rule.via.{getattr(via, 'value', via)}", where)
+
+
+def require(features: Iterable[Feature], runs: Iterable[str], *, driver: str) -> None:
+    """Refuse (:class:`Unsupported`) the first feature in ``features`` that ``driver`` does not
+    run. ``runs`` holds feature names; a name ending in ``.*`` covers a family
+    (``rule.via.*``)."""
+    exact = set()
+    families = []
+    for name in runs:
+        if name.endswith(".*"):
+            families.append(name[:-1])
+        else:
+            exact.add(name)
+    for f in features:
+        if f.name not in exact and not any(f.name.startswith(p) for p in families):
+            raise Unsupported(driver, f)

@@ -1,0 +1,178 @@
+"""Random valid catalogs over every feature the rulebook runs, and random histories for them.
+
+``catalogs()`` draws a catalog as raw TOML-like data (record types with publication windows and
+repair, points/licence/weighted schemes with escalating rules, bands and perks, lists entered by
+records with ``min_count``/``within``/durations and every way off, lists entered by every score
+condition, memoranda with reach to legal roles). ``histories(raw)`` draws records of its types
+and lifecycle events of every kind. Shared by the registry's and the simulator's equality tests.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+
+from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+
+PERSON = "34052419800101001X"
+START = date(2018, 1, 1)
+WAYS_OFF = ["fulfilment", "repair", "expiry", "creditor_request", "objection", "score_recovery"]
+LEGAL_ROLES = ["legal_representative", "responsible_person", "actual_controller"]
+NATURES = ["violation", "default", "lawful"]
+
+
+def _points(draw: st.DrawFn) -> dict[str, Any]:
+    if draw(st.booleans()):
+        return {"points": float(draw(st.integers(-60, 30)))}
+    values = draw(st.lists(st.integers(-60, 30), min_size=1, max_size=4))
+    return {"by_occurrence": [float(v) for v in values]}
+
+
+@st.composite
+def catalogs(draw: st.DrawFn) -> dict[str, Any]:
+    n_types = draw(st.integers(1, 5))
+    types = [f"t{i}" for i in range(n_types)]
+    record_types = []
+    for code in types:
+        max_months = draw(st.one_of(st.none(), st.integers(1, 60)))
+        min_months = draw(st.integers(0, max_months if max_months is not None else 24))
+        publication: dict[str, Any] = {"min_months": min_months}
+        if max_months is not None:
+            publication["max_months"] = max_months
+        if draw(st.booleans()):
+            publication["effect_months"] = draw(st.integers(1, 60))
+        record_types.append(
+            {
+                "code": code,
+                "title": code,
+                "domain": "d",
+                "severity": "general",
+                "nature": draw(st.sampled_from(NATURES)),
+                "issuers": ["a"],
+                "repairable": draw(st.booleans()),
+                "publication": publication,
+            }
+        )
+    schemes = []
+    for si in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["points", "licence", "weighted"]))
+        scheme: dict[str, Any] = {"id": f"s{si}", "title": f"s{si}", "kind": kind}
+        rule_types = draw(st.lists(st.sampled_from(types), min_size=1, max_size=4))
+        rules = [{"record_type": t, **_points(draw)} for t in rule_types]
+        if kind == "points":
+            base = float(draw(st.integers(0, 200)))
+            scheme |= {"base": base, "floor": base - 150, "ceiling": base + 100, "rules": rules}
+            lo, hi = base - 150, base + 100
+        elif kind == "licence":
+            points = float(draw(st.integers(1, 20)))
+            scheme |= {"points": points, "period_months": draw(st.integers(1, 36))}
+            scheme["rules"] = rules
+            lo, hi = 0.0, points
+        else:
+            dims = []
+            for di in range(draw(st.integers(1, 3))):
+                mine = [r for j, r in enumerate(rules) if j % (di + 1) == 0]
+                dims.append(
+                    {
+                        "id": f"dim{di}",
+                        "title": f"dim{di}",
+                        "weight": float(draw(st.integers(1, 40))),
+                        "domain": "d",
+                        "base": float(draw(st.integers(0, 100))),
+                        "rules": mine,
+                    }
+                )
+            scheme |= {"low": 350.0, "high": 950.0, "dimensions": dims}
+            lo, hi = 350.0, 950.0
+        cuts = sorted(set(draw(st.lists(st.integers(int(lo), int(hi)), max_size=3))))
+        scheme["bands"] = [{"grade": f"g{i}", "min": float(c)} for i, c in enumerate(cuts)]
+        if draw(st.booleans()):
+            scheme["perks"] = [{"at_least": float(draw(st.integers(int(lo), int(hi)))),
+                                "measures": ["m_perk"]}]  # fmt: skip
+        schemes.append(scheme)
+    lists = []
+    for li in range(draw(st.integers(0, 4))):
+        entry: dict[str, Any]
+        scored = [s for s in schemes if s["kind"] != "licence" or True]
+        if scored and draw(st.booleans()):
+            s = draw(st.sampled_from(scored))
+            conditions = ["score_below", "score_at_least"]
+            if s["bands"]:
+                conditions.append("grades")
+            if s["kind"] == "licence":
+                conditions.append("exhausted")
+            cond = draw(st.sampled_from(conditions))
+            entry = {"scheme": s["id"]}
+            if cond == "grades":
+                entry["grades"] = draw(
+                    st.lists(st.sampled_from([b["grade"] for b in s["bands"]]), min_size=1)
+                )
+            elif cond == "exhausted":
+                entry["exhausted"] = True
+            else:
+                span = (0, 20) if s["kind"] == "licence" else (0, 1000)
+                entry[cond] = float(draw(st.integers(*span)))
+        else:
+            entry = {
+                "record_types": draw(st.lists(st.sampled_from(types), min_size=1, max_size=3)),
+                "min_count": draw(st.integers(1, 3)),
+            }
+            if draw(st.booleans()):
+                entry["within_months"] = draw(st.integers(1, 36))
+        lst: dict[str, Any] = {
+            "id": f"l{li}",
+            "title": f"l{li}",
+            "kind": "blacklist",
+            "entry": entry,
+            "removal": draw(st.lists(st.sampled_from(WAYS_OFF), unique=True)),
+        }
+        if draw(st.booleans()):
+            lst["duration_months"] = draw(st.integers(1, 60))
+        lists.append(lst)
+    measures = [
+        {"id": "m_r", "title": "m_r", "kind": "restriction", "domain": "d"},
+        {"id": "m_i", "title": "m_i", "kind": "incentive", "domain": "d"},
+        {"id": "m_perk", "title": "m_perk", "kind": "incentive", "domain": "d"},
+    ]
+    memoranda = []
+    for mi, lst in enumerate(lists):
+        if draw(st.booleans()):
+            memoranda.append(
+                {
+                    "id": f"memo{mi}",
+                    "title": f"memo{mi}",
+                    "lists": [lst["id"]],
+                    "measures": draw(
+                        st.lists(st.sampled_from(["m_r", "m_i"]), min_size=1, unique=True)
+                    ),  # fmt: skip
+                    "extends_to": draw(st.lists(st.sampled_from(LEGAL_ROLES), unique=True)),
+                }
+            )
+    return {
+        "catalog": {"id": "random", "title": "random", "version": "1"},
+        "authorities": [{"id": "a", "title": "a"}],
+        "domains": [{"id": "d", "title": "d", "category": "judicial"}],
+        "record_types": record_types,
+        "schemes": schemes,
+        "lists": lists,
+        "measures": measures,
+        "memoranda": memoranda,
+    }
+
+
+@st.composite
+def histories(draw: st.DrawFn, raw: dict[str, Any], prefix: str = "") -> list[Fact]:
+    """One subject's records of ``raw``'s types, and lifecycle events of every kind."""
+    types = [rt["code"] for rt in raw["record_types"]]
+    facts: list[Fact] = []
+    for i in range(draw(st.integers(0, 8))):
+        day = START + timedelta(days=draw(st.integers(0, 1500)))
+        rid = f"{prefix}r{i}"
+        facts.append(Record(rid, PERSON, draw(st.sampled_from(types)), "a", day))
+        for j in range(draw(st.integers(0, 2))):
+            kind = draw(st.sampled_from(list(EventKind)))
+            on = day + timedelta(days=draw(st.integers(0, 900)))
+            facts.append(LifecycleEvent(rid, kind, on, note=str(j)))
+    return facts
