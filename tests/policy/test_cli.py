@@ -105,6 +105,34 @@ def test_show(cli: Run) -> None:
     assert "court.judgment_debtor" in out and "restrict.flight" in out and "Fa Shi" in out
 
 
+def test_show_prints_reviewed_exemptions_and_authority_kinds(cli: Run, write: Writer) -> None:
+    code, out, _ = cli("policy", "show", "court-dishonest-debtors")
+    assert code == 0
+    plain = " ".join(out.split())
+    assert "Reviewed exemptions" in plain
+    assert "measures[restrict.private_school]" in plain
+    assert "socialcredit catalog maintainers" in plain and "2026-12-01" in plain
+    assert "never to the child" in plain  # the reason
+    assert "administrative agency" in plain and "private operator" in plain
+    code, out, _ = cli("policy", "show", "court-dishonest-debtors", "--format", "json")
+    (exemption,) = json.loads(out)["exemptions"]
+    assert exemption["reviewed_by"] == "socialcredit catalog maintainers"
+    assert exemption["subjects"] == ["association"]
+    # a user's catalog: its own exemption, with its reviewer, and an authority with no kind
+    path = write(
+        replace={'title = "Dishonest debtors"': 'title = "Debtors (family firms)"'},
+        extra='\n[[authorities]]\nid = "x.office"\ntitle = "Office"\n'
+        '\n[[exemptions]]\nsection = "lists"\nid = "debtors"\nsubjects = ["association"]\n'
+        'reviewed_by = "J. Doe, data protection officer"\nreviewed_on = 2026-11-30\n'
+        'reason = "family firms are companies, not families"\n',
+    )
+    code, out, _ = cli("policy", "show", str(path))
+    plain = " ".join(out.split())
+    assert code == 0 and "J. Doe, data protection officer" in plain and "(no kind)" in plain
+    code, out, _ = cli("policy", "check", str(path))
+    assert code == 0, out
+
+
 def test_show_unknown_catalog(cli: Run) -> None:
     code, _, err = cli("policy", "show", "rongchen")
     assert code == 2

@@ -58,7 +58,7 @@ def check_cmd(
         bool, typer.Option("--deny-warnings", help="Exit 1 on warnings too.")
     ] = False,
 ) -> None:
-    """Check catalogs against the guardrails (codes SC000-SC016, see docs/guardrails.md).
+    """Check catalogs against the guardrails (codes SC000-SC023, see docs/guardrails.md).
 
     Exits 1 if there is any error (or any warning with --deny-warnings), 0 otherwise.
     """
@@ -139,8 +139,9 @@ def show_cmd(
     catalog: Annotated[str, typer.Argument(help="Catalog file or bundled catalog id.")],
     fmt: FormatOpt = Format.text,
 ) -> None:
-    """Show a catalog (merged with what it extends): sources, authorities, record types,
-    schemes, lists and memoranda."""
+    """Show a catalog (merged with what it extends): sources, authorities and their kinds,
+    record types, schemes, lists, memoranda, and the reviewed exemptions from label screening
+    (who reviewed each, when and why)."""
     loaded = load(catalog)
     if fmt is Format.json:
         _print_json(loaded.catalog.model_dump(mode="json"))
@@ -166,11 +167,17 @@ def _render_catalog(loaded: Loaded) -> None:
 
     if cat.authorities:
         t = Table(title="Authorities")
-        for col in ("id", "title", "jurisdiction", "may issue"):
+        for col in ("id", "title", "kind", "jurisdiction", "may issue"):
             t.add_column(col)
         mandate = loaded.index.mandate
         for a in cat.authorities:
-            t.add_row(a.id, escape(a.title), a.jurisdiction, str(len(mandate.get(a.id, ()))))
+            t.add_row(
+                a.id,
+                escape(a.title),
+                a.kind.value.replace("_", " ") if a.kind else "[yellow](no kind)[/]",
+                a.jurisdiction,
+                str(len(mandate.get(a.id, ()))),
+            )
         console.print(t)
 
     if cat.record_types:
@@ -253,6 +260,18 @@ def _render_catalog(loaded: Loaded) -> None:
                 branch.add(f"also reaches: {', '.join(r.value for r in memo.extends_to)}")
         console.print(tree)
 
+    if cat.exemptions:
+        console.print("[bold]Reviewed exemptions from label screening (SC021)[/]")
+        for ex in cat.exemptions:
+            origin = loaded.origin.get(("exemptions", ex.key))
+            where = f", in {origin.name}" if origin is not None else ""
+            subjects = ", ".join(s.value for s in ex.subjects)
+            console.print("  " + escape(f"{ex.section}[{ex.id}] ({subjects}){where}"))
+            console.print(
+                f"    reviewed by {escape(ex.reviewed_by)} on {ex.reviewed_on.isoformat()}"
+            )
+            console.print(f"    why: {escape(ex.reason)}")
+
 
 def _scheme_tree(scheme: Scheme) -> Tree:
     if isinstance(scheme, PointsScheme):
@@ -261,7 +280,9 @@ def _scheme_tree(scheme: Scheme) -> Tree:
         shape = f"licence: {scheme.points:g} points over {scheme.period_months} months"
     else:
         shape = f"weighted: {scheme.low:g}..{scheme.high:g}"
-    private = ", private" if scheme.private else ""
+    private = f", private, run by {scheme.operator}" if scheme.private else ""
+    if scheme.operator and not scheme.private:
+        private = f", run by {scheme.operator}"
     tree = Tree(f"[bold]Scheme {scheme.id}[/]: {escape(scheme.title)} ({shape}{private})")
     if isinstance(scheme, WeightedScheme):
         for dim in scheme.dimensions:
