@@ -547,3 +547,22 @@ def test_no_bundled_admissible_label_is_flagged_without_review() -> None:
     for catalog_id in ("cn-common", "rongcheng", "jinan-dog", "environment-credit", "sesame",
                        "credit-reporting", "joint-punishment-2016"):  # fmt: skip
         assert not [f for f in check_paths([catalog_id]) if f.code in {"SC021", "SC023"}]
+
+
+def test_an_innocent_location_label_may_be_exempted_but_not_a_camera_source(
+    write: Writer,
+) -> None:
+    title = {'title = "Able to perform but refuses"': 'title = "Ignored a GPS tracking order"'}
+    exemption = """
+[[exemptions]]
+section = "record_types"
+id = "court.refuse"
+subjects = ["surveillance"]
+reviewed_by = "Ann, court liaison"
+reviewed_on = 2026-12-01
+reason = "the record is the court's finding that an order was ignored, not a location trace"
+"""
+    assert found(write(replace=title), "SC010")
+    assert found(write(replace=title, extra=exemption), "SC010") == []
+    camera = dict(title, **{'issuers = ["court"]': 'issuers = ["court"]\nsource = "camera"'})
+    assert found(write(replace=camera, extra=exemption), "SC010")

@@ -13,6 +13,7 @@ from socialcredit.policy.schema import (
     DomainCategory,
     ListDef,
     Nature,
+    ProtectedSubject,
     RecordType,
     Removal,
     Role,
@@ -65,6 +66,21 @@ class Context:
 
     def warn(self, code: str, location: str, message: str, help: str = "") -> None:
         self.findings.append(Finding(code, Severity.warning, location, message, help))
+
+    def exempted(self, section: str, item_id: str, subject: ProtectedSubject) -> bool:
+        """Whether the file defining the item carries a reviewed exemption for ``subject``
+        (with a reviewer and a reason; SC021 reports exemptions that are not)."""
+        key = f"{section}:{item_id}"
+        owner = "schemes" if section == "dimensions" else section
+        owner_id = item_id.split("/", 1)[0] if section == "dimensions" else item_id
+        for ex in self.catalog.exemptions:
+            if ex.key != key or subject not in ex.subjects:
+                continue
+            if blank(ex.reviewed_by) or blank(ex.reason):
+                return False
+            origin = self.loaded.origin
+            return origin.get(("exemptions", key)) == origin.get((owner, owner_id))
+        return False
 
     def unknown(
         self, location: str, what: str, name: str, options: Iterable[str], owner: str

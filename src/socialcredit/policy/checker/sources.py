@@ -3,10 +3,12 @@
 A record is admissible only as an authority's decision, a court's judgment or a regulated credit
 report. SC010 refuses a surveillance source, whether it is declared (``source = "camera"``) or
 only betrayed by the labels of the record type or of its issuer (a "face-recognition camera
-network" declared as an issuer of ``authority_decision`` records). SC022 holds each authority to
-its declared ``kind``: a private operator runs private schemes and issues credit reports, never
-authority decisions or judgments; a private scheme is run by a private operator on its own
-records; a court's judgment comes from a court.
+network" declared as an issuer of ``authority_decision`` records). A declared source is never
+exempted; a label is, by the same reviewed exemption that clears it of SC021.
+
+SC022 holds each authority to its declared ``kind``: a private operator runs private schemes and
+issues credit reports, never authority decisions or judgments; a private scheme is run by a
+private operator on its own records; a court's judgment comes from a court.
 """
 
 from __future__ import annotations
@@ -29,8 +31,14 @@ SURVEILLANCE: frozenset[ProtectedSubject] = frozenset(
 )
 
 
-def _surveillance_words(*texts: str) -> list[str]:
-    return [h.term.rstrip("*") for t in texts for h in screen(t) if h.subject in SURVEILLANCE]
+def _surveillance_words(ctx: Context, section: str, item_id: str, *texts: str) -> list[str]:
+    """Surveillance words in an item's labels that no reviewed exemption clears."""
+    return [
+        h.term.rstrip("*")
+        for t in texts
+        for h in screen(t)
+        if h.subject in SURVEILLANCE and not ctx.exempted(section, item_id, h.subject)
+    ]
 
 
 def sc010_sources(ctx: Context) -> None:
@@ -48,7 +56,7 @@ def sc010_sources(ctx: Context) -> None:
                 fix,
             )
             continue
-        words = _surveillance_words(rt.code, rt.title, rt.description)
+        words = _surveillance_words(ctx, "record_types", rt.code, rt.code, rt.title, rt.description)
         if words:
             ctx.error(
                 "SC010",
@@ -61,7 +69,9 @@ def sc010_sources(ctx: Context) -> None:
             auth = ctx.index.authorities.get(issuer)
             if auth is None:
                 continue
-            words = _surveillance_words(auth.id, auth.title, auth.description)
+            words = _surveillance_words(
+                ctx, "authorities", auth.id, auth.id, auth.title, auth.description
+            )
             if words:
                 ctx.error(
                     "SC010",
