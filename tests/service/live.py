@@ -20,6 +20,7 @@ from socialcredit.policy.loader import Loaded
 from socialcredit.registry.ledger import Ledger
 from socialcredit.service import server as serving
 from socialcredit.service.app import create_app
+from socialcredit.service.limits import DEFAULT_LIMITS, Limits
 
 TODAY = date(2026, 6, 1)
 
@@ -50,7 +51,12 @@ class Live:
 
 
 def serve(
-    url: str, catalog: Loaded, *, portal: bool = False, studies: Path | None = None
+    url: str,
+    catalog: Loaded,
+    *,
+    portal: bool = False,
+    studies: Path | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[Live]:
     ledger = Ledger.open(url)
     ledger.init()
@@ -59,7 +65,9 @@ def serve(
                      studies=studies)  # fmt: skip
     port = _free_port()
     # the server `socialcredit serve` runs: the check path is answered in its protocol
-    server = uvicorn.Server(serving.config(app, host="127.0.0.1", port=port, lifespan="on"))
+    server = uvicorn.Server(
+        serving.config(app, host="127.0.0.1", port=port, lifespan="on", limits=limits)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     # start-up warms the projector's compiled kernels: about a second from Numba's cache, a

@@ -35,6 +35,7 @@ from socialcredit.registry.ledger import Ledger
 from socialcredit.service import api
 from socialcredit.service.checkpath import CheckFastPath
 from socialcredit.service.errors import Forbidden, Unauthorized
+from socialcredit.service.limits import BodyGuard
 from socialcredit.service.registry import Registry
 
 
@@ -100,6 +101,7 @@ def create_app(
     )
     app.state.registry = registry
     app.include_router(api.router)
+    app.add_middleware(BodyGuard, registry=registry)
     app.add_middleware(CheckFastPath, registry=registry)
 
     @app.exception_handler(SocialCreditError)

@@ -32,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from socialcredit.errors import InputError, LedgerError
 from socialcredit.registry import subjects
 from socialcredit.registry.ledger import ApiKey, text_problem
+from socialcredit.service.limits import DEFAULT_LIMITS, Limits
 from socialcredit.service.registry import Registry
 
 CHECK_PATH = "/api/v1/checks/"
@@ -170,6 +171,18 @@ class _NoEvent:
 _NO_EVENT = _NoEvent()
 
 
+_BUSY_BODY = b'{"error":{"field":null,"message":"too many connections; try again later"}}'
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n" % len(_BUSY_BODY) + _BUSY_BODY
+)
+_LATE = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n"
+    b"connection: close\r\n\r\n"
+)
+
+
 class CheckProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, answering well-formed checks itself (see the module's
     docstring); bind a registry with :func:`check_protocol`.
@@ -180,10 +193,59 @@ class CheckProtocol(HttpToolsProtocol):
     closes the connection only if it has been idle for the whole keep-alive time."""
 
     fast: FastCheck
+    limits: Limits = DEFAULT_LIMITS
     _ready: tuple[bytes, int] | None = None
     _active_at: float = 0.0
     _headers_of: Any = None
     _headers: bytes = b""
+    _head_since: float | None = None
+    """Since when a request's head is awaited (None while a head is not awaited)."""
+    _head_bytes: int = 0
+    _body_since: float | None = None
+    """Since when a request's body is awaited (None while a body is not awaited)."""
+    _sweeping: asyncio.AbstractEventLoop | None = None
+
+    # -- the connection's limits -----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.limits.max_connections:
+            transport.write(_BUSY)
+            transport.close()
+            return
+        self._head_since = self.loop.time()
+        cls = type(self)
+        if cls._sweeping is not self.loop:  # one sweep a second, for every connection
+            cls._sweeping = self.loop
+            self.loop.call_later(1.0, _sweep, self.loop, self.connections)
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_since is not None:
+            self._head_bytes += len(data)
+            if self._head_bytes > self.limits.max_head:
+                self._refuse(_LARGE)
+                return
+        super().data_received(data)
+
+    def _expire(self, now: float) -> None:
+        """Close the connection if a head or a body is overdue (the sweep calls this)."""
+        limits = self.limits
+        cycle = self.cycle
+        busy = cycle is not None and not cycle.response_complete
+        if self._head_since is not None and not busy:
+            if now - self._head_since > limits.header_timeout:
+                self._refuse(_LATE)
+        elif self._body_since is not None and now - self._body_since > limits.body_timeout:
+            self._refuse(b"" if busy else _LATE)
+
+    def _refuse(self, answer: bytes) -> None:
+        self._head_since = self._body_since = None
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if answer:
+            transport.write(answer)
+        transport.close()
 
     # -- parsing ---------------------------------------------------------------------------
 
@@ -192,8 +254,13 @@ class CheckProtocol(HttpToolsProtocol):
         self.expect_100_continue = False
         self.headers = []
         self._ready = None
+        if self._head_since is None:
+            self._head_since = self.loop.time()
 
     def on_headers_complete(self) -> None:
+        self._head_since = None
+        self._head_bytes = 0
+        self._body_since = self.loop.time()
         url = self.url
         if url.startswith(_PREFIX) and self._idle() and self.parser.get_method() == b"GET":
             path, _, query = url.partition(b"?")
@@ -237,6 +304,8 @@ class CheckProtocol(HttpToolsProtocol):
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._body_since = None
+        self._head_since = self.loop.time()  # the next request's head, when it comes
         ready = self._ready
         if ready is None:
             super().on_message_complete()
@@ -315,6 +384,19 @@ class CheckProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
-def check_protocol(registry: Registry) -> type[asyncio.Protocol]:
-    """A :class:`CheckProtocol` answering from ``registry`` (uvicorn's ``http=`` setting)."""
-    return type("BoundCheckProtocol", (CheckProtocol,), {"fast": FastCheck(registry)})
+def _sweep(loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+    """Once a second: close the connections whose request head or body is overdue."""
+    now = loop.time()
+    for conn in list(connections):
+        if isinstance(conn, CheckProtocol):
+            conn._expire(now)
+    if loop.is_closed():
+        return
+    loop.call_later(1.0, _sweep, loop, connections)
+
+
+def check_protocol(registry: Registry, limits: Limits = DEFAULT_LIMITS) -> type[asyncio.Protocol]:
+    """A :class:`CheckProtocol` answering from ``registry`` under ``limits`` (uvicorn's
+    ``http=`` setting)."""
+    return type("BoundCheckProtocol", (CheckProtocol,),
+                {"fast": FastCheck(registry), "limits": limits})  # fmt: skip

@@ -1,0 +1,219 @@
+"""Hostile clients cannot stall the service (real sockets against a live server): a body over
+its limit, or sent without a valid key, is refused before it is read; half-sent requests and
+idle connections are closed after the header timeout; a connection over the cap is refused at
+once; and checks are answered while 2,000 idle or half-open sockets are held."""
+
+from __future__ import annotations
+
+import resource
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from live import Live, person_id, serve
+
+from socialcredit.policy.loader import Loaded
+from socialcredit.service.limits import Limits, raise_file_limit
+
+QUICK = Limits(header_timeout=1.5, body_timeout=2.0, max_connections=3_000)
+
+
+@pytest.fixture
+def quick(tmp_path: Path, service_catalog: Loaded) -> Iterator[Live]:
+    """A server with short timeouts, so that the test need not wait for the defaults."""
+    raise_file_limit()  # the test's own sockets, and the server's, in this one process
+    yield from serve(f"sqlite:///{tmp_path}/h.db", service_catalog, limits=QUICK)
+
+
+def _connect(live: Live) -> socket.socket:
+    host, port = live.base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    return sock
+
+
+def _read_all(sock: socket.socket, limit: float = 10) -> bytes:
+    sock.settimeout(limit)
+    got = b""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def _closed_by_server(sock: socket.socket, limit: float) -> bool:
+    sock.settimeout(limit)
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return True
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_a_body_is_refused_before_it_is_read(live: Live) -> None:
+    token = live.key("consumer", "transport", "airline")
+    authority = live.key("authority", "court", "court")
+    cases = [
+        # (headers, expected status): the body is never sent; the answer comes anyway
+        (b"Content-Length: 100000000\r\n", b"413"),  # too big, whoever asks
+        (
+            b"Content-Length: 100000000\r\nAuthorization: Bearer " + authority.encode() + b"\r\n",
+            b"413",
+        ),  # fmt: skip
+        (b"Content-Length: 1000\r\n", b"401"),  # no key: refused before the body
+        (b"Content-Length: 1000\r\nAuthorization: Bearer sc_nope_nope\r\n", b"401"),
+        (b"Content-Length: 1000\r\nAuthorization: Bearer " + token.encode() + b"\r\n", b"403"),
+    ]
+    for headers, status in cases:
+        with _connect(live) as sock:
+            sock.sendall(b"POST /api/v1/records/batch HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\n" + headers + b"\r\n")  # fmt: skip
+            got = _read_all(sock, 5)
+            assert got.startswith(b"HTTP/1.1 " + status), (headers, got)
+            assert b"connection: close" in got.lower()
+            assert b'"field"' in got
+    # a chunked body is read only up to the limit
+    with _connect(live) as sock:
+        sock.sendall(b"POST /api/v1/records HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                     b"Content-Type: application/json\r\nAuthorization: Bearer "
+                     + authority.encode() + b"\r\n\r\n")  # fmt: skip
+        chunk = b"x" * 16_384
+        got = b""
+        sock.settimeout(0.2)
+        for _ in range(64):  # up to 1 MiB; the answer comes once 64 KiB are over
+            try:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                got += sock.recv(65536)
+            except TimeoutError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            if got:
+                break
+        assert got.startswith(b"HTTP/1.1 413"), got
+
+
+def test_half_sent_requests_and_idle_connections_are_closed(quick: Live) -> None:
+    idle = _connect(quick)
+    half = _connect(quick)
+    half.sendall(b"GET /api/v1/public/lists HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    body = _connect(quick)
+    body.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                 b"Content-Type: application/x-www-form-urlencoded\r\n\r\nkey=")  # fmt: skip
+    try:
+        assert _closed_by_server(idle, 4.5)
+        assert _closed_by_server(half, 1.0)
+        assert _closed_by_server(body, 2.5)
+    finally:
+        for s in (idle, half, body):
+            s.close()
+    # a head over the size limit is refused (431)
+    with _connect(quick) as sock:
+        try:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"y" * 100_000)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        got = _read_all(sock, 5)
+        assert got.startswith(b"HTTP/1.1 431"), got[:100]
+
+
+def test_checks_are_answered_while_2000_idle_or_half_open_sockets_are_held(
+    tmp_path: Path,
+) -> None:
+    """``socialcredit serve`` started with the common default of 1,024 open files: it raises
+    its own limit, and answers checks while 2,000 sockets (half idle, half with a request
+    never finished) are held."""
+    from socialcredit.registry.ledger import Ledger
+
+    raise_file_limit()  # this process holds the 2,000 client sockets
+    db = str(tmp_path / "s.db")
+    with Ledger.open(db) as ledger:
+        ledger.init()
+        token = ledger.create_key(role="consumer", principal="transport", actor="test")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def low_file_limit() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+
+    code = f"from socialcredit.cli import main; main(['serve', '--db', {db!r}, '--port', '{port}'])"
+    proc = subprocess.Popen([sys.executable, "-c", code], preexec_fn=low_file_limit,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    held: list[socket.socket] = []
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        for n in range(2_000):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            if n % 2:
+                sock.sendall(b"GET /api/v1/checks/x HTTP/1.1\r\nHost: x\r\n")  # never finished
+            held.append(sock)
+        start = time.monotonic()
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as c:
+            for n in range(200):
+                r = c.get(f"/api/v1/checks/{person_id(n)}/restrict.flight")
+                assert r.status_code == 200, r.text
+        assert time.monotonic() - start < 8  # within the header timeout: all still held
+        assert all(s.fileno() >= 0 for s in held)
+    finally:
+        for sock in held:
+            sock.close()
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_a_connection_over_the_cap_is_refused_at_once(
+    tmp_path: Path, service_catalog: Loaded
+) -> None:
+    for live in serve(f"sqlite:///{tmp_path}/cap.db", service_catalog,
+                      limits=Limits(max_connections=20)):  # fmt: skip
+        held = [_connect(live) for _ in range(20)]
+        try:
+            with _connect(live) as extra:
+                got = _read_all(extra, 5)
+                assert got.startswith(b"HTTP/1.1 503"), got
+        finally:
+            for sock in held:
+                sock.close()
+        time.sleep(0.2)
+        with live.client() as c:  # room again
+            assert c.get("/api/v1/public/lists").status_code == 200
+
+
+def test_the_file_limit_is_raised_where_allowed() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 256:
+        pytest.fail(f"the hard limit on open files here is {hard}: cannot test raising to it")
+    code = (
+        "import resource; from socialcredit.service.limits import raise_file_limit; "
+        "s, h = resource.getrlimit(resource.RLIMIT_NOFILE); "
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, h)); "
+        "print(*raise_file_limit(), resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after, now = map(int, out.stdout.split())
+    assert before == 256 and after == now > 256
