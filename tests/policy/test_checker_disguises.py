@@ -566,3 +566,12 @@ reason = "the record is the court's finding that an order was ignored, not a loc
     assert found(write(replace=title, extra=exemption), "SC010") == []
     camera = dict(title, **{'issuers = ["court"]': 'issuers = ["court"]\nsource = "camera"'})
     assert found(write(replace=camera, extra=exemption), "SC010")
+
+
+def test_the_lexicon_docstring_examples() -> None:
+    import doctest
+
+    from socialcredit.policy import lexicon
+
+    result = doctest.testmod(lexicon)
+    assert result.attempted >= 3 and result.failed == 0

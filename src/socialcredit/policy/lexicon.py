@@ -16,7 +16,9 @@ understand: a hit is an error unless the catalog carries a reviewed exemption fo
 
 >>> [h.subject.value for h in screen("x.church_attendance")]
 ['religion']
->>> [h.term for h in screen("不献血")]
+>>> [(h.term, h.word) for h in screen("Religious gathering")]
+[('relig*', 'religious')]
+>>> [h.word for h in screen("不献血")]
 ['献血']
 >>> screen("Able to perform the judgment but refuses")
 []
@@ -559,6 +561,9 @@ ADVANTAGE: tuple[str, ...] = (
 class Hit:
     subject: ProtectedSubject
     term: str
+    """The lexicon's term (``relig*``)."""
+    word: str
+    """What the text says (``religious``)."""
 
 
 def _pattern(term: str) -> str:
@@ -596,12 +601,14 @@ def words_in(text: str, terms: Iterable[str]) -> list[str]:
 
 
 def screen(text: str) -> list[Hit]:
-    """Every protected subject ``text`` names, with the first term that gave it away."""
+    """Every protected subject ``text`` names, with the first word that gave it away."""
     hits = []
+    norm = normalise(text)
     for subject, terms in PROTECTED.items():
-        found = words_in(text, terms)
-        if found:
-            hits.append(Hit(subject, found[0]))
+        m = _compiled(tuple(terms)).search(norm)
+        if m is not None:
+            assert m.lastgroup is not None
+            hits.append(Hit(subject, terms[int(m.lastgroup[1:])], " ".join(m.group().split())))
     return hits
 
 

@@ -166,7 +166,7 @@ def sc021_protected_labels(ctx: Context) -> None:
             if valid and exemption is not None and hit.subject in exemption.subjects:
                 used.setdefault(item.key, set()).add(hit.subject)
                 continue
-            term = hit.term.rstrip("*")
+            term = hit.word
             ctx.error(
                 "SC021",
                 item.location,

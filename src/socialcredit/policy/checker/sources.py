@@ -34,7 +34,7 @@ SURVEILLANCE: frozenset[ProtectedSubject] = frozenset(
 def _surveillance_words(ctx: Context, section: str, item_id: str, *texts: str) -> list[str]:
     """Surveillance words in an item's labels that no reviewed exemption clears."""
     return [
-        h.term.rstrip("*")
+        h.word
         for t in texts
         for h in screen(t)
         if h.subject in SURVEILLANCE and not ctx.exempted(section, item_id, h.subject)
