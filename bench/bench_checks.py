@@ -1,8 +1,12 @@
-"""The consumer check path over HTTP: ``GET /api/v1/checks/{subject}/{measure}``, with wrk.
+"""The consumer check path over HTTP: ``GET /api/v1/checks/{subject}/{measure}``.
 
-What it measures: requests/s and latency percentiles (wrk ``--latency``: p50, p75, p90, p99)
-of the service's check route, one server process pinned to one core (``taskset -c 0``), the
-load generator (wrk, one thread, keep-alive connections) pinned to the other core, on loopback.
+What it measures: requests/s and latency percentiles (p50, p75, p90, p99) of the service's
+check route, one server process pinned to one core (``taskset -c 0``), the load generator
+(keep-alive connections) pinned to the other core, on loopback. The load generator is ``wrk``
+(one thread, ``--latency``) if it is on the PATH; otherwise ``bench/loadgen.py``, a small
+asyncio client on uvloop that needs nothing but the project's own dependencies (it is slower
+than wrk, so at high rates it may set the pace: the output names the generator, and figures
+from the two are not comparable). Nothing is installed as it runs.
 Next to it, in the same run and under the same conditions, the peer: a plain FastAPI route
 with a pydantic response model (``response_model=CheckOut``, returning a ``CheckOut``) that
 answers the same question from a dict built from the same projection, with no key, no subject
@@ -31,11 +35,11 @@ each run the server process's CPU time per request (user + system, from ``/proc`
 too: it is steadier than requests/s on a machine shared with other work.
 
 Each side is run ``--runs`` times (a fresh server each round, sides alternating, a warm-up
-before each measured run); the medians and the ratios are printed. Run (as root, or with sudo
-for installing wrk)::
+before each measured run); the medians and the ratios are printed. Run::
 
     .venv/bin/python bench/bench_checks.py
     .venv/bin/python bench/bench_checks.py --sides ours,peer,floor,unaudited --runs 3
+    .venv/bin/python bench/bench_checks.py --smoke      # a few seconds (the tests)
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from typing import Any
 
 import orjson
 
+from benchlib import Figure, add_arguments, emit
 from socialcredit.identifiers import resident_id
 from socialcredit.registry.config import registry_catalog
 from socialcredit.registry.ledger import Ledger, RecordChecker, default_projector
@@ -227,21 +232,18 @@ def serve_other(side: str, db: str, port: int) -> None:
 # -------------------------------------------------------------------------------- running
 
 
-def ensure_wrk() -> str:
+def load_generator(choice: str) -> str | None:
+    """wrk's path if it is to be used, None for ``bench/loadgen.py``."""
     found = shutil.which("wrk")
-    if found:
-        return found
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    print("installing wrk (apt-get install -y wrk)")
-    subprocess.run([*sudo, "apt-get", "install", "-y", "wrk"], check=False,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
-    if not shutil.which("wrk"):
-        subprocess.run([*sudo, "apt-get", "update"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([*sudo, "apt-get", "install", "-y", "wrk"], check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("wrk is not installed and could not be installed")
+    if choice == "wrk" and not found:
+        raise SystemExit(
+            "--load-generator wrk: wrk is not on the PATH (Debian: apt-get install "
+            "wrk); without it, --load-generator python uses bench/loadgen.py"
+        )
+    if choice == "python" or not found:
+        print("load generator: bench/loadgen.py (wrk is not on the PATH, or not chosen)")
+        return None
+    print(f"load generator: {found}")
     return found
 
 
@@ -253,7 +255,7 @@ def free_port() -> int:
 
 def start(side: str, db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     if side == "ours":
-        cmd = [str(ROOT / ".venv" / "bin" / "socialcredit"), "serve", "--db", str(db),
+        cmd = [sys.executable, "-m", "socialcredit", "serve", "--db", str(db),
                "--port", str(port), "--today", TODAY.isoformat()]  # fmt: skip
     else:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", side, str(db),
@@ -296,6 +298,25 @@ _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 def _ms(text: str) -> float:
     number, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
     return float(number) * _UNIT[unit]
+
+
+def load_run(wrk: str | None, url: str, script: Path, paths: Path, token: str, *,
+             duration: float, connections: int) -> dict[str, float]:  # fmt: skip
+    if wrk is None:
+        return loadgen_run(url, paths, token, duration=duration, connections=connections)
+    return wrk_run(wrk, url, script, paths, token, duration=duration, connections=connections)
+
+
+def loadgen_run(url: str, paths: Path, token: str, *, duration: float,
+                connections: int) -> dict[str, float]:  # fmt: skip
+    cmd = ["taskset", "-c", CLIENT_CORE, sys.executable, str(Path(__file__).parent / "loadgen.py"),
+           "--url", url, "--paths", str(paths), "--token", token,
+           "--connections", str(connections), "--duration", f"{duration:g}"]  # fmt: skip
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    result = orjson.loads(out)
+    if result["non_2xx"] or result["socket_errors"]:
+        raise SystemExit(f"the load generator saw failures: {result}")
+    return {k: float(result[k]) for k in ("rps", "requests", "p50", "p75", "p90", "p99")}
 
 
 def wrk_run(wrk: str, url: str, script: Path, paths: Path, token: str, *, duration: float,
@@ -343,13 +364,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, help="build the fixture in this folder and keep it")
     parser.add_argument("--serve", nargs=2, metavar=("SIDE", "DB"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--load-generator", choices=("auto", "wrk", "python"), default="auto",
+                        help="auto: wrk if on the PATH, else bench/loadgen.py")  # fmt: skip
+    add_arguments(parser)
     args = parser.parse_args(argv)
     if args.serve:
         serve_other(args.serve[0], args.serve[1], args.port)
         return
+    if args.smoke:
+        args.subjects, args.duration, args.warmup, args.runs = 300, 1.0, 0.5, 1
+        args.connections = 4
+        args.sides = "ours,peer"
     if (os.cpu_count() or 1) < 2:
-        raise SystemExit("needs two cores: one for the server, one for wrk")
-    wrk = ensure_wrk()
+        raise SystemExit("needs two cores: one for the server, one for the load generator")
+    wrk = load_generator(args.load_generator)
     sides = args.sides.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-checks-") as tmp:
         work = args.keep or Path(tmp)
@@ -365,7 +393,7 @@ def main(argv: list[str] | None = None) -> None:
         write_paths(paths, people)
         script.write_text(LUA, encoding="ascii")
         first_path = paths.read_text(encoding="ascii").split("\n", 1)[0]
-        print(f"wrk: 1 thread on core {CLIENT_CORE}, {args.connections} connections, "
+        print(f"load: core {CLIENT_CORE}, {args.connections} connections, "
               f"{args.duration:g} s per run after {args.warmup:g} s warm-up; server on core "
               f"{SERVER_CORE}; {args.runs} runs per side")  # fmt: skip
         results: dict[str, list[dict[str, float]]] = {s: [] for s in sides}
@@ -381,11 +409,11 @@ def main(argv: list[str] | None = None) -> None:
                     assert answer["decision"] in ("allow", "deny"), answer
                     url = f"http://127.0.0.1:{port}"
                     if args.warmup > 0:
-                        warm = wrk_run(wrk, url, script, paths, token, duration=args.warmup,
-                                       connections=args.connections)  # fmt: skip
+                        warm = load_run(wrk, url, script, paths, token, duration=args.warmup,
+                                        connections=args.connections)  # fmt: skip
                     cpu = cpu_seconds(proc.pid)
-                    r = wrk_run(wrk, url, script, paths, token, duration=args.duration,
-                                connections=args.connections)  # fmt: skip
+                    r = load_run(wrk, url, script, paths, token, duration=args.duration,
+                                 connections=args.connections)  # fmt: skip
                     cpu = cpu_seconds(proc.pid) - cpu
                     r["cpu_share"] = cpu / args.duration
                     r["cpu_us"] = cpu / r["requests"] * 1e6
@@ -413,11 +441,30 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"ratio ours / {other}: {ratio:.2f}x requests/s")
         if "ours" in sides:
             logged = audit_checks(db) - before
-            print(f"audit entries for checks: {logged:,} (wrk counted {sent:,} completed "
-                  f"requests; requests still in flight when wrk stops may add a few)")  # fmt: skip
+            print(
+                f"audit entries for checks: {logged:,} (the load generator counted {sent:,} "
+                f"completed requests; requests still in flight when it stops may add a few)"
+            )
             m = medians["ours"]
             met = m["rps"] >= 15_000 and m["p99"] <= 5.0
             print(f"goal (>= 15,000 checks/s, p99 <= 5 ms): {'met' if met else 'not met'}")
+    generator = "wrk" if wrk else "bench/loadgen.py"
+    size = f"{args.subjects:,} subjects, {args.connections} connections, {generator}"
+    labels = {"peer": "plain FastAPI route", "floor": "bare ASGI floor",
+              "unaudited": "ours, entries dropped"}  # fmt: skip
+    figures = []
+    for side in sides:
+        m = medians[side]
+        compare = "ours" in medians and side != "ours"
+        figures.append(Figure("checks", f"{side}: requests/s", m["rps"], "requests/s",
+                              runs=[r["rps"] for r in results[side]], size=size))  # fmt: skip
+        figures.append(Figure("checks", f"{side}: p99", m["p99"], "ms", higher_is_better=False,
+                              size=size))  # fmt: skip
+        if compare:
+            figures.append(Figure("checks", f"ours vs {side}: requests/s",
+                                  medians["ours"]["rps"], "requests/s", peer=labels[side],
+                                  peer_value=m["rps"], size=size))  # fmt: skip
+    emit(args.json, figures)
 
 
 if __name__ == "__main__":

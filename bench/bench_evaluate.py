@@ -12,7 +12,8 @@ Measured side by side in one run:
 - ``reference``: :func:`socialcredit.registry.evaluate.evaluate`, one subject at a time, on a
   sample of the same subjects (its rate does not depend on N).
 
-    .venv/bin/python bench/bench_evaluate.py --subjects 1000000 --repeat 3
+    .venv/bin/python bench/bench_evaluate.py --subjects 1000000 --repeat 3   # the default
+    .venv/bin/python bench/bench_evaluate.py --smoke      # 2,000 subjects, 1 run (the tests)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import date
 
 import numpy as np
 
+from benchlib import Figure, add_arguments, emit
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry.batch import (
     EVENT_CODES,
@@ -84,9 +86,9 @@ def population(loaded: Loaded, n: int, seed: int) -> Columns:
 
 
 def _rules(scheme: object) -> list[object]:
-    from socialcredit.registry.evaluate import _rules_of
+    from socialcredit.rules import rules_of
 
-    return [r for r, _d, _v in _rules_of(scheme)]  # type: ignore[arg-type]
+    return [r for r, _d, _v in rules_of(scheme)]  # type: ignore[arg-type]
 
 
 def as_facts(cols: Columns, loaded: Loaded, subjects: range) -> list[list[Fact]]:
@@ -116,13 +118,16 @@ def as_facts(cols: Columns, loaded: Loaded, subjects: range) -> list[list[Fact]]
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--subjects", type=int, default=1_000_000)
     ap.add_argument("--sample", type=int, default=20_000, help="subjects for the reference")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+    add_arguments(ap)
+    args = ap.parse_args(argv)
+    if args.smoke:
+        args.subjects, args.sample, args.repeat = 2_000, 200, 1
 
     loaded = registry_catalog()
     cols = population(loaded, args.subjects, args.seed)
@@ -159,6 +164,16 @@ def main() -> None:
         f"(runs: {', '.join(f'{r:,.0f}' for r in ref_rates)})"
     )
     print(f"ratio batch/reference: {statistics.median(batch_rates) / ref:,.1f}x")
+    emit(
+        args.json,
+        [
+            Figure("evaluate", "batch.evaluate_columns", statistics.median(batch_rates),
+                   "subjects/s", peer="reference evaluate (pure Python, sample)",
+                   peer_value=ref, runs=batch_rates, size=f"{args.subjects:,} subjects"),
+            Figure("evaluate", "reference evaluate", ref, "subjects/s", runs=ref_rates,
+                   size=f"{len(sample):,}-subject sample"),
+        ],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
