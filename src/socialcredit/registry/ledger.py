@@ -208,6 +208,18 @@ t_ledger_state = sa.Table(
     sa.Column("value", sa.BigInteger(), nullable=False),
 )
 
+t_audit_subjects = sa.Table(
+    "audit_subjects",
+    metadata,
+    sa.Column("seq", _ID, primary_key=True, autoincrement=False),
+    sa.Column("subject", _SUBJECT, primary_key=True),
+    sa.Index("ix_audit_subjects_subject", "subject"),
+    sqlite_with_rowid=False,
+)
+"""The subjects a write touched (whose projection it changed), by the write's audit entry;
+the entry's detail holds their number and digest (``subjects``, ``subjects_sha256``), so the
+chain covers the list. The service's poller reloads exactly these."""
+
 t_audit_dead_letter = sa.Table(
     "audit_dead_letter",
     metadata,
@@ -1045,7 +1057,8 @@ class Ledger:
             created = [r for r in out if r.created]
             if created:
                 self._add_subjects(conn, valid, now)
-                self._refresh(conn, touched, projector, today)
+                refreshed: set[str] = set()
+                self._refresh(conn, touched, projector, today, refreshed=refreshed)
                 self._audit(
                     conn,
                     actor=actor,
@@ -1053,6 +1066,7 @@ class Ledger:
                     subject=next(iter(touched)) if len(touched) == 1 else None,
                     purpose="filing",
                     detail={"records": [r.id for r in created]},
+                    subjects=refreshed,
                 )
         return out
 
@@ -1132,7 +1146,9 @@ class Ledger:
             if names:
                 self._name(conn, names, now)
             touched = {r.subject for r in fresh}
-            self._refresh(conn, touched, project, as_of, first_new_id=first_new_id)
+            refreshed: set[str] = set()
+            self._refresh(conn, touched, project, as_of, first_new_id=first_new_id,
+                          refreshed=refreshed)  # fmt: skip
             detail: dict[str, Any] = {"imported": len(fresh), "skipped": skipped}
             if source is not None:
                 detail["source"] = source
@@ -1143,6 +1159,7 @@ class Ledger:
                 subject=None,
                 purpose="filing",
                 detail=detail,
+                subjects=refreshed,
             )
         return ImportResult(len(fresh), skipped, len(touched))
 
@@ -1315,6 +1332,9 @@ class Ledger:
                     entered_at=_now(),
                 )
             )
+            refreshed: set[str] = {subject}
+            if project is not None:
+                self._refresh(conn, {subject}, project, project.as_of, refreshed=refreshed)
             self._audit(
                 conn,
                 actor=event.actor or "unknown",
@@ -1322,9 +1342,8 @@ class Ledger:
                 subject=subject,
                 purpose="due process",
                 detail={"record": str(rid), "on": event.on.isoformat()},
+                subjects=refreshed,
             )
-            if project is not None:
-                self._refresh(conn, {subject}, project, project.as_of)
         return LifecycleEvent(str(rid), kind, event.on, event.actor, event.note)
 
     def facts(self, subject: str) -> list[Record | LifecycleEvent]:
@@ -1416,7 +1435,8 @@ class Ledger:
 
     def access_log(self, subject: str) -> list[AuditEntry]:
         """Every audit entry about ``subject``, oldest first: entries other than checks by the
-        subject index, checks by ``audit_check_index``, and the checks not yet indexed (written
+        subject index, writes of several subjects (a batch, an import) by the list of subjects
+        each names, checks by ``audit_check_index``, and the checks not yet indexed (written
         since :meth:`index_checks` last ran) by a scan of the log's newest entries. One
         statement, so one snapshot: an entry indexed meanwhile is not counted twice."""
         self._check_ready()
@@ -1427,8 +1447,13 @@ class Ledger:
             .scalar_subquery()
         )
         is_check = log.c.action.like("check %")
+        named = t_audit_subjects
         query = sa.union_all(
             sa.select(log).where(log.c.subject == subject, sa.text(NOT_A_CHECK)),
+            # a write of several subjects (a batch, an import) names each of them
+            sa.select(log)
+            .join(named, named.c.seq == log.c.seq)
+            .where(named.c.subject == subject, log.c.subject.is_distinct_from(subject)),
             sa.select(log)
             .join(index, index.c.seq == log.c.seq)
             .where(index.c.subject == subject, index.c.seq <= upto),
@@ -1484,6 +1509,7 @@ class Ledger:
         self._check_ready()
         prev = GENESIS
         expected = 1
+        digests: dict[int, str] = {}
         with _translated("reading the audit log"), self._read() as conn:
             result = conn.execution_options(yield_per=5_000).execute(
                 sa.select(t_audit_log).order_by(t_audit_log.c.seq)
@@ -1518,8 +1544,41 @@ class Ledger:
                         )
                     prev = entry.hash
                     expected += 1
+                    if isinstance(entry.detail, dict) and "subjects_sha256" in entry.detail:
+                        digests[entry.seq] = str(entry.detail["subjects_sha256"])
             self._verify_check_index(conn)
+            self._verify_subjects(conn, digests)
         return True
+
+    def _verify_subjects(self, conn: Connection, digests: dict[int, str]) -> None:
+        """Each write's list of touched subjects must match the digest its entry holds."""
+        named = t_audit_subjects
+        result = conn.execution_options(yield_per=20_000).execute(
+            sa.select(named.c.seq, named.c.subject).order_by(named.c.seq, named.c.subject)
+        )
+        seen: set[int] = set()
+        current: int | None = None
+        subjects: list[str] = []
+
+        def close(seq: int) -> None:
+            if digests.get(seq) != _subjects_digest(subjects):
+                raise LedgerError(
+                    f"audit log broken at seq {seq}: its list of subjects was changed"
+                )
+            seen.add(seq)
+
+        with result:
+            for seq, subject in result:
+                if seq != current:
+                    if current is not None:
+                        close(current)
+                    current, subjects = int(seq), []
+                subjects.append(str(subject))
+        if current is not None:
+            close(current)
+        missing = sorted(set(digests) - seen)
+        if missing:
+            raise LedgerError(f"audit log broken at seq {missing[0]}: its list of subjects is gone")
 
     def _verify_check_index(self, conn: Connection) -> None:
         """The check index is derived from the chain: each indexed entry must be a check about
@@ -1572,13 +1631,22 @@ class Ledger:
         subject: str | None,
         purpose: str,
         detail: Any,
+        subjects: Iterable[str] | None = None,
     ) -> AuditEntry:
+        """Append one entry; with ``subjects`` (a write's), the subjects it touched go to
+        ``audit_subjects`` and their number and digest into the entry's detail."""
         last = conn.execute(
             sa.select(t_audit_log.c.seq, t_audit_log.c.hash)
             .order_by(t_audit_log.c.seq.desc())
             .limit(1)
         ).first()
         seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
+        named = sorted(set(subjects)) if subjects is not None else []
+        if named:
+            detail = {**(detail or {}), "subjects": len(named),
+                      "subjects_sha256": _subjects_digest(named)}  # fmt: skip
+            for chunk in _chunks([{"seq": seq, "subject": s} for s in named], 20_000):
+                conn.execute(t_audit_subjects.insert(), list(chunk))
         at = _now()
         detail_text = (
             None if detail is None else orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
@@ -1677,10 +1745,13 @@ class Ledger:
         return [{**row._asdict(), "at": _utc(row.at).isoformat()} for row in rows]
 
     def changes_since(self, seq: int) -> tuple[int, set[str]]:
-        """Subjects whose facts were written after audit entry ``seq`` (records filed, events
-        appended), and the newest seq: what a cache of the projection must reload."""
+        """Subjects whose projection was changed by writes after audit entry ``seq`` (records
+        filed or imported, events appended: each write's entry names them, in
+        ``audit_subjects``), and the newest seq: what a cache of the projection must reload.
+        ``"*"`` among them: a write from before writes named their subjects (reload all)."""
         self._check_ready()
         action = t_audit_log.c.action
+        named = t_audit_subjects
         with _translated("reading the audit log"), self._read() as conn:
             newest = conn.execute(sa.select(sa.func.max(t_audit_log.c.seq))).scalar()
             rows = conn.execute(
@@ -1689,15 +1760,18 @@ class Ledger:
                 .where(sa.or_(action.startswith("records."), action.startswith("event.")))
                 .order_by(t_audit_log.c.seq)
             ).all()
+            touched = {r[1] for r in rows if r[1] is not None}
+            writes = [int(r[0]) for r in rows]
+            listed: set[int] = set()
+            for chunk in _chunks(writes, CHUNK):
+                for at, subject in conn.execute(
+                    sa.select(named.c.seq, named.c.subject).where(named.c.seq.in_(chunk))
+                ):
+                    listed.add(int(at))
+                    touched.add(str(subject))
         last = max(int(newest or 0), seq)
-        touched = {
-            r[1]
-            for r in rows
-            if r[1] is not None and (r[2].startswith("records.") or r[2].startswith("event."))
-        }
-        whole = any(r[1] is None and r[2].startswith("records.") for r in rows)
-        if whole:
-            touched.add("*")  # a bulk write without one subject: reload everything
+        if any(r[1] is None and int(r[0]) not in listed for r in rows):
+            touched.add("*")  # written before writes named their subjects: reload everything
         return int(last), touched
 
     def last_audit_seq(self) -> int:
@@ -1934,11 +2008,12 @@ class Ledger:
         as_of: date,
         *,
         first_new_id: int | None = None,
+        refreshed: set[str] | None = None,
     ) -> int:
         """Recompute the projection of ``touched`` subjects and of persons holding a role in
-        them. With ``first_new_id`` (a bulk insert just made every record from that id on), the
-        subjects that had no earlier records and no role links take their facts from one range
-        scan of the new rows instead of a lookup each."""
+        them (added to ``refreshed``, if given). With ``first_new_id`` (a bulk insert just made
+        every record from that id on), the subjects that had no earlier records and no role
+        links take their facts from one range scan of the new rows instead of a lookup each."""
         if not touched:
             return 0
         new_rows = t_records.c.id >= first_new_id if first_new_id is not None else None
@@ -1961,6 +2036,9 @@ class Ledger:
                         .where(t_records.c.counterpart.in_(chunk))
                     ).scalars()
                 )
+        if refreshed is not None:
+            refreshed.update(touched)
+            refreshed.update(holders)
         facts: dict[str, list[Fact]] = {}
         fresh_rows: list[tuple[str, str, str | None, str | None, date | None, date | None]] = []
         full = set(touched) | holders
@@ -2141,6 +2219,14 @@ def _audit_insert(rows: int, ph: str = "?") -> str:
         "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, detail, prev_hash, "
         "hash) VALUES " + ", ".join([one] * rows)
     )
+
+
+def _subjects_digest(subjects: Sequence[str]) -> str:
+    """SHA-256 of a write's touched subjects, sorted, one per line."""
+    digest = hashlib.sha256()
+    for subject in subjects:
+        digest.update(subject.encode() + b"\n")
+    return digest.hexdigest()
 
 
 def _session_hash(session: str) -> str:

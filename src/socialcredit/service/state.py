@@ -76,15 +76,21 @@ class CheckIndex:
                 self._seq = max(self._seq, seq)
         return len(fresh)
 
+    RELOAD_STEP = 5_000
+    """Subjects reloaded under one hold of the reload lock: a write through the service
+    (which reloads its own subjects at once) waits at most for one step, never for a whole
+    import's worth."""
+
     def reload(self, subjects: Iterable[str]) -> None:
-        chosen = set(subjects)
-        if not chosen:
-            return
-        # one reload at a time, so that a slow one that read before a write (the poller's)
-        # cannot put its older rows over those of one that read after it (the writer's own)
-        with self._reading:
-            fresh = _group(self._ledger.projection_rows(chosen))
-            self._put(chosen, fresh)
+        chosen = sorted(set(subjects))
+        # one step at a time, so that a slow one that read before a write (the poller's)
+        # cannot put its older rows over those of one that read after it (the writer's own);
+        # in bounded steps, so that the writers' own reloads are not held up for long
+        for start in range(0, len(chosen), self.RELOAD_STEP):
+            step = set(chosen[start : start + self.RELOAD_STEP])
+            with self._reading:
+                fresh = _group(self._ledger.projection_rows(step))
+                self._put(step, fresh)
 
     def _put(self, chosen: set[str], fresh: dict[str, dict[str, tuple[Entry, ...]]]) -> None:
         with self._lock:
@@ -95,7 +101,9 @@ class CheckIndex:
                     self._by_subject.pop(s, None)
 
     def catch_up(self) -> int:
-        """Reload the subjects written since the last look; returns how many."""
+        """Reload the subjects written since the last look (each write's audit entry names
+        them); returns how many. Only a write from before writes named their subjects makes
+        it load everything."""
         seq, touched = self._ledger.changes_since(self._seq)
         if "*" in touched:
             self.load()

@@ -1,0 +1,95 @@
+"""Writes name their subjects: a batch's and an import's audit entry list every subject whose
+projection they changed (in ``audit_subjects``, covered by the chain through a digest); the
+server's poller reloads only those (an import from another process is visible to checks
+within 2 s, without reloading the whole registry); a changed list is detected."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+import sqlalchemy as sa
+from live import TODAY, Live, org_id, person_id
+
+from socialcredit.errors import LedgerError
+from socialcredit.registry.ledger import NewRecord
+
+REFUSE = "court.dishonest_debtor.refuse_to_perform"
+LEGAL_REP = "samr.legal_representative"
+
+pytestmark = pytest.mark.parametrize(
+    "live", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+def test_a_batch_names_every_subject_it_touched(live: Live) -> None:
+    live.key("authority", "court", "court")
+    live.key("authority", "samr", "samr")
+    a, b, boss, company = person_id(91), person_id(92), person_id(93), org_id(94)
+    with live.client("samr") as c:
+        r = c.post("/api/v1/records", json={"subject": boss, "record_type": LEGAL_REP,
+                                            "decided_on": "2025-01-01", "decision_ref": "role",
+                                            "counterpart": company})  # fmt: skip
+        assert r.status_code == 201, r.text
+    before = live.ledger.last_audit_seq()
+    with live.client("court") as c:
+        r = c.post("/api/v1/records/batch", json={"records": [
+            {"subject": s, "record_type": REFUSE, "decided_on": "2026-01-10", "decision_ref": s}
+            for s in (a, b)]})  # fmt: skip
+        assert r.status_code == 201, r.text
+    seq, touched = live.ledger.changes_since(before)
+    assert touched == {a, b}
+    entry = [e for s in (a, b) for e in live.ledger.access_log(s)][0]
+    assert entry.subject is None and entry.detail["subjects"] == 2
+    assert live.ledger.verify_audit() is True
+    # a record about a company touches the persons holding a role in it too
+    before = seq
+    live.ledger.submit([NewRecord(company, REFUSE, "court", date(2026, 2, 1), "x")],
+                       catalog=live.catalog, today=TODAY, actor="t")  # fmt: skip
+    assert live.ledger.changes_since(before)[1] == {company, boss}
+    # the list is covered by the chain
+    engine = sa.create_engine(live.ledger.url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_subjects WHERE subject = :s"), {"s": b})
+    engine.dispose()
+    with pytest.raises(LedgerError, match="list of subjects"):
+        live.ledger.verify_audit()
+
+
+def test_an_import_elsewhere_reaches_the_checks_within_2_s(live: Live, tmp_path: Path) -> None:
+    live.key("consumer", "transport", "airline")
+    registry = live.app.state.registry  # type: ignore[attr-defined]
+    # a registry with others on it already: the poller must not reload them
+    live.ledger.submit([NewRecord(person_id(200_000 + n), REFUSE, "court", date(2026, 1, 3),
+                                  f"old{n}") for n in range(300)],
+                       catalog=live.catalog, today=TODAY, actor="t")  # fmt: skip
+    time.sleep(0.5)
+    before = live.ledger.last_audit_seq()
+    imported = [person_id(300_000 + n) for n in range(200)]
+    source = tmp_path / "debtors.jsonl"
+    source.write_bytes(b"\n".join(orjson.dumps(
+        {"subject": s, "record_type": REFUSE, "authority": "court", "decided_on": "2026-01-20",
+         "decision_ref": f"imp {s}"}) for s in imported) + b"\n")  # fmt: skip
+    env = {**os.environ, "SOCIALCREDIT_DB": live.ledger.url}
+    done = subprocess.run([sys.executable, "-m", "socialcredit", "records", "import", str(source),
+                           "--as-of", TODAY.isoformat()], capture_output=True, text=True,
+                          env=env, timeout=300)  # fmt: skip
+    committed = time.monotonic()
+    assert done.returncode == 0, done.stderr
+    assert live.ledger.changes_since(before)[1] == set(imported)  # no "*": named
+    with live.client("airline") as c:
+        while True:
+            answers = {c.get(f"/api/v1/checks/{s}/restrict.flight").json()["decision"]
+                       for s in (imported[0], imported[-1])}  # fmt: skip
+            if answers == {"deny"} or time.monotonic() - committed > 5:
+                break
+            time.sleep(0.05)
+    visible_after = time.monotonic() - committed
+    assert answers == {"deny"} and visible_after < 2.0, visible_after
+    assert len(registry.checks) >= 500
