@@ -595,3 +595,36 @@ def test_the_lexicon_docstring_examples() -> None:
 
     result = doctest.testmod(lexicon)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_sc022_a_city_office_declared_a_private_operator(write: Writer) -> None:
+    office = """
+[[authorities]]
+id = "city.scores"
+title = "Municipal credit bureau"
+kind = "private_operator"
+"""
+    private = score(DEDUCT).replace(
+        'legal_basis = "City credit measures"', 'private = true\noperator = "city.scores"'
+    )
+    path = write(extra=office + private)
+    messages = [h.message for h in found(path, "SC022")]
+    assert any("public body (municipal, bureau)" in m for m in messages)
+    honest = write(extra=office.replace("Municipal credit bureau", "Zhima scoring company"))
+    assert found(honest, "SC022") == []
+
+
+def test_sc018_perks_and_redlists_never_restrict(write: Writer) -> None:
+    perks = 'perks = [{ at_least = 150, measures = ["m.judicial"] }]'
+    path = write(extra=VOLUNTEER + score(f"{DEDUCT}, {ADD}", extra=perks))
+    assert any("grants restriction m.judicial" in h.message for h in found(path, "SC018"))
+    redlist = write(replace={'kind = "blacklist"': 'kind = "redlist"'})
+    assert any("redlist debtors" in h.message for h in found(redlist, "SC018"))
+
+
+def test_sc021_memoranda_are_screened(write: Writer) -> None:
+    path = write(
+        replace={'title = "Memorandum"': 'title = "Measures for debtors and their families"'}
+    )
+    hits = found(path, "SC021")
+    assert hits and "memoranda[memo]" in hits[0].location

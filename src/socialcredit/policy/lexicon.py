@@ -38,6 +38,7 @@ __all__ = [
     "ADVANTAGE",
     "CATEGORY_WORDS",
     "PROTECTED",
+    "GOVERNMENT",
     "RESTRICTIVE",
     "Hit",
     "screen",
@@ -188,6 +189,18 @@ ADVANTAGE: tuple[str, ...] = (
 )
 # fmt: on
 """Words that name an advantage over the ordinary service (a discount, priority, a waiver)."""
+
+
+# fmt: off
+GOVERNMENT: tuple[str, ...] = (
+    "government*", "governmental", "municipal*", "ministry", "ministries", "commission",
+    "bureau*", "administration", "court", "courts", "people's", "county", "counties",
+    "provincial", "prefecture*", "public security", "police", "department", "state council",
+    "party committee*", "credit office", "city office", "district office", "street office",
+    "政府", "局", "委员会", "法院", "公安", "厅", "街道办", "信用办", "党委",
+)
+# fmt: on
+"""Words that name a public body. An authority so called is no private operator (SC022)."""
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,14 @@ class ProtectedSubject(StrEnum):
 
 
 ExemptSection = Literal[
-    "authorities", "domains", "record_types", "dimensions", "schemes", "lists", "measures"
+    "authorities",
+    "domains",
+    "record_types",
+    "dimensions",
+    "schemes",
+    "lists",
+    "measures",
+    "memoranda",
 ]
 
 

@@ -2,16 +2,16 @@
 
 The structural rules trust what a catalog declares: a domain's ``category``, a record type's
 ``nature``. These rules read what it *calls* things. The ids, titles and descriptions of the
-authorities, domains, record types, dimensions, schemes, lists and measures a catalog defines
-are screened against the lexicon (:mod:`socialcredit.policy.lexicon`):
+authorities, domains, record types, dimensions, schemes, lists, measures and memoranda a catalog
+defines are screened against the lexicon (:mod:`socialcredit.policy.lexicon`):
 
 - SC021 (error, both profiles): a label names a protected subject (religion, speech,
   petitioning, family and contacts, health, ethnicity, biometrics, cameras and location, lawful
   purchases, voluntary civic acts, ...), unless the file that defines the item carries a
-  reviewed exemption for it (``[[exemptions]]``: who reviewed, when, why). Measures are not
-  screened for purchases or civic acts: restricting purchases is what a consumption measure is,
-  and rewarding civic acts is what an incentive is. Voluntary civic acts are expected in a
-  domain of category ``civic``, where SC003 keeps them incentives only.
+  reviewed exemption for it (``[[exemptions]]``: who reviewed, when, why). Measures and
+  memoranda are not screened for purchases or civic acts: restricting purchases is what a
+  consumption measure is, and rewarding civic acts is what an incentive is. Voluntary civic acts
+  are expected in a domain of category ``civic``, where SC003 keeps them incentives only.
 - SC023 (error): a measure or a domain whose labels name a category (flights, trains: transport;
   hotels, tourism: consumption; passports: exit control; civil service: employment) but that
   is filed under an unrelated category, so that a flight ban in a "judicial" domain cannot pass
@@ -138,6 +138,15 @@ def items(ctx: Context) -> Iterator[Item]:
             origin.get(("measures", m.id)),
             _text(m.id, m.title, m.description),
         )
+    for memo in ctx.catalog.memoranda:
+        yield Item(
+            "memoranda",
+            memo.id,
+            f"memorandum {memo.id} ({memo.title})",
+            ctx.at("memoranda", memo.id),
+            origin.get(("memoranda", memo.id)),
+            _text(memo.id, memo.title),
+        )
 
 
 def _text(*parts: str) -> str:
@@ -147,7 +156,7 @@ def _text(*parts: str) -> str:
 def hits(item: Item) -> list[Hit]:
     """The protected subjects an item's labels name (after the rules of this module)."""
     found = screen(item.text)
-    if item.section == "measures":
+    if item.section in ("measures", "memoranda"):
         found = [h for h in found if h.subject not in NOT_FOR_MEASURES]
     if item.civic:
         found = [h for h in found if h.subject is not ProtectedSubject.civic_acts]

@@ -372,6 +372,8 @@ def sc018_incentives(ctx: Context) -> None:
       eligibility) and no advantage over it withholds that service from everyone who has not
       earned it, people with no records included (error).
     - An incentive whose labels name a ban or a restriction (error).
+    - A perk that grants a restriction, or a redlist mapped to one (error): it restricts the
+      subjects with the best records.
     """
     for s in ctx.catalog.schemes:
         sp = span(ctx, s)
@@ -386,6 +388,32 @@ def sc018_incentives(ctx: Context) -> None:
                     'declare the measures kind = "restriction" and map them from a list, so '
                     "that they are judged as restrictions",
                 )
+        for perk in s.perks:
+            for mid in perk.measures:
+                measure = ctx.index.measures.get(mid)
+                if measure is not None and measure.kind is MeasureKind.restriction:
+                    ctx.error(
+                        "SC018",
+                        ctx.at("schemes", s.id, f"perks[{fmt(perk.at_least)}]"),
+                        f"perk at {fmt(perk.at_least)} of scheme {s.id} grants restriction "
+                        f"{mid}: it applies to everyone at or above the threshold",
+                        "perks are incentives; a restriction is mapped from a list by a memorandum",
+                    )
+    for memo in ctx.catalog.memoranda:
+        for list_id in memo.lists:
+            lst = ctx.index.lists.get(list_id)
+            if lst is None or lst.kind is not ListKind.redlist:
+                continue
+            for mid in memo.measures:
+                measure = ctx.index.measures.get(mid)
+                if measure is not None and measure.kind is MeasureKind.restriction:
+                    ctx.error(
+                        "SC018",
+                        ctx.at("memoranda", memo.id, f"measures[{mid}]"),
+                        f"memorandum {memo.id} maps redlist {lst.id} to restriction {mid}: a "
+                        "redlist is for the trustworthy, and carries incentives only",
+                        "map the redlist to incentives, or enter a blacklist by violations",
+                    )
     used = {m for memo in ctx.catalog.memoranda for m in memo.measures}
     used |= {m for s in ctx.catalog.schemes for p in s.perks for m in p.measures}
     for m in ctx.catalog.measures:

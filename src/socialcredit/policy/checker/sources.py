@@ -14,7 +14,7 @@ private operator on its own records; a court's judgment comes from a court.
 from __future__ import annotations
 
 from socialcredit.policy.checker._base import Context, rules_of
-from socialcredit.policy.lexicon import screen
+from socialcredit.policy.lexicon import GOVERNMENT, screen, words_in
 from socialcredit.policy.schema import (
     INADMISSIBLE_SOURCES,
     Authority,
@@ -82,6 +82,10 @@ def sc010_sources(ctx: Context) -> None:
                 )
 
 
+def _labels(auth: Authority) -> str:
+    return "\n".join((auth.id, auth.title, auth.description))
+
+
 def _kind(auth: Authority | None) -> AuthorityKind | None:
     return auth.kind if auth is not None else None
 
@@ -103,6 +107,16 @@ def _issuer_problem(ctx: Context, rt: RecordType) -> str:
 def sc022_authority_kinds(ctx: Context) -> None:
     kinds = ", ".join(k.value for k in AuthorityKind)
     for auth in ctx.catalog.authorities:
+        body = words_in(_labels(auth), GOVERNMENT)
+        if auth.kind is AuthorityKind.private_operator and body:
+            ctx.error(
+                "SC022",
+                ctx.at("authorities", auth.id, "kind"),
+                f"authority {auth.id} ({auth.title}) is declared a private operator but its "
+                f"labels name a public body ({', '.join(w.rstrip('*') for w in body)})",
+                "a public body is a court, an administrative agency or a regulator; its scores "
+                "need a legal basis (SC001)",
+            )
         if auth.kind is None:
             ctx.warn(
                 "SC022",
