@@ -353,15 +353,26 @@ def test_sc009_depends_on_profile_and_legal_basis(write: Writer) -> None:
     bare = write(replace={**cross, '"Memo basis"': '""'})
     cn = [f for f in check_paths([bare]) if f.code == "SC009"]
     assert [f.severity for f in cn] == [Severity.error]
-    # a related domain is not an unrelated context
+    # a related domain is not an unrelated context (within the bundled relation between
+    # categories: financial -> commercial)
+    to_commercial = {measure: measure.replace("judicial", "commercial")}
     related = write(
+        replace=to_commercial,
+        extra='\n[[domains]]\nid = "f2"\ntitle = "F2"\ncategory = "financial"\n'
+        'related = ["commercial"]\n',
+    )
+    related_text = related.read_text().replace('domain = "judicial"', 'domain = "f2"', 1)
+    related.write_text(related_text)
+    assert "SC009" not in codes(check_paths([related], profile=Profile.eu_ai_act))
+    # a relation across categories the bundled vocabulary does not relate is refused (SC019)
+    # and hides nothing
+    forbidden = write(
         replace=cross,
         extra='\n[[domains]]\nid = "j2"\ntitle = "J2"\ncategory = "judicial"\n'
         'related = ["transport"]\n',
     )
-    related_text = related.read_text().replace('domain = "judicial"', 'domain = "j2"', 1)
-    related.write_text(related_text)
-    assert "SC009" not in codes(check_paths([related], profile=Profile.eu_ai_act))
+    forbidden.write_text(forbidden.read_text().replace('domain = "judicial"', 'domain = "j2"', 1))
+    assert {"SC009", "SC019"} <= codes(check_paths([forbidden], profile=Profile.eu_ai_act))
 
 
 def test_sc012_suggests_the_closest_name(write: Writer) -> None:

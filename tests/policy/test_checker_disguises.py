@@ -628,3 +628,45 @@ def test_sc021_memoranda_are_screened(write: Writer) -> None:
     )
     hits = found(path, "SC021")
     assert hits and "memoranda[memo]" in hits[0].location
+
+
+def test_a_forbidden_relation_is_refused_and_the_measure_still_reported(write: Writer) -> None:
+    domains = """
+[[domains]]
+id = "enforcement"
+title = "Court enforcement"
+category = "judicial"
+related = ["transport"]
+
+[[measures]]
+id = "m.flight"
+title = "No air travel"
+kind = "restriction"
+domain = "transport"
+legal_basis = "Fa Shi [2015] No. 17, Art. 3"
+"""
+    path = write(
+        replace={
+            'domain = "judicial"': 'domain = "enforcement"',
+            'measures = ["m.judicial"]': 'measures = ["m.judicial", "m.flight"]',
+        },
+        extra=domains,
+    )
+    assert found(path, "SC019")
+    assert found(path, "SC009", Profile.eu_ai_act)
+
+
+def test_the_public_surface_of_the_checker() -> None:
+    from socialcredit.policy import checker
+
+    assert sorted(checker.__all__) == sorted(
+        name for name in checker.__all__ if hasattr(checker, name)
+    )
+    for name in ("CODES", "Finding", "Profile", "Severity", "check", "check_paths", "counts",
+                 "load_admissible", "load_findings"):  # fmt: skip
+        assert name in checker.__all__
+    from socialcredit.errors import CatalogRefused
+    from socialcredit.policy.findings import Finding as LeafFinding
+
+    assert checker.Finding is LeafFinding
+    assert CatalogRefused("x", []).findings == []

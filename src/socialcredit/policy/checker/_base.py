@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from socialcredit.policy.findings import Finding, Profile, Severity
 from socialcredit.policy.loader import CatalogIndex, Loaded, did_you_mean
 from socialcredit.policy.schema import (
+    CATEGORY_RELATED,
     DomainCategory,
     ListDef,
     Nature,
@@ -51,6 +52,8 @@ PUBLICATION_BOUNDS: dict[RecordSeverity, tuple[int, int]] = {
 
 
 class Context:
+    """One check of one merged catalog: what the rules read, and the findings they add."""
+
     def __init__(self, loaded: Loaded, profile: Profile) -> None:
         self.loaded = loaded
         self.catalog = loaded.catalog
@@ -237,9 +240,18 @@ def list_domains(ctx: Context, lst: ListDef) -> set[str]:
 
 
 def related(ctx: Context, domains: set[str]) -> set[str]:
+    """The domains and those they are ``related`` to, following only relations the bundled
+    vocabulary allows (within a category or along ``CATEGORY_RELATED``; SC019 refuses others,
+    and SC009 still reports the measure)."""
     out = set(domains)
     for d in domains:
         dom = ctx.index.domains.get(d)
-        if dom is not None:
-            out.update(dom.related)
+        if dom is None:
+            continue
+        for other_id in dom.related:
+            other = ctx.index.domains.get(other_id)
+            if other is not None and (
+                other.category is dom.category or (dom.category, other.category) in CATEGORY_RELATED
+            ):
+                out.add(other_id)
     return out
