@@ -15,7 +15,8 @@ LaserFrame), Starsim (``bench/court_starsim.py``: a ``ss.Module`` with ``ss.bern
 draws) and Mesa (``bench/court_mesa.py``: one Python agent per person). Each run is a fresh
 process of its own that builds the population, warms up (Numba kernels compiled or loaded
 from the cache) and then times the stepping of every day (``run_s``); agent-days/s is agents
-x days / ``run_s``. Numba sides use every core (ours and LASER), Starsim and Mesa one.
+x days / ``run_s``. LASER uses every core (Numba's default), ours one thread (the CLI's default;
+``--ours-threads``), Starsim and Mesa one (they have no other).
 Sizes: ``--peer-sizes`` (10M and 100M agents x 365 days) for ours, LASER and Starsim; Mesa at
 ``--mesa-agents`` (100k: at 10M it would take about half an hour per run). A side is not run at
 a size whose estimated peak memory (its bytes per agent at the previous size) exceeds 80% of the
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mesa-agents", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3, help="runs per peer and size (1 at >= 1e8)")
     ap.add_argument("--seeds", type=int, default=5, help="runs of ours per size (seeds 1..n)")
+    ap.add_argument("--ours-threads", type=int, default=1, help="threads of ours in part 2")
     add_arguments(ap)
     if "--smoke" in (sys.argv[1:] if argv is None else argv):  # smaller defaults; flags still win
         ap.set_defaults(sizes=[1e5], peer_sizes=[2e4], peer_days=60, mesa_agents=2_000, repeat=1,
@@ -214,7 +216,9 @@ def compare(args: argparse.Namespace, others: list[str]) -> list[Figure]:
     per_agent: dict[str, float] = {}  # peak bytes per agent seen so far, per side
     for agents, sides in plan:
         print(f"\ncourt-list model, {agents:,} agents x {days} days")
-        ours = [side("ours", agents, days, s, 0) for s in range(1, args.seeds + 1)]
+        # one thread, the CLI's default: a day is a short parallel region per region, which
+        # stalls on a busy machine when one of two threads waits for a core
+        ours = [side("ours", agents, days, s, args.ours_threads) for s in range(1, args.seeds + 1)]
         o = statistics.median(r["run_s"] for r in ours)
         print(
             f"  socialcredit: median {o:.3f} s ({agents * days / o:,.0f} agent-days/s; "
