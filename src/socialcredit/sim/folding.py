@@ -1,0 +1,1239 @@
+"""One engine for any catalog: conduct becomes records, and the rulebook folds them.
+
+A regime here is a list of catalogs and nothing more. The catalogs compile into a
+:class:`~socialcredit.rules.Rulebook`; every day, conduct (the scenario's rates per record type
+and income tier) becomes records in a per-agent log, and each agent whose facts changed is
+folded again with the very functions the registry's batch path runs
+(:mod:`socialcredit.rules.fold`): scores and grades of every scheme, every list entered by
+records or by a score condition with its duration and ways off, every memorandum's measures.
+Nothing about a list, a scheme or a measure is written here; a catalog feature this engine
+cannot run is refused by name before the run starts (:func:`socialcredit.rules.require`).
+
+What an agent's log holds per record: its type, its day, and its future, drawn when it is made
+(whether it was attributed to the wrong person; when an objection was upheld; when the
+obligation was fulfilled; when a repair was granted). A fold on day ``d`` sees only what has
+happened by ``d``, exactly as :func:`socialcredit.registry.evaluate.evaluate` does on ``as_of``.
+
+Work is proportional to events: records are sampled per (region, tier) group as a Poisson count
+then that many agents; an agent is folded when a record of its own (or of a person its scores
+reach through a link) is made, and again on the next day anything in its facts changes (an
+effect ends, a list stretch ends, an objection is upheld...), kept in time-bucketed queues.
+Random numbers come from SplitMix64 streams keyed by (seed, record type, region, day).
+
+Links between people exist only for synthetic catalogs (the checker refuses them): a household
+is consecutive agents, an agent's friends the next agents in index order. A rule ``via`` family
+or household counts the records of the agent's household, ``via`` friends those of its friends;
+a memorandum extended to family or household restricts the whole household of a listed agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numba import njit
+from pydantic import Field, model_validator
+
+from socialcredit.daycount import NEVER, add_months, to_day
+from socialcredit.errors import InputError
+from socialcredit.identifiers import resident_id
+from socialcredit.policy.loader import Loaded, load
+from socialcredit.policy.schema import INADMISSIBLE_SOURCES, Nature
+from socialcredit.rules import Rulebook, compile_catalog, require
+from socialcredit.rules.fold import (
+    grade,
+    holds,
+    membership,
+    record_window,
+    score_at,
+    stretches,
+)
+from socialcredit.rules.tables import LICENCE, NO_LIMIT, Lists, Records, Rules, Schemes, Types
+from socialcredit.sim.common import Frozen, gini, validated, write_outputs
+from socialcredit.sim.kernel import _below, _geometric, _poisson, _uniform, stream_key
+from socialcredit.sim.population import NATIONAL_2020, Layout, layout
+
+__all__ = ["RUNS", "ConductScenario", "FoldRegime", "FoldRun", "load_fold_regime"]
+
+I8 = npt.NDArray[np.int8]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
+B1 = npt.NDArray[np.bool_]
+
+RUNS = (
+    "scheme.points", "scheme.licence", "scheme.weighted", "scheme.grades", "scheme.perks",
+    "rule.escalation", "rule.via.family", "rule.via.household", "rule.via.friends",
+    "list.by_records", "list.min_count", "list.within", "list.duration", "list.grades",
+    "list.score_below", "list.score_at_least", "list.exhausted", "way_off.fulfilment",
+    "way_off.repair", "way_off.creditor_request", "way_off.score_recovery",
+    "memorandum.reach.family", "memorandum.reach.household",
+    "memorandum.reach.legal_representative", "memorandum.reach.responsible_person",
+    "memorandum.reach.actual_controller", "record.role", "subject_kinds",
+)  # fmt: skip
+"""The catalog features this engine runs. Reach to legal roles and role records run in the
+sense that this world has no organisations: no record is about one, so nothing reaches a role.
+Links to contacts or colleagues are refused (this world has no such relation)."""
+
+# per-agent flags
+GUILTY, EVER_LISTED, EVER_BOTTOM, CLIMBED = 1, 2, 4, 8
+MAX_LISTS = 63
+UNSCORED = -2  # grade of an agent no record of which counts in the scheme
+
+
+# --------------------------------------------------------------------------------------------
+# The scenario: conduct, links, due process, use of services
+
+
+class ConductTier(Frozen):
+    share: float = Field(gt=0, le=1)
+    debtor_factor: float = Field(default=1.0, ge=0)
+    """Multiplies the rate of records of defaults (``nature = "default"``) in the tier."""
+    uses_per_year: dict[str, float] = Field(default_factory=dict)
+    """Measure id -> how often a member uses what the measure governs (a flight, a G train, a
+    loan...) in a year; a use by someone the measure restricts is a denial."""
+
+
+class DueProcess(Frozen):
+    """What happens to records after they are made (drawn when each record is made)."""
+
+    wrong_share: float = Field(default=0.0, ge=0, le=1)
+    """Share of records attributed to the wrong person (an innocent agent chosen at random)."""
+    objected_innocent: float = Field(default=0.0, ge=0, le=1)
+    upheld_innocent: float = Field(default=0.0, ge=0, le=1)
+    objected_guilty: float = Field(default=0.0, ge=0, le=1)
+    upheld_guilty: float = Field(default=0.0, ge=0, le=1)
+    decided_after_days: int = Field(default=20, ge=0)
+    fulfilment_per_year: float = Field(default=0.0, ge=0)
+    """For records of defaults: the yearly rate at which the obligation is performed."""
+    repair_share: float = Field(default=0.0, ge=0, le=1)
+    """Share of repairable records whose subject applies for repair as soon as allowed (after
+    the minimum period; records of defaults only once fulfilled); granted 19 days later."""
+
+
+class ConductScenario(Frozen):
+    kind: str = "conduct"
+    name: str
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    start: date
+    end: date
+    represented: int = Field(default=NATIONAL_2020, gt=0)
+    tiers: dict[str, ConductTier]
+    records_per_year: dict[str, float]
+    """Record type -> records per person per year."""
+    records_from: dict[str, date] = Field(default_factory=dict)
+    concentration: dict[str, float] = Field(default_factory=dict)
+    """Record type -> the share of each group among whom its records fall."""
+    repeat_factor: dict[str, float] = Field(default_factory=dict)
+    """Record type -> how each earlier record of that type multiplies a person's rate
+    (0.5: every offence halves the rate of the next)."""
+    camera_coverage: float = Field(default=1.0, ge=0, le=1)
+    """Share of conduct recorded by cameras (records of types whose source is a camera) that
+    the cameras catch."""
+    household_size: int = Field(default=1, ge=1, le=255)
+    friends: int = Field(default=0, ge=0, le=255)
+    due_process: DueProcess = Field(default_factory=DueProcess)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ConductScenario:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        total = sum(t.share for t in self.tiers.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"tier shares must sum to 1 (they sum to {total:g})")
+        for field in ("records_from", "concentration", "repeat_factor"):
+            extra = set(getattr(self, field)) - set(self.records_per_year)
+            if extra:
+                raise ValueError(f"{field} names record types without a rate: {sorted(extra)}")
+        for code, share in self.concentration.items():
+            if not 0 < share <= 1:
+                raise ValueError(f"concentration of {code} must be in (0, 1]")
+        return self
+
+
+def load_conduct_scenario(raw: dict[str, Any], source: str) -> ConductScenario:
+    return validated(ConductScenario, raw, source=source, field="scenario")
+
+
+# --------------------------------------------------------------------------------------------
+# The regime: catalogs
+
+
+class FoldRegimeFile(Frozen):
+    name: str
+    description: str = ""
+    catalogs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FoldRegime:
+    spec: FoldRegimeFile
+    loaded: Loaded
+    book: Rulebook
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @classmethod
+    def of(cls, loaded: Loaded, name: str) -> FoldRegime:
+        """A regime of one loaded catalog (refused if it uses a feature this engine lacks)."""
+        book = compile_catalog(loaded)
+        require(book.features, RUNS, driver=f"the simulator (regime {name})")
+        if len(book.list_ids) > MAX_LISTS:
+            raise InputError("regime.catalogs", f"more than {MAX_LISTS} lists in the catalogs")
+        return cls(FoldRegimeFile(name=name, catalogs=(loaded.id,)), loaded, book)
+
+
+def load_fold_regime(raw: dict[str, Any], source: str, *, base: Path | None = None) -> FoldRegime:
+    """A regime: its catalogs (bundled names, or paths relative to the file naming them)."""
+    spec = validated(FoldRegimeFile, raw, source=source, field="regime")
+    refs: list[str | Path] = []
+    for ref in spec.catalogs:
+        if ref.endswith(".toml") and base is not None and not Path(ref).is_absolute():
+            refs.append(base / ref)
+        else:
+            refs.append(ref)
+    regime = FoldRegime.of(load(*refs), spec.name)
+    return FoldRegime(spec, regime.loaded, regime.book)
+
+
+# --------------------------------------------------------------------------------------------
+# Tables the kernel reads
+
+
+class Conduct(NamedTuple):
+    """Per record type (in the rulebook's numbering) and group."""
+
+    rate: F64
+    """[type, tier] records per person per day (camera coverage, debtor factor applied)."""
+    first_day: I32
+    """[type]: the first day index records of the type are made."""
+    share: F64
+    """[type]: the share of each group among whom its records fall."""
+    repeat: F64
+    """[type]: rate multiplier per earlier record of the type (1: none)."""
+    nature: I32
+    """[type]: 0 violation, 1 default, 2 lawful, 3 role."""
+    group_start: I64
+    group_tier: I32
+    group_region: I32
+
+
+class DueTables(NamedTuple):
+    wrong: float
+    objected_innocent: float
+    upheld_innocent: float
+    objected_guilty: float
+    upheld_guilty: float
+    decided_after: int
+    fulfil_daily: float
+    repair_share: float
+
+
+class Links(NamedTuple):
+    """Rules that count other people's records: [scheme, type] points by kind of link."""
+
+    household_points: F64
+    friends_points: F64
+    household: int
+    friends: int
+    any_household: bool
+    any_friends: bool
+    house_type: B1
+    """[type] a record of the type counts for the rest of the household."""
+    friend_type: B1
+
+
+class Reach(NamedTuple):
+    """Measures each list's memoranda carry: [list, measure] bits; to the household too."""
+
+    own: B1
+    household: B1
+    perk_scheme: I32
+    perk_at_least: F64
+    perk_measure: I32
+    restriction: B1
+    """[measure]: a restriction (a use is denied while in force); else an incentive."""
+
+
+class Log(NamedTuple):
+    """Every record made in the run (growable; ``head[agent]`` its newest, ``prev`` the one
+    before), with its future."""
+
+    agent: I64
+    type: I32
+    day: I32
+    prev: I64
+    wrong: B1
+    voided_on: I32
+    fulfilled_on: I32
+    granted_on: I32
+    natural_end: I32
+    """When its effect ends without repair."""
+    repaired_on: I32
+    """When a repair granted on ``granted_on`` ends its effect (never before the minimum)."""
+    next_change: I32
+    """Its next change point after the last day it was asked for (recomputed lazily)."""
+
+
+class Queue(NamedTuple):
+    """Agents to fold on a later day: a linked list of nodes per day index."""
+
+    head: I64
+    node_agent: I64
+    node_next: I64
+    pushed: I64
+    """[day index] nodes pushed for that day (to size the day's work)."""
+    used: I64
+    """[0] log rows used, [1] queue nodes used."""
+
+
+class State(NamedTuple):
+    head: I64
+    """[agent] newest record in the log, -1 if none."""
+    due: I32
+    """[agent] the day index of its next scheduled fold (NEVER: none)."""
+    folded: I32
+    """[agent] the day index it was last folded (-1: never)."""
+    lists: npt.NDArray[np.uint64]
+    """[agent] bits of the lists it is on."""
+    grades: I8
+    """[agent, scheme] its grade (UNSCORED: no record counts)."""
+    own: npt.NDArray[np.uint64]
+    """[agent] bits of the measures its own lists and scores give it."""
+    reached: U8
+    """[agent, measure] listed household members whose measures reach it."""
+    flags: U8
+
+
+class Tally(NamedTuple):
+    """Running counts, read every day for the metrics."""
+
+    base: I64
+    """The day's flows and the running stocks (``M_*``)."""
+    on_list: I64
+    """[list] agents on it now."""
+    entered: I64
+    """[list] agents who came onto it today."""
+    held: I64
+    """[measure, tier] agents it holds now (restrictions: restricted; incentives: granted)."""
+    held_innocent: I64
+    grades: I64
+    """[scheme, tier, grade + 2] agents per grade (column 0: unscored)."""
+
+
+class Work(NamedTuple):
+    """Scratch space and the day's list of agents to fold."""
+
+    recs: Records
+    sp: I32
+    touched: I64
+    n_touched: I64
+    rng: npt.NDArray[np.uint64]
+
+
+class Book(NamedTuple):
+    schemes: Schemes
+    rules: Rules
+    lists: Lists
+    types: Types
+    nt: int
+    every: B1
+    """[type] all True: an agent's own records of every type count."""
+
+
+# metric columns of the day row (then lists, measures, schemes x tiers x grades follow)
+(M_RECORDS, M_WRONG, M_UPHELD, M_FULFILLED, M_REPAIRED, M_NEWLY, M_DELISTED, M_LISTED_NOW,
+ M_LISTED_EVER, M_RESTRICTED_NOW, M_INNOCENTS_NOW, M_DENIALS, M_INNOCENT_DENIALS,
+ M_FOLDS) = range(14)  # fmt: skip
+BASE_METRICS = (
+    "records", "false_records", "objections_upheld", "fulfilled", "repairs_granted",
+    "newly_listed", "delisted", "listed_now", "listed_ever", "restricted_now",
+    "restricted_innocents", "denials", "innocent_denials", "folds",
+)  # fmt: skip
+STOCKS = {"listed_now", "listed_ever", "restricted_now", "restricted_innocents"}
+
+
+# --------------------------------------------------------------------------------------------
+# The kernel
+
+
+@njit(cache=True, nogil=True)
+def _gather(
+    log: Log, head: I64, agent: int, d: int, only: B1, out: Records, at: int
+) -> int:  # pragma: no cover - compiled
+    """Append ``agent``'s records of the types ``only`` marks (as known on day number ``d``) to
+    ``out`` from row ``at``, in decision order; returns the next free row (-1: no room)."""
+    if at < 0:
+        return -1
+    n = 0
+    r = head[agent]
+    while r >= 0:
+        if only[log.type[r]]:
+            n += 1
+        r = log.prev[r]
+    if at + n > out.type.shape[0]:
+        return -1
+    r = head[agent]
+    k = at + n - 1
+    while r >= 0:
+        t = log.type[r]
+        if not only[t]:
+            r = log.prev[r]
+            continue
+        out.type[k] = t
+        out.day[k] = log.day[r]
+        out.voided[k] = log.voided_on[r] <= d
+        out.natural_end[k] = log.natural_end[r]
+        if log.granted_on[r] <= d:
+            out.repaired[k] = log.repaired_on[r]
+            out.effect_until[k] = min(log.natural_end[r], log.repaired_on[r])
+        else:
+            out.repaired[k] = NEVER
+            out.effect_until[k] = log.natural_end[r]
+        out.fulfilled[k] = log.fulfilled_on[r] if log.fulfilled_on[r] <= d else NEVER
+        out.withdrawn[k] = NEVER
+        k -= 1
+        r = log.prev[r]
+    return at + n
+
+
+@njit(cache=True, nogil=True)
+def _leaves(start: int, months: int) -> int:  # pragma: no cover - compiled
+    """The first day ``x`` with ``add_months(x, -months) >= start``: the day a record of
+    ``start`` falls out of a rolling window of ``months`` (``within``, a licence's period)."""
+    x = add_months(start, months) - 3
+    while add_months(x, -months) < start:
+        x += 1
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _record_change(
+    log: Log, r: int, d: int, schemes: Schemes, lists: Lists
+) -> int:  # pragma: no cover - compiled
+    """The first day number after ``d`` on which record ``r``'s part in any fold changes: an
+    event (objection upheld, fulfilment, repair), the end of its effect, the end of its stretch
+    on a list, its leaving a rolling window (``within``, a licence's period)."""
+    best = NEVER
+    day = log.day[r]
+    for when in (log.voided_on[r], log.fulfilled_on[r], log.granted_on[r], log.natural_end[r]):
+        if d < when < best:
+            best = when
+    if log.granted_on[r] < NEVER and d < log.repaired_on[r] < best:
+        best = log.repaired_on[r]
+    t = log.type[r]
+    for j in range(lists.type_start[t], lists.type_start[t + 1]):
+        li = lists.type_list[j]
+        if lists.duration_months[li] != NO_LIMIT:
+            end = add_months(day, lists.duration_months[li])
+            if d < end < best:
+                best = end
+        if lists.within_months[li] != NO_LIMIT:
+            end = _leaves(day, lists.within_months[li])
+            if d < end < best:
+                best = end
+    for si in range(schemes.kind.shape[0]):
+        if schemes.kind[si] == LICENCE:
+            leaves = _leaves(day, schemes.period_months[si])
+            if d < leaves < best:
+                best = leaves
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _next_change(
+    log: Log, head: I64, agent: int, d: int, only: B1, schemes: Schemes, lists: Lists
+) -> int:  # pragma: no cover - compiled
+    """The first day number after ``d`` on which anything in the agent's facts (of the types
+    ``only`` marks) changes."""
+    best = NEVER
+    r = head[agent]
+    while r >= 0:
+        if only[log.type[r]]:
+            nc = log.next_change[r]
+            if nc <= d:
+                nc = _record_change(log, r, d, schemes, lists)
+                log.next_change[r] = nc
+            if nc < best:
+                best = nc
+        r = log.prev[r]
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _linked_points(
+    links: Links,
+    rules: Rules,
+    nt: int,
+    si: int,
+    recs: Records,
+    a: int,
+    b: int,
+    d: int,
+    table: F64,
+) -> float:  # pragma: no cover - compiled
+    """Points of a scheme from linked people's records ``a .. b`` (in effect on ``d``)."""
+    total = 0.0
+    for r in range(a, b):
+        if recs.voided[r] or recs.day[r] > d or d >= recs.effect_until[r]:
+            continue
+        total += table[si, recs.type[r]]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _holding(st: State, i: int, nm: int) -> np.uint64:  # pragma: no cover - compiled
+    """Bits of the measures that hold agent ``i`` now (its own, or reached)."""
+    h = st.own[i]
+    for m in range(nm):
+        if st.reached[i, m] > 0:
+            h |= np.uint64(1) << np.uint64(m)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _retally(
+    st: State,
+    tally: Tally,
+    reach: Reach,
+    i: int,
+    tier: int,
+    old: np.uint64,
+    new: np.uint64,
+    guilty_before: bool,
+) -> None:  # pragma: no cover - compiled
+    """Move agent ``i``'s counts from holding ``old`` (innocent unless ``guilty_before``) to
+    holding ``new`` (innocent unless it is guilty now)."""
+    guilty_now = bool(st.flags[i] & GUILTY)
+    restricted_before = restricted_now = False
+    for m in range(reach.restriction.shape[0]):
+        bit = np.uint64(1) << np.uint64(m)
+        was, now = bool(old & bit), bool(new & bit)
+        if was:
+            tally.held[m, tier] -= 1
+            if not guilty_before:
+                tally.held_innocent[m, tier] -= 1
+            restricted_before |= reach.restriction[m]
+        if now:
+            tally.held[m, tier] += 1
+            if not guilty_now:
+                tally.held_innocent[m, tier] += 1
+            restricted_now |= reach.restriction[m]
+    tally.base[M_RESTRICTED_NOW] += int(restricted_now) - int(restricted_before)
+    tally.base[M_INNOCENTS_NOW] += int(restricted_now and not guilty_now) - int(
+        restricted_before and not guilty_before
+    )
+
+
+@njit(cache=True, nogil=True)
+def _fold_agent(
+    i: int,
+    d: int,
+    dn: int,
+    book: Book,
+    links: Links,
+    reach: Reach,
+    log: Log,
+    st: State,
+    work: Work,
+    tally: Tally,
+    tier_of: U8,
+    n_agents: int,
+) -> int:  # pragma: no cover - compiled
+    """Fold agent ``i`` on day index ``d`` (day number ``dn``) from its facts as known that day;
+    update its state and the tallies; return the day number of its next change (or NEVER)."""
+    schemes, rules, lists, nt = book.schemes, book.rules, book.lists, book.nt
+    recs = work.recs
+    end = _gather(log, st.head, i, dn, book.every, recs, 0)
+    if end < 0:
+        return -1
+    own_end = end
+    hh = links.household
+    first = (i // hh) * hh
+    if links.any_household and hh > 1:
+        for j in range(first, min(first + hh, n_agents)):
+            if j != i and end >= 0:
+                end = _gather(log, st.head, j, dn, links.house_type, recs, end)
+    house_end = end
+    if links.any_friends:
+        for j in range(i + 1, min(i + 1 + links.friends, n_agents)):
+            if end >= 0:
+                end = _gather(log, st.head, j, dn, links.friend_type, recs, end)
+    if end < 0:
+        return -1
+    tier = tier_of[i]
+    # lists entered by records
+    new_lists = np.uint64(0)
+    n = stretches(lists, recs, 0, own_end, dn, work.sp[0], work.sp[1], work.sp[2])
+    for li in range(lists.duration_months.shape[0] if n > 0 else 0):
+        if lists.scheme[li] < 0:
+            since, _until = membership(lists, li, dn, work.sp[0], work.sp[1], work.sp[2], n)
+            if since != NEVER:
+                new_lists |= np.uint64(1) << np.uint64(li)
+    # schemes: score, grade, score lists, perks
+    new_own = np.uint64(0)
+    for si in range(schemes.kind.shape[0]):
+        counted = False
+        for r in range(own_end):
+            key = si * nt + recs.type[r]
+            if not recs.voided[r] and rules.entry_start[key + 1] > rules.entry_start[key]:
+                counted = True
+                break
+        extra = 0.0
+        for r in range(own_end, end):
+            if recs.voided[r] or dn >= recs.effect_until[r]:
+                continue
+            pts = links.household_points[si, recs.type[r]] if r < house_end else (
+                links.friends_points[si, recs.type[r]])  # fmt: skip
+            if pts != 0.0:
+                extra += pts
+                counted = True
+        g = UNSCORED
+        if counted:
+            sc, ex = score_at(schemes, rules, nt, si, recs, 0, own_end, dn)
+            if extra != 0.0:
+                sc = min(schemes.ceiling[si], max(schemes.floor[si], sc + extra))
+            g = grade(schemes, si, sc)
+            for j in range(lists.scheme_start[si], lists.scheme_start[si + 1]):
+                li = lists.scheme_list[j]
+                if holds(lists, li, sc, g, ex):
+                    new_lists |= np.uint64(1) << np.uint64(li)
+            for p in range(reach.perk_scheme.shape[0]):
+                if reach.perk_scheme[p] == si and sc >= reach.perk_at_least[p]:
+                    new_own |= np.uint64(1) << np.uint64(reach.perk_measure[p])
+        old = st.grades[i, si]
+        if g != old:
+            tally.grades[si, tier, old + 2] -= 1
+            tally.grades[si, tier, g + 2] += 1
+            st.grades[i, si] = g
+            bottom = schemes.band_start[si + 1] - schemes.band_start[si] - 1
+            if bottom >= 0 and g == bottom:
+                st.flags[i] |= EVER_BOTTOM
+            elif st.flags[i] & EVER_BOTTOM and 0 <= g < bottom:
+                st.flags[i] |= CLIMBED
+    # lists -> own measures; changes of lists -> reach to the household
+    old_lists = st.lists[i]
+    for li in range(lists.duration_months.shape[0]):
+        bit = np.uint64(1) << np.uint64(li)
+        if new_lists & bit:
+            new_own |= reach.own[li]
+        now, before = bool(new_lists & bit), bool(old_lists & bit)
+        if now == before:
+            continue
+        tally.on_list[li] += 1 if now else -1
+        if now:
+            tally.entered[li] += 1
+        if hh > 1 and reach.household[li] != 0:
+            for j in range(first, min(first + hh, n_agents)):
+                if j == i:
+                    continue
+                held_before = _holding(st, j, reach.restriction.shape[0])
+                for m in range(reach.restriction.shape[0]):
+                    if reach.household[li] & (np.uint64(1) << np.uint64(m)):
+                        st.reached[j, m] += 1 if now else -1
+                guilty = bool(st.flags[j] & GUILTY)
+                _retally(st, tally, reach, j, tier_of[j], held_before,
+                         _holding(st, j, reach.restriction.shape[0]), guilty)  # fmt: skip
+    if new_lists != old_lists:
+        if new_lists and not old_lists:
+            tally.base[M_NEWLY] += 1
+            tally.base[M_LISTED_NOW] += 1
+            if not st.flags[i] & EVER_LISTED:
+                st.flags[i] |= EVER_LISTED
+                tally.base[M_LISTED_EVER] += 1
+        elif old_lists and not new_lists:
+            tally.base[M_DELISTED] += 1
+            tally.base[M_LISTED_NOW] -= 1
+        st.lists[i] = new_lists
+    if new_own != st.own[i]:
+        held_before = _holding(st, i, reach.restriction.shape[0])
+        st.own[i] = new_own
+        guilty = bool(st.flags[i] & GUILTY)
+        _retally(st, tally, reach, i, tier, held_before,
+                 _holding(st, i, reach.restriction.shape[0]), guilty)  # fmt: skip
+    st.folded[i] = d
+    tally.base[M_FOLDS] += 1
+    nxt = _next_change(log, st.head, i, dn, book.every, schemes, lists)
+    if links.any_household and hh > 1:
+        for j in range(first, min(first + hh, n_agents)):
+            if j != i:
+                nxt = min(nxt, _next_change(log, st.head, j, dn, links.house_type, schemes, lists))
+    if links.any_friends:
+        for j in range(i + 1, min(i + 1 + links.friends, n_agents)):
+            nxt = min(nxt, _next_change(log, st.head, j, dn, links.friend_type, schemes, lists))
+    return nxt
+
+
+@njit(cache=True, nogil=True)
+def _touch(work: Work, i: int) -> None:  # pragma: no cover - compiled
+    k = work.n_touched[0]
+    work.touched[k] = i
+    work.n_touched[0] = k + 1
+
+
+@njit(cache=True, nogil=True)
+def _make_record(
+    i: int,
+    t: int,
+    dn: int,
+    conduct: Conduct,
+    due: DueTables,
+    book: Book,
+    log: Log,
+    queue: Queue,
+    st: State,
+    work: Work,
+    tally: Tally,
+    links: Links,
+    reach: Reach,
+    tier_of: U8,
+    n_agents: int,
+    wrong: bool,
+) -> None:  # pragma: no cover - compiled
+    """Agent ``i`` gets a record of type ``t`` today, with its future drawn now."""
+    rng = work.rng
+    r = queue.used[0]
+    queue.used[0] = r + 1
+    log.agent[r] = i
+    log.type[r] = t
+    log.day[r] = dn
+    log.prev[r] = st.head[i]
+    log.wrong[r] = wrong
+    st.head[i] = r
+    nature = conduct.nature[t]
+    voided = fulfilled = granted = NEVER
+    if wrong:
+        tally.base[M_WRONG] += 1
+        if _uniform(rng) < due.objected_innocent and _uniform(rng) < due.upheld_innocent:
+            voided = dn + due.decided_after
+    elif _uniform(rng) < due.objected_guilty and _uniform(rng) < due.upheld_guilty:
+        voided = dn + due.decided_after
+    if nature == 1 and due.fulfil_daily > 0:
+        fulfilled = dn + _geometric(rng, due.fulfil_daily)
+    if book.types.repairable[t] and _uniform(rng) < due.repair_share:
+        apply = add_months(dn, book.types.min_months[t])
+        if nature == 1:
+            apply = max(apply, fulfilled)
+        if apply < NEVER - 19:
+            granted = apply + 19
+    log.voided_on[r] = voided
+    log.fulfilled_on[r] = fulfilled
+    log.granted_on[r] = granted
+    _until, natural, repaired = record_window(book.types, t, dn, granted)
+    log.natural_end[r] = natural
+    log.repaired_on[r] = repaired
+    log.next_change[r] = dn
+    tally.base[M_RECORDS] += 1
+    if not wrong and (nature == 0 or nature == 1) and not st.flags[i] & GUILTY:
+        held = _holding(st, i, reach.restriction.shape[0])
+        st.flags[i] |= GUILTY
+        _retally(st, tally, reach, i, tier_of[i], held, held, False)
+    _touch(work, i)
+    hh = links.household
+    if links.house_type[t] and hh > 1:
+        first = (i // hh) * hh
+        for j in range(first, min(first + hh, n_agents)):
+            if j != i:
+                _touch(work, j)
+    if links.any_friends and links.friend_type[t]:
+        for j in range(max(0, i - links.friends), i):
+            _touch(work, j)
+
+
+@njit(cache=True, nogil=True)
+def _day(
+    d: int,
+    dn: int,
+    seed: int,
+    conduct: Conduct,
+    due: DueTables,
+    book: Book,
+    links: Links,
+    reach: Reach,
+    log: Log,
+    queue: Queue,
+    st: State,
+    work: Work,
+    tally: Tally,
+    tier_of: U8,
+) -> int:  # pragma: no cover - compiled
+    """One day: agents due today, then today's conduct as records, then one fold of every
+    agent whose facts changed. Returns 0, or -1 if an agent's records outgrew the scratch."""
+    n_agents = st.head.shape[0]
+    rng = work.rng
+    work.n_touched[0] = 0
+    node = queue.head[d]
+    while node >= 0:
+        a = queue.node_agent[node]
+        if st.due[a] == d:
+            _touch(work, a)
+        node = queue.node_next[node]
+    n_groups = conduct.group_tier.shape[0]
+    for t in range(conduct.nature.shape[0]):
+        if d < conduct.first_day[t]:
+            continue
+        for g in range(n_groups):
+            lam = conduct.rate[t, conduct.group_tier[g]]
+            g0, g1 = conduct.group_start[g], conduct.group_start[g + 1]
+            size = g1 - g0
+            if lam <= 0.0 or size <= 0:
+                continue
+            among = max(1, int(size * conduct.share[t]))
+            rng[0] = stream_key(seed, (t + 1) * 65536 + g, d)
+            k = _poisson(rng, lam * size)
+            for _ in range(k):
+                a = g0 + _below(rng, among)
+                if conduct.repeat[t] != 1.0:
+                    earlier = 0
+                    r = st.head[a]
+                    while r >= 0:
+                        if log.type[r] == t and not log.wrong[r]:
+                            earlier += 1
+                        r = log.prev[r]
+                    if _uniform(rng) >= conduct.repeat[t] ** earlier:
+                        continue
+                wrong = due.wrong > 0.0 and _uniform(rng) < due.wrong
+                if wrong:
+                    a = g0 + _below(rng, size)
+                _make_record(a, t, dn, conduct, due, book, log, queue, st, work, tally, links,
+                             reach, tier_of, n_agents, wrong)  # fmt: skip
+    rng[0] = stream_key(seed, 0, d)
+    days = queue.head.shape[0]
+    dn0 = dn - d
+    for k in range(work.n_touched[0]):
+        a = work.touched[k]
+        if st.folded[a] == d:
+            continue
+        nxt = _fold_agent(a, d, dn, book, links, reach, log, st, work, tally, tier_of, n_agents)
+        if nxt == -1:
+            return -1
+        if nxt >= NEVER:
+            continue
+        idx = nxt - dn0
+        if idx >= days or (st.due[a] > d and st.due[a] <= idx):
+            continue
+        node = queue.used[1]
+        queue.used[1] = node + 1
+        queue.node_agent[node] = a
+        queue.node_next[node] = queue.head[idx]
+        queue.head[idx] = node
+        queue.pushed[idx] += 1
+        st.due[a] = idx
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+
+SCRATCH = 1 << 16
+"""Records one fold may read (an agent's own and its linked people's)."""
+
+
+def _grow(arr: Any, need: int, fill: Any) -> Any:
+    if arr.shape[0] >= need:
+        return arr
+    new = np.full(max(need, 2 * arr.shape[0]), fill, arr.dtype)
+    new[: arr.shape[0]] = arr
+    return new
+
+
+@dataclass
+class FoldRun:
+    """A regime's catalogs over a population with a scenario's conduct, day by day."""
+
+    scenario: ConductScenario
+    regime: FoldRegime
+    population: int
+    seed: int
+    trace_k: int = 0
+    start: date | None = None
+    end: date | None = None
+
+    def __post_init__(self) -> None:
+        sc, book = self.scenario, self.regime.book
+        self.first = self.start or sc.start
+        self.last = self.end or sc.end
+        self.days = (self.last - self.first).days + 1
+        self.tiers = list(sc.tiers)
+        self.layout: Layout = layout(
+            self.population, {k: t.share for k, t in sc.tiers.items()}, represented=sc.represented
+        )
+        lay = self.layout
+        idx = self.regime.loaded.index
+        unknown = sorted(set(sc.records_per_year) - set(book.type_ids))
+        if unknown:
+            raise InputError(
+                "scenario.records_per_year", f"no record type {unknown[0]!r} in the catalogs"
+            )
+        measures = sorted({m for memo in book.memoranda for m in memo.measures}
+                          | {m for p in book.perks for m in p.measures})  # fmt: skip
+        for tier in sc.tiers.values():
+            extra = sorted(set(tier.uses_per_year) - set(book.measure_kinds))
+            if extra:
+                raise InputError(
+                    "scenario.tiers.uses_per_year", f"no measure {extra[0]!r} in the catalogs"
+                )
+        if len(measures) > 64:
+            raise InputError("regime.catalogs", "more than 64 measures carried by lists or perks")
+        self.measures = measures
+        m_index = {m: k for k, m in enumerate(measures)}
+        nt, ns, nl, nm = book.n_types, len(book.scheme_ids), len(book.list_ids), len(measures)
+        n_tiers = len(self.tiers)
+        rate = np.zeros((nt, n_tiers))
+        first_day = np.zeros(nt, np.int32)
+        share = np.ones(nt)
+        repeat = np.ones(nt)
+        nature = np.zeros(nt, np.int32)
+        natures = {Nature.violation: 0, Nature.default: 1, Nature.lawful: 2, Nature.role: 3}
+        for code, t in book.type_ids.items():
+            rt = idx.record_types[code]
+            nature[t] = natures[rt.nature]
+            per_year = sc.records_per_year.get(code, 0.0)
+            if rt.source in INADMISSIBLE_SOURCES and rt.source.value == "camera":
+                per_year *= sc.camera_coverage
+            for k, tier in enumerate(sc.tiers.values()):
+                factor = tier.debtor_factor if rt.nature is Nature.default else 1.0
+                rate[t, k] = per_year * factor / 365.0
+            if code in sc.records_from:
+                first_day[t] = max(0, (sc.records_from[code] - self.first).days)
+            share[t] = sc.concentration.get(code, 1.0)
+            repeat[t] = sc.repeat_factor.get(code, 1.0)
+        # a rate among the concentrated share stays the population's rate
+        rate = rate / share[:, None]
+        groups = lay.group_start.shape[0] - 1
+        group_tier = np.array([g % lay.per_region for g in range(groups)], np.int32)
+        self.conduct = Conduct(
+            rate=rate,
+            first_day=first_day,
+            share=share,
+            repeat=repeat,
+            nature=nature,
+            group_start=lay.group_start.astype(np.int64),
+            group_tier=group_tier,
+            group_region=np.array([g // lay.per_region for g in range(groups)], np.int32),
+        )
+        dp = sc.due_process
+        self.due = DueTables(
+            wrong=dp.wrong_share,
+            objected_innocent=dp.objected_innocent,
+            upheld_innocent=dp.upheld_innocent,
+            objected_guilty=dp.objected_guilty,
+            upheld_guilty=dp.upheld_guilty,
+            decided_after=dp.decided_after_days,
+            fulfil_daily=dp.fulfilment_per_year / 365.0,
+            repair_share=dp.repair_share,
+        )
+        house = np.zeros((max(ns, 1), nt))
+        friends = np.zeros((max(ns, 1), nt))
+        scheme_index = {s: k for k, s in enumerate(book.scheme_ids)}
+        for scheme_id, code, via in book.links:
+            if code not in book.type_ids:
+                continue
+            scheme = idx.schemes[scheme_id]
+            rules = getattr(scheme, "rules", None)
+            if rules is None:
+                rules = [r for dim in getattr(scheme, "dimensions", ()) for r in dim.rules]
+            for rule in rules:
+                if rule.record_type == code and rule.via is not None and rule.via.value == via:
+                    target = friends if via == "friends" else house
+                    target[scheme_index[scheme_id], book.type_ids[code]] += rule.points_for(1)
+        self.links = Links(
+            household_points=house,
+            friends_points=friends,
+            household=sc.household_size,
+            friends=sc.friends,
+            any_household=bool(house.any()),
+            any_friends=bool(friends.any()) and sc.friends > 0,
+            house_type=(house != 0).any(axis=0),
+            friend_type=(friends != 0).any(axis=0),
+        )
+        own = np.zeros(max(nl, 1), np.uint64)
+        household = np.zeros(max(nl, 1), np.uint64)
+        list_index = {lid: k for k, lid in enumerate(book.list_ids)}
+        for memo in book.memoranda:
+            bits = np.uint64(0)
+            for m in memo.measures:
+                if m in m_index:
+                    bits |= np.uint64(1) << np.uint64(m_index[m])
+            li = list_index[memo.list]
+            own[li] |= bits
+            if {"family", "household"} & set(memo.extends_to):
+                household[li] |= bits
+        perks = [(scheme_index[p.scheme], p.at_least, m_index[m]) for p in book.perks
+                 for m in p.measures]  # fmt: skip
+        self.reach = Reach(
+            own=own,
+            household=household,
+            perk_scheme=np.array([p[0] for p in perks], np.int32),
+            perk_at_least=np.array([p[1] for p in perks], np.float64),
+            perk_measure=np.array([p[2] for p in perks], np.int32),
+            restriction=np.array(
+                [book.measure_kinds[m] == "restriction" for m in measures] or [False], np.bool_
+            )[: max(nm, 0) or 0],
+        )
+        self.book = Book(
+            book.schemes, book.rules, book.lists, book.types, nt, np.ones(nt, np.bool_)
+        )
+        self.uses = np.zeros((max(nm, 1), n_tiers))
+        for k, tier in enumerate(sc.tiers.values()):
+            for m, per_year in tier.uses_per_year.items():
+                if m in m_index:
+                    self.uses[m_index[m], k] = per_year / 365.0
+        self.tier_of = np.zeros(self.population, np.uint8)
+        self.tier_n = np.zeros(n_tiers, np.int64)
+        for g in range(groups):
+            lo, hi = int(lay.group_start[g]), int(lay.group_start[g + 1])
+            self.tier_of[lo:hi] = group_tier[g]
+            self.tier_n[group_tier[g]] += hi - lo
+        self.n_grades = max([len(g) for g in book.grade_names] + [0])
+
+    def simulate(self) -> dict[str, Any]:
+        """Run every day; return the per-day columns."""
+        book, n = self.regime.book, self.population
+        ns, nl, nm = len(book.scheme_ids), len(book.list_ids), len(self.measures)
+        n_tiers = len(self.tiers)
+        st = State(
+            head=np.full(n, -1, np.int64),
+            due=np.full(n, NEVER, np.int32),
+            folded=np.full(n, -1, np.int32),
+            lists=np.zeros(n, np.uint64),
+            grades=np.full((n, max(ns, 1)), UNSCORED, np.int8),
+            own=np.zeros(n, np.uint64),
+            reached=np.zeros((n, max(nm, 1)), np.uint8),
+            flags=np.zeros(n, np.uint8),
+        )
+        tally = Tally(
+            base=np.zeros(len(BASE_METRICS), np.int64),
+            on_list=np.zeros(max(nl, 1), np.int64),
+            entered=np.zeros(max(nl, 1), np.int64),
+            held=np.zeros((max(nm, 1), n_tiers), np.int64),
+            held_innocent=np.zeros((max(nm, 1), n_tiers), np.int64),
+            grades=np.zeros((max(ns, 1), n_tiers, self.n_grades + 2), np.int64),
+        )
+        for t in range(n_tiers):
+            tally.grades[:, t, 0] = self.tier_n[t]
+        per_type = max(int(np.diff(book.lists.type_start).max(initial=0)), 1)
+        scratch = Records(
+            *(np.zeros(SCRATCH, np.int32) for _ in range(2)),
+            np.zeros(SCRATCH, np.bool_),
+            *(np.zeros(SCRATCH, np.int32) for _ in range(5)),
+        )
+        work = Work(
+            recs=scratch,
+            sp=np.zeros((3, SCRATCH * per_type), np.int32),
+            touched=np.zeros(1024, np.int64),
+            n_touched=np.zeros(1, np.int64),
+            rng=np.zeros(1, np.uint64),
+        )
+        log = Log(
+            agent=np.zeros(1024, np.int64),
+            type=np.zeros(1024, np.int32),
+            day=np.zeros(1024, np.int32),
+            prev=np.zeros(1024, np.int64),
+            wrong=np.zeros(1024, np.bool_),
+            voided_on=np.zeros(1024, np.int32),
+            fulfilled_on=np.zeros(1024, np.int32),
+            granted_on=np.zeros(1024, np.int32),
+            natural_end=np.zeros(1024, np.int32),
+            repaired_on=np.zeros(1024, np.int32),
+            next_change=np.zeros(1024, np.int32),
+        )
+        queue = Queue(
+            head=np.full(self.days, -1, np.int64),
+            node_agent=np.zeros(1024, np.int64),
+            node_next=np.zeros(1024, np.int64),
+            pushed=np.zeros(self.days, np.int64),
+            used=np.zeros(2, np.int64),
+        )
+        expected = float((self.conduct.rate * self.tier_n[None, :]).sum())
+        bound = int(expected + 10 * np.sqrt(expected) + 64)
+        fan = 1 + (self.links.household if self.links.any_household else 0) + (
+            self.links.friends if self.links.any_friends else 0)  # fmt: skip
+        names = self.column_names()
+        rows = np.zeros((self.days, len(names)), np.int64)
+        dn0 = to_day(self.first)
+        denial_rng = np.random.default_rng([self.seed, 0x5EED])
+        restriction = self.reach.restriction
+        for d in range(self.days):
+            used_log, used_nodes = int(queue.used[0]), int(queue.used[1])
+            need_touch = bound * fan + int(queue.pushed[d]) + 16
+            if log.agent.shape[0] < used_log + bound:
+                log = Log(*(_grow(a, used_log + bound, 0) for a in log))
+            if queue.node_agent.shape[0] < used_nodes + need_touch:
+                queue = queue._replace(
+                    node_agent=_grow(queue.node_agent, used_nodes + need_touch, 0),
+                    node_next=_grow(queue.node_next, used_nodes + need_touch, 0),
+                )
+            if work.touched.shape[0] < need_touch:
+                work = work._replace(touched=np.zeros(2 * need_touch, np.int64))
+            tally.base[[M_RECORDS, M_WRONG, M_UPHELD, M_FULFILLED, M_REPAIRED, M_NEWLY,
+                        M_DELISTED, M_FOLDS]] = 0  # fmt: skip
+            tally.entered[:] = 0
+            status = _day(d, dn0 + d, self.seed, self.conduct, self.due, self.book, self.links,
+                          self.reach, log, queue, st, work, tally, self.tier_of)  # fmt: skip
+            if status < 0:
+                raise InputError(
+                    "population", f"an agent's records (with its links) exceed {SCRATCH:,}"
+                )
+            # uses denied: restrictions deny the held, incentives deny everyone else
+            held, innocent = tally.held[:nm], tally.held_innocent[:nm]
+            refused = np.where(restriction[:, None], held, self.tier_n[None, :] - held)
+            denials = denial_rng.poisson(refused * self.uses[:nm])
+            innocent_denials = denial_rng.poisson(
+                np.where(restriction[:, None], innocent, 0) * self.uses[:nm]
+            )
+            tally.base[M_DENIALS] = int(denials.sum())
+            tally.base[M_INNOCENT_DENIALS] = int(innocent_denials.sum())
+            rows[d] = self._row(tally, denials.sum(axis=1), innocent_denials.sum(axis=1))
+        self.state, self.log, self.queue = st, log, queue
+        return {"names": names, "rows": rows}
+
+    def column_names(self) -> list[str]:
+        book = self.regime.book
+        names = list(BASE_METRICS)
+        for lid in book.list_ids:
+            names += [f"list.{lid}.in_force", f"list.{lid}.entered"]
+        for m in self.measures:
+            names += [f"measure.{m}.held", f"measure.{m}.held_innocent", f"measure.{m}.denials",
+                      f"measure.{m}.innocent_denials"]  # fmt: skip
+        for si, sid in enumerate(book.scheme_ids):
+            for tier in self.tiers:
+                names.append(f"scheme.{sid}.{tier}.unscored")
+                for g in book.grade_names[si]:
+                    names.append(f"scheme.{sid}.{tier}.{g}")
+        return names
+
+    def _row(self, tally: Tally, denials: Any, innocent_denials: Any) -> Any:
+        book = self.regime.book
+        parts = [tally.base]
+        nl, nm = len(book.list_ids), len(self.measures)
+        if nl:
+            parts.append(np.stack([tally.on_list[:nl], tally.entered[:nl]], axis=1).ravel())
+        if nm:
+            parts.append(np.stack([tally.held[:nm].sum(axis=1),
+                                   tally.held_innocent[:nm].sum(axis=1), denials,
+                                   innocent_denials], axis=1).ravel())  # fmt: skip
+        for si in range(len(book.scheme_ids)):
+            ng = len(book.grade_names[si])
+            for t in range(len(self.tiers)):
+                parts.append(tally.grades[si, t, [0, *range(2, ng + 2)]])
+        return np.concatenate(parts)
+
+    def run(self, out: Path) -> dict[str, Any]:
+        """Simulate, write ``metrics.parquet``, ``summary.json``, ``scenario.json`` and, with
+        ``trace_k``, the traced agents' facts and state (``trace.jsonl``)."""
+        out.mkdir(parents=True, exist_ok=True)
+        result = self.simulate()
+        names, rows = result["names"], result["rows"]
+        dates = [self.first + timedelta(days=d) for d in range(self.days)]
+        columns = {"date": pa.array(dates, pa.date32())}
+        columns |= {name: pa.array(rows[:, k]) for k, name in enumerate(names)}
+        pq.write_table(pa.table(columns), out / "metrics.parquet")
+        stocks = STOCKS | {n for n in names if not n.endswith(("denials", ".entered"))
+                           and n.startswith(("list.", "measure.", "scheme."))}  # fmt: skip
+        totals = {
+            n: int(rows[-1, k]) if n in stocks else int(rows[:, k].sum())
+            for k, n in enumerate(names)
+        }
+        scale = self.layout.scale
+        summary = {
+            "population": self.population,
+            "represented": self.layout.represented,
+            "scale": scale,
+            "start": self.first.isoformat(),
+            "end": self.last.isoformat(),
+            "scenario": self.scenario.name,
+            "regime": self.regime.name,
+            "seed": self.seed,
+            "totals": totals,
+            "scaled": {k: round(v * scale) for k, v in totals.items()},
+            **self.inequality(),
+        }
+        write_outputs(out, summary, self.scenario, self.trace())
+        return summary
+
+    def inequality(self) -> dict[str, Any]:
+        """Per scheme: the Gini of grades' lower bounds over the scored, and mobility (the share
+        of those ever in the lowest grade who climbed out)."""
+        st, book = self.state, self.regime.book
+        out: dict[str, Any] = {"gini": None, "mobility": None}
+        ever = (st.flags & EVER_BOTTOM) != 0
+        if ever.any():
+            out["mobility"] = float(((st.flags & CLIMBED) != 0)[ever].mean())
+        for si, _sid in enumerate(book.scheme_ids):
+            bands = book.schemes.band_min[
+                book.schemes.band_start[si] : book.schemes.band_start[si + 1]
+            ]
+            g = st.grades[:, si]
+            scored = g >= 0
+            if bands.size and scored.any():
+                counts = np.bincount(g[scored], minlength=bands.size)
+                out["gini"] = gini(bands, counts)
+                break
+        return out
+
+    def subject_of(self, agent: int) -> str:
+        """A valid synthetic resident ID for an agent (region code of its province, a birth
+        date and sequence from its position)."""
+        lay = self.layout
+        group = int(np.searchsorted(lay.group_start, agent, side="right")) - 1
+        region = int(lay.region_codes[group // lay.per_region])
+        born = date(1950, 1, 1) + timedelta(days=(agent // 1000) % 20000)
+        return resident_id(region * 10000 + 101, born, agent % 1000)
+
+    def traced(self) -> list[int]:
+        """The traced agents: ``trace_k`` spread evenly over the population."""
+        k = min(self.trace_k, self.population)
+        return sorted({int(x) for x in np.linspace(0, self.population - 1, k)}) if k else []
+
+    def facts_of(self, agent: int) -> list[dict[str, Any]]:
+        """An agent's records and their lifecycle as known on the last day, in decision order."""
+        log, last = self.log, to_day(self.last)
+        codes = {t: c for c, t in self.regime.book.type_ids.items()}
+        out: list[dict[str, Any]] = []
+        r = int(self.state.head[agent])
+        rows = []
+        while r >= 0:
+            rows.append(r)
+            r = int(log.prev[r])
+        for r in reversed(rows):
+            day = int(log.day[r])
+            events = []
+            voided, fulfilled = int(log.voided_on[r]), int(log.fulfilled_on[r])
+            granted = int(log.granted_on[r])
+            if voided <= last:
+                events.append(("objection_filed", voided - self.due.decided_after))
+                events.append(("objection_upheld", voided))
+            if fulfilled <= last:
+                events.append(("fulfilled", fulfilled))
+            if granted <= last:
+                events.append(("repair_applied", max(day, granted - 19)))
+                events.append(("repair_granted", granted))
+            out.append({"record": int(r), "record_type": codes[int(log.type[r])],
+                        "day": day, "wrong": bool(log.wrong[r]), "events": events})  # fmt: skip
+        return out
+
+    def state_of(self, agent: int) -> dict[str, Any]:
+        """What the engine holds for an agent: lists, grades per scheme, own measures."""
+        book, st = self.regime.book, self.state
+        lists = [lid for k, lid in enumerate(book.list_ids) if int(st.lists[agent]) >> k & 1]
+        grades = {
+            sid: (book.grade_names[si][g] if g >= 0 else None)
+            for si, sid in enumerate(book.scheme_ids)
+            if (g := int(st.grades[agent, si])) != UNSCORED
+        }
+        measures = [m for k, m in enumerate(self.measures) if int(st.own[agent]) >> k & 1]
+        return {"agent": agent, "lists": lists, "grades": grades, "measures": measures}
+
+    def trace(self) -> list[dict[str, Any]]:
+        return [{**self.state_of(a), "facts": self.facts_of(a)} for a in self.traced()]
