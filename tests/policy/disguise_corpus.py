@@ -581,6 +581,69 @@ def _private_and_roles() -> Iterator[Variant]:
             "private-government-score", "renamed", {"a.toml": header("a") + OFFENCE + scheme},
             "a.toml", label=title,
         )  # fmt: skip
+    # the same, one step earlier: the city's office declared a private operator, issuing the
+    # records itself (the last name gives nothing away)
+    for title in ("Municipal credit bureau", "市信用办", "Civility points company"):
+        office = (
+            f'\n[[authorities]]\nid = "city.scores"\ntitle = "{title}"\nkind = "private_operator"\n'
+        )
+        offence = record(
+            "city.offence2", "Administrative penalty", "market", source="credit_reporting",
+            issuer="city.scores",
+        )  # fmt: skip
+        scheme = points(
+            "city.score", "City score", '{ record_type = "city.offence2", points = -30 }'
+        )
+        scheme = scheme.replace(
+            'legal_basis = "City credit management measures"',
+            'private = true\noperator = "city.scores"',
+        )
+        yield Variant(
+            "private-government-score", "recategorised",
+            {"a.toml": header("a") + office + offence + scheme}, "a.toml", label=title,
+        )  # fmt: skip
+    # a restriction for the best records: granted as a perk, or mapped from a redlist
+    perk = 'perks = [{ at_least = 1050, measures = ["city.limit"] }]'
+    limit = """
+[[measures]]
+id = "city.limit"
+title = "Special handling"
+kind = "restriction"
+domain = "public_service"
+legal_basis = "City credit management measures"
+"""
+    volunteer_scheme = points(
+        "city.score", "City score", '{ record_type = "city.volunteer", points = 5 }', extra=perk
+    )
+    yield Variant(
+        "restriction-for-the-best", "renamed",
+        {"a.toml": header("a") + VOLUNTEER + volunteer_scheme + limit}, "a.toml",
+    )  # fmt: skip
+    redlist = """
+[[lists]]
+id = "city.good"
+title = "Trustworthy residents"
+kind = "redlist"
+legal_basis = "City credit management measures"
+authority = "rongcheng"
+entry = { record_types = ["city.volunteer"] }
+duration_months = 12
+removal = ["expiry"]
+
+[[memoranda]]
+id = "city.memo"
+title = "Measures"
+legal_basis = "City credit management measures"
+lists = ["city.good"]
+measures = ["city.limit"]
+"""
+    yield Variant(
+        "restriction-for-the-best", "split",
+        {"base.toml": header("base") + VOLUNTEER + redlist.split("[[memoranda]]")[0],
+         "memo.toml": header("memo", "base") + limit + "\n[[memoranda]]"
+         + redlist.split("[[memoranda]]")[1]},
+        "memo.toml",
+    )  # fmt: skip
     # a role record that is really a family tie
     for title in (
         "Spouse of a company's legal representative",
@@ -665,6 +728,23 @@ def benign() -> Iterator[Variant]:
             "scoring.toml",
             label=title,
         )
+    # a private operator's own opt-in score
+    operator = (
+        '\n[[authorities]]\nid = "city.app"\ntitle = "Points app company"\n'
+        'kind = "private_operator"\n'
+    )
+    own = record(
+        "city.app_bill", "App bill unpaid", "commercial", nature="default",
+        source="credit_reporting", issuer="city.app",
+    )  # fmt: skip
+    private = points(
+        "city.app_score", "App score", '{ record_type = "city.app_bill", points = -30 }'
+    )
+    private = private.replace(
+        'legal_basis = "City credit management measures"', 'private = true\noperator = "city.app"'
+    )
+    yield Variant("honest-private", "plain", {"a.toml": header("a") + operator + own + private},
+                  "a.toml")  # fmt: skip
     lst = _watch_list("city.watch", "Residents under watch", "score_below = 900")
     body = OFFENCE + VOLUNTEER + points("city.score", "City score", f"{deduct}, {add}") + lst
     yield Variant("honest-list", "plain", {"a.toml": header("a") + body}, "a.toml")
