@@ -212,14 +212,59 @@ class Hit:
     """What the text says (``religious``)."""
 
 
-def _pattern(term: str) -> str:
-    """A term as a regex: whole words, ``*`` allows any ending; CJK terms as substrings."""
-    if _is_cjk(term):
-        return re.escape(term)
-    stem = term.rstrip("*")
-    body = r"\s+".join(re.escape(w) for w in stem.split())
-    tail = r"\w*" if term.endswith("*") else ""
-    return rf"(?<![a-z0-9]){body}{tail}(?![a-z0-9])"
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class _Term:
+    index: int
+    words: tuple[tuple[str, bool], ...]
+    """Each word, and whether it may go on (``relig*``)."""
+
+
+class _Matcher:
+    """Finds the terms of one list in a text: English terms word by word (an index on the
+    first word, so a label is read once, not once per term), Chinese ones as substrings."""
+
+    def __init__(self, terms: tuple[str, ...]) -> None:
+        self.terms = terms
+        self.cjk = [(i, term) for i, term in enumerate(terms) if _is_cjk(term)]
+        self.by_word: dict[str, list[_Term]] = {}
+        self.by_prefix: dict[str, list[_Term]] = {}
+        """Terms whose first word may go on, by its first two letters."""
+        for i, term in enumerate(terms):
+            if _is_cjk(term):
+                continue
+            words = tuple(
+                (w.rstrip("*"), w.endswith("*")) for w in normalise(term).split() if w.strip("*")
+            )
+            entry = _Term(i, words)
+            if words[0][1]:
+                self.by_prefix.setdefault(words[0][0][:2], []).append(entry)
+            else:
+                self.by_word.setdefault(words[0][0], []).append(entry)
+
+    def find(self, norm: str) -> list[tuple[int, int, str]]:
+        """``(position, term index, the text matched)`` for every occurrence."""
+        tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(norm)]
+        out = []
+        for k, (start, _, word) in enumerate(tokens):
+            candidates = self.by_word.get(word, []) + self.by_prefix.get(word[:2], [])
+            for entry in candidates:
+                n = len(entry.words)
+                if k + n > len(tokens):
+                    continue
+                if all(
+                    tokens[k + j][2].startswith(w) if prefix else tokens[k + j][2] == w
+                    for j, (w, prefix) in enumerate(entry.words)
+                ):
+                    out.append((start, entry.index, norm[start : tokens[k + n - 1][1]]))
+        if _is_cjk(norm):
+            for i, term in self.cjk:
+                pos = norm.find(term)
+                if pos >= 0:
+                    out.append((pos, i, term))
+        return sorted(out)
 
 
 def _is_cjk(term: str) -> bool:
@@ -227,8 +272,8 @@ def _is_cjk(term: str) -> bool:
 
 
 @cache
-def _compiled(terms: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?P<t{i}>{_pattern(t)})" for i, t in enumerate(terms)))
+def _matcher(terms: tuple[str, ...]) -> _Matcher:
+    return _Matcher(terms)
 
 
 def normalise(text: str) -> str:
@@ -239,23 +284,25 @@ def normalise(text: str) -> str:
 def words_in(text: str, terms: Iterable[str]) -> list[str]:
     """The terms of ``terms`` that occur in ``text`` (each once, in the order given)."""
     terms = tuple(terms)
-    found: dict[str, None] = {}
-    for m in _compiled(terms).finditer(normalise(text)):
-        assert m.lastgroup is not None
-        found.setdefault(terms[int(m.lastgroup[1:])], None)
-    return [t for t in terms if t in found]
+    found = {i for _, i, _ in _matcher(terms).find(normalise(text))}
+    return [t for i, t in enumerate(terms) if i in found]
+
+
+_ALL_TERMS: tuple[tuple[ProtectedSubject, str], ...] = tuple(
+    (subject, term) for subject, terms in PROTECTED.items() for term in terms
+)
+
+
+_ALL_WORDS: tuple[str, ...] = tuple(term for _, term in _ALL_TERMS)
 
 
 def screen(text: str) -> list[Hit]:
     """Every protected subject ``text`` names, with the first word that gave it away."""
-    hits = []
-    norm = normalise(text)
-    for subject, terms in PROTECTED.items():
-        m = _compiled(tuple(terms)).search(norm)
-        if m is not None:
-            assert m.lastgroup is not None
-            hits.append(Hit(subject, terms[int(m.lastgroup[1:])], " ".join(m.group().split())))
-    return hits
+    first: dict[ProtectedSubject, Hit] = {}
+    for _, i, said in _matcher(_ALL_WORDS).find(normalise(text)):
+        subject, term = _ALL_TERMS[i]
+        first.setdefault(subject, Hit(subject, term, said))
+    return [first[s] for s in PROTECTED if s in first]
 
 
 # fmt: off
