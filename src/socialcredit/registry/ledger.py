@@ -1053,7 +1053,7 @@ class Ledger:
                 out.append(filed)
                 touched.add(rec.subject)
             if names:
-                self._name(conn, names, now)
+                self._name(conn, names, now, published=_published_types(catalog), actor=actor)
             created = [r for r in out if r.created]
             if created:
                 self._add_subjects(conn, valid, now)
@@ -1144,7 +1144,8 @@ class Ledger:
             self._insert_many(conn, fresh, now, batch_size)
             self._add_subjects(conn, fresh, now)
             if names:
-                self._name(conn, names, now)
+                self._name(conn, names, now, published=_published_types(project.catalog),
+                           actor=actor)  # fmt: skip
             touched = {r.subject for r in fresh}
             refreshed: set[str] = set()
             self._refresh(conn, touched, project, as_of, first_new_id=first_new_id,
@@ -1213,16 +1214,55 @@ class Ledger:
                     ],
                 )
 
-    def _name(self, conn: Connection, names: Mapping[str, tuple[str, str]], now: datetime) -> None:
-        """Record the names subjects are published under (the newest given wins)."""
-        conn.execute(t_subject_names.delete().where(t_subject_names.c.subject.in_(list(names))))
-        conn.execute(
-            t_subject_names.insert(),
-            [
-                {"subject": s, "name": n, "authority": a, "given_at": now}
-                for s, (n, a) in names.items()
-            ],  # fmt: skip
-        )
+    def _name(
+        self,
+        conn: Connection,
+        names: Mapping[str, tuple[str, str]],
+        now: datetime,
+        *,
+        published: frozenset[str],
+        actor: str,
+    ) -> None:
+        """Record the names subjects are published under. A subject's name is given by the
+        authority that filed the subject's first published record of a list type (records of
+        ``published`` types), and by no other: anyone else giving one is refused (an
+        :class:`InputError` on ``subject_name``, so the write is undone). Giving a name, or
+        changing it, is an audit entry (``subject.name``, with the previous name)."""
+        if not published:
+            raise InputError("subject_name", "no record type of the catalogs is published")
+        current = {
+            str(r[0]): (str(r[1]), str(r[2]))
+            for chunk in _chunks(sorted(names), CHUNK)
+            for r in conn.execute(
+                sa.select(
+                    t_subject_names.c.subject, t_subject_names.c.name, t_subject_names.c.authority
+                ).where(t_subject_names.c.subject.in_(chunk))
+            )  # fmt: skip
+        }
+        for subject, (name, authority) in sorted(names.items()):
+            first = conn.execute(
+                sa.select(t_records.c.authority)
+                .where(t_records.c.subject == subject, t_records.c.record_type.in_(published))
+                .order_by(t_records.c.id)
+                .limit(1)
+            ).scalar()
+            if first != authority:
+                raise InputError(
+                    "subject_name",
+                    "a subject's published name is given only by the authority that first "
+                    "published them on a list (with a record of a published list type)",
+                )
+            before = current.get(subject)
+            if before is not None and before[0] == name:
+                continue
+            if before is not None:
+                conn.execute(t_subject_names.delete().where(t_subject_names.c.subject == subject))
+            row = {"subject": subject, "name": name, "authority": authority, "given_at": now}
+            conn.execute(t_subject_names.insert().values(row))
+            previous = before[0] if before is not None else None
+            detail = {"name": name, "previous": previous}
+            self._audit(conn, actor=actor, action="subject.name", subject=subject,
+                        purpose="publishing", detail=detail)  # fmt: skip
 
     def names(self, subjects: Iterable[str]) -> dict[str, str]:
         """The published name of each of ``subjects`` that has one."""
@@ -2218,6 +2258,18 @@ def _audit_insert(rows: int, ph: str = "?") -> str:
     return (
         "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, detail, prev_hash, "
         "hash) VALUES " + ", ".join([one] * rows)
+    )
+
+
+def _published_types(catalog: Loaded | CatalogIndex) -> frozenset[str]:
+    """Record types that put a subject on a list and are published: the records under which
+    a subject is shown on a public list, by name."""
+    index = catalog.index if isinstance(catalog, Loaded) else catalog
+    return frozenset(
+        code
+        for lst in index.lists.values()
+        for code in lst.entry.record_types
+        if code in index.record_types and index.record_types[code].publication.published
     )
 
 

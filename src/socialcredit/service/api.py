@@ -272,6 +272,7 @@ def decide_objection(
     reg: Reg, key: Authority, record_id: RecordId, body: ObjectionDecisionIn
 ) -> Response:
     """The designating authority upholds (the record is void) or rejects an objection."""
+    reg.own_record(record_id, authority=key.principal, action="objection decision")
     today = reg.today()
     ev = workflows.decide_objection(
         reg.ledger, reg.catalog, record_id, authority=key.principal, upheld=body.upheld,
@@ -287,6 +288,7 @@ def decide_repair(
     reg: Reg, key: Authority, record_id: RecordId, body: RepairDecisionIn
 ) -> Response:
     """The designating authority grants or refuses a repair application."""
+    reg.own_record(record_id, authority=key.principal, action="repair decision")
     today = reg.today()
     ev = workflows.decide_repair(
         reg.ledger, reg.catalog, record_id, authority=key.principal, granted=body.granted,
@@ -299,6 +301,7 @@ def decide_repair(
 @router.post("/records/{record_id}/fulfilment", response_model=EventOut, tags=["authorities"])
 def fulfilment(reg: Reg, key: Authority, record_id: RecordId, body: FulfilmentIn) -> Response:
     """The obligation behind the record was performed (or the creditor asked for removal)."""
+    reg.own_record(record_id, authority=key.principal, action="fulfilment")
     today = reg.today()
     ev = workflows.record_fulfilment(
         reg.ledger, reg.catalog, record_id, authority=key.principal,
@@ -312,6 +315,7 @@ def fulfilment(reg: Reg, key: Authority, record_id: RecordId, body: FulfilmentIn
 @router.post("/records/{record_id}/revocation", response_model=EventOut, tags=["authorities"])
 def revocation(reg: Reg, key: Authority, record_id: RecordId, body: DecisionIn) -> Response:
     """The designating authority withdraws its decision: the record has no effect at all."""
+    reg.own_record(record_id, authority=key.principal, action="revocation")
     today = reg.today()
     ev = workflows.revoke(
         reg.ledger, reg.catalog, record_id, authority=key.principal, reason=body.reason,
@@ -377,17 +381,15 @@ def my_profile(
     return _json(profile.to_json())
 
 
-def _own(reg: Registry, key: ApiKey, record_id: str) -> None:
-    rec = reg.ledger.record(record_id)
-    if rec.subject != key.principal:
-        raise NotFound(f"record: no record {record_id!r} about you")
+def _own(reg: Registry, key: ApiKey, record_id: str, action: str) -> None:
+    reg.subjects_record(record_id, subject=key.principal, action=action)
 
 
 @router.post("/me/records/{record_id}/objection", response_model=PendingFiled, status_code=201,
              tags=["subjects"])  # fmt: skip
 def object_to(reg: Reg, key: SubjectKey, record_id: RecordId, body: ObjectionIn) -> Response:
     """Object to one of your records; the designating authority must decide within 20 days."""
-    _own(reg, key, record_id)
+    _own(reg, key, record_id, "objection")
     today = reg.today()
     p = workflows.file_objection(
         reg.ledger, reg.catalog, record_id, by=key.principal, grounds=body.grounds,
@@ -401,7 +403,7 @@ def object_to(reg: Reg, key: SubjectKey, record_id: RecordId, body: ObjectionIn)
              tags=["subjects"])  # fmt: skip
 def apply_repair(reg: Reg, key: SubjectKey, record_id: RecordId, body: RepairIn) -> Response:
     """Apply for credit repair once the minimum period is over."""
-    _own(reg, key, record_id)
+    _own(reg, key, record_id, "repair")
     today = reg.today()
     p = workflows.apply_repair(
         reg.ledger, reg.catalog, record_id, by=key.principal, commitment=body.commitment,

@@ -532,8 +532,7 @@ def _record_card(reg: Registry, subject: str, record_id: str) -> dict[str, Any]:
 
 
 def _own(reg: Registry, key: ApiKey, record_id: str) -> None:
-    if reg.ledger.record(record_id).subject != key.principal:
-        raise NotFound(f"record: no record {record_id!r} about you")
+    reg.subjects_record(record_id, subject=key.principal, action="portal step")
 
 
 async def _subject_step(
@@ -712,6 +711,7 @@ async def decide(request: Request, record_id: str) -> Response:
             kind = _choice(form, "kind", label="what is decided", options=OUTCOMES)
             outcome = _choice(form, "outcome", label="the decision", options=OUTCOMES[kind])
             reason = _text(form, "reason", label="a decision gives its reasons", max_len=2000)
+            reg.own_record(rid, authority=key.principal, action=f"{kind} decision")
             today = reg.today()
             decide = workflows.decide_objection if kind == "objection" else workflows.decide_repair
             flag = {"upheld": OUTCOMES[kind][outcome]} if kind == "objection" else {

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from socialcredit.errors import NotFound
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.ledger import Ledger, NewRecord, SubmitResult
@@ -112,6 +113,36 @@ class Registry:
         subjects = {r.subject.strip().upper() for r in records}
         self.checks.reload(subjects | self._role_holders(subjects))
         return out
+
+    def own_record(self, record_id: str, *, authority: str, action: str) -> None:
+        """Raise :class:`NotFound`, exactly as for a missing record, unless ``authority``
+        designated the record: another authority's record is not even confirmed to exist.
+        The attempt is logged (the record's subject sees it in their access log)."""
+        missing = f"record: no record {record_id!r}"
+        try:
+            rec = self.ledger.record(record_id)
+        except NotFound:
+            raise NotFound(missing) from None
+        if rec.authority != authority:
+            self.ledger.log_access(actor=f"authority:{authority}", action=f"refused {action}",
+                                   subject=rec.subject, purpose="not this authority's record",
+                                   detail={"record": record_id})  # fmt: skip
+            raise NotFound(missing)
+
+    def subjects_record(self, record_id: str, *, subject: str, action: str) -> None:
+        """Raise :class:`NotFound`, the same for a missing record and for someone else's,
+        unless the record is about ``subject``; an attempt on someone else's record is logged
+        (for the administrator: the record's subject is not told who tried)."""
+        missing = f"record: no record {record_id!r} about you"
+        try:
+            rec = self.ledger.record(record_id)
+        except NotFound:
+            raise NotFound(missing) from None
+        if rec.subject != subject:
+            self.ledger.log_access(actor=f"subject:{subject}", action=f"refused {action}",
+                                   subject=None, purpose="not this subject's record",
+                                   detail={"record": record_id})  # fmt: skip
+            raise NotFound(missing)
 
     def touched(self, record_id: str) -> None:
         """A due-process step changed a record: refresh its subject in the check index."""
