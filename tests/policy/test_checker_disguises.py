@@ -670,3 +670,22 @@ def test_the_public_surface_of_the_checker() -> None:
 
     assert checker.Finding is LeafFinding
     assert CatalogRefused("x", []).findings == []
+
+
+def test_a_dimension_exemption(write: Writer) -> None:
+    dims = WEIGHTED.replace(
+        '{ id = "travel", title = "Travel conduct"', '{ id = "circle", title = "Social circle"'
+    )
+    exemption = """
+[[exemptions]]
+section = "dimensions"
+id = "city/circle"
+subjects = ["association"]
+reviewed_by = "Ann, legal team"
+reviewed_on = 2026-12-01
+reason = "it scores nobody's connections: it has no rules and only adds its base"
+"""
+    assert found(write(extra=dims), "SC021")
+    assert found(write(extra=dims + exemption), "SC021") == []
+    wrong = exemption.replace('id = "city/circle"', 'id = "city/circles"')
+    assert found(write(extra=dims + wrong), "SC012")
