@@ -215,7 +215,8 @@ def test_sc018_an_advantage_above_the_base_is_an_incentive(write: Writer) -> Non
 @pytest.mark.parametrize(
     "basis",
     ["none", "None.", "N/A", "-", "TBD", "todo", "Art. 5", "Article 12(3)", "第十条", "无",
-     "待定", "the relevant regulations", "Law No. 5", "§ 3", "相关法律法规"],
+     "待定", "the relevant regulations", "Law No. 5", "§ 3", "相关法律法规", "根据有关部门规定",
+     "According to law"],
 )  # fmt: skip
 def test_sc001_placeholder_legal_basis(write: Writer, basis: str) -> None:
     assert placeholder(basis)

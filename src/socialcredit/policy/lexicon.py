@@ -85,6 +85,7 @@ PROTECTED: Mapping[ProtectedSubject, tuple[str, ...]] = {
         "married", "social connection*", "social network*", "social circle*", "guanxi",
         "household member*", "same household", "associates", "companion*", "life partner*",
         "domestic partner*", "girlfriend*", "boyfriend*", "neighbour*", "neighbor*", "lineage",
+        "interpersonal*", "social ties", "social graph", "people they know",
         "家庭", "家人", "家属", "亲属", "亲戚", "配偶", "妻子", "丈夫", "父母", "子女", "儿子",
         "女儿", "兄弟", "姐妹", "朋友", "好友", "联系人", "社交", "人脉", "关系网", "婚姻", "离婚",
         "同户", "户主", "邻居", "伴侣",

@@ -178,7 +178,10 @@ _ARTICLE = re.compile(
     re.IGNORECASE,
 )
 _ARTICLE_ZH = re.compile(r"第[一二三四五六七八九十百千零〇0-9]+[条款项章节]")
-_GENERIC_ZH = ("法律", "法规", "规定", "相关", "有关", "依据", "条例", "文件", "政策", "依法")
+_GENERIC_ZH = (
+    "法律", "法规", "规定", "相关", "有关", "依据", "根据", "按照", "依照", "条例", "文件", "政策",
+    "依法", "部门", "国家", "地方",
+)  # fmt: skip
 
 
 def placeholder(text: str) -> bool:
