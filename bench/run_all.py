@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         part = args.out / f"{name}.json"
         part.unlink(missing_ok=True)
-        cmd = [sys.executable, str(BENCH / BENCHMARKS[name]), "--json", str(part)]
+        cmd = [sys.executable, f"bench/{BENCHMARKS[name]}", "--json", str(part)]  # from ROOT
         if args.smoke:
             cmd.append("--smoke")
         print(f"\n=== {name}: {' '.join(cmd[1:])}", flush=True)
