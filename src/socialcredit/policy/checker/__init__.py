@@ -22,7 +22,7 @@ module             rules
 ``lists``          SC006 durations, SC007 ways off, SC015 blacklists of serious records
 ``roles``          SC008 reaching other subjects only through legal roles
 ``sources``        SC010 surveillance sources, SC022 authority kinds
-``references``     SC012 unknown names, SC013 issuable record types
+``references``     SC012 unknown names, SC013 issuable record types, SC020 bundled ids
 ``reach``          SC014 never applies, SC016 consistent schemes, SC017 lists that need no
                    record, SC018 incentives that work as restrictions (the range analysis)
 ``labels``         SC021 labels naming protected subjects, SC023 labels naming another
