@@ -1,4 +1,5 @@
-"""References: every name defined (SC012); every record type issuable and applicable (SC013)."""
+"""References: every name defined (SC012); every record type issuable and applicable (SC013);
+the ids of bundled catalogs kept for the bundled files (SC020)."""
 
 from __future__ import annotations
 
