@@ -182,8 +182,11 @@ legal_basis = "City credit measures"
         (150, "High speed rail tickets", "access to an ordinary service"),
         (150, "Access to public services", "access to an ordinary service"),
         (150, "No fines waiver refused", None),  # names an advantage (waiver): an incentive
+        (90, "Library card", "held at the base score"),
         (150, "Not barred from the library", "a restriction"),
         (150, "乘坐高铁", "access to an ordinary service"),
+        (150, "Opening a bank account", "no advantage"),
+        (150, "Library card", "no advantage"),
     ],
 )
 def test_sc018_incentives_that_work_as_restrictions(

@@ -185,7 +185,7 @@ ADVANTAGE: tuple[str, ...] = (
     "no deposit", "not required", "no need", "easier", "preferential", "bonus*", "reward*",
     "reduced", "reduction*", "fewer", "less frequent", "exempt*", "pay after",
     "missing material*", "simplified", "higher limit*", "subsid*", "award*", "honour*",
-    "honor*", "extra", "upgrade*",
+    "honor*", "extra", "upgrade*", "voucher*", "prize*", "commend*", "prais*", "cashback",
     "优先", "优惠", "免", "绿色通道", "减", "奖励", "便利", "容缺", "简化", "加快", "补贴",
 )
 # fmt: on

@@ -368,10 +368,11 @@ def sc018_incentives(ctx: Context) -> None:
 
     - A perk held at the base score that deductions take away is had by everyone until records
       take it away: a restriction declared an incentive (error).
-    - An incentive whose labels name access to an ordinary service (a ticket, admission,
-      eligibility) and no advantage over it withholds that service from everyone who has not
-      earned it, people with no records included (error).
-    - An incentive whose labels name a ban or a restriction (error).
+    - An incentive granted only to some (through a list, or a perk above the base score) must
+      name the advantage it gives over the ordinary service (a discount, priority, a waiver):
+      one that names none, or only access to the service (a ticket, admission, eligibility),
+      or a ban, withholds the service from everyone who has not earned it, people with no
+      records included (error).
     - A perk that grants a restriction, or a redlist mapped to one (error): it restricts the
       subjects with the best records.
     """
@@ -414,30 +415,48 @@ def sc018_incentives(ctx: Context) -> None:
                         "redlist is for the trustworthy, and carries incentives only",
                         "map the redlist to incentives, or enter a blacklist by violations",
                     )
-    used = {m for memo in ctx.catalog.memoranda for m in memo.measures}
-    used |= {m for s in ctx.catalog.schemes for p in s.perks for m in p.measures}
+    withheld = _withheld_incentives(ctx)
     for m in ctx.catalog.measures:
-        if m.kind is not MeasureKind.incentive or m.id not in used:
+        if m.kind is not MeasureKind.incentive or m.id not in withheld:
             continue
         text = "\n".join((m.id, m.title, m.description))
-        advantage = words_in(text, ADVANTAGE)
-        if advantage:
+        if words_in(text, ADVANTAGE):
             continue
         banned = words_in(text, RESTRICTIVE)
         access = words_in(text, ACCESS)
-        if banned or access:
-            said = ", ".join(w.rstrip("*") for w in banned or access)
-            ctx.error(
-                "SC018",
-                ctx.at("measures", m.id, "kind"),
-                f"incentive {m.id} ({m.title}) names "
-                + (
-                    f"a restriction ({said})"
-                    if banned
-                    else f"access to an ordinary service ({said}) "
-                    "and no advantage over it: withheld from everyone who has not earned it, "
-                    "people with no records included"
-                ),
-                'declare it kind = "restriction", or name the advantage it gives (a discount, '
-                "priority, a waiver)",
+        if banned:
+            what = f"a restriction ({', '.join(w.rstrip('*') for w in banned)})"
+        elif access:
+            what = (
+                f"access to an ordinary service ({', '.join(w.rstrip('*') for w in access)}) "
+                "and no advantage over it"
             )
+        else:
+            what = "no advantage over an ordinary service"
+        ctx.error(
+            "SC018",
+            ctx.at("measures", m.id, "kind"),
+            f"incentive {m.id} ({m.title}) names {what}: it is withheld from everyone who has "
+            f"not earned it ({withheld[m.id]}), people with no records included",
+            'declare it kind = "restriction", or name the advantage it gives over the ordinary '
+            "service (a discount, priority, a waiver, no deposit)",
+        )
+
+
+def _withheld_incentives(ctx: Context) -> dict[str, str]:
+    """Measures granted only to some: mapped from a list (no one with no records is on a
+    list; SC017 refuses a score-based one that holds at the base), or a perk above the base
+    score. ``measure id -> how it is granted``."""
+    out: dict[str, str] = {}
+    for memo in ctx.catalog.memoranda:
+        for mid in memo.measures:
+            out.setdefault(mid, f"granted through memorandum {memo.id}")
+    for s in ctx.catalog.schemes:
+        base = span(ctx, s).base
+        for perk in s.perks:
+            if perk.at_least > base:
+                for mid in perk.measures:
+                    out.setdefault(
+                        mid, f"a perk at {fmt(perk.at_least)}, above the base score {fmt(base)}"
+                    )
+    return out
