@@ -183,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     check_installed(peers)
     print(f"machine: {os.cpu_count()} cores; threads {args.threads}")
     figures: list[Figure] = []
+    if args.sizes:
+        run_size(1000, args.threads)  # compile the kernels, or load them from the cache
     for size in args.sizes:
         agents = int(size)
         wall, rss = run_size(agents, args.threads)
