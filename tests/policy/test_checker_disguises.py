@@ -541,6 +541,8 @@ def test_bundled_exemptions_are_reviewed() -> None:
 def test_the_lexicon_reads_ids_and_both_languages() -> None:
     assert [h.subject.value for h in screen("x.church_attendance")] == ["religion"]
     assert [h.subject.value for h in screen("friends-of-debtors")] == ["association"]
+    assert [h.subject.value for h in screen("city.zongjiao_huodong")] == ["religion"]
+    assert [h.subject.value for h in screen("x.qinshu-shixin")] == ["association"]
     assert [h.subject.value for h in screen("人脸识别摄像头")] == ["biometrics", "surveillance"]
     # whole words: no hit inside another word
     assert screen("ownership of a sectional title") == []

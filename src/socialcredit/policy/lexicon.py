@@ -10,9 +10,10 @@ domain).
 
 The lexicon is deliberately plain: whole English words (a ``*`` at the end of a term allows
 any ending: ``relig*`` matches "religion" and "religious"), compared after lower-casing and
-splitting ids at ``.``, ``_`` and ``-``; Chinese terms match as substrings. It flags, it does not
-understand: a hit is an error unless the catalog carries a reviewed exemption for the item
-(who reviewed, when, why), which ``socialcredit policy show`` prints.
+splitting ids at ``.``, ``_`` and ``-``; Chinese terms match as substrings, and the pinyin of
+the commonest ones (``zongjiao``, ``shangfang``) as words. It flags, it does not understand: a
+hit is an error unless the catalog carries a reviewed exemption for the item (who reviewed,
+when, why), which ``socialcredit policy show`` prints.
 
 >>> [h.subject.value for h in screen("x.church_attendance")]
 ['religion']
@@ -56,7 +57,7 @@ PROTECTED: Mapping[ProtectedSubject, tuple[str, ...]] = {
         "protestant*", "falun*", "bible*", "quran*", "koran*", "clergy", "monk", "monks",
         "imam*", "pastor", "pastors", "congregation*", "pilgrim*", "atheis*",
         "宗教", "信仰", "教会", "教堂", "寺庙", "清真", "礼拜", "佛教", "基督", "伊斯兰", "法轮",
-        "邪教", "信徒", "祷告",
+        "邪教", "信徒", "祷告", "zongjiao", "xinyang", "jiaohui",
     ),
     S.expression: (
         "speech*", "political opinion*", "personal opinion*", "opinions expressed",
@@ -65,11 +66,11 @@ PROTECTED: Mapping[ProtectedSubject, tuple[str, ...]] = {
         "criticiz*", "dissent*", "rumour*", "rumor*", "protest*", "slogan*", "censor*",
         "publish* online", "outspoken",
         "言论", "发帖", "帖子", "网络评论", "谣言", "抗议", "舆论", "批评", "异议", "微博",
-        "朋友圈",
+        "朋友圈", "yanlun", "fatie",
     ),
     S.petitioning: (
         "petition*", "xinfang", "letters and visits", "complain* to higher",
-        "上访", "信访", "越级",
+        "上访", "信访", "越级", "shangfang", "yueji",
     ),
     S.political_opinion: (
         "politic*", "party member*", "ideolog*", "patriot*", "regime critic*",
@@ -88,24 +89,26 @@ PROTECTED: Mapping[ProtectedSubject, tuple[str, ...]] = {
         "interpersonal*", "social ties", "social graph", "people they know",
         "家庭", "家人", "家属", "亲属", "亲戚", "配偶", "妻子", "丈夫", "父母", "子女", "儿子",
         "女儿", "兄弟", "姐妹", "朋友", "好友", "联系人", "社交", "人脉", "关系网", "婚姻", "离婚",
-        "同户", "户主", "邻居", "伴侣",
+        "同户", "户主", "邻居", "伴侣", "qinshu", "qinqi", "peiou", "jiashu", "jiaren", "pengyou",
+        "renmai", "shejiao",
     ),
     S.health: (
         "health*", "medical", "medicine*", "disease*", "illness*", "ill", "sick*",
         "hospital*", "patient*", "diagnos*", "mental*", "psychiatr*", "disabilit*", "disabled",
         "pregnan*", "hiv", "aids", "vaccin*", "therap*", "addict*",
         "健康", "医疗", "疾病", "医院", "病人", "患者", "残疾", "怀孕", "疫苗", "精神病", "病史",
+        "jibing", "yiliao",
     ),
     S.genetics: ("genetic*", "gene", "genes", "dna", "genom*", "基因", "遗传"),
     S.ethnicity: (
         "ethnic*", "race", "races", "racial", "minority group*", "national minorit*",
         "uyghur*", "uighur*", "tibetan*", "hui", "nationality",
-        "民族", "种族", "维吾尔", "藏族", "回族",
+        "民族", "种族", "维吾尔", "藏族", "回族", "minzu", "shaoshu minzu",
     ),
     S.biometrics: (
         "biometric*", "facial", "face recognition", "face scan*", "face match*", "face data",
         "fingerprint*", "iris", "voiceprint*", "gait",
-        "人脸", "面部", "指纹", "虹膜", "声纹", "生物识别", "步态",
+        "人脸", "面部", "指纹", "虹膜", "声纹", "生物识别", "步态", "renlian", "zhiwen",
     ),
     S.surveillance: (
         "camera*", "cctv", "surveil*", "video surveil*", "video footage", "video network*",
@@ -113,6 +116,7 @@ PROTECTED: Mapping[ProtectedSubject, tuple[str, ...]] = {
         "tracked by", "whereabouts", "movement data", "movements of", "skynet", "sharp eyes",
         "monitor* person*", "phone data", "browsing", "online activit*",
         "摄像", "监控", "天网", "雪亮", "定位", "位置信息", "位置数据", "轨迹", "行踪", "上网记录",
+        "jiankong", "shexiang", "tianwang", "xueliang",
     ),
     S.lawful_purchases: (
         "purchas*", "bought", "buy", "buys", "buying", "shopping", "shopper*", "spending on",
@@ -123,7 +127,8 @@ PROTECTED: Mapping[ProtectedSubject, tuple[str, ...]] = {
     S.civic_acts: (
         "volunteer*", "blood donation*", "donat*", "charit*", "good deed*", "good samaritan*",
         "filial*", "civic virtue*", "helping others", "elderly care",
-        "志愿", "献血", "捐", "慈善", "好人好事", "孝", "义工", "见义勇为",
+        "志愿", "献血", "捐", "慈善", "好人好事", "孝", "义工", "见义勇为", "zhiyuan", "xianxue",
+        "juanxian", "cishan",
     ),
     S.sex_life: (
         "sexual*", "sex life", "lgbt*", "homosexual*", "gay", "lesbian*", "transgender*",
