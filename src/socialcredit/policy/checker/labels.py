@@ -163,45 +163,56 @@ def hits(item: Item) -> list[Hit]:
     return found
 
 
+SINGULAR = {
+    "authorities": "authority",
+    "domains": "domain",
+    "record_types": "record type",
+    "dimensions": "dimension",
+    "schemes": "scheme",
+    "lists": "list",
+    "measures": "measure",
+    "memoranda": "memorandum",
+}
+
+
 def sc021_protected_labels(ctx: Context) -> None:
-    exemptions: dict[str, Exemption] = {e.key: e for e in ctx.catalog.exemptions}
-    used: dict[str, set[ProtectedSubject]] = {}
-    defined: dict[str, Item] = {}
-    for item in items(ctx):
-        defined[item.key] = item
-        exemption = exemptions.get(item.key)
-        valid = exemption is not None and _valid(ctx, exemption, item)
-        for hit in hits(item):
-            if valid and exemption is not None and hit.subject in exemption.subjects:
-                used.setdefault(item.key, set()).add(hit.subject)
-                continue
-            term = hit.word
-            ctx.error(
-                "SC021",
-                item.location,
-                f"{item.what} names a protected subject, {hit.subject.value.replace('_', ' ')} "
-                f"({term!r}), whatever its category or nature says",
-                "remove it; if the label is innocent, add a reviewed exemption for it to the "
-                "file that defines it ([[exemptions]]: section, id, subjects, reviewed_by, "
-                "reviewed_on, reason)",
-            )
+    defined = {item.key: item for item in items(ctx)}
+    valid: dict[str, Exemption] = {}
     for e in ctx.catalog.exemptions:
-        where = ctx.at("exemptions", e.key)
-        if e.key not in defined:
+        item = defined.get(e.key)
+        if item is None:
             ctx.unknown(
-                where,
-                f"{e.section.rstrip('s').replace('_', ' ')} to exempt",
+                ctx.at("exemptions", e.key),
+                f"{SINGULAR[e.section]} to exempt",
                 e.id,
                 [k.split(":", 1)[1] for k in defined if k.startswith(f"{e.section}:")],
                 "exemption",
             )
-            continue
-        spare = set(e.subjects) - used.get(e.key, set())
-        if spare and _valid(ctx, e, defined[e.key]):
+        elif _valid(ctx, e, item):
+            valid[e.key] = e
+    used: dict[str, set[ProtectedSubject]] = {}
+    for item in defined.values():
+        exemption = valid.get(item.key)
+        for hit in hits(item):
+            if exemption is not None and hit.subject in exemption.subjects:
+                used.setdefault(item.key, set()).add(hit.subject)
+                continue
+            ctx.error(
+                "SC021",
+                item.location,
+                f"{item.what} names a protected subject, {hit.subject.value.replace('_', ' ')} "
+                f"({hit.word!r}), whatever its category or nature says",
+                "remove it; if the label is innocent, add a reviewed exemption for it to the "
+                "file that defines it ([[exemptions]]: section, id, subjects, reviewed_by, "
+                "reviewed_on, reason)",
+            )
+    for key, e in valid.items():
+        spare = set(e.subjects) - used.get(key, set())
+        if spare:
             ctx.warn(
                 "SC021",
-                where,
-                f"exemption for {defined[e.key].what} exempts "
+                ctx.at("exemptions", key),
+                f"exemption for {defined[key].what} exempts "
                 f"{', '.join(sorted(s.value for s in spare))}, which its labels do not name",
                 "remove what it does not need: an exemption is a reviewed judgement about "
                 "one label",
