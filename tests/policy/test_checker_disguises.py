@@ -102,6 +102,12 @@ def test_sc017_lists_by_score(write: Writer, entry: str, rules: str, why: str) -
     refused(path, "SC017")
 
 
+def test_sc017_a_redlist_everyone_is_on(write: Writer) -> None:
+    path = write(extra=score(DEDUCT) + score_list("score_at_least = 90", kind="redlist"))
+    hits = found(path, "SC017")
+    assert hits and "a restriction declared an incentive" in hits[0].message
+
+
 def test_sc017_honest_score_list_passes(write: Writer) -> None:
     honest = write(extra=VOLUNTEER + score(f"{DEDUCT}, {ADD}") + score_list("score_below = 80"))
     assert found(honest, "SC017") == []

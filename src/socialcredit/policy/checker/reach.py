@@ -337,7 +337,16 @@ def sc017_lists_by_score(ctx: Context) -> None:
         s = span(ctx, scheme)
         held = listed_scores(scheme, lst)
         where = ctx.at("lists", lst.id, "entry")
-        if _holds(held, s.base):
+        if _holds(held, s.base) and lst.kind is ListKind.redlist:
+            ctx.error(
+                "SC017",
+                where,
+                f"redlist {lst.id} ({lst.title}) holds at the base score {fmt(s.base)} of "
+                f"scheme {scheme.id}: everyone with no record is on it, so what it grants is "
+                "taken away by deductions, a restriction declared an incentive",
+                "enter a redlist above the base score, by lawful conduct that adds points",
+            )
+        elif _holds(held, s.base):
             ctx.error(
                 "SC017",
                 where,
