@@ -175,3 +175,18 @@ def test_catalog_content_fixes() -> None:
     assert "illustrative" in rc.lists["rongcheng.key_attention"].title
     assert "illustrative" in rc.lists["rongcheng.redlist"].title
     assert "ASSUMPTION" in rc.measures["rongcheng.key_supervision"].legal_basis
+
+
+def test_bundled_catalogs_pass_what_they_do_not_only_what_they_say() -> None:
+    """Issue 13: the codes that judge what a catalog does and what its labels give away."""
+    loaded = load_bundled()
+    findings = check(loaded)
+    new = {"SC017", "SC018", "SC019", "SC020", "SC021", "SC022", "SC023"}
+    assert [str(f) for f in findings if f.code in new] == []
+    assert all(a.kind is not None for a in loaded.catalog.authorities)
+    private = [s for s in loaded.catalog.schemes if s.private]
+    assert {s.operator for s in private} == {"ant_group", "lenders"}
+    # the synthetic catalogs are refused for their labels too
+    for name in ("unified-score", "pilot-2018", "sesame-full"):
+        codes = {f.code for f in check_paths([name]) if f.severity is Severity.error}
+        assert "SC021" in codes, name
