@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry.ledger import NewRecord
-from socialcredit.service.portal import COOKIE
+from socialcredit.service.portal import COOKIE, csrf_token
 from socialcredit.service.registry import Registry
 
 CHROMIUM = "/usr/bin/chromium"
@@ -62,6 +62,13 @@ def session(site: Live, name: str) -> str:
         r = c.post("/login", data={"key": site.tokens[name]})
         assert r.status_code == 303, r.text
         return r.cookies[COOKIE]
+
+
+def signed(client: httpx.Client, cookie: str) -> httpx.Client:
+    """``client`` in the session ``cookie``, sending its forms' token as htmx does."""
+    client.cookies.set(COOKIE, cookie)
+    client.headers["X-CSRF-Token"] = csrf_token(cookie)
+    return client
 
 
 def signed_in(browser: Browser, site: Live, name: str, path: str) -> Page:
@@ -244,7 +251,7 @@ def test_the_cookie_holds_a_session_that_signing_out_or_revoking_ends(site: Live
         assert token not in cookie and token.split("_", 2)[2] not in cookie  # never the key
         assert c.get("/me").status_code == 200
         copied = cookie
-        r = c.post("/logout")
+        r = c.post("/logout", headers={"X-CSRF-Token": csrf_token(cookie)})
         assert r.status_code == 303
     with httpx.Client(base_url=site.base, timeout=30) as c:  # the copy stopped working too
         c.cookies.set(COOKIE, copied)
@@ -274,7 +281,7 @@ def test_bad_form_input_names_the_field(site: Live) -> None:
 
     def client(name: str) -> httpx.Client:
         c = httpx.Client(base_url=site.base, timeout=30)
-        c.cookies.set(COOKIE, session(site, name))
+        signed(c, session(site, name))
         return c
 
     good = {"record_type": REFUSE, "subject": person_id(404), "decided_on": "2026-01-10",
@@ -330,7 +337,7 @@ def test_scores_over_time_repair_and_forms_without_javascript(site: Live) -> Non
     )
     counterfeit = filed[1].id
     with httpx.Client(base_url=site.base, timeout=30) as c:
-        c.cookies.set(COOKIE, session(site, "p505"))
+        signed(c, session(site, "p505"))
         page = c.get("/me").text
         scores = page[page.index('id="h-scores"') : page.index('id="h-lists"')]
         for day in ("2024-06-01", "2025-06-01", "2025-12-01", "2026-03-01", "2026-06-01"):
@@ -345,7 +352,7 @@ def test_scores_over_time_repair_and_forms_without_javascript(site: Live) -> Non
         assert r.status_code == 200 and "<html" in r.text
         assert "rongcheng must decide by" in r.text
     with httpx.Client(base_url=site.base, timeout=30) as c:
-        c.cookies.set(COOKIE, session(site, "court"))
+        signed(c, session(site, "court"))
         r = c.post(f"/desk/records/{counterfeit}/decision",
                    data={"kind": "repair", "outcome": "grant", "reason": "x"})  # fmt: skip
         # another authority's record is answered as a missing one: nothing said of it
@@ -365,7 +372,7 @@ def test_the_admin_page_lists_decisions_owed_past_their_deadline(site: Live) -> 
                    json={"grounds": "Paid in April", "on": "2026-05-01"})  # fmt: skip
         assert r.status_code == 201 and r.json()["decide_by"] == "2026-05-21", r.text
     with httpx.Client(base_url=site.base, timeout=30) as c:
-        c.cookies.set(COOKIE, session(site, "admin"))
+        signed(c, session(site, "admin"))
         page = c.get("/admin").text
     row = re.search(rf'<tr id="overdue-{filed.id}-objection">(.*?)</tr>', page, re.S)
     assert row is not None, page
@@ -375,3 +382,27 @@ def test_the_admin_page_lists_decisions_owed_past_their_deadline(site: Live) -> 
     registry(site).audit.flush()
     access = [e.actor for e in registry(site).ledger.access_log(subject)]
     assert "admin:ops" in access  # the subject sees that the administrator looked
+
+
+def test_forms_of_a_session_need_its_token_and_this_sites_origin(site: Live) -> None:
+    site.key("consumer", "transport", "airline")
+    cookie = session(site, "airline")
+    form = {"subject": person_id(1), "measure": "restrict.flight", "purpose": "boarding"}
+    with httpx.Client(base_url=site.base, timeout=30) as c:
+        c.cookies.set(COOKIE, cookie)
+        for headers in (
+            {},  # no token
+            {"X-CSRF-Token": "0" * 32},  # a wrong one
+            {"X-CSRF-Token": csrf_token(cookie), "Origin": "null"},
+            {"X-CSRF-Token": csrf_token(cookie), "Origin": "http://elsewhere.test"},
+        ):
+            r = c.post("/check", data=form, headers={"HX-Request": "true", **headers})
+            assert r.status_code == 403, (headers, r.text)
+        r = c.post("/check", data=form | {"csrf": csrf_token(cookie)})  # the hidden field
+        assert r.status_code == 200, r.text
+        page = c.get("/check").text
+        assert f'name="csrf" value="{csrf_token(cookie)}"' in page
+        assert csrf_token(cookie) in page.split("<body", 1)[1].split(">", 1)[0]  # for htmx
+    with httpx.Client(base_url=site.base, timeout=30) as anon:
+        r = anon.post("/login", data={"key": site.tokens["airline"]}, headers={"Origin": "null"})
+        assert r.status_code == 403

@@ -18,7 +18,7 @@ from live import Live, person_id, serve
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry.ledger import NewRecord
-from socialcredit.service.portal import COOKIE
+from socialcredit.service.portal import COOKIE, csrf_token
 
 REFUSE = "court.dishonest_debtor.refuse_to_perform"
 
@@ -39,6 +39,7 @@ def _portal(site: Live, name: str) -> httpx.Client:
         session = r.cookies[COOKIE]
     client = httpx.Client(base_url=site.base, timeout=30)
     client.cookies.set(COOKIE, session)
+    client.headers["X-CSRF-Token"] = csrf_token(session)
     return client
 
 

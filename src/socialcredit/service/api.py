@@ -20,6 +20,7 @@ personal data goes to the hash-chained audit log with who, what and why. Errors 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -31,7 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from socialcredit.errors import InputError, NotFound
 from socialcredit.registry import subjects, workflows
-from socialcredit.registry.config import parse_date
+from socialcredit.registry.config import parse_date as _parse_date
 from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.ledger import MAX_NAME, ApiKey, NewRecord, text_problem
 from socialcredit.service.checkpath import (
@@ -255,12 +256,26 @@ def _event(ev: Any) -> dict[str, Any]:
             "actor": ev.actor}  # fmt: skip
 
 
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""The one form of date the registry reads, from the API as from an import file: YYYY-MM-DD
+(not ``20260101`` nor ``2026-W01-1``, which Python's ``fromisoformat`` also takes)."""
+
+
 def _day(text: str, field: str) -> date:
     """An ISO date (future and too-early dates are the ledger's to refuse, by field)."""
     try:
+        if not ISO_DAY.fullmatch(text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise InputError(field, f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def parse_date(value: str | None, *, field: str, default: date | None = None) -> date:
+    """:func:`~socialcredit.registry.config.parse_date`, in the form :data:`ISO_DAY` only."""
+    if value and not ISO_DAY.fullmatch(value):
+        raise InputError(field, f"{value!r} is not a date (expected YYYY-MM-DD)")
+    return _parse_date(value, field=field, default=default)
 
 
 RecordId = Annotated[str, Path(max_length=20, pattern=r"^[0-9]+$")]

@@ -35,7 +35,7 @@ from socialcredit.registry.ledger import Ledger
 from socialcredit.service import api
 from socialcredit.service.checkpath import CheckFastPath
 from socialcredit.service.errors import Forbidden, Unauthorized
-from socialcredit.service.limits import BodyGuard
+from socialcredit.service.limits import BodyGuard, NoStore
 from socialcredit.service.registry import Registry
 
 
@@ -103,6 +103,7 @@ def create_app(
     app.include_router(api.router)
     app.add_middleware(BodyGuard, registry=registry)
     app.add_middleware(CheckFastPath, registry=registry)
+    app.add_middleware(NoStore)
 
     @app.exception_handler(SocialCreditError)
     async def _ours(request: Request, exc: SocialCreditError) -> Response:
@@ -116,7 +117,7 @@ def create_app(
         field, sep, message = text.partition(": ")
         if sep and " " not in field:
             return _error(status, field, message)
-        return _error(status, None, text)
+        return _error(status, "request", text)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -130,7 +131,9 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        return _error(exc.status_code, None, str(exc.detail))
+        # every error names what it is about: the path, the method, or the body
+        field = {404: "path", 405: "method"}.get(exc.status_code, "body")
+        return _error(exc.status_code, field, str(exc.detail))
 
     if portal:
         import importlib

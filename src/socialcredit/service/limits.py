@@ -168,3 +168,30 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return again
+
+
+class NoStore:
+    """ASGI middleware: every API response says ``Cache-Control: no-store`` (nothing personal
+    kept by a browser or a proxy) and ``X-Content-Type-Options: nosniff``, unless it says
+    otherwise itself. (The check protocol writes the same headers on the checks it answers.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                have = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in _NO_STORE if k not in have]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
+_NO_STORE = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))

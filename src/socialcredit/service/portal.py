@@ -28,6 +28,8 @@ Bad input answers 4xx with a message naming the field, in the page, never a 500.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -62,6 +64,7 @@ from socialcredit.registry import subjects, workflows
 from socialcredit.registry.dates import add_months
 from socialcredit.registry.evaluate import Profile, RecordState, evaluate
 from socialcredit.registry.ledger import MAX_NAME, ApiKey, NewRecord, text_problem
+from socialcredit.service.api import ISO_DAY
 from socialcredit.service.errors import Forbidden
 from socialcredit.service.registry import Registry
 
@@ -144,6 +147,8 @@ def _page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRes
     ctx.setdefault("who", _current(request))
     ctx.setdefault("title", "")
     ctx["path"] = request.url.path
+    session = request.cookies.get(COOKIE)
+    ctx.setdefault("csrf", csrf_token(session) if session and ctx["who"] is not None else "")
     ctx["home"] = HOME
     ctx["role_titles"] = ROLE_TITLES
     return HTMLResponse(_render(name, **ctx), status, headers=HEADERS)
@@ -178,10 +183,40 @@ def _a(word: str) -> str:
 
 
 def _same_origin(request: Request) -> None:
-    """Refuse a form posted from another site (the cookie is SameSite=Strict as well)."""
+    """Refuse a form posted from another site: an ``Origin`` other than this server's, or
+    ``null`` (a sandboxed frame, a redirect across sites). A request without one (not a
+    browser's) passes here; the forms of a signed-in page carry a token too
+    (:func:`_check_csrf`), and the cookie is SameSite=Strict."""
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    if origin is None:
+        return
+    if origin == "null" or urlsplit(origin).netloc != request.headers.get("host"):
         raise _Refused(403, "origin", "forms may only be posted from this site")
+
+
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+def csrf_token(session: str) -> str:
+    """The token every form of a signed-in page carries (a hidden field; htmx sends it as the
+    ``X-CSRF-Token`` header): derived from the session id, which only the HttpOnly cookie
+    holds, so a page of another site cannot know it."""
+    return hashlib.sha256(b"socialcredit portal form\x00" + session.encode()).hexdigest()[:32]
+
+
+def _check_csrf(request: Request, form: FormData | None) -> None:
+    """Refuse a form sent with a session cookie but without the session's token."""
+    session = request.cookies.get(COOKIE)
+    if not session:
+        return  # no session to act in: the handler asks for a sign-in
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and form is not None:
+        field = form.get(CSRF_FIELD)
+        given = field if isinstance(field, str) else None
+    if given is None or not hmac.compare_digest(given, csrf_token(session)):
+        raise _Refused(403, "csrf", "this form was not sent from a page of this site, or "
+                                    "the page is older than your session: reload it")  # fmt: skip
 
 
 def _problem(exc: Exception) -> tuple[int, str | None, str]:
@@ -211,9 +246,12 @@ def _error_response(request: Request, status: int, field: str | None, message: s
                  field=field, message=message)  # fmt: skip
 
 
-async def _form(request: Request) -> FormData:
+async def _form(request: Request, *, csrf: bool = True) -> FormData:
     _same_origin(request)
-    return await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
+    form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
+    if csrf:
+        _check_csrf(request, form)
+    return form
 
 
 MULTILINE = frozenset({"grounds", "reason"})
@@ -252,6 +290,8 @@ def _day(text: str, field: str, default: date) -> date:
     if not text:
         return default
     try:
+        if not ISO_DAY.fullmatch(text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise InputError(field, f"{text!r} is not a date (expected YYYY-MM-DD)") from None
@@ -276,7 +316,7 @@ def login_page(request: Request, next: str = "") -> Response:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
-    form = await _form(request)
+    form = await _form(request, csrf=False)  # no session yet: the origin is checked
     nxt = _safe_next(form.get("next"))
     try:
         token = _text(form, "key", label="the API key", max_len=200)
@@ -305,7 +345,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    _same_origin(request)
+    await _form(request)
     session = request.cookies.get(COOKIE)
     if session and len(session) <= 100:  # ended here too: a copy of the cookie stops working
         reg = _registry(request)
@@ -842,7 +882,7 @@ def admin(request: Request) -> Response:
 @router.post("/admin/audit", response_class=HTMLResponse)
 async def verify_audit(request: Request) -> Response:
     key = _require(request, "admin")
-    _same_origin(request)
+    await _form(request)
     reg = _registry(request)
 
     def run() -> dict[str, Any]:
