@@ -550,6 +550,9 @@ def test_the_lexicon_reads_ids_and_both_languages() -> None:
     assert [h.subject.value for h in screen("city.zongjiao_huodong")] == ["religion"]
     assert [h.subject.value for h in screen("x.qinshu-shixin")] == ["association"]
     assert [h.subject.value for h in screen("人脸识别摄像头")] == ["biometrics", "surveillance"]
+    # how a word is typed does not hide it: full-width, zero-width spaces, Cyrillic look-alikes
+    for typed in ("ｃｈｕｒｃｈ", "chu\u200brch", "\u0441hurch", "WORSHIP"):
+        assert [h.subject.value for h in screen(typed)] == ["religion"], typed
     # whole words: no hit inside another word
     assert screen("ownership of a sectional title") == []
     assert screen("Public employment and senior posts") == []

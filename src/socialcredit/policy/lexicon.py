@@ -28,6 +28,7 @@ when, why), which ``socialcredit policy show`` prints.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -282,9 +283,21 @@ def _matcher(terms: tuple[str, ...]) -> _Matcher:
     return _Matcher(terms)
 
 
+#: Cyrillic and Greek letters that look like Latin ones ("сhurch" with a Cyrillic с).
+_HOMOGLYPHS = str.maketrans(
+    "аеорсухіјѕԁһӏοαεικνρτυχ",
+    "aeopcyxijsdhloaeikvptux",
+)
+
+
 def normalise(text: str) -> str:
-    """Lower case; ids split at ``.``, ``_``, ``-`` and ``/`` into words."""
-    return re.sub(r"[._\-/]+", " ", text.lower())
+    """Lower case, compatibility forms folded (full-width letters), invisible format characters
+    (zero-width spaces) dropped and look-alike Cyrillic and Greek letters read as Latin, so that
+    a label cannot hide a word from the lexicon by how it is typed; ids split at ``.``, ``_``,
+    ``-`` and ``/`` into words."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return re.sub(r"[._\-/]+", " ", text.lower().translate(_HOMOGLYPHS))
 
 
 def words_in(text: str, terms: Iterable[str]) -> list[str]:
