@@ -10,8 +10,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from socialcredit.policy.loader import load
 from socialcredit.registry.config import parse_date
 from socialcredit.sim.engine import Run
+from socialcredit.sim.folding import FoldRegime
 from socialcredit.sim.run import prepare
 
 console = Console(highlight=False)
@@ -39,12 +41,24 @@ def simulate_cmd(
             "--partitions", min=1, help="Region partitions, stepped in lockstep (same output)."
         ),
     ] = 1,
+    catalog: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--catalog",
+            help="A catalog file to run instead of --regime (repeat for several); the regime is "
+            "these catalogs, over a conduct scenario.",
+        ),
+    ] = None,
 ) -> None:
     """Run a regime over a synthetic population; metrics to Parquet, totals to summary.json."""
     first = parse_date(start, field="start") if start else None
     last = parse_date(end, field="end") if end else None
+    rules: str | FoldRegime = regime
+    if catalog:
+        name = "+".join(p.stem for p in catalog)
+        rules = FoldRegime.of(load(*catalog), name)
     run = prepare(
-        scenario, regime, population=population, seed=seed, threads=threads, trace=trace,
+        scenario, rules, population=population, seed=seed, threads=threads, trace=trace,
         start=first, end=last, partitions=partitions,
     )  # fmt: skip
     if not isinstance(run, Run):

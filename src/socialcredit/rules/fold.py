@@ -93,12 +93,21 @@ def points_for(rules: Rules, rule: int, occurrence: int) -> float:  # pragma: no
 
 @njit(cache=True, nogil=True)
 def score_at(
-    schemes: Schemes, rules: Rules, nt: int, si: int, recs: Records, a: int, b: int, day: int
+    schemes: Schemes,
+    rules: Rules,
+    nt: int,
+    si: int,
+    recs: Records,
+    a: int,
+    b: int,
+    day: int,
+    extra: float = 0.0,
 ) -> tuple[float, bool]:  # pragma: no cover - compiled
     """Scheme ``si``'s score on ``day`` from records ``a .. b`` (in decision order, so the
     n-th occurrence is the n-th in time), and for a licence whether it was exhausted.
 
-    Points: base plus every counted rule, clamped to [floor, ceiling]. Licence: from its points,
+    Points: base plus every counted rule (plus ``extra``, the points other people's records
+    give through links), clamped to [floor, ceiling]. Licence: from its points,
     each record within the rolling period moves the balance within [0, points]; reaching 0 is
     exhaustion, which later restorations do not undo. Weighted: each dimension from its base,
     clamped to [0, 100], weighted onto [low, high].
@@ -138,7 +147,7 @@ def score_at(
             counts[rule - base_rule] += 1
             totals[rules.entry_dim[e]] += points_for(rules, rule, counts[rule - base_rule])
     if kind == POINTS:
-        score = schemes.base[si] + totals[0]
+        score = schemes.base[si] + totals[0] + extra
         return min(schemes.ceiling[si], max(schemes.floor[si], score)), False
     acc = 0.0
     wsum = 0.0

@@ -45,7 +45,7 @@ from socialcredit.errors import InputError
 from socialcredit.identifiers import resident_id
 from socialcredit.policy.loader import Loaded, load
 from socialcredit.policy.schema import INADMISSIBLE_SOURCES, Nature
-from socialcredit.rules import Rulebook, compile_catalog, require
+from socialcredit.rules import Feature, Rulebook, Unsupported, compile_catalog, require, rules_of
 from socialcredit.rules.fold import (
     grade,
     holds,
@@ -54,7 +54,16 @@ from socialcredit.rules.fold import (
     score_at,
     stretches,
 )
-from socialcredit.rules.tables import LICENCE, NO_LIMIT, Lists, Records, Rules, Schemes, Types
+from socialcredit.rules.tables import (
+    LICENCE,
+    NO_LIMIT,
+    WEIGHTED,
+    Lists,
+    Records,
+    Rules,
+    Schemes,
+    Types,
+)
 from socialcredit.sim.common import Frozen, gini, validated, write_outputs
 from socialcredit.sim.kernel import _below, _geometric, _poisson, _uniform, stream_key
 from socialcredit.sim.population import NATIONAL_2020, Layout, layout
@@ -65,7 +74,9 @@ I8 = npt.NDArray[np.int8]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
+U64 = npt.NDArray[np.uint64]
 B1 = npt.NDArray[np.bool_]
 
 RUNS = (
@@ -83,9 +94,10 @@ sense that this world has no organisations: no record is about one, so nothing r
 Links to contacts or colleagues are refused (this world has no such relation)."""
 
 # per-agent flags
-GUILTY, EVER_LISTED, EVER_BOTTOM, CLIMBED = 1, 2, 4, 8
+GUILTY, EVER_LISTED = 1, 2
 MAX_LISTS = 63
 UNSCORED = -2  # grade of an agent no record of which counts in the scheme
+_NEVER = int(NEVER)
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,6 +147,14 @@ class ConductScenario(Frozen):
     repeat_factor: dict[str, float] = Field(default_factory=dict)
     """Record type -> how each earlier record of that type multiplies a person's rate
     (0.5: every offence halves the rate of the next)."""
+    enrolled: float = Field(default=1.0, gt=0, le=1)
+    """Share of each group that opted in to the catalogs' private schemes (``private = true``):
+    records of the types those schemes count are made by the enrolled only, at
+    ``records_per_year`` per enrolled person."""
+    among_scored: dict[str, str] = Field(default_factory=dict)
+    """Record type -> a scheme: records of the type are made only by people whom that scheme
+    already scores (Jinan's owners who lost points volunteer), at the given rate per such
+    person."""
     camera_coverage: float = Field(default=1.0, ge=0, le=1)
     """Share of conduct recorded by cameras (records of types whose source is a camera) that
     the cameras catch."""
@@ -149,7 +169,7 @@ class ConductScenario(Frozen):
         total = sum(t.share for t in self.tiers.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"tier shares must sum to 1 (they sum to {total:g})")
-        for field in ("records_from", "concentration", "repeat_factor"):
+        for field in ("records_from", "concentration", "repeat_factor", "among_scored"):
             extra = set(getattr(self, field)) - set(self.records_per_year)
             if extra:
                 raise ValueError(f"{field} names record types without a rate: {sorted(extra)}")
@@ -223,6 +243,8 @@ class Conduct(NamedTuple):
     """[type]: rate multiplier per earlier record of the type (1: none)."""
     nature: I32
     """[type]: 0 violation, 1 default, 2 lawful, 3 role."""
+    scored_in: I32
+    """[type]: the scheme whose scored people alone make such records (-1: everyone)."""
     group_start: I64
     group_tier: I32
     group_region: I32
@@ -254,10 +276,11 @@ class Links(NamedTuple):
 
 
 class Reach(NamedTuple):
-    """Measures each list's memoranda carry: [list, measure] bits; to the household too."""
+    """Measures each list's memoranda carry, as bits per list; those extended to the
+    household too."""
 
-    own: B1
-    household: B1
+    own: U64
+    household: U64
     perk_scheme: I32
     perk_at_least: F64
     perk_measure: I32
@@ -308,6 +331,10 @@ class State(NamedTuple):
     """[agent] bits of the lists it is on."""
     grades: I8
     """[agent, scheme] its grade (UNSCORED: no record counts)."""
+    scores: F32
+    """[agent, scheme] its score when last scored."""
+    bottom: B1
+    """[agent, scheme] it has been in the scheme's lowest grade."""
     own: npt.NDArray[np.uint64]
     """[agent] bits of the measures its own lists and scores give it."""
     reached: U8
@@ -398,10 +425,10 @@ def _gather(
             out.repaired[k] = log.repaired_on[r]
             out.effect_until[k] = min(log.natural_end[r], log.repaired_on[r])
         else:
-            out.repaired[k] = NEVER
+            out.repaired[k] = _NEVER
             out.effect_until[k] = log.natural_end[r]
-        out.fulfilled[k] = log.fulfilled_on[r] if log.fulfilled_on[r] <= d else NEVER
-        out.withdrawn[k] = NEVER
+        out.fulfilled[k] = log.fulfilled_on[r] if log.fulfilled_on[r] <= d else _NEVER
+        out.withdrawn[k] = _NEVER
         k -= 1
         r = log.prev[r]
     return at + n
@@ -424,12 +451,12 @@ def _record_change(
     """The first day number after ``d`` on which record ``r``'s part in any fold changes: an
     event (objection upheld, fulfilment, repair), the end of its effect, the end of its stretch
     on a list, its leaving a rolling window (``within``, a licence's period)."""
-    best = NEVER
+    best = _NEVER
     day = log.day[r]
     for when in (log.voided_on[r], log.fulfilled_on[r], log.granted_on[r], log.natural_end[r]):
         if d < when < best:
             best = when
-    if log.granted_on[r] < NEVER and d < log.repaired_on[r] < best:
+    if log.granted_on[r] < _NEVER and d < log.repaired_on[r] < best:
         best = log.repaired_on[r]
     t = log.type[r]
     for j in range(lists.type_start[t], lists.type_start[t + 1]):
@@ -456,7 +483,7 @@ def _next_change(
 ) -> int:  # pragma: no cover - compiled
     """The first day number after ``d`` on which anything in the agent's facts (of the types
     ``only`` marks) changes."""
-    best = NEVER
+    best = _NEVER
     r = head[agent]
     while r >= 0:
         if only[log.type[r]]:
@@ -494,7 +521,7 @@ def _linked_points(
 @njit(cache=True, nogil=True)
 def _holding(st: State, i: int, nm: int) -> np.uint64:  # pragma: no cover - compiled
     """Bits of the measures that hold agent ``i`` now (its own, or reached)."""
-    h = st.own[i]
+    h: np.uint64 = st.own[i]
     for m in range(nm):
         if st.reached[i, m] > 0:
             h |= np.uint64(1) << np.uint64(m)
@@ -551,7 +578,7 @@ def _fold_agent(
     n_agents: int,
 ) -> int:  # pragma: no cover - compiled
     """Fold agent ``i`` on day index ``d`` (day number ``dn``) from its facts as known that day;
-    update its state and the tallies; return the day number of its next change (or NEVER)."""
+    update its state and the tallies; return the day number of its next change (or _NEVER)."""
     schemes, rules, lists, nt = book.schemes, book.rules, book.lists, book.nt
     recs = work.recs
     end = _gather(log, st.head, i, dn, book.every, recs, 0)
@@ -578,7 +605,7 @@ def _fold_agent(
     for li in range(lists.duration_months.shape[0] if n > 0 else 0):
         if lists.scheme[li] < 0:
             since, _until = membership(lists, li, dn, work.sp[0], work.sp[1], work.sp[2], n)
-            if since != NEVER:
+            if since != _NEVER:
                 new_lists |= np.uint64(1) << np.uint64(li)
     # schemes: score, grade, score lists, perks
     new_own = np.uint64(0)
@@ -600,9 +627,8 @@ def _fold_agent(
                 counted = True
         g = UNSCORED
         if counted:
-            sc, ex = score_at(schemes, rules, nt, si, recs, 0, own_end, dn)
-            if extra != 0.0:
-                sc = min(schemes.ceiling[si], max(schemes.floor[si], sc + extra))
+            sc, ex = score_at(schemes, rules, nt, si, recs, 0, own_end, dn, extra)
+            st.scores[i, si] = sc
             g = grade(schemes, si, sc)
             for j in range(lists.scheme_start[si], lists.scheme_start[si + 1]):
                 li = lists.scheme_list[j]
@@ -618,9 +644,7 @@ def _fold_agent(
             st.grades[i, si] = g
             bottom = schemes.band_start[si + 1] - schemes.band_start[si] - 1
             if bottom >= 0 and g == bottom:
-                st.flags[i] |= EVER_BOTTOM
-            elif st.flags[i] & EVER_BOTTOM and 0 <= g < bottom:
-                st.flags[i] |= CLIMBED
+                st.bottom[i, si] = True
     # lists -> own measures; changes of lists -> reach to the household
     old_lists = st.lists[i]
     for li in range(lists.duration_months.shape[0]):
@@ -711,7 +735,7 @@ def _make_record(
     log.wrong[r] = wrong
     st.head[i] = r
     nature = conduct.nature[t]
-    voided = fulfilled = granted = NEVER
+    voided = fulfilled = granted = _NEVER
     if wrong:
         tally.base[M_WRONG] += 1
         if _uniform(rng) < due.objected_innocent and _uniform(rng) < due.upheld_innocent:
@@ -724,7 +748,7 @@ def _make_record(
         apply = add_months(dn, book.types.min_months[t])
         if nature == 1:
             apply = max(apply, fulfilled)
-        if apply < NEVER - 19:
+        if apply < _NEVER - 19:
             granted = apply + 19
     log.voided_on[r] = voided
     log.fulfilled_on[r] = fulfilled
@@ -790,9 +814,12 @@ def _day(
                 continue
             among = max(1, int(size * conduct.share[t]))
             rng[0] = stream_key(seed, (t + 1) * 65536 + g, d)
-            k = _poisson(rng, lam * size)
+            k = _poisson(rng, lam * among)
             for _ in range(k):
                 a = g0 + _below(rng, among)
+                si = conduct.scored_in[t]
+                if si >= 0 and st.grades[a, si] == UNSCORED:
+                    continue
                 if conduct.repeat[t] != 1.0:
                     earlier = 0
                     r = st.head[a]
@@ -817,7 +844,7 @@ def _day(
         nxt = _fold_agent(a, d, dn, book, links, reach, log, st, work, tally, tier_of, n_agents)
         if nxt == -1:
             return -1
-        if nxt >= NEVER:
+        if nxt >= _NEVER:
             continue
         idx = nxt - dn0
         if idx >= days or (st.due[a] > d and st.due[a] <= idx):
@@ -894,6 +921,7 @@ class FoldRun:
         share = np.ones(nt)
         repeat = np.ones(nt)
         nature = np.zeros(nt, np.int32)
+        scored_in = np.full(nt, -1, np.int32)
         natures = {Nature.violation: 0, Nature.default: 1, Nature.lawful: 2, Nature.role: 3}
         for code, t in book.type_ids.items():
             rt = idx.record_types[code]
@@ -908,8 +936,19 @@ class FoldRun:
                 first_day[t] = max(0, (sc.records_from[code] - self.first).days)
             share[t] = sc.concentration.get(code, 1.0)
             repeat[t] = sc.repeat_factor.get(code, 1.0)
-        # a rate among the concentrated share stays the population's rate
+            if code in sc.among_scored:
+                if sc.among_scored[code] not in book.scheme_ids:
+                    raise InputError(
+                        f"scenario.among_scored.{code}",
+                        f"no scheme {sc.among_scored[code]!r} in the catalogs",
+                    )
+                scored_in[t] = book.scheme_ids.index(sc.among_scored[code])
+        # a rate per person of the population, made among the concentrated share only
         rate = rate / share[:, None]
+        private = {r.record_type for sch in idx.catalog.schemes if sch.private
+                   for r, _dim, _via in rules_of(sch)}  # fmt: skip
+        for code in private & set(book.type_ids):
+            share[book.type_ids[code]] *= sc.enrolled
         groups = lay.group_start.shape[0] - 1
         group_tier = np.array([g % lay.per_region for g in range(groups)], np.int32)
         self.conduct = Conduct(
@@ -918,6 +957,7 @@ class FoldRun:
             share=share,
             repeat=repeat,
             nature=nature,
+            scored_in=scored_in,
             group_start=lay.group_start.astype(np.int64),
             group_tier=group_tier,
             group_region=np.array([g // lay.per_region for g in range(groups)], np.int32),
@@ -940,13 +980,18 @@ class FoldRun:
             if code not in book.type_ids:
                 continue
             scheme = idx.schemes[scheme_id]
-            rules = getattr(scheme, "rules", None)
-            if rules is None:
-                rules = [r for dim in getattr(scheme, "dimensions", ()) for r in dim.rules]
-            for rule in rules:
-                if rule.record_type == code and rule.via is not None and rule.via.value == via:
-                    target = friends if via == "friends" else house
-                    target[scheme_index[scheme_id], book.type_ids[code]] += rule.points_for(1)
+            for rule, _dim, rule_via in rules_of(scheme):
+                if rule.record_type != code or rule_via != via:
+                    continue
+                where = f"scheme {scheme_id}, rule for {code} via {via}"
+                if scheme.kind != "points":
+                    raise Unsupported(
+                        "the simulator", Feature(f"rule.via.{via} in a {scheme.kind} scheme", where)
+                    )
+                if len(set(rule.by_occurrence)) > 1:
+                    raise Unsupported("the simulator", Feature("rule.escalation via a link", where))
+                target = friends if via == "friends" else house
+                target[scheme_index[scheme_id], book.type_ids[code]] += rule.points_for(1)
         self.links = Links(
             household_points=house,
             friends_points=friends,
@@ -1004,10 +1049,12 @@ class FoldRun:
         n_tiers = len(self.tiers)
         st = State(
             head=np.full(n, -1, np.int64),
-            due=np.full(n, NEVER, np.int32),
+            due=np.full(n, _NEVER, np.int32),
             folded=np.full(n, -1, np.int32),
             lists=np.zeros(n, np.uint64),
             grades=np.full((n, max(ns, 1)), UNSCORED, np.int8),
+            scores=np.zeros((n, max(ns, 1)), np.float32),
+            bottom=np.zeros((n, max(ns, 1)), np.bool_),
             own=np.zeros(n, np.uint64),
             reached=np.zeros((n, max(nm, 1)), np.uint8),
             flags=np.zeros(n, np.uint8),
@@ -1024,9 +1071,14 @@ class FoldRun:
             tally.grades[:, t, 0] = self.tier_n[t]
         per_type = max(int(np.diff(book.lists.type_start).max(initial=0)), 1)
         scratch = Records(
-            *(np.zeros(SCRATCH, np.int32) for _ in range(2)),
-            np.zeros(SCRATCH, np.bool_),
-            *(np.zeros(SCRATCH, np.int32) for _ in range(5)),
+            type=np.zeros(SCRATCH, np.int32),
+            day=np.zeros(SCRATCH, np.int32),
+            voided=np.zeros(SCRATCH, np.bool_),
+            effect_until=np.zeros(SCRATCH, np.int32),
+            natural_end=np.zeros(SCRATCH, np.int32),
+            fulfilled=np.zeros(SCRATCH, np.int32),
+            withdrawn=np.zeros(SCRATCH, np.int32),
+            repaired=np.zeros(SCRATCH, np.int32),
         )
         work = Work(
             recs=scratch,
@@ -1163,24 +1215,31 @@ class FoldRun:
         return summary
 
     def inequality(self) -> dict[str, Any]:
-        """Per scheme: the Gini of grades' lower bounds over the scored, and mobility (the share
-        of those ever in the lowest grade who climbed out)."""
+        """Per scheme with grades: the Gini of scores (everyone, an unscored person at the base
+        or full licence; for a weighted score only the scored) and mobility (the share of those
+        ever in the lowest grade who are out of it at the end). The first such scheme's figures
+        are also given as ``gini`` and ``mobility``."""
         st, book = self.state, self.regime.book
-        out: dict[str, Any] = {"gini": None, "mobility": None}
-        ever = (st.flags & EVER_BOTTOM) != 0
-        if ever.any():
-            out["mobility"] = float(((st.flags & CLIMBED) != 0)[ever].mean())
-        for si, _sid in enumerate(book.scheme_ids):
-            bands = book.schemes.band_min[
-                book.schemes.band_start[si] : book.schemes.band_start[si + 1]
-            ]
-            g = st.grades[:, si]
-            scored = g >= 0
-            if bands.size and scored.any():
-                counts = np.bincount(g[scored], minlength=bands.size)
-                out["gini"] = gini(bands, counts)
-                break
-        return out
+        per: dict[str, dict[str, float | None]] = {}
+        for si, sid in enumerate(book.scheme_ids):
+            kind = int(book.schemes.kind[si])
+            unscored = st.grades[:, si] == UNSCORED
+            scores = st.scores[:, si].astype(np.float64)
+            if kind == WEIGHTED:
+                scores = scores[~unscored]
+            else:
+                scores = np.where(unscored, book.schemes.base[si], scores)
+            values, counts = np.unique(np.rint(scores * 1e3) / 1e3, return_counts=True)
+            n_bands = int(book.schemes.band_start[si + 1] - book.schemes.band_start[si])
+            ever = st.bottom[:, si]
+            mobility = None
+            if n_bands and ever.any():
+                mobility = float((st.grades[ever, si] != n_bands - 1).mean())
+            per[sid] = {"gini": gini(values, counts) if values.size else None,
+                        "mobility": mobility}  # fmt: skip
+        first = next((v for k, v in per.items() if book.grade_names[book.scheme_ids.index(k)]),
+                     next(iter(per.values()), {"gini": None, "mobility": None}))  # fmt: skip
+        return {"gini": first["gini"], "mobility": first["mobility"], "schemes": per}
 
     def subject_of(self, agent: int) -> str:
         """A valid synthetic resident ID for an agent (region code of its province, a birth

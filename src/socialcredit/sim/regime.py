@@ -21,9 +21,7 @@ from socialcredit.policy.schema import Removal, Role
 from socialcredit.sim.common import bundled_toml, read_ref
 
 if TYPE_CHECKING:
-    from socialcredit.sim.licence import LicenceRegime
-    from socialcredit.sim.points import PointsRegime
-    from socialcredit.sim.weighted import WeightedRegime
+    from socialcredit.sim.folding import FoldRegime
 
 BUNDLED = "socialcredit.sim.regimes"
 
@@ -70,25 +68,20 @@ def bundled_names() -> list[str]:
     return bundled_toml(BUNDLED)
 
 
-def load_any_regime(
-    ref: str | Path,
-) -> Regime | LicenceRegime | PointsRegime | WeightedRegime:
-    """A regime of any kind: a list (default), ``licence`` or ``points``."""
+def load_any_regime(ref: str | Path) -> Regime | FoldRegime:
+    """A regime: a list of catalogs for the one engine, or (a file naming ``record_type`` and
+    ``list``) the court list's engine. Catalog paths resolve relative to the regime file."""
     text = _read(ref)
-    kind = tomllib.loads(text).get("kind")
-    if kind == "licence":
-        from socialcredit.sim.licence import load_licence_regime
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError("regime", f"{ref}: {exc}") from None
+    if "record_type" in raw:
+        return load_regime(ref)
+    from socialcredit.sim.folding import load_fold_regime
 
-        return load_licence_regime(text, str(ref))
-    if kind == "points":
-        from socialcredit.sim.points import load_points_regime
-
-        return load_points_regime(text, str(ref))
-    if kind == "weighted":
-        from socialcredit.sim.weighted import load_weighted_regime
-
-        return load_weighted_regime(text, str(ref))
-    return load_regime(ref)
+    base = Path(ref).parent if isinstance(ref, Path) or str(ref).endswith(".toml") else None
+    return load_fold_regime(raw, str(ref), base=base)
 
 
 def _read(ref: str | Path) -> str:
@@ -100,8 +93,8 @@ def load_regime(ref: str | Path) -> Regime:
     text = _read(ref)
     try:
         raw = tomllib.loads(text)
-        if raw.get("kind") in ("licence", "points", "weighted"):
-            raise InputError("regime", f"{ref} is a {raw['kind']} regime, not a list one")
+        if "record_type" not in raw:
+            raise InputError("regime", f"{ref} is a regime of catalogs, not of the court list")
         spec = RegimeFile.model_validate(raw)
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         raise InputError("regime", f"{ref}: {exc}") from None

@@ -17,9 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from socialcredit.errors import InputError
 
 if TYPE_CHECKING:
-    from socialcredit.sim.licence import LicenceScenario
-    from socialcredit.sim.points import PointsScenario
-    from socialcredit.sim.weighted import WeightedScenario
+    from socialcredit.sim.folding import ConductScenario
 
 
 class _Model(BaseModel):
@@ -158,11 +156,9 @@ def load(ref: str | Path, **overrides: Any) -> Scenario:
     return found
 
 
-def load_any(
-    ref: str | Path, **overrides: Any
-) -> Scenario | LicenceScenario | PointsScenario | WeightedScenario:
-    """A bundled scenario or a TOML file, of either kind (``kind = "licence"`` for a city's
-    licence of points)."""
+def load_any(ref: str | Path, **overrides: Any) -> Scenario | ConductScenario:
+    """A bundled scenario or a TOML file: the court list's national world, or (``kind =
+    "conduct"``) conduct for the one engine over any catalogs."""
     from socialcredit.sim.common import read_ref
 
     text, source = read_ref(ref, BUNDLED, "scenario")
@@ -171,18 +167,10 @@ def load_any(
     except tomllib.TOMLDecodeError as exc:
         raise InputError("scenario", f"{source}: not valid TOML: {exc}") from None
     _merge(raw, {k: v for k, v in overrides.items() if v is not None})
-    if raw.get("kind") == "licence":
-        from socialcredit.sim.licence import load_licence_scenario
+    if raw.get("kind") == "conduct":
+        from socialcredit.sim.folding import load_conduct_scenario
 
-        return load_licence_scenario(raw, source)
-    if raw.get("kind") == "points":
-        from socialcredit.sim.points import load_points_scenario
-
-        return load_points_scenario(raw, source)
-    if raw.get("kind") == "weighted":
-        from socialcredit.sim.weighted import load_weighted_scenario
-
-        return load_weighted_scenario(raw, source)
+        return load_conduct_scenario(raw, source)
     from socialcredit.sim.common import validated
 
     return validated(Scenario, raw, source=source, field="scenario")

@@ -68,17 +68,15 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("Restricted at the end (incl. family or representatives)", "restricted_now", "stock"),
     ("Restricted innocents at the end", "restricted_innocents", "stock"),
     ("Wrongly attributed records", "false_records", "flow"),
-    ("Flight bookings denied", "flight_denials", "flow"),
-    ("Train bookings denied", "train_denials", "flow"),
+    ("Flight bookings denied (court list's engine)", "flight_denials", "flow"),
+    ("Train bookings denied (court list's engine)", "train_denials", "flow"),
+    ("Uses denied, every measure", "denials", "flow"),
     ("Denials of innocents", "innocent_denials", "flow"),
     ("Objections filed", "objections_filed", "flow"),
     ("Objections upheld", "objections_upheld", "flow"),
     ("Repairs granted", "repairs_granted", "flow"),
     ("Debts performed after listing", "fulfilled_after_listing", "flow"),
     ("Left a list (expiry, repair, performance)", "delisted", "flow"),
-    ("Licences exhausted", "exhausted_now", "stock"),
-    ("Enrolled in the opt-in score", "enrolled", "stock"),
-    ("Qualified for perks", "qualified", "stock"),
     ("Gini of scores (0 = equal)", "gini", "share"),
     ("Mobility: share of those ever at the bottom who climbed out", "mobility", "share"),
 )
@@ -128,11 +126,30 @@ def _value(row: dict[str, Any], key: str, how: str) -> float | None:
     return per / _years(row) if how == "flow" else per
 
 
+def per_item_rows(columns: Sequence[str]) -> list[tuple[str, str, str]]:
+    """Rows every list and measure of the one engine gets, from the totals the runs have: on
+    each list at the end, held by each measure at the end, uses each measure denied."""
+    rows = []
+    for col in sorted(columns):
+        key = col.removeprefix("t_")
+        if not col.startswith("t_") or not key.startswith(("list.", "measure.")):
+            continue
+        kind, _, rest = key.partition(".")
+        item, _, figure = rest.rpartition(".")
+        if kind == "list" and figure == "in_force":
+            rows.append((f"On list {item} at the end", key, "stock"))
+        elif kind == "measure" and figure == "held":
+            rows.append((f"Held by measure {item} at the end", key, "stock"))
+        elif kind == "measure" and figure == "denials":
+            rows.append((f"Uses denied by measure {item}", key, "flow"))
+    return rows
+
+
 def side_by_side(results: pa.Table, runs: Sequence[str]) -> list[dict[str, Any]]:
     """One row per metric, one cell per run (base points only): mean, CI half-width, n."""
     base = results.filter(pc.equal(results["point"], "{}")).to_pylist()
     out = []
-    for label, key, how in ROWS:
+    for label, key, how in (*ROWS, *per_item_rows(results.column_names)):
         cells = {}
         for run in runs:
             vals = [v for r in base if r["run"] == run if (v := _value(r, key, how)) is not None]
@@ -170,9 +187,16 @@ def _series(out: Path, run: str, column: str) -> tuple[np.ndarray, np.ndarray] |
     return np.arange(n) / 365.25, mean
 
 
-def _grade_columns(out: Path, run: str) -> list[str]:
+def _grade_columns(out: Path, run: str) -> dict[str, dict[str, dict[str, str]]]:
+    """``scheme -> tier -> grade -> column`` of a run's grade counts (``scheme.S.TIER.GRADE``;
+    the grade ``unscored`` counts those no record of whom counts in the scheme)."""
     files = sorted((out / "runs" / run / "base").glob("seed-*/metrics.parquet"))
-    return [c for c in pq.read_schema(files[0]).names if c.startswith("grade_")] if files else []
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    for col in pq.read_schema(files[0]).names if files else []:
+        if col.startswith("scheme."):
+            scheme, tier, grade = col.removeprefix("scheme.").rsplit(".", 2)
+            found.setdefault(scheme, {}).setdefault(tier, {})[grade] = col
+    return found
 
 
 def _png(fig: Any) -> str:
@@ -268,35 +292,35 @@ def _plots(
 
     # grade distribution by income tier, at the end (first seed's last day)
     for run in runs:
-        cols = _grade_columns(out, run)
-        if not cols:
-            continue
-        f = sorted((out / "runs" / run / "base").glob("seed-*/metrics.parquet"))[0]
-        grades_table = pq.read_table(f, columns=cols)
-        last = grades_table.slice(grades_table.num_rows - 1).to_pylist()[0]
-        tiers = list(dict.fromkeys(c.rsplit("_", 1)[1] for c in cols))
-        grades = list(dict.fromkeys(c[len("grade_") :].rsplit("_", 1)[0] for c in cols))
-        fig, ax = plt.subplots(figsize=(7.5, 3.0))
-        left = np.zeros(len(tiers))
-        for g in grades:
-            counts = np.array([last.get(f"grade_{g}_{t}", 0) or 0 for t in tiers], float)
-            totals = np.array(
-                [sum(last.get(f"grade_{h}_{t}", 0) or 0 for h in grades) for t in tiers], float
+        f = sorted((out / "runs" / run / "base").glob("seed-*/metrics.parquet"))
+        for scheme, by_tier in _grade_columns(out, run).items():
+            cols = [c for grades_ in by_tier.values() for c in grades_.values()]
+            table = pq.read_table(f[0], columns=cols)
+            last = table.slice(table.num_rows - 1).to_pylist()[0]
+            tiers = list(by_tier)
+            grades = list(dict.fromkeys(g for grades_ in by_tier.values() for g in grades_))
+            if grades == ["unscored"]:
+                continue
+            fig, ax = plt.subplots(figsize=(7.5, 3.0))
+            left = np.zeros(len(tiers))
+            totals = np.array([sum(last[c] or 0 for c in by_tier[t].values()) for t in tiers],
+                              float)  # fmt: skip
+            for g in grades:
+                counts = np.array([last.get(by_tier[t].get(g, ""), 0) or 0 for t in tiers], float)
+                share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+                ax.barh(tiers, share, left=left, label="no record" if g == "unscored" else g)
+                left += share
+            ax.set_xlabel("share of the tier")
+            ax.legend(frameon=False, ncol=min(len(grades), 6), loc="upper center",
+                      bbox_to_anchor=(0.5, -0.25))  # fmt: skip
+            figures.append(
+                (
+                    f"Grades by income tier: {run}, {scheme}",
+                    _png(fig),
+                    "Share of each income tier in each grade on the last day ('no record': no "
+                    "record of theirs counts in the scheme).",
+                )
             )
-            share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-            ax.barh(tiers, share, left=left, label=g)
-            left += share
-        ax.set_xlabel("share of the tier")
-        ax.legend(
-            frameon=False, ncol=min(len(grades), 6), loc="upper center", bbox_to_anchor=(0.5, -0.25)
-        )
-        figures.append(
-            (
-                f"Grades by income tier: {run}",
-                _png(fig),
-                "Share of each income tier in each grade on the last day.",
-            )
-        )
 
     sweep = _sweep_plot(results, study)
     if sweep is not None:

@@ -1,0 +1,161 @@
+"""The one engine over the compiled rulebook, as users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from socialcredit.errors import InputError
+from socialcredit.policy.loader import load
+from socialcredit.registry.evaluate import evaluate
+from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+from socialcredit.rules import Unsupported
+from socialcredit.sim.common import gini
+from socialcredit.sim.folding import UNSCORED, FoldRegime, FoldRun
+from socialcredit.sim.run import prepare
+
+DATA = Path(__file__).parents[1] / "data"
+CITY = DATA / "city-escalating.toml"
+CONDUCT = DATA / "city-conduct.toml"
+EXE = [sys.executable, "-m", "socialcredit", "simulate"]
+
+
+def facts(run: FoldRun, agent: int) -> list[Fact]:
+    out: list[Fact] = []
+    subject = run.subject_of(agent)
+    for f in run.facts_of(agent):
+        rid = f"r{f['record']}"
+        out.append(Record(rid, subject, f["record_type"], "a", _date(f["day"])))
+        out += [LifecycleEvent(rid, EventKind(k), _date(d), note=str(i))
+                for i, (k, d) in enumerate(f["events"])]  # fmt: skip
+    return out
+
+
+def _date(day: int):  # type: ignore[no-untyped-def]
+    from socialcredit.daycount import from_day
+
+    return from_day(day)
+
+
+def test_an_escalating_city_catalog_lists_whom_the_registry_lists(tmp_path: Path) -> None:
+    """The first disagreement of the old engines: deductions escalating -10/-30/-60 and a list
+    entered below a threshold. The engine lists people, and each traced one is exactly what the
+    reference evaluation says of the same facts."""
+    run = prepare(CONDUCT, FoldRegime.of(load(CITY), "city"), population=20_000, seed=4,
+                  trace=20_000)  # fmt: skip
+    assert isinstance(run, FoldRun)
+    summary = run.run(tmp_path)
+    listed = summary["totals"]["list.city.market_blacklist.in_force"]
+    assert listed > 0 and summary["totals"]["measure.city.no_procurement.denials"] > 0
+    index = load(CITY).index
+    compared = escalated = 0
+    for agent in np.flatnonzero(run.state.head >= 0).tolist():
+        p = evaluate(facts(run, agent), index, run.last, subject=run.subject_of(agent))
+        mine = run.state_of(agent)
+        assert sorted(m.list for m in p.lists) == mine["lists"], agent
+        score = p.schemes["city.market_score"].score if p.schemes else None
+        if score is not None:
+            assert mine["grades"]["city.market_score"] == p.schemes["city.market_score"].grade
+            assert run.state.scores[agent, 0] == pytest.approx(score)
+            escalated += score < 60
+        compared += 1
+    assert compared > 1000 and escalated > 0
+    assert listed == sum(1 for a in range(run.population) if run.state.lists[a])
+
+
+def test_a_catalog_with_a_relation_the_world_lacks_is_refused_by_name() -> None:
+    """The second disagreement: sesame-full scores people by their contacts' records. This
+    world has no contacts, so the catalog is refused, naming the feature and the rule."""
+    with pytest.raises(Unsupported) as caught:
+        FoldRegime.of(load("sesame-full"), "sesame-full")
+    assert caught.value.feature.name == "rule.via.contacts"
+    assert "sesame.relationships" in caught.value.feature.item or "dimension" in str(caught.value)
+
+
+def test_runs_are_reproducible_and_seeds_differ(tmp_path: Path) -> None:
+    def metrics(seed: int, where: str) -> bytes:
+        run = prepare("unified-2020", "unified-score", population=3_000, seed=seed)
+        run.run(tmp_path / where)
+        return (tmp_path / where / "metrics.parquet").read_bytes()
+
+    assert metrics(1, "a") == metrics(1, "b")
+    assert metrics(1, "a") != metrics(2, "c")
+
+
+def test_lists_entered_by_records_are_left_when_their_duration_ends(tmp_path: Path) -> None:
+    run = prepare("unified-2020", "unified-score", population=30_000, seed=2)
+    summary = run.run(tmp_path)
+    table = pq.read_table(tmp_path / "metrics.parquet").to_pydict()
+    in_force = table["list.court.judgment_debtor.in_force"]
+    assert summary["totals"]["delisted"] > 0
+    assert sum(table["list.court.judgment_debtor.entered"]) > in_force[-1]
+
+
+def test_family_contagion_restricts_household_members_not_listed(tmp_path: Path) -> None:
+    run = prepare("unified-2020", "unified-score", population=30_000, seed=5)
+    summary = run.run(tmp_path)
+    st = run.state
+    reached = np.flatnonzero((st.reached > 0).any(axis=1) & (st.lists == 0))
+    assert reached.size > 0
+    assert summary["totals"]["restricted_innocents"] > 0
+    for agent in reached[:50].tolist():
+        house = range((agent // 3) * 3, (agent // 3) * 3 + 3)
+        assert any(st.lists[j] for j in house if j != agent)
+
+
+def test_score_regimes_report_gini_and_mobility(tmp_path: Path) -> None:
+    run = prepare("pilot-2018", "pilot-2018", population=30_000, seed=3)
+    summary = run.run(tmp_path)
+    book = run.regime.book
+    si = book.scheme_ids.index("pilot.personal")
+    scores = np.where(run.state.grades[:, si] == UNSCORED, book.schemes.base[si],
+                      run.state.scores[:, si])  # fmt: skip
+    values, counts = np.unique(np.rint(scores * 1e3) / 1e3, return_counts=True)
+    assert summary["schemes"]["pilot.personal"]["gini"] == pytest.approx(gini(values, counts))
+    assert 0 < summary["gini"] < 1
+
+
+def test_the_opt_in_score_qualifies_about_four_in_ten(tmp_path: Path) -> None:
+    """Calibration (FACTS.md: 40% of Hangzhou deposit-qualified)."""
+    run = prepare("sesame-hangzhou", "sesame", population=20_000, seed=1)
+    summary = run.run(tmp_path)
+    held = summary["totals"]["measure.incentive.sesame.deposit_free_rentals.held"]
+    assert 0.35 < held / 20_000 < 0.45
+
+
+def test_simulate_runs_a_users_catalog_from_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [*EXE, "--scenario", str(CONDUCT), "--catalog", str(CITY), "--population", "5000",
+         "--out", str(out), "--trace", "10"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["regime"] == "city-escalating"
+    assert "list.city.market_blacklist.in_force" in summary["totals"]
+    assert len((out / "trace.jsonl").read_text().splitlines()) == 10
+
+
+def test_simulate_refuses_a_catalog_feature_it_cannot_run(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    catalog = Path(load("sesame-full").files[-1])
+    result = subprocess.run(
+        [*EXE, "--scenario", "sesame-hangzhou", "--catalog", str(catalog), "--population",
+         "1000", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "rule.via.contacts" in result.stderr and "refused" in result.stderr
+    assert not out.exists()
+
+
+def test_a_conduct_scenario_naming_an_unknown_record_type_is_refused() -> None:
+    with pytest.raises(InputError, match="records_per_year"):
+        prepare("unified-2020", FoldRegime.of(load(CITY), "city"), population=100, seed=1)
