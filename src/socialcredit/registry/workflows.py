@@ -28,6 +28,7 @@ from socialcredit.registry.dates import OBJECTION_DAYS, REPAIR_WORKING_DAYS, add
 from socialcredit.registry.evaluate import RecordState, evaluate
 from socialcredit.registry.ledger import Projector, default_projector
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+from socialcredit.rules import RepairBlock, repair_block
 
 
 class EventStore(Protocol):
@@ -247,24 +248,28 @@ def decide_repair(
 
 def _repair_allowed(catalog: Loaded, rec: Record, state: RecordState, on: date) -> None:
     rt = catalog.index.record_types.get(rec.record_type)
-    if rt is None or not rt.repairable or state.repairable_from is None:
-        raise WorkflowError(f"records of type {rec.record_type} cannot be repaired")
-    if state.voided:
-        raise WorkflowError(
-            f"record {rec.id} is {state.status.replace('_', ' ')}: nothing to repair"
-        )
-    if state.status != "in_effect":
-        raise WorkflowError(f"record {rec.id} is {state.status}: nothing to repair")
-    if on < state.repairable_from:
-        raise WorkflowError(
-            f"record {rec.id} can be repaired from {state.repairable_from} "
-            f"(minimum period), not {on}"
-        )
-    if rt.nature is Nature.default and state.fulfilled_on is None:
-        raise WorkflowError(
-            f"record {rec.id} records an obligation not performed: "
-            "it must be fulfilled before repair"
-        )
+    block = repair_block(
+        repairable=rt is not None and rt.repairable,
+        is_default=rt is not None and rt.nature is Nature.default,
+        repairable_from=state.repairable_from,
+        voided=state.voided,
+        in_effect=state.status == "in_effect",
+        fulfilled=state.fulfilled_on is not None,
+        on=on,
+    )
+    if block is None:
+        return
+    why = {
+        RepairBlock.NOT_REPAIRABLE: f"records of type {rec.record_type} cannot be repaired",
+        RepairBlock.VOIDED: f"record {rec.id} is {state.status.replace('_', ' ')}: "
+        "nothing to repair",
+        RepairBlock.NOT_IN_EFFECT: f"record {rec.id} is {state.status}: nothing to repair",
+        RepairBlock.TOO_EARLY: f"record {rec.id} can be repaired from {state.repairable_from} "
+        f"(minimum period), not {on}",
+        RepairBlock.NOT_FULFILLED: f"record {rec.id} records an obligation not performed: "
+        "it must be fulfilled before repair",
+    }
+    raise WorkflowError(why[block])
 
 
 def record_fulfilment(

@@ -295,8 +295,8 @@ def _plots(
         f = sorted((out / "runs" / run / "base").glob("seed-*/metrics.parquet"))
         for scheme, by_tier in _grade_columns(out, run).items():
             cols = [c for grades_ in by_tier.values() for c in grades_.values()]
-            table = pq.read_table(f[0], columns=cols)
-            last = table.slice(table.num_rows - 1).to_pylist()[0]
+            counts_table = pq.read_table(f[0], columns=cols)
+            last = counts_table.slice(counts_table.num_rows - 1).to_pylist()[0]
             tiers = list(by_tier)
             grades = list(dict.fromkeys(g for grades_ in by_tier.values() for g in grades_))
             if grades == ["unscored"]:
