@@ -223,3 +223,28 @@ def test_indexing_in_bounded_parts(ledger: Ledger) -> None:
     assert ledger.index_checks(limit=20) == 0
     assert purposes(ledger, PEOPLE[0]) == [f"c{n}" for n in range(50)]
     assert ledger.verify_audit() is True
+
+
+def test_commits_reach_the_disk_before_they_return(ledger: Ledger) -> None:
+    """SQLite: WAL with synchronous=FULL; PostgreSQL: synchronous_commit on, even where the
+    database's default says otherwise."""
+    import sqlalchemy as sa
+
+    engine = ledger._engine
+    with engine.connect() as conn:
+        if ledger.sqlite_path is not None:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            return
+        name = conn.exec_driver_sql("SELECT current_database()").scalar()
+        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        conn.commit()
+    engine.dispose()
+    fresh = sa.create_engine(ledger.url)
+    try:
+        with fresh.connect() as conn:  # a plain connection now gets the database's default
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+    finally:
+        fresh.dispose()
+    with Ledger.open(ledger.url) as other, other._engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"

@@ -760,9 +760,18 @@ def normalise_url(url: str | None) -> str:
     return url
 
 
+PG_OPTIONS = "-c synchronous_commit=on"
+"""Every commit waits for its WAL to reach the disk, whatever the server's default: an
+acknowledged filing, and a read answered after its audit entry, survive a crash of the
+database server and a power loss."""
+
+
 def _make_engine(url: str) -> Engine:
     try:
-        engine = sa.create_engine(url)
+        if url.startswith("postgresql"):
+            engine = sa.create_engine(url, connect_args={"options": PG_OPTIONS})
+        else:
+            engine = sa.create_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise LedgerError(f"cannot use database {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
