@@ -553,6 +553,11 @@ def test_the_lexicon_reads_ids_and_both_languages() -> None:
     # how a word is typed does not hide it: full-width, zero-width spaces, Cyrillic look-alikes
     for typed in ("ｃｈｕｒｃｈ", "chu\u200brch", "\u0441hurch", "WORSHIP"):
         assert [h.subject.value for h in screen(typed)] == ["religion"], typed
+    # traditional characters read as simplified
+    assert [h.subject.value for h in screen("親屬失信")] == ["association"]
+    assert [h.subject.value for h in screen("未參加無償獻血")] == ["civic_acts"]
+    assert [h.subject.value for h in screen("發表網絡言論")] == ["expression"]
+    assert [h.subject.value for h in screen("人臉識別")] == ["biometrics"]
     # whole words: no hit inside another word
     assert screen("ownership of a sectional title") == []
     assert screen("Public employment and senior posts") == []

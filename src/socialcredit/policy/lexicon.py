@@ -290,14 +290,23 @@ _HOMOGLYPHS = str.maketrans(
 )
 
 
+#: Traditional characters of the lexicon's Chinese terms, read as simplified ("親屬" as "亲属").
+_TRADITIONAL = str.maketrans(
+    "親屬獻監論訪臉醫療謠議評網絡發會禮蘭輪禱輿異級黨員誠愛國兒聯繫係脈關離戶鄰侶殘懷遺傳種維爾紋聲識別態攝據軌跡蹤記錄購買費遊戲煙飲願義見為動無償參",
+    "亲属献监论访脸医疗谣议评网络发会礼兰轮祷舆异级党员诚爱国儿联系系脉关离户邻侣残怀遗传种维尔纹声识别态摄据轨迹踪记录购买费游戏烟饮愿义见为动无偿参",
+)
+
+
 def normalise(text: str) -> str:
     """Lower case, compatibility forms folded (full-width letters), invisible format characters
-    (zero-width spaces) dropped and look-alike Cyrillic and Greek letters read as Latin, so that
-    a label cannot hide a word from the lexicon by how it is typed; ids split at ``.``, ``_``,
-    ``-`` and ``/`` into words."""
+    (zero-width spaces) dropped, look-alike Cyrillic and Greek letters read as Latin and
+    traditional Chinese characters of the lexicon's terms as simplified, so that a label cannot
+    hide a word from the lexicon by how it is typed; ids split at ``.``, ``_``, ``-`` and ``/``
+    into words."""
     text = unicodedata.normalize("NFKC", text)
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return re.sub(r"[._\-/]+", " ", text.lower().translate(_HOMOGLYPHS))
+    text = text.lower().translate(_HOMOGLYPHS).translate(_TRADITIONAL)
+    return re.sub(r"[._\-/]+", " ", text)
 
 
 def words_in(text: str, terms: Iterable[str]) -> list[str]:
