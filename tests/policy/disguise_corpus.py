@@ -702,10 +702,39 @@ dimensions = [
         )  # fmt: skip
 
 
+#: Renamed by how the words are typed: a pinyin id under a neutral title, traditional
+#: characters, a Cyrillic look-alike letter, a zero-width space inside the word.
+TYPED: tuple[tuple[str, str, str], ...] = (
+    ("religion", "city.zongjiao_01", "Attendance"),
+    ("religion", "city.item_t1", "參加未登記的宗教活動"),
+    ("religion", "city.item_t2", "Missed the weekly \u0441hurch service"),
+    ("religion", "city.item_t3", "Wor\u200bship gathering"),
+    ("relatives", "city.qinshu_01", "Linked debtor"),
+    ("relatives", "city.item_t4", "親屬失信"),
+    ("relatives", "city.item_t5", "Debt of a \u0455pouse"),
+    ("petitioning", "city.shangfang_01", "Visit"),
+    ("petitioning", "city.item_t6", "越級上訪"),
+    ("civic-acts", "city.item_t7", "未參加無償獻血"),
+    ("civic-acts", "city.xianxue_01", "Annual participation"),
+    ("camera", "city.item_t8", "人臉識別抓拍"),
+)
+
+
+def _typed_variants() -> Iterator[Variant]:
+    for seed, code, title in TYPED:
+        body = (
+            domain("city.affairs", "Community affairs", "public_service")
+            + record(code, title, "city.affairs")
+            + points("city.index", "City index", f'{{ record_type = "{code}", points = -20 }}')
+        )
+        yield Variant(seed, "renamed", {"a.toml": header("a") + body}, "a.toml", label=title)
+
+
 def corpus() -> Iterator[Variant]:
     """Every disguised variant the checker should refuse."""
     for seed in LABEL_SEEDS:
         yield from _label_variants(seed)
+    yield from _typed_variants()
     yield from _structural()
 
 
