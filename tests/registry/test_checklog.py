@@ -92,8 +92,14 @@ def test_writers_take_turns_first_come_first_served() -> None:
     order: list[int] = []
     turns.acquire()
     threads = []
+
+    def take(n: int) -> None:
+        turns.acquire()
+        order.append(n)
+        turns.release()
+
     for n in range(5):
-        t = threading.Thread(target=lambda n=n: (turns.acquire(), order.append(n), turns.release()))
+        t = threading.Thread(target=take, args=(n,))
         t.start()
         threads.append(t)
         while turns.waiting < n + 1:

@@ -49,15 +49,15 @@ def writers_lock_held(ledger: Ledger) -> Iterator[None]:
             conn.close()
         return
     url = sa.engine.make_url(ledger.url)
+    host, port = str(url.query["host"]), str(url.query["port"])
     with psycopg.connect(
-        host=url.query["host"], port=int(url.query["port"]), user=url.username,
-        dbname=url.database, autocommit=True,
-    ) as conn:  # fmt: skip
-        conn.execute("SELECT pg_advisory_lock(%s)", (_AUDIT_LOCK,))
+        host=host, port=int(port), user=url.username, dbname=url.database, autocommit=True
+    ) as pg:
+        pg.execute("SELECT pg_advisory_lock(%s)", (_AUDIT_LOCK,))
         try:
             yield
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_AUDIT_LOCK,))
+            pg.execute("SELECT pg_advisory_unlock(%s)", (_AUDIT_LOCK,))
 
 
 def check_purposes(ledger: Ledger) -> list[str]:

@@ -6,6 +6,8 @@ their data, the authority's desk and the batches that named them included."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 from live import Live, person_id
 
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.parametrize(
 )
 
 
-def _file(live: Live, who: str, body: dict[str, object]) -> str:
+def _file(live: Live, who: str, body: Mapping[str, object]) -> str:
     with live.client(who) as c:
         r = c.post("/api/v1/records", json=body)
         assert r.status_code in (200, 201), r.text
@@ -33,16 +35,16 @@ def test_another_authoritys_record_is_answered_as_a_missing_one(live: Live) -> N
             "decision_ref": "c1"}  # fmt: skip
     court_record = _file(live, "court", body)
     missing = str(int(court_record) + 1000)
-    steps = [
+    steps: list[tuple[str, dict[str, object]]] = [
         ("revocation", {"reason": "probe"}),
         ("fulfilment", {}),
         ("objection/decision", {"upheld": True, "reason": "probe"}),
         ("repair/decision", {"granted": True, "reason": "probe"}),
     ]
     with live.client("samr") as c:
-        for step, body in steps:
-            theirs = c.post(f"/api/v1/records/{court_record}/{step}", json=body)
-            absent = c.post(f"/api/v1/records/{missing}/{step}", json=body)
+        for step, payload in steps:
+            theirs = c.post(f"/api/v1/records/{court_record}/{step}", json=payload)
+            absent = c.post(f"/api/v1/records/{missing}/{step}", json=payload)
             assert theirs.status_code == absent.status_code == 404, (step, theirs.text)
             assert theirs.json() == {"error": {"field": "record", "message":
                                                f"no record {court_record!r}"}}  # fmt: skip
