@@ -210,6 +210,8 @@ def test_kill_9_loses_no_answered_check(
         assert ledger.verify_audit() is True
 
 
+@pytest.mark.parametrize("live", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)  # fmt: skip
 def test_access_log_readers_are_not_starved_by_filing(live: Live) -> None:
     """Eight authority clients file without pause; the subject's access log (which waits for
     the log to be written) still answers, each read within 2 s, and shows the checks."""

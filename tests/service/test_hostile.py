@@ -217,3 +217,79 @@ def test_the_file_limit_is_raised_where_allowed() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     before, after, now = map(int, out.stdout.split())
     assert before == 256 and after == now > 256
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_large_bodies_without_a_key_do_not_grow_the_servers_memory(tmp_path: Path) -> None:
+    """Four concurrent 100 MB bodies to a served process (without a key, with a size that says
+    100 MB, and chunked with a key): each is refused early, and the server's memory does not
+    grow by more than a few megabytes."""
+    import threading
+
+    from socialcredit.registry.ledger import Ledger
+
+    db = str(tmp_path / "m.db")
+    with Ledger.open(db) as ledger:
+        ledger.init()
+        court = ledger.create_key(role="authority", principal="court", actor="test")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = f"from socialcredit.cli import main; main(['serve', '--db', {db!r}, '--port', '{port}'])"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    heads = [
+        b"Transfer-Encoding: chunked\r\n",  # no key
+        b"Content-Length: 104857600\r\n",  # no key, and too big
+        b"Transfer-Encoding: chunked\r\nAuthorization: Bearer " + court.encode() + b"\r\n",
+        b"Content-Length: 104857600\r\nAuthorization: Bearer " + court.encode() + b"\r\n",
+    ]
+    answers: list[bytes] = []
+
+    def send(head: bytes) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /api/v1/records HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\n" + head + b"\r\n")  # fmt: skip
+            chunk = b"[" * 1_048_576
+            sent = 0
+            try:
+                while sent < 100 * 1_048_576:
+                    if b"chunked" in head:
+                        sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    else:
+                        sock.sendall(chunk)
+                    sent += len(chunk)
+            except OSError:
+                pass  # refused and closed: the rest is never sent
+            try:
+                answers.append(sock.recv(200))
+            except OSError:
+                answers.append(b"")
+
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(1.0)
+        before = _rss_kib(proc.pid)
+        threads = [threading.Thread(target=send, args=(h,)) for h in heads]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        after = _rss_kib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert after - before < 32 * 1024, f"the server grew from {before} to {after} KiB"
