@@ -709,3 +709,52 @@ reason = "it scores nobody's connections: it has no rules and only adds its base
     assert found(write(extra=dims + exemption), "SC021") == []
     wrong = exemption.replace('id = "city/circle"', 'id = "city/circles"')
     assert found(write(extra=dims + wrong), "SC012")
+
+
+def test_sc022_private_records_put_no_one_under_restrictions(write: Writer) -> None:
+    # a company's records entering a blacklist mapped to public restrictions
+    path = write(
+        replace={'issuers = ["court"]': 'issuers = ["lenders"]\nsource = "credit_reporting"'}
+    )
+    hits = found(path, "SC022")
+    assert any("only by records of private operators" in h.message for h in hits)
+    # a private score's low band mapped to a restriction
+    app = """
+[[authorities]]
+id = "app"
+title = "Points app company"
+kind = "private_operator"
+
+[[record_types]]
+code = "app.bill"
+title = "App bill unpaid"
+domain = "commercial"
+severity = "general"
+nature = "default"
+source = "credit_reporting"
+legal_basis = "App user agreement"
+issuers = ["app"]
+publication = { published = false, max_months = 12 }
+
+[[schemes]]
+kind = "points"
+id = "app.score"
+title = "App score"
+private = true
+operator = "app"
+base = 600
+floor = 0
+ceiling = 900
+rules = [{ record_type = "app.bill", points = -50 }]
+
+[[lists]]
+id = "app.low"
+title = "Low app scores"
+kind = "key_attention"
+legal_basis = "App user agreement"
+authority = "court"
+entry = { scheme = "app.score", score_below = 400 }
+removal = ["score_recovery"]
+"""
+    hits = found(write(extra=app), "SC022")
+    assert any("by the private scheme app.score" in h.message for h in hits)

@@ -13,6 +13,8 @@ from socialcredit.policy.schema import (
     CATEGORY_RELATED,
     DomainCategory,
     ListDef,
+    ListKind,
+    MeasureKind,
     Nature,
     ProtectedSubject,
     RecordType,
@@ -229,6 +231,17 @@ def feeding_domains(ctx: Context, scheme: Scheme) -> set[str]:
         for r in rules_of(scheme)
         if (rt := ctx.index.record_types.get(r.rule.record_type)) is not None
     }
+
+
+def restrictive(ctx: Context, lst: ListDef) -> bool:
+    """A blacklist or key-attention list, or any list a memorandum maps to a restriction."""
+    if lst.kind in (ListKind.blacklist, ListKind.key_attention):
+        return True
+    return any(
+        (m := ctx.index.measures.get(mid)) is not None and m.kind is MeasureKind.restriction
+        for memo in ctx.index.memoranda_by_list.get(lst.id, ())
+        for mid in memo.measures
+    )
 
 
 def list_domains(ctx: Context, lst: ListDef) -> set[str]:

@@ -19,6 +19,7 @@ from socialcredit.policy.checker._base import (
     fmt,
     is_role,
     points_of,
+    restrictive,
     rules_of,
 )
 from socialcredit.policy.lexicon import ACCESS, ADVANTAGE, RESTRICTIVE, words_in
@@ -311,16 +312,6 @@ def _meets(intervals: list[Interval], low: float, high: float) -> bool:
     return any(max(a, low) < min(b, high) for a, b in intervals)
 
 
-def _restrictive(ctx: Context, lst: ListDef) -> bool:
-    if lst.kind in (ListKind.blacklist, ListKind.key_attention):
-        return True
-    return any(
-        (m := ctx.index.measures.get(mid)) is not None and m.kind is MeasureKind.restriction
-        for memo in ctx.index.memoranda_by_list.get(lst.id, ())
-        for mid in memo.measures
-    )
-
-
 def sc017_lists_by_score(ctx: Context) -> None:
     """A score-based list must be entered by records that count against the subject.
 
@@ -357,7 +348,7 @@ def sc017_lists_by_score(ctx: Context) -> None:
                 "defaults",
             )
         elif (
-            _restrictive(ctx, lst)
+            restrictive(ctx, lst)
             and not _meets(held, s.low, s.base)
             and _meets(held, s.base, s.high + 1e-9)
         ):

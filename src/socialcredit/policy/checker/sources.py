@@ -13,7 +13,7 @@ private operator on its own records; a court's judgment comes from a court.
 
 from __future__ import annotations
 
-from socialcredit.policy.checker._base import Context, rules_of
+from socialcredit.policy.checker._base import Context, feeding_types, restrictive, rules_of
 from socialcredit.policy.lexicon import GOVERNMENT, screen, words_in
 from socialcredit.policy.schema import (
     INADMISSIBLE_SOURCES,
@@ -173,6 +173,29 @@ def sc022_authority_kinds(ctx: Context) -> None:
                 "a private scheme scores only its operators' own (opt-in) records",
             )
     for lst in ctx.catalog.lists:
+        feeding = feeding_types(ctx, lst)
+        scheme = ctx.index.schemes.get(lst.entry.scheme) if lst.entry.scheme else None
+        private_only = bool(feeding) and all(
+            rt.issuers
+            and all(
+                _kind(ctx.index.authorities.get(i)) is AuthorityKind.private_operator
+                for i in rt.issuers
+            )
+            for rt in feeding
+        )
+        if restrictive(ctx, lst) and (private_only or (scheme is not None and scheme.private)):
+            ctx.error(
+                "SC022",
+                ctx.at("lists", lst.id, "entry"),
+                f"{lst.kind.value} {lst.id} ({lst.title}) carries restrictions but is entered "
+                + (
+                    f"by the private scheme {scheme.id}"
+                    if scheme is not None and scheme.private
+                    else "only by records of private operators"
+                ),
+                "a company's opt-in records and scores put no one under public restrictions; "
+                "only an authority's decisions or a court's judgments do",
+            )
         designator = ctx.index.authorities.get(lst.authority) if lst.authority else None
         if (
             designator is not None
