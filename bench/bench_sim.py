@@ -224,7 +224,7 @@ def compare(args: argparse.Namespace, others: list[str]) -> list[Figure]:
         o = statistics.median(r["run_s"] for r in ours)
         print(
             f"  socialcredit: median {o:.3f} s ({agents * days / o:,.0f} agent-days/s; "
-            f"runs {_runs(ours)})"
+            f"runs {_runs(ours)}); peak RSS {max(r['peak_rss_gib'] for r in ours):.2f} GiB"
         )
         figures.append(
             Figure(
@@ -234,7 +234,8 @@ def compare(args: argparse.Namespace, others: list[str]) -> list[Figure]:
                 "agent-days/s",
                 runs=[agents * days / r["run_s"] for r in ours],
                 size=f"{agents:,} agents x {days} days",
-                note=f"median of {len(ours)} seeds",
+                note=f"median of {len(ours)} seeds; peak RSS "
+                f"{max(r['peak_rss_gib'] for r in ours):.2f} GiB",
             )
         )
         repeat = args.repeat if agents < 100_000_000 else 1
@@ -290,7 +291,8 @@ def compare(args: argparse.Namespace, others: list[str]) -> list[Figure]:
                     runs=[agents * days / r["run_s"] for r in ours],
                     size=f"{agents:,} agents x {days} days",
                     note=f"{'agrees' if agrees else 'DISAGREES'}: largest |z| {abs(z[worst]):.1f} "
-                    f"({worst}); peer runs {len(runs)}, ours {len(ours)} seeds",
+                    f"({worst}); peer runs {len(runs)}, ours {len(ours)} seeds; peer's peak RSS "
+                    f"{max(r['peak_rss_gib'] for r in runs):.2f} GiB",
                 )
             )
     return figures
