@@ -23,8 +23,9 @@ module             rules
 ``roles``          SC008 reaching other subjects only through legal roles
 ``sources``        SC010 surveillance sources, SC022 authority kinds
 ``references``     SC012 unknown names, SC013 issuable record types, SC020 bundled ids
-``reach``          SC014 never applies, SC016 consistent schemes, SC017 lists that need no
-                   record, SC018 incentives that work as restrictions (the range analysis)
+``reach``          the range analysis; SC014 never applies, SC016 consistent schemes
+``shapes``         SC017 lists that need no record, SC018 incentives that work as
+                   restrictions (read with the range analysis)
 ``labels``         SC021 labels naming protected subjects, SC023 labels naming another
                    category; reviewed exemptions
 =================  ===========================================================================
@@ -45,6 +46,7 @@ from socialcredit.policy.checker import (
     reach,
     references,
     roles,
+    shapes,
     sources,
     windows,
 )
@@ -92,8 +94,8 @@ RULES: tuple[Callable[[Context], None], ...] = (
     reach.sc014_never_applies,
     lists.sc015_blacklist_severity,
     reach.sc016_schemes,
-    reach.sc017_lists_by_score,
-    reach.sc018_incentives,
+    shapes.sc017_lists_by_score,
+    shapes.sc018_incentives,
     domains.sc019_related_categories,
     references.sc020_bundled_ids,
     labels.sc021_protected_labels,
