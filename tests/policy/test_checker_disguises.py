@@ -758,3 +758,15 @@ removal = ["score_recovery"]
 """
     hits = found(write(extra=app), "SC022")
     assert any("by the private scheme app.score" in h.message for h in hits)
+
+
+def test_every_protected_subject_has_english_and_chinese_terms() -> None:
+    from socialcredit.policy.lexicon import PROTECTED
+    from socialcredit.policy.schema import ProtectedSubject
+
+    assert set(PROTECTED) == set(ProtectedSubject)
+    for subject, terms in PROTECTED.items():
+        assert any(t.isascii() for t in terms), subject
+        assert any(not t.isascii() for t in terms), subject
+        for term in terms:  # every term finds itself
+            assert subject in {h.subject for h in screen(term.replace("*", ""))}, term
