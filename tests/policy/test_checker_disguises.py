@@ -410,13 +410,16 @@ publication = { published = false, max_months = 12 }
     assert any("association" in h.message for h in found(path, "SC021"))
 
 
-def test_sc021_a_dimension_named_like_social_connections(write: Writer) -> None:
+@pytest.mark.parametrize("title", ["Social circle", "Connections", "Network", "Peers", "圈子"])
+def test_sc021_a_dimension_named_like_social_connections(write: Writer, title: str) -> None:
     dims = WEIGHTED.replace(
-        '{ id = "travel", title = "Travel conduct"', '{ id = "circle", title = "Social circle"'
+        '{ id = "travel", title = "Travel conduct"', f'{{ id = "d2", title = "{title}"'
     )
     path = write(extra=dims)
     hits = found(path, "SC021")
-    assert any("dimensions[circle]" in h.location for h in hits)
+    assert any("dimensions[d2]" in h.location for h in hits)
+    # the same word elsewhere is not about people
+    assert screen("Illegal water connections") == []
 
 
 def test_sc010_a_camera_network_declared_as_an_authority(write: Writer) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "ACCESS",
     "ADVANTAGE",
     "CATEGORY_WORDS",
+    "DIMENSION_TERMS",
     "PROTECTED",
     "GOVERNMENT",
     "RESTRICTIVE",
@@ -142,6 +143,18 @@ PROTECTED: Mapping[ProtectedSubject, tuple[str, ...]] = {
 would use to name the subject plainly. Words with innocent legal senses are left out or
 narrowed ("bad faith", "parent company", "labour relationship", "wastewater treatment",
 "minority shareholder", "audit opinion", "face value", "market exit" are not hits)."""
+
+# fmt: off
+DIMENSION_TERMS: Mapping[ProtectedSubject, tuple[str, ...]] = {
+    S.association: (
+        "connection*", "network*", "circle*", "relations", "peer*", "ties", "social*",
+        "交往", "圈子", "关系",
+    ),
+}
+# fmt: on
+"""More terms for the dimensions of a weighted score: a part of a person's score called
+"Connections" or "Circle" is about other people, though the same word elsewhere ("illegal water
+connections") is not."""
 
 # fmt: off
 CATEGORY_WORDS: Mapping[DomainCategory, tuple[str, ...]] = {
@@ -324,12 +337,18 @@ _ALL_TERMS: tuple[tuple[ProtectedSubject, str], ...] = tuple(
 _ALL_WORDS: tuple[str, ...] = tuple(term for _, term in _ALL_TERMS)
 
 
-def screen(text: str) -> list[Hit]:
-    """Every protected subject ``text`` names, with the first word that gave it away."""
+def screen(text: str, extra: Mapping[ProtectedSubject, tuple[str, ...]] | None = None) -> list[Hit]:
+    """Every protected subject ``text`` names, with the first word that gave it away; ``extra``
+    adds terms for the kind of item read (:data:`DIMENSION_TERMS`)."""
     first: dict[ProtectedSubject, Hit] = {}
     for _, i, said in _matcher(_ALL_WORDS).find(normalise(text)):
         subject, term = _ALL_TERMS[i]
         first.setdefault(subject, Hit(subject, term, said))
+    for subject, terms in (extra or {}).items():
+        found = _matcher(terms).find(normalise(text))
+        if found and subject not in first:
+            _, i, said = found[0]
+            first[subject] = Hit(subject, terms[i], said)
     return [first[s] for s in PROTECTED if s in first]
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from socialcredit.policy.checker._base import Context, blank
-from socialcredit.policy.lexicon import CATEGORY_WORDS, Hit, screen, words_in
+from socialcredit.policy.lexicon import CATEGORY_WORDS, DIMENSION_TERMS, Hit, screen, words_in
 from socialcredit.policy.schema import (
     CATEGORY_RELATED,
     DomainCategory,
@@ -155,7 +155,7 @@ def _text(*parts: str) -> str:
 
 def hits(item: Item) -> list[Hit]:
     """The protected subjects an item's labels name (after the rules of this module)."""
-    found = screen(item.text)
+    found = screen(item.text, DIMENSION_TERMS if item.section == "dimensions" else None)
     if item.section in ("measures", "memoranda"):
         found = [h for h in found if h.subject not in NOT_FOR_MEASURES]
     if item.civic:
