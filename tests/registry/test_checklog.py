@@ -64,6 +64,7 @@ def test_a_ticket_is_durable_only_once_its_entry_is_committed(ledger: Ledger) ->
 
 def test_entries_added_while_a_group_commits_form_the_next_group(ledger: Ledger) -> None:
     groups: list[int] = []
+    started = threading.Event()
 
     class Counting:
         def __getattr__(self, name: str) -> Any:
@@ -71,6 +72,7 @@ def test_entries_added_while_a_group_commits_form_the_next_group(ledger: Ledger)
 
         def append_accesses(self, entries: Sequence[AccessRow]) -> int:
             groups.append(len(entries))
+            started.set()
             time.sleep(0.02)  # a slow commit: what arrives meanwhile waits for the next one
             return ledger.append_accesses(entries)
 
@@ -78,7 +80,7 @@ def test_entries_added_while_a_group_commits_form_the_next_group(ledger: Ledger)
     writer.start()
     try:
         writer.add(check(0))
-        time.sleep(0.005)
+        assert started.wait(10)  # the first group is being written
         for n in range(1, 200):
             writer.add(check(n))
         assert writer.wait(200, 10)
@@ -108,6 +110,31 @@ def test_writers_take_turns_first_come_first_served() -> None:
     for t in threads:
         t.join(5)
     assert order == [0, 1, 2, 3, 4]
+
+
+def test_the_preferred_writer_goes_ahead_and_the_others_keep_their_order() -> None:
+    turns = Turns()
+    order: list[str] = []
+    turns.acquire()
+
+    def take(name: str, preferred: bool = False) -> None:
+        if preferred:
+            turns.prefer()
+        turns.acquire()
+        order.append(name)
+        turns.release()
+
+    threads = []
+    for name, preferred in (("filer 1", False), ("filer 2", False), ("audit", True)):
+        t = threading.Thread(target=take, args=(name, preferred))
+        t.start()
+        threads.append(t)
+        while turns.waiting < len(threads):
+            time.sleep(0.001)
+    turns.release()
+    for t in threads:
+        t.join(5)
+    assert order == ["audit", "filer 1", "filer 2"]
 
 
 def test_filing_writers_do_not_starve_the_audit_writer(
@@ -178,6 +205,7 @@ class _Flaky:
     def __init__(self) -> None:
         self.failing = True
         self.written: list[AccessRow] = []
+        self.turns = Turns()
 
     def append_accesses(self, entries: Sequence[AccessRow]) -> int:
         if self.failing:

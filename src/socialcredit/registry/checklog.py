@@ -10,9 +10,10 @@ every ticket up to it). While one group commits the next gathers, so a group tak
 a commit (about a millisecond or two under load) and a lone entry does not wait for a timer.
 
 The writer takes its turn for the database like every other writer of the process
-(:class:`~socialcredit.registry.ledger.Turns` on SQLite, the advisory lock on PostgreSQL):
-first come, first served, so neither filing authorities nor the audit writer can starve the
-other, and a reader waiting for its log waits at most for the writers ahead of it.
+(:class:`~socialcredit.registry.ledger.Turns` on SQLite, the advisory lock on PostgreSQL),
+at the head of the queue on SQLite: it waits at most for the writer holding the lock, and the
+others still get every other turn, so neither filing authorities nor the audit writer can
+starve the other.
 
 An entry the store refuses for its content (:class:`~socialcredit.registry.ledger.
 AuditRejected`: a NUL, a text too long for its column) would fail again however often it
@@ -51,7 +52,7 @@ class GroupCommit:
         *,
         max_group: int = 5_000,
         index_every: float = 2.0,
-        index_rows: int = 20_000,
+        index_rows: int = 2_000,
         on_durable: Callable[[int], None] | None = None,
     ) -> None:
         self._ledger = ledger
@@ -124,6 +125,7 @@ class GroupCommit:
             self._group(deadline)
 
     def _run(self) -> None:
+        self._ledger.turns.prefer()  # answers wait on this thread: ahead of the other writers
         while True:
             with self._cond:
                 while not self._pending and not self._stop:

@@ -827,16 +827,25 @@ class Turns:
     a thread that releases and re-takes it at once can keep for ever. The ledger's writers of
     one process queue on it before they ask SQLite for its write lock, so that the audit
     writer, committing every millisecond or two, is never starved by filing authorities (nor
-    they by it): each waits at most for the writers ahead of it."""
+    they by it).
+
+    One thread may be preferred (:meth:`prefer`: the audit writer, whose groups hold answers
+    back): it goes to the head of the queue, so it waits at most for the writer holding the
+    lock, and the others still get every other turn while it is busy."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queue: deque[threading.Lock] = deque()
         self._held = False
+        self._preferred: int | None = None
 
     @property
     def waiting(self) -> int:
         return len(self._queue)
+
+    def prefer(self) -> None:
+        """The calling thread goes ahead of the others waiting (one thread at a time)."""
+        self._preferred = threading.get_ident()
 
     def acquire(self) -> None:
         with self._lock:
@@ -845,7 +854,10 @@ class Turns:
                 return
             turn = threading.Lock()
             turn.acquire()
-            self._queue.append(turn)
+            if threading.get_ident() == self._preferred:
+                self._queue.appendleft(turn)
+            else:
+                self._queue.append(turn)
         turn.acquire()  # released by the holder ahead: the lock is handed over, still held
 
     def release(self) -> None:

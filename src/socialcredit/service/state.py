@@ -230,7 +230,7 @@ class AuditBuffer:
         patience: float = AUDIT_PATIENCE,
         index_every: float = 2.0,
         max_group: int = 5_000,
-        index_rows: int = 20_000,
+        index_rows: int = 2_000,
     ) -> None:
         self._ledger = ledger
         self.patience = patience
