@@ -200,3 +200,33 @@ def test_http_1_0_and_connection_close_are_honoured(live: Live) -> None:
         assert head.startswith(b"HTTP/1.1 200"), got
         assert b"connection: close" in head.lower()
         assert orjson.loads(body)["subject"] == someone
+
+
+def test_an_answer_waits_for_its_own_group_and_no_longer(tmp_path: Any) -> None:
+    """On the event loop, one entry at a time: each is released as soon as its group is
+    written (never left for the sweep that refuses overdue answers)."""
+    import asyncio
+
+    from socialcredit.service.state import AuditBuffer
+
+    subject = "34052419800101001X"
+    with Ledger.open(f"sqlite:///{tmp_path}/loop.db") as ledger:
+        ledger.init()
+        buffer = AuditBuffer(ledger, patience=5.0)
+        waits: list[float] = []
+
+        async def serve() -> None:
+            buffer.attach(asyncio.get_running_loop())
+            buffer.start()
+            try:
+                for n in range(300):
+                    start = time.monotonic()
+                    row = ("consumer:k", "check restrict.flight", subject, f"c{n}", None)
+                    await buffer.durable(buffer.add_row(row))
+                    waits.append(time.monotonic() - start)
+            finally:
+                buffer.stop()
+
+        asyncio.run(serve())
+        assert [e.purpose for e in ledger.access_log(subject)] == [f"c{n}" for n in range(300)]
+    assert max(waits) < 0.5, sorted(waits)[-5:]

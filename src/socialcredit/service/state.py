@@ -297,6 +297,10 @@ class AuditBuffer:
         self._waiters.append((ticket, loop.time() + self.patience, callback))
         if self._sweep is None:
             self._sweep = loop.call_later(self.patience / 4, self._expire)
+        if self._queue.durable >= ticket:
+            # written between the look above and the append: the writer, seeing no one
+            # waiting, may not have woken the loop for it
+            self._release()
 
     async def durable(self, ticket: int) -> None:
         """Return once the entry with ``ticket`` is durable; :class:`LedgerError` after
