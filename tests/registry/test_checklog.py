@@ -282,3 +282,15 @@ def test_commits_reach_the_disk_before_they_return(ledger: Ledger) -> None:
         fresh.dispose()
     with Ledger.open(ledger.url) as other, other._engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+
+
+def test_sqlite_durability_can_be_traded_for_speed_by_name(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOCIALCREDIT_SQLITE_SYNC", "normal")
+    with Ledger.open(f"sqlite:///{tmp_path}/n.db") as ledger, ledger._engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    monkeypatch.setenv("SOCIALCREDIT_SQLITE_SYNC", "off")
+    with pytest.raises(LedgerError, match="SOCIALCREDIT_SQLITE_SYNC"):
+        with Ledger.open(f"sqlite:///{tmp_path}/o.db") as ledger:
+            ledger.init()

@@ -25,6 +25,7 @@ Every database error is translated into :class:`~socialcredit.errors.LedgerError
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from collections import deque
@@ -104,8 +105,21 @@ SQLITE_BUSY_MS = 30_000
 SQLITE_SYNCHRONOUS = "FULL"
 """Every commit reaches the disk before it returns (WAL with ``synchronous=FULL``): an answer
 that waited for its audit entry, or an acknowledged filing, survives a power loss, not only a
-crash of the process (``NORMAL`` survives the latter only). Measured here: 0.2 ms a commit;
-the audit log commits in groups, so checks pay it once per group, not once each."""
+crash of the process (``NORMAL`` survives the latter only). The audit log commits in groups,
+so checks pay the flush once per group, not once each. ``$SOCIALCREDIT_SQLITE_SYNC=NORMAL``
+trades that for speed where a flush is slow (see docs/security.md)."""
+SQLITE_SYNC_ENV = "SOCIALCREDIT_SQLITE_SYNC"
+_SQLITE_SYNC_LEVELS = ("NORMAL", "FULL", "EXTRA")
+
+
+def _sqlite_sync() -> str:
+    level = os.environ.get(SQLITE_SYNC_ENV, SQLITE_SYNCHRONOUS).strip().upper()
+    if level not in _SQLITE_SYNC_LEVELS:
+        raise LedgerError(f"${SQLITE_SYNC_ENV} must be one of {', '.join(_SQLITE_SYNC_LEVELS)}, "
+                          f"not {level!r}")  # fmt: skip
+    return level
+
+
 SQLITE_CACHE_KIB = 65_536  # page cache per connection; bulk imports touch random index pages
 CHUNK = 5_000  # ids per IN (...) query; well under SQLite's 32766 variables
 _AUDIT_LOCK = 0x5C1ED6E5  # pg_advisory_xact_lock key serialising audit-chain appends
@@ -787,7 +801,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
+        cursor.execute(f"PRAGMA synchronous = {_sqlite_sync()}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     finally:
