@@ -14,10 +14,21 @@ that. So a well-formed check is answered ahead of all of it, at two levels:
 
 Both answer only when everything is in order: ``GET`` on the check path, a consumer key fresh
 in the key cache, a valid subject ID, a measure of the key's domain, a ``purpose`` within its
-length. The answer and its audit entry are the route's own (:func:`answer_check`): the same
-bytes, the same entry. Anything else (a missing, unknown or stale key, another role, a bad ID, an
-unknown measure, over-long parts, percent-escapes) goes on to the route, which answers or names
-the error as always.
+length and made of text. The answer and its audit entry are the route's own
+(:func:`answer_check`): the same bytes, the same entry. Anything else (a missing, unknown or
+stale key, another role, a bad ID, an unknown measure, over-long parts, percent-escapes) goes
+on to the route, which answers or names the error as always.
+
+Whoever answers, the answer goes out only once its audit entry is durable: the protocol holds
+it (a stand-in for uvicorn's request cycle keeps a pipelined request queued behind it) and
+writes it when the audit writer's group holding the entry has committed; the middleware and
+the route await the same. If the entry is not durable within the audit patience, the answer
+is a 503 naming ``audit`` instead, and nothing is disclosed.
+
+The protocol also enforces the connection's limits (:mod:`~socialcredit.service.limits`): a
+request head must be complete within the header timeout and under its size, a body within the
+body timeout, and connections over the cap are refused; a sweep once a second closes the
+overdue ones.
 """
 
 from __future__ import annotations
