@@ -293,3 +293,27 @@ def test_large_bodies_without_a_key_do_not_grow_the_servers_memory(tmp_path: Pat
         proc.terminate()
         proc.wait(30)
     assert after - before < 32 * 1024, f"the server grew from {before} to {after} KiB"
+
+
+def test_a_slow_answer_does_not_count_against_the_next_requests_head(quick: Live) -> None:
+    """An answer held longer than the header timeout (its audit entry waits for the writers'
+    lock) leaves the connection open for the next request, as any answer does."""
+    from test_audit_first import writers_lock_held
+
+    token = quick.key("consumer", "transport", "airline")
+    someone = person_id(141)
+    request = (f"GET /api/v1/checks/{someone}/restrict.flight HTTP/1.1\r\nHost: x\r\n"
+               f"Authorization: Bearer {token}\r\n\r\n").encode()  # fmt: skip
+    with quick.client("airline") as c:  # the key is cached from here on: the protocol answers
+        assert c.get(f"/api/v1/checks/{someone}/restrict.flight").status_code == 200
+    with _connect(quick) as sock:
+        with writers_lock_held(quick.ledger):
+            sock.sendall(request)
+            time.sleep(2.5)  # past the 1.5 s header timeout, answer still held
+        sock.settimeout(5)
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200"), first
+        time.sleep(1.2)  # a sweep passes meanwhile
+        sock.sendall(request)
+        second = sock.recv(65536)
+        assert second.startswith(b"HTTP/1.1 200"), second

@@ -335,6 +335,8 @@ class CheckProtocol(HttpToolsProtocol):
         """The held answer, now that its audit entry is durable (or, if it could not be
         written in time, a 503 instead: nothing is disclosed without its entry)."""
         held.response_complete = True
+        if self._head_since is not None:
+            self._head_since = self.loop.time()
         transport = self.transport
         if held.disconnected or transport.is_closing():
             return
@@ -370,6 +372,8 @@ class CheckProtocol(HttpToolsProtocol):
         self._active_at = self.loop.time()
 
     def on_response_complete(self) -> None:
+        if self._head_since is not None:  # the next head is awaited from now, not from before
+            self._head_since = self.loop.time()  # a slow response
         armed = self.timeout_keep_alive_task
         super().on_response_complete()  # arms a fresh timer
         if armed is not None and self.timeout_keep_alive_task is not armed:
