@@ -14,8 +14,10 @@ admin       see the catalogs in force; verify the audit chain
 ==========  ===================================================================================
 
 Keys: ``Authorization: Bearer sc_<id>_<secret>`` (``socialcredit keys create``). Every read of
-personal data goes to the hash-chained audit log with who, what and why. Errors are JSON:
-``{"error": {"field": ..., "message": ...}}`` with a 4xx status; nothing is half-written.
+personal data goes to the hash-chained audit log with who, what and why, and is answered only
+once that entry is durable (503 naming ``audit`` if it cannot be written in time). Errors are
+JSON: ``{"error": {"field": ..., "message": ...}}`` with a 4xx status; nothing is
+half-written; another authority's record is answered as a missing one. See docs/security.md.
 """
 
 from __future__ import annotations
