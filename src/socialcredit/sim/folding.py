@@ -288,24 +288,16 @@ class Reach(NamedTuple):
     """[measure]: a restriction (a use is denied while in force); else an incentive."""
 
 
-class Log(NamedTuple):
-    """Every record made in the run (growable; ``head[agent]`` its newest, ``prev`` the one
-    before), with its future."""
-
-    agent: I64
-    type: I32
-    day: I32
-    prev: I64
-    wrong: B1
-    voided_on: I32
-    fulfilled_on: I32
-    granted_on: I32
-    natural_end: I32
-    """When its effect ends without repair."""
-    repaired_on: I32
-    """When a repair granted on ``granted_on`` ends its effect (never before the minimum)."""
-    next_change: I32
-    """Its next change point after the last day it was asked for (recomputed lazily)."""
+# The log of every record made in the run: one row per record (one cache line), newest of an
+# agent at ``State.head[agent]``, each row pointing at the agent's one before (``L_PREV``), with
+# its future drawn when it was made.
+(L_TYPE, L_DAY, L_PREV, L_WRONG, L_VOIDED, L_FULFILLED, L_GRANTED, L_NATURAL, L_REPAIRED,
+ L_NEXT, L_LINK_PREV) = range(11)  # fmt: skip
+"""Columns: type; day; previous row of the agent (-1: none); attributed to the wrong person;
+objection upheld on; fulfilled on; repair granted on; effect's natural end; the end a granted
+repair gives (never before the minimum); its next change point after the last day asked; for a
+record of a type that counts for other people (links), the agent's previous such record."""
+LOG_COLUMNS = 11
 
 
 class Queue(NamedTuple):
@@ -323,6 +315,8 @@ class Queue(NamedTuple):
 class State(NamedTuple):
     head: I64
     """[agent] newest record in the log, -1 if none."""
+    link_head: I64
+    """[agent] newest record of a type that counts for other people, -1 if none."""
     due: I32
     """[agent] the day index of its next scheduled fold (NEVER: none)."""
     folded: I32
@@ -396,7 +390,7 @@ STOCKS = {"listed_now", "listed_ever", "restricted_now", "restricted_innocents"}
 
 @njit(cache=True, nogil=True)
 def _gather(
-    log: Log, head: I64, agent: int, d: int, only: B1, out: Records, at: int
+    log: I32, head: I64, agent: int, d: int, only: B1, out: Records, at: int, prev: int = L_PREV
 ) -> int:  # pragma: no cover - compiled
     """Append ``agent``'s records of the types ``only`` marks (as known on day number ``d``) to
     ``out`` from row ``at``, in decision order; returns the next free row (-1: no room)."""
@@ -405,32 +399,32 @@ def _gather(
     n = 0
     r = head[agent]
     while r >= 0:
-        if only[log.type[r]]:
+        if only[log[r, L_TYPE]]:
             n += 1
-        r = log.prev[r]
+        r = log[r, prev]
     if at + n > out.type.shape[0]:
         return -1
     r = head[agent]
     k = at + n - 1
     while r >= 0:
-        t = log.type[r]
+        t = log[r, L_TYPE]
         if not only[t]:
-            r = log.prev[r]
+            r = log[r, prev]
             continue
         out.type[k] = t
-        out.day[k] = log.day[r]
-        out.voided[k] = log.voided_on[r] <= d
-        out.natural_end[k] = log.natural_end[r]
-        if log.granted_on[r] <= d:
-            out.repaired[k] = log.repaired_on[r]
-            out.effect_until[k] = min(log.natural_end[r], log.repaired_on[r])
+        out.day[k] = log[r, L_DAY]
+        out.voided[k] = log[r, L_VOIDED] <= d
+        out.natural_end[k] = log[r, L_NATURAL]
+        if log[r, L_GRANTED] <= d:
+            out.repaired[k] = log[r, L_REPAIRED]
+            out.effect_until[k] = min(log[r, L_NATURAL], log[r, L_REPAIRED])
         else:
             out.repaired[k] = _NEVER
-            out.effect_until[k] = log.natural_end[r]
-        out.fulfilled[k] = log.fulfilled_on[r] if log.fulfilled_on[r] <= d else _NEVER
+            out.effect_until[k] = log[r, L_NATURAL]
+        out.fulfilled[k] = log[r, L_FULFILLED] if log[r, L_FULFILLED] <= d else _NEVER
         out.withdrawn[k] = _NEVER
         k -= 1
-        r = log.prev[r]
+        r = log[r, prev]
     return at + n
 
 
@@ -446,19 +440,19 @@ def _leaves(start: int, months: int) -> int:  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _record_change(
-    log: Log, r: int, d: int, schemes: Schemes, lists: Lists
+    log: I32, r: int, d: int, schemes: Schemes, lists: Lists
 ) -> int:  # pragma: no cover - compiled
     """The first day number after ``d`` on which record ``r``'s part in any fold changes: an
     event (objection upheld, fulfilment, repair), the end of its effect, the end of its stretch
     on a list, its leaving a rolling window (``within``, a licence's period)."""
     best = _NEVER
-    day = log.day[r]
-    for when in (log.voided_on[r], log.fulfilled_on[r], log.granted_on[r], log.natural_end[r]):
+    day = log[r, L_DAY]
+    for when in (log[r, L_VOIDED], log[r, L_FULFILLED], log[r, L_GRANTED], log[r, L_NATURAL]):
         if d < when < best:
             best = when
-    if log.granted_on[r] < _NEVER and d < log.repaired_on[r] < best:
-        best = log.repaired_on[r]
-    t = log.type[r]
+    if log[r, L_GRANTED] < _NEVER and d < log[r, L_REPAIRED] < best:
+        best = log[r, L_REPAIRED]
+    t = log[r, L_TYPE]
     for j in range(lists.type_start[t], lists.type_start[t + 1]):
         li = lists.type_list[j]
         if lists.duration_months[li] != NO_LIMIT:
@@ -479,21 +473,28 @@ def _record_change(
 
 @njit(cache=True, nogil=True)
 def _next_change(
-    log: Log, head: I64, agent: int, d: int, only: B1, schemes: Schemes, lists: Lists
+    log: I32,
+    head: I64,
+    agent: int,
+    d: int,
+    only: B1,
+    schemes: Schemes,
+    lists: Lists,
+    prev: int = L_PREV,
 ) -> int:  # pragma: no cover - compiled
     """The first day number after ``d`` on which anything in the agent's facts (of the types
     ``only`` marks) changes."""
     best = _NEVER
     r = head[agent]
     while r >= 0:
-        if only[log.type[r]]:
-            nc = log.next_change[r]
+        if only[log[r, L_TYPE]]:
+            nc = log[r, L_NEXT]
             if nc <= d:
                 nc = _record_change(log, r, d, schemes, lists)
-                log.next_change[r] = nc
+                log[r, L_NEXT] = nc
             if nc < best:
                 best = nc
-        r = log.prev[r]
+        r = log[r, prev]
     return best
 
 
@@ -570,7 +571,7 @@ def _fold_agent(
     book: Book,
     links: Links,
     reach: Reach,
-    log: Log,
+    log: I32,
     st: State,
     work: Work,
     tally: Tally,
@@ -590,12 +591,12 @@ def _fold_agent(
     if links.any_household and hh > 1:
         for j in range(first, min(first + hh, n_agents)):
             if j != i and end >= 0:
-                end = _gather(log, st.head, j, dn, links.house_type, recs, end)
+                end = _gather(log, st.link_head, j, dn, links.house_type, recs, end, L_LINK_PREV)
     house_end = end
     if links.any_friends:
         for j in range(i + 1, min(i + 1 + links.friends, n_agents)):
             if end >= 0:
-                end = _gather(log, st.head, j, dn, links.friend_type, recs, end)
+                end = _gather(log, st.link_head, j, dn, links.friend_type, recs, end, L_LINK_PREV)
     if end < 0:
         return -1
     tier = tier_of[i]
@@ -691,10 +692,20 @@ def _fold_agent(
     if links.any_household and hh > 1:
         for j in range(first, min(first + hh, n_agents)):
             if j != i:
-                nxt = min(nxt, _next_change(log, st.head, j, dn, links.house_type, schemes, lists))
+                nxt = min(
+                    nxt,
+                    _next_change(
+                        log, st.link_head, j, dn, links.house_type, schemes, lists, L_LINK_PREV
+                    ),
+                )
     if links.any_friends:
         for j in range(i + 1, min(i + 1 + links.friends, n_agents)):
-            nxt = min(nxt, _next_change(log, st.head, j, dn, links.friend_type, schemes, lists))
+            nxt = min(
+                nxt,
+                _next_change(
+                    log, st.link_head, j, dn, links.friend_type, schemes, lists, L_LINK_PREV
+                ),
+            )
     return nxt
 
 
@@ -713,7 +724,7 @@ def _make_record(
     conduct: Conduct,
     due: DueTables,
     book: Book,
-    log: Log,
+    log: I32,
     queue: Queue,
     st: State,
     work: Work,
@@ -728,11 +739,13 @@ def _make_record(
     rng = work.rng
     r = queue.used[0]
     queue.used[0] = r + 1
-    log.agent[r] = i
-    log.type[r] = t
-    log.day[r] = dn
-    log.prev[r] = st.head[i]
-    log.wrong[r] = wrong
+    log[r, L_TYPE] = t
+    log[r, L_DAY] = dn
+    log[r, L_PREV] = st.head[i]
+    if links.house_type[t] or links.friend_type[t]:
+        log[r, L_LINK_PREV] = st.link_head[i]
+        st.link_head[i] = r
+    log[r, L_WRONG] = wrong
     st.head[i] = r
     nature = conduct.nature[t]
     voided = fulfilled = granted = _NEVER
@@ -750,13 +763,13 @@ def _make_record(
             apply = max(apply, fulfilled)
         if apply < _NEVER - 19:
             granted = apply + 19
-    log.voided_on[r] = voided
-    log.fulfilled_on[r] = fulfilled
-    log.granted_on[r] = granted
+    log[r, L_VOIDED] = voided
+    log[r, L_FULFILLED] = fulfilled
+    log[r, L_GRANTED] = granted
     _until, natural, repaired = record_window(book.types, t, dn, granted)
-    log.natural_end[r] = natural
-    log.repaired_on[r] = repaired
-    log.next_change[r] = dn
+    log[r, L_NATURAL] = natural
+    log[r, L_REPAIRED] = repaired
+    log[r, L_NEXT] = dn
     tally.base[M_RECORDS] += 1
     if not wrong and (nature == 0 or nature == 1) and not st.flags[i] & GUILTY:
         held = _holding(st, i, reach.restriction.shape[0])
@@ -784,7 +797,7 @@ def _day(
     book: Book,
     links: Links,
     reach: Reach,
-    log: Log,
+    log: I32,
     queue: Queue,
     st: State,
     work: Work,
@@ -824,9 +837,9 @@ def _day(
                     earlier = 0
                     r = st.head[a]
                     while r >= 0:
-                        if log.type[r] == t and not log.wrong[r]:
+                        if log[r, L_TYPE] == t and not log[r, L_WRONG]:
                             earlier += 1
-                        r = log.prev[r]
+                        r = log[r, L_PREV]
                     if _uniform(rng) >= conduct.repeat[t] ** earlier:
                         continue
                 wrong = due.wrong > 0.0 and _uniform(rng) < due.wrong
@@ -859,6 +872,91 @@ def _day(
     return 0
 
 
+@njit(cache=True, nogil=True)
+def _days(
+    d0: int,
+    d1: int,
+    dn0: int,
+    seed: int,
+    conduct: Conduct,
+    due: DueTables,
+    book: Book,
+    links: Links,
+    reach: Reach,
+    log: I32,
+    queue: Queue,
+    st: State,
+    work: Work,
+    tally: Tally,
+    tier_of: U8,
+    uses: F64,
+    tier_n: I64,
+    grades_of: I32,
+    room: int,
+    rows: I64,
+) -> int:  # pragma: no cover - compiled
+    """Days ``d0 .. d1``, each written to its row of ``rows``. Returns the day it stopped
+    before because the log, the queue or the day's list may lack room for ``room`` more
+    records (``d1`` when done), or ``-1 - d`` if an agent's records outgrew the scratch."""
+    nl = book.lists.duration_months.shape[0]
+    nm = reach.restriction.shape[0]
+    n_tiers = tier_n.shape[0]
+    fan = (
+        1
+        + (links.household if links.any_household else 0)
+        + (links.friends if links.any_friends else 0)
+    )
+    rng = work.rng
+    for d in range(d0, d1):
+        need = room * fan + queue.pushed[d] + 16
+        if (queue.used[0] + room > log.shape[0] or queue.used[1] + need > queue.node_agent.shape[0]
+                or need > work.touched.shape[0]):  # fmt: skip
+            return d
+        for c in (M_RECORDS, M_WRONG, M_UPHELD, M_FULFILLED, M_REPAIRED, M_NEWLY, M_DELISTED,
+                  M_FOLDS):  # fmt: skip
+            tally.base[c] = 0
+        tally.entered[:] = 0
+        status = _day(d, dn0 + d, seed, conduct, due, book, links, reach, log, queue, st, work,
+                      tally, tier_of)  # fmt: skip
+        if status < 0:
+            return -1 - d
+        # uses denied: a restriction denies those it holds, an incentive everyone else
+        total = innocent_total = 0
+        k = len(BASE_METRICS) + 2 * nl
+        for m in range(nm):
+            den = inn = held = held_inn = 0
+            for t in range(n_tiers):
+                held += tally.held[m, t]
+                held_inn += tally.held_innocent[m, t]
+                if uses[m, t] <= 0.0:
+                    continue
+                rng[0] = stream_key(seed, 0x7FFF0000 + m * 256 + t, d)
+                if reach.restriction[m]:
+                    den += _poisson(rng, tally.held[m, t] * uses[m, t])
+                    inn += _poisson(rng, tally.held_innocent[m, t] * uses[m, t])
+                else:
+                    den += _poisson(rng, (tier_n[t] - tally.held[m, t]) * uses[m, t])
+            rows[d, k], rows[d, k + 1], rows[d, k + 2], rows[d, k + 3] = held, held_inn, den, inn
+            k += 4
+            total += den
+            innocent_total += inn
+        tally.base[M_DENIALS] = total
+        tally.base[M_INNOCENT_DENIALS] = innocent_total
+        for c in range(len(BASE_METRICS)):
+            rows[d, c] = tally.base[c]
+        for li in range(nl):
+            rows[d, len(BASE_METRICS) + 2 * li] = tally.on_list[li]
+            rows[d, len(BASE_METRICS) + 2 * li + 1] = tally.entered[li]
+        for si in range(grades_of.shape[0]):
+            for t in range(n_tiers):
+                rows[d, k] = tally.grades[si, t, 0]
+                k += 1
+                for g in range(grades_of[si]):
+                    rows[d, k] = tally.grades[si, t, g + 2]
+                    k += 1
+    return d1
+
+
 # --------------------------------------------------------------------------------------------
 # The run
 
@@ -867,9 +965,10 @@ SCRATCH = 1 << 16
 
 
 def _grow(arr: Any, need: int, fill: Any) -> Any:
+    """``arr`` with room for ``need`` rows (doubling), the new rows set to ``fill``."""
     if arr.shape[0] >= need:
         return arr
-    new = np.full(max(need, 2 * arr.shape[0]), fill, arr.dtype)
+    new = np.full((max(need, 2 * arr.shape[0]), *arr.shape[1:]), fill, arr.dtype)
     new[: arr.shape[0]] = arr
     return new
 
@@ -1049,6 +1148,7 @@ class FoldRun:
         n_tiers = len(self.tiers)
         st = State(
             head=np.full(n, -1, np.int64),
+            link_head=np.full(n, -1, np.int64),
             due=np.full(n, _NEVER, np.int32),
             folded=np.full(n, -1, np.int32),
             lists=np.zeros(n, np.uint64),
@@ -1087,19 +1187,7 @@ class FoldRun:
             n_touched=np.zeros(1, np.int64),
             rng=np.zeros(1, np.uint64),
         )
-        log = Log(
-            agent=np.zeros(1024, np.int64),
-            type=np.zeros(1024, np.int32),
-            day=np.zeros(1024, np.int32),
-            prev=np.zeros(1024, np.int64),
-            wrong=np.zeros(1024, np.bool_),
-            voided_on=np.zeros(1024, np.int32),
-            fulfilled_on=np.zeros(1024, np.int32),
-            granted_on=np.zeros(1024, np.int32),
-            natural_end=np.zeros(1024, np.int32),
-            repaired_on=np.zeros(1024, np.int32),
-            next_change=np.zeros(1024, np.int32),
-        )
+        log = np.zeros((1024, LOG_COLUMNS), np.int32)
         queue = Queue(
             head=np.full(self.days, -1, np.int64),
             node_agent=np.zeros(1024, np.int64),
@@ -1108,45 +1196,39 @@ class FoldRun:
             used=np.zeros(2, np.int64),
         )
         expected = float((self.conduct.rate * self.tier_n[None, :]).sum())
-        bound = int(expected + 10 * np.sqrt(expected) + 64)
+        bound = int(expected + 20 * np.sqrt(expected) + 1024)
         fan = 1 + (self.links.household if self.links.any_household else 0) + (
             self.links.friends if self.links.any_friends else 0)  # fmt: skip
         names = self.column_names()
         rows = np.zeros((self.days, len(names)), np.int64)
         dn0 = to_day(self.first)
-        denial_rng = np.random.default_rng([self.seed, 0x5EED])
-        restriction = self.reach.restriction
-        for d in range(self.days):
+        room = bound
+        grades_of = np.array([len(g) for g in book.grade_names], np.int32)
+        d = 0
+        while d < self.days:
+            # room for a block of days: the log, the queue's nodes and the day's list
+            block = min(self.days - d, 64)
             used_log, used_nodes = int(queue.used[0]), int(queue.used[1])
-            need_touch = bound * fan + int(queue.pushed[d]) + 16
-            if log.agent.shape[0] < used_log + bound:
-                log = Log(*(_grow(a, used_log + bound, 0) for a in log))
-            if queue.node_agent.shape[0] < used_nodes + need_touch:
-                queue = queue._replace(
-                    node_agent=_grow(queue.node_agent, used_nodes + need_touch, 0),
-                    node_next=_grow(queue.node_next, used_nodes + need_touch, 0),
-                )
-            if work.touched.shape[0] < need_touch:
-                work = work._replace(touched=np.zeros(2 * need_touch, np.int64))
-            tally.base[[M_RECORDS, M_WRONG, M_UPHELD, M_FULFILLED, M_REPAIRED, M_NEWLY,
-                        M_DELISTED, M_FOLDS]] = 0  # fmt: skip
-            tally.entered[:] = 0
-            status = _day(d, dn0 + d, self.seed, self.conduct, self.due, self.book, self.links,
-                          self.reach, log, queue, st, work, tally, self.tier_of)  # fmt: skip
-            if status < 0:
+            pushed = int(queue.pushed[d : d + block].max())
+            need_log = used_log + room * block
+            need_nodes = used_nodes + (room * fan + pushed + 16) * block
+            if need_log >= 2**31 - 1:
+                raise InputError("population", "more than 2**31 records in one run")
+            log = _grow(log, need_log, 0)
+            queue = queue._replace(
+                node_agent=_grow(queue.node_agent, need_nodes, 0),
+                node_next=_grow(queue.node_next, need_nodes, 0),
+            )
+            if work.touched.shape[0] < room * fan + pushed + 16:
+                work = work._replace(touched=np.zeros(2 * (room * fan + pushed + 16), np.int64))
+            reached = _days(d, self.days, dn0, self.seed, self.conduct, self.due, self.book,
+                            self.links, self.reach, log, queue, st, work, tally, self.tier_of,
+                            self.uses, self.tier_n, grades_of, room, rows)  # fmt: skip
+            if reached < 0:
                 raise InputError(
                     "population", f"an agent's records (with its links) exceed {SCRATCH:,}"
                 )
-            # uses denied: restrictions deny the held, incentives deny everyone else
-            held, innocent = tally.held[:nm], tally.held_innocent[:nm]
-            refused = np.where(restriction[:, None], held, self.tier_n[None, :] - held)
-            denials = denial_rng.poisson(refused * self.uses[:nm])
-            innocent_denials = denial_rng.poisson(
-                np.where(restriction[:, None], innocent, 0) * self.uses[:nm]
-            )
-            tally.base[M_DENIALS] = int(denials.sum())
-            tally.base[M_INNOCENT_DENIALS] = int(innocent_denials.sum())
-            rows[d] = self._row(tally, denials.sum(axis=1), innocent_denials.sum(axis=1))
+            d = reached
         self.state, self.log, self.queue = st, log, queue
         return {"names": names, "rows": rows}
 
@@ -1164,22 +1246,6 @@ class FoldRun:
                 for g in book.grade_names[si]:
                     names.append(f"scheme.{sid}.{tier}.{g}")
         return names
-
-    def _row(self, tally: Tally, denials: Any, innocent_denials: Any) -> Any:
-        book = self.regime.book
-        parts = [tally.base]
-        nl, nm = len(book.list_ids), len(self.measures)
-        if nl:
-            parts.append(np.stack([tally.on_list[:nl], tally.entered[:nl]], axis=1).ravel())
-        if nm:
-            parts.append(np.stack([tally.held[:nm].sum(axis=1),
-                                   tally.held_innocent[:nm].sum(axis=1), denials,
-                                   innocent_denials], axis=1).ravel())  # fmt: skip
-        for si in range(len(book.scheme_ids)):
-            ng = len(book.grade_names[si])
-            for t in range(len(self.tiers)):
-                parts.append(tally.grades[si, t, [0, *range(2, ng + 2)]])
-        return np.concatenate(parts)
 
     def run(self, out: Path) -> dict[str, Any]:
         """Simulate, write ``metrics.parquet``, ``summary.json``, ``scenario.json`` and, with
@@ -1264,12 +1330,12 @@ class FoldRun:
         rows = []
         while r >= 0:
             rows.append(r)
-            r = int(log.prev[r])
+            r = int(log[r, L_PREV])
         for r in reversed(rows):
-            day = int(log.day[r])
+            day = int(log[r, L_DAY])
             events = []
-            voided, fulfilled = int(log.voided_on[r]), int(log.fulfilled_on[r])
-            granted = int(log.granted_on[r])
+            voided, fulfilled = int(log[r, L_VOIDED]), int(log[r, L_FULFILLED])
+            granted = int(log[r, L_GRANTED])
             if voided <= last:
                 events.append(("objection_filed", voided - self.due.decided_after))
                 events.append(("objection_upheld", voided))
@@ -1278,8 +1344,8 @@ class FoldRun:
             if granted <= last:
                 events.append(("repair_applied", max(day, granted - 19)))
                 events.append(("repair_granted", granted))
-            out.append({"record": int(r), "record_type": codes[int(log.type[r])],
-                        "day": day, "wrong": bool(log.wrong[r]), "events": events})  # fmt: skip
+            out.append({"record": int(r), "record_type": codes[int(log[r, L_TYPE])],
+                        "day": day, "wrong": bool(log[r, L_WRONG]), "events": events})  # fmt: skip
         return out
 
     def state_of(self, agent: int) -> dict[str, Any]:
