@@ -32,7 +32,7 @@ def reference_view(p: Profile) -> dict[str, object]:
 
 
 def assert_equal(index: CatalogIndex, many: list[list[Fact]], days: list[date]) -> None:
-    features = ", ".join(f.name for f in compile_catalog(index).features)
+    features = ", ".join(sorted({f.name for f in compile_catalog(index).features}))
     cols = columns_from_facts(many, index)
     for as_of in days:
         result = evaluate_columns(cols, index, as_of)

@@ -41,7 +41,7 @@ def replay(run: FoldRun, agent: int) -> list[Fact]:
 
 
 def assert_traced_agree(run: FoldRun, index: CatalogIndex) -> None:
-    features = ", ".join(f.name for f in compile_catalog(index).features)
+    features = ", ".join(sorted({f.name for f in compile_catalog(index).features}))
     last = run.last
     for agent in run.traced():
         facts = replay(run, agent)

@@ -49,7 +49,7 @@ class Unsupported(InputError):
 
 
 def catalog_features(index: CatalogIndex) -> tuple[Feature, ...]:
-    """Every feature the catalog uses, with the first item using it, in catalog order."""
+    """Every feature the catalog uses and each item using it, in catalog order."""
     cat = index.catalog
     out: list[Feature] = []
     for rt in cat.record_types:
@@ -104,13 +104,7 @@ def catalog_features(index: CatalogIndex) -> tuple[Feature, ...]:
     for memo in cat.memoranda:
         for role in memo.extends_to:
             out.append(Feature(f"memorandum.reach.{role.value}", f"memorandum {memo.id}"))
-    seen: set[str] = set()
-    first: list[Feature] = []
-    for f in out:
-        if f.name not in seen:
-            seen.add(f.name)
-            first.append(f)
-    return tuple(first)
+    return tuple(dict.fromkeys(out))
 
 
 def _rule_features(by_occurrence: tuple[float, ...], via: object, where: str) -> Iterable[Feature]:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded, load
 from socialcredit.policy.schema import Removal, Role
+from socialcredit.rules import Feature, Unsupported, compile_catalog, require, rules_of
 from socialcredit.sim.common import bundled_toml, read_ref
 
 if TYPE_CHECKING:
@@ -88,6 +89,39 @@ def _read(ref: str | Path) -> str:
     return read_ref(ref, BUNDLED, "regime")[0]
 
 
+COURT_RUNS = (
+    "list.by_records", "list.duration", "way_off.fulfilment", "way_off.repair",
+    "way_off.creditor_request", "memorandum.reach.legal_representative",
+    "memorandum.reach.responsible_person", "memorandum.reach.actual_controller",
+)  # fmt: skip
+"""What the court list's engine runs of the items its record type reaches: one list entered
+by one record, its duration and ways off, measures reaching a listed organisation's legal
+roles (this world's organisations have a legal representative only: other roles reach no one).
+Creditor requests are a way off no conduct in this world produces."""
+
+
+def _refuse_what_it_cannot_run(loaded: Loaded, spec: RegimeFile) -> None:
+    """Refuse (:class:`~socialcredit.rules.Unsupported`) a feature of the items the run's record
+    type reaches (the lists it enters, the schemes counting it, their memoranda) that the court
+    list's engine does not run: a second list, a score, several records per entry..."""
+    idx = loaded.index
+    code = spec.record_type
+    lists = [lst for lst in idx.catalog.lists if code in lst.entry.record_types]
+    schemes = [s for s in idx.catalog.schemes if any(r.record_type == code
+                                                     for r, _d, _v in rules_of(s))]  # fmt: skip
+    driver = f"the court list's engine (regime {spec.name})"
+    for lst in lists:
+        if lst.id != spec.list:
+            raise Unsupported(driver, Feature("a second list of the record type", f"list {lst.id}"))
+    for scheme in schemes:
+        raise Unsupported(driver, Feature(f"scheme.{scheme.kind}", f"scheme {scheme.id}"))
+    items = {f"list {spec.list}"} | {
+        f"memorandum {m.id}" for m in idx.memoranda_by_list.get(spec.list, [])
+    }
+    reached = [f for f in compile_catalog(loaded).features if f.item in items]
+    require(reached, COURT_RUNS, driver=driver)
+
+
 def load_regime(ref: str | Path) -> Regime:
     """A bundled regime by name, or a regime TOML file, compiled against its catalogs."""
     text = _read(ref)
@@ -98,7 +132,9 @@ def load_regime(ref: str | Path) -> Regime:
         spec = RegimeFile.model_validate(raw)
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         raise InputError("regime", f"{ref}: {exc}") from None
-    loaded = load(*spec.catalogs)
+    base = Path(ref).parent if isinstance(ref, Path) or str(ref).endswith(".toml") else None
+    loaded = load(*(base / c if base is not None and c.endswith(".toml") else c
+                    for c in spec.catalogs))  # fmt: skip
     idx = loaded.index
     rt = idx.record_types.get(spec.record_type)
     lst = idx.lists.get(spec.list)
@@ -108,6 +144,7 @@ def load_regime(ref: str | Path) -> Regime:
         raise InputError("regime.list", f"{spec.list!r} is in no catalog named")
     if spec.record_type not in lst.entry.record_types:
         raise InputError("regime.list", f"{spec.list!r} is not entered by {spec.record_type!r}")
+    _refuse_what_it_cannot_run(loaded, spec)
     memoranda = idx.memoranda_by_list.get(spec.list, [])
     measures = {m for memo in memoranda for m in memo.measures}
     travel = (spec.flight_measure, spec.train_measure)
