@@ -26,6 +26,10 @@ def resources_regime(name: str) -> str:
     return (files("socialcredit.sim") / "regimes" / f"{name}.toml").read_text()
 
 
+NEVER_CHECKED = {"restrict.flight": date(2100, 1, 1), "restrict.g_train": date(2100, 1, 1)}
+"""Overrides merge into the scenario's tables: checks that start after every run."""
+
+
 def small_run(
     tmp: Path, *, threads: int, seed: int = 5, parts: int = 1, trace: int = 0, **overrides: object
 ) -> tuple[Run, dict[str, object]]:
@@ -125,7 +129,7 @@ def test_traced_agents_replayed_through_the_registry_give_the_same_lists_and_mea
     # rates raised so that traced agents collect several records, objections and payments
     sc = load_scenario(
         "national-2013",
-        refusals_per_year={"2013": 0.4},
+        refusals_per_year={str(y): 0.4 for y in range(2013, 2019)},
         false_attribution=0.3,
         fulfilment_per_year=1.5,
         objection={
@@ -263,18 +267,25 @@ def test_refusals_respond_to_the_denials_people_see(tmp_path: Path) -> None:
     _, deterred = small_run(tmp_path / "b", threads=1, deterrence=2.0)
     assert deterred["totals"]["records"] < 0.9 * base["totals"]["records"]  # type: ignore[index]
     # without travel checks nobody is denied, so nothing deters
-    _, unchecked = small_run(tmp_path / "c", threads=1, checks_from={})
-    _, unchecked_det = small_run(tmp_path / "d", threads=1, checks_from={}, deterrence=2.0)
+    _, unchecked = small_run(tmp_path / "c", threads=1, checks_from=NEVER_CHECKED)
+    _, unchecked_det = small_run(
+        tmp_path / "d", threads=1, checks_from=NEVER_CHECKED, deterrence=2.0
+    )
     assert unchecked["totals"]["flight_denials"] == 0  # type: ignore[index]
     assert unchecked_det["totals"] == unchecked["totals"]
 
 
 def test_listing_with_restrictions_raises_the_rate_debtors_perform(tmp_path: Path) -> None:
     # more debtors than usual, performing faster, so that a year holds enough payments
-    rates = {"refusals_per_year": {"2013": 0.06}, "fulfilment_per_year": 2.0}
+    rates = {"refusals_per_year": {str(y): 0.06 for y in range(2013, 2019)},
+             "fulfilment_per_year": 2.0}  # fmt: skip
     _, checked = small_run(tmp_path / "a", threads=1, listing_fulfilment_factor=3.0, **rates)
     _, unchecked = small_run(
-        tmp_path / "b", threads=1, listing_fulfilment_factor=3.0, checks_from={}, **rates
+        tmp_path / "b",
+        threads=1,
+        listing_fulfilment_factor=3.0,
+        checks_from=NEVER_CHECKED,
+        **rates,
     )
     paid, paid_unchecked = (
         s["totals"]["fulfilled_after_listing"]  # type: ignore[index]
