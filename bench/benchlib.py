@@ -17,6 +17,7 @@ import sqlite3
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +66,11 @@ def machine() -> dict[str, Any]:
     except (ValueError, OSError):
         memory = 0.0
     versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
-    for name in ("numpy", "numba"):
-        module = sys.modules.get(name)
-        if module is not None:
-            versions[name] = str(module.__version__)
+    for name in ("numpy", "numba", "uvicorn", "mesa", "laser-core", "starsim"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
     try:
         load = os.getloadavg()[0]
     except OSError:
