@@ -65,8 +65,8 @@ from socialcredit.rules.tables import (
     Types,
 )
 from socialcredit.sim.common import Frozen, gini, validated, write_outputs
-from socialcredit.sim.kernel import _below, _geometric, _poisson, _uniform, stream_key
 from socialcredit.sim.population import NATIONAL_2020, Layout, layout
+from socialcredit.sim.streams import below, geometric, poisson, stream_key, uniform
 
 __all__ = ["RUNS", "ConductScenario", "FoldRegime", "FoldRun", "load_fold_regime"]
 
@@ -751,13 +751,13 @@ def _make_record(
     voided = fulfilled = granted = _NEVER
     if wrong:
         tally.base[M_WRONG] += 1
-        if _uniform(rng) < due.objected_innocent and _uniform(rng) < due.upheld_innocent:
+        if uniform(rng) < due.objected_innocent and uniform(rng) < due.upheld_innocent:
             voided = dn + due.decided_after
-    elif _uniform(rng) < due.objected_guilty and _uniform(rng) < due.upheld_guilty:
+    elif uniform(rng) < due.objected_guilty and uniform(rng) < due.upheld_guilty:
         voided = dn + due.decided_after
     if nature == 1 and due.fulfil_daily > 0:
-        fulfilled = dn + _geometric(rng, due.fulfil_daily)
-    if book.types.repairable[t] and _uniform(rng) < due.repair_share:
+        fulfilled = dn + geometric(rng, due.fulfil_daily)
+    if book.types.repairable[t] and uniform(rng) < due.repair_share:
         apply = add_months(dn, book.types.min_months[t])
         if nature == 1:
             apply = max(apply, fulfilled)
@@ -827,9 +827,9 @@ def _day(
                 continue
             among = max(1, int(size * conduct.share[t]))
             rng[0] = stream_key(seed, (t + 1) * 65536 + g, d)
-            k = _poisson(rng, lam * among)
+            k = poisson(rng, lam * among)
             for _ in range(k):
-                a = g0 + _below(rng, among)
+                a = g0 + below(rng, among)
                 si = conduct.scored_in[t]
                 if si >= 0 and st.grades[a, si] == UNSCORED:
                     continue
@@ -840,11 +840,11 @@ def _day(
                         if log[r, L_TYPE] == t and not log[r, L_WRONG]:
                             earlier += 1
                         r = log[r, L_PREV]
-                    if _uniform(rng) >= conduct.repeat[t] ** earlier:
+                    if uniform(rng) >= conduct.repeat[t] ** earlier:
                         continue
-                wrong = due.wrong > 0.0 and _uniform(rng) < due.wrong
+                wrong = due.wrong > 0.0 and uniform(rng) < due.wrong
                 if wrong:
-                    a = g0 + _below(rng, size)
+                    a = g0 + below(rng, size)
                 _make_record(a, t, dn, conduct, due, book, log, queue, st, work, tally, links,
                              reach, tier_of, n_agents, wrong)  # fmt: skip
     rng[0] = stream_key(seed, 0, d)
@@ -932,10 +932,10 @@ def _days(
                     continue
                 rng[0] = stream_key(seed, 0x7FFF0000 + m * 256 + t, d)
                 if reach.restriction[m]:
-                    den += _poisson(rng, tally.held[m, t] * uses[m, t])
-                    inn += _poisson(rng, tally.held_innocent[m, t] * uses[m, t])
+                    den += poisson(rng, tally.held[m, t] * uses[m, t])
+                    inn += poisson(rng, tally.held_innocent[m, t] * uses[m, t])
                 else:
-                    den += _poisson(rng, (tier_n[t] - tally.held[m, t]) * uses[m, t])
+                    den += poisson(rng, (tier_n[t] - tally.held[m, t]) * uses[m, t])
             rows[d, k], rows[d, k + 1], rows[d, k + 2], rows[d, k + 3] = held, held_inn, den, inn
             k += 4
             total += den

@@ -24,6 +24,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from socialcredit.daycount import add_months
+from socialcredit.sim.streams import below, geometric, poisson, stream_key, thin, uniform
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -43,105 +44,6 @@ MEMORY = 365  # days of denials that deterrence remembers
 TRACE_COLS = 10  # agent, day, innocent, filed, decided, upheld, fulfilled, repair applied,
 # repair decided, repair granted (-1 = none)
 TRACED = np.uint8(4)
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-@njit(cache=True, nogil=True)
-def _mix(z: np.uint64) -> np.uint64:  # pragma: no cover - compiled
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True, nogil=True)
-def stream_key(seed: int, region: int, day: int) -> np.uint64:  # pragma: no cover - compiled
-    k = _mix(np.uint64(seed) + _GOLDEN)
-    k = _mix(k ^ (np.uint64(region) * np.uint64(0xD1B54A32D192ED03)))
-    return _mix(k ^ (np.uint64(day) * np.uint64(0xABC98388FB8FAC03)))
-
-
-@njit(cache=True, nogil=True)
-def _uniform(state: npt.NDArray[np.uint64]) -> float:  # pragma: no cover - compiled
-    state[0] += _GOLDEN
-    return float(_mix(state[0]) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@njit(cache=True, nogil=True)
-def _below(state: npt.NDArray[np.uint64], n: int) -> int:  # pragma: no cover - compiled
-    return min(int(_uniform(state) * n), n - 1)
-
-
-@njit(cache=True, nogil=True)
-def _poisson(state: npt.NDArray[np.uint64], lam: float) -> int:  # pragma: no cover - compiled
-    """Poisson(lam): multiplication for small lam, PTRS (Hormann 1993) for large."""
-    if lam <= 0.0:
-        return 0
-    if lam < 30.0:
-        limit = np.exp(-lam)
-        k = 0
-        p = _uniform(state)
-        while p > limit:
-            k += 1
-            p *= _uniform(state)
-        return k
-    slam = np.sqrt(lam)
-    loglam = np.log(lam)
-    b = 0.931 + 2.53 * slam
-    a = -0.059 + 0.02483 * b
-    invalpha = 1.1239 + 1.1328 / (b - 3.4)
-    vr = 0.9277 - 3.6224 / (b - 2.0)
-    while True:
-        u = _uniform(state) - 0.5
-        v = _uniform(state)
-        us = 0.5 - abs(u)
-        k = int(np.floor((2.0 * a / us + b) * u + lam + 0.43))
-        if us >= 0.07 and v <= vr:
-            return k
-        if k < 0 or (us < 0.013 and v > us):
-            continue
-        lhs = np.log(v) + np.log(invalpha) - np.log(a / (us * us) + b)
-        rhs = -lam + k * loglam - _lgamma(k + 1.0)
-        if lhs <= rhs:
-            return k
-
-
-@njit(cache=True, nogil=True)
-def _lgamma(x: float) -> float:  # pragma: no cover - compiled
-    """log Gamma(x) for x >= 1 (Stirling series; exact enough for PTRS's acceptance test)."""
-    if x < 10.0:
-        acc = 0.0
-        while x < 10.0:
-            acc -= np.log(x)
-            x += 1.0
-        return acc + _lgamma(x)
-    inv = 1.0 / x
-    inv2 = inv * inv
-    series = inv * (1.0 / 12 - inv2 * (1.0 / 360 - inv2 / 1260))
-    return float((x - 0.5) * np.log(x) - x + 0.9189385332046728 + series)
-
-
-@njit(cache=True, nogil=True)
-def _geometric(state: npt.NDArray[np.uint64], p: float) -> int:  # pragma: no cover - compiled
-    """Trials until the first success (>= 1)."""
-    if p <= 0.0:
-        return 1 << 30
-    if p >= 1.0:
-        return 1
-    u = _uniform(state)
-    return 1 + int(np.floor(np.log(1.0 - u) / np.log(1.0 - p)))
-
-
-@njit(cache=True, nogil=True)
-def _thin(state: npt.NDArray[np.uint64], n: int, p: float) -> int:  # pragma: no cover
-    """Binomial(n, p) by n trials (n is a day's denials in one group: small)."""
-    if p <= 0.0:
-        return 0
-    k = 0
-    for _ in range(n):
-        if _uniform(state) < p:
-            k += 1
-    return k
 
 
 @njit(cache=True)
@@ -273,10 +175,10 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
             n = group_start[g + 1] - group_start[g]
             if n == 0 or deterred <= 0.0:
                 continue
-            k = _poisson(state, n * deterred * tier_factor[t])
+            k = poisson(state, n * deterred * tier_factor[t])
             true_k += k
             for _ in range(k):
-                a = group_start[g] + _below(state, n)
+                a = group_start[g] + below(state, n)
                 _record(
                     state, d, a, g, g == org_g, False, base_end, fulfil_hazard, objection,
                     filed_after, decided_after, objection_voids, repair, repairable,
@@ -284,9 +186,9 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
                     listed_until, flags, exits, innocent_exits, listed_now, innocent_now, due[r],
                     ever, r, row, trace[r], trace_count,
                 )  # fmt: skip
-        false_k = _poisson(state, true_k * false_attribution) if true_k > 0 else 0
+        false_k = poisson(state, true_k * false_attribution) if true_k > 0 else 0
         for _ in range(false_k):
-            a = r0 + _below(state, n_region)
+            a = r0 + below(state, n_region)
             g = g0
             while group_start[g + 1] <= a:
                 g += 1
@@ -310,14 +212,14 @@ def _one_day(  # noqa: PLR0913  # pragma: no cover - compiled
                 continue
             share = innocent_now[g] / listed_now[g]
             if flights_on:
-                denied = _poisson(state, listed_now[g] * tier_flights[t] * travel_factor)
+                denied = poisson(state, listed_now[g] * tier_flights[t] * travel_factor)
                 row[FLIGHTS] += denied
-                row[INNOCENT_DENIALS] += _thin(state, denied, share)
+                row[INNOCENT_DENIALS] += thin(state, denied, share)
                 denials += denied
             if trains_on:
-                denied = _poisson(state, listed_now[g] * tier_trains[t] * travel_factor)
+                denied = poisson(state, listed_now[g] * tier_trains[t] * travel_factor)
                 row[TRAINS] += denied
-                row[INNOCENT_DENIALS] += _thin(state, denied, share)
+                row[INNOCENT_DENIALS] += thin(state, denied, share)
                 denials += denied
         slot = (abs0 + d) % MEMORY
         recent_sum[r] += denials - recent[r, slot]
@@ -367,11 +269,11 @@ def _record(  # noqa: PLR0913  # pragma: no cover - compiled
     trace_count: I64,
 ) -> None:
     """Draw one record's future, schedule its events, and apply it to its agent."""
-    u_object = _uniform(state)
-    u_upheld = _uniform(state)
-    perform = _geometric(state, fulfil_hazard)
-    u_apply = _uniform(state)
-    u_granted = _uniform(state)
+    u_object = uniform(state)
+    u_upheld = uniform(state)
+    perform = geometric(state, fulfil_hazard)
+    u_apply = uniform(state)
+    u_granted = uniform(state)
     files = u_object < (objection[0] if innocent else objection[1])
     upheld = files and u_upheld < (objection[2] if innocent else objection[3])
     filed_on = d + filed_after
