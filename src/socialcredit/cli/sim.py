@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from socialcredit.errors import InputError
 from socialcredit.policy.loader import load
 from socialcredit.registry.config import parse_date
 from socialcredit.sim.engine import Run
 from socialcredit.sim.folding import FoldRegime
 from socialcredit.sim.run import prepare
+from socialcredit.sim.scenario import override_path
 
 console = Console(highlight=False)
 
@@ -49,8 +54,19 @@ def simulate_cmd(
             "these catalogs, over a conduct scenario.",
         ),
     ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Change one scenario parameter, KEY=VALUE (repeatable). KEY is a path: "
+            "objection.p_innocent, or with a quoted part holding dots, "
+            'records_per_year."unified.petition"; VALUE is a TOML value (0.5, 2019-07-01, '
+            '"text", [1, 2]). Only the value named changes; an unknown KEY is refused.',
+        ),
+    ] = None,
 ) -> None:
     """Run a regime over a synthetic population; metrics to Parquet, totals to summary.json."""
+    overrides = parse_sets(sets or [])
     first = parse_date(start, field="start") if start else None
     last = parse_date(end, field="end") if end else None
     rules: str | FoldRegime = regime
@@ -59,7 +75,7 @@ def simulate_cmd(
         rules = FoldRegime.of(load(*catalog), name)
     run = prepare(
         scenario, rules, population=population, seed=seed, threads=threads, trace=trace,
-        start=first, end=last, partitions=partitions,
+        start=first, end=last, partitions=partitions, overrides=overrides,
     )  # fmt: skip
     if not isinstance(run, Run):
         with console.status(f"simulating {run.scenario.name} / {run.regime.name}"):
@@ -79,3 +95,78 @@ def simulate_cmd(
         summary = run.run(out, progress=lambda n: bar.advance(task, n))
     console.print(json.dumps(summary["scaled"], indent=2))
     console.print(f"wrote {out}/metrics.parquet, metrics_by_region.parquet, summary.json")
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` options as overrides (path -> value), the rules of studies'
+    overrides (:func:`socialcredit.sim.scenario.merge_overrides`). VALUE is read as a TOML
+    value; a bare word that is not one is taken as text."""
+    out: dict[str, Any] = {}
+    for item in items:
+        at = _equals(item)
+        if at <= 0:
+            raise InputError("set", f"expected KEY=VALUE, got {item!r}")
+        key, text = item[:at].strip(), item[at + 1 :].strip()
+        override_path(key)  # a malformed key is refused here, by name
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", text):
+                raise InputError(f"scenario.{key}", f"{text!r} is not a TOML value") from None
+            value = text
+        out[key] = value
+    return out
+
+
+def _equals(item: str) -> int:
+    """Index of the ``=`` that ends the key (an ``=`` inside a quoted part does not)."""
+    quote = ""
+    for i, ch in enumerate(item):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "=":
+            return i
+    return -1
+
+
+scenarios_app = typer.Typer(help="The bundled scenarios (worlds).", no_args_is_help=True)
+regimes_app = typer.Typer(help="The bundled regimes (rules).", no_args_is_help=True)
+
+
+@scenarios_app.command("list")
+def scenarios_list() -> None:
+    """Every bundled scenario: its kind, period, population it stands for, and description."""
+    from socialcredit.sim.scenario import bundled_names, load_any
+
+    for name in bundled_names():
+        sc = load_any(name)
+        kind = "conduct (the one engine)" if getattr(sc, "kind", "") == "conduct" else (
+            "court list's world")  # fmt: skip
+        stands = getattr(sc, "represented", None)
+        people = f", stands for {stands:,} people" if stands else ""
+        console.print(f"[bold]{name}[/]: {kind}, {sc.start} to {sc.end}{people}", soft_wrap=True)
+        if sc.description:
+            console.print(f"    {escape(sc.description)}", soft_wrap=True)
+        for source in sc.sources:
+            console.print(f"    source: {escape(source)}", soft_wrap=True)
+
+
+@regimes_app.command("list")
+def regimes_list() -> None:
+    """Every bundled regime: its engine, catalogs, whether the registry's checker refuses them
+    (such regimes run only in the simulator, over synthetic people), and description."""
+    from socialcredit.policy.loader import bundled
+    from socialcredit.sim.regime import bundled_names, load_any_regime
+
+    synthetic = {b.id for b in bundled() if b.synthetic}
+    for name in bundled_names():
+        regime = load_any_regime(name)
+        engine = "the one engine" if isinstance(regime, FoldRegime) else "the court list's engine"
+        catalogs = ", ".join(regime.spec.catalogs)
+        refused = set(regime.spec.catalogs) & synthetic
+        mark = "; refused by the checker (simulator only)" if refused else ""
+        console.print(f"[bold]{name}[/]: {engine}; catalogs {catalogs}{mark}", soft_wrap=True)
+        if regime.spec.description:
+            console.print(f"    {escape(regime.spec.description)}", soft_wrap=True)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from socialcredit.study import report, runner
-from socialcredit.study.spec import Study, bundled_names, load_study
+from socialcredit.study.spec import Study, bundled_names, load_study, load_study_text
 
 console = Console(highlight=False)
 app = typer.Typer(
@@ -25,16 +25,31 @@ def run_cmd(
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not render the report.")
     ] = False,
+    refuse_changed: Annotated[
+        bool,
+        typer.Option(
+            "--refuse-changed",
+            help="If OUT holds results made from other inputs, stop and name what changed "
+            "(default: run those simulations again).",
+        ),
+    ] = False,
 ) -> None:
-    """Run every (run, sweep point, seed); results stream to OUT/results/*.parquet."""
-    spec = load_study(study)
-    run_all(spec, out)
+    """Run every (run, sweep point, seed) not yet run with these exact inputs; results stream
+    to OUT/results/*.parquet."""
+    spec, text = load_study_text(study)
+    run_all(spec, out, source=text, on_change="refuse" if refuse_changed else "rerun")
     if not no_report:
         path = report.render(out)
         console.print(f"report: {path}")
 
 
-def run_all(spec: Study, out: Path) -> None:
+def run_all(
+    spec: Study,
+    out: Path,
+    *,
+    source: str | None = None,
+    on_change: Literal["rerun", "refuse"] = "rerun",
+) -> None:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -51,7 +66,14 @@ def run_all(spec: Study, out: Path) -> None:
                 description=f"{spec.name}: {t.run.name} {t.point_id} seed {t.seed}",
             )
 
-        runner.run_study(spec, out, progress=progress)
+        runner.run_study(
+            spec,
+            out,
+            progress=progress,
+            source=source,
+            on_change=on_change,
+            report=bar.console.print,
+        )
         bar.update(task, completed=len(runner.tasks(spec)), description=f"study {spec.name}")
 
 

@@ -7,10 +7,13 @@ its values come from and how they were set.
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -128,18 +131,101 @@ class Scenario(_Model):
 BUNDLED = "socialcredit.sim.scenarios"
 
 
-def _merge(raw: dict[str, Any], overrides: dict[str, Any]) -> None:
-    """Overrides into the scenario's raw TOML: a dotted key (``"objection.p_innocent"``)
-    reaches into a table and changes that one value; any other key replaces the whole value."""
-    for key, value in overrides.items():
-        head, dot, rest = key.partition(".")
-        if dot:
-            table = raw.setdefault(head, {})
-            if not isinstance(table, dict):
-                raise InputError(f"scenario.{head}", "is not a table: cannot set its keys")
-            _merge(table, {rest: value})
+def override_path(key: str) -> list[str]:
+    """The path an override key addresses: parts split at dots, a part in double or single
+    quotes taken as it is (``'records_per_year."unified.petition"'`` -> ``["records_per_year",
+    "unified.petition"]``), as TOML's dotted keys are written. A malformed key is refused."""
+    parts: list[str] = []
+    i, n = 0, len(key)
+    while True:
+        if i < n and key[i] in "\"'":
+            quote = key[i]
+            close = key.find(quote, i + 1)
+            if close < 0:
+                raise InputError(f"scenario.{key}", f"unterminated quote in the key {key!r}")
+            parts.append(key[i + 1 : close])
+            i = close + 1
         else:
-            raw[key] = value
+            dot = key.find(".", i)
+            part = key[i:] if dot < 0 else key[i:dot]
+            if not _BARE.fullmatch(part):
+                raise InputError(
+                    f"scenario.{key}",
+                    f"{part!r} in the key {key!r} is not a name: quote a part that holds dots "
+                    'or other characters (records_per_year."unified.petition")',
+                )
+            parts.append(part)
+            i += len(part)
+        if i == n:
+            return parts
+        if key[i] != ".":
+            raise InputError(f"scenario.{key}", f"expected a dot after {parts[-1]!r} in {key!r}")
+        i += 1
+
+
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def quote_path(parts: Sequence[str]) -> str:
+    """The key for ``parts`` (the inverse of :func:`override_path`)."""
+    return ".".join(p if _BARE.fullmatch(p) else json.dumps(p) for p in parts)
+
+
+def _node(model: Any, part: str, where: str) -> tuple[Any, bool]:
+    """What ``part`` holds under ``model`` (a pydantic model class, or a ``dict[K, V]``
+    annotation): the type there, and whether ``part`` may be a new key (a table of free keys,
+    such as rates by record type) rather than a parameter. Unknown parameters are refused."""
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        field = model.model_fields.get(part)
+        if field is None:
+            known = ", ".join(sorted(model.model_fields))
+            raise InputError(where, f"no such parameter (known here: {known})")
+        return field.annotation, False
+    if get_origin(model) is dict:
+        return get_args(model)[1], True
+    raise InputError(where, "is not a table: cannot set keys inside it")
+
+
+def merge_overrides(raw: dict[str, Any], overrides: Mapping[str, Any], model: Any) -> None:
+    """Overrides into a scenario's raw TOML, in place. A key is a path (:func:`override_path`)
+    or a table of keys (``{"objection": {"p_innocent": 0.5}}``, as TOML writes a dotted key);
+    either way only the values named change: a table is merged, never replaced. Every part of a
+    path must be a parameter of ``model`` (the scenario's class) or a key of a table of free keys
+    (rates by record type, tiers, ...); anything else is refused by name."""
+    for key, value in overrides.items():
+        _set(raw, override_path(key), value, model, [])
+
+
+def _set(raw: dict[str, Any], path: list[str], value: Any, model: Any, done: list[str]) -> None:
+    head, rest = path[0], path[1:]
+    where = "scenario." + quote_path([*done, head])
+    inner, free = _node(model, head, where)
+    if rest and free and not _is_table(inner) and head not in raw:
+        whole = quote_path([*done, ".".join(path)])
+        raise InputError(
+            where, f"no key {head!r} in this table; a key with dots is quoted: {whole}"
+        )
+    if rest or isinstance(value, dict):
+        table = raw.setdefault(head, {})
+        if not isinstance(table, dict):
+            raise InputError(where, "is not a table: cannot set keys inside it")
+        if rest:
+            _set(table, rest, value, inner, [*done, head])
+            return
+        if not _is_table(inner):
+            raise InputError(where, f"is a single value, not a table: {value!r} cannot go there")
+        for k, v in value.items():
+            _set(table, [str(k)], v, inner, [*done, head])
+        return
+    if _is_table(inner) and raw.get(head) is not None:
+        raise InputError(where, "is a table: set its keys one by one (a table is never replaced)")
+    raw[head] = value
+
+
+def _is_table(annotation: Any) -> bool:
+    return get_origin(annotation) is dict or (
+        isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    )
 
 
 def bundled_names() -> list[str]:
@@ -149,7 +235,8 @@ def bundled_names() -> list[str]:
 
 
 def load(ref: str | Path, **overrides: Any) -> Scenario:
-    """A bundled list scenario by name, or a TOML file; ``overrides`` replace top-level fields."""
+    """A bundled list scenario by name, or a TOML file, with ``overrides`` merged
+    (:func:`merge_overrides`)."""
     found = load_any(ref, **overrides)
     if not isinstance(found, Scenario):
         raise InputError("scenario", f"{found.name} is a {found.kind} scenario, not a list one")
@@ -158,7 +245,9 @@ def load(ref: str | Path, **overrides: Any) -> Scenario:
 
 def load_any(ref: str | Path, **overrides: Any) -> Scenario | ConductScenario:
     """A bundled scenario or a TOML file: the court list's national world, or (``kind =
-    "conduct"``) conduct for the one engine over any catalogs."""
+    "conduct"``) conduct for the one engine over any catalogs. ``overrides`` (path -> value,
+    :func:`merge_overrides`; a ``None`` value is ignored) change single values before the
+    scenario is validated; keys with dots pass as ``**{'a."b.c"': 1}``."""
     from socialcredit.sim.common import read_ref
 
     text, source = read_ref(ref, BUNDLED, "scenario")
@@ -166,8 +255,14 @@ def load_any(ref: str | Path, **overrides: Any) -> Scenario | ConductScenario:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError("scenario", f"{source}: not valid TOML: {exc}") from None
-    _merge(raw, {k: v for k, v in overrides.items() if v is not None})
-    if raw.get("kind") == "conduct":
+    conduct = raw.get("kind") == "conduct"
+    model: type[BaseModel] = Scenario
+    if conduct:
+        from socialcredit.sim.folding import ConductScenario
+
+        model = ConductScenario
+    merge_overrides(raw, {k: v for k, v in overrides.items() if v is not None}, model)
+    if conduct:
         from socialcredit.sim.folding import load_conduct_scenario
 
         return load_conduct_scenario(raw, source)

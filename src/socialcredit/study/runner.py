@@ -2,31 +2,55 @@
 
 Layout of ``DIR``::
 
-    study.json                         the resolved study
+    study.json                         the study as run (the portal lists it)
+    study.toml                         the study file as written, when run from one
+    resolved.json                      what determines each simulation: the resolved scenario
+                                       (overrides applied), the regime and its catalogs' content
+                                       hash, population, period, seed, code version
     runs/<run>/<point>/seed-<s>/       the engine's outputs (metrics.parquet, summary.json, ...)
+                                       and inputs.json (that simulation's part of resolved.json)
     results/<run>__<point>__seed-<s>.parquet
                                        one row per simulation: totals raw (t_*) and scaled (s_*)
 
 Results stream to disk as each simulation ends (nothing is held for the whole study), and a
 simulation is written to a temporary folder and renamed into place when complete, so an
-interrupted study resumes where it stopped (finished simulations are not run again).
+interrupted study resumes where it stopped.
+
+A finished simulation is reused only if everything that determines it is unchanged: the
+resolved scenario, the regime file and the content hash of its catalogs, the population, the
+period, the seed and the code of the simulator (the package version and a hash of the sources of
+``sim``, ``rules``, ``policy``, ``daycount`` and ``identifiers``). Anything else is run again, and
+:class:`Plan` names what changed; with ``on_change="refuse"`` nothing runs and the error names
+it. Results of simulations the study no longer has (a seed or a run removed) are deleted, so a
+report never mixes them in. Threads are not part of the key: the engines give the same bytes for
+any number of threads (tested in ``tests/sim``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from socialcredit.errors import InputError
+from socialcredit.rules import compile_catalog
+from socialcredit.sim.regime import load_any_regime
 from socialcredit.sim.run import prepare
+from socialcredit.sim.scenario import load_any, override_path, quote_path
 from socialcredit.study.spec import Study, StudyRun
+
+CODE_PACKAGES = ("socialcredit.sim", "socialcredit.rules", "socialcredit.policy")
+CODE_MODULES = ("daycount.py", "identifiers.py")
 
 
 @dataclass(frozen=True)
@@ -40,12 +64,17 @@ class Task:
         if not self.point:
             return "base"
         text = json.dumps(self.point, sort_keys=True, default=str)
-        readable = "_".join(f"{k.split('.')[-1]}={v}" for k, v in sorted(self.point.items()))
+        readable = "_".join(f"{override_path(k)[-1]}={v}" for k, v in sorted(self.point.items()))
+        readable = re.sub(r"[^A-Za-z0-9_.=-]", "-", readable)
         return f"{readable[:60]}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
     @property
     def key(self) -> str:
         return f"{self.run.name}__{self.point_id}__seed-{self.seed}"
+
+    @property
+    def folder(self) -> Path:
+        return Path("runs") / self.run.name / self.point_id / f"seed-{self.seed}"
 
 
 def tasks(study: Study) -> list[Task]:
@@ -74,8 +103,158 @@ def _engine(study: Study, task: Task, *, population: int | None = None) -> Any:
         threads=study.threads,
         start=run.start,
         end=run.end,
-        overrides={**run.overrides, **task.point},
+        overrides=_overrides(task),
     )
+
+
+def _overrides(task: Task) -> dict[str, Any]:
+    return {**task.run.overrides, **task.point}
+
+
+# --------------------------------------------------------------------------------------------
+# What determines a simulation
+
+
+@cache
+def code_version() -> dict[str, str]:
+    """The package's version and a hash of the simulator's sources (what a run's numbers
+    depend on besides its inputs)."""
+    digest = hashlib.sha256()
+    root = resources.files("socialcredit")
+    files: list[Any] = [root.joinpath(name) for name in CODE_MODULES]
+    for package in CODE_PACKAGES:
+        files += _py_files(resources.files(package))
+    for f in sorted(files, key=str):
+        digest.update(str(f).rsplit("socialcredit", 1)[-1].encode())
+        digest.update(f.read_bytes())
+    try:
+        version = metadata.version("socialcredit")
+    except metadata.PackageNotFoundError:  # pragma: no cover - always installed here
+        version = "unknown"
+    return {"version": version, "source": digest.hexdigest()}
+
+
+def _py_files(folder: Any) -> Iterable[Any]:
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name != "__pycache__":
+            yield from _py_files(entry)
+        elif entry.name.endswith(".py"):
+            yield entry
+
+
+def resolve(study: Study, run: StudyRun, point: dict[str, Any]) -> dict[str, Any]:
+    """Everything but the seed that determines a (run, point)'s simulations, as plain data:
+    the scenario with every override applied, the regime file, the content hash of its
+    catalogs, population, period and the code version."""
+    task = Task(run, point, 0)
+    sc = load_any(run.scenario, **_overrides(task))
+    regime = load_any_regime(run.regime)
+    book = getattr(regime, "book", None) or compile_catalog(regime.loaded)
+    return {
+        "run": run.name,
+        "scenario": sc.model_dump(mode="json"),
+        "overrides": _overrides(task),
+        "regime": regime.spec.model_dump(mode="json"),
+        "catalogs": {"ids": regime.loaded.id, "content_sha256": book.digest},
+        "population": run.population or study.population,
+        "start": (run.start or sc.start).isoformat(),
+        "end": (run.end or sc.end).isoformat(),
+        "code": code_version(),
+    }
+
+
+def fingerprint(inputs: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def changes(before: Any, after: Any, path: tuple[str, ...] = (), limit: int = 8) -> list[str]:
+    """What differs between two ``inputs.json``, one line per value (at most ``limit``)."""
+    out: list[str] = []
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after), key=str):
+            if len(out) >= limit:
+                break
+            if key not in before:
+                out.append(f"{quote_path([*path, str(key)])}: added {_short(after[key])}")
+            elif key not in after:
+                out.append(f"{quote_path([*path, str(key)])}: removed")
+            else:
+                out += changes(before[key], after[key], (*path, str(key)), limit - len(out))
+        return out[:limit]
+    if before != after:
+        out.append(f"{quote_path(path) or '(all)'}: {_short(before)} -> {_short(after)}")
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass
+class Plan:
+    """What ``run_study`` will do: simulations to run (new or changed, with what changed),
+    those reused, and results of simulations the study no longer has."""
+
+    todo: list[Task] = field(default_factory=list)
+    reused: list[Task] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    """task key -> what changed since its results were written."""
+    obsolete: list[str] = field(default_factory=list)
+    """result keys of simulations not in the study any more."""
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """task key -> its inputs (what ``inputs.json`` holds)."""
+
+    def describe(self) -> list[str]:
+        lines = [f"{len(self.reused)} simulation(s) reused, {len(self.todo)} to run"]
+        for key, what in self.changed.items():
+            lines.append(f"re-running {key}: " + "; ".join(what))
+        if self.obsolete:
+            lines.append(
+                f"removed {len(self.obsolete)} result(s) no longer in the study: "
+                + ", ".join(self.obsolete[:5])
+                + (" ..." if len(self.obsolete) > 5 else "")
+            )
+        return lines
+
+
+def plan(study: Study, out: Path) -> Plan:
+    """Compare the study with what ``out`` holds (reads only)."""
+    p = Plan()
+    resolved: dict[tuple[str, str], dict[str, Any]] = {}
+    for task in tasks(study):
+        at = (task.run.name, task.point_id)
+        if at not in resolved:
+            resolved[at] = resolve(study, task.run, task.point)
+        inputs = {**resolved[at], "seed": task.seed}
+        p.inputs[task.key] = inputs
+        final = out / task.folder
+        done = (final / "summary.json").exists() and (
+            out / "results" / f"{task.key}.parquet"
+        ).exists()
+        before = _read_json(final / "inputs.json") if done else None
+        if done and before == inputs:
+            p.reused.append(task)
+            continue
+        p.todo.append(task)
+        if done:
+            p.changed[task.key] = (
+                changes(before, inputs)
+                if before is not None
+                else ["no record of its inputs (written by an earlier version)"]
+            )
+    keys = set(p.inputs)
+    results = out / "results"
+    if results.is_dir():
+        p.obsolete = sorted(f.stem for f in results.glob("*.parquet") if f.stem not in keys)
+    return p
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def run_study(
@@ -83,32 +262,78 @@ def run_study(
     out: Path,
     *,
     progress: Callable[[Task, int, int], None] | None = None,
+    on_change: Literal["rerun", "refuse"] = "rerun",
+    source: str | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Run every simulation not already done; returns the result files."""
+    """Run every simulation whose results are missing or were made from other inputs; returns
+    the result files. ``on_change="refuse"``: if any finished simulation's inputs changed (or
+    results of simulations no longer in the study are present), raise and change nothing.
+    ``source``: the study file's text, kept as ``study.toml``. ``report`` receives one line per
+    thing the plan does (what is reused, what re-runs and why)."""
     check(study)
+    held = _read_json(out / "study.json")
+    if isinstance(held, dict) and held.get("name") not in (None, study.name):
+        raise InputError(
+            "out", f"{out} holds the study {held['name']!r}, not {study.name!r}: use another folder"
+        )
+    p = plan(study, out)
+    if on_change == "refuse" and (p.changed or p.obsolete):
+        what = [f"{k}: {'; '.join(v)}" for k, v in list(p.changed.items())[:5]]
+        what += [f"{k}: no longer in the study" for k in p.obsolete[:5]]
+        raise InputError("study", f"{out} holds results from other inputs: " + " | ".join(what))
+    if report is not None:
+        for line in p.describe():
+            report(line)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "study.json").write_text(study.model_dump_json(indent=2) + "\n")
     results = out / "results"
     results.mkdir(exist_ok=True)
-    todo = tasks(study)
+    for key in p.obsolete:
+        (results / f"{key}.parquet").unlink(missing_ok=True)
+        run, point, seed = key.split("__")
+        shutil.rmtree(out / "runs" / run / point / seed, ignore_errors=True)
+    _write_text(out / "study.json", study.model_dump_json(indent=2) + "\n")
+    if source is not None:
+        _write_text(out / "study.toml", source)
+    resolved = {
+        "study": study.model_dump(mode="json"),
+        "code": code_version(),
+        "simulations": {
+            key: {"inputs_sha256": fingerprint(inputs), **inputs}
+            for key, inputs in p.inputs.items()
+        },
+    }
+    _write_text(out / "resolved.json", json.dumps(resolved, indent=1, sort_keys=True) + "\n")
+    todo = {t.key for t in p.todo}
+    every = tasks(study)
     written: list[Path] = []
-    for n, task in enumerate(todo, start=1):
+    for n, task in enumerate(every, start=1):
         if progress is not None:
-            progress(task, n, len(todo))
-        final = out / "runs" / task.run.name / task.point_id / f"seed-{task.seed}"
+            progress(task, n, len(every))
+        final = out / task.folder
         row_file = results / f"{task.key}.parquet"
-        if not (final / "summary.json").exists() or not row_file.exists():
+        if task.key in todo:
+            inputs = p.inputs[task.key]
+            row_file.unlink(missing_ok=True)
             staging = final.with_name(final.name + ".partial")
             shutil.rmtree(staging, ignore_errors=True)
-            summary = _engine(study, task).run(staging)
+            engine = _engine(study, task)
+            summary = engine.run(staging)
+            (staging / "inputs.json").write_text(json.dumps(inputs, indent=1, sort_keys=True))
             shutil.rmtree(final, ignore_errors=True)
             staging.rename(final)
-            _write_row(row_file, task, summary)
+            _write_row(row_file, task, summary, fingerprint(inputs), engine.regime.spec)
         written.append(row_file)
     return written
 
 
-def _write_row(path: Path, task: Task, summary: dict[str, Any]) -> None:
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _write_row(path: Path, task: Task, summary: dict[str, Any], inputs_sha: str, spec: Any) -> None:
     row: dict[str, Any] = {
         "run": task.run.name,
         "regime": summary.get("regime", task.run.regime),
@@ -120,6 +345,8 @@ def _write_row(path: Path, task: Task, summary: dict[str, Any]) -> None:
         "scale": float(summary["scale"]),
         "start": summary["start"],
         "end": summary["end"],
+        "engine": "court" if "flight_denials" in summary["totals"] else "one",
+        "inputs_sha256": inputs_sha,
         "grades_by_tier": json.dumps(summary.get("grades_by_tier"), sort_keys=True),
     }
     for key, value in task.point.items():
@@ -127,9 +354,19 @@ def _write_row(path: Path, task: Task, summary: dict[str, Any]) -> None:
     for key in ("gini", "mobility"):
         if isinstance(summary.get(key), int | float):
             row[key] = float(summary[key])
-    for key, value in summary["totals"].items():
+    totals = dict(summary["totals"])
+    scaled = dict(summary["scaled"])
+    if row["engine"] == "court":
+        # the court list's engine counts the two travel measures by name: the same figures as
+        # the one engine's per-measure denials, so the two compare row by row
+        for name, measure in (("flight", spec.flight_measure), ("train", spec.train_measure)):
+            for d in (totals, scaled):
+                d[f"measure.{measure}.denials"] = d[f"{name}_denials"]
+        for d in (totals, scaled):
+            d["denials"] = d["flight_denials"] + d["train_denials"]
+    for key, value in totals.items():
         row[f"t_{key}"] = float(value)
-    for key, value in summary["scaled"].items():
+    for key, value in scaled.items():
         row[f"s_{key}"] = float(value)
     tmp = path.with_suffix(".partial")
     pq.write_table(pa.Table.from_pylist([row]), tmp)
@@ -137,11 +374,37 @@ def _write_row(path: Path, task: Task, summary: dict[str, Any]) -> None:
 
 
 def read_results(out: Path) -> pa.Table:
-    """Every result row of a study folder (schemas unified: engines report different
-    totals; a total an engine does not have is null)."""
-    files = sorted((out / "results").glob("*.parquet"))
-    if not files:
-        from socialcredit.errors import InputError
-
-        raise InputError("study", f"{out} has no results (run `socialcredit study run` first)")
-    return pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+    """The result rows of the study in ``out`` (its ``study.json``), each checked against the
+    inputs the study was last run with; schemas unified (engines report different totals; a
+    total an engine does not have is null). A missing or stale result is an error."""
+    study_file = out / "study.json"
+    if not study_file.exists():
+        raise InputError("study", f"{out} has no study.json (run `socialcredit study run` first)")
+    study = Study.model_validate_json(study_file.read_text())
+    expected = (_read_json(out / "resolved.json") or {}).get("simulations", {})
+    tables = []
+    missing = []
+    for task in tasks(study):
+        f = out / "results" / f"{task.key}.parquet"
+        if not f.exists():
+            missing.append(task.key)
+            continue
+        table = pq.read_table(f)
+        want = expected.get(task.key, {}).get("inputs_sha256")
+        have = (
+            table.column("inputs_sha256")[0].as_py()
+            if "inputs_sha256" in table.column_names
+            else None
+        )
+        if want is None or have != want:
+            raise InputError(
+                "study", f"{f.name} was made from other inputs than the study's (run `study run`)"
+            )
+        tables.append(table)
+    if missing:
+        raise InputError(
+            "study",
+            f"{out} lacks {len(missing)} of {len(tasks(study))} simulations "
+            f"(first: {missing[0]}); run `socialcredit study run` to finish it",
+        )
+    return pa.concat_tables(tables, promote_options="permissive")

@@ -17,8 +17,12 @@
     "false_attribution" = [0.001, 0.01, 0.05]
     "objection.upheld_innocent" = [0.2, 0.5, 0.8]
 
-Each (run, sweep point, seed) is one simulation; sweep keys are scenario parameters (dotted keys
-reach into a table, as ``objection.upheld_innocent``).
+Each (run, sweep point, seed) is one simulation. Overrides and sweep keys address any scenario
+parameter by its path: parts joined by dots reach into tables (``objection.upheld_innocent``), a
+part holding dots is quoted (``records_per_year."unified.petition"``; in TOML, put such a key in
+single quotes, or write it as TOML's own dotted key, which gives nested tables). An override
+changes only the values it names: a table is merged, never replaced, and a name the scenario does
+not have is refused (see :func:`socialcredit.sim.scenario.merge_overrides`).
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from socialcredit.errors import InputError
 from socialcredit.sim.common import Frozen, bundled_toml, read_ref, validated
+from socialcredit.sim.scenario import override_path, quote_path
 
 BUNDLED = "socialcredit.study.studies"
 
@@ -45,7 +50,7 @@ class StudyRun(Frozen):
     end: date | None = None
     population: int | None = Field(default=None, ge=1)
     overrides: dict[str, Any] = Field(default_factory=dict)
-    """Scenario parameters changed for this run (dotted keys reach into tables)."""
+    """Scenario parameters changed for this run: path -> value, or tables of them (merged)."""
 
 
 class Study(Frozen):
@@ -56,7 +61,25 @@ class Study(Frozen):
     threads: int = Field(default=2, ge=1, le=256)
     runs: tuple[StudyRun, ...] = Field(min_length=1)
     sweep: dict[str, Any] | None = None
-    """``run`` (a run's name) and parameter -> list of values: the grid."""
+    """``run`` (a run's name) and parameter path -> list of values: the grid. A table of
+    parameters (TOML's dotted keys) is flattened into paths."""
+
+    @field_validator("sweep", mode="before")
+    @classmethod
+    def _flatten(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        flat: dict[str, Any] = {}
+
+        def walk(table: dict[str, Any], path: list[str]) -> None:
+            for key, v in table.items():
+                if isinstance(v, dict) and not (path == [] and key == "run"):
+                    walk(v, [*path, str(key)])
+                else:
+                    flat[quote_path([*path, str(key)]) if path else str(key)] = v
+
+        walk(value, [])
+        return flat
 
     @model_validator(mode="after")
     def _consistent(self) -> Study:
@@ -73,6 +96,10 @@ class Study(Frozen):
             if not grid:
                 raise ValueError("sweep: name at least one parameter and its values")
             for key, values in grid.items():
+                try:
+                    override_path(key)
+                except InputError as exc:
+                    raise ValueError(f"sweep.{key}: {exc.message}") from None
                 if not isinstance(values, list) or not values:
                     raise ValueError(f"sweep.{key}: expected a non-empty list of values")
         return self
@@ -94,9 +121,14 @@ def bundled_names() -> list[str]:
 
 def load_study(ref: str | Path) -> Study:
     """A bundled study by name or a study TOML file; errors name the field."""
+    return load_study_text(ref)[0]
+
+
+def load_study_text(ref: str | Path) -> tuple[Study, str]:
+    """A study and the text of its file (kept beside its results)."""
     text, source = read_ref(ref, BUNDLED, "study")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError("study", f"{source}: not valid TOML: {exc}") from None
-    return validated(Study, raw, source=source, field="study")
+    return validated(Study, raw, source=source, field="study"), text
