@@ -23,11 +23,12 @@ from socialcredit.registry.ledger import NewRecord
 REFUSE = "court.dishonest_debtor.refuse_to_perform"
 LEGAL_REP = "samr.legal_representative"
 
-pytestmark = pytest.mark.parametrize(
+BOTH = pytest.mark.parametrize(
     "live", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
 
 
+@BOTH
 def test_a_batch_names_every_subject_it_touched(live: Live) -> None:
     live.key("authority", "court", "court")
     live.key("authority", "samr", "samr")
@@ -62,6 +63,7 @@ def test_a_batch_names_every_subject_it_touched(live: Live) -> None:
         live.ledger.verify_audit()
 
 
+@BOTH
 def test_an_import_elsewhere_reaches_the_checks_within_2_s(live: Live, tmp_path: Path) -> None:
     live.key("consumer", "transport", "airline")
     registry = live.app.state.registry  # type: ignore[attr-defined]
@@ -93,3 +95,48 @@ def test_an_import_elsewhere_reaches_the_checks_within_2_s(live: Live, tmp_path:
     visible_after = time.monotonic() - committed
     assert answers == {"deny"} and visible_after < 2.0, visible_after
     assert len(registry.checks) >= 500
+
+
+def _jsonl(path: Path, subjects: list[str], tag: str) -> Path:
+    path.write_bytes(b"\n".join(orjson.dumps(
+        {"subject": s, "record_type": REFUSE, "authority": "court", "decided_on": "2026-01-20",
+         "decision_ref": f"{tag} {s}"}) for s in subjects) + b"\n")  # fmt: skip
+    return path
+
+
+@pytest.mark.slow
+def test_an_import_reaches_the_checks_within_2_s_on_a_registry_of_200000(
+    live: Live, tmp_path: Path
+) -> None:
+    """The same on a registry of 200,000 listed subjects, with 20,000 imported: the poller
+    reloads the 20,000, never the 200,000 (sized for a shared development machine; the
+    10-million case is for the benchmark machine)."""
+    from socialcredit.registry.importing import import_file
+
+    registry = live.app.state.registry  # type: ignore[attr-defined]
+    live.key("consumer", "transport", "airline")
+    base = [person_id(400_000 + n) for n in range(200_000)]
+    import_file(live.ledger, _jsonl(tmp_path / "base.jsonl", base, "base"), catalog=live.catalog,
+                as_of=TODAY)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while len(registry.checks) < 200_000 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(registry.checks) >= 200_000
+    imported = [person_id(700_000 + n) for n in range(20_000)]
+    source = _jsonl(tmp_path / "more.jsonl", imported, "more")
+    env = {**os.environ, "SOCIALCREDIT_DB": live.ledger.url}
+    done = subprocess.run([sys.executable, "-m", "socialcredit", "records", "import", str(source),
+                           "--as-of", TODAY.isoformat()], capture_output=True, text=True,
+                          env=env, timeout=600)  # fmt: skip
+    committed = time.monotonic()
+    assert done.returncode == 0, done.stderr
+    with live.client("airline") as c:
+        while True:
+            answers = {c.get(f"/api/v1/checks/{s}/restrict.flight").json()["decision"]
+                       for s in (imported[0], imported[-1])}  # fmt: skip
+            if answers == {"deny"} or time.monotonic() - committed > 10:
+                break
+            time.sleep(0.05)
+    visible_after = time.monotonic() - committed
+    print(f"visible {visible_after:.2f} s after the import's commit")
+    assert answers == {"deny"} and visible_after < 2.0, visible_after

@@ -25,6 +25,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -37,8 +39,8 @@ from socialcredit.registry.ledger import (
     AccessRow,
     ApiKey,
     Ledger,
-    ProjectedMeasure,
     access_row,
+    as_day,
 )
 
 
@@ -70,7 +72,7 @@ class CheckIndex:
         """Everything, from scratch; returns how many subjects have a measure."""
         with self._reading:
             seq = self._ledger.last_audit_seq()
-            fresh = _group(self._ledger.projection_rows())
+            fresh = _group(self._ledger.projection_table())
             with self._lock:
                 self._by_subject = fresh
                 self._seq = max(self._seq, seq)
@@ -89,7 +91,7 @@ class CheckIndex:
         for start in range(0, len(chosen), self.RELOAD_STEP):
             step = set(chosen[start : start + self.RELOAD_STEP])
             with self._reading:
-                fresh = _group(self._ledger.projection_rows(step))
+                fresh = _group(self._ledger.projection_table(step))
                 self._put(step, fresh)
 
     def _put(self, chosen: set[str], fresh: dict[str, dict[str, tuple[Entry, ...]]]) -> None:
@@ -190,13 +192,33 @@ _NOBODY = "<no subject>"
 """Stands for the subject in an answer made for nobody (never a valid ID)."""
 
 
-def _group(rows: Iterable[tuple[str, ProjectedMeasure]]) -> dict[str, dict[str, tuple[Entry, ...]]]:
-    out: dict[str, dict[str, list[Entry]]] = {}
-    for subject, m in rows:
-        out.setdefault(subject, {}).setdefault(m.measure, []).append(
-            Entry(m.measure, m.list, m.memorandum, m.since, m.until)
-        )
-    return {s: {k: tuple(v) for k, v in d.items()} for s, d in out.items()}
+def _group(
+    rows: Iterable[tuple[str, str, str | None, str | None, Any, Any]],
+) -> dict[str, dict[str, tuple[Entry, ...]]]:
+    """Rows ordered by subject as ``subject -> measure -> entries``. Subjects with the same
+    rows (a bulk import's debtors, decided the same day) share one mapping, and equal entries
+    one object: never changed in place (a reload replaces a subject's mapping), so sharing is
+    safe, and a reload of many alike subjects builds few objects."""
+    out: dict[str, dict[str, tuple[Entry, ...]]] = {}
+    alike: dict[tuple[Any, ...], dict[str, tuple[Entry, ...]]] = {}
+    entries: dict[tuple[Any, ...], Entry] = {}
+    for subject, group in groupby(rows, key=itemgetter(0)):
+        key = tuple(row[1:] for row in group)
+        by_measure = alike.get(key)
+        if by_measure is None:
+            building: dict[str, list[Entry]] = {}
+            for part in key:
+                entry = entries.get(part)
+                if entry is None:
+                    measure, lst, memo, since, until = part
+                    entry = Entry(measure, lst, memo, as_day(since), as_day(until))
+                    entries[part] = entry
+                building.setdefault(part[0], []).append(entry)
+            by_measure = alike[key] = {m: tuple(v) for m, v in building.items()}
+            if len(alike) > 100_000:  # distinct histories: stop remembering, keep going
+                alike.clear()
+        out[subject] = by_measure
+    return out
 
 
 AUDIT_PATIENCE = 5.0
