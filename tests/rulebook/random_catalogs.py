@@ -128,6 +128,17 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
             "entry": entry,
             "removal": draw(st.lists(st.sampled_from(WAYS_OFF), unique=True)),
         }
+        if "record_types" in entry and draw(st.booleans()):
+            codes = sorted(set(entry["record_types"]))
+            termed = draw(st.lists(st.sampled_from(codes), unique=True, min_size=1))
+            lst["terms"] = [
+                {
+                    "record_types": [code],
+                    "duration_months": draw(st.one_of(st.none(), st.integers(1, 60))),
+                    "removal": draw(st.lists(st.sampled_from(WAYS_OFF), unique=True)),
+                }
+                for code in termed
+            ]
         if draw(st.booleans()):
             lst["duration_months"] = draw(st.integers(1, 60))
         lists.append(lst)

@@ -86,6 +86,7 @@ def test_random_catalogs_cover_every_feature() -> None:
         "rule.escalation", "list.by_records", "list.min_count", "list.within", "list.duration",
         "list.grades", "list.score_below", "list.score_at_least", "list.exhausted",
         "way_off.fulfilment", "way_off.repair", "way_off.creditor_request",
-        "way_off.score_recovery", "memorandum.reach.legal_representative",
+        "way_off.score_recovery", "memorandum.reach.legal_representative", "list.terms",
+        "record.until_performed",
     }  # fmt: skip
     assert wanted <= seen, sorted(wanted - seen)

@@ -434,6 +434,24 @@ class Entry(_Model):
         return self
 
 
+class Term(_Model):
+    """How long a listing lasts and how it ends for records of some of the types entering a
+    list, where the law sets that per ground (Fa Shi [2017] No. 7: a debtor able to perform who
+    refuses, Art. 1(1), stays listed until the obligation is performed or another Art. 10 ground
+    applies; the grounds of Art. 1(2)-(6) list for two years, Art. 2, and performing does not end
+    that, Art. 10 para. 2).
+
+    ``duration_months = None`` is a listing with no fixed term: it lasts until one of its ways
+    off, which the checker accepts only when a way off is in the subject's hands (fulfilment) and
+    the term names its legal basis.
+    """
+
+    record_types: tuple[Id, ...]
+    duration_months: int | None = Field(default=None, gt=0, le=MAX_MONTHS)
+    removal: tuple[Removal, ...]
+    legal_basis: str = ""
+
+
 class ListDef(_Model):
     id: Id
     title: str
@@ -445,8 +463,29 @@ class ListDef(_Model):
     entry: Entry
     duration_months: int | None = Field(default=None, gt=0, le=MAX_MONTHS)
     removal: tuple[Removal, ...] = ()
+    terms: tuple[Term, ...] = ()
+    """Per-ground durations and ways off; a record type with no term takes the list's."""
     subject_kinds: tuple[SubjectKind, ...] = ("person", "organisation")
     public: bool = True
+
+    @model_validator(mode="after")
+    def _terms_of_entering_types(self) -> ListDef:
+        seen: set[str] = set()
+        for term in self.terms:
+            for code in term.record_types:
+                if code not in self.entry.record_types:
+                    raise ValueError(f"term names {code!r}, which does not enter the list")
+                if code in seen:
+                    raise ValueError(f"{code!r} is in two terms")
+                seen.add(code)
+        return self
+
+    def term_for(self, record_type: str) -> tuple[int | None, tuple[Removal, ...]]:
+        """(duration in months, ways off) of a listing by a record of ``record_type``."""
+        for term in self.terms:
+            if record_type in term.record_types:
+                return term.duration_months, term.removal
+        return self.duration_months, self.removal
 
 
 class MeasureKind(StrEnum):

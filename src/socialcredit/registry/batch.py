@@ -154,9 +154,11 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     eff_until = np.empty(n_rec, np.int32)
     eff_nat = np.empty(n_rec, np.int32)
     repaired = np.empty(n_rec, np.int32)
+    performed = np.minimum(firsts[EventKind.fulfilled], firsts[EventKind.creditor_withdrew])
     record_windows(
-        c.types, typ, rday, firsts[EventKind.repair_granted], eff_until, eff_nat, repaired
-    )
+        c.types, typ, rday, firsts[EventKind.repair_granted], performed, eff_until, eff_nat,
+        repaired,
+    )  # fmt: skip
     recs = Records(
         type=typ,
         day=rday,

@@ -16,12 +16,15 @@ The rules, in one place:
 - A revoked record, or one whose objection was upheld, has no effect at all: the profile is the
   one it would be without it (it is still listed, with its status, so the subject can see it).
 - A record has effect from its decision date for ``publication.effect`` months and is public for
-  ``publication.max_months`` (if ``published``). A granted repair ends both on the day it was
-  granted, but never before ``min_months`` (the record's ``repairable_from``).
+  ``publication.max_months`` (if ``published``). A record of a default with no end of effect
+  lasts until the obligation is performed or the creditor withdraws. A granted repair ends
+  both on the day it was granted, but never before ``min_months`` (the record's
+  ``repairable_from``).
 - A record-based list membership runs from the record's date for ``duration_months``, ended
   early by fulfilment, creditor withdrawal or repair where the list allows that way off, and
-  never outlasts the record's natural effect. A score-based membership lasts while its
-  condition holds.
+  never outlasts the record's natural effect. A list's ``terms`` set the duration and the ways
+  off per record type (a ground with no fixed term, or one that performing does not end). A
+  score-based membership lasts while its condition holds.
 - A licence (points that can be exhausted) is exhausted when its balance reached zero within
   the period: restorations after that do not undo it; it recovers as the offences leave the
   period.
@@ -360,6 +363,14 @@ def _record_state(
         if info.max_months is not None and info.published
         else None
     )
+    if info.effect_months is None and info.nature is Nature.default:
+        # no fixed end: the record lasts until the obligation is performed or the creditor
+        # withdraws (a listing the law leaves open until then, Fa Shi [2017] No. 7 Art. 10)
+        performed = _min_date(fulfilled_on, withdrawn_on)
+        if performed is not None:
+            effect_until = max(performed, start)
+            if info.published and info.max_months is None:
+                published_until = effect_until
     natural_end = effect_until
     repaired_on = None
     if granted_on is not None and repairable_from is not None:
@@ -679,13 +690,14 @@ def _min_date(a: date | None, b: date | None) -> date | None:
 
 
 def _membership_interval(lst: ListDef, s: RecordState) -> tuple[date, date | None]:
-    """A record's own stretch on a list: from its date for the list's duration, never beyond
-    the record's natural effect, ended early only by the ways off the list allows."""
+    """A record's own stretch on a list: from its date for the list's duration (or its term's,
+    where the list sets one for the record's type), never beyond the record's natural effect,
+    ended early only by the ways off the list (or the term) allows."""
     start = s.record.decided_on
     end = s.natural_end
-    if lst.duration_months is not None:
-        end = _min_date(end, add_months(start, lst.duration_months))
-    removal = lst.removal
+    duration, removal = lst.term_for(s.record.record_type)
+    if duration is not None:
+        end = _min_date(end, add_months(start, duration))
     if s.fulfilled_on is not None and Removal.fulfilment in removal:
         end = _min_date(end, max(s.fulfilled_on, start))
     if s.withdrawn_on is not None and Removal.creditor_request in removal:

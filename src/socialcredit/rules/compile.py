@@ -15,6 +15,7 @@ import numpy as np
 from socialcredit.policy.loader import CatalogIndex, Loaded
 from socialcredit.policy.schema import (
     LicenceScheme,
+    Nature,
     PointsScheme,
     Removal,
     Rule,
@@ -111,6 +112,13 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
             ]
         ),  # fmt: skip
         repairable=np.array([rt.repairable for rt in cat.record_types], np.bool_),
+        performance_ends=np.array(
+            [
+                rt.publication.effect is None and rt.nature is Nature.default
+                for rt in cat.record_types
+            ],
+            np.bool_,
+        ),  # fmt: skip
     )
 
     schemes = list(cat.schemes)
@@ -207,7 +215,13 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
             (li for li in range(len(lists)) if list_scheme[li] == si), key=lambda i: list_ids[i]
         )
         scheme_start.append(len(scheme_list))
-    ways = [sum(WAYS_OFF[r] for r in set(x.removal)) for x in lists]
+    durations = np.full((len(lists), max(nt, 1)), NO_LIMIT, np.int32)
+    ways = np.zeros((len(lists), max(nt, 1)), np.int32)
+    for li, x in enumerate(lists):
+        for code, t in type_ids.items():
+            term_months, removal = x.term_for(code)
+            durations[li, t] = NO_LIMIT if term_months is None else term_months
+            ways[li, t] = sum(WAYS_OFF[r] for r in set(removal))
 
     return Rulebook(
         type_ids=type_ids,
@@ -238,10 +252,10 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
             occ_points=_f64(occ_points),
         ),
         lists=Lists(
-            duration_months=_i32([x.duration_months or NO_LIMIT for x in lists]),
+            duration_months=durations,
             min_count=_i32([x.entry.min_count for x in lists]),
             within_months=_i32([x.entry.within_months or NO_LIMIT for x in lists]),
-            ways_off=_i32(ways),
+            ways_off=ways,
             scheme=list_scheme,
             condition=condition,
             threshold=threshold,

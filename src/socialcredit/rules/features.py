@@ -11,7 +11,8 @@ Feature names (stable; ``<role>`` is a role value such as ``family``):
 - ``rule.escalation``: points that change with the occurrence (``by_occurrence``);
 - ``rule.via.<role>``: a rule or dimension counting another subject's records;
 - ``list.by_records``; ``list.min_count`` (more than one record), ``list.within``,
-  ``list.duration``;
+  ``list.duration``; ``list.terms`` (durations and ways off per record type);
+- ``record.until_performed``: a default with no fixed end, lasting until it is performed;
 - ``list.grades``, ``list.score_below``, ``list.score_at_least``, ``list.exhausted``;
 - ``way_off.<removal>``: fulfilment, creditor_request, repair, score_recovery (expiry and
   objection are what every fold does);
@@ -26,7 +27,7 @@ from collections.abc import Iterable
 
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import CatalogIndex
-from socialcredit.policy.schema import Removal, WeightedScheme
+from socialcredit.policy.schema import Nature, Removal, WeightedScheme
 from socialcredit.rules.tables import Feature
 
 __all__ = ["Unsupported", "catalog_features", "require"]
@@ -55,6 +56,8 @@ def catalog_features(index: CatalogIndex) -> tuple[Feature, ...]:
     for rt in cat.record_types:
         if rt.role is not None:
             out.append(Feature("record.role", f"record type {rt.code}"))
+        if rt.publication.effect is None and rt.nature is Nature.default:
+            out.append(Feature("record.until_performed", f"record type {rt.code}"))
         if set(rt.subject_kinds) != _BOTH_KINDS:
             out.append(Feature("subject_kinds", f"record type {rt.code}"))
     for scheme in cat.schemes:
@@ -88,6 +91,8 @@ def catalog_features(index: CatalogIndex) -> tuple[Feature, ...]:
             out.append(Feature("list.within", where))
         if lst.duration_months is not None:
             out.append(Feature("list.duration", where))
+        if lst.terms:
+            out.append(Feature("list.terms", where))
         if e.grades:
             out.append(Feature("list.grades", where))
         if e.score_below is not None:

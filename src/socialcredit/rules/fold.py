@@ -60,13 +60,16 @@ def in_effect(recs: Records, r: int, day: int) -> bool:  # pragma: no cover - co
 
 @njit(cache=True, nogil=True)
 def record_window(
-    types: Types, t: int, day: int, granted: int
+    types: Types, t: int, day: int, granted: int, performed: int = _NEVER
 ) -> tuple[int, int, int]:  # pragma: no cover - compiled
     """(effect end, natural end, repaired on) of a record of type ``t`` decided on ``day``:
-    effect for ``effect_months``; a granted repair ends it on the day it was granted, never
-    before ``min_months``."""
+    effect for ``effect_months`` (a default with no fixed end: until ``performed``, the day
+    the obligation was performed or the creditor withdrew); a granted repair ends it on the day
+    it was granted, never before ``min_months``."""
     e = types.effect_months[t]
     natural = add_months(day, e) if e != NO_LIMIT else _NEVER
+    if e == NO_LIMIT and types.performance_ends[t] and performed != _NEVER:
+        natural = max(performed, day)
     until = natural
     repaired = _NEVER
     if granted != _NEVER and types.repairable[t]:
@@ -77,11 +80,20 @@ def record_window(
 
 @njit(parallel=True, cache=True)
 def record_windows(
-    types: Types, typ: I32, day: I32, granted: I32, until: I32, natural: I32, repaired: I32
+    types: Types,
+    typ: I32,
+    day: I32,
+    granted: I32,
+    performed: I32,
+    until: I32,
+    natural: I32,
+    repaired: I32,
 ) -> None:  # pragma: no cover - compiled
     """:func:`record_window` for every record."""
     for r in prange(typ.shape[0]):
-        until[r], natural[r], repaired[r] = record_window(types, typ[r], day[r], granted[r])
+        until[r], natural[r], repaired[r] = record_window(
+            types, typ[r], day[r], granted[r], performed[r]
+        )
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -188,13 +200,15 @@ def holds(
 
 @njit(cache=True, nogil=True, inline="always")
 def stretch(lists: Lists, li: int, recs: Records, r: int) -> tuple[int, int]:  # pragma: no cover
-    """Record ``r``'s own stretch on list ``li``: from its date for the list's duration, never
-    beyond the record's natural effect, ended early only by the ways off the list allows."""
+    """Record ``r``'s own stretch on list ``li``: from its date for the listing's duration (the
+    list's, or its term's for the record's type), never beyond the record's natural effect,
+    ended early only by the ways off the listing allows."""
+    t = recs.type[r]
     start = recs.day[r]
     end = recs.natural_end[r]
-    if lists.duration_months[li] != NO_LIMIT:
-        end = min(end, add_months(start, lists.duration_months[li]))
-    ways = lists.ways_off[li]
+    if lists.duration_months[li, t] != NO_LIMIT:
+        end = min(end, add_months(start, lists.duration_months[li, t]))
+    ways = lists.ways_off[li, t]
     if recs.fulfilled[r] != _NEVER and ways & FULFILMENT:
         end = min(end, max(recs.fulfilled[r], start))
     if recs.withdrawn[r] != _NEVER and ways & CREDITOR_REQUEST:
@@ -341,7 +355,7 @@ def fold_range(
 ) -> None:  # pragma: no cover - compiled
     """Subjects ``lo .. hi`` (records ``starts[i] .. starts[i + 1]``) on ``day``: scores,
     grades and exhaustion per scheme, memberships from row ``out.m_off[i]`` on."""
-    nl = lists.duration_months.shape[0]
+    nl = lists.min_count.shape[0]
     ns = schemes.kind.shape[0]
     for i in range(lo, hi):
         a, b = starts[i], starts[i + 1]

@@ -78,8 +78,11 @@ class Types(NamedTuple):
     min_months: I32
     """Repair ends the record's effect no earlier than this many months after its date."""
     effect_months: I32
-    """How long a record counts; :data:`NO_LIMIT` if it never stops counting."""
+    """How long a record counts; :data:`NO_LIMIT` if it has no fixed end."""
     repairable: B
+    performance_ends: B
+    """A record of a default with no fixed end: it ends when the obligation is performed or
+    the creditor withdraws."""
 
 
 class Schemes(NamedTuple):
@@ -125,9 +128,12 @@ class Lists(NamedTuple):
     """Per list, and the two lookups a fold needs (record type -> lists, scheme -> lists)."""
 
     duration_months: I32
+    """[list, type]: how long a listing by a record of the type lasts (the list's, or its
+    term's for the type); :data:`NO_LIMIT`: no fixed term."""
     min_count: I32
     within_months: I32
     ways_off: I32
+    """[list, type]: the ways off (bits) of a listing by a record of the type."""
     scheme: I32
     """The scheme a score-based list reads; -1 for a list entered by records."""
     condition: I32

@@ -82,7 +82,9 @@ B1 = npt.NDArray[np.bool_]
 RUNS = (
     "scheme.points", "scheme.licence", "scheme.weighted", "scheme.grades", "scheme.perks",
     "rule.escalation", "rule.via.family", "rule.via.household", "rule.via.friends",
-    "list.by_records", "list.min_count", "list.within", "list.duration", "list.grades",
+    "list.by_records",
+    "list.terms",
+    "record.until_performed", "list.min_count", "list.within", "list.duration", "list.grades",
     "list.score_below", "list.score_at_least", "list.exhausted", "way_off.fulfilment",
     "way_off.repair", "way_off.creditor_request", "way_off.score_recovery",
     "memorandum.reach.family", "memorandum.reach.household",
@@ -390,7 +392,15 @@ STOCKS = {"listed_now", "listed_ever", "restricted_now", "restricted_innocents"}
 
 @njit(cache=True, nogil=True)
 def _gather(
-    log: I32, head: I64, agent: int, d: int, only: B1, out: Records, at: int, prev: int = L_PREV
+    log: I32,
+    head: I64,
+    agent: int,
+    d: int,
+    only: B1,
+    types: Types,
+    out: Records,
+    at: int,
+    prev: int = L_PREV,
 ) -> int:  # pragma: no cover - compiled
     """Append ``agent``'s records of the types ``only`` marks (as known on day number ``d``) to
     ``out`` from row ``at``, in decision order; returns the next free row (-1: no room)."""
@@ -414,13 +424,16 @@ def _gather(
         out.type[k] = t
         out.day[k] = log[r, L_DAY]
         out.voided[k] = log[r, L_VOIDED] <= d
-        out.natural_end[k] = log[r, L_NATURAL]
+        natural = log[r, L_NATURAL]
+        if natural == _NEVER and types.performance_ends[t] and log[r, L_FULFILLED] <= d:
+            natural = max(log[r, L_FULFILLED], log[r, L_DAY])
+        out.natural_end[k] = natural
         if log[r, L_GRANTED] <= d:
             out.repaired[k] = log[r, L_REPAIRED]
-            out.effect_until[k] = min(log[r, L_NATURAL], log[r, L_REPAIRED])
+            out.effect_until[k] = min(natural, log[r, L_REPAIRED])
         else:
             out.repaired[k] = _NEVER
-            out.effect_until[k] = log[r, L_NATURAL]
+            out.effect_until[k] = natural
         out.fulfilled[k] = log[r, L_FULFILLED] if log[r, L_FULFILLED] <= d else _NEVER
         out.withdrawn[k] = _NEVER
         k -= 1
@@ -455,8 +468,8 @@ def _record_change(
     t = log[r, L_TYPE]
     for j in range(lists.type_start[t], lists.type_start[t + 1]):
         li = lists.type_list[j]
-        if lists.duration_months[li] != NO_LIMIT:
-            end = add_months(day, lists.duration_months[li])
+        if lists.duration_months[li, t] != NO_LIMIT:
+            end = add_months(day, lists.duration_months[li, t])
             if d < end < best:
                 best = end
         if lists.within_months[li] != NO_LIMIT:
@@ -582,7 +595,7 @@ def _fold_agent(
     update its state and the tallies; return the day number of its next change (or _NEVER)."""
     schemes, rules, lists, nt = book.schemes, book.rules, book.lists, book.nt
     recs = work.recs
-    end = _gather(log, st.head, i, dn, book.every, recs, 0)
+    end = _gather(log, st.head, i, dn, book.every, book.types, recs, 0)
     if end < 0:
         return -1
     own_end = end
@@ -591,12 +604,16 @@ def _fold_agent(
     if links.any_household and hh > 1:
         for j in range(first, min(first + hh, n_agents)):
             if j != i and end >= 0:
-                end = _gather(log, st.link_head, j, dn, links.house_type, recs, end, L_LINK_PREV)
+                end = _gather(
+                    log, st.link_head, j, dn, links.house_type, book.types, recs, end, L_LINK_PREV
+                )
     house_end = end
     if links.any_friends:
         for j in range(i + 1, min(i + 1 + links.friends, n_agents)):
             if end >= 0:
-                end = _gather(log, st.link_head, j, dn, links.friend_type, recs, end, L_LINK_PREV)
+                end = _gather(
+                    log, st.link_head, j, dn, links.friend_type, book.types, recs, end, L_LINK_PREV
+                )
     if end < 0:
         return -1
     tier = tier_of[i]

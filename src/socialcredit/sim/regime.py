@@ -90,7 +90,8 @@ def _read(ref: str | Path) -> str:
 
 
 COURT_RUNS = (
-    "list.by_records", "list.duration", "way_off.fulfilment", "way_off.repair",
+    "list.by_records",
+    "list.terms", "list.duration", "way_off.fulfilment", "way_off.repair",
     "way_off.creditor_request", "memorandum.reach.legal_representative",
     "memorandum.reach.responsible_person", "memorandum.reach.actual_controller",
 )  # fmt: skip
@@ -145,6 +146,7 @@ def load_regime(ref: str | Path) -> Regime:
     if spec.record_type not in lst.entry.record_types:
         raise InputError("regime.list", f"{spec.list!r} is not entered by {spec.record_type!r}")
     _refuse_what_it_cannot_run(loaded, spec)
+    term_months, term_ways = lst.term_for(spec.record_type)
     memoranda = idx.memoranda_by_list.get(spec.list, [])
     measures = {m for memo in memoranda for m in memo.measures}
     travel = (spec.flight_measure, spec.train_measure)
@@ -155,15 +157,15 @@ def load_regime(ref: str | Path) -> Regime:
     return Regime(
         spec=spec,
         loaded=loaded,
-        list_months=lst.duration_months,
+        list_months=term_months,
         effect_months=rt.publication.effect,
-        fulfilment_ends_listing=Removal.fulfilment in lst.removal,
+        fulfilment_ends_listing=Removal.fulfilment in term_ways,
         objection_voids=spec.due_process,
         flight_restricted=spec.flight_measure in measures,
         train_restricted=spec.train_measure in measures,
         authority=rt.issuers[0] if rt.issuers else "court",
         repair_months=(
-            rt.publication.min_months if Removal.repair in lst.removal and rt.repairable else None
+            rt.publication.min_months if Removal.repair in term_ways and rt.repairable else None
         ),
         representatives_restricted=reps,
     )
