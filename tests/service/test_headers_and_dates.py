@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from live import Live, person_id
 
 REFUSE = "court.dishonest_debtor.refuse_to_perform"
+
+pytestmark = pytest.mark.parametrize(
+    "live", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 def test_api_responses_are_not_cached_nor_sniffed(live: Live) -> None:
