@@ -17,13 +17,14 @@ import math
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from socialcredit.sim.scenario import quote_path
 from socialcredit.study.runner import read_results
 from socialcredit.study.spec import Study
 
@@ -67,19 +68,84 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("Ever listed", "listed_ever", "stock"),
     ("Restricted at the end (incl. family or representatives)", "restricted_now", "stock"),
     ("Restricted innocents at the end", "restricted_innocents", "stock"),
+    ("Records made", "records", "flow"),
     ("Wrongly attributed records", "false_records", "flow"),
-    ("Flight bookings denied (court list's engine)", "flight_denials", "flow"),
-    ("Train bookings denied (court list's engine)", "train_denials", "flow"),
     ("Uses denied, every measure", "denials", "flow"),
     ("Denials of innocents", "innocent_denials", "flow"),
     ("Objections filed", "objections_filed", "flow"),
     ("Objections upheld", "objections_upheld", "flow"),
     ("Repairs granted", "repairs_granted", "flow"),
+    ("Obligations performed (records of defaults)", "fulfilled", "flow"),
     ("Debts performed after listing", "fulfilled_after_listing", "flow"),
-    ("Left a list (expiry, repair, performance)", "delisted", "flow"),
+    ("Left a list (expiry, repair, performance, score recovered)", "delisted", "flow"),
     ("Gini of scores (0 = equal)", "gini", "share"),
     ("Mobility: share of those ever at the bottom who climbed out", "mobility", "share"),
 )
+
+DEFINITIONS: dict[str, str] = {
+    "listed_now": "Simulated persons (and, under the court list, organisations) on at least one "
+    "list on the run's last day.",
+    "listed_ever": "Persons (and organisations) who were on a list at any time in the run, each "
+    "counted once.",
+    "restricted_now": "Persons under at least one restriction on the last day: the listed "
+    "themselves and whoever the regime's memoranda extend restrictions to (a listed company's "
+    "legal representative under the court list; the household of a listed person under the "
+    "unified score).",
+    "restricted_innocents": "Persons restricted on the last day with no legal violation of "
+    "their own on record (the model knows the truth). Who they are depends on the regime: under "
+    "the court list, people a record was wrongly attributed to; under the unified score mostly "
+    "household members of listed people, and people scored for lawful conduct (speech, "
+    "purchases, petitioning); under the pilot city, petitioners. A breakdown by cause is not "
+    "computed yet.",
+    "records": "Records authorities made about simulated people (every record type, correct or "
+    "not).",
+    "false_records": "Records attributed to the wrong person (identity mix-ups, data errors): "
+    "the person recorded did nothing.",
+    "denials": "Uses refused because a restriction was in force: each flight or G-train booked, "
+    "loan applied for, job applied for... by a restricted person counts once. The court list's "
+    "engine counts flights and G-trains only.",
+    "innocent_denials": "Denials (as above) of persons with no legal violation of their own.",
+    "objections_filed": "Objections filed against records (the court list's engine; the one "
+    "engine draws only whether an objection is upheld).",
+    "objections_upheld": "Objections decided in the subject's favour: the record is voided.",
+    "repairs_granted": "Credit repairs granted: the record stops counting before its time.",
+    "fulfilled": "Records of defaults whose obligation was performed (listed or not).",
+    "fulfilled_after_listing": "Listed debtors who performed the judgment after being listed.",
+    "delisted": "Times someone left a list (its period ended, a repair was granted, the debt "
+    "was performed, the score recovered).",
+    "gini": "Inequality of scores in the regime's first graded scheme on the last day: 0 when "
+    "everyone has the same score, 1 when one person holds everything.",
+    "mobility": "Of those ever at the bottom (on the list, for the court list; in the lowest "
+    "grade, for scores), the share out of it on the last day.",
+}
+
+UNITS = {
+    "stock": "per 100,000 simulated persons, at the end of the run",
+    "flow": "per 100,000 simulated persons per year of the run",
+    "share": "a share (0 to 1), not scaled",
+}
+
+# why a figure is not applicable (n/a) to a run of one engine: the engine does not count it
+NOT_COUNTED: dict[str, dict[str, str]] = {
+    "court": {
+        "delisted": "the court list's engine does not count departures from the list (see "
+        "'Debts performed after listing' and 'Listed at the end')",
+        "fulfilled": "the court list's engine counts performance only after listing (see "
+        "'Debts performed after listing')",
+        "gini": "the court list has no score",
+    },
+    "one": {
+        "objections_filed": "the one engine draws whether an objection is upheld; filings are "
+        "not counted",
+        "fulfilled_after_listing": "the one engine counts every performed obligation (see "
+        "'Obligations performed')",
+    },
+}
+
+MIN_COUNT = 20
+"""Cells standing for fewer simulated agents or events than this (mean over seeds) are greyed
+out: too few to quote."""
+
 
 CALIBRATION = {  # FACTS.md: court list, national, cumulative
     date(2018, 9, 30): {
@@ -145,26 +211,126 @@ def per_item_rows(columns: Sequence[str]) -> list[tuple[str, str, str]]:
     return rows
 
 
-def side_by_side(results: pa.Table, runs: Sequence[str]) -> list[dict[str, Any]]:
-    """One row per metric, one cell per run (base points only): mean, CI half-width, n."""
+def definition(key: str) -> str:
+    """What a row's figure counts."""
+    if key in DEFINITIONS:
+        return DEFINITIONS[key]
+    kind, _, rest = key.partition(".")
+    item, _, figure = rest.rpartition(".")
+    if kind == "list":
+        return f"Persons on the list {item} on the last day."
+    if figure == "held":
+        return (
+            f"Persons the measure {item} applies to on the last day: restricted by it (a "
+            "restriction) or granted it (an incentive, a perk)."
+        )
+    return f"Uses refused by the measure {item}: each attempt by a person it restricts counts."
+
+
+def not_applicable(key: str, row: dict[str, Any]) -> str:
+    """Why ``row`` (a run's result) has no figure ``key``."""
+    engine = row.get("engine") or "one"
+    regime = row.get("regime", "")
+    if key in NOT_COUNTED.get(engine, {}):
+        return NOT_COUNTED[engine][key]
+    kind, _, rest = key.partition(".")
+    item, _, figure = rest.rpartition(".")
+    if key == "gini":
+        return f"regime {regime} has no score with grades"
+    if key == "mobility":
+        return "nobody was ever at the bottom (on a list, or in the lowest grade)"
+    if kind == "list":
+        if engine == "court":
+            return "the court list's engine reports its one list as 'Listed at the end'"
+        return f"regime {regime} has no list {item}"
+    if kind == "measure":
+        if engine == "court":
+            return "the court list's engine counts denials of its two travel measures only"
+        return f"no list or perk of regime {regime} carries the measure {item}"
+    return "this run's engine does not report this figure"
+
+
+_LIST_FIGURES = {"listed_now", "listed_ever", "delisted", "restricted_now",
+                 "restricted_innocents", "denials", "innocent_denials"}  # fmt: skip
+
+
+def _does_not_apply(key: str, row: dict[str, Any], scenario: dict[str, Any] | None) -> str | None:
+    """Why a figure a run reports (as 0) does not apply to it: the regime has no list, so no
+    one can be listed or restricted; or the scenario gives no rate of use of a measure, so its
+    denials are not modelled."""
+    if row.get("engine") == "court":
+        return None
+    has_list = any(k.startswith("t_list.") and v is not None for k, v in row.items())
+    if key in _LIST_FIGURES and not has_list:
+        return f"regime {row.get('regime')} has no list: no one is listed or restricted by it"
+    if scenario is None or not (key.endswith("denials") and key != "innocent_denials"):
+        return None
+    uses = [m for t in scenario.get("tiers", {}).values()
+            for m, rate in t.get("uses_per_year", {}).items() if rate > 0]  # fmt: skip
+    if key == "denials" and not uses:
+        return f"scenario {scenario.get('name')} models no use of any measure (uses_per_year)"
+    measure = key.removeprefix("measure.").removesuffix(".denials")
+    if key.startswith("measure.") and measure not in uses:
+        return (
+            f"scenario {scenario.get('name')} gives no rate of use of {measure} "
+            "(uses_per_year), so its denials are not modelled"
+        )
+    return None
+
+
+def side_by_side(
+    results: pa.Table, runs: Sequence[str], scenarios: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """One row per figure, one cell per run (base points only). A cell is a dict: ``mean``,
+    ``half`` (of the 95% interval), ``seeds``, ``raw`` (mean count of agents or events behind
+    it, unscaled; None for shares), ``small`` (raw under :data:`MIN_COUNT`); or ``na``, the
+    reason the figure does not apply to that run (``scenarios``: run -> its resolved scenario,
+    to tell a measure nobody uses from one that denied nothing)."""
     base = results.filter(pc.equal(results["point"], "{}")).to_pylist()
     out = []
     for label, key, how in (*ROWS, *per_item_rows(results.column_names)):
-        cells = {}
+        cells: dict[str, dict[str, Any] | None] = {}
         for run in runs:
-            vals = [v for r in base if r["run"] == run if (v := _value(r, key, how)) is not None]
-            cells[run] = (*ci(vals), len(vals)) if vals else None
-        if any(c is not None for c in cells.values()):
-            out.append({"label": label, "key": key, "how": how, "cells": cells})
+            mine = [r for r in base if r["run"] == run]
+            if not mine:
+                cells[run] = None
+                continue
+            reason = _does_not_apply(key, mine[0], (scenarios or {}).get(run))
+            vals = [v for r in mine if (v := _value(r, key, how)) is not None]
+            if reason is not None or not vals:
+                cells[run] = {"na": reason or not_applicable(key, mine[0])}
+                continue
+            mean, half = ci(vals)
+            raw = None
+            if how != "share":
+                raw = float(np.mean([float(r[f"t_{key}"]) for r in mine]))
+            cells[run] = {
+                "mean": mean,
+                "half": half,
+                "seeds": len(vals),
+                "raw": raw,
+                "small": raw is not None and raw < MIN_COUNT,
+            }
+        if any(c is not None and "na" not in c for c in cells.values()):
+            out.append(
+                {
+                    "label": label,
+                    "key": key,
+                    "how": how,
+                    "cells": cells,
+                    "definition": definition(key),
+                }
+            )
     return out
 
 
-def _fmt(mean: float, half: float, how: str) -> str:
+def _fmt(mean: float, half: float, how: str, *, seeds: int = 2) -> str:
+    """A mean and, with more than one seed, its interval (shown even when it is 0)."""
     if math.isnan(mean):
         return "n/a"
     digits = 3 if how == "share" else (1 if abs(mean) < 100 else 0)
     text = f"{mean:,.{digits}f}"
-    return text + (f" ± {half:,.{digits}f}" if half else "")
+    return text + (f" ± {half:,.{digits}f}" if seeds > 1 else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,7 +338,7 @@ def _fmt(mean: float, half: float, how: str) -> str:
 
 
 def _series(out: Path, run: str, column: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """Years since the run's start, and the mean over seeds of ``column`` per day."""
+    """The run's calendar dates, and the mean over seeds of ``column`` per day."""
     files = sorted((out / "runs" / run / "base").glob("seed-*/metrics.parquet"))
     stacks = []
     for f in files:
@@ -184,7 +350,8 @@ def _series(out: Path, run: str, column: str) -> tuple[np.ndarray, np.ndarray] |
         return None
     n = min(len(s) for s in stacks)
     mean = np.mean([s[:n] for s in stacks], axis=0)
-    return np.arange(n) / 365.25, mean
+    dates = pq.read_table(files[0], columns=["date"]).column(0).to_numpy()[:n]
+    return dates, mean
 
 
 def _grade_columns(out: Path, run: str) -> dict[str, dict[str, dict[str, str]]]:
@@ -232,7 +399,7 @@ def _plots(
         if not drawn:
             plt.close(fig)
             return
-        ax.set_xlabel("years since the run's start")
+        ax.set_xlabel("date (each run over its own period)")
         ax.set_ylabel("per 100,000 persons")
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
@@ -260,9 +427,14 @@ def _plots(
         x = np.arange(len(runs))
         for i, (k, label) in enumerate(present):
             cells = rows[k]["cells"]
-            means = [cells[r][0] if cells.get(r) else 0 for r in runs]
-            errs = [cells[r][1] if cells.get(r) else 0 for r in runs]
+            ok = [cells.get(r) is not None and "na" not in cells[r] for r in runs]
+            means = [cells[r]["mean"] if good else np.nan for r, good in zip(runs, ok, strict=True)]
+            errs = [cells[r]["half"] if good else 0 for r, good in zip(runs, ok, strict=True)]
             ax.bar(x + i * width, means, width, yerr=errs, label=label, capsize=3)
+            for j, good in enumerate(ok):
+                if not good:  # not applicable: no bar, not a bar at zero
+                    ax.text(x[j] + i * width, 0, "n/a", ha="center", va="bottom", fontsize=7,
+                            rotation=90, color="#777")  # fmt: skip
         ax.set_xticks(x + width * (len(present) - 1) / 2, runs)
         ax.set_ylabel("per 100,000 persons per year")
         ax.grid(axis="y", alpha=0.3)
@@ -271,23 +443,27 @@ def _plots(
 
     bars(
         [
-            ("flight_denials", "flights"),
-            ("train_denials", "trains"),
+            ("measure.restrict.flight.denials", "flights"),
+            ("measure.restrict.g_train.denials", "G trains"),
+            ("denials", "every measure"),
             ("innocent_denials", "of innocents"),
         ],
-        "Denials per measure",
-        "Bookings refused, with 95% intervals across seeds.",
+        "Denials",
+        "Uses refused because a restriction was in force, per 100,000 persons per year, with "
+        "95% intervals across seeds; 'n/a' where the regime has no such measure or its engine "
+        "does not count it.",
     )
     bars(
         [
             ("objections_filed", "objections filed"),
             ("objections_upheld", "upheld"),
             ("repairs_granted", "repairs granted"),
-            ("fulfilled_after_listing", "debts performed"),
+            ("fulfilled_after_listing", "debts performed after listing"),
             ("delisted", "left a list"),
         ],
         "Due process and compliance",
-        "What the ways off a list did, per year.",
+        "What the ways off a list did, per 100,000 persons per year; 'n/a' where the engine "
+        "does not count the figure (see the notes under the table).",
     )
 
     # grade distribution by income tier, at the end (first seed's last day)
@@ -328,59 +504,94 @@ def _plots(
     return figures
 
 
-def _sweep_plot(results: pa.Table, study: Study) -> tuple[str, str, str] | None:
+def sweep_cells(results: pa.Table, study: Study) -> list[dict[str, Any]]:
+    """Each grid point of the sweep: its values, restricted innocents at the end per 100,000
+    (mean, 95% half-width, seeds) and ``raw``, the mean count of simulated persons behind it."""
     if study.sweep is None:
+        return []
+    metric = "restricted_innocents"
+    keys = [k for k in study.sweep if k != "run"]
+    rows = results.filter(pc.equal(results["run"], study.sweep["run"])).to_pylist()
+    by_point: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["point"] != "{}":
+            by_point.setdefault(r["point"], []).append(r)
+    cells = []
+    for point, mine in by_point.items():
+        vals = [v for r in mine if (v := _value(r, metric, "stock")) is not None]
+        if not vals:
+            continue
+        mean, half = ci(vals)
+        raw = float(np.mean([float(r[f"t_{metric}"]) for r in mine]))
+        p = json.loads(point)
+        cells.append(
+            {
+                "point": p,
+                "values": [p.get(k) for k in keys],
+                "mean": mean,
+                "half": half,
+                "seeds": len(vals),
+                "raw": raw,
+                "small": raw < MIN_COUNT,
+            }
+        )
+    return cells
+
+
+def _sweep_plot(results: pa.Table, study: Study) -> tuple[str, str, str] | None:
+    cells = sweep_cells(results, study)
+    if study.sweep is None or not cells:
         return None
     import matplotlib.pyplot as plt
 
     keys = [k for k in study.sweep if k != "run"]
-    rows = results.filter(pc.equal(results["run"], study.sweep["run"])).to_pylist()
-    metric = "restricted_innocents"
-    if not rows or f"t_{metric}" not in rows[0]:
-        return None
-    by_point: dict[str, list[float]] = {}
-    for r in rows:
-        v = _value(r, metric, "stock")
-        if v is not None:
-            by_point.setdefault(r["point"], []).append(v)
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     if len(keys) >= 2:
         xs, ys = study.sweep[keys[0]], study.sweep[keys[1]]
         grid = np.full((len(ys), len(xs)), np.nan)
-        for point, vals in by_point.items():
-            p = json.loads(point)
-            if p.get(keys[0]) in xs and p.get(keys[1]) in ys:
-                grid[ys.index(p[keys[1]]), xs.index(p[keys[0]])] = np.mean(vals)
-        im = ax.imshow(grid, origin="lower", aspect="auto", cmap="magma_r")
+        raw = np.full((len(ys), len(xs)), np.nan)
+        for c in cells:
+            x, y = c["values"][0], c["values"][1]
+            if x in xs and y in ys:
+                grid[ys.index(y), xs.index(x)] = c["mean"]
+                raw[ys.index(y), xs.index(x)] = c["raw"]
+        small = raw < MIN_COUNT
+        shown = np.where(small, np.nan, grid)
+        im = ax.imshow(shown, origin="lower", aspect="auto", cmap="magma_r")
+        ax.imshow(np.where(small, 1.0, np.nan), origin="lower", aspect="auto", cmap="Greys",
+                  vmin=0, vmax=4)  # fmt: skip
         ax.set_xticks(range(len(xs)), [str(x) for x in xs])
         ax.set_yticks(range(len(ys)), [str(y) for y in ys])
         ax.set_xlabel(keys[0])
         ax.set_ylabel(keys[1])
+        middle = np.nanmean(shown) if np.isfinite(shown).any() else 0.0
         for i in range(len(ys)):
             for j in range(len(xs)):
-                if not np.isnan(grid[i, j]):
-                    ax.text(
-                        j,
-                        i,
-                        f"{grid[i, j]:.1f}",
-                        ha="center",
-                        va="center",
-                        fontsize=8,
-                        color="white" if grid[i, j] > np.nanmean(grid) else "black",
-                    )
+                if np.isnan(grid[i, j]):
+                    continue
+                dark = not small[i, j] and grid[i, j] > middle
+                ax.text(j, i, f"{grid[i, j]:.1f}\n({raw[i, j]:.0f} persons)", ha="center",
+                        va="center", fontsize=7, color="white" if dark else "black")  # fmt: skip
         fig.colorbar(im, ax=ax, label="restricted innocents per 100,000")
     else:
         xs = study.sweep[keys[0]]
-        means = [
-            np.mean(by_point.get(json.dumps({keys[0]: x}, sort_keys=True), [np.nan])) for x in xs
-        ]
+        found = {json.dumps(c["values"][0]): c for c in cells}
+        means = [found[json.dumps(x)]["mean"] if json.dumps(x) in found else np.nan for x in xs]
         ax.plot([str(x) for x in xs], means, marker="o")
+        for i, x in enumerate(xs):
+            hit = found.get(json.dumps(x))
+            if hit is not None:
+                ax.annotate(f"{hit['raw']:.0f} persons", (i, hit["mean"]), fontsize=7,
+                            color="#999" if hit["small"] else "black")  # fmt: skip
         ax.set_xlabel(keys[0])
         ax.set_ylabel("restricted innocents per 100,000")
     return (
         f"Sweep over {study.sweep['run']}",
         _png(fig),
-        "Restricted innocents at the end, mean over seeds, for each grid point.",
+        "Restricted innocents at the end, mean over seeds, for each grid point, with the mean "
+        f"number of simulated persons behind it; cells standing for fewer than {MIN_COUNT} "
+        "simulated persons are greyed out (too few to quote). The table below gives each "
+        "point's interval.",
     )
 
 
@@ -419,28 +630,262 @@ def calibration(out: Path, results: pa.Table) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------------
+# The regimes in plain words
+
+SOURCES_DOC = "docs/sources.md"
+
+
+class RegimeText(NamedTuple):
+    what: str
+    sources: str
+    assumed: str
+    key_figures: tuple[str, ...]
+
+
+REGIMES: dict[str, RegimeText] = {
+    "law-bound": RegimeText(
+        what="The court's list of dishonest judgment debtors as the law has it: a person a "
+        "court finds able but refusing to perform a judgment is listed for two years, barred "
+        "from flights, G trains and other high spending, and leaves the list on paying, on the "
+        "creditor's request, by repair or when the period ends. Objections can void a wrong "
+        "record. A listed company's restrictions reach its legal representative.",
+        sources="Supreme People's Court Fa Shi [2017] No. 7 (criteria, period, removal) and "
+        "Fa Shi [2015] No. 17 (restrictions); the published national counts of listings, "
+        "flight and rail restrictions and of debts performed, against which the scenario is "
+        "calibrated (see the calibration table).",
+        assumed="How often people refuse judgments year by year (fitted to the published "
+        "listings), how often they book flights and trains, how many records are attributed to "
+        "the wrong person, and how often objections succeed: none of these is published.",
+        key_figures=("listed_now", "restricted_innocents", "measure.restrict.flight.denials"),
+    ),
+    "pilot-2018": RegimeText(
+        what="A pilot city's points score (Rongcheng-style, 1000 points, grades AAA to D) "
+        "extended with the overreach that the State Council curbed in 2020: points deducted for "
+        "petitioning, littering, unsorted waste and refusing a mask, points for donating blood, "
+        "and a local blacklist of grade-D residents with restrictions other agencies apply. The "
+        "registry's checker refuses this catalog; it runs here only over synthetic people.",
+        sources="Rongcheng's personal credit measures and their Attachment 1 (deductions); "
+        "Guobanfa [2020] No. 49 (the overreach it curbed).",
+        assumed="The point values of the overreach, the rates of every kind of conduct, and "
+        "that petitions come from a few repeat petitioners; the base score and grade bands "
+        "are unconfirmed for Rongcheng.",
+        key_figures=("listed_now", "restricted_innocents", "listed_ever"),
+    ),
+    "unified-score": RegimeText(
+        what="The single national score of the Western press, which does not exist: one score "
+        "from everything (critical posts, petitions, games and alcohol bought, jaywalking "
+        "caught by cameras, court debts), lowered by family members' and friends' records, "
+        "with no expiry and no appeal; a low grade puts a person on a list whose restrictions "
+        "reach the whole household. The registry's checker refuses it; it runs here only over "
+        "synthetic people, to measure what it would do.",
+        sources="The press caricature it models; the court refusal rate follows the court "
+        "list's scenario. There is no real system to calibrate it against.",
+        assumed="Every rate of conduct (chosen to be ordinary), household size 3, five friends "
+        "each, cameras catching 30% of jaywalking.",
+        key_figures=("restricted_now", "restricted_innocents", "innocent_denials"),
+    ),
+    "sesame": RegimeText(
+        what="An opt-in private score (Sesame-like, 350 to 950) from credit history, behaviour "
+        "with the operator, contracts and identity checks; at 650 or more a member rents bikes "
+        "and goods without a deposit. No one is listed or restricted by it.",
+        sources="Reported features of Sesame Credit: range, dimensions and weights (unofficial), "
+        "76% of Hangzhou residents enrolled, 40% deposit-qualified.",
+        assumed="The rates of repayments, arrears, breaches and verifications, fitted by hand "
+        "so that about 40% of the population qualifies.",
+        key_figures=(
+            "measure.incentive.sesame.deposit_free_bikes.held",
+            "gini",
+            "mobility",
+        ),
+    ),
+    "jinan-licence": RegimeText(
+        what="Jinan's dog-owner licence: 12 points over two years, deducted for offences and "
+        "for a missed renewal; an exhausted licence means the dog is confiscated and the owner "
+        "must pass a course and a test. Volunteering restores points.",
+        sources="Jinan's licence rules of January 2017 as publicly reported.",
+        assumed="About 100,000 licences (unconfirmed), how often owners are caught, the share "
+        "missing the annual renewal, and how often owners who lost points volunteer.",
+        key_figures=("listed_ever", "listed_now", "records"),
+    ),
+}
+
+DEFAULT_FIGURES = ("listed_now", "restricted_innocents", "denials", "restricted_now", "records")
+
+
+def regime_sections(
+    runs: Sequence[str],
+    table: list[dict[str, Any]],
+    info: dict[str, dict[str, Any]],
+    scenarios: dict[str, dict[str, Any]],
+    regimes: dict[str, dict[str, Any]],
+) -> list[str]:
+    """A section per run a non-specialist can read: what the regime is, its sources, what was
+    assumed, and three figures with their definitions."""
+    e = html.escape
+    rows = {r["key"]: r for r in table}
+    parts = []
+    for run in runs:
+        r = info.get(run)
+        if r is None:
+            continue
+        sc = scenarios.get(run, {})
+        spec = regimes.get(run, {})
+        text = REGIMES.get(r["regime"])
+        what = text.what if text else (spec.get("description") or "A regime of its catalogs.")
+        sources = text.sources if text else "The catalogs named below."
+        assumed = text.assumed if text else "The scenario's rates (see its file)."
+        listed = ", ".join(e(x) for x in sc.get("sources", [])) or "none named"
+        parts.append(
+            f"<section class='regime'><h3>{e(run)}: {e(r['regime'])} over {e(r['scenario'])}"
+            f"</h3><p><b>What it is.</b> {e(what)}</p><p><b>Sources.</b> {e(sources)} The "
+            f"scenario file cites: {listed}. Sourced facts: {SOURCES_DOC}.</p>"
+            f"<p><b>What was assumed.</b> {e(assumed)} {e(sc.get('description', ''))} "
+            f"({r['population']:,} simulated persons standing for {r['represented']:,}, "
+            f"{e(r['start'])} to {e(r['end'])}; catalogs: "
+            f"{e(', '.join(spec.get('catalogs', [])))}.)</p><ul class='key'>"
+        )
+        wanted = (*(text.key_figures if text else ()), *DEFAULT_FIGURES)
+        shown = 0
+        for key in dict.fromkeys(wanted):
+            row = rows.get(key)
+            cell = row["cells"].get(run) if row else None
+            if row is None or cell is None or "na" in cell:
+                continue
+            unit = UNITS[row["how"]]
+            parts.append(
+                f"<li><b>{_cell_text(cell, row['how'])}</b> {e(row['label'].lower())} "
+                f"({unit}). <span class='def'>{e(row['definition'])}</span></li>"
+            )
+            shown += 1
+            if shown == 3:
+                break
+        parts.append("</ul></section>")
+    return parts
+
+
+# --------------------------------------------------------------------------------------------
 # The page
 
 
+INTERVAL = (
+    "± is the half-width of a 95% confidence interval for the mean over seeds (Student's t "
+    "with n-1 degrees of freedom, n the seeds). It covers only the simulation's own chance: "
+    "which simulated people act, on which days, with which outcomes, for the assumed rates. It "
+    "does not cover the uncertainty of those rates (most are assumptions, see each regime), of "
+    "the model's structure, or of scaling to a real population. With two or three seeds it is "
+    "wide and may span zero; with one seed there is none. Each cell also gives the mean number "
+    "of simulated persons or events behind it; cells standing for fewer than "
+    f"{MIN_COUNT} are greyed out: too few to quote."
+)
+
+
+def _cell_text(cell: dict[str, Any], how: str) -> str:
+    return _fmt(cell["mean"], cell["half"], how, seeds=cell["seeds"])
+
+
+def _cell_html(cell: dict[str, Any] | None, how: str, notes: dict[str, int]) -> str:
+    e = html.escape
+    if cell is None:
+        return "<td class='na' title='not run'>—</td>"
+    if "na" in cell:
+        n = notes.setdefault(cell["na"], len(notes) + 1)
+        return f"<td class='na' title='not applicable: {e(cell['na'])}'>n/a<sup>{n}</sup></td>"
+    seeds = f"{cell['seeds']} seed{'s' if cell['seeds'] != 1 else ''}"
+    behind = "" if cell["raw"] is None else f" · {cell['raw']:,.1f} simulated"
+    title = ""
+    cls = ""
+    if cell["small"]:
+        cls = " class='small'"
+        title = f" title='fewer than {MIN_COUNT} simulated persons or events: too few to quote'"
+    return f"<td{cls}{title}>{_cell_text(cell, how)}<span class='n'>{seeds}{behind}</span></td>"
+
+
+def export(out: Path, results: pa.Table, table: list[dict[str, Any]], runs: Sequence[str]) -> None:
+    """The results beside the report: every simulation's row (``results.parquet``,
+    ``results.csv``) and the side-by-side table with definitions (``table.csv``)."""
+    import pyarrow.csv as pacsv
+
+    pq.write_table(results, out / "results.parquet")
+    pacsv.write_csv(results, out / "results.csv")
+    rows = []
+    for row in table:
+        for run in runs:
+            cell = row["cells"].get(run)
+            if cell is None:
+                continue
+            rows.append(
+                {
+                    "figure": row["key"],
+                    "label": row["label"],
+                    "unit": UNITS[row["how"]],
+                    "definition": row["definition"],
+                    "run": run,
+                    "mean": None if "na" in cell else cell["mean"],
+                    "ci95_half_width": None if "na" in cell else cell["half"],
+                    "seeds": None if "na" in cell else cell["seeds"],
+                    "simulated_count": None if "na" in cell else cell["raw"],
+                    "too_few_to_quote": None if "na" in cell else cell["small"],
+                    "not_applicable": cell.get("na"),
+                }
+            )
+    schema = pa.schema(
+        [("figure", pa.string()), ("label", pa.string()), ("unit", pa.string()),
+         ("definition", pa.string()), ("run", pa.string()), ("mean", pa.float64()),
+         ("ci95_half_width", pa.float64()), ("seeds", pa.int64()),
+         ("simulated_count", pa.float64()), ("too_few_to_quote", pa.bool_()),
+         ("not_applicable", pa.string())]
+    )  # fmt: skip
+    pacsv.write_csv(pa.Table.from_pylist(rows, schema=schema), out / "table.csv")
+
+
+def _resolved(out: Path, study: Study) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each run's resolved scenario and regime file (its base point, first seed)."""
+    sims = json.loads((out / "resolved.json").read_text()).get("simulations", {})
+    scenarios, regimes = {}, {}
+    for run in study.runs:
+        sim = sims.get(f"{run.name}__base__seed-{study.seeds[0]}")
+        if sim is not None:
+            scenarios[run.name] = sim["scenario"]
+            regimes[run.name] = sim["regime"]
+    return scenarios, regimes
+
+
 def render(out: Path) -> Path:
-    """Write ``out/report.html`` from a study folder; returns its path."""
+    """Write ``out/report.html`` from a study folder, and the results beside it (see
+    :func:`export`); returns the page's path."""
     study = Study.model_validate_json((out / "study.json").read_text())
     results = read_results(out)
     runs = [r.name for r in study.runs]
-    table = side_by_side(results, runs)
+    scenarios, regimes = _resolved(out, study)
+    table = side_by_side(results, runs, scenarios)
     figures = _plots(out, study, results, table)
     calib = calibration(out, results)
+    sweep = sweep_cells(results, study)
     info = {r["run"]: r for r in results.filter(pc.equal(results["point"], "{}")).to_pylist()}
+    export(out, results, table, runs)
     e = html.escape
+    seeds = f"{len(study.seeds)} seed{'s' if len(study.seeds) != 1 else ''}"
+    persons = sorted({r["population"] for r in info.values()})
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{e(study.name)}: regimes side by side</title><style>{_CSS}</style></head><body>",
         f"<header><h1>{e(study.name)}: regimes side by side</h1>",
         f"<p>{e(study.description)}</p>",
-        f"<p class='meta'>{len(study.seeds)} seed(s) per run; rates per 100,000 simulated "
-        "persons; ± is the 95% confidence interval across seeds. All people are synthetic.</p>",
+        f"<p class='meta'>{seeds} per run; "
+        f"{' / '.join(f'{p:,}' for p in persons)} simulated persons per run. All people are "
+        "synthetic: nothing here is about a real person.</p>",
         "</header><main>",
+        "<section class='read'><h2>How to read these numbers</h2><ul>"
+        f"<li>Rates are per 100,000 simulated persons: {e(UNITS['stock'])} for stocks (who is "
+        f"listed or restricted), {e(UNITS['flow'])} for flows (records, denials, objections). "
+        "Regimes run over worlds of different sizes and periods, so only rates compare.</li>"
+        f"<li>{e(INTERVAL)}</li>"
+        "<li><b>n/a</b> means the figure does not apply to that regime or its engine does not "
+        "count it (the reason is in the numbered notes under the table, and on hover); it is "
+        "not zero.</li>"
+        "<li>These are the outputs of a model under stated assumptions, not measurements of "
+        "China: quote them as what the model gives under those assumptions.</li></ul></section>",
         "<section><h2>The runs</h2><table><thead><tr><th>run</th><th>regime</th>"
         "<th>scenario</th><th>period</th><th>persons</th><th>stands for</th></tr></thead><tbody>",
     ]
@@ -455,22 +900,43 @@ def render(out: Path) -> Path:
         )
     parts.append("</tbody></table></section>")
     parts.append(
-        "<section><h2>Side by side</h2><table><thead><tr><th>per 100,000 persons"
-        "</th>" + "".join(f"<th>{e(r)}</th>" for r in runs) + "</tr></thead><tbody>"
+        "<section><h2>Side by side</h2><table class='sbs'><thead><tr><th>figure, unit and "
+        "definition</th>" + "".join(f"<th>{e(r)}</th>" for r in runs) + "</tr></thead><tbody>"
     )
+    notes: dict[str, int] = {}
     for row in table:
-        unit = {"flow": " / year", "stock": "", "share": ""}[row["how"]]
-        cells = "".join(
-            f"<td>{_fmt(c[0], c[1], row['how'])}</td>" if c else "<td class='na'>—</td>"
-            for c in (row["cells"][r] for r in runs)
+        cells = "".join(_cell_html(row["cells"].get(r), row["how"], notes) for r in runs)
+        parts.append(
+            f"<tr id='{e(row['key'])}'><th scope='row'>{e(row['label'])}"
+            f"<span class='unit'>{e(UNITS[row['how']])}</span>"
+            f"<span class='def'>{e(row['definition'])}</span></th>{cells}</tr>"
         )
-        parts.append(f"<tr><th scope='row'>{e(row['label'])}{unit}</th>{cells}</tr>")
-    parts.append("</tbody></table></section>")
+    parts.append("</tbody></table>")
+    if notes:
+        parts.append("<ol class='notes'>")
+        parts += [f"<li value='{n}'>n/a: {e(reason)}</li>" for reason, n in notes.items()]
+        parts.append("</ol>")
+    parts.append(f"<p class='meta'>{e(INTERVAL)}</p></section>")
+    parts.append("<section><h2>The regimes in plain words</h2>")
+    parts += regime_sections(runs, table, info, scenarios, regimes)
+    parts.append("</section>")
     for title, uri, note in figures:
         parts.append(
             f"<figure><figcaption><h2>{e(title)}</h2><p>{e(note)}</p></figcaption>"
             f"<img src='{uri}' alt='{e(title)}'></figure>"
         )
+    if sweep and study.sweep is not None:
+        keys = [k for k in study.sweep if k != "run"]
+        parts.append(
+            f"<section><h2>Sweep over {e(study.sweep['run'])}: every point</h2><table>"
+            "<thead><tr>" + "".join(f"<th>{e(k)}</th>" for k in keys)
+            + "<th>restricted innocents at the end, per 100,000</th></tr></thead><tbody>"
+        )  # fmt: skip
+        for c in sweep:
+            vals = "".join(f"<td>{e(str(v))}</td>" for v in c["values"])
+            parts.append(f"<tr>{vals}{_cell_html(c, 'stock', notes)}</tr>")
+        parts.append(f"</tbody></table><p class='meta'>{e(INTERVAL)}</p></section>")
+    parts += _assumptions(study, scenarios)
     if calib:
         parts.append(
             "<section><h2>Calibration against the published figures</h2><table><thead><tr>"
@@ -491,21 +957,74 @@ def render(out: Path) -> Path:
                 )
         parts.append(
             "</tbody></table><p class='meta'>Published: SPC figures for September 2018 and "
-            "Global Times 2019-02-28 for the end of 2018 (FACTS.md). The model is scaled to "
-            "the national population; the scenario was fitted at a million people, and smaller "
-            "runs scatter more.</p></section>"
+            f"Global Times 2019-02-28 for the end of 2018 ({SOURCES_DOC}). The model is scaled "
+            "to the national population; the scenario was fitted at a million people, and "
+            "smaller runs scatter more. The published figures count restriction instances; the "
+            "model counts denied bookings.</p></section>"
         )
     parts.append(
-        "<footer><p>Mobility: of those ever at the bottom (on a list, for list regimes; in "
-        "the lowest grade, for scores), the share out of it at the end. "
-        "Scenario parameters, their sources and assumptions: "
-        "docs/scenarios.md. The unified score and the 2018 pilot are refused by the "
-        "registry's checker; they run here only over synthetic people.</p></footer>"
+        "<section><h2>The data behind this page</h2><p>Beside this page: "
+        "<code>results.csv</code> and <code>results.parquet</code> (one row per simulation: "
+        "raw totals <code>t_*</code>, scaled totals <code>s_*</code>, the seed, the sweep "
+        "point and the hash of its inputs), <code>table.csv</code> (the side-by-side table with "
+        "units, definitions, intervals, counts and n/a reasons), <code>study.toml</code> (the "
+        "study file as written, when run from one), <code>study.json</code> and "
+        "<code>resolved.json</code> (every simulation's resolved scenario, regime, catalogs' "
+        "content hash, population, period, seed and code version), and <code>runs/</code> "
+        "(each simulation's per-day metrics).</p></section>"
+    )
+    parts.append(
+        f"<footer><p>Sourced facts the scenarios and catalogs rest on: {SOURCES_DOC}. "
+        "Scenario parameters, their sources and assumptions: docs/scenarios.md. The unified "
+        "score and the 2018 pilot are refused by the registry's checker; they run here only "
+        "over synthetic people.</p></footer>"
         "</main></body></html>"
     )
     path = out / "report.html"
-    path.write_text("\n".join(parts), encoding="utf-8")
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text("\n".join(parts), encoding="utf-8")
+    tmp.replace(path)
     return path
+
+
+def _assumptions(study: Study, scenarios: dict[str, dict[str, Any]]) -> list[str]:
+    """What the numbers depend on: each run's assumed rates as resolved (overrides applied)."""
+    e = html.escape
+    parts = [
+        "<section><h2>What the numbers depend on</h2><p>Every figure above follows from the "
+        "assumed rates below (the resolved scenario of each run, overrides applied; full detail "
+        "in resolved.json). Most have no published source; a figure moves with them. To see "
+        "how much, sweep a rate in a study (<code>[sweep]</code>) or run "
+        "<code>socialcredit simulate --set KEY=VALUE</code>.</p>"
+    ]
+    for run in study.runs:
+        sc = scenarios.get(run.name)
+        if sc is None:
+            continue
+        rates = _rates(sc)
+        parts.append(f"<h3>{e(run.name)} ({e(sc.get('name', ''))})</h3><table><tbody>")
+        parts += [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in rates]
+        parts.append("</tbody></table>")
+    parts.append("</section>")
+    return parts
+
+
+def _rates(sc: dict[str, Any]) -> list[tuple[str, str]]:
+    """The behavioural parameters of a resolved scenario, as (path, value) lines."""
+    skip = {"name", "description", "sources", "kind", "start", "end", "launch"}
+    out: list[tuple[str, str]] = []
+
+    def walk(value: Any, path: list[str]) -> None:
+        if isinstance(value, dict) and value:
+            for k, v in value.items():
+                walk(v, [*path, str(k)])
+        elif not isinstance(value, dict | list):
+            out.append((quote_path(path), f"{value:g}" if isinstance(value, float) else str(value)))
+
+    for key, value in sc.items():
+        if key not in skip:
+            walk(value, [key])
+    return out
 
 
 _CSS = """
@@ -514,6 +1033,10 @@ h1{font-size:1.6rem}h2{font-size:1.15rem;margin:.2rem 0}
 .meta{color:#555}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem;font-size:.9rem}
 th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}thead th{background:#f2f2f2}
-td.na{color:#999;text-align:center}figure{margin:1.5rem 0}img{max-width:100%;height:auto}
+td.na{color:#999;text-align:center}td.small{color:#aaa;background:#f4f4f4}
+.n,.unit,.def{display:block;font-size:.75rem;color:#777;font-weight:normal}
+th .def{max-width:34rem}table.sbs th[scope=row]{text-align:left}.notes{font-size:.85rem;color:#555}
+.read{background:#f7f7f2;padding:.2rem 1rem;border-radius:4px}.regime{margin:1rem 0}
+figure{margin:1.5rem 0}img{max-width:100%;height:auto}
 section{overflow-x:auto}footer{color:#555;border-top:1px solid #ddd;margin-top:2rem}
 """
