@@ -91,9 +91,7 @@ records_per_year."unified.petiton" = [0.01, 0.1]
     assert study.sweep == {"run": "unified", 'records_per_year."unified.petition"': [0.01, 0.1]}
     runner.run_study(study, tmp_path / "out")
     resolved = json.loads((tmp_path / "out" / "resolved.json").read_text())["simulations"]
-    rates = sorted(
-        s["scenario"]["records_per_year"]["unified.petition"] for s in resolved.values()
-    )
+    rates = sorted(s["scenario"]["records_per_year"]["unified.petition"] for s in resolved.values())
     assert rates == [0.001, 0.01, 0.1]
     for sim in resolved.values():
         assert sim["scenario"]["records_per_year"]["unified.alcohol"] == 1.0
@@ -116,7 +114,7 @@ def test_simulate_set_uses_the_same_rules(tmp_path: Path) -> None:
     assert resolved["records_per_year"]["unified.alcohol"] == 1.0
     assert resolved["camera_coverage"] == 0.1
     for arg, message in [
-        ("records_per_year.unified.petition=0.5", 'a key with dots is quoted'),
+        ("records_per_year.unified.petition=0.5", "a key with dots is quoted"),
         ("camera_coverag=0.1", "scenario.camera_coverag: no such parameter"),
         ("camera_coverage", "set: expected KEY=VALUE"),
         ("camera_coverage=[1", "scenario.camera_coverage: "),

@@ -58,7 +58,7 @@ def test_a_changed_study_reruns_exactly_what_changed(tmp_path: Path) -> None:
     assert stamps(out) == first and lines == ["4 simulation(s) reused, 0 to run"]
 
     # one run's population changed: its two seeds run again, the other run's are reused
-    changed = STUDY.replace('end = 2020-06-30', 'end = 2020-06-30\npopulation = 2000')
+    changed = STUDY.replace("end = 2020-06-30", "end = 2020-06-30\npopulation = 2000")
     lines = []
     runner.run_study(study(tmp_path, changed), out, report=lines.append)
     now = stamps(out)
@@ -68,7 +68,8 @@ def test_a_changed_study_reruns_exactly_what_changed(tmp_path: Path) -> None:
 
     # one rate of the world changed: named by its path
     rate = changed.replace(
-        'end = 2020-06-30\n', 'end = 2020-06-30\noverrides = { \'records_per_year."unified.petition"\' = 0.5 }\n'
+        "end = 2020-06-30\n",
+        "end = 2020-06-30\noverrides = { 'records_per_year.\"unified.petition\"' = 0.5 }\n",
     )
     lines = []
     runner.run_study(study(tmp_path, rate), out, report=lines.append)

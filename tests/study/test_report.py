@@ -1,0 +1,166 @@
+"""The report: a definition beside every figure, n/a (with its reason) where a figure does not
+apply, intervals that say what they cover, counts behind small cells, the data beside it."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from socialcredit.study import report, runner
+from socialcredit.study.spec import load_study_text
+
+STUDY = """
+name = "readable"
+description = "four regimes, short"
+population = 4000
+seeds = [1, 2]
+threads = 1
+
+[[runs]]
+name = "court"
+regime = "law-bound"
+scenario = "national-2013"
+start = 2016-01-01
+end = 2016-12-31
+
+[[runs]]
+name = "pilot"
+regime = "pilot-2018"
+scenario = "pilot-2018"
+end = 2018-12-31
+
+[[runs]]
+name = "unified"
+regime = "unified-score"
+scenario = "unified-2020"
+end = 2020-12-31
+
+[[runs]]
+name = "sesame"
+regime = "sesame"
+scenario = "sesame-hangzhou"
+end = 2015-12-31
+
+[sweep]
+run = "unified"
+camera_coverage = [0.1, 0.9]
+"""
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("report")
+    (tmp / "readable.toml").write_text(STUDY)
+    spec, text = load_study_text(tmp / "readable.toml")
+    out = tmp / "out"
+    runner.run_study(spec, out, source=text)
+    report.render(out)
+    return out
+
+
+def rows_of(page: str) -> dict[str, list[str]]:
+    """Side-by-side rows by figure key: the cells' text."""
+    table = page.split("<table class='sbs'>", 1)[1].split("</table>", 1)[0]
+    out = {}
+    for key, body in re.findall(r"<tr id='([^']+)'>(.*?)</tr>", table, flags=re.S):
+        out[html.unescape(key)] = re.findall(r"<td[^>]*>(.*?)</td>", body, flags=re.S)
+    return out
+
+
+def test_not_applicable_reads_na_with_its_reason(study: Path) -> None:
+    page = (study / "report.html").read_text()
+    rows = rows_of(page)
+    court, pilot, unified, sesame = 0, 1, 2, 3
+    flights = rows["measure.restrict.flight.denials"]
+    # the pilot's catalogs carry a flight ban (through the court list) but its world books no
+    # flights: not applicable, not 0.0
+    assert flights[pilot].startswith("n/a") and not flights[unified].startswith("n/a")
+    assert not flights[court].startswith("n/a")  # the court list's engine, same row
+    assert rows["listed_now"][sesame].startswith("n/a")  # a private score lists no one
+    assert rows["delisted"][court].startswith("n/a")  # the court list's engine does not count it
+    assert rows["gini"][court].startswith("n/a")
+    assert rows["objections_filed"][unified].startswith("n/a")
+    notes = re.findall(r"<li value='\d+'>n/a: (.*?)</li>", page)
+    assert (
+        "scenario pilot-2018 gives no rate of use of restrict.flight (uses_per_year), so its "
+        "denials are not modelled" in notes
+    )
+    assert "regime sesame has no list: no one is listed or restricted by it" in notes
+    assert any("does not count departures" in n for n in notes)
+    # hover says the same
+    assert "title='not applicable: regime sesame has no list" in page
+    # a figure that applies and is zero still reads as a number
+    assert rows["false_records"][unified].startswith("0.0")
+
+
+def test_every_figure_has_a_definition_and_a_unit(study: Path) -> None:
+    page = (study / "report.html").read_text()
+    table = page.split("<table class='sbs'>", 1)[1].split("</table>", 1)[0]
+    heads = re.findall(r"<th scope='row'>(.*?)</th>", table, flags=re.S)
+    assert len(heads) > 20
+    for head in heads:
+        assert "<span class='unit'>per 100,000" in head or "a share (0 to 1)" in head, head
+        definition = re.search(r"<span class='def'>(.*?)</span>", head)
+        assert definition is not None and len(definition.group(1)) > 30, head
+    text = html.unescape(page)
+    assert "It covers only the simulation's own chance" in text
+    assert "does not cover the uncertainty of those rates" in text
+    assert "docs/sources.md" in page and "FACTS.md" not in page.split("</table>")[-1]
+
+
+def test_cells_show_their_counts_and_small_ones_are_greyed(study: Path) -> None:
+    page = (study / "report.html").read_text()
+    cells = re.findall(r"<td( class='small'[^>]*)?>([^<]*)<span class='n'>([^<]*)</span>", page)
+    assert cells
+    for small, _value, n in cells:
+        assert n.startswith("2 seeds")
+        count = re.search(r"· ([\d,.]+) simulated", n)
+        if count is None:
+            continue  # a share: no count behind it
+        behind = float(count.group(1).replace(",", ""))
+        assert bool(small) == (behind < report.MIN_COUNT), (small, n)
+    assert any(small for small, _v, _n in cells) and any(not s for s, _v, _n in cells)
+    # the sweep's points each with interval and count
+    sweep = page.split("Sweep over unified: every point", 1)[1].split("</table>", 1)[0]
+    assert len(re.findall(r"<tr><td>0\.[19]</td>", sweep)) == 2
+    assert sweep.count(" simulated</span>") == 2
+
+
+def test_each_regime_in_plain_words_with_three_figures(study: Path) -> None:
+    page = (study / "report.html").read_text()
+    sections = re.findall(r"<section class='regime'>(.*?)</section>", page, flags=re.S)
+    assert len(sections) == 4
+    for section in sections:
+        for part in ("What it is.", "Sources.", "What was assumed."):
+            assert part in section
+        figures = re.findall(r"<li><b>(.*?)</b>.*?<span class='def'>(.*?)</span></li>", section)
+        assert len(figures) == 3, section
+        assert all(not value.startswith("n/a") for value, _d in figures)
+
+
+def test_results_are_exported_beside_the_report(study: Path) -> None:
+    results = pq.read_table(study / "results.parquet")
+    assert results.num_rows == (1 + 1 + 3 + 1) * 2  # unified: base and two sweep points
+    with (study / "results.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == results.num_rows
+    assert {r["run"] for r in rows} == {"court", "pilot", "unified", "sesame"}
+    assert all(len(r["inputs_sha256"]) == 64 for r in rows)
+    with (study / "table.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    flights = {r["run"]: r for r in table if r["figure"] == "measure.restrict.flight.denials"}
+    assert flights["pilot"]["mean"] == "" and "no rate of use" in flights["pilot"]["not_applicable"]
+    assert float(flights["unified"]["mean"]) >= 0 and flights["unified"]["definition"]
+    assert (study / "study.toml").read_text() == STUDY
+    resolved = json.loads((study / "resolved.json").read_text())
+    sim = resolved["simulations"]["unified__base__seed-1"]
+    assert sim["scenario"]["camera_coverage"] == 0.3 and sim["seed"] == 1
+    assert sim["regime"]["catalogs"] == ["unified-score"]
+    swept = [s for k, s in resolved["simulations"].items() if k.startswith("unified__camera")]
+    assert sorted({s["scenario"]["camera_coverage"] for s in swept}) == [0.1, 0.9]
