@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from socialcredit.errors import InputError
 from socialcredit.study import report, runner
 from socialcredit.study.spec import load_study_text
 
@@ -50,6 +51,11 @@ end = 2015-12-31
 [sweep]
 run = "unified"
 camera_coverage = [0.1, 0.9]
+
+[sensitivity]
+run = "unified"
+parameters = ['records_per_year."unified.petition"']
+factors = [0.5, 4.0]
 """
 
 
@@ -146,7 +152,8 @@ def test_each_regime_in_plain_words_with_three_figures(study: Path) -> None:
 
 def test_results_are_exported_beside_the_report(study: Path) -> None:
     results = pq.read_table(study / "results.parquet")
-    assert results.num_rows == (1 + 1 + 3 + 1) * 2  # unified: base and two sweep points
+    # unified: base, two sweep points, two sensitivity points
+    assert results.num_rows == (1 + 1 + 5 + 1) * 2
     with (study / "results.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == results.num_rows
@@ -164,3 +171,35 @@ def test_results_are_exported_beside_the_report(study: Path) -> None:
     assert sim["regime"]["catalogs"] == ["unified-score"]
     swept = [s for k, s in resolved["simulations"].items() if k.startswith("unified__camera")]
     assert sorted({s["scenario"]["camera_coverage"] for s in swept}) == [0.1, 0.9]
+
+
+def test_one_assumption_at_a_time(study: Path) -> None:
+    page = html.unescape((study / "report.html").read_text())
+    section = page.split("Sensitivity: unified, one assumption at a time", 1)[1]
+    section = section.split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td>(.*?)</tr>", section, flags=re.S)
+    assert [(p, v) for p, v, _c in rows] == [
+        ('records_per_year."unified.petition"', "0.0005 (0.001 x 0.5)"),
+        ('records_per_year."unified.petition"', "0.004 (0.001 x 4)"),
+    ]
+    for _p, _v, cells in rows:
+        assert len(re.findall(r"<td>[\d,.]+ ± [\d,.]+( \([+-]\d+%\))?</td>", cells)) == 3, cells
+
+
+@pytest.mark.parametrize(
+    ("parameter", "message"),
+    [
+        ("'records_per_year.\"unified.nothing\"'", "not a parameter of scenario unified-2020"),
+        ("'name'", "is 'unified-2020', not a number"),
+    ],
+)
+def test_a_bad_sensitivity_parameter_is_refused_before_anything_runs(
+    tmp_path: Path, parameter: str, message: str
+) -> None:
+    text = STUDY.replace("""['records_per_year."unified.petition"']""", f"[{parameter}]")
+    (tmp_path / "s.toml").write_text(text)
+    spec, _ = load_study_text(tmp_path / "s.toml")
+    with pytest.raises(InputError, match=message) as err:
+        runner.run_study(spec, tmp_path / "out")
+    assert err.value.field.startswith("sensitivity.parameters.")
+    assert not (tmp_path / "out").exists()

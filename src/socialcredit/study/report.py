@@ -519,8 +519,8 @@ def sweep_cells(results: pa.Table, study: Study) -> list[dict[str, Any]]:
     cells = []
     for point, mine in by_point.items():
         vals = [v for r in mine if (v := _value(r, metric, "stock")) is not None]
-        if not vals:
-            continue
+        if not vals or set(json.loads(point)) != set(keys):
+            continue  # (a point of the sensitivity table, not of the grid)
         mean, half = ci(vals)
         raw = float(np.mean([float(r[f"t_{metric}"]) for r in mine]))
         p = json.loads(point)
@@ -937,6 +937,7 @@ def render(out: Path) -> Path:
             parts.append(f"<tr>{vals}{_cell_html(c, 'stock', notes)}</tr>")
         parts.append(f"</tbody></table><p class='meta'>{e(INTERVAL)}</p></section>")
     parts += _assumptions(study, scenarios)
+    parts += _sensitivity_html(results, study)
     if calib:
         parts.append(
             "<section><h2>Calibration against the published figures</h2><table><thead><tr>"
@@ -987,6 +988,80 @@ def render(out: Path) -> Path:
     return path
 
 
+def sensitivity(results: pa.Table, study: Study) -> list[dict[str, Any]]:
+    """The one-at-a-time table: for each parameter and factor, the sensitivity run's key
+    figures at that point against its base (mean over seeds, interval, change)."""
+    sens = study.sensitivity
+    if sens is None:
+        return []
+    from socialcredit.study.runner import sensitivity_bases
+
+    rows = results.filter(pc.equal(results["run"], sens.run)).to_pylist()
+    regime = rows[0]["regime"] if rows else ""
+    text = REGIMES.get(regime)
+    wanted = [k for k in (*(text.key_figures if text else ()), *DEFAULT_FIGURES) if "." not in k]
+    how = {key: h for _label, key, h in ROWS}
+
+    def cell(point: str, key: str) -> dict[str, Any] | None:
+        vals = [v for r in rows if r["point"] == point
+                if (v := _value(r, key, how[key])) is not None]  # fmt: skip
+        if not vals:
+            return None
+        mean, half = ci(vals)
+        return {"mean": mean, "half": half, "seeds": len(vals)}
+
+    figures = [k for k in dict.fromkeys(wanted) if cell("{}", k) is not None][:3]
+    out = []
+    for key, base in sensitivity_bases(study).items():
+        for factor in sens.factors:
+            moved = base * factor
+            value = round(moved) if isinstance(base, int) else float(f"{moved:.12g}")
+            point = json.dumps({key: value}, sort_keys=True)
+            cells = {}
+            for fig in figures:
+                at, ref = cell(point, fig), cell("{}", fig)
+                if at is not None and ref is not None:
+                    change = (at["mean"] / ref["mean"] - 1) * 100 if ref["mean"] else None
+                    cells[fig] = {**at, "change": change}
+            out.append({"parameter": key, "base": base, "factor": factor, "value": value,
+                        "figures": figures, "cells": cells})  # fmt: skip
+    return out
+
+
+def _sensitivity_html(results: pa.Table, study: Study) -> list[str]:
+    table = sensitivity(results, study)
+    if not table or study.sensitivity is None:
+        return []
+    e = html.escape
+    figures = table[0]["figures"]
+    labels = {key: label for label, key, _how in ROWS}
+    hows = {key: how for _label, key, how in ROWS}
+    parts = [
+        f"<section><h2>Sensitivity: {e(study.sensitivity.run)}, one assumption at a time</h2>"
+        "<p>Each row multiplies one assumed parameter by a factor and leaves every other as it "
+        "is; each cell is the figure at that point (mean over seeds, its 95% interval) and its "
+        "change against the run as it is. A large change means the figure rests on that "
+        "assumption.</p><table><thead><tr><th>parameter</th><th>value (base x factor)</th>"
+        + "".join(f"<th>{e(labels[f])}</th>" for f in figures)
+        + "</tr></thead><tbody>"
+    ]
+    for row in table:
+        cells = ""
+        for fig in figures:
+            c = row["cells"].get(fig)
+            if c is None:
+                cells += "<td class='na'>n/a</td>"
+                continue
+            change = "" if c["change"] is None else f" ({c['change']:+.0f}%)"
+            cells += f"<td>{_fmt(c['mean'], c['half'], hows[fig], seeds=c['seeds'])}{change}</td>"
+        parts.append(
+            f"<tr><td>{e(row['parameter'])}</td><td>{row['value']:g} ({row['base']:g} x "
+            f"{row['factor']:g})</td>{cells}</tr>"
+        )
+    parts.append("</tbody></table></section>")
+    return parts
+
+
 def _assumptions(study: Study, scenarios: dict[str, dict[str, Any]]) -> list[str]:
     """What the numbers depend on: each run's assumed rates as resolved (overrides applied)."""
     e = html.escape
@@ -994,7 +1069,8 @@ def _assumptions(study: Study, scenarios: dict[str, dict[str, Any]]) -> list[str
         "<section><h2>What the numbers depend on</h2><p>Every figure above follows from the "
         "assumed rates below (the resolved scenario of each run, overrides applied; full detail "
         "in resolved.json). Most have no published source; a figure moves with them. To see "
-        "how much, sweep a rate in a study (<code>[sweep]</code>) or run "
+        "how much, vary them one at a time in a study (<code>[sensitivity]</code>), sweep them "
+        "(<code>[sweep]</code>) or run "
         "<code>socialcredit simulate --set KEY=VALUE</code>.</p>"
     ]
     for run in study.runs:

@@ -81,9 +81,46 @@ def tasks(study: Study) -> list[Task]:
     return [
         Task(run, point, seed)
         for run in study.runs
-        for point in study.points(run)
+        for point in points(study, run)
         for seed in study.seeds
     ]
+
+
+def points(study: Study, run: StudyRun) -> list[dict[str, Any]]:
+    """``run``'s points: the base, the sweep's grid (:meth:`Study.points`), then for the
+    sensitivity's run each parameter times each factor, one at a time (its base value read
+    from the run's scenario; a point the grid has already is not run twice)."""
+    found = {json.dumps(p, sort_keys=True): p for p in study.points(run)}
+    sens = study.sensitivity
+    if sens is not None and sens.run == run.name:
+        for key, value in sensitivity_bases(study).items():
+            for factor in sens.factors:
+                moved = value * factor
+                point = {key: round(moved) if isinstance(value, int) else float(f"{moved:.12g}")}
+                found.setdefault(json.dumps(point, sort_keys=True), point)
+    return list(found.values())
+
+
+def sensitivity_bases(study: Study) -> dict[str, int | float]:
+    """Each sensitivity parameter's value in its run's scenario (overrides applied)."""
+    sens = study.sensitivity
+    if sens is None:
+        return {}
+    run = next(r for r in study.runs if r.name == sens.run)
+    scenario = load_any(run.scenario, **run.overrides).model_dump(mode="json")
+    out = {}
+    for key in sens.parameters:
+        value: Any = scenario
+        for part in override_path(key):
+            if not isinstance(value, dict) or part not in value:
+                raise InputError(
+                    f"sensitivity.parameters.{key}", f"not a parameter of scenario {run.scenario}"
+                )
+            value = value[part]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"sensitivity.parameters.{key}", f"is {value!r}, not a number")
+        out[key] = value
+    return out
 
 
 def check(study: Study) -> None:

@@ -53,6 +53,35 @@ class StudyRun(Frozen):
     """Scenario parameters changed for this run: path -> value, or tables of them (merged)."""
 
 
+class Sensitivity(Frozen):
+    """One at a time, each parameter of ``run``'s scenario multiplied by each factor, the others
+    as they are: how much the figures move with each assumption."""
+
+    run: str
+    parameters: tuple[str, ...] = Field(min_length=1, max_length=20)
+    """Paths of numeric scenario parameters (``records_per_year."unified.petition"``)."""
+    factors: tuple[float, ...] = Field(default=(0.5, 2.0), min_length=1, max_length=10)
+
+    @field_validator("parameters")
+    @classmethod
+    def _paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for key in value:
+            try:
+                override_path(key)
+            except InputError as exc:
+                raise ValueError(f"{key}: {exc.message}") from None
+        if len(set(value)) != len(value):
+            raise ValueError("must be distinct")
+        return value
+
+    @field_validator("factors")
+    @classmethod
+    def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(f <= 0 or f == 1 for f in value):
+            raise ValueError("each factor must be positive and not 1")
+        return value
+
+
 class Study(Frozen):
     name: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -60,6 +89,8 @@ class Study(Frozen):
     seeds: tuple[int, ...] = Field(min_length=1, max_length=100)
     threads: int = Field(default=2, ge=1, le=256)
     runs: tuple[StudyRun, ...] = Field(min_length=1)
+    sensitivity: Sensitivity | None = None
+    """One-at-a-time changes of a run's assumed rates (see :class:`Sensitivity`)."""
     sweep: dict[str, Any] | None = None
     """``run`` (a run's name) and parameter path -> list of values: the grid. A table of
     parameters (TOML's dotted keys) is flattened into paths."""
@@ -95,6 +126,12 @@ class Study(Frozen):
             grid = {k: v for k, v in self.sweep.items() if k != "run"}
             if not grid:
                 raise ValueError("sweep: name at least one parameter and its values")
+        if self.sensitivity is not None and self.sensitivity.run not in names:
+            raise ValueError(
+                f"sensitivity.run: {self.sensitivity.run!r} is not one of the runs {names}"
+            )
+        if self.sweep is not None:
+            grid = {k: v for k, v in self.sweep.items() if k != "run"}
             for key, values in grid.items():
                 try:
                     override_path(key)
