@@ -122,3 +122,28 @@ def test_another_study_in_the_same_folder_is_refused(tmp_path: Path) -> None:
     runner.run_study(study(tmp_path, STUDY.replace("seeds = [1, 2]", "seeds = [1]")), out)
     with pytest.raises(InputError, match="holds the study 'resume'"):
         runner.run_study(study(tmp_path, STUDY.replace('name = "resume"', 'name = "b"')), out)
+
+
+def test_the_command_names_what_changed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    one = STUDY.replace("seeds = [1, 2]", "seeds = [1]")
+    (tmp_path / "s.toml").write_text(one)
+    out = tmp_path / "out"
+    exe = [sys.executable, "-m", "socialcredit", "study", "run", str(tmp_path / "s.toml"),
+           "--out", str(out), "--no-report"]  # fmt: skip
+    first = subprocess.run(exe, capture_output=True, text=True, timeout=300, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "0 simulation(s) reused, 2 to run" in first.stdout
+    (tmp_path / "s.toml").write_text(one.replace("end = 2016-06-30", "end = 2016-03-31"))
+    refused = subprocess.run(
+        [*exe, "--refuse-changed"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert refused.returncode == 2
+    assert "study:" in refused.stderr and 'end: "2016-06-30" -> "2016-03-31"' in refused.stderr
+    assert "Traceback" not in refused.stderr
+    again = subprocess.run(exe, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "1 simulation(s) reused, 1 to run" in again.stdout
+    assert 're-running court__base__seed-1: end: "2016-06-30" -> "2016-03-31"' in again.stdout

@@ -72,7 +72,7 @@ def run_all(
             progress=progress,
             source=source,
             on_change=on_change,
-            report=bar.console.print,
+            report=lambda line: bar.console.print(line, markup=False, soft_wrap=True),
         )
         bar.update(task, completed=len(runner.tasks(spec)), description=f"study {spec.name}")
 

@@ -147,7 +147,7 @@ MIN_COUNT = 20
 out: too few to quote."""
 
 
-CALIBRATION = {  # FACTS.md: court list, national, cumulative
+CALIBRATION = {  # docs/sources.md: court list, national, cumulative
     date(2018, 9, 30): {
         "listed_ever": 12.11e6,
         "flight_denials": 14.63e6,
