@@ -317,3 +317,34 @@ def test_a_slow_answer_does_not_count_against_the_next_requests_head(quick: Live
         sock.sendall(request)
         second = sock.recv(65536)
         assert second.startswith(b"HTTP/1.1 200"), second
+
+
+def test_large_bodies_within_their_limit_and_pipelined_requests_pass(live: Live) -> None:
+    """The head limit counts heads, not bodies nor pipelined requests: a batch of 1,000
+    records (about 250 KB) is filed, twice on one connection, and 200 pipelined checks in one
+    write are all answered."""
+    live.key("authority", "court", "court")
+    token = live.key("consumer", "transport", "airline")
+    records = [
+        {"subject": person_id(150_000 + n), "record_type": "court.dishonest_debtor.refuse_to_"
+         "perform", "decided_on": "2026-01-10", "decision_ref": f"(2026) batch {n:05d} " + "x" * 80,
+         "client_key": f"big-{n}"}
+        for n in range(1_000)
+    ]  # fmt: skip
+    with live.client("court") as c:
+        for expected in (201, 200):  # the same batch again: already filed
+            r = c.post("/api/v1/records/batch", json={"records": records})
+            assert r.status_code == expected, r.text[:300]
+    with live.client("airline") as c:
+        assert c.get(f"/api/v1/checks/{person_id(1)}/restrict.flight").status_code == 200
+    one = (f"GET /api/v1/checks/{person_id(2)}/restrict.flight HTTP/1.1\r\nHost: x\r\n"
+           f"Authorization: Bearer {token}\r\n\r\n").encode()  # fmt: skip
+    with _connect(live) as sock:
+        sock.sendall(one * 200)  # over 64 KiB of heads in one write
+        got = b""
+        sock.settimeout(10)
+        while got.count(b"HTTP/1.1 200") < 200:
+            chunk = sock.recv(65536)
+            assert chunk, got[-300:]
+            got += chunk
+    assert b"HTTP/1.1 431" not in got

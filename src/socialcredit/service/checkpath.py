@@ -212,6 +212,10 @@ class CheckProtocol(HttpToolsProtocol):
     _head_since: float | None = None
     """Since when a request's head is awaited (None while a head is not awaited)."""
     _head_bytes: int = 0
+    _heads: int = 0
+    """Request heads completed on this connection."""
+    _messages: int = 0
+    """Requests completed (head and body) on this connection."""
     _body_since: float | None = None
     """Since when a request's body is awaited (None while a body is not awaited)."""
     _sweeping: asyncio.AbstractEventLoop | None = None
@@ -231,12 +235,15 @@ class CheckProtocol(HttpToolsProtocol):
             self.loop.call_later(1.0, _sweep, self.loop, self.connections)
 
     def data_received(self, data: bytes) -> None:
-        if self._head_since is not None:
+        seen = self._heads + self._messages
+        super().data_received(data)
+        # a read that completed neither a head nor a message was all head: it counts towards
+        # the head awaited; one that completed either (a head, a body's end, pipelined
+        # requests) does not, so a head is refused past the limit plus at most one read
+        if self._heads + self._messages == seen and self._head_since is not None:
             self._head_bytes += len(data)
             if self._head_bytes > self.limits.max_head:
                 self._refuse(_LARGE)
-                return
-        super().data_received(data)
 
     def _expire(self, now: float) -> None:
         """Close the connection if a head or a body is overdue (the sweep calls this)."""
@@ -271,6 +278,7 @@ class CheckProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head_since = None
         self._head_bytes = 0
+        self._heads += 1
         self._body_since = self.loop.time()
         url = self.url
         if url.startswith(_PREFIX) and self._idle() and self.parser.get_method() == b"GET":
@@ -315,6 +323,7 @@ class CheckProtocol(HttpToolsProtocol):
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._messages += 1
         self._body_since = None
         self._head_since = self.loop.time()  # the next request's head, when it comes
         ready = self._ready
