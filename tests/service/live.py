@@ -39,6 +39,7 @@ class Live:
     app: object
     tokens: dict[str, str] = field(default_factory=dict)
     today: list[date] = field(default_factory=lambda: [TODAY])
+    server: uvicorn.Server | None = None
 
     def client(self, who: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -77,7 +78,7 @@ def serve(
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the server did not start")
         time.sleep(0.02)
-    live = Live(f"http://127.0.0.1:{port}", ledger, catalog, app, today=today)
+    live = Live(f"http://127.0.0.1:{port}", ledger, catalog, app, today=today, server=server)
     try:
         yield live
     finally:

@@ -348,3 +348,26 @@ def test_large_bodies_within_their_limit_and_pipelined_requests_pass(live: Live)
             assert chunk, got[-300:]
             got += chunk
     assert b"HTTP/1.1 431" not in got
+
+
+def test_a_graceful_shutdown_sends_the_answer_held_for_its_entry_then_closes(
+    live: Live,
+) -> None:
+    from test_audit_first import check_purposes, writers_lock_held
+
+    token = live.key("consumer", "transport", "airline")
+    someone = person_id(161)
+    with live.client("airline") as c:  # the key is cached from here on: the protocol answers
+        assert c.get(f"/api/v1/checks/{someone}/restrict.flight").status_code == 200
+    assert live.server is not None
+    with _connect(live) as sock:
+        request = (f"GET /api/v1/checks/{someone}/restrict.flight?purpose=last HTTP/1.1\r\n"
+                   f"Host: x\r\nAuthorization: Bearer {token}\r\n\r\n").encode()  # fmt: skip
+        with writers_lock_held(live.ledger):
+            sock.sendall(request)
+            time.sleep(0.5)  # held
+            live.server.should_exit = True
+            time.sleep(0.5)
+        got = _read_all(sock, 10)  # answered, then closed
+    assert got.startswith(b"HTTP/1.1 200") and b"connection: close" in got, got
+    assert "last" in check_purposes(live.ledger)

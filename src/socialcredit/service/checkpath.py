@@ -164,12 +164,14 @@ class _Held:
     """Stands for uvicorn's request cycle while a check's answer waits for its audit entry:
     a request pipelined behind it waits in uvicorn's queue, as behind any response in flight."""
 
-    __slots__ = ("response_complete", "disconnected", "message_event")
+    __slots__ = ("response_complete", "disconnected", "message_event", "keep_alive")
 
     def __init__(self) -> None:
         self.response_complete = False
         self.disconnected = False
         self.message_event = _NO_EVENT
+        self.keep_alive = True
+        """Set false by uvicorn's graceful shutdown: close once the answer is out."""
 
 
 class _NoEvent:
@@ -353,6 +355,7 @@ class CheckProtocol(HttpToolsProtocol):
         if defaults is not CheckProtocol._headers_of:  # a new Date header, once a second
             CheckProtocol._headers = b"".join(k + b": " + v + b"\r\n" for k, v in defaults)
             CheckProtocol._headers_of = defaults
+        keep_alive = keep_alive and held.keep_alive
         if not durable:
             keep_alive = False
             status, body = _UNAVAILABLE, UNAUDITED
