@@ -136,10 +136,14 @@ class GroupCommit:
                         break
                 if self._stop:
                     return  # stop() writes the rest from its own thread
-            if self._pending:
-                self._group(None)
-            if self._index_due_in() <= 0:
-                self._index()
+            try:
+                if self._pending:
+                    self._group(None)
+                if self._index_due_in() <= 0:
+                    self._index()
+            except Exception:  # a bug, not the store (its failures are retried inside): say
+                _log.exception("the audit writer failed; it goes on")  # so, and keep writing
+                time.sleep(0.1)
 
     def _index_due_in(self) -> float:
         return self._indexed_at + self.index_every - time.monotonic()
