@@ -163,6 +163,14 @@ CALIBRATION = {  # docs/sources.md: court list, national, cumulative
 }
 
 
+CALIBRATION_LABELS = {
+    "listed_ever": "persons and organisations ever listed",
+    "flight_denials": "flight bookings denied (published: flight restrictions)",
+    "train_denials": "G-train bookings denied (published: rail restrictions)",
+    "fulfilled_after_listing": "debts performed after listing (published: complied / repaid)",
+}
+
+
 def ci(values: Sequence[float]) -> tuple[float, float]:
     """Mean and the half-width of its 95% confidence interval (0 with one value)."""
     v = [x for x in values if x is not None and not math.isnan(x)]
@@ -877,8 +885,8 @@ def render(out: Path) -> Path:
         "synthetic: nothing here is about a real person.</p>",
         "</header><main>",
         "<section class='read'><h2>How to read these numbers</h2><ul>"
-        f"<li>Rates are per 100,000 simulated persons: {e(UNITS['stock'])} for stocks (who is "
-        f"listed or restricted), {e(UNITS['flow'])} for flows (records, denials, objections). "
+        "<li>Rates are per 100,000 simulated persons: at the end of the run for stocks (who is "
+        "listed or restricted), per year of the run for flows (records, denials, objections). "
         "Regimes run over worlds of different sizes and periods, so only rates compare.</li>"
         f"<li>{e(INTERVAL)}</li>"
         "<li><b>n/a</b> means the figure does not apply to that regime or its engine does not "
@@ -952,7 +960,7 @@ def render(out: Path) -> Path:
                 mean, half = ci([float(c["model"][key]) for c in cs])
                 spread = f" ± {half / 1e6:,.2f}M" if half else ""
                 parts.append(
-                    f"<tr><td>{e(run)}, {when}</td><td>{e(key)}</td>"
+                    f"<tr><td>{e(run)}, {when}</td><td>{e(CALIBRATION_LABELS[key])}</td>"
                     f"<td>{mean / 1e6:,.2f}M{spread}</td><td>{target / 1e6:,.2f}M</td>"
                     f"<td>{(mean / target - 1) * 100:+.1f}%</td></tr>"
                 )

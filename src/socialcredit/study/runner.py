@@ -418,7 +418,14 @@ def read_results(out: Path) -> pa.Table:
     if not study_file.exists():
         raise InputError("study", f"{out} has no study.json (run `socialcredit study run` first)")
     study = Study.model_validate_json(study_file.read_text())
-    expected = (_read_json(out / "resolved.json") or {}).get("simulations", {})
+    resolved = _read_json(out / "resolved.json")
+    if not isinstance(resolved, dict):
+        raise InputError(
+            "study",
+            f"{out} has no resolved.json (run by an earlier version, or cut short): run "
+            "`socialcredit study run` again to check which results still hold",
+        )
+    expected = resolved.get("simulations", {})
     tables = []
     missing = []
     for task in tasks(study):
