@@ -250,10 +250,11 @@ def _due_process(
             counts["fulfilled"] += 1
             repairable = add_months(new.decided_on, rt.publication.min_months)
             applied = max(repairable, performed)
-            effect = rt.publication.effect
-            ends = add_months(new.decided_on, effect) if effect is not None else None
-            still_in_effect = ends is None or applied < ends
-            if rt.repairable and still_in_effect and applied < today and rnd.random() < 0.5:
+            if (
+                applied < today
+                and workflows.can_repair(ledger, loaded, rid, applied)
+                and rnd.random() < 0.5
+            ):
                 workflows.apply_repair(
                     ledger, loaded, rid, by=new.subject, commitment=True, on=applied, today=today
                 )

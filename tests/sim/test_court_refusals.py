@@ -31,8 +31,11 @@ def variant(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
-def test_the_bundled_court_list_runs() -> None:
-    assert load_regime("law-bound").list_months == 24
+def test_the_bundled_court_list_runs_the_term_of_its_ground() -> None:
+    """Art. 1(1): no fixed term, ended by performance; no repair as a way off."""
+    regime = load_regime("law-bound")
+    assert regime.list_months is None and regime.effect_months is None
+    assert regime.fulfilment_ends_listing and regime.repair_months is None
 
 
 @pytest.mark.parametrize(

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
+from socialcredit.daycount import add_months, to_day
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import load
 from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 from socialcredit.rules import Unsupported
 from socialcredit.sim.common import gini
-from socialcredit.sim.folding import UNSCORED, FoldRegime, FoldRun
+from socialcredit.sim.folding import UNSCORED, ConductScenario, FoldRegime, FoldRun
 from socialcredit.sim.run import prepare
 
 DATA = Path(__file__).parents[1] / "data"
@@ -88,13 +89,40 @@ def test_runs_are_reproducible_and_seeds_differ(tmp_path: Path) -> None:
     assert metrics(1, "a") != metrics(2, "c")
 
 
-def test_lists_entered_by_records_are_left_when_their_duration_ends(tmp_path: Path) -> None:
-    run = prepare("unified-2020", "unified-score", population=30_000, seed=2)
-    summary = run.run(tmp_path)
-    table = pq.read_table(tmp_path / "metrics.parquet").to_pydict()
-    in_force = table["list.court.judgment_debtor.in_force"]
-    assert summary["totals"]["delisted"] > 0
-    assert sum(table["list.court.judgment_debtor.entered"]) > in_force[-1]
+def test_the_court_lists_grounds_for_their_terms_in_the_one_engine() -> None:
+    """Art. 1(2)-(6) listings end after two years whatever the debtor does; Art. 1(1) ones
+    only when the debtor performs (Fa Shi [2017] No. 7, Arts. 2 and 10)."""
+    conduct = ConductScenario(
+        name="court-terms",
+        start=date(2015, 1, 1),
+        end=date(2019, 12, 31),
+        represented=20_000,
+        tiers={"all": {"share": 1.0}},
+        records_per_year={
+            "court.dishonest_debtor.refuse_to_perform": 0.03,
+            "court.dishonest_debtor.obstruct_enforcement": 0.03,
+        },
+        due_process={"fulfilment_per_year": 0.3},
+    )
+    run = FoldRun(conduct, FoldRegime.of(load("court-dishonest-debtors"), "court"), 20_000, 1,
+                  trace_k=20_000)  # fmt: skip
+    run.simulate()
+    last = to_day(run.last)
+    open_unpaid = expired = 0
+    for agent in np.flatnonzero(run.state.head >= 0).tolist():
+        listed = bool(run.state_of(agent)["lists"])
+        facts_ = run.facts_of(agent)
+        open_ = any(f["record_type"].endswith("refuse_to_perform")
+                    and not any(k in ("fulfilled", "objection_upheld") for k, _ in f["events"])
+                    for f in facts_)  # fmt: skip
+        fixed = any(f["record_type"].endswith("obstruct_enforcement")
+                    and last < add_months(f["day"], 24) for f in facts_)  # fmt: skip
+        assert listed == (open_ or fixed), agent
+        open_unpaid += open_ and all(f["day"] < last - 3 * 365 for f in facts_)
+        expired += any(f["record_type"].endswith("obstruct_enforcement") for f in facts_) and (
+            not listed
+        )
+    assert open_unpaid > 0 and expired > 0
 
 
 def test_family_contagion_restricts_household_members_not_listed(tmp_path: Path) -> None:

@@ -246,7 +246,9 @@ def decide_repair(
     return _append(store, catalog, LifecycleEvent(record_id, kind, on, authority, reason), today)
 
 
-def _repair_allowed(catalog: Loaded, rec: Record, state: RecordState, on: date) -> None:
+def repair_refusal(catalog: Loaded, rec: Record, state: RecordState, on: date) -> str | None:
+    """Why ``rec`` (in ``state``) cannot be repaired on ``on``, or ``None`` if it can (the
+    rulebook's one rule, :func:`socialcredit.rules.repair_block`, in words)."""
     rt = catalog.index.record_types.get(rec.record_type)
     block = repair_block(
         repairable=rt is not None and rt.repairable,
@@ -258,7 +260,7 @@ def _repair_allowed(catalog: Loaded, rec: Record, state: RecordState, on: date) 
         on=on,
     )
     if block is None:
-        return
+        return None
     why = {
         RepairBlock.NOT_REPAIRABLE: f"records of type {rec.record_type} cannot be repaired",
         RepairBlock.VOIDED: f"record {rec.id} is {state.status.replace('_', ' ')}: "
@@ -269,7 +271,19 @@ def _repair_allowed(catalog: Loaded, rec: Record, state: RecordState, on: date) 
         RepairBlock.NOT_FULFILLED: f"record {rec.id} records an obligation not performed: "
         "it must be fulfilled before repair",
     }
-    raise WorkflowError(why[block])
+    return why[block]
+
+
+def can_repair(store: EventStore, catalog: Loaded, record_id: str, on: date) -> bool:
+    """Whether a repair of the record could be granted on ``on`` (as the facts stand)."""
+    state = _state(store, catalog, record_id, on)
+    return repair_refusal(catalog, state.record, state, on) is None
+
+
+def _repair_allowed(catalog: Loaded, rec: Record, state: RecordState, on: date) -> None:
+    why = repair_refusal(catalog, rec, state, on)
+    if why is not None:
+        raise WorkflowError(why)
 
 
 def record_fulfilment(

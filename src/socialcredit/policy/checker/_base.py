@@ -22,6 +22,7 @@ from socialcredit.policy.schema import (
     Role,
     Rule,
     Scheme,
+    Term,
     WeightedScheme,
 )
 from socialcredit.policy.schema import Severity as RecordSeverity
@@ -271,3 +272,31 @@ def related(ctx: Context, domains: set[str]) -> set[str]:
             ):
                 out.add(other_id)
     return out
+
+
+def open_term_problem(term: Term) -> str | None:
+    """Why a listing with no fixed term (``duration_months`` unset) is not acceptable, or
+    ``None`` if it is: a way off in the subject's hands (fulfilment) and its own legal basis."""
+    if Removal.fulfilment not in term.removal:
+        return "no way off in the subject's hands (fulfilment)"
+    if blank(term.legal_basis):
+        return "no legal basis of its own for listing with no fixed term"
+    return None
+
+
+def open_ended_types(ctx: Context) -> set[str]:
+    """Record types of defaults whose every listing is an accepted open term: they may have no
+    fixed end of effect (they last until performed, Fa Shi [2017] No. 7, Art. 10)."""
+    ok: set[str] = set()
+    for rt in ctx.catalog.record_types:
+        if rt.nature is not Nature.default:
+            continue
+        entering = [lst for lst in ctx.catalog.lists if rt.code in lst.entry.record_types]
+        terms = [next((t for t in lst.terms if rt.code in t.record_types), None)
+                 for lst in entering]  # fmt: skip
+        if entering and all(
+            t is not None and t.duration_months is None and open_term_problem(t) is None
+            for t in terms
+        ):
+            ok.add(rt.code)
+    return ok

@@ -8,6 +8,7 @@ from socialcredit.policy.checker._base import (
     WAYS_OFF,
     Context,
     feeding_types,
+    open_term_problem,
 )
 from socialcredit.policy.schema import ListDef, ListKind, Nature, Removal
 from socialcredit.policy.schema import Severity as RecordSeverity
@@ -42,12 +43,35 @@ def unusable_ways(ctx: Context, lst: ListDef) -> dict[Removal, str]:
 def sc006_sc007_lists(ctx: Context) -> None:
     for lst in ctx.catalog.lists:
         by_score = lst.entry.scheme is not None
-        if not by_score and lst.duration_months is None:
+        termed = {code for t in lst.terms for code in t.record_types}
+        for k, term in enumerate(lst.terms):
+            problem = open_term_problem(term) if term.duration_months is None else None
+            if problem is not None:
+                ctx.error(
+                    "SC006",
+                    ctx.at("lists", lst.id, f"terms[{k}]"),
+                    f"list {lst.id} lists {', '.join(term.record_types)} with no fixed term and "
+                    f"{problem}",
+                    "an open listing must end when the subject performs (fulfilment) and cite "
+                    "the law that leaves it open (Fa Shi [2017] No. 7, Arts. 1(1) and 10); "
+                    "otherwise set duration_months",
+                )
+            elif term.duration_months is not None and term.duration_months > MAX_LIST_MONTHS:
+                ctx.error(
+                    "SC006",
+                    ctx.at("lists", lst.id, f"terms[{k}].duration_months"),
+                    f"list {lst.id} lists {', '.join(term.record_types)} for "
+                    f"{term.duration_months} months, more than {MAX_LIST_MONTHS}",
+                    "the court list lasts 2 years, plus at most 3 for aggravated cases",
+                )
+        untermed = [c for c in lst.entry.record_types if c not in termed]
+        if not by_score and lst.duration_months is None and untermed:
             ctx.error(
                 "SC006",
                 ctx.at("lists", lst.id, "duration_months"),
                 f"list {lst.id} ({lst.title}) is entered by records but has no duration",
-                "set duration_months (serious-dishonesty lists: at most 36)",
+                "set duration_months (serious-dishonesty lists: at most 36), or a term per "
+                "record type",
             )
         elif lst.duration_months is not None and lst.duration_months > MAX_LIST_MONTHS:
             ctx.error(

@@ -8,14 +8,16 @@ from socialcredit.policy.checker._base import (
     PUBLICATION_BOUNDS,
     Context,
     is_role,
+    open_ended_types,
 )
 from socialcredit.policy.schema import Severity as RecordSeverity
 
 
 def sc005_publication(ctx: Context) -> None:
+    open_ended = open_ended_types(ctx)
     for rt in ctx.catalog.record_types:
         pub = rt.publication
-        if not pub.published:
+        if not pub.published or (pub.max_months is None and rt.code in open_ended):
             continue
         low, high = PUBLICATION_BOUNDS[rt.severity]
         where = ctx.at("record_types", rt.code, "publication.max_months")
@@ -39,9 +41,12 @@ def sc005_publication(ctx: Context) -> None:
 
 
 def sc011_effect(ctx: Context) -> None:
+    open_ended = open_ended_types(ctx)
     for rt in ctx.catalog.record_types:
         effect = rt.publication.effect
         where = ctx.at("record_types", rt.code, "publication")
+        if effect is None and rt.code in open_ended:
+            continue  # a default listed until performed: it lasts until then
         if effect is None:
             ctx.error(
                 "SC011",
