@@ -1086,9 +1086,12 @@ def _assumptions(study: Study, scenarios: dict[str, dict[str, Any]]) -> list[str
         if sc is None:
             continue
         rates = _rates(sc)
-        parts.append(f"<h3>{e(run.name)} ({e(sc.get('name', ''))})</h3><table><tbody>")
+        parts.append(
+            f"<details><summary><b>{e(run.name)}</b> (scenario {e(sc.get('name', ''))}): "
+            f"{len(rates)} parameters</summary><table><tbody>"
+        )
         parts += [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in rates]
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></details>")
     parts.append("</section>")
     return parts
 
