@@ -190,7 +190,7 @@ def resolve(study: Study, run: StudyRun, point: dict[str, Any]) -> dict[str, Any
     return {
         "run": run.name,
         "scenario": sc.model_dump(mode="json"),
-        "overrides": _overrides(task),
+        "overrides": json.loads(json.dumps(_overrides(task), default=str)),  # dates as text
         "regime": regime.spec.model_dump(mode="json"),
         "catalogs": {"ids": regime.loaded.id, "content_sha256": book.digest},
         "population": run.population or study.population,
