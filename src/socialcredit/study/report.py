@@ -345,8 +345,11 @@ def _fmt(mean: float, half: float, how: str, *, seeds: int = 2) -> str:
 # Per-day series
 
 
-def _series(out: Path, run: str, column: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """The run's calendar dates, and the mean over seeds of ``column`` per day."""
+def _series(
+    out: Path, run: str, column: str, since: date | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The run's calendar dates from ``since`` (after a warm-up), and the mean over seeds of
+    ``column`` per day."""
     files = sorted((out / "runs" / run / "base").glob("seed-*/metrics.parquet"))
     stacks = []
     for f in files:
@@ -359,6 +362,9 @@ def _series(out: Path, run: str, column: str) -> tuple[np.ndarray, np.ndarray] |
     n = min(len(s) for s in stacks)
     mean = np.mean([s[:n] for s in stacks], axis=0)
     dates = pq.read_table(files[0], columns=["date"]).column(0).to_numpy()[:n]
+    if since is not None:
+        keep = dates >= np.datetime64(since)
+        return dates[keep], mean[keep]
     return dates, mean
 
 
@@ -394,12 +400,13 @@ def _plots(
     runs = [r.name for r in study.runs]
     figures: list[tuple[str, str, str]] = []
     pops = {r["run"]: r["population"] for r in results.to_pylist()}
+    starts = {r["run"]: date.fromisoformat(r["start"]) for r in results.to_pylist()}
 
     def over_time(column: str, title: str, note: str) -> None:
         fig, ax = plt.subplots(figsize=(7.5, 3.6))
         drawn = False
         for run in runs:
-            s = _series(out, run, column)
+            s = _series(out, run, column, starts.get(run))
             if s is None:
                 continue
             ax.plot(s[0], s[1] / pops[run] * 1e5, label=run)
@@ -895,7 +902,8 @@ def render(out: Path) -> Path:
         "<li>These are the outputs of a model under stated assumptions, not measurements of "
         "China: quote them as what the model gives under those assumptions.</li></ul></section>",
         "<section><h2>The runs</h2><table><thead><tr><th>run</th><th>regime</th>"
-        "<th>scenario</th><th>period</th><th>persons</th><th>stands for</th></tr></thead><tbody>",
+        "<th>scenario</th><th>period counted</th><th>warm-up, not counted</th><th>persons</th>"
+        "<th>stands for</th></tr></thead><tbody>",
     ]
     for run in runs:
         r = info.get(run)
@@ -903,10 +911,16 @@ def render(out: Path) -> Path:
             continue
         parts.append(
             f"<tr><td>{e(run)}</td><td>{e(r['regime'])}</td><td>{e(r['scenario'])}</td>"
-            f"<td>{e(r['start'])} to {e(r['end'])}</td><td>{r['population']:,}</td>"
-            f"<td>{r['represented']:,}</td></tr>"
+            f"<td>{e(r['start'])} to {e(r['end'])}</td><td>{_warmup(r)}</td>"
+            f"<td>{r['population']:,}</td><td>{r['represented']:,}</td></tr>"
         )
-    parts.append("</tbody></table></section>")
+    parts.append(
+        "</tbody></table><p class='meta'>A run with a warm-up is simulated from the warm-up's "
+        "first day so that its lists and scores are not empty when counting starts; flows "
+        "(records, denials...) are counted from the period's start, stocks are read on its "
+        "last day, and 'ever listed' counts from the warm-up's first day. A run without one "
+        "starts from empty lists.</p></section>"
+    )
     parts.append(
         "<section><h2>Side by side</h2><table class='sbs'><thead><tr><th>figure, unit and "
         "definition</th>" + "".join(f"<th>{e(r)}</th>" for r in runs) + "</tr></thead><tbody>"
@@ -1068,6 +1082,14 @@ def _sensitivity_html(results: pa.Table, study: Study) -> list[str]:
         )
     parts.append("</tbody></table></section>")
     return parts
+
+
+def _warmup(row: dict[str, Any]) -> str:
+    since = row.get("warmup_from")
+    if not since:
+        return "none"
+    days = (date.fromisoformat(row["start"]) - date.fromisoformat(since)).days
+    return f"{days:,} days from {html.escape(since)}"
 
 
 def _assumptions(study: Study, scenarios: dict[str, dict[str, Any]]) -> list[str]:

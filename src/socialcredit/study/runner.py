@@ -34,6 +34,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
@@ -138,10 +139,20 @@ def _engine(study: Study, task: Task, *, population: int | None = None) -> Any:
         population=population or run.population or study.population,
         seed=task.seed,
         threads=study.threads,
-        start=run.start,
+        start=_period(study, task)[0],
         end=run.end,
         overrides=_overrides(task),
     )
+
+
+def _period(study: Study, task: Task) -> tuple[date | None, date | None]:
+    """The day the simulation starts (a warm-up before the run's start) and the day counting
+    starts; ``(run.start, None)`` without a warm-up."""
+    days = study.warmup(task.run)
+    if not days:
+        return task.run.start, None
+    counted = task.run.start or load_any(task.run.scenario, **_overrides(task)).start
+    return counted - timedelta(days=days), counted
 
 
 def _overrides(task: Task) -> dict[str, Any]:
@@ -195,6 +206,7 @@ def resolve(study: Study, run: StudyRun, point: dict[str, Any]) -> dict[str, Any
         "catalogs": {"ids": regime.loaded.id, "content_sha256": book.digest},
         "population": run.population or study.population,
         "start": (run.start or sc.start).isoformat(),
+        "warmup_days": study.warmup(run),
         "end": (run.end or sc.end).isoformat(),
         "code": code_version(),
     }
@@ -359,9 +371,38 @@ def run_study(
             (staging / "inputs.json").write_text(json.dumps(inputs, indent=1, sort_keys=True))
             shutil.rmtree(final, ignore_errors=True)
             staging.rename(final)
+            counted = _period(study, task)[1]
+            if counted is not None:
+                summary = _counted_from(summary, final / "metrics.parquet", counted)
             _write_row(row_file, task, summary, fingerprint(inputs), engine.regime.spec)
         written.append(row_file)
     return written
+
+
+def _counted_from(summary: dict[str, Any], metrics: Path, counted: date) -> dict[str, Any]:
+    """``summary`` with its flows counted from ``counted`` (after a warm-up): a total that is
+    the sum of its daily column is a flow, summed again over the counted days; anything else
+    (stocks, read on the last day, and figures derived from them) is kept. For columns that
+    are never negative the rule cannot mistake one for the other where it matters: a stock
+    equal to its column's sum is zero before its last day, where both sums agree."""
+    table = pq.read_table(metrics)
+    days = table.column("date").to_pylist()
+    first = next((i for i, d in enumerate(days) if d >= counted), len(days))
+    totals = dict(summary["totals"])
+    for name, value in summary["totals"].items():
+        if name not in table.column_names:
+            continue
+        column = table.column(name).to_numpy()
+        if int(column.sum()) == value:
+            totals[name] = int(column[first:].sum())
+    scale = float(summary["scale"])
+    return {
+        **summary,
+        "warmup_from": summary["start"],
+        "start": counted.isoformat(),
+        "totals": totals,
+        "scaled": {k: round(v * scale) for k, v in totals.items()},
+    }
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -382,6 +423,7 @@ def _write_row(path: Path, task: Task, summary: dict[str, Any], inputs_sha: str,
         "scale": float(summary["scale"]),
         "start": summary["start"],
         "end": summary["end"],
+        "warmup_from": summary.get("warmup_from"),
         "engine": "court" if "flight_denials" in summary["totals"] else "one",
         "inputs_sha256": inputs_sha,
         "grades_by_tier": json.dumps(summary.get("grades_by_tier"), sort_keys=True),

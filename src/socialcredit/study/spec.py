@@ -11,6 +11,7 @@
     regime = "law-bound"          # bundled name or TOML path
     scenario = "national-2013"    # bundled name or TOML path
     end = 2018-12-31              # optional: the scenario's own period otherwise
+    warmup_days = 365             # optional: simulated before start, not counted
 
     [sweep]                       # optional: a grid over one run's scenario
     run = "law-bound"
@@ -49,6 +50,9 @@ class StudyRun(Frozen):
     start: date | None = None
     end: date | None = None
     population: int | None = Field(default=None, ge=1)
+    warmup_days: int | None = Field(default=None, ge=0, le=3650)
+    """Days simulated before ``start`` and not counted (the study's ``warmup_days`` if
+    unset)."""
     overrides: dict[str, Any] = Field(default_factory=dict)
     """Scenario parameters changed for this run: path -> value, or tables of them (merged)."""
 
@@ -88,6 +92,9 @@ class Study(Frozen):
     population: int = Field(ge=1, le=2_000_000_000)
     seeds: tuple[int, ...] = Field(min_length=1, max_length=100)
     threads: int = Field(default=2, ge=1, le=256)
+    warmup_days: int = Field(default=0, ge=0, le=3650)
+    """Days each run is simulated before its start so that lists and scores are not empty on
+    its first day; flows are counted from the start, stocks read on the last day."""
     runs: tuple[StudyRun, ...] = Field(min_length=1)
     sensitivity: Sensitivity | None = None
     """One-at-a-time changes of a run's assumed rates (see :class:`Sensitivity`)."""
@@ -140,6 +147,9 @@ class Study(Frozen):
                 if not isinstance(values, list) or not values:
                     raise ValueError(f"sweep.{key}: expected a non-empty list of values")
         return self
+
+    def warmup(self, run: StudyRun) -> int:
+        return self.warmup_days if run.warmup_days is None else run.warmup_days
 
     def points(self, run: StudyRun) -> list[dict[str, Any]]:
         """``run``'s points: the base (its scenario as it is: what the side-by-side table
