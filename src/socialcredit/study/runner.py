@@ -62,12 +62,7 @@ class Task:
 
     @property
     def point_id(self) -> str:
-        if not self.point:
-            return "base"
-        text = json.dumps(self.point, sort_keys=True, default=str)
-        readable = "_".join(f"{override_path(k)[-1]}={v}" for k, v in sorted(self.point.items()))
-        readable = re.sub(r"[^A-Za-z0-9_.=-]", "-", readable)
-        return f"{readable[:60]}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+        return point_id(self.point)
 
     @property
     def key(self) -> str:
@@ -76,6 +71,16 @@ class Task:
     @property
     def folder(self) -> Path:
         return Path("runs") / self.run.name / self.point_id / f"seed-{self.seed}"
+
+
+def point_id(point: dict[str, Any]) -> str:
+    """A point's folder name: readable, and unique by a hash of the point."""
+    if not point:
+        return "base"
+    text = json.dumps(point, sort_keys=True, default=str)
+    readable = "_".join(f"{override_path(k)[-1]}={v}" for k, v in sorted(point.items()))
+    readable = re.sub(r"[^A-Za-z0-9_.=-]", "-", readable)
+    return f"{readable[:60]}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
 
 def tasks(study: Study) -> list[Task]:
@@ -338,9 +343,14 @@ def run_study(
     results = out / "results"
     results.mkdir(exist_ok=True)
     for key in p.obsolete:
-        (results / f"{key}.parquet").unlink(missing_ok=True)
-        run, point, seed = key.split("__")
-        shutil.rmtree(out / "runs" / run / point / seed, ignore_errors=True)
+        stale = results / f"{key}.parquet"
+        try:
+            row = pq.read_table(stale).slice(0, 1).to_pylist()[0]
+            folder = Path(row["run"]) / point_id(json.loads(row["point"])) / f"seed-{row['seed']}"
+            shutil.rmtree(out / "runs" / folder, ignore_errors=True)
+        except (OSError, ValueError, KeyError, IndexError, pa.ArrowException):
+            pass  # an unreadable result: its file goes, its folder (if any) stays unread
+        stale.unlink(missing_ok=True)
     _write_text(out / "study.json", study.model_dump_json(indent=2) + "\n")
     if source is not None:
         _write_text(out / "study.toml", source)
