@@ -125,3 +125,17 @@ def test_an_open_listing_is_admissible_with_performance_as_a_way_off_and_its_bas
 def test_a_list_that_merely_has_no_end_is_still_refused(term: dict[str, object]) -> None:
     codes = catalog_with(term)
     assert "SC006" in codes and "SC011" in codes
+
+
+def test_a_credit_default_is_kept_five_years_from_repayment_and_never_drops_while_unpaid() -> None:
+    credit = load("credit-reporting")
+    facts: list[Fact] = [Record("1", PERSON, "lenders.default", "lenders", date(2015, 3, 1))]
+
+    def counted(on: date, facts: list[Fact]) -> bool:
+        profile = evaluate(facts, credit, on, subject=PERSON)
+        return profile.records[0].status == "in_effect" and bool(profile.schemes)
+
+    assert counted(date(2024, 3, 1), facts)  # unpaid nine years on: still reported
+    repaid = [*facts, LifecycleEvent("1", EventKind.fulfilled, date(2020, 6, 1))]
+    assert counted(date(2025, 5, 31), repaid)
+    assert not counted(date(2025, 6, 1), repaid)  # five years from the end of the conduct

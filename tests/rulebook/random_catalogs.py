@@ -43,6 +43,8 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
             publication["max_months"] = max_months
         if draw(st.booleans()):
             publication["effect_months"] = draw(st.integers(1, 60))
+        elif max_months is None and draw(st.booleans()):
+            publication["after_performance_months"] = draw(st.integers(0, 24))
         record_types.append(
             {
                 "code": code,

@@ -257,11 +257,20 @@ class Publication(_Model):
     max_months: int | None = Field(default=None, ge=0, le=MAX_MONTHS)
     effect_months: int | None = Field(default=None, ge=0, le=MAX_MONTHS)
     """How long the record counts in scores and lists; defaults to ``max_months``."""
+    after_performance_months: int | None = Field(default=None, ge=0, le=MAX_MONTHS)
+    """For a default with no fixed end (no ``max_months`` and no ``effect_months``): how long
+    it keeps effect after the obligation is performed or the creditor withdraws (PBOC keeps
+    negative credit information 5 years from the day the conduct ends); none: it ends then."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Publication:
         if self.max_months is not None and self.min_months > self.max_months:
             raise ValueError("min_months must not exceed max_months")
+        if self.after_performance_months is not None and self.effect is not None:
+            raise ValueError(
+                "after_performance_months is for a record with no fixed end: remove max_months "
+                "and effect_months, or after_performance_months"
+            )
         return self
 
     @property

@@ -17,7 +17,8 @@ The rules, in one place:
   one it would be without it (it is still listed, with its status, so the subject can see it).
 - A record has effect from its decision date for ``publication.effect`` months and is public for
   ``publication.max_months`` (if ``published``). A record of a default with no end of effect
-  lasts until the obligation is performed or the creditor withdraws. A granted repair ends
+  lasts until the obligation is performed or the creditor withdraws, and
+  ``after_performance_months`` more. A granted repair ends
   both on the day it was granted, but never before ``min_months`` (the record's
   ``repairable_from``).
 - A record-based list membership runs from the record's date for ``duration_months``, ended
@@ -246,6 +247,7 @@ class _TypeInfo:
     min_months: int
     max_months: int | None
     effect_months: int | None
+    after_performance: int
     published: bool
     repairable: bool
     nature: Nature
@@ -284,6 +286,7 @@ def _compile(index: CatalogIndex) -> _Compiled:
             min_months=pub.min_months,
             max_months=pub.max_months,
             effect_months=pub.effect,
+            after_performance=pub.after_performance_months or 0,
             published=pub.published,
             repairable=rt.repairable,
             nature=rt.nature,
@@ -368,7 +371,7 @@ def _record_state(
         # withdraws (a listing the law leaves open until then, Fa Shi [2017] No. 7 Art. 10)
         performed = _min_date(fulfilled_on, withdrawn_on)
         if performed is not None:
-            effect_until = max(performed, start)
+            effect_until = add_months(max(performed, start), info.after_performance)
             if info.published and info.max_months is None:
                 published_until = effect_until
     natural_end = effect_until

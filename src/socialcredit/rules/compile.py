@@ -119,6 +119,9 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
             ],
             np.bool_,
         ),  # fmt: skip
+        after_performance=_i32(
+            [rt.publication.after_performance_months or 0 for rt in cat.record_types]
+        ),
     )
 
     schemes = list(cat.schemes)

@@ -64,12 +64,13 @@ def record_window(
 ) -> tuple[int, int, int]:  # pragma: no cover - compiled
     """(effect end, natural end, repaired on) of a record of type ``t`` decided on ``day``:
     effect for ``effect_months`` (a default with no fixed end: until ``performed``, the day
-    the obligation was performed or the creditor withdrew); a granted repair ends it on the day
+    the obligation was performed or the creditor withdrew, and ``after_performance`` months
+    more); a granted repair ends it on the day
     it was granted, never before ``min_months``."""
     e = types.effect_months[t]
     natural = add_months(day, e) if e != NO_LIMIT else _NEVER
     if e == NO_LIMIT and types.performance_ends[t] and performed != _NEVER:
-        natural = max(performed, day)
+        natural = add_months(max(performed, day), types.after_performance[t])
     until = natural
     repaired = _NEVER
     if granted != _NEVER and types.repairable[t]:

@@ -82,7 +82,9 @@ class Types(NamedTuple):
     repairable: B
     performance_ends: B
     """A record of a default with no fixed end: it ends when the obligation is performed or
-    the creditor withdraws."""
+    the creditor withdraws..."""
+    after_performance: I32
+    """... and this many months after that."""
 
 
 class Schemes(NamedTuple):

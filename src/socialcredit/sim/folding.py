@@ -426,7 +426,8 @@ def _gather(
         out.voided[k] = log[r, L_VOIDED] <= d
         natural = log[r, L_NATURAL]
         if natural == _NEVER and types.performance_ends[t] and log[r, L_FULFILLED] <= d:
-            natural = max(log[r, L_FULFILLED], log[r, L_DAY])
+            performed = max(log[r, L_FULFILLED], log[r, L_DAY])
+            natural = add_months(performed, types.after_performance[t])
         out.natural_end[k] = natural
         if log[r, L_GRANTED] <= d:
             out.repaired[k] = log[r, L_REPAIRED]
@@ -453,7 +454,7 @@ def _leaves(start: int, months: int) -> int:  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _record_change(
-    log: I32, r: int, d: int, schemes: Schemes, lists: Lists
+    log: I32, r: int, d: int, types: Types, schemes: Schemes, lists: Lists
 ) -> int:  # pragma: no cover - compiled
     """The first day number after ``d`` on which record ``r``'s part in any fold changes: an
     event (objection upheld, fulfilment, repair), the end of its effect, the end of its stretch
@@ -465,6 +466,11 @@ def _record_change(
             best = when
     if log[r, L_GRANTED] < _NEVER and d < log[r, L_REPAIRED] < best:
         best = log[r, L_REPAIRED]
+    t = log[r, L_TYPE]
+    if types.performance_ends[t] and log[r, L_FULFILLED] < _NEVER:
+        kept = add_months(max(log[r, L_FULFILLED], day), types.after_performance[t])
+        if d < kept < best:
+            best = kept
     t = log[r, L_TYPE]
     for j in range(lists.type_start[t], lists.type_start[t + 1]):
         li = lists.type_list[j]
@@ -491,6 +497,7 @@ def _next_change(
     agent: int,
     d: int,
     only: B1,
+    types: Types,
     schemes: Schemes,
     lists: Lists,
     prev: int = L_PREV,
@@ -503,7 +510,7 @@ def _next_change(
         if only[log[r, L_TYPE]]:
             nc = log[r, L_NEXT]
             if nc <= d:
-                nc = _record_change(log, r, d, schemes, lists)
+                nc = _record_change(log, r, d, types, schemes, lists)
                 log[r, L_NEXT] = nc
             if nc < best:
                 best = nc
@@ -705,14 +712,22 @@ def _fold_agent(
                  _holding(st, i, reach.restriction.shape[0]), guilty)  # fmt: skip
     st.folded[i] = d
     tally.base[M_FOLDS] += 1
-    nxt = _next_change(log, st.head, i, dn, book.every, schemes, lists)
+    nxt = _next_change(log, st.head, i, dn, book.every, book.types, schemes, lists)
     if links.any_household and hh > 1:
         for j in range(first, min(first + hh, n_agents)):
             if j != i:
                 nxt = min(
                     nxt,
                     _next_change(
-                        log, st.link_head, j, dn, links.house_type, schemes, lists, L_LINK_PREV
+                        log,
+                        st.link_head,
+                        j,
+                        dn,
+                        links.house_type,
+                        book.types,
+                        schemes,
+                        lists,
+                        L_LINK_PREV,
                     ),
                 )
     if links.any_friends:
@@ -720,7 +735,15 @@ def _fold_agent(
             nxt = min(
                 nxt,
                 _next_change(
-                    log, st.link_head, j, dn, links.friend_type, schemes, lists, L_LINK_PREV
+                    log,
+                    st.link_head,
+                    j,
+                    dn,
+                    links.friend_type,
+                    book.types,
+                    schemes,
+                    lists,
+                    L_LINK_PREV,
                 ),
             )
     return nxt

@@ -285,13 +285,22 @@ def open_term_problem(term: Term) -> str | None:
 
 
 def open_ended_types(ctx: Context) -> set[str]:
-    """Record types of defaults whose every listing is an accepted open term: they may have no
-    fixed end of effect (they last until performed, Fa Shi [2017] No. 7, Art. 10)."""
+    """Record types of defaults that may have no fixed end of effect (they last until performed):
+    those whose every listing is an accepted open term (Fa Shi [2017] No. 7, Art. 10), and
+    unpublished ones entering no list, kept a bounded time after the conduct ends (PBOC: 5
+    years from the day the conduct ends)."""
     ok: set[str] = set()
     for rt in ctx.catalog.record_types:
         if rt.nature is not Nature.default:
             continue
         entering = [lst for lst in ctx.catalog.lists if rt.code in lst.entry.record_types]
+        pub = rt.publication
+        if not entering:
+            # kept a bounded time after the conduct ends, unpublished (PBOC: 5 years)
+            kept = pub.after_performance_months
+            if not pub.published and kept is not None and kept <= MAX_EFFECT_MONTHS:
+                ok.add(rt.code)
+            continue
         terms = [next((t for t in lst.terms if rt.code in t.record_types), None)
                  for lst in entering]  # fmt: skip
         if entering and all(
