@@ -195,20 +195,31 @@ def _py_files(folder: Any) -> Iterable[Any]:
             yield entry
 
 
-def resolve(study: Study, run: StudyRun, point: dict[str, Any]) -> dict[str, Any]:
+def resolve(
+    study: Study,
+    run: StudyRun,
+    point: dict[str, Any],
+    regimes: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Everything but the seed that determines a (run, point)'s simulations, as plain data:
     the scenario with every override applied, the regime file, the content hash of its
-    catalogs, population, period and the code version."""
+    catalogs, population, period and the code version. ``regimes`` keeps each regime's part
+    between calls (one load per regime, however many points)."""
     task = Task(run, point, 0)
     sc = load_any(run.scenario, **_overrides(task))
-    regime = load_any_regime(run.regime)
-    book = getattr(regime, "book", None) or compile_catalog(regime.loaded)
+    known = regimes if regimes is not None else {}
+    if run.regime not in known:
+        regime = load_any_regime(run.regime)
+        book = getattr(regime, "book", None) or compile_catalog(regime.loaded)
+        known[run.regime] = {
+            "regime": regime.spec.model_dump(mode="json"),
+            "catalogs": {"ids": regime.loaded.id, "content_sha256": book.digest},
+        }
     return {
         "run": run.name,
         "scenario": sc.model_dump(mode="json"),
         "overrides": json.loads(json.dumps(_overrides(task), default=str)),  # dates as text
-        "regime": regime.spec.model_dump(mode="json"),
-        "catalogs": {"ids": regime.loaded.id, "content_sha256": book.digest},
+        **known[run.regime],
         "population": run.population or study.population,
         "start": (run.start or sc.start).isoformat(),
         "warmup_days": study.warmup(run),
@@ -276,10 +287,11 @@ def plan(study: Study, out: Path) -> Plan:
     """Compare the study with what ``out`` holds (reads only)."""
     p = Plan()
     resolved: dict[tuple[str, str], dict[str, Any]] = {}
+    regimes: dict[str, dict[str, Any]] = {}
     for task in tasks(study):
         at = (task.run.name, task.point_id)
         if at not in resolved:
-            resolved[at] = resolve(study, task.run, task.point)
+            resolved[at] = resolve(study, task.run, task.point, regimes)
         inputs = {**resolved[at], "seed": task.seed}
         p.inputs[task.key] = inputs
         final = out / task.folder
