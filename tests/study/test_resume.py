@@ -150,3 +150,36 @@ def test_the_command_names_what_changed(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "1 simulation(s) reused, 1 to run" in again.stdout
     assert 're-running court__base__seed-1: end: "2016-06-30" -> "2016-03-31"' in again.stdout
+
+
+def test_a_changed_catalog_is_a_changed_simulation(tmp_path: Path) -> None:
+    from socialcredit.policy.loader import bundled_paths
+
+    catalog = tmp_path / "jinan.toml"
+    text = bundled_paths()["jinan-dog"].read_text()
+    catalog.write_text(text)
+    (tmp_path / "regime.toml").write_text('name = "my-jinan"\ncatalogs = ["jinan.toml"]\n')
+    spec = f"""
+name = "catalog"
+population = 3000
+seeds = [1]
+threads = 1
+[[runs]]
+name = "dogs"
+regime = "{tmp_path / "regime.toml"}"
+scenario = "jinan-2017"
+end = 2017-06-30
+"""
+    out = tmp_path / "out"
+    runner.run_study(study(tmp_path, spec), out)
+    lines: list[str] = []
+    runner.run_study(study(tmp_path, spec), out, report=lines.append)
+    assert lines == ["1 simulation(s) reused, 0 to run"]
+    assert "by_occurrence = [-3, -6, -12]" in text
+    catalog.write_text(
+        text.replace("by_occurrence = [-3, -6, -12]", "by_occurrence = [-4, -6, -12]")
+    )
+    lines = []
+    runner.run_study(study(tmp_path, spec), out, report=lines.append)
+    assert lines[0] == "0 simulation(s) reused, 1 to run"
+    assert "re-running dogs__base__seed-1: catalogs.content_sha256:" in lines[1]
