@@ -183,7 +183,12 @@ def test_one_assumption_at_a_time(study: Path) -> None:
         ('records_per_year."unified.petition"', "0.004 (0.001 x 4)"),
     ]
     for _p, _v, cells in rows:
-        assert len(re.findall(r"<td>[\d,.]+ ± [\d,.]+( \([+-]\d+%\))?</td>", cells)) == 3, cells
+        found = re.findall(
+            r"<td[^>]*>[\d,.]+ ± [\d,.]+( \([+-]\d+%\))?<span class='n'>2 seeds · [\d,.]+ "
+            r"simulated</span></td>",
+            cells,
+        )
+        assert len(found) == 3, cells
 
 
 @pytest.mark.parametrize(

@@ -1030,7 +1030,11 @@ def sensitivity(results: pa.Table, study: Study) -> list[dict[str, Any]]:
         if not vals:
             return None
         mean, half = ci(vals)
-        return {"mean": mean, "half": half, "seeds": len(vals)}
+        raw = None
+        if how[key] != "share":
+            raw = float(np.mean([float(r[f"t_{key}"]) for r in rows if r["point"] == point]))
+        small = raw is not None and raw < MIN_COUNT
+        return {"mean": mean, "half": half, "seeds": len(vals), "raw": raw, "small": small}
 
     figures = [k for k in dict.fromkeys(wanted) if cell("{}", k) is not None][:3]
     out = []
@@ -1075,7 +1079,8 @@ def _sensitivity_html(results: pa.Table, study: Study) -> list[str]:
                 cells += "<td class='na'>n/a</td>"
                 continue
             change = "" if c["change"] is None else f" ({c['change']:+.0f}%)"
-            cells += f"<td>{_fmt(c['mean'], c['half'], hows[fig], seeds=c['seeds'])}{change}</td>"
+            cell = _cell_html(c, hows[fig], {})
+            cells += cell.replace("<span class='n'>", f"{change}<span class='n'>", 1)
         parts.append(
             f"<tr><td>{e(row['parameter'])}</td><td>{row['value']:g} ({row['base']:g} x "
             f"{row['factor']:g})</td>{cells}</tr>"
