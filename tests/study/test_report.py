@@ -122,8 +122,18 @@ def test_every_figure_has_a_definition_and_a_unit(study: Path) -> None:
 
 def test_cells_show_their_counts_and_small_ones_are_greyed(study: Path) -> None:
     page = (study / "report.html").read_text()
-    cells = re.findall(r"<td( class='small'[^>]*)?>([^<]*)<span class='n'>([^<]*)</span>", page)
-    assert cells
+    found = re.findall(
+        r"<td( class='small'[^>]*)?[^>]*>([^<]*)(<sup[^>]*>0\?</sup>)?"
+        r"<span class='n'>([^<]*)</span>",
+        page,
+    )
+    assert found
+    cells = [(small, value, n) for small, value, _mark, n in found]
+    for small, value, mark, _n in found:
+        mean, _, half = value.partition(" ± ")
+        m, h = float(mean.replace(",", "")), float(half.split()[0].replace(",", ""))
+        assert bool(mark) == (not small and m > 0 and m - h <= 0), value
+    assert any(mark for *_, mark, _n in found)
     for small, _value, n in cells:
         assert n.startswith("2 seeds")
         count = re.search(r"· ([\d,.]+) simulated", n)
@@ -184,7 +194,8 @@ def test_one_assumption_at_a_time(study: Path) -> None:
     ]
     for _p, _v, cells in rows:
         found = re.findall(
-            r"<td[^>]*>[\d,.]+ ± [\d,.]+( \([+-]\d+%\))?<span class='n'>2 seeds · [\d,.]+ "
+            r"<td[^>]*>[\d,.]+ ± [\d,.]+( \([+-]\d+%\))?(<sup[^>]*>0\?</sup>)?"
+            r"<span class='n'>2 seeds · [\d,.]+ "
             r"simulated</span></td>",
             cells,
         )

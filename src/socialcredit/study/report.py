@@ -788,7 +788,8 @@ INTERVAL = (
     "which simulated people act, on which days, with which outcomes, for the assumed rates. It "
     "does not cover the uncertainty of those rates (most are assumptions, see each regime), of "
     "the model's structure, or of scaling to a real population. With two or three seeds it is "
-    "wide and may span zero; with one seed there is none. Each cell also gives the mean number "
+    "wide and may span zero (marked 0?); with one seed there is none. Each cell also gives "
+    "the mean number "
     "of simulated persons or events behind it; cells standing for fewer than "
     f"{MIN_COUNT} are greyed out: too few to quote."
 )
@@ -798,7 +799,9 @@ def _cell_text(cell: dict[str, Any], how: str) -> str:
     return _fmt(cell["mean"], cell["half"], how, seeds=cell["seeds"])
 
 
-def _cell_html(cell: dict[str, Any] | None, how: str, notes: dict[str, int]) -> str:
+def _cell_html(
+    cell: dict[str, Any] | None, how: str, notes: dict[str, int], suffix: str = ""
+) -> str:
     e = html.escape
     if cell is None:
         return "<td class='na' title='not run'>—</td>"
@@ -809,10 +812,21 @@ def _cell_html(cell: dict[str, Any] | None, how: str, notes: dict[str, int]) -> 
     behind = "" if cell["raw"] is None else f" · {cell['raw']:,.1f} simulated"
     title = ""
     cls = ""
+    mark = ""
     if cell["small"]:
         cls = " class='small'"
         title = f" title='fewer than {MIN_COUNT} simulated persons or events: too few to quote'"
-    return f"<td{cls}{title}>{_cell_text(cell, how)}<span class='n'>{seeds}{behind}</span></td>"
+    elif spans_zero(cell):
+        mark = "<sup title='the interval includes zero'>0?</sup>"
+        title = " title='the 95% interval includes zero: not told apart from zero by these seeds'"
+    return (
+        f"<td{cls}{title}>{_cell_text(cell, how)}{mark}<span class='n'>{seeds}{behind}</span></td>"
+    )
+
+
+def spans_zero(cell: dict[str, Any]) -> bool:
+    """Whether a positive mean's interval (over more than one seed) reaches zero."""
+    return bool(cell["seeds"] > 1 and cell["mean"] > 0 and cell["mean"] - cell["half"] <= 0)
 
 
 def export(out: Path, results: pa.Table, table: list[dict[str, Any]], runs: Sequence[str]) -> None:
@@ -840,6 +854,7 @@ def export(out: Path, results: pa.Table, table: list[dict[str, Any]], runs: Sequ
                     "seeds": None if "na" in cell else cell["seeds"],
                     "simulated_count": None if "na" in cell else cell["raw"],
                     "too_few_to_quote": None if "na" in cell else cell["small"],
+                    "interval_includes_zero": None if "na" in cell else spans_zero(cell),
                     "not_applicable": cell.get("na"),
                 }
             )
@@ -848,6 +863,7 @@ def export(out: Path, results: pa.Table, table: list[dict[str, Any]], runs: Sequ
          ("definition", pa.string()), ("run", pa.string()), ("mean", pa.float64()),
          ("ci95_half_width", pa.float64()), ("seeds", pa.int64()),
          ("simulated_count", pa.float64()), ("too_few_to_quote", pa.bool_()),
+         ("interval_includes_zero", pa.bool_()),
          ("not_applicable", pa.string())]
     )  # fmt: skip
     pacsv.write_csv(pa.Table.from_pylist(rows, schema=schema), out / "table.csv")
@@ -1079,8 +1095,7 @@ def _sensitivity_html(results: pa.Table, study: Study) -> list[str]:
                 cells += "<td class='na'>n/a</td>"
                 continue
             change = "" if c["change"] is None else f" ({c['change']:+.0f}%)"
-            cell = _cell_html(c, hows[fig], {})
-            cells += cell.replace("<span class='n'>", f"{change}<span class='n'>", 1)
+            cells += _cell_html(c, hows[fig], {}, suffix=change)
         parts.append(
             f"<tr><td>{e(row['parameter'])}</td><td>{row['value']:g} ({row['base']:g} x "
             f"{row['factor']:g})</td>{cells}</tr>"
