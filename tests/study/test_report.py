@@ -173,7 +173,10 @@ def test_results_are_exported_beside_the_report(study: Path) -> None:
         table = list(csv.DictReader(fh))
     flights = {r["run"]: r for r in table if r["figure"] == "measure.restrict.flight.denials"}
     assert flights["pilot"]["mean"] == "" and "no rate of use" in flights["pilot"]["not_applicable"]
-    assert float(flights["unified"]["mean"]) >= 0 and flights["unified"]["definition"]
+    assert float(flights["unified"]["mean"]) >= 0
+    assert "restrict.flight (No air travel, in any class" in flights["unified"]["definition"]
+    petitioners = [r for r in table if r["figure"] == "list.unified.petitioners.in_force"]
+    assert "Persons on the list unified.petitioners (Petitioners)" in petitioners[0]["definition"]
     assert (study / "study.toml").read_text() == STUDY
     resolved = json.loads((study / "resolved.json").read_text())
     sim = resolved["simulations"]["unified__base__seed-1"]

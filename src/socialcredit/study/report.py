@@ -219,20 +219,41 @@ def per_item_rows(columns: Sequence[str]) -> list[tuple[str, str, str]]:
     return rows
 
 
-def definition(key: str) -> str:
-    """What a row's figure counts."""
+def definition(key: str, titles: dict[str, str] | None = None) -> str:
+    """What a row's figure counts (``titles``: list and measure ids -> their catalogs' titles)."""
     if key in DEFINITIONS:
         return DEFINITIONS[key]
     kind, _, rest = key.partition(".")
     item, _, figure = rest.rpartition(".")
+    title = (titles or {}).get(item)
+    named = f"{item} ({title})" if title else item
     if kind == "list":
-        return f"Persons on the list {item} on the last day."
+        return f"Persons on the list {named} on the last day."
     if figure == "held":
         return (
-            f"Persons the measure {item} applies to on the last day: restricted by it (a "
+            f"Persons the measure {named} applies to on the last day: restricted by it (a "
             "restriction) or granted it (an incentive, a perk)."
         )
-    return f"Uses refused by the measure {item}: each attempt by a person it restricts counts."
+    return f"Uses refused by the measure {named}: each attempt by a person it restricts counts."
+
+
+def item_titles(study: Study) -> dict[str, str]:
+    """The titles the runs' catalogs give their lists and measures (a regime that cannot be
+    loaded any more is skipped: its rows keep their ids)."""
+    from socialcredit.errors import SocialCreditError
+    from socialcredit.sim.regime import load_any_regime
+
+    titles: dict[str, str] = {}
+    for ref in dict.fromkeys(r.regime for r in study.runs):
+        try:
+            index = load_any_regime(ref).loaded.index
+        except (SocialCreditError, OSError):
+            continue
+        for lid, lst in index.lists.items():
+            titles.setdefault(lid, lst.title)
+        for mid, measure in index.measures.items():
+            titles.setdefault(mid, measure.title)
+    return titles
 
 
 def not_applicable(key: str, row: dict[str, Any]) -> str:
@@ -287,7 +308,10 @@ def _does_not_apply(key: str, row: dict[str, Any], scenario: dict[str, Any] | No
 
 
 def side_by_side(
-    results: pa.Table, runs: Sequence[str], scenarios: dict[str, dict[str, Any]] | None = None
+    results: pa.Table,
+    runs: Sequence[str],
+    scenarios: dict[str, dict[str, Any]] | None = None,
+    titles: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per figure, one cell per run (base points only). A cell is a dict: ``mean``,
     ``half`` (of the 95% interval), ``seeds``, ``raw`` (mean count of agents or events behind
@@ -326,7 +350,7 @@ def side_by_side(
                     "key": key,
                     "how": how,
                     "cells": cells,
-                    "definition": definition(key),
+                    "definition": definition(key, titles),
                 }
             )
     return out
@@ -888,7 +912,7 @@ def render(out: Path) -> Path:
     results = read_results(out)
     runs = [r.name for r in study.runs]
     scenarios, regimes = _resolved(out, study)
-    table = side_by_side(results, runs, scenarios)
+    table = side_by_side(results, runs, scenarios, item_titles(study))
     figures = _plots(out, study, results, table)
     calib = calibration(out, results)
     sweep = sweep_cells(results, study)
