@@ -33,11 +33,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
-from numba import njit
+from numba import njit, prange
 from pydantic import Field, model_validator
 
 from socialcredit.daycount import NEVER, add_months, to_day
@@ -355,13 +356,25 @@ class Tally(NamedTuple):
 
 
 class Work(NamedTuple):
-    """Scratch space and the day's list of agents to fold."""
+    """Scratch space per worker, the day's list of agents to fold, and what each fold found."""
 
-    recs: Records
+    scratch: I32
+    """[worker, column, row]: a fold's records (type, day, effect end, natural end, fulfilled,
+    withdrawn, repaired)."""
+    voided: B1
+    """[worker, row]"""
     sp: I32
+    """[worker, 3, row]: stretches on lists."""
     touched: I64
     n_touched: I64
     rng: npt.NDArray[np.uint64]
+    found_lists: U64
+    """[k] the lists the k-th folded agent is on."""
+    found_own: U64
+    found_next: I64
+    found_grades: I8
+    """[k, scheme]"""
+    found_scores: F32
 
 
 class Book(NamedTuple):
@@ -584,55 +597,50 @@ def _retally(
 
 
 @njit(cache=True, nogil=True)
-def _fold_agent(
+def _compute(
     i: int,
-    d: int,
     dn: int,
     book: Book,
     links: Links,
     reach: Reach,
     log: I32,
-    st: State,
-    work: Work,
-    tally: Tally,
-    tier_of: U8,
+    head: I64,
+    link_head: I64,
+    recs: Records,
+    sp: I32,
     n_agents: int,
-) -> int:  # pragma: no cover - compiled
-    """Fold agent ``i`` on day index ``d`` (day number ``dn``) from its facts as known that day;
-    update its state and the tallies; return the day number of its next change (or _NEVER)."""
+    grades_row: I8,
+    scores_row: F32,
+) -> tuple[int, np.uint64, np.uint64]:  # pragma: no cover - compiled
+    """Fold agent ``i`` from its facts as known on day number ``dn``: its grades and scores
+    into the rows given; returns (the day number of its next change or NEVER, -1 if its records
+    outgrew the scratch; the lists it is on; the measures its own lists and scores give it).
+    Reads the log and writes nothing another fold reads, so folds run in parallel."""
     schemes, rules, lists, nt = book.schemes, book.rules, book.lists, book.nt
-    recs = work.recs
-    end = _gather(log, st.head, i, dn, book.every, book.types, recs, 0)
-    if end < 0:
-        return -1
+    end = _gather(log, head, i, dn, book.every, book.types, recs, 0)
     own_end = end
     hh = links.household
     first = (i // hh) * hh
     if links.any_household and hh > 1:
         for j in range(first, min(first + hh, n_agents)):
             if j != i and end >= 0:
-                end = _gather(
-                    log, st.link_head, j, dn, links.house_type, book.types, recs, end, L_LINK_PREV
-                )
+                end = _gather(log, link_head, j, dn, links.house_type, book.types, recs, end,
+                              L_LINK_PREV)  # fmt: skip
     house_end = end
     if links.any_friends:
         for j in range(i + 1, min(i + 1 + links.friends, n_agents)):
             if end >= 0:
-                end = _gather(
-                    log, st.link_head, j, dn, links.friend_type, book.types, recs, end, L_LINK_PREV
-                )
-    if end < 0:
-        return -1
-    tier = tier_of[i]
-    # lists entered by records
+                end = _gather(log, link_head, j, dn, links.friend_type, book.types, recs, end,
+                              L_LINK_PREV)  # fmt: skip
+    if end < 0 or own_end < 0:
+        return -1, np.uint64(0), np.uint64(0)
     new_lists = np.uint64(0)
-    n = stretches(lists, recs, 0, own_end, dn, work.sp[0], work.sp[1], work.sp[2])
-    for li in range(lists.duration_months.shape[0] if n > 0 else 0):
+    n = stretches(lists, recs, 0, own_end, dn, sp[0], sp[1], sp[2])
+    for li in range(lists.min_count.shape[0] if n > 0 else 0):
         if lists.scheme[li] < 0:
-            since, _until = membership(lists, li, dn, work.sp[0], work.sp[1], work.sp[2], n)
+            since, _until = membership(lists, li, dn, sp[0], sp[1], sp[2], n)
             if since != _NEVER:
                 new_lists |= np.uint64(1) << np.uint64(li)
-    # schemes: score, grade, score lists, perks
     new_own = np.uint64(0)
     for si in range(schemes.kind.shape[0]):
         counted = False
@@ -653,7 +661,7 @@ def _fold_agent(
         g = UNSCORED
         if counted:
             sc, ex = score_at(schemes, rules, nt, si, recs, 0, own_end, dn, extra)
-            st.scores[i, si] = sc
+            scores_row[si] = sc
             g = grade(schemes, si, sc)
             for j in range(lists.scheme_start[si], lists.scheme_start[si + 1]):
                 li = lists.scheme_list[j]
@@ -662,6 +670,87 @@ def _fold_agent(
             for p in range(reach.perk_scheme.shape[0]):
                 if reach.perk_scheme[p] == si and sc >= reach.perk_at_least[p]:
                     new_own |= np.uint64(1) << np.uint64(reach.perk_measure[p])
+        grades_row[si] = g
+    for li in range(lists.min_count.shape[0]):
+        if new_lists & (np.uint64(1) << np.uint64(li)):
+            new_own |= reach.own[li]
+    nxt = _next_change(log, head, i, dn, book.every, book.types, schemes, lists)
+    if links.any_household and hh > 1:
+        for j in range(first, min(first + hh, n_agents)):
+            if j != i:
+                nxt = min(nxt, _next_change(log, link_head, j, dn, links.house_type, book.types,
+                                            schemes, lists, L_LINK_PREV))  # fmt: skip
+    if links.any_friends:
+        for j in range(i + 1, min(i + 1 + links.friends, n_agents)):
+            nxt = min(nxt, _next_change(log, link_head, j, dn, links.friend_type, book.types,
+                                        schemes, lists, L_LINK_PREV))  # fmt: skip
+    return nxt, new_lists, new_own
+
+
+@njit(parallel=True, cache=True)
+def _compute_all(
+    n: int,
+    dn: int,
+    schemes: Schemes,
+    rules: Rules,
+    lists: Lists,
+    types: Types,
+    every: B1,
+    links: Links,
+    reach: Reach,
+    log: I32,
+    head: I64,
+    link_head: I64,
+    agents: I64,
+    scratch: I32,
+    voided: B1,
+    sp: I32,
+    n_agents: int,
+    found_lists: U64,
+    found_own: U64,
+    found_next: I64,
+    found_grades: I8,
+    found_scores: F32,
+) -> None:  # pragma: no cover - compiled
+    """:func:`_compute` for ``agents[:n]``, spread over the workers (each with its scratch);
+    what each finds goes to its row of ``found_*``."""
+    workers = scratch.shape[0]
+    nt = every.shape[0]
+    for w in prange(workers):
+        book = Book(schemes, rules, lists, types, nt, every)
+        recs = Records(scratch[w, 0], scratch[w, 1], voided[w], scratch[w, 2], scratch[w, 3],
+                       scratch[w, 4], scratch[w, 5], scratch[w, 6])  # fmt: skip
+        for k in range(w, n, workers):
+            nxt, lists_, own = _compute(agents[k], dn, book, links, reach, log, head, link_head,
+                                        recs, sp[w], n_agents, found_grades[k],
+                                        found_scores[k])  # fmt: skip
+            found_next[k] = nxt
+            found_lists[k] = lists_
+            found_own[k] = own
+
+
+@njit(cache=True, nogil=True)
+def _apply(
+    i: int,
+    d: int,
+    k: int,
+    book: Book,
+    reach: Reach,
+    st: State,
+    work: Work,
+    tally: Tally,
+    tier_of: U8,
+    household: int,
+    n_agents: int,
+) -> None:  # pragma: no cover - compiled
+    """Agent ``i``'s fold (row ``k`` of what the folds found) into its state and the tallies,
+    and the household its lists' measures reach."""
+    schemes, lists = book.schemes, book.lists
+    tier = tier_of[i]
+    for si in range(schemes.kind.shape[0]):
+        g = work.found_grades[k, si]
+        if g != UNSCORED:
+            st.scores[i, si] = work.found_scores[k, si]
         old = st.grades[i, si]
         if g != old:
             tally.grades[si, tier, old + 2] -= 1
@@ -670,12 +759,12 @@ def _fold_agent(
             bottom = schemes.band_start[si + 1] - schemes.band_start[si] - 1
             if bottom >= 0 and g == bottom:
                 st.bottom[i, si] = True
-    # lists -> own measures; changes of lists -> reach to the household
+    new_lists, new_own = work.found_lists[k], work.found_own[k]
     old_lists = st.lists[i]
-    for li in range(lists.duration_months.shape[0]):
+    hh = household
+    first = (i // hh) * hh
+    for li in range(lists.min_count.shape[0]):
         bit = np.uint64(1) << np.uint64(li)
-        if new_lists & bit:
-            new_own |= reach.own[li]
         now, before = bool(new_lists & bit), bool(old_lists & bit)
         if now == before:
             continue
@@ -710,43 +799,7 @@ def _fold_agent(
         guilty = bool(st.flags[i] & GUILTY)
         _retally(st, tally, reach, i, tier, held_before,
                  _holding(st, i, reach.restriction.shape[0]), guilty)  # fmt: skip
-    st.folded[i] = d
     tally.base[M_FOLDS] += 1
-    nxt = _next_change(log, st.head, i, dn, book.every, book.types, schemes, lists)
-    if links.any_household and hh > 1:
-        for j in range(first, min(first + hh, n_agents)):
-            if j != i:
-                nxt = min(
-                    nxt,
-                    _next_change(
-                        log,
-                        st.link_head,
-                        j,
-                        dn,
-                        links.house_type,
-                        book.types,
-                        schemes,
-                        lists,
-                        L_LINK_PREV,
-                    ),
-                )
-    if links.any_friends:
-        for j in range(i + 1, min(i + 1 + links.friends, n_agents)):
-            nxt = min(
-                nxt,
-                _next_change(
-                    log,
-                    st.link_head,
-                    j,
-                    dn,
-                    links.friend_type,
-                    book.types,
-                    schemes,
-                    lists,
-                    L_LINK_PREV,
-                ),
-            )
-    return nxt
 
 
 @njit(cache=True, nogil=True)
@@ -887,16 +940,26 @@ def _day(
                     a = g0 + below(rng, size)
                 _make_record(a, t, dn, conduct, due, book, log, queue, st, work, tally, links,
                              reach, tier_of, n_agents, wrong)  # fmt: skip
-    rng[0] = stream_key(seed, 0, d)
-    days = queue.head.shape[0]
-    dn0 = dn - d
+    # every agent whose facts changed, once: folded in parallel, applied in order
+    u = 0
     for k in range(work.n_touched[0]):
         a = work.touched[k]
-        if st.folded[a] == d:
-            continue
-        nxt = _fold_agent(a, d, dn, book, links, reach, log, st, work, tally, tier_of, n_agents)
+        if st.folded[a] != d:
+            st.folded[a] = d
+            work.touched[u] = a
+            u += 1
+    _compute_all(u, dn, book.schemes, book.rules, book.lists, book.types, book.every, links,
+                 reach, log, st.head, st.link_head, work.touched,
+                 work.scratch, work.voided, work.sp, n_agents, work.found_lists, work.found_own,
+                 work.found_next, work.found_grades, work.found_scores)  # fmt: skip
+    days = queue.head.shape[0]
+    dn0 = dn - d
+    for k in range(u):
+        a = work.touched[k]
+        nxt = work.found_next[k]
         if nxt == -1:
             return -1
+        _apply(a, d, k, book, reach, st, work, tally, tier_of, links.household, n_agents)
         if nxt >= _NEVER:
             continue
         idx = nxt - dn0
@@ -1210,22 +1273,19 @@ class FoldRun:
         for t in range(n_tiers):
             tally.grades[:, t, 0] = self.tier_n[t]
         per_type = max(int(np.diff(book.lists.type_start).max(initial=0)), 1)
-        scratch = Records(
-            type=np.zeros(SCRATCH, np.int32),
-            day=np.zeros(SCRATCH, np.int32),
-            voided=np.zeros(SCRATCH, np.bool_),
-            effect_until=np.zeros(SCRATCH, np.int32),
-            natural_end=np.zeros(SCRATCH, np.int32),
-            fulfilled=np.zeros(SCRATCH, np.int32),
-            withdrawn=np.zeros(SCRATCH, np.int32),
-            repaired=np.zeros(SCRATCH, np.int32),
-        )
+        workers = max(1, numba.get_num_threads())
         work = Work(
-            recs=scratch,
-            sp=np.zeros((3, SCRATCH * per_type), np.int32),
+            scratch=np.zeros((workers, 7, SCRATCH), np.int32),
+            voided=np.zeros((workers, SCRATCH), np.bool_),
+            sp=np.zeros((workers, 3, SCRATCH * per_type), np.int32),
             touched=np.zeros(1024, np.int64),
             n_touched=np.zeros(1, np.int64),
             rng=np.zeros(1, np.uint64),
+            found_lists=np.zeros(1024, np.uint64),
+            found_own=np.zeros(1024, np.uint64),
+            found_next=np.zeros(1024, np.int64),
+            found_grades=np.zeros((1024, max(ns, 1)), np.int8),
+            found_scores=np.zeros((1024, max(ns, 1)), np.float32),
         )
         log = np.zeros((1024, LOG_COLUMNS), np.int32)
         queue = Queue(
@@ -1260,7 +1320,15 @@ class FoldRun:
                 node_next=_grow(queue.node_next, need_nodes, 0),
             )
             if work.touched.shape[0] < room * fan + pushed + 16:
-                work = work._replace(touched=np.zeros(2 * (room * fan + pushed + 16), np.int64))
+                cap = 2 * (room * fan + pushed + 16)
+                work = work._replace(
+                    touched=np.zeros(cap, np.int64),
+                    found_lists=np.zeros(cap, np.uint64),
+                    found_own=np.zeros(cap, np.uint64),
+                    found_next=np.zeros(cap, np.int64),
+                    found_grades=np.zeros((cap, max(ns, 1)), np.int8),
+                    found_scores=np.zeros((cap, max(ns, 1)), np.float32),
+                )
             reached = _days(d, self.days, dn0, self.seed, self.conduct, self.due, self.book,
                             self.links, self.reach, log, queue, st, work, tally, self.tier_of,
                             self.uses, self.tier_n, grades_of, room, rows)  # fmt: skip
