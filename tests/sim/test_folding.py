@@ -79,6 +79,21 @@ def test_a_catalog_with_a_relation_the_world_lacks_is_refused_by_name() -> None:
     assert "sesame.relationships" in caught.value.feature.item or "dimension" in str(caught.value)
 
 
+def test_the_same_bytes_on_any_number_of_threads(tmp_path: Path) -> None:
+    import numba
+
+    def metrics(threads: int) -> bytes:
+        numba.set_num_threads(threads)
+        try:
+            run = prepare("unified-2020", "unified-score", population=4_000, seed=7)
+            run.run(tmp_path / str(threads))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        return (tmp_path / str(threads) / "metrics.parquet").read_bytes()
+
+    assert metrics(1) == metrics(2)
+
+
 def test_runs_are_reproducible_and_seeds_differ(tmp_path: Path) -> None:
     def metrics(seed: int, where: str) -> bytes:
         run = prepare("unified-2020", "unified-score", population=3_000, seed=seed)
