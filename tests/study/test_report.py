@@ -72,7 +72,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def rows_of(page: str) -> dict[str, list[str]]:
     """Side-by-side rows by figure key: the cells' text."""
-    table = page.split("<table class='sbs'>", 1)[1].split("</table>", 1)[0]
+    table = "".join(t.split("</table>", 1)[0] for t in page.split("<table class='sbs'>")[1:])
     out = {}
     for key, body in re.findall(r"<tr id='([^']+)'>(.*?)</tr>", table, flags=re.S):
         out[html.unescape(key)] = re.findall(r"<td[^>]*>(.*?)</td>", body, flags=re.S)
@@ -94,7 +94,7 @@ def test_not_applicable_reads_na_with_its_reason(study: Path) -> None:
     assert rows["objections_filed"][unified].startswith("n/a")
     notes = re.findall(r"<li value='\d+'>n/a: (.*?)</li>", page)
     assert (
-        "scenario pilot-2018 gives no rate of use of restrict.flight (uses_per_year), so its "
+        "scenario pilot-2018 gives no rate of use of this measure (uses_per_year), so its "
         "denials are not modelled" in notes
     )
     assert "regime sesame has no list: no one is listed or restricted by it" in notes
@@ -107,7 +107,7 @@ def test_not_applicable_reads_na_with_its_reason(study: Path) -> None:
 
 def test_every_figure_has_a_definition_and_a_unit(study: Path) -> None:
     page = (study / "report.html").read_text()
-    table = page.split("<table class='sbs'>", 1)[1].split("</table>", 1)[0]
+    table = "".join(t.split("</table>", 1)[0] for t in page.split("<table class='sbs'>")[1:])
     heads = re.findall(r"<th scope='row'>(.*?)</th>", table, flags=re.S)
     assert len(heads) > 20
     for head in heads:

@@ -271,11 +271,11 @@ def not_applicable(key: str, row: dict[str, Any]) -> str:
     if kind == "list":
         if engine == "court":
             return "the court list's engine reports its one list as 'Listed at the end'"
-        return f"regime {regime} has no list {item}"
+        return f"regime {regime} has no such list"
     if kind == "measure":
         if engine == "court":
             return "the court list's engine counts denials of its two travel measures only"
-        return f"no list or perk of regime {regime} carries the measure {item}"
+        return f"no list or perk of regime {regime} carries this measure"
     return "this run's engine does not report this figure"
 
 
@@ -301,7 +301,7 @@ def _does_not_apply(key: str, row: dict[str, Any], scenario: dict[str, Any] | No
     measure = key.removeprefix("measure.").removesuffix(".denials")
     if key.startswith("measure.") and measure not in uses:
         return (
-            f"scenario {scenario.get('name')} gives no rate of use of {measure} "
+            f"scenario {scenario.get('name')} gives no rate of use of this measure "
             "(uses_per_year), so its denials are not modelled"
         )
     return None
@@ -961,19 +961,29 @@ def render(out: Path) -> Path:
         "last day, and 'ever listed' counts from the warm-up's first day. A run without one "
         "starts from empty lists.</p></section>"
     )
-    parts.append(
-        "<section><h2>Side by side</h2><table class='sbs'><thead><tr><th>figure, unit and "
-        "definition</th>" + "".join(f"<th>{e(r)}</th>" for r in runs) + "</tr></thead><tbody>"
+    parts.append("<section><h2>Side by side</h2>")
+    head = (
+        "<table class='sbs'><thead><tr><th>figure, unit and definition</th>"
+        + "".join(f"<th>{e(r)}</th>" for r in runs)
+        + "</tr></thead><tbody>"
     )
     notes: dict[str, int] = {}
-    for row in table:
-        cells = "".join(_cell_html(row["cells"].get(r), row["how"], notes) for r in runs)
-        parts.append(
-            f"<tr id='{e(row['key'])}'><th scope='row'>{e(row['label'])}"
-            f"<span class='unit'>{e(UNITS[row['how']])}</span>"
-            f"<span class='def'>{e(row['definition'])}</span></th>{cells}</tr>"
-        )
-    parts.append("</tbody></table>")
+    headline = [row for row in table if not row["key"].startswith(("list.", "measure."))]
+    items = [row for row in table if row["key"].startswith(("list.", "measure."))]
+    for rows, caption in ((headline, ""), (items, "Each list and measure of the regimes")):
+        if not rows:
+            continue
+        if caption:
+            parts.append(f"<details open><summary><b>{e(caption)}</b></summary>")
+        parts.append(head)
+        for row in rows:
+            cells = "".join(_cell_html(row["cells"].get(r), row["how"], notes) for r in runs)
+            parts.append(
+                f"<tr id='{e(row['key'])}'><th scope='row'>{e(row['label'])}"
+                f"<span class='unit'>{e(UNITS[row['how']])}</span>"
+                f"<span class='def'>{e(row['definition'])}</span></th>{cells}</tr>"
+            )
+        parts.append("</tbody></table>" + ("</details>" if caption else ""))
     if notes:
         parts.append("<ol class='notes'>")
         parts += [f"<li value='{n}'>n/a: {e(reason)}</li>" for reason, n in notes.items()]
