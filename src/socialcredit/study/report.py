@@ -1,10 +1,23 @@
-"""``socialcredit study report``: a study folder as one self-contained HTML page.
+"""``socialcredit study report``: a study folder as one self-contained HTML page, and its data.
 
-Everything is computed from the files ``study run`` wrote: the result rows (one per simulation)
-for the side-by-side table, with a 95% confidence interval across seeds (Student's t), and each
-run's per-day metrics for the plots. Figures are PNGs embedded as data URIs, so the page can be
-mailed or archived as one file. Rates are per 100,000 simulated persons, so regimes over
-populations of different sizes compare.
+Everything is computed from the files ``study run`` wrote, and only from the results that match
+the study's inputs (:func:`socialcredit.study.runner.read_results`): the result rows (one per
+simulation) for the side-by-side table, with a 95% confidence interval across seeds (Student's
+t), and each run's per-day metrics for the plots. Figures are PNGs embedded as data URIs, so the
+page can be mailed or archived as one file. Rates are per 100,000 simulated persons, so regimes
+over populations of different sizes compare.
+
+What makes the numbers safe to quote:
+
+- every figure has its unit and definition beside it (:data:`DEFINITIONS`, :func:`definition`);
+- a figure that does not apply to a regime, or that its engine does not count, reads "n/a" with
+  the reason (:func:`not_applicable`), never 0;
+- the page says what "±" covers (the simulation's chance across seeds, not the assumed rates),
+  marks a positive figure whose interval reaches zero, shows the simulated count behind every
+  cell and greys out cells standing for fewer than :data:`MIN_COUNT`;
+- a section per regime in plain words (what it is, its sources, what was assumed, three figures
+  with definitions), each run's resolved rates, and the one-at-a-time sensitivity table;
+- the data beside the page (:func:`export`): ``results.csv``/``.parquet`` and ``table.csv``.
 """
 
 from __future__ import annotations
