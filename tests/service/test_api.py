@@ -57,7 +57,7 @@ def test_each_role_gets_only_what_it_needs(live: Live) -> None:
         assert body["decision"] == "deny"
         assert body["reasons"][0]["code"] == "LISTED"
         assert body["reasons"][0]["list"] == "court.judgment_debtor"
-        assert body["until"] == "2028-01-10"
+        assert body["until"] is None  # no fixed term until performed (Fa Shi [2017] No. 7)
         assert "records" not in body and "record_type" not in str(body)
         # a consumer sees no profile and no record, and no measure outside its domain
         assert c.get("/api/v1/me/profile").status_code == 403
@@ -71,7 +71,8 @@ def test_each_role_gets_only_what_it_needs(live: Live) -> None:
         profile = c.get("/api/v1/me/profile").json()
         assert profile["subject"] == someone
         assert [r["id"] for r in profile["records"]] == [rid]
-        assert profile["records"][0]["repairable_from"] == "2027-01-10"
+        # early deletion on correction, with no minimum (Fa Shi [2017] No. 7)
+        assert profile["records"][0]["repairable_from"] == "2026-01-10"
     with live.client("samr") as c:  # outside its mandate
         outside = {"subject": someone, "record_type": REFUSE, "decided_on": "2026-01-10",
                    "decision_ref": "x"}  # fmt: skip
@@ -281,4 +282,4 @@ def test_public_lists_show_the_published_name_and_refuse_a_bad_one(live: Live) -
     assert by_id[named]["name"] == "Zhang San"
     assert by_id[unnamed]["name"] is None
     assert bad not in by_id  # nothing of the refused batches was written
-    assert by_id[named]["until"] == "2028-01-10"
+    assert by_id[named]["until"] is None  # listed until performed
