@@ -64,6 +64,7 @@ from socialcredit.registry import subjects, workflows
 from socialcredit.registry.dates import add_months
 from socialcredit.registry.evaluate import Profile, RecordState, evaluate
 from socialcredit.registry.ledger import MAX_NAME, ApiKey, NewRecord, text_problem
+from socialcredit.rules import RepairBlock, repair_block
 from socialcredit.service.api import ISO_DAY
 from socialcredit.service.errors import Forbidden
 from socialcredit.service.registry import Registry
@@ -411,19 +412,24 @@ def _record_view(index: CatalogIndex, state: RecordState, today: date) -> dict[s
         "can_repair": False,
         "repair_note": "",
     }
-    if rt is None or not rt.repairable or state.repairable_from is None:
-        view["repair_note"] = "Records of this type cannot be repaired."
-    elif state.voided or state.status != "in_effect":
-        view["repair_note"] = ""
-    elif state.repair in ("applied", "granted"):
-        view["repair_note"] = ""
-    elif today < state.repairable_from:
-        view["repair_note"] = f"You may apply for repair from {state.repairable_from}."
-    elif rt.nature is Nature.default and state.fulfilled_on is None:
-        view["repair_note"] = (
-            "This records an obligation not performed: it must be fulfilled before repair."
-        )
-    else:
+    block = repair_block(
+        repairable=rt is not None and rt.repairable,
+        is_default=rt is not None and rt.nature is Nature.default,
+        repairable_from=state.repairable_from,
+        voided=state.voided,
+        in_effect=state.status == "in_effect",
+        fulfilled=state.fulfilled_on is not None,
+        on=today,
+    )
+    notes = {
+        RepairBlock.NOT_REPAIRABLE: "Records of this type cannot be repaired.",
+        RepairBlock.TOO_EARLY: f"You may apply for repair from {state.repairable_from}.",
+        RepairBlock.NOT_FULFILLED: "This records an obligation not performed: it must be "
+        "fulfilled before repair.",
+    }
+    if block is not None:
+        view["repair_note"] = notes.get(block, "")
+    elif state.repair not in ("applied", "granted"):
         view["can_repair"] = True
     return view
 

@@ -33,7 +33,6 @@ import orjson
 
 from socialcredit.errors import LedgerError
 from socialcredit.policy.loader import Loaded
-from socialcredit.policy.schema import MeasureKind
 from socialcredit.registry.checklog import GroupCommit
 from socialcredit.registry.ledger import (
     AccessRow,
@@ -42,6 +41,8 @@ from socialcredit.registry.ledger import (
     access_row,
     as_day,
 )
+from socialcredit.rules import decide, in_force
+from socialcredit.rules.decide import Ground
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ class Entry:
     until: date | None
 
     def in_force(self, on: date) -> bool:
-        return (self.since is None or self.since <= on) and (self.until is None or on < self.until)
+        return in_force(self.since, self.until, on)
 
 
 class CheckIndex:
@@ -116,32 +117,19 @@ class CheckIndex:
         return len(touched)
 
     def decide(self, subject: str, measure: str, on: date) -> dict[str, Any]:
-        """The consumer's answer: ``deny`` or ``allow``, with reason codes and until when."""
-        entries = [e for e in self._by_subject.get(subject, {}).get(measure, ()) if e.in_force(on)]
-        kind = self._kinds[measure]
-        reasons = [
-            {
-                "code": "LISTED" if e.list else "THRESHOLD",
-                "list": e.list,
-                "memorandum": e.memorandum,
-                "until": e.until.isoformat() if e.until else None,
-            }
-            for e in entries
+        """The consumer's answer (the rulebook's one decision, :func:`socialcredit.rules.decide`):
+        ``deny`` or ``allow``, with reason codes and until when."""
+        grounds = [
+            Ground(e.list, e.memorandum, None, None, e.until)
+            for e in self._by_subject.get(subject, {}).get(measure, ())
+            if e.in_force(on)
         ]
-        until = None
-        if entries and all(e.until is not None for e in entries):
-            until = max(e.until for e in entries if e.until is not None).isoformat()
-        if kind is MeasureKind.restriction:
-            decision = "deny" if entries else "allow"
-        else:
-            decision = "allow" if entries else "deny"
-            if not entries:
-                reasons = [{"code": "NOT_ELIGIBLE"}]
+        decision, until, reasons = decide(self._kinds[measure].value, grounds)
         return {
             "subject": subject,
             "measure": measure,
             "decision": decision,
-            "until": until if entries else None,
+            "until": until.isoformat() if until is not None else None,
             "reasons": reasons,
             "as_of": on.isoformat(),
         }
