@@ -202,3 +202,48 @@ def test_simulate_refuses_a_catalog_feature_it_cannot_run(tmp_path: Path) -> Non
 def test_a_conduct_scenario_naming_an_unknown_record_type_is_refused() -> None:
     with pytest.raises(InputError, match="records_per_year"):
         prepare("unified-2020", FoldRegime.of(load(CITY), "city"), population=100, seed=1)
+
+
+def test_traced_agents_replay_through_the_registry_from_the_command_line(tmp_path: Path) -> None:
+    """``--trace K`` writes the traced agents as records ``socialcredit records import`` loads
+    unchanged, and the engine's view of each; a fresh registry with the same catalog, asked for
+    each one's profile on the last day, says the same (lists, grades, measures)."""
+    out, db = tmp_path / "run", tmp_path / "registry.db"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "socialcredit", *args], capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+
+    done = cli("simulate", "--scenario", str(CONDUCT), "--catalog", str(CITY), "--population",
+               "20000", "--seed", "3", "--out", str(out), "--trace", "400")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (out / "trace" / "events.jsonl").read_text() == ""  # this world has no due process
+    assert cli("db", "init", "--db", str(db)).returncode == 0
+    imported = cli("records", "import", str(out / "trace" / "records.jsonl"), "--db", str(db),
+                   "--catalog", str(CITY))  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    states = [json.loads(line) for line in (out / "trace" / "state.jsonl").read_text().splitlines()]
+    with_records = {json.loads(line)["subject"]
+                    for line in (out / "trace" / "records.jsonl").read_text().splitlines()}  # fmt: skip
+    compared = listed = 0
+    for state in states:
+        if state["subject"] not in with_records:
+            assert not state["lists"] and not state["schemes"]
+            continue
+        shown = cli("profile", state["subject"], "--as-of", state["as_of"], "--format", "json",
+                    "--db", str(db), "--catalog", str(CITY))  # fmt: skip
+        assert shown.returncode == 0, shown.stderr
+        profile = json.loads(shown.stdout)
+        assert [m["list"] for m in profile["lists"]] == [m["list"] for m in state["lists"]]
+        assert {k: v["grade"] for k, v in profile["schemes"].items()} == {
+            k: v["grade"] for k, v in state["schemes"].items()
+        }
+        assert {k: v["score"] for k, v in profile["schemes"].items()} == pytest.approx(
+            {k: v["score"] for k, v in state["schemes"].items()}
+        )
+        assert sorted({m["measure"] for m in profile["measures"]}) == sorted(
+            m["measure"] for m in state["measures"]
+        )
+        compared += 1
+        listed += bool(state["lists"])
+    assert compared >= 20 and listed >= 1

@@ -28,6 +28,8 @@ a memorandum extended to family or household restricts the whole household of a 
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -41,7 +43,7 @@ import pyarrow.parquet as pq
 from numba import njit, prange
 from pydantic import Field, model_validator
 
-from socialcredit.daycount import NEVER, add_months, to_day
+from socialcredit.daycount import NEVER, add_months, from_day, to_day
 from socialcredit.errors import InputError
 from socialcredit.identifiers import resident_id
 from socialcredit.policy.loader import Loaded, load
@@ -1063,6 +1065,27 @@ def _days(
 # --------------------------------------------------------------------------------------------
 # The run
 
+
+@functools.cache
+def _address_code(province: int) -> int:
+    """The six-digit address code of a province (GB/T 2260) that resident IDs validate with."""
+    from stdnum.cn import ric
+
+    code = province * 10000
+    try:
+        if ric.is_valid(resident_id(code, date(1970, 1, 1), 1)):
+            return code
+    except (KeyError, ValueError):
+        pass
+    return 110000
+
+
+def _iso_day(day: int) -> str:
+    d = from_day(day)
+    assert d is not None
+    return d.isoformat()
+
+
 SCRATCH = 1 << 16
 """Records one fold may read (an agent's own and its linked people's)."""
 
@@ -1386,7 +1409,61 @@ class FoldRun:
             **self.inequality(),
         }
         write_outputs(out, summary, self.scenario, self.trace())
+        if self.trace_k:
+            self.write_replay(out / "trace")
         return summary
+
+    def write_replay(self, folder: Path) -> None:
+        """The traced agents as a registry would hold them: ``records.jsonl`` (what
+        ``socialcredit records import`` loads unchanged: valid synthetic resident IDs, each
+        record's issuing authority, a decision reference and a client key), ``events.jsonl``
+        (their lifecycle: objections upheld, fulfilment, repair; one line per event, naming the
+        record by its client key) and ``state.jsonl`` (the engine's view of each on the last day,
+        in the keys of ``socialcredit profile --format json``: subject, as_of, schemes, lists,
+        measures)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        idx, st = self.regime.loaded.index, self.state
+        end = self.last.isoformat()
+        with (
+            (folder / "records.jsonl").open("w") as records,
+            (folder / "events.jsonl").open("w") as events,
+            (folder / "state.jsonl").open("w") as states,
+        ):
+            for agent in self.traced():
+                subject = self.subject_of(agent)
+                for f in self.facts_of(agent):
+                    key = f"sim-{self.seed}-{f['record']}"
+                    rt = idx.record_types[f["record_type"]]
+                    line = {
+                        "subject": subject,
+                        "record_type": f["record_type"],
+                        "authority": rt.issuers[0] if rt.issuers else "",
+                        "decided_on": _iso_day(f["day"]),
+                        "decision_ref": f"simulated {self.regime.name} {key}",
+                        "client_key": key,
+                    }
+                    records.write(json.dumps(line) + "\n")
+                    for kind, day in f["events"]:
+                        on = _iso_day(day)
+                        events.write(json.dumps({"record": key, "event": kind, "on": on}) + "\n")
+                mine = self.state_of(agent)
+                book = self.regime.book
+                scores = {
+                    sid: {
+                        "score": float(st.scores[agent, si]),
+                        "grade": mine["grades"][sid],
+                    }
+                    for si, sid in enumerate(book.scheme_ids)
+                    if sid in mine["grades"]
+                }
+                state = {
+                    "subject": subject,
+                    "as_of": end,
+                    "schemes": scores,
+                    "lists": [{"list": lid} for lid in mine["lists"]],
+                    "measures": [{"measure": m} for m in mine["measures"]],
+                }
+                states.write(json.dumps(state) + "\n")
 
     def inequality(self) -> dict[str, Any]:
         """Per scheme with grades: the Gini of scores (everyone, an unscored person at the base
@@ -1416,13 +1493,14 @@ class FoldRun:
         return {"gini": first["gini"], "mobility": first["mobility"], "schemes": per}
 
     def subject_of(self, agent: int) -> str:
-        """A valid synthetic resident ID for an agent (region code of its province, a birth
-        date and sequence from its position)."""
+        """A valid synthetic resident ID for an agent: its province's code (where the ID
+        standard's tables know it; Beijing's otherwise), a birth date and sequence from its
+        position."""
         lay = self.layout
         group = int(np.searchsorted(lay.group_start, agent, side="right")) - 1
-        region = int(lay.region_codes[group // lay.per_region])
+        region = _address_code(int(lay.region_codes[group // lay.per_region]))
         born = date(1950, 1, 1) + timedelta(days=(agent // 1000) % 20000)
-        return resident_id(region * 10000 + 101, born, agent % 1000)
+        return resident_id(region, born, agent % 1000)
 
     def traced(self) -> list[int]:
         """The traced agents: ``trace_k`` spread evenly over the population."""
