@@ -223,8 +223,8 @@ def test_traced_agents_replay_through_the_registry_from_the_command_line(tmp_pat
                    "--catalog", str(CITY))  # fmt: skip
     assert imported.returncode == 0, imported.stderr
     states = [json.loads(line) for line in (out / "trace" / "state.jsonl").read_text().splitlines()]
-    with_records = {json.loads(line)["subject"]
-                    for line in (out / "trace" / "records.jsonl").read_text().splitlines()}  # fmt: skip
+    lines = (out / "trace" / "records.jsonl").read_text().splitlines()
+    with_records = {json.loads(line)["subject"] for line in lines}
     compared = listed = 0
     for state in states:
         if state["subject"] not in with_records:
