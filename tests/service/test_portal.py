@@ -407,3 +407,22 @@ def test_forms_of_a_session_need_its_token_and_this_sites_origin(site: Live) -> 
     with httpx.Client(base_url=site.base, timeout=30) as anon:
         r = anon.post("/login", data={"key": site.tokens["airline"]}, headers={"Origin": "null"})
         assert r.status_code == 403
+
+
+def test_reviewed_exemptions_are_shown_in_the_explorer_and_to_the_administrator(site: Live) -> None:
+    """Who admitted an item whose words name a protected subject, when and why (SC021)."""
+    if "admin" not in site.tokens:
+        site.key("admin", "ops", "admin")
+    with httpx.Client(base_url=site.base, timeout=30) as anon:
+        page = anon.get("/policy/court-dishonest-debtors").text
+    section = re.search(r'<section aria-labelledby="h-exemptions">(.*?)</section>', page, re.S)
+    assert section is not None, page
+    assert "measures[restrict.private_school]" in section.group(1)
+    assert "socialcredit catalog maintainers" in section.group(1)
+    in_force = registry(site).catalog.catalog.exemptions
+    with httpx.Client(base_url=site.base, timeout=30) as c:
+        signed(c, session(site, "admin"))
+        admin = c.get("/admin").text
+    assert ('aria-labelledby="h-exemptions"' in admin) == bool(in_force)
+    for ex in in_force:
+        assert f"{ex.section}[{ex.id}]" in admin

@@ -882,7 +882,8 @@ def admin(request: Request) -> Response:
     reg = _registry(request)
     return _page(request, "admin.html", title="Administration", summary=reg.catalog_summary(),
                  verified=None, overdue=_overdue(reg, key),
-                 set_aside=reg.ledger.dead_letters())  # fmt: skip
+                 set_aside=reg.ledger.dead_letters(),
+                 exemptions=exemptions_of(reg.catalog))  # fmt: skip
 
 
 @router.post("/admin/audit", response_class=HTMLResponse)
@@ -909,7 +910,7 @@ async def verify_audit(request: Request) -> Response:
     set_aside = await run_in_threadpool(reg.ledger.dead_letters)
     return _page(request, "admin.html", status, title="Administration",
                  summary=reg.catalog_summary(), verified=verified, overdue=overdue,
-                 set_aside=set_aside)  # fmt: skip
+                 set_aside=set_aside, exemptions=exemptions_of(reg.catalog))  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -1154,6 +1155,22 @@ def _picture(cols: dict[str, list[_Node]]) -> dict[str, Any]:
     }
 
 
+def exemptions_of(loaded: Loaded | None) -> list[dict[str, str]]:
+    """A catalog's reviewed exemptions from label screening, as the portal shows them."""
+    if loaded is None:
+        return []
+    out = []
+    for ex in loaded.catalog.exemptions:
+        origin = loaded.origin.get(("exemptions", ex.key))
+        out.append({
+            "section": ex.section, "id": ex.id,
+            "subjects": ", ".join(s.value for s in ex.subjects),
+            "reviewed_by": ex.reviewed_by, "reviewed_on": ex.reviewed_on.isoformat(),
+            "reason": ex.reason, "file": origin.name if origin is not None else "",
+        })  # fmt: skip
+    return out
+
+
 @router.get("/policy/{catalog_id}", response_class=HTMLResponse)
 def policy_catalog(request: Request, catalog_id: str, profile: str = "cn-2021") -> Response:
     if profile not in PROFILES:
@@ -1172,6 +1189,7 @@ def policy_catalog(request: Request, catalog_id: str, profile: str = "cn-2021") 
         "policy.html",
         title=f"Policy: {catalog_id}",
         meta=meta,
+        exemptions=exemptions_of(loaded),
         synthetic=found.synthetic,
         files=[p.name for p in loaded.files] if loaded is not None else [found.path.name],
         profile=profile,
