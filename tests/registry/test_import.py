@@ -89,6 +89,11 @@ BAD_LINES: list[tuple[Any, str, str]] = [
         "not a valid USCC",
     ),
     (rec(counterpart=ORG), "counterpart", "do not name a counterpart"),
+    (  # an individual business (USCC 92...) is no organisation to hold a legal role in
+        rec(record_type="samr.legal_rep", authority="samr", counterpart="92110108MA0123456D"),
+        "counterpart",
+        "individual business",
+    ),
     (rec(subject_name="Zhang\u0007San"), "subject_name", "control characters"),
     (rec(subject_name="Z" * 101), "subject_name", "at most 100"),
     (rec(subject_name=7), "subject_name", "expected text"),

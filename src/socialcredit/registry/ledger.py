@@ -529,6 +529,11 @@ def content_hash(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+INDIVIDUAL_BUSINESS = "92"
+"""USCC prefix of an individual industrial and commercial household (registration authority 9,
+category 2, GB 32100-2015): not an organisation in which a legal role can be held."""
+
+
 class RecordChecker:
     """Validates records against a catalog, with caches that make bulk imports fast.
 
@@ -710,6 +715,13 @@ class RecordChecker:
             result = subject_ids.validate(value, field="counterpart", kind="organisation")[0]
         except InputError as exc:
             result = exc
+        if isinstance(result, str) and result.startswith(INDIVIDUAL_BUSINESS):
+            result = InvalidSubjectId(
+                "counterpart",
+                f"{result} is an individual business (code beginning {INDIVIDUAL_BUSINESS}, "
+                "GB 32100-2015): a person's household trade, in which no one holds a legal "
+                "organisational role; it cannot carry measures to a household member",
+            )
         self._orgs[value] = result
         return result
 
