@@ -1,11 +1,9 @@
-"""Pieces every simulator engine shares: model parsing, calendar months, outputs."""
+"""Pieces every simulator engine shares: model parsing, inequality, outputs."""
 
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Mapping, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,10 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from socialcredit.daycount import add_months as _add_months_days
-from socialcredit.daycount import from_day, to_day
 from socialcredit.errors import InputError
-from socialcredit.policy.loader import Loaded, load
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,61 +56,6 @@ def validated(model: type[M], raw: Mapping[str, Any], *, source: str, field: str
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise InputError(f"{field}.{where}", f"{source}: {first['msg']}") from None
-
-
-class RegimeSpec(Frozen):
-    """What every score-regime file names: its catalogs and the scheme it runs."""
-
-    name: str
-    description: str = ""
-    catalogs: tuple[str, ...]
-    scheme: str
-
-
-R = TypeVar("R", bound=RegimeSpec)
-S = TypeVar("S")
-
-
-def regime_parts(
-    spec_model: type[R], scheme_kind: type[S], text: str, *, source: str
-) -> tuple[R, Loaded, S]:
-    """A regime file's spec, its catalogs loaded, and its ``scheme`` (of ``scheme_kind``)."""
-    try:
-        spec = spec_model.model_validate(tomllib.loads(text))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise InputError("regime", f"{source}: {exc}") from None
-    loaded = load(*spec.catalogs)
-    scheme = loaded.index.schemes.get(spec.scheme)
-    if not isinstance(scheme, scheme_kind):
-        kind = scheme_kind.__name__.removesuffix("Scheme").lower()
-        raise InputError("regime.scheme", f"{spec.scheme!r} is not a {kind} scheme")
-    return spec, loaded, scheme
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus calendar months, the day clamped to the month's end (as the registry)."""
-    shifted = from_day(_add_months_days(to_day(day), months))
-    assert shifted is not None
-    return shifted
-
-
-def grade_shares(
-    scores: npt.NDArray[np.float64],
-    tier_of: npt.NDArray[Any],
-    tiers: Sequence[str],
-    bands: Sequence[tuple[float, str]],
-) -> dict[str, dict[str, float]]:
-    """Share of each tier's scored agents in each grade (``bands`` highest first)."""
-    out: dict[str, dict[str, float]] = {}
-    for t, name in enumerate(tiers):
-        mine = scores[(tier_of == t) & ~np.isnan(scores)]
-        shares: dict[str, float] = {}
-        upper = float("inf")
-        for low, grade in bands:
-            shares[grade] = float(((mine >= low) & (mine < upper)).mean()) if mine.size else 0.0
-            upper = low
-        out[name] = shares
-    return out
 
 
 def gini(values: npt.NDArray[Any], counts: npt.NDArray[Any]) -> float | None:
