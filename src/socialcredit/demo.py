@@ -81,9 +81,14 @@ def run(
     ledger = Ledger.open(f"sqlite:///{db}")
     try:
         ledger.init()
+        # Rongcheng's code exists from 1989: residents born since then, and adults on the date
+        # of every record filed about them (up to 1,100 days back): the court list never lists
+        # a minor, and the registry refuses such a filing
+        first = date(1989, 1, 1)
+        last = date(today.year - 19, today.month, 1) - timedelta(days=1100)
+        span = max(1, min(6500, (last - first).days))
         persons = [
-            # Rongcheng's code exists from 1989: residents born since then (adults by 2007)
-            resident_id(RONGCHENG, date(1989, 1, 1) + timedelta(days=rnd.randrange(6500)), i)
+            resident_id(RONGCHENG, first + timedelta(days=rnd.randrange(span)), i)
             for i in range(people)
         ]
         orgs = [organisation_code(370000, 10_000_000 + i) for i in range(organisations)]

@@ -139,3 +139,22 @@ def test_a_credit_default_is_kept_five_years_from_repayment_and_never_drops_whil
     repaid = [*facts, LifecycleEvent("1", EventKind.fulfilled, date(2020, 6, 1))]
     assert counted(date(2025, 5, 31), repaid)
     assert not counted(date(2025, 6, 1), repaid)  # five years from the end of the conduct
+
+
+def test_a_minor_is_never_listed_and_the_filing_says_why(court: Loaded) -> None:
+    from socialcredit.identifiers import resident_id
+    from socialcredit.registry.ledger import RecordChecker
+
+    checker = RecordChecker(court, today=date(2026, 6, 1))
+    minor = resident_id(110101, date(2010, 5, 2), 3)
+    refused = checker.problems(minor, REFUSE, "court", "2026-01-01", "(2026) Jing 01 Zhi 1")
+    assert isinstance(refused, list)
+    assert [e.field for e in refused] == ["subject"]
+    assert "minor on 2026-01-01" in refused[0].message and LIST in refused[0].message
+    # eighteen on the day: listed as anyone
+    adult = resident_id(110101, date(2008, 1, 1), 3)
+    accepted = checker.problems(adult, REFUSE, "court", "2026-01-01", "(2026) Jing 01 Zhi 2")
+    assert not isinstance(accepted, list)
+    # an organisation has no age
+    company = checker.problems("91110000600037341L", REFUSE, "court", "2026-01-01", "(2026) 3")
+    assert not isinstance(company, list)

@@ -443,6 +443,12 @@ class Entry(_Model):
         return self
 
 
+class Exclusion(StrEnum):
+    """Who a list never lists, whatever the record says; refused at filing with the reason."""
+
+    minors = "minors"  # a person under 18 on the decision date (Fa Shi [2017] No. 7, Art. 4)
+
+
 class Term(_Model):
     """How long a listing lasts and how it ends for records of some of the types entering a
     list, where the law sets that per ground (Fa Shi [2017] No. 7: a debtor able to perform who
@@ -474,6 +480,9 @@ class ListDef(_Model):
     removal: tuple[Removal, ...] = ()
     terms: tuple[Term, ...] = ()
     """Per-ground durations and ways off; a record type with no term takes the list's."""
+    excludes: tuple[Exclusion, ...] = ()
+    """Who the list never lists: a record entering it about such a subject is refused at
+    filing, naming the reason."""
     subject_kinds: tuple[SubjectKind, ...] = ("person", "organisation")
     public: bool = True
 

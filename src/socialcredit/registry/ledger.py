@@ -46,6 +46,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
+from stdnum.cn import ric
 
 from socialcredit.errors import (
     Conflict,
@@ -59,7 +60,7 @@ from socialcredit.errors import (
     UnknownRecordType,
 )
 from socialcredit.policy.loader import CatalogIndex, Loaded, did_you_mean
-from socialcredit.policy.schema import Nature
+from socialcredit.policy.schema import Exclusion, Nature
 from socialcredit.registry import subjects as subject_ids
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 
@@ -529,6 +530,14 @@ def content_hash(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def add_years(day: date, years: int) -> date:
+    """``day`` plus whole years (29 February becomes 28 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 INDIVIDUAL_BUSINESS = "92"
 """USCC prefix of an individual industrial and commercial household (registration authority 9,
 category 2, GB 32100-2015): not an organisation in which a legal role can be held."""
@@ -551,6 +560,12 @@ class RecordChecker:
             for code, rt in self.index.record_types.items()
         }
         self._mandate = self.index.mandate
+        self._no_minors: dict[str, str] = {}
+        """record type -> a list it enters that never lists minors"""
+        for lst in self.index.catalog.lists:
+            if Exclusion.minors in lst.excludes:
+                for code in lst.entry.record_types:
+                    self._no_minors.setdefault(code, lst.id)
         self._subjects: dict[str, tuple[str, str] | InputError] = {}
         self._orgs: dict[str, str | InputError] = {}
         self._dates: dict[str, date | InputError] = {}
@@ -620,6 +635,16 @@ class RecordChecker:
         day = self._date(decided_on)
         if isinstance(day, InputError):
             errors.append(day)
+        elif rt in self._no_minors and not isinstance(subj, InputError) and subj[1] == "person":
+            born = ric.get_birth_date(subj[0])
+            if day < add_years(born, 18):
+                errors.append(
+                    InputError(
+                        "subject",
+                        f"{subj[0]} was a minor on {day} (born {born}): list "
+                        f"{self._no_minors[rt]} never lists minors",
+                    )
+                )
 
         ref = decision_ref
         if not isinstance(ref, str):
