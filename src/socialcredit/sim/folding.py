@@ -1494,12 +1494,15 @@ class FoldRun:
 
     def subject_of(self, agent: int) -> str:
         """A valid synthetic resident ID for an agent: its province's code (where the ID
-        standard's tables know it; Beijing's otherwise), a birth date and sequence from its
-        position."""
+        standard's tables know it; Beijing's otherwise), a birth date (an adult's on the first
+        day) and a sequence from its position."""
         lay = self.layout
         group = int(np.searchsorted(lay.group_start, agent, side="right")) - 1
         region = _address_code(int(lay.region_codes[group // lay.per_region]))
-        born = date(1950, 1, 1) + timedelta(days=(agent // 1000) % 20000)
+        # adults on the run's first day: this world has no ages, and the court list never lists
+        # a minor (the registry refuses such a filing)
+        first, last = date(1940, 1, 1), date(self.first.year - 19, 1, 1)
+        born = first + timedelta(days=(agent // 1000) % max(1, (last - first).days))
         return resident_id(region, born, agent % 1000)
 
     def traced(self) -> list[int]:
