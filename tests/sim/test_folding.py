@@ -247,3 +247,42 @@ def test_traced_agents_replay_through_the_registry_from_the_command_line(tmp_pat
         compared += 1
         listed += bool(state["lists"])
     assert compared >= 20 and listed >= 1
+
+
+def test_lifecycle_events_are_counted_on_their_day() -> None:
+    """Objections upheld, obligations performed and repairs granted are the flows of the day
+    they happen, the same as the traced agents' own facts say."""
+    conduct = ConductScenario(
+        name="due-process",
+        start=date(2016, 1, 1),
+        end=date(2018, 12, 31),
+        represented=5_000,
+        tiers={"all": {"share": 1.0}},
+        records_per_year={
+            "court.dishonest_debtor.refuse_to_perform": 0.05,
+            "court.dishonest_debtor.obstruct_enforcement": 0.05,
+        },
+        due_process={
+            "wrong_share": 0.2,
+            "objected_innocent": 0.9,
+            "upheld_innocent": 0.9,
+            "fulfilment_per_year": 0.5,
+            "repair_share": 0.5,
+        },  # fmt: skip
+    )
+    run = FoldRun(conduct, FoldRegime.of(load("court-dishonest-debtors"), "court"), 5_000, 2,
+                  trace_k=5_000)  # fmt: skip
+    result = run.simulate()
+    totals = dict(zip(result["names"], result["rows"].sum(axis=0).tolist(), strict=True))
+    seen = {"objection_upheld": 0, "fulfilled": 0, "repair_granted": 0}
+    for agent in run.traced():
+        for f in run.facts_of(agent):
+            for kind, _day in f["events"]:
+                if kind in seen:
+                    seen[kind] += 1
+    assert seen == {
+        "objection_upheld": totals["objections_upheld"],
+        "fulfilled": totals["fulfilled"],
+        "repair_granted": totals["repairs_granted"],
+    }
+    assert all(v > 0 for v in seen.values())

@@ -102,6 +102,8 @@ Links to contacts or colleagues are refused (this world has no such relation).""
 GUILTY, EVER_LISTED = 1, 2
 MAX_LISTS = 63
 UNSCORED = -2  # grade of an agent no record of which counts in the scheme
+REPAIR_DECIDED_AFTER = 19
+"""Days from a repair application to its grant: the registry's 13 working days."""
 _NEVER = int(NEVER)
 
 
@@ -355,6 +357,9 @@ class Tally(NamedTuple):
     held_innocent: I64
     grades: I64
     """[scheme, tier, grade + 2] agents per grade (column 0: unscored)."""
+    happens: I64
+    """[event, day index]: objections upheld, obligations fulfilled, repairs granted, counted
+    on their day when the record is made (its future is drawn then)."""
 
 
 class Work(NamedTuple):
@@ -440,9 +445,8 @@ def _gather(
         out.day[k] = log[r, L_DAY]
         out.voided[k] = log[r, L_VOIDED] <= d
         natural = log[r, L_NATURAL]
-        if natural == _NEVER and types.performance_ends[t] and log[r, L_FULFILLED] <= d:
-            performed = max(log[r, L_FULFILLED], log[r, L_DAY])
-            natural = add_months(performed, types.after_performance[t])
+        if types.performance_ends[t] and log[r, L_FULFILLED] <= d:  # performed: it ends now
+            natural = record_window(types, t, log[r, L_DAY], _NEVER, log[r, L_FULFILLED])[1]
         out.natural_end[k] = natural
         if log[r, L_GRANTED] <= d:
             out.repaired[k] = log[r, L_REPAIRED]
@@ -483,10 +487,9 @@ def _record_change(
         best = log[r, L_REPAIRED]
     t = log[r, L_TYPE]
     if types.performance_ends[t] and log[r, L_FULFILLED] < _NEVER:
-        kept = add_months(max(log[r, L_FULFILLED], day), types.after_performance[t])
+        kept = record_window(types, t, day, _NEVER, log[r, L_FULFILLED])[1]
         if d < kept < best:
             best = kept
-    t = log[r, L_TYPE]
     for j in range(lists.type_start[t], lists.type_start[t + 1]):
         li = lists.type_list[j]
         if lists.duration_months[li, t] != NO_LIMIT:
@@ -531,27 +534,6 @@ def _next_change(
                 best = nc
         r = log[r, prev]
     return best
-
-
-@njit(cache=True, nogil=True)
-def _linked_points(
-    links: Links,
-    rules: Rules,
-    nt: int,
-    si: int,
-    recs: Records,
-    a: int,
-    b: int,
-    d: int,
-    table: F64,
-) -> float:  # pragma: no cover - compiled
-    """Points of a scheme from linked people's records ``a .. b`` (in effect on ``d``)."""
-    total = 0.0
-    for r in range(a, b):
-        if recs.voided[r] or recs.day[r] > d or d >= recs.effect_until[r]:
-            continue
-        total += table[si, recs.type[r]]
-    return total
 
 
 @njit(cache=True, nogil=True)
@@ -815,6 +797,7 @@ def _touch(work: Work, i: int) -> None:  # pragma: no cover - compiled
 def _make_record(
     i: int,
     t: int,
+    d: int,
     dn: int,
     conduct: Conduct,
     due: DueTables,
@@ -856,11 +839,15 @@ def _make_record(
         apply = add_months(dn, book.types.min_months[t])
         if nature == 1:
             apply = max(apply, fulfilled)
-        if apply < _NEVER - 19:
-            granted = apply + 19
+        if apply < _NEVER - REPAIR_DECIDED_AFTER:
+            granted = apply + REPAIR_DECIDED_AFTER
     log[r, L_VOIDED] = voided
     log[r, L_FULFILLED] = fulfilled
     log[r, L_GRANTED] = granted
+    days = tally.happens.shape[1]
+    for e, when in enumerate((voided, fulfilled, granted)):
+        if when < _NEVER and when - dn + d < days:
+            tally.happens[e, when - dn + d] += 1
     _until, natural, repaired = record_window(book.types, t, dn, granted)
     log[r, L_NATURAL] = natural
     log[r, L_REPAIRED] = repaired
@@ -940,7 +927,7 @@ def _day(
                 wrong = due.wrong > 0.0 and uniform(rng) < due.wrong
                 if wrong:
                     a = g0 + below(rng, size)
-                _make_record(a, t, dn, conduct, due, book, log, queue, st, work, tally, links,
+                _make_record(a, t, d, dn, conduct, due, book, log, queue, st, work, tally, links,
                              reach, tier_of, n_agents, wrong)  # fmt: skip
     # every agent whose facts changed, once: folded in parallel, applied in order
     u = 0
@@ -1046,6 +1033,9 @@ def _days(
             total += den
             innocent_total += inn
         tally.base[M_DENIALS] = total
+        tally.base[M_UPHELD] = tally.happens[0, d]
+        tally.base[M_FULFILLED] = tally.happens[1, d]
+        tally.base[M_REPAIRED] = tally.happens[2, d]
         tally.base[M_INNOCENT_DENIALS] = innocent_total
         for c in range(len(BASE_METRICS)):
             rows[d, c] = tally.base[c]
@@ -1292,6 +1282,7 @@ class FoldRun:
             held=np.zeros((max(nm, 1), n_tiers), np.int64),
             held_innocent=np.zeros((max(nm, 1), n_tiers), np.int64),
             grades=np.zeros((max(ns, 1), n_tiers, self.n_grades + 2), np.int64),
+            happens=np.zeros((3, self.days), np.int64),
         )
         for t in range(n_tiers):
             tally.grades[:, t, 0] = self.tier_n[t]
@@ -1531,7 +1522,7 @@ class FoldRun:
             if fulfilled <= last:
                 events.append(("fulfilled", fulfilled))
             if granted <= last:
-                events.append(("repair_applied", max(day, granted - 19)))
+                events.append(("repair_applied", max(day, granted - REPAIR_DECIDED_AFTER)))
                 events.append(("repair_granted", granted))
             out.append({"record": int(r), "record_type": codes[int(log[r, L_TYPE])],
                         "day": day, "wrong": bool(log[r, L_WRONG]), "events": events})  # fmt: skip
