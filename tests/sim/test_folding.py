@@ -286,3 +286,13 @@ def test_lifecycle_events_are_counted_on_their_day() -> None:
         "repair_granted": totals["repairs_granted"],
     }
     assert all(v > 0 for v in seen.values())
+
+
+def test_a_role_record_in_a_world_without_organisations_is_refused() -> None:
+    conduct = ConductScenario(
+        name="roles", start=date(2020, 1, 1), end=date(2020, 12, 31),
+        tiers={"all": {"share": 1.0}},
+        records_per_year={"samr.legal_representative": 0.1},
+    )  # fmt: skip
+    with pytest.raises(InputError, match="records_per_year.samr.legal_representative"):
+        FoldRun(conduct, FoldRegime.of(load("court-dishonest-debtors"), "court"), 100, 1)

@@ -47,7 +47,6 @@ __all__ = [
 ]
 
 I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 

@@ -1117,6 +1117,12 @@ class FoldRun:
             raise InputError(
                 "scenario.records_per_year", f"no record type {unknown[0]!r} in the catalogs"
             )
+        roles = sorted(c for c in sc.records_per_year if c in book.role_types)
+        if roles:
+            raise InputError(
+                f"scenario.records_per_year.{roles[0]}",
+                "records a legal role in an organisation, and this world has no organisations",
+            )
         measures = sorted({m for memo in book.memoranda for m in memo.measures}
                           | {m for p in book.perks for m in p.measures})  # fmt: skip
         for tier in sc.tiers.values():
