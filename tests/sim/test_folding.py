@@ -18,7 +18,7 @@ from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 from socialcredit.rules import Unsupported
 from socialcredit.sim.common import gini
-from socialcredit.sim.folding import UNSCORED, ConductScenario, FoldRegime, FoldRun
+from socialcredit.sim.folding import ConductScenario, FoldRegime, FoldRun
 from socialcredit.sim.run import prepare
 
 DATA = Path(__file__).parents[1] / "data"
@@ -56,18 +56,20 @@ def test_an_escalating_city_catalog_lists_whom_the_registry_lists(tmp_path: Path
     assert listed > 0 and summary["totals"]["measure.city.no_procurement.denials"] > 0
     index = load(CITY).index
     compared = escalated = 0
-    for agent in np.flatnonzero(run.state.head >= 0).tolist():
+    for agent in run.traced():
+        if not run.facts_of(agent):
+            continue
         p = evaluate(facts(run, agent), index, run.last, subject=run.subject_of(agent))
         mine = run.state_of(agent)
         assert sorted(m.list for m in p.lists) == mine["lists"], agent
         score = p.schemes["city.market_score"].score if p.schemes else None
         if score is not None:
             assert mine["grades"]["city.market_score"] == p.schemes["city.market_score"].grade
-            assert run.state.scores[agent, 0] == pytest.approx(score)
+            assert mine["scores"]["city.market_score"] == pytest.approx(score)
             escalated += score < 60
         compared += 1
     assert compared > 1000 and escalated > 0
-    assert listed == sum(1 for a in range(run.population) if run.state.lists[a])
+    assert listed == sum(1 for a in run.traced() if run.state_of(a)["lists"])
 
 
 def test_a_catalog_with_a_relation_the_world_lacks_is_refused_by_name() -> None:
@@ -77,6 +79,25 @@ def test_a_catalog_with_a_relation_the_world_lacks_is_refused_by_name() -> None:
         FoldRegime.of(load("sesame-full"), "sesame-full")
     assert caught.value.feature.name == "rule.via.contacts"
     assert "sesame.relationships" in caught.value.feature.item or "dimension" in str(caught.value)
+
+
+def test_the_same_bytes_for_any_split_into_partitions(tmp_path: Path) -> None:
+    """Region partitions run one after another; every split gives the same bytes, the traced
+    agents' replay included (household contagion and denials drawn per region)."""
+
+    def outputs(partitions: int) -> list[bytes]:
+        out = tmp_path / str(partitions)
+        run = prepare("unified-2020", "unified-score", population=6_000, seed=3, trace=40,
+                      partitions=partitions)  # fmt: skip
+        assert isinstance(run, FoldRun)
+        assert len(run.partition_bounds()) == partitions
+        run.run(out)
+        names = ["metrics.parquet", "summary.json", "trace.jsonl", "trace/records.jsonl",
+                 "trace/state.jsonl", "trace/events.jsonl"]  # fmt: skip
+        return [(out / n).read_bytes() for n in names]
+
+    one = outputs(1)
+    assert one == outputs(2) == outputs(5)
 
 
 def test_the_same_bytes_on_any_number_of_threads(tmp_path: Path) -> None:
@@ -124,9 +145,11 @@ def test_the_court_lists_grounds_for_their_terms_in_the_one_engine() -> None:
     run.simulate()
     last = to_day(run.last)
     open_unpaid = expired = 0
-    for agent in np.flatnonzero(run.state.head >= 0).tolist():
+    for agent in run.traced():
         listed = bool(run.state_of(agent)["lists"])
         facts_ = run.facts_of(agent)
+        if not facts_:
+            continue
         open_ = any(f["record_type"].endswith("refuse_to_perform")
                     and not any(k in ("fulfilled", "objection_upheld") for k, _ in f["events"])
                     for f in facts_)  # fmt: skip
@@ -141,24 +164,27 @@ def test_the_court_lists_grounds_for_their_terms_in_the_one_engine() -> None:
 
 
 def test_family_contagion_restricts_household_members_not_listed(tmp_path: Path) -> None:
-    run = prepare("unified-2020", "unified-score", population=30_000, seed=5)
+    run = prepare("unified-2020", "unified-score", population=30_000, seed=5, trace=30_000)
     summary = run.run(tmp_path)
-    st = run.state
-    reached = np.flatnonzero((st.reached > 0).any(axis=1) & (st.lists == 0))
-    assert reached.size > 0
+    states = {a: run.state_of(a) for a in run.traced()}
+    reached = [a for a, s in states.items() if s["reached"] and not s["lists"]]
+    assert reached
     assert summary["totals"]["restricted_innocents"] > 0
-    for agent in reached[:50].tolist():
-        house = range((agent // 3) * 3, (agent // 3) * 3 + 3)
-        assert any(st.lists[j] for j in house if j != agent)
+    starts = run.layout.group_start
+    for agent in reached[:50]:
+        g0 = int(starts[np.searchsorted(starts, agent, side="right") - 1])
+        first = g0 + (agent - g0) // 3 * 3
+        house = range(first, first + 3)
+        assert any(run.state_of(j)["lists"] for j in house if j != agent)
 
 
 def test_score_regimes_report_gini_and_mobility(tmp_path: Path) -> None:
-    run = prepare("pilot-2018", "pilot-2018", population=30_000, seed=3)
+    run = prepare("pilot-2018", "pilot-2018", population=30_000, seed=3, trace=30_000)
     summary = run.run(tmp_path)
     book = run.regime.book
     si = book.scheme_ids.index("pilot.personal")
-    scores = np.where(run.state.grades[:, si] == UNSCORED, book.schemes.base[si],
-                      run.state.scores[:, si])  # fmt: skip
+    scores = np.array([run.state_of(a)["scores"].get("pilot.personal", book.schemes.base[si])
+                       for a in run.traced()])  # fmt: skip
     values, counts = np.unique(np.rint(scores * 1e3) / 1e3, return_counts=True)
     assert summary["schemes"]["pilot.personal"]["gini"] == pytest.approx(gini(values, counts))
     assert 0 < summary["gini"] < 1

@@ -43,9 +43,12 @@ def simulate_cmd(
     partitions: Annotated[
         int,
         typer.Option(
-            "--partitions", min=1, help="Region partitions, stepped in lockstep (same output)."
+            "--partitions",
+            min=0,
+            help="Region partitions (0: as many as memory needs); any number gives the same "
+            "output.",
         ),
-    ] = 1,
+    ] = 0,
     catalog: Annotated[
         list[Path] | None,
         typer.Option(

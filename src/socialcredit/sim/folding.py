@@ -102,6 +102,8 @@ Links to contacts or colleagues are refused (this world has no such relation).""
 GUILTY, EVER_LISTED = 1, 2
 MAX_LISTS = 63
 UNSCORED = -2  # grade of an agent no record of which counts in the scheme
+PARTITION_AGENTS = 50_000_000
+"""Agents a partition holds at most by default (about 2.5 GB of state for a small catalog)."""
 REPAIR_DECIDED_AFTER = 19
 """Days from a repair application to its grant: the registry's 13 working days."""
 _NEVER = int(NEVER)
@@ -253,8 +255,45 @@ class Conduct(NamedTuple):
     scored_in: I32
     """[type]: the scheme whose scored people alone make such records (-1: everyone)."""
     group_start: I64
+    """[group + 1] the first agent of each group of the partition (partition-local index)."""
     group_tier: I32
     group_region: I32
+    """[group] the group's region, partition-local."""
+    group_key: I64
+    """[group] the group's index in the whole population (keys its random streams)."""
+    region_key: I64
+    """[region] the region's index in the whole population."""
+    region_tier_n: I64
+    """[region, tier] persons."""
+
+
+@njit(cache=True, nogil=True)
+def _group_of(conduct: Conduct, i: int) -> int:  # pragma: no cover - compiled
+    """The partition-local group of agent ``i``."""
+    return int(np.searchsorted(conduct.group_start, i, side="right")) - 1
+
+
+@njit(cache=True, nogil=True)
+def _household(conduct: Conduct, hh: int, i: int) -> tuple[int, int]:  # pragma: no cover
+    """The agents of ``i``'s household: ``hh`` consecutive agents of its group."""
+    g = _group_of(conduct, i)
+    g0, g1 = conduct.group_start[g], conduct.group_start[g + 1]
+    first = g0 + ((i - g0) // hh) * hh
+    return first, min(first + hh, g1)
+
+
+@njit(cache=True, nogil=True)
+def _friends(conduct: Conduct, n: int, i: int) -> tuple[int, int]:  # pragma: no cover
+    """``i``'s friends: the ``n`` agents after it in its group."""
+    g = _group_of(conduct, i)
+    return i + 1, min(i + 1 + n, conduct.group_start[g + 1])
+
+
+@njit(cache=True, nogil=True)
+def _befriended(conduct: Conduct, n: int, i: int) -> tuple[int, int]:  # pragma: no cover
+    """Those whose friend ``i`` is: the ``n`` agents before it in its group."""
+    g = _group_of(conduct, i)
+    return max(conduct.group_start[g], i - n), i
 
 
 class DueTables(NamedTuple):
@@ -551,8 +590,8 @@ def _retally(
     st: State,
     tally: Tally,
     reach: Reach,
+    conduct: Conduct,
     i: int,
-    tier: int,
     old: np.uint64,
     new: np.uint64,
     guilty_before: bool,
@@ -560,19 +599,21 @@ def _retally(
     """Move agent ``i``'s counts from holding ``old`` (innocent unless ``guilty_before``) to
     holding ``new`` (innocent unless it is guilty now)."""
     guilty_now = bool(st.flags[i] & GUILTY)
+    g = _group_of(conduct, i)
+    tier, region = conduct.group_tier[g], conduct.group_region[g]
     restricted_before = restricted_now = False
     for m in range(reach.restriction.shape[0]):
         bit = np.uint64(1) << np.uint64(m)
         was, now = bool(old & bit), bool(new & bit)
         if was:
-            tally.held[m, tier] -= 1
+            tally.held[m, region, tier] -= 1
             if not guilty_before:
-                tally.held_innocent[m, tier] -= 1
+                tally.held_innocent[m, region, tier] -= 1
             restricted_before |= reach.restriction[m]
         if now:
-            tally.held[m, tier] += 1
+            tally.held[m, region, tier] += 1
             if not guilty_now:
-                tally.held_innocent[m, tier] += 1
+                tally.held_innocent[m, region, tier] += 1
             restricted_now |= reach.restriction[m]
     tally.base[M_RESTRICTED_NOW] += int(restricted_now) - int(restricted_before)
     tally.base[M_INNOCENTS_NOW] += int(restricted_now and not guilty_now) - int(
@@ -592,7 +633,7 @@ def _compute(
     link_head: I64,
     recs: Records,
     sp: I32,
-    n_agents: int,
+    conduct: Conduct,
     grades_row: I8,
     scores_row: F32,
 ) -> tuple[int, np.uint64, np.uint64]:  # pragma: no cover - compiled
@@ -604,15 +645,16 @@ def _compute(
     end = _gather(log, head, i, dn, book.every, book.types, recs, 0)
     own_end = end
     hh = links.household
-    first = (i // hh) * hh
+    first, last = _household(conduct, max(hh, 1), i)
+    f0, f1 = _friends(conduct, links.friends, i)
     if links.any_household and hh > 1:
-        for j in range(first, min(first + hh, n_agents)):
+        for j in range(first, last):
             if j != i and end >= 0:
                 end = _gather(log, link_head, j, dn, links.house_type, book.types, recs, end,
                               L_LINK_PREV)  # fmt: skip
     house_end = end
     if links.any_friends:
-        for j in range(i + 1, min(i + 1 + links.friends, n_agents)):
+        for j in range(f0, f1):
             if end >= 0:
                 end = _gather(log, link_head, j, dn, links.friend_type, book.types, recs, end,
                               L_LINK_PREV)  # fmt: skip
@@ -660,12 +702,12 @@ def _compute(
             new_own |= reach.own[li]
     nxt = _next_change(log, head, i, dn, book.every, book.types, schemes, lists)
     if links.any_household and hh > 1:
-        for j in range(first, min(first + hh, n_agents)):
+        for j in range(first, last):
             if j != i:
                 nxt = min(nxt, _next_change(log, link_head, j, dn, links.house_type, book.types,
                                             schemes, lists, L_LINK_PREV))  # fmt: skip
     if links.any_friends:
-        for j in range(i + 1, min(i + 1 + links.friends, n_agents)):
+        for j in range(f0, f1):
             nxt = min(nxt, _next_change(log, link_head, j, dn, links.friend_type, book.types,
                                         schemes, lists, L_LINK_PREV))  # fmt: skip
     return nxt, new_lists, new_own
@@ -689,7 +731,7 @@ def _compute_all(
     scratch: I32,
     voided: B1,
     sp: I32,
-    n_agents: int,
+    conduct: Conduct,
     found_lists: U64,
     found_own: U64,
     found_next: I64,
@@ -706,7 +748,7 @@ def _compute_all(
                        scratch[w, 4], scratch[w, 5], scratch[w, 6])  # fmt: skip
         for k in range(w, n, workers):
             nxt, lists_, own = _compute(agents[k], dn, book, links, reach, log, head, link_head,
-                                        recs, sp[w], n_agents, found_grades[k],
+                                        recs, sp[w], conduct, found_grades[k],
                                         found_scores[k])  # fmt: skip
             found_next[k] = nxt
             found_lists[k] = lists_
@@ -723,14 +765,13 @@ def _apply(
     st: State,
     work: Work,
     tally: Tally,
-    tier_of: U8,
+    conduct: Conduct,
     household: int,
-    n_agents: int,
 ) -> None:  # pragma: no cover - compiled
     """Agent ``i``'s fold (row ``k`` of what the folds found) into its state and the tallies,
     and the household its lists' measures reach."""
     schemes, lists = book.schemes, book.lists
-    tier = tier_of[i]
+    tier = conduct.group_tier[_group_of(conduct, i)]
     for si in range(schemes.kind.shape[0]):
         g = work.found_grades[k, si]
         if g != UNSCORED:
@@ -746,7 +787,7 @@ def _apply(
     new_lists, new_own = work.found_lists[k], work.found_own[k]
     old_lists = st.lists[i]
     hh = household
-    first = (i // hh) * hh
+    first, last = _household(conduct, max(hh, 1), i)
     for li in range(lists.min_count.shape[0]):
         bit = np.uint64(1) << np.uint64(li)
         now, before = bool(new_lists & bit), bool(old_lists & bit)
@@ -756,7 +797,7 @@ def _apply(
         if now:
             tally.entered[li] += 1
         if hh > 1 and reach.household[li] != 0:
-            for j in range(first, min(first + hh, n_agents)):
+            for j in range(first, last):
                 if j == i:
                     continue
                 held_before = _holding(st, j, reach.restriction.shape[0])
@@ -764,7 +805,7 @@ def _apply(
                     if reach.household[li] & (np.uint64(1) << np.uint64(m)):
                         st.reached[j, m] += 1 if now else -1
                 guilty = bool(st.flags[j] & GUILTY)
-                _retally(st, tally, reach, j, tier_of[j], held_before,
+                _retally(st, tally, reach, conduct, j, held_before,
                          _holding(st, j, reach.restriction.shape[0]), guilty)  # fmt: skip
     if new_lists != old_lists:
         if new_lists and not old_lists:
@@ -781,7 +822,7 @@ def _apply(
         held_before = _holding(st, i, reach.restriction.shape[0])
         st.own[i] = new_own
         guilty = bool(st.flags[i] & GUILTY)
-        _retally(st, tally, reach, i, tier, held_before,
+        _retally(st, tally, reach, conduct, i, held_before,
                  _holding(st, i, reach.restriction.shape[0]), guilty)  # fmt: skip
     tally.base[M_FOLDS] += 1
 
@@ -809,8 +850,6 @@ def _make_record(
     tally: Tally,
     links: Links,
     reach: Reach,
-    tier_of: U8,
-    n_agents: int,
     wrong: bool,
 ) -> None:  # pragma: no cover - compiled
     """Agent ``i`` gets a record of type ``t`` today, with its future drawn now."""
@@ -856,16 +895,17 @@ def _make_record(
     if not wrong and (nature == 0 or nature == 1) and not st.flags[i] & GUILTY:
         held = _holding(st, i, reach.restriction.shape[0])
         st.flags[i] |= GUILTY
-        _retally(st, tally, reach, i, tier_of[i], held, held, False)
+        _retally(st, tally, reach, conduct, i, held, held, False)
     _touch(work, i)
     hh = links.household
     if links.house_type[t] and hh > 1:
-        first = (i // hh) * hh
-        for j in range(first, min(first + hh, n_agents)):
+        first, last = _household(conduct, hh, i)
+        for j in range(first, last):
             if j != i:
                 _touch(work, j)
     if links.any_friends and links.friend_type[t]:
-        for j in range(max(0, i - links.friends), i):
+        b0, b1 = _befriended(conduct, links.friends, i)
+        for j in range(b0, b1):
             _touch(work, j)
 
 
@@ -884,11 +924,9 @@ def _day(
     st: State,
     work: Work,
     tally: Tally,
-    tier_of: U8,
 ) -> int:  # pragma: no cover - compiled
     """One day: agents due today, then today's conduct as records, then one fold of every
     agent whose facts changed. Returns 0, or -1 if an agent's records outgrew the scratch."""
-    n_agents = st.head.shape[0]
     rng = work.rng
     work.n_touched[0] = 0
     node = queue.head[d]
@@ -908,7 +946,7 @@ def _day(
             if lam <= 0.0 or size <= 0:
                 continue
             among = max(1, int(size * conduct.share[t]))
-            rng[0] = stream_key(seed, (t + 1) * 65536 + g, d)
+            rng[0] = stream_key(seed, (t + 1) * 65536 + conduct.group_key[g], d)
             k = poisson(rng, lam * among)
             for _ in range(k):
                 a = g0 + below(rng, among)
@@ -928,7 +966,7 @@ def _day(
                 if wrong:
                     a = g0 + below(rng, size)
                 _make_record(a, t, d, dn, conduct, due, book, log, queue, st, work, tally, links,
-                             reach, tier_of, n_agents, wrong)  # fmt: skip
+                             reach, wrong)  # fmt: skip
     # every agent whose facts changed, once: folded in parallel, applied in order
     u = 0
     for k in range(work.n_touched[0]):
@@ -939,7 +977,7 @@ def _day(
             u += 1
     _compute_all(u, dn, book.schemes, book.rules, book.lists, book.types, book.every, links,
                  reach, log, st.head, st.link_head, work.touched,
-                 work.scratch, work.voided, work.sp, n_agents, work.found_lists, work.found_own,
+                 work.scratch, work.voided, work.sp, conduct, work.found_lists, work.found_own,
                  work.found_next, work.found_grades, work.found_scores)  # fmt: skip
     days = queue.head.shape[0]
     dn0 = dn - d
@@ -948,7 +986,7 @@ def _day(
         nxt = work.found_next[k]
         if nxt == -1:
             return -1
-        _apply(a, d, k, book, reach, st, work, tally, tier_of, links.household, n_agents)
+        _apply(a, d, k, book, reach, st, work, tally, conduct, links.household)
         if nxt >= _NEVER:
             continue
         idx = nxt - dn0
@@ -980,9 +1018,7 @@ def _days(
     st: State,
     work: Work,
     tally: Tally,
-    tier_of: U8,
     uses: F64,
-    tier_n: I64,
     grades_of: I32,
     room: int,
     rows: I64,
@@ -992,7 +1028,7 @@ def _days(
     records (``d1`` when done), or ``-1 - d`` if an agent's records outgrew the scratch."""
     nl = book.lists.duration_months.shape[0]
     nm = reach.restriction.shape[0]
-    n_tiers = tier_n.shape[0]
+    n_regions, n_tiers = conduct.region_tier_n.shape[0], conduct.region_tier_n.shape[1]
     fan = (
         1
         + (links.household if links.any_household else 0)
@@ -1009,7 +1045,7 @@ def _days(
             tally.base[c] = 0
         tally.entered[:] = 0
         status = _day(d, dn0 + d, seed, conduct, due, book, links, reach, log, queue, st, work,
-                      tally, tier_of)  # fmt: skip
+                      tally)  # fmt: skip
         if status < 0:
             return -1 - d
         # uses denied: a restriction denies those it holds, an incentive everyone else
@@ -1017,17 +1053,21 @@ def _days(
         k = len(BASE_METRICS) + 2 * nl
         for m in range(nm):
             den = inn = held = held_inn = 0
-            for t in range(n_tiers):
-                held += tally.held[m, t]
-                held_inn += tally.held_innocent[m, t]
-                if uses[m, t] <= 0.0:
-                    continue
-                rng[0] = stream_key(seed, 0x7FFF0000 + m * 256 + t, d)
-                if reach.restriction[m]:
-                    den += poisson(rng, tally.held[m, t] * uses[m, t])
-                    inn += poisson(rng, tally.held_innocent[m, t] * uses[m, t])
-                else:
-                    den += poisson(rng, (tier_n[t] - tally.held[m, t]) * uses[m, t])
+            for r in range(n_regions):
+                for t in range(n_tiers):
+                    h, hi = tally.held[m, r, t], tally.held_innocent[m, r, t]
+                    held += h
+                    held_inn += hi
+                    if uses[m, t] <= 0.0:
+                        continue
+                    # per region, so that any split into partitions draws the same
+                    rng[0] = stream_key(seed, 0x40000000 + (m * 64 + t) * 4096
+                                        + conduct.region_key[r], d)  # fmt: skip
+                    if reach.restriction[m]:
+                        den += poisson(rng, h * uses[m, t])
+                        inn += poisson(rng, hi * uses[m, t])
+                    else:
+                        den += poisson(rng, (conduct.region_tier_n[r, t] - h) * uses[m, t])
             rows[d, k], rows[d, k + 1], rows[d, k + 2], rows[d, k + 3] = held, held_inn, den, inn
             k += 4
             total += den
@@ -1100,6 +1140,9 @@ class FoldRun:
     trace_k: int = 0
     start: date | None = None
     end: date | None = None
+    partitions: int = 0
+    """Region partitions run one after another (0: as many as keep each within
+    ``PARTITION_AGENTS``); the outputs are the same bytes for any number."""
 
     def __post_init__(self) -> None:
         sc, book = self.scenario, self.regime.book
@@ -1172,6 +1215,7 @@ class FoldRun:
             share[book.type_ids[code]] *= sc.enrolled
         groups = lay.group_start.shape[0] - 1
         group_tier = np.array([g % lay.per_region for g in range(groups)], np.int32)
+        sizes = np.diff(lay.group_start).astype(np.int64)
         self.conduct = Conduct(
             rate=rate,
             first_day=first_day,
@@ -1182,6 +1226,9 @@ class FoldRun:
             group_start=lay.group_start.astype(np.int64),
             group_tier=group_tier,
             group_region=np.array([g // lay.per_region for g in range(groups)], np.int32),
+            group_key=np.arange(groups, dtype=np.int64),
+            region_key=np.arange(lay.n_regions, dtype=np.int64),
+            region_tier_n=sizes.reshape(lay.n_regions, lay.per_region)[:, :n_tiers].copy(),
         )
         dp = sc.due_process
         self.due = DueTables(
@@ -1255,17 +1302,54 @@ class FoldRun:
             for m, per_year in tier.uses_per_year.items():
                 if m in m_index:
                     self.uses[m_index[m], k] = per_year / 365.0
-        self.tier_of = np.zeros(self.population, np.uint8)
-        self.tier_n = np.zeros(n_tiers, np.int64)
-        for g in range(groups):
-            lo, hi = int(lay.group_start[g]), int(lay.group_start[g + 1])
-            self.tier_of[lo:hi] = group_tier[g]
-            self.tier_n[group_tier[g]] += hi - lo
+        self.tier_n = self.conduct.region_tier_n.sum(axis=0)
         self.n_grades = max([len(g) for g in book.grade_names] + [0])
 
+    def partition_bounds(self) -> list[tuple[int, int]]:
+        """The partitions as ranges of regions, each about an equal share of the agents."""
+        lay = self.layout
+        n_regions = lay.n_regions
+        parts = self.partitions or -(-self.population // PARTITION_AGENTS)
+        parts = max(1, min(parts, n_regions))
+        ends = lay.group_start[:: lay.per_region][1:].astype(np.float64)  # agents before region+1
+        cuts = np.searchsorted(ends, self.population * np.arange(1, parts) / parts, side="left")
+        bounds = sorted({0, n_regions, *(int(c) + 1 for c in cuts)})
+        return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=False) if b > a]
+
     def simulate(self) -> dict[str, Any]:
-        """Run every day; return the per-day columns."""
-        book, n = self.regime.book, self.population
+        """Run every day, partition after partition; return the per-day columns (their sums).
+
+        A partition is a range of regions: nothing in a region's conduct, random streams,
+        households or friends reaches another, so every split gives the same rows."""
+        names = self.column_names()
+        rows = np.zeros((self.days, len(names)), np.int64)
+        self._traced: dict[int, dict[str, Any]] = {}
+        self._spread: list[list[tuple[F64, I64, int, int]]] = [
+            [] for _ in self.regime.book.scheme_ids
+        ]
+        for r0, r1 in self.partition_bounds():
+            rows += self._simulate_part(r0, r1, len(names))
+        return {"names": names, "rows": rows}
+
+    def _part_conduct(self, r0: int, r1: int) -> tuple[Conduct, int, int]:
+        """The conduct of regions ``r0 .. r1 - 1`` and their first and last + 1 agent."""
+        c, per = self.conduct, self.layout.per_region
+        g0, g1 = r0 * per, r1 * per
+        a0, a1 = int(c.group_start[g0]), int(c.group_start[g1])
+        part = c._replace(
+            group_start=c.group_start[g0 : g1 + 1] - a0,
+            group_tier=c.group_tier[g0:g1],
+            group_region=c.group_region[g0:g1] - r0,
+            group_key=c.group_key[g0:g1],
+            region_key=c.region_key[r0:r1],
+            region_tier_n=c.region_tier_n[r0:r1],
+        )
+        return part, a0, a1
+
+    def _simulate_part(self, r0: int, r1: int, n_columns: int) -> I64:
+        book = self.regime.book
+        conduct, a0, a1 = self._part_conduct(r0, r1)
+        n = a1 - a0
         ns, nl, nm = len(book.scheme_ids), len(book.list_ids), len(self.measures)
         n_tiers = len(self.tiers)
         st = State(
@@ -1281,17 +1365,18 @@ class FoldRun:
             reached=np.zeros((n, max(nm, 1)), np.uint8),
             flags=np.zeros(n, np.uint8),
         )
+        tier_n = conduct.region_tier_n.sum(axis=0)
         tally = Tally(
             base=np.zeros(len(BASE_METRICS), np.int64),
             on_list=np.zeros(max(nl, 1), np.int64),
             entered=np.zeros(max(nl, 1), np.int64),
-            held=np.zeros((max(nm, 1), n_tiers), np.int64),
-            held_innocent=np.zeros((max(nm, 1), n_tiers), np.int64),
+            held=np.zeros((max(nm, 1), r1 - r0, n_tiers), np.int64),
+            held_innocent=np.zeros((max(nm, 1), r1 - r0, n_tiers), np.int64),
             grades=np.zeros((max(ns, 1), n_tiers, self.n_grades + 2), np.int64),
             happens=np.zeros((3, self.days), np.int64),
         )
         for t in range(n_tiers):
-            tally.grades[:, t, 0] = self.tier_n[t]
+            tally.grades[:, t, 0] = tier_n[t]
         per_type = max(int(np.diff(book.lists.type_start).max(initial=0)), 1)
         workers = max(1, numba.get_num_threads())
         work = Work(
@@ -1315,14 +1400,12 @@ class FoldRun:
             pushed=np.zeros(self.days, np.int64),
             used=np.zeros(2, np.int64),
         )
-        expected = float((self.conduct.rate * self.tier_n[None, :]).sum())
-        bound = int(expected + 20 * np.sqrt(expected) + 1024)
+        expected = float((conduct.rate * tier_n[None, :]).sum())
+        room = int(expected + 20 * np.sqrt(expected) + 1024)
         fan = 1 + (self.links.household if self.links.any_household else 0) + (
             self.links.friends if self.links.any_friends else 0)  # fmt: skip
-        names = self.column_names()
-        rows = np.zeros((self.days, len(names)), np.int64)
+        rows = np.zeros((self.days, n_columns), np.int64)
         dn0 = to_day(self.first)
-        room = bound
         grades_of = np.array([len(g) for g in book.grade_names], np.int32)
         d = 0
         while d < self.days:
@@ -1333,7 +1416,7 @@ class FoldRun:
             need_log = used_log + room * block
             need_nodes = used_nodes + (room * fan + pushed + 16) * block
             if need_log >= 2**31 - 1:
-                raise InputError("population", "more than 2**31 records in one run")
+                raise InputError("population", "more than 2**31 records in one partition")
             log = _grow(log, need_log, 0)
             queue = queue._replace(
                 node_agent=_grow(queue.node_agent, need_nodes, 0),
@@ -1349,16 +1432,80 @@ class FoldRun:
                     found_grades=np.zeros((cap, max(ns, 1)), np.int8),
                     found_scores=np.zeros((cap, max(ns, 1)), np.float32),
                 )
-            reached = _days(d, self.days, dn0, self.seed, self.conduct, self.due, self.book,
-                            self.links, self.reach, log, queue, st, work, tally, self.tier_of,
-                            self.uses, self.tier_n, grades_of, room, rows)  # fmt: skip
+            reached = _days(d, self.days, dn0, self.seed, conduct, self.due, self.book,
+                            self.links, self.reach, log, queue, st, work, tally,
+                            self.uses, grades_of, room, rows)  # fmt: skip
             if reached < 0:
                 raise InputError(
                     "population", f"an agent's records (with its links) exceed {SCRATCH:,}"
                 )
             d = reached
-        self.state, self.log, self.queue = st, log, queue
-        return {"names": names, "rows": rows}
+        for agent in self.traced():
+            if a0 <= agent < a1:
+                self._traced[agent] = self._kept(agent, agent - a0, st, log)
+        self._spread_of(st)
+        return rows
+
+    def _kept(self, agent: int, i: int, st: State, log: I32) -> dict[str, Any]:
+        """What a traced agent's replay needs: its state on the last day and its facts."""
+        book = self.regime.book
+        lists = [lid for k, lid in enumerate(book.list_ids) if int(st.lists[i]) >> k & 1]
+        grades = {
+            sid: (book.grade_names[si][g] if g >= 0 else None)
+            for si, sid in enumerate(book.scheme_ids)
+            if (g := int(st.grades[i, si])) != UNSCORED
+        }
+        scores = {
+            sid: float(st.scores[i, si])
+            for si, sid in enumerate(book.scheme_ids)
+            if int(st.grades[i, si]) != UNSCORED
+        }
+        measures = [m for k, m in enumerate(self.measures) if int(st.own[i]) >> k & 1]
+        reached = [m for k, m in enumerate(self.measures) if st.reached[i, k] > 0]
+        last = to_day(self.last)
+        codes = {t: c for c, t in book.type_ids.items()}
+        chain = []
+        r = int(st.head[i])
+        while r >= 0:
+            chain.append(r)
+            r = int(log[r, L_PREV])
+        facts: list[dict[str, Any]] = []
+        for k, r in enumerate(reversed(chain)):
+            day = int(log[r, L_DAY])
+            events = []
+            voided, fulfilled = int(log[r, L_VOIDED]), int(log[r, L_FULFILLED])
+            granted = int(log[r, L_GRANTED])
+            if voided <= last:
+                events.append(("objection_filed", voided - self.due.decided_after))
+                events.append(("objection_upheld", voided))
+            if fulfilled <= last:
+                events.append(("fulfilled", fulfilled))
+            if granted <= last:
+                events.append(("repair_applied", max(day, granted - REPAIR_DECIDED_AFTER)))
+                events.append(("repair_granted", granted))
+            facts.append({"record": f"{agent}-{k}", "record_type": codes[int(log[r, L_TYPE])],
+                          "day": day, "wrong": bool(log[r, L_WRONG]),
+                          "events": events})  # fmt: skip
+        return {"agent": agent, "lists": lists, "grades": grades, "measures": measures,
+                "reached": reached, "scores": scores, "facts": facts}  # fmt: skip
+
+    def _spread_of(self, st: State) -> None:
+        """A partition's part of the inequality figures: per scheme, its scores' distinct
+        values and their counts, those ever in the lowest grade and those of them out of it."""
+        book = self.regime.book
+        for si in range(len(book.scheme_ids)):
+            kind = int(book.schemes.kind[si])
+            unscored = st.grades[:, si] == UNSCORED
+            scores = st.scores[:, si].astype(np.float64)
+            if kind == WEIGHTED:
+                scores = scores[~unscored]
+            else:
+                scores = np.where(unscored, book.schemes.base[si], scores)
+            values, counts = np.unique(np.rint(scores * 1e3) / 1e3, return_counts=True)
+            n_bands = int(book.schemes.band_start[si + 1] - book.schemes.band_start[si])
+            ever = st.bottom[:, si]
+            out = int((st.grades[ever, si] != n_bands - 1).sum()) if n_bands else 0
+            self._spread[si].append((values, counts.astype(np.int64), int(ever.sum()), out))
 
     def column_names(self) -> list[str]:
         book = self.regime.book
@@ -1419,7 +1566,7 @@ class FoldRun:
         in the keys of ``socialcredit profile --format json``: subject, as_of, schemes, lists,
         measures)."""
         folder.mkdir(parents=True, exist_ok=True)
-        idx, st = self.regime.loaded.index, self.state
+        idx = self.regime.loaded.index
         end = self.last.isoformat()
         with (
             (folder / "records.jsonl").open("w") as records,
@@ -1447,10 +1594,10 @@ class FoldRun:
                 book = self.regime.book
                 scores = {
                     sid: {
-                        "score": float(st.scores[agent, si]),
+                        "score": mine["scores"][sid],
                         "grade": mine["grades"][sid],
                     }
-                    for si, sid in enumerate(book.scheme_ids)
+                    for sid in book.scheme_ids
                     if sid in mine["grades"]
                 }
                 state = {
@@ -1467,23 +1614,17 @@ class FoldRun:
         or full licence; for a weighted score only the scored) and mobility (the share of those
         ever in the lowest grade who are out of it at the end). The first such scheme's figures
         are also given as ``gini`` and ``mobility``."""
-        st, book = self.state, self.regime.book
+        book = self.regime.book
         per: dict[str, dict[str, float | None]] = {}
         for si, sid in enumerate(book.scheme_ids):
-            kind = int(book.schemes.kind[si])
-            unscored = st.grades[:, si] == UNSCORED
-            scores = st.scores[:, si].astype(np.float64)
-            if kind == WEIGHTED:
-                scores = scores[~unscored]
-            else:
-                scores = np.where(unscored, book.schemes.base[si], scores)
-            values, counts = np.unique(np.rint(scores * 1e3) / 1e3, return_counts=True)
+            parts = self._spread[si]
+            every = np.concatenate([p[0] for p in parts])
+            values, where = np.unique(every, return_inverse=True)
+            counts = np.bincount(where, weights=np.concatenate([p[1] for p in parts]))
             n_bands = int(book.schemes.band_start[si + 1] - book.schemes.band_start[si])
-            ever = st.bottom[:, si]
-            mobility = None
-            if n_bands and ever.any():
-                mobility = float((st.grades[ever, si] != n_bands - 1).mean())
-            per[sid] = {"gini": gini(values, counts) if values.size else None,
+            ever, out = sum(p[2] for p in parts), sum(p[3] for p in parts)
+            mobility = out / ever if n_bands and ever else None
+            per[sid] = {"gini": gini(values, counts.astype(np.int64)) if values.size else None,
                         "mobility": mobility}  # fmt: skip
         first = next((v for k, v in per.items() if book.grade_names[book.scheme_ids.index(k)]),
                      next(iter(per.values()), {"gini": None, "mobility": None}))  # fmt: skip
@@ -1508,43 +1649,15 @@ class FoldRun:
         return sorted({int(x) for x in np.linspace(0, self.population - 1, k)}) if k else []
 
     def facts_of(self, agent: int) -> list[dict[str, Any]]:
-        """An agent's records and their lifecycle as known on the last day, in decision order."""
-        log, last = self.log, to_day(self.last)
-        codes = {t: c for c, t in self.regime.book.type_ids.items()}
-        out: list[dict[str, Any]] = []
-        r = int(self.state.head[agent])
-        rows = []
-        while r >= 0:
-            rows.append(r)
-            r = int(log[r, L_PREV])
-        for r in reversed(rows):
-            day = int(log[r, L_DAY])
-            events = []
-            voided, fulfilled = int(log[r, L_VOIDED]), int(log[r, L_FULFILLED])
-            granted = int(log[r, L_GRANTED])
-            if voided <= last:
-                events.append(("objection_filed", voided - self.due.decided_after))
-                events.append(("objection_upheld", voided))
-            if fulfilled <= last:
-                events.append(("fulfilled", fulfilled))
-            if granted <= last:
-                events.append(("repair_applied", max(day, granted - REPAIR_DECIDED_AFTER)))
-                events.append(("repair_granted", granted))
-            out.append({"record": int(r), "record_type": codes[int(log[r, L_TYPE])],
-                        "day": day, "wrong": bool(log[r, L_WRONG]), "events": events})  # fmt: skip
-        return out
+        """A traced agent's records and their lifecycle as known on the last day, in decision
+        order (``record`` names one by the agent and its place in the agent's history)."""
+        facts: list[dict[str, Any]] = self._traced[agent]["facts"]
+        return facts
 
     def state_of(self, agent: int) -> dict[str, Any]:
-        """What the engine holds for an agent: lists, grades per scheme, own measures."""
-        book, st = self.regime.book, self.state
-        lists = [lid for k, lid in enumerate(book.list_ids) if int(st.lists[agent]) >> k & 1]
-        grades = {
-            sid: (book.grade_names[si][g] if g >= 0 else None)
-            for si, sid in enumerate(book.scheme_ids)
-            if (g := int(st.grades[agent, si])) != UNSCORED
-        }
-        measures = [m for k, m in enumerate(self.measures) if int(st.own[agent]) >> k & 1]
-        return {"agent": agent, "lists": lists, "grades": grades, "measures": measures}
+        """What the engine holds for a traced agent on the last day: lists, grades and scores
+        per scheme, its own measures."""
+        return {k: v for k, v in self._traced[agent].items() if k != "facts"}
 
     def trace(self) -> list[dict[str, Any]]:
-        return [{**self.state_of(a), "facts": self.facts_of(a)} for a in self.traced()]
+        return [{k: v for k, v in self._traced[a].items() if k != "scores"} for a in self.traced()]

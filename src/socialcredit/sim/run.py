@@ -29,7 +29,7 @@ def prepare(
     trace: int = 0,
     start: date | None = None,
     end: date | None = None,
-    partitions: int = 1,
+    partitions: int = 0,
     overrides: dict[str, Any] | None = None,
 ) -> Run | FoldRun:
     """The engine for ``scenario`` under ``regime`` (a file, a bundled name, or a regime of
@@ -45,7 +45,7 @@ def prepare(
                 "scenario", f"{sc.name} is the court list's world; regime {rules.name} needs a "
                 "conduct scenario (kind = \"conduct\")"
             )  # fmt: skip
-        return FoldRun(sc, rules, population, seed, trace, first, last)
+        return FoldRun(sc, rules, population, seed, trace, first, last, partitions)
     if not isinstance(sc, Scenario) or not isinstance(rules, Regime):
         raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
-    return Run(sc, rules, population, seed, threads, trace, first, last, partitions)
+    return Run(sc, rules, population, seed, threads, trace, first, last, partitions or 1)
