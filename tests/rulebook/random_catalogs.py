@@ -1,10 +1,12 @@
 """Random valid catalogs over every feature the rulebook runs, and random histories for them.
 
 ``catalogs()`` draws a catalog as raw TOML-like data (record types with publication windows and
-repair, points/licence/weighted schemes with escalating rules, bands and perks, lists entered by
-records with ``min_count``/``within``/durations and every way off, lists entered by every score
-condition, memoranda with reach to legal roles). ``histories(raw)`` draws records of its types
-and lifecycle events of every kind. Shared by the registry's and the simulator's equality tests.
+repair, points/licence/weighted schemes with escalating rules, bands and perks, licences renewed
+by a course, lists entered by records with ``min_count``/``within``/durations, terms with
+extensions and exclusions and every way off, lists entered by every score condition, memoranda
+with reach to legal roles, direct orders with their ways off). ``histories(raw)`` draws records
+of its types and lifecycle events of every kind. Shared by the registry's and the simulator's
+equality tests; ``catalogs(runs=...)`` draws only the features of :data:`LAW` a driver runs.
 """
 
 from __future__ import annotations
@@ -14,13 +16,19 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from socialcredit.policy.schema import Exclusion
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+from socialcredit.rules import FILING_ONLY, FOLDED_TOO
 
 PERSON = "34052419800101001X"
 START = date(2018, 1, 1)
 WAYS_OFF = ["fulfilment", "repair", "expiry", "creditor_request", "objection", "score_recovery"]
 LEGAL_ROLES = ["legal_representative", "responsible_person", "actual_controller"]
 NATURES = ["violation", "default", "lawful"]
+ORDER_WAYS = ["fulfilment", "repair", "expiry", "creditor_request", "objection"]
+LAW = FOLDED_TOO | FILING_ONLY
+"""The features of the law as written (extensions, direct orders, renewal by a course,
+exclusions), drawn only for a driver that runs them."""
 
 
 def _points(draw: st.DrawFn) -> dict[str, Any]:
@@ -31,7 +39,12 @@ def _points(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def catalogs(draw: st.DrawFn) -> dict[str, Any]:
+def catalogs(draw: st.DrawFn, runs: frozenset[str] | None = None) -> dict[str, Any]:
+    law = LAW if runs is None else LAW & runs
+
+    def maybe(feature: str) -> bool:
+        return feature in law and draw(st.booleans())
+
     n_types = draw(st.integers(1, 5))
     types = [f"t{i}" for i in range(n_types)]
     record_types = []
@@ -71,6 +84,9 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
             points = float(draw(st.integers(1, 20)))
             scheme |= {"points": points, "period_months": draw(st.integers(1, 36))}
             scheme["rules"] = rules
+            if maybe("scheme.renewal"):
+                scheme["renewed_by"] = draw(st.lists(st.sampled_from(types), min_size=1,
+                                                     max_size=2, unique=True))  # fmt: skip
             lo, hi = 0.0, points
         else:
             dims = []
@@ -123,24 +139,34 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
             }
             if draw(st.booleans()):
                 entry["within_months"] = draw(st.integers(1, 36))
+        ways = WAYS_OFF + (["course_passed"] if "way_off.course_passed" in law else [])
         lst: dict[str, Any] = {
             "id": f"l{li}",
             "title": f"l{li}",
             "kind": "blacklist",
             "entry": entry,
-            "removal": draw(st.lists(st.sampled_from(WAYS_OFF), unique=True)),
+            "removal": draw(st.lists(st.sampled_from(ways), unique=True)),
         }
         if "record_types" in entry and draw(st.booleans()):
             codes = sorted(set(entry["record_types"]))
             termed = draw(st.lists(st.sampled_from(codes), unique=True, min_size=1))
-            lst["terms"] = [
-                {
+            terms = []
+            for code in termed:
+                term: dict[str, Any] = {
                     "record_types": [code],
                     "duration_months": draw(st.one_of(st.none(), st.integers(1, 60))),
                     "removal": draw(st.lists(st.sampled_from(WAYS_OFF), unique=True)),
                 }
-                for code in termed
-            ]
+                others = [t for t in types if t != code]
+                if term["duration_months"] is not None and others and maybe("list.extension"):
+                    extending = draw(st.lists(st.sampled_from(others), min_size=1, unique=True))
+                    term["extensions"] = [{"record_type": t, "months": draw(st.integers(1, 36))}
+                                          for t in extending]  # fmt: skip
+                if maybe("exclusion.security_given"):
+                    term["excludes"] = draw(st.lists(st.sampled_from(list(Exclusion)),
+                                                     unique=True))  # fmt: skip
+                terms.append(term)
+            lst["terms"] = terms
         if draw(st.booleans()):
             lst["duration_months"] = draw(st.integers(1, 60))
         lists.append(lst)
@@ -163,6 +189,18 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
                     "extends_to": draw(st.lists(st.sampled_from(LEGAL_ROLES), unique=True)),
                 }
             )
+    orders = []
+    for oi in range(draw(st.integers(0, 2)) if "order.direct" in law else 0):
+        order: dict[str, Any] = {
+            "id": f"o{oi}",
+            "title": f"o{oi}",
+            "record_types": draw(st.lists(st.sampled_from(types), min_size=1, max_size=3)),
+            "measures": draw(st.lists(st.sampled_from(["m_r", "m_i"]), min_size=1, unique=True)),
+            "removal": draw(st.lists(st.sampled_from(ORDER_WAYS), unique=True)),
+        }
+        if draw(st.booleans()):
+            order["duration_months"] = draw(st.integers(1, 60))
+        orders.append(order)
     return {
         "catalog": {"id": "random", "title": "random", "version": "1"},
         "authorities": [{"id": "a", "title": "a"}],
@@ -172,6 +210,7 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
         "lists": lists,
         "measures": measures,
         "memoranda": memoranda,
+        "orders": orders,
     }
 
 

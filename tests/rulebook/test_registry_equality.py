@@ -26,7 +26,8 @@ def reference_view(p: Profile) -> dict[str, object]:
         "schemes": {s.scheme: (s.score, s.grade, s.exhausted) for s in p.schemes.values()},
         "lists": sorted((m.list, m.since, m.until) for m in p.lists),
         "measures": sorted(
-            (a.measure, a.list, a.memorandum, a.scheme, a.until) for a in p.measures
+            ((a.measure, a.list, a.memorandum, a.scheme, a.until, a.order) for a in p.measures),
+            key=repr,
         ),
     }
 

@@ -27,6 +27,7 @@ from socialcredit.policy.schema import (
     ListDef,
     Measure,
     Memorandum,
+    Order,
     RecordType,
     Scheme,
 )
@@ -42,6 +43,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("lists", "id"),
     ("measures", "id"),
     ("memoranda", "id"),
+    ("orders", "id"),
     ("exemptions", "key"),
 )
 
@@ -115,6 +117,7 @@ class CatalogIndex:
         self.lists: dict[str, ListDef] = {x.id: x for x in catalog.lists}
         self.measures: dict[str, Measure] = {m.id: m for m in catalog.measures}
         self.memoranda: dict[str, Memorandum] = {m.id: m for m in catalog.memoranda}
+        self.orders: dict[str, Order] = {o.id: o for o in catalog.orders}
         mandate: dict[str, set[str]] = {a: set() for a in self.authorities}
         for rt in catalog.record_types:
             for issuer in rt.issuers:

@@ -381,6 +381,10 @@ class LicenceScheme(_SchemeBase):
     points: float = Field(gt=0)
     period_months: int = Field(gt=0, le=MAX_MONTHS)
     rules: tuple[Rule, ...]
+    renewed_by: tuple[Id, ...] = ()
+    """Record types of a renewal (Jinan: the owner passed the course and test): a record of one
+    returns the licence with its full points; offences decided on or before it no longer
+    count."""
 
 
 class WeightedScheme(_SchemeBase):
@@ -410,6 +414,9 @@ class Removal(StrEnum):
     creditor_request = "creditor_request"
     objection = "objection"  # the record behind it was objected to successfully
     score_recovery = "score_recovery"  # a score-based list: the score recovered
+    course_passed = "course_passed"
+    """A licence list: the owner passed the course and test, which returns the licence with its
+    full points (the scheme's ``renewed_by`` record types record that)."""
 
 
 class Entry(_Model):
@@ -444,9 +451,30 @@ class Entry(_Model):
 
 
 class Exclusion(StrEnum):
-    """Who a list never lists, whatever the record says; refused at filing with the reason."""
+    """Who a list (or a direct order) never reaches, whatever the record says; a record that
+    would is refused at filing with the reason. ``minors`` is read from the subject's resident
+    ID; the others are facts the filing states (``excluding_facts`` in the import format)."""
 
     minors = "minors"  # a person under 18 on the decision date (Fa Shi [2017] No. 7, Art. 4)
+    security_given = "security_given"  # sufficient and effective security (Art. 3(1))
+    assets_seized = "assets_seized"  # assets seized, impounded or frozen cover the debt (Art. 3(2))
+    unable_to_pay = "unable_to_pay"  # not able to perform (Art. 3(4): not "able but refuses")
+    campus_loan_student = "campus_loan_student"
+    """A full-time student who is a debtor in a campus-loan dispute (Fa Fa [2019] No. 35:
+    "generally" not listed nor restricted in consumption)."""
+
+
+STATED_EXCLUSIONS: frozenset[Exclusion] = frozenset(Exclusion) - {Exclusion.minors}
+"""Exclusions a filing states as facts (minority is read from the resident ID)."""
+
+
+class Extension(_Model):
+    """A record type whose record extends a fixed-term listing decided while it lasts, and by
+    how many months (Fa Shi [2017] No. 7, Art. 2: by one to three years for violent or
+    threatening obstruction, or several dishonest acts)."""
+
+    record_type: Id
+    months: int = Field(gt=0, le=MAX_MONTHS)
 
 
 class Term(_Model):
@@ -465,6 +493,25 @@ class Term(_Model):
     duration_months: int | None = Field(default=None, gt=0, le=MAX_MONTHS)
     removal: tuple[Removal, ...]
     legal_basis: str = ""
+    excludes: tuple[Exclusion, ...] = ()
+    """Who is never listed on these grounds (Art. 3 excludes, for Art. 1(1) only, a debtor who
+    gave security, whose seized assets cover the debt, or who cannot pay)."""
+    extensions: tuple[Extension, ...] = ()
+    """Record types that extend a listing on these grounds (a fixed term only): the largest
+    extension decided while the listing lasts adds its months to the term."""
+
+    @model_validator(mode="after")
+    def _extensions_of_a_fixed_term(self) -> Term:
+        if self.extensions and self.duration_months is None:
+            raise ValueError("extensions extend a fixed term: set duration_months")
+        seen: set[str] = set()
+        for ext in self.extensions:
+            if ext.record_type in self.record_types:
+                raise ValueError(f"{ext.record_type!r} both enters and extends the listing")
+            if ext.record_type in seen:
+                raise ValueError(f"{ext.record_type!r} is given twice in extensions")
+            seen.add(ext.record_type)
+        return self
 
 
 class ListDef(_Model):
@@ -505,6 +552,46 @@ class ListDef(_Model):
                 return term.duration_months, term.removal
         return self.duration_months, self.removal
 
+    def extensions_for(self, record_type: str) -> dict[str, int]:
+        """Record type -> months, of the records that extend a listing by ``record_type``."""
+        for term in self.terms:
+            if record_type in term.record_types:
+                return {e.record_type: e.months for e in term.extensions}
+        return {}
+
+    def exclusions_for(self, record_type: str) -> tuple[Exclusion, ...]:
+        """Who a record of ``record_type`` may not list: the list's and its term's."""
+        own = next((t.excludes for t in self.terms if record_type in t.record_types), ())
+        return tuple(dict.fromkeys((*self.excludes, *own)))
+
+
+class Order(_Model):
+    """Measures ordered directly by a record, not through a list: a court's consumption
+    restriction order (Fa Shi [2015] No. 17, Art. 1) restricts a debtor who did not pay within
+    the enforcement notice's period. The order lasts ``duration_months`` (``None``: until a way
+    off) from the record's date, never beyond the record's effect, and ends early by its
+    ``removal`` ways (fulfilment: the debt paid; creditor_request: the creditor consents;
+    repair: the court lifts it early, e.g. on security given; objection: a wrong record)."""
+
+    id: Id
+    title: str
+    description: str = ""
+    legal_basis: str = ""
+    authority: Id | None = None
+    record_types: tuple[Id, ...] = Field(min_length=1)
+    measures: tuple[Id, ...] = Field(min_length=1)
+    duration_months: int | None = Field(default=None, gt=0, le=MAX_MONTHS)
+    removal: tuple[Removal, ...] = ()
+    excludes: tuple[Exclusion, ...] = ()
+    """Who the order never reaches (refused at filing, as a list's)."""
+
+    @model_validator(mode="after")
+    def _ways_of_an_order(self) -> Order:
+        for way in (Removal.score_recovery, Removal.course_passed):
+            if way in self.removal:
+                raise ValueError(f"{way.value} ends a score-based list, not an order")
+        return self
+
 
 class MeasureKind(StrEnum):
     restriction = "restriction"
@@ -544,4 +631,5 @@ class Catalog(_Model):
     lists: tuple[ListDef, ...] = ()
     measures: tuple[Measure, ...] = ()
     memoranda: tuple[Memorandum, ...] = ()
+    orders: tuple[Order, ...] = ()
     exemptions: tuple[Exemption, ...] = ()

@@ -91,6 +91,8 @@ class BatchResult:
     x_list: I32  # -1 for perks
     x_memo: npt.NDArray[np.object_]
     x_scheme: I32  # -1 for list measures
+    x_order: I32
+    """The order (index into ``compiled.order_rows``) of a measure ordered directly; -1 else."""
     needs_reference: B
     """Subjects holding a legal role: their profile depends on an organisation's records, and
     only the reference evaluation follows that link."""
@@ -114,13 +116,17 @@ class BatchResult:
         xs = np.flatnonzero(self.x_subject == i)
         measures = sorted(
             (
-                str(self.x_measure[r]),
-                c.list_ids[self.x_list[r]] if self.x_list[r] >= 0 else None,
-                self.x_memo[r],
-                c.scheme_ids[self.x_scheme[r]] if self.x_scheme[r] >= 0 else None,
-                from_day(self.x_until[r]),
-            )
-            for r in xs
+                (
+                    str(self.x_measure[r]),
+                    c.list_ids[self.x_list[r]] if self.x_list[r] >= 0 else None,
+                    self.x_memo[r],
+                    c.scheme_ids[self.x_scheme[r]] if self.x_scheme[r] >= 0 else None,
+                    from_day(self.x_until[r]),
+                    c.order_rows[self.x_order[r]].order if self.x_order[r] >= 0 else None,
+                )
+                for r in xs
+            ),
+            key=repr,
         )
         return {"schemes": schemes, "lists": lists, "measures": measures}
 
@@ -171,7 +177,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     n = cols.n_subjects
     starts = np.searchsorted(subj, np.arange(n + 1)).astype(np.int64)
     ns = len(c.scheme_ids)
-    per_type = np.diff(c.lists.type_start).astype(np.int64)
+    per_type = np.diff(c.lists.type_start).astype(np.int64) + np.diff(c.orders.type_start)
     running = np.zeros(n_rec + 1, np.int64)
     np.cumsum(per_type[typ], out=running[1:])
     cap = running[starts[1:]] - running[starts[:-1]] + len(c.lists.scheme_list)
@@ -189,7 +195,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     exhausted = np.zeros((n, ns), np.bool_)
     out = Folded(score, grade, touched, exhausted, m_off, m_list, m_since, m_until, m_scheme,
                  m_count)  # fmt: skip
-    fold_subjects(c.schemes, c.rules, c.lists, c.n_types, recs, starts, day0, out)
+    fold_subjects(c.schemes, c.rules, c.lists, c.orders, c.n_types, recs, starts, day0, out)
     used = np.zeros(total, np.bool_)
     idx = np.repeat(m_off[:-1], m_count) + (
         np.arange(int(m_count.sum())) - np.repeat(np.cumsum(m_count) - m_count, m_count)
@@ -197,6 +203,12 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     used[idx] = True
     m_subject = np.repeat(np.arange(n, dtype=np.int32), m_count)
     m_list, m_since, m_until, m_scheme = m_list[used], m_since[used], m_until[used], m_scheme[used]
+    nl = len(c.list_ids)
+    is_order = m_list >= nl
+    o_subject, o_order = m_subject[is_order], m_list[is_order] - nl
+    o_since, o_until = m_since[is_order], m_until[is_order]
+    m_subject, m_list = m_subject[~is_order], m_list[~is_order]
+    m_since, m_until, m_scheme = m_since[~is_order], m_until[~is_order], m_scheme[~is_order]
 
     # measures: memberships through memoranda, and perks from scores
     list_index = {lid: i for i, lid in enumerate(c.list_ids)}
@@ -207,6 +219,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     x_list_l: list[I32] = []
     x_memo_l: list[npt.NDArray[np.object_]] = []
     x_scheme_l: list[I32] = []
+    x_order_l: list[I32] = []
     for memo_id, list_id, measures, _reach in c.memoranda:
         sel = np.flatnonzero(m_list == list_index[list_id])
         for measure in measures:
@@ -217,6 +230,18 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
             x_list_l.append(m_list[sel])
             x_memo_l.append(np.full(sel.size, memo_id, dtype=object))
             x_scheme_l.append(np.full(sel.size, -1, np.int32))
+            x_order_l.append(np.full(sel.size, -1, np.int32))
+    for oi, (_order_id, measures) in enumerate(c.order_rows):
+        sel = np.flatnonzero(o_order == oi)
+        for measure in measures:
+            x_subject_l.append(o_subject[sel])
+            x_measure_l.append(np.full(sel.size, measure, dtype=object))
+            x_until_l.append(o_until[sel])
+            x_since_l.append(o_since[sel])
+            x_list_l.append(np.full(sel.size, -1, np.int32))
+            x_memo_l.append(np.full(sel.size, None, dtype=object))
+            x_scheme_l.append(np.full(sel.size, -1, np.int32))
+            x_order_l.append(np.full(sel.size, oi, np.int32))
     scheme_index = {sid: i for i, sid in enumerate(c.scheme_ids)}
     for scheme_id, at_least, measures in c.perks:
         si = scheme_index[scheme_id]
@@ -229,6 +254,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
             x_list_l.append(np.full(who.size, -1, np.int32))
             x_memo_l.append(np.full(who.size, None, dtype=object))
             x_scheme_l.append(np.full(who.size, si, np.int32))
+            x_order_l.append(np.full(who.size, -1, np.int32))
 
     def cat_(xs: Sequence[np.ndarray[Any, Any]], dtype: Any) -> Any:
         return np.concatenate(xs) if xs else np.zeros(0, dtype)
@@ -256,6 +282,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
         x_list=cat_(x_list_l, np.int32),
         x_memo=cat_(x_memo_l, object),
         x_scheme=cat_(x_scheme_l, np.int32),
+        x_order=cat_(x_order_l, np.int32),
         needs_reference=needs_reference,
     )
 

@@ -26,9 +26,16 @@ The rules, in one place:
   never outlasts the record's natural effect. A list's ``terms`` set the duration and the ways
   off per record type (a ground with no fixed term, or one that performing does not end). A
   score-based membership lasts while its condition holds.
+- A fixed-term listing is extended by the largest extension (a record of a type the list's
+  term names, decided while the listing lasts): its months are added to the term and to the
+  record's natural effect (Fa Shi [2017] No. 7, Art. 2).
+- A direct order (a court's consumption restriction order) puts its measures on the subject
+  from a record's date, for the order's duration (or until a way off), never beyond the
+  record's effect, ended early by the order's ways off, as a listing is.
 - A licence (points that can be exhausted) is exhausted when its balance reached zero within
   the period: restorations after that do not undo it; it recovers as the offences leave the
-  period.
+  period, or on a renewal (the owner passed the course and test), after which only later
+  offences count.
 - Measures reached through a legal role last only while the role is held.
 - Measures follow memberships through memoranda; memoranda that extend to legal roles reach the
   persons who hold those roles in a listed organisation.
@@ -49,6 +56,7 @@ from socialcredit.policy.schema import (
     LicenceScheme,
     ListDef,
     Nature,
+    Order,
     PointsScheme,
     Removal,
     Rule,
@@ -143,6 +151,8 @@ class ActiveMeasure:
     records: tuple[str, ...] = ()
     via_role: str | None = None
     via_subject: str | None = None
+    order: str | None = None
+    """The direct order (not a list) the measure comes from."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +209,7 @@ class Profile:
                     "records": list(a.records),
                     "via_role": a.via_role,
                     "via_subject": a.via_subject,
+                    "order": a.order,
                 }
                 for a in self.measures
             ],
@@ -254,6 +265,7 @@ class _TypeInfo:
     role: str | None
     schemes: list[str] = field(default_factory=list)
     lists: list[ListDef] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -266,6 +278,8 @@ class _CScheme:
     """role (None = the subject's own records) -> record type -> [(rule, dimension index)]."""
     rule_keys: dict[int, int]
     """id(rule) -> a small integer, for counting occurrences per rule."""
+    renewed_by: frozenset[str] = frozenset()
+    """Licence: record types of a renewal (the course and test passed)."""
 
 
 @dataclass(slots=True)
@@ -303,7 +317,8 @@ def _compile(index: CatalogIndex) -> _Compiled:
             if info is not None and via is None and scheme.id not in info.schemes:
                 info.schemes.append(scheme.id)
         bands = sorted(((b.min, b.grade) for b in scheme.bands), reverse=True)
-        schemes[scheme.id] = _CScheme(scheme, bands, by_type, rule_keys)
+        renewed = frozenset(scheme.renewed_by) if isinstance(scheme, LicenceScheme) else frozenset()
+        schemes[scheme.id] = _CScheme(scheme, bands, by_type, rule_keys, renewed)
     score_lists: dict[str, list[ListDef]] = {}
     for lst in index.catalog.lists:
         if lst.entry.scheme is not None:
@@ -312,6 +327,11 @@ def _compile(index: CatalogIndex) -> _Compiled:
             info = types.get(code)
             if info is not None:
                 info.lists.append(lst)
+    for order in index.catalog.orders:
+        for code in dict.fromkeys(order.record_types):
+            info = types.get(code)
+            if info is not None:
+                info.orders.append(order)
     compiled = _Compiled(types=types, score_lists=score_lists, schemes=schemes)
     index.__dict__["_evaluate_compiled"] = compiled
     return compiled
@@ -451,6 +471,13 @@ def _score_at(
     used: list[str] = []
     if isinstance(scheme, LicenceScheme):
         window_start = add_months(day, -scheme.period_months)
+        for s in own:  # a renewal returns the licence: earlier offences no longer count
+            if (
+                s.record.record_type in cs.renewed_by
+                and not s.voided
+                and s.record.decided_on <= day
+            ):
+                window_start = max(window_start, s.record.decided_on)
         table = cs.by_type.get(None, {})
         balance = scheme.points
         exhausted = False
@@ -583,6 +610,7 @@ def evaluate(
     schemes = _schemes(compiled, own, via, as_of)
     lists = _memberships(compiled, own, via, schemes, as_of)
     measures = _measures(index, lists, as_of) + perks(index, schemes)
+    measures += _ordered(index, compiled, own, as_of)
     for role, held in sorted(roles.items()):
         for org, start, end in sorted(held, key=lambda h: (h[0], h[1])):
             org_lists = _memberships(compiled, by_subject.get(org, []), {}, {}, as_of)
@@ -632,7 +660,7 @@ def _memberships(
         if s.voided:
             continue
         for lst in compiled.types[s.record.record_type].lists:
-            start, end = _membership_interval(lst, s)
+            start, end = _membership_interval(lst, s, own)
             if start <= as_of and (end is None or as_of < end):
                 by_list.setdefault(lst.id, []).append((start, end, s))
                 lists[lst.id] = lst
@@ -692,13 +720,46 @@ def _min_date(a: date | None, b: date | None) -> date | None:
     return min(a, b)
 
 
-def _membership_interval(lst: ListDef, s: RecordState) -> tuple[date, date | None]:
+def _membership_interval(
+    lst: ListDef, s: RecordState, own: Sequence[RecordState]
+) -> tuple[date, date | None]:
     """A record's own stretch on a list: from its date for the list's duration (or its term's,
     where the list sets one for the record's type), never beyond the record's natural effect,
-    ended early only by the ways off the list (or the term) allows."""
+    ended early only by the ways off the list (or the term) allows; a fixed term extended by
+    the largest extension among ``own`` decided while it lasts."""
     start = s.record.decided_on
-    end = s.natural_end
     duration, removal = lst.term_for(s.record.record_type)
+    end = _cut(s, start, s.natural_end, duration, removal)
+    extends = lst.extensions_for(s.record.record_type)
+    if not extends or duration is None:
+        return start, end
+    months = max(
+        (
+            extends[o.record.record_type]
+            for o in own
+            if o.record.record_type in extends
+            and not o.voided
+            and start <= o.record.decided_on
+            and (end is None or o.record.decided_on < end)
+        ),
+        default=0,
+    )
+    if months == 0:
+        return start, end
+    natural = add_months(s.natural_end, months) if s.natural_end is not None else None
+    return start, _cut(s, start, natural, duration + months, removal)
+
+
+def _cut(
+    s: RecordState,
+    start: date,
+    natural: date | None,
+    duration: int | None,
+    removal: Sequence[Removal],
+) -> date | None:
+    """The end of a stretch by ``s`` from ``start``: ``duration`` months (``None``: no fixed
+    term), never beyond ``natural``, ended early only by the ways off in ``removal``."""
+    end = natural
     if duration is not None:
         end = _min_date(end, add_months(start, duration))
     if s.fulfilled_on is not None and Removal.fulfilment in removal:
@@ -707,7 +768,47 @@ def _membership_interval(lst: ListDef, s: RecordState) -> tuple[date, date | Non
         end = _min_date(end, max(s.withdrawn_on, start))
     if s.repaired_on is not None and Removal.repair in removal:
         end = _min_date(end, s.repaired_on)
-    return start, end
+    return end
+
+
+def _ordered(
+    index: CatalogIndex, compiled: _Compiled, own: Sequence[RecordState], as_of: date
+) -> list[ActiveMeasure]:
+    """Measures ordered directly by the subject's records in force on ``as_of``: per order,
+    since the earliest start and until the latest end of the records' stretches (:func:`_cut`
+    with the order's duration and ways off)."""
+    spans: dict[str, list[tuple[date, date | None, RecordState]]] = {}
+    orders: dict[str, Order] = {}
+    for s in own:
+        if s.voided:
+            continue
+        for order in compiled.types[s.record.record_type].orders:
+            start = s.record.decided_on
+            end = _cut(s, start, s.natural_end, order.duration_months, order.removal)
+            if start <= as_of and (end is None or as_of < end):
+                spans.setdefault(order.id, []).append((start, end, s))
+                orders[order.id] = order
+    out: list[ActiveMeasure] = []
+    for order_id, held in sorted(spans.items()):
+        since = min(a for a, _, _ in held)
+        ends = [b for _, b, _ in held]
+        until = None if any(b is None for b in ends) else max(b for b in ends if b is not None)
+        records = tuple(s.record.id for _, _, s in sorted(held, key=lambda h: _state_order(h[2])))
+        for measure_id in orders[order_id].measures:
+            measure = index.measures.get(measure_id)
+            if measure is None:
+                continue
+            out.append(
+                ActiveMeasure(
+                    measure=measure_id,
+                    kind=measure.kind.value,
+                    since=since,
+                    until=until,
+                    records=records,
+                    order=order_id,
+                )
+            )
+    return out
 
 
 def _score_span(
@@ -853,6 +954,6 @@ def check(profile: Profile, measure: str, catalog: Loaded | CatalogIndex) -> Dec
 
         raise NotFound(f"measure: no measure {measure!r}{did_you_mean(measure, index.measures)}")
     active = [a for a in profile.measures if a.measure == measure]
-    grounds = [Ground(a.list, a.memorandum, a.scheme, a.via_role, a.until) for a in active]
+    grounds = [Ground(a.list, a.memorandum, a.scheme, a.via_role, a.until, a.order) for a in active]
     decision, until, reasons = decide(known.kind.value, grounds)
     return Decision(decision, measure, until, tuple(reasons))

@@ -15,10 +15,18 @@ from socialcredit.rules.decide import (
     in_force,
     repair_block,
 )
-from socialcredit.rules.features import Unsupported, catalog_features, require
+from socialcredit.rules.features import (
+    FILING_ONLY,
+    FOLDED_TOO,
+    Unsupported,
+    catalog_features,
+    require,
+)
 from socialcredit.rules.tables import NEVER, Feature, Rulebook
 
 __all__ = [
+    "FILING_ONLY",
+    "FOLDED_TOO",
     "NEVER",
     "Feature",
     "RepairBlock",

@@ -27,6 +27,7 @@ from socialcredit.rules.tables import (
     AT_LEAST,
     BELOW,
     BY_RECORDS,
+    COURSE_PASSED,
     CREDITOR_REQUEST,
     EXHAUSTED,
     EXPIRY,
@@ -41,6 +42,8 @@ from socialcredit.rules.tables import (
     WEIGHTED,
     Lists,
     MemoRow,
+    OrderRow,
+    Orders,
     PerkRow,
     Rulebook,
     Rules,
@@ -57,6 +60,7 @@ WAYS_OFF = {
     Removal.expiry: EXPIRY,
     Removal.objection: OBJECTION,
     Removal.score_recovery: SCORE_RECOVERY,
+    Removal.course_passed: COURSE_PASSED,
 }
 
 _CACHE: dict[str, Rulebook] = {}
@@ -133,6 +137,7 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
     ceiling: list[float] = []
     low: list[float] = []
     high: list[float] = []
+    renewed = np.zeros((len(schemes), max(nt, 1)), np.bool_)
     rule_start, band_start, band_min = [0], [0], []
     dim_start, dim_base, dim_weight = [0], [], []
     grade_names: list[list[str]] = []
@@ -149,6 +154,9 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
             kind.append(LICENCE)
             row[0] = scheme.points
             months = scheme.period_months
+            for code in scheme.renewed_by:
+                if code in type_ids:
+                    renewed[si, type_ids[code]] = True
         else:
             kind.append(WEIGHTED)
             row[3:] = [scheme.low, scheme.high]
@@ -220,11 +228,29 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
         scheme_start.append(len(scheme_list))
     durations = np.full((len(lists), max(nt, 1)), NO_LIMIT, np.int32)
     ways = np.zeros((len(lists), max(nt, 1)), np.int32)
+    ext = np.zeros((len(lists), max(nt, 1), max(nt, 1)), np.int32)
     for li, x in enumerate(lists):
         for code, t in type_ids.items():
             term_months, removal = x.term_for(code)
             durations[li, t] = NO_LIMIT if term_months is None else term_months
             ways[li, t] = sum(WAYS_OFF[r] for r in set(removal))
+            for other, months in x.extensions_for(code).items():
+                if other in type_ids:
+                    ext[li, t, type_ids[other]] = months
+    orders = list(cat.orders)
+    o_dur = np.full((len(orders), max(nt, 1)), NO_LIMIT, np.int32)
+    o_ways = np.zeros((len(orders), max(nt, 1)), np.int32)
+    o_by_type: dict[int, list[int]] = {}
+    for oi, o in enumerate(orders):
+        o_dur[oi, :] = NO_LIMIT if o.duration_months is None else o.duration_months
+        o_ways[oi, :] = sum(WAYS_OFF[r] for r in set(o.removal))
+        for code in dict.fromkeys(o.record_types):
+            if code in type_ids:
+                o_by_type.setdefault(type_ids[code], []).append(oi)
+    o_start, o_list = [0], []
+    for t in range(nt):
+        o_list += o_by_type.get(t, [])
+        o_start.append(len(o_list))
 
     return Rulebook(
         type_ids=type_ids,
@@ -246,6 +272,7 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
             dim_start=_i32(dim_start),
             dim_base=_f64(dim_base),
             dim_weight=_f64(dim_weight),
+            renewed=renewed,
         ),
         rules=Rules(
             entry_start=_i32(entry_start),
@@ -267,7 +294,16 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
             type_list=_i32(type_list),
             scheme_start=_i32(scheme_start),
             scheme_list=_i32(scheme_list),
+            extension_months=ext,
+            extendable=ext.max(axis=2) > 0 if ext.size else np.zeros(durations.shape, np.bool_),
         ),
+        orders=Orders(
+            duration_months=o_dur,
+            ways_off=o_ways,
+            type_start=_i32(o_start),
+            type_list=_i32(o_list),
+        ),
+        order_rows=[OrderRow(o.id, tuple(o.measures)) for o in orders],
         memoranda=[
             MemoRow(m.id, list_id, tuple(m.measures), tuple(r.value for r in m.extends_to))
             for list_id in list_ids

@@ -29,14 +29,16 @@ def in_force(since: date | None, until: date | None, on: date) -> bool:
 
 
 class Ground(NamedTuple):
-    """Why a measure applies: a list and the memorandum mapping it to the measure, or a score
-    threshold of a scheme; the role held in a listed organisation, if it reaches that way."""
+    """Why a measure applies: a list and the memorandum mapping it to the measure, a score
+    threshold of a scheme, or an order made directly by a record (a court's consumption
+    restriction order); the role held in a listed organisation, if it reaches that way."""
 
     list: str | None
     memorandum: str | None
     scheme: str | None
     via_role: str | None
     until: date | None
+    order: str | None = None
 
 
 def decide(kind: str, grounds: Sequence[Ground]) -> tuple[str, date | None, list[dict[str, Any]]]:
@@ -45,19 +47,21 @@ def decide(kind: str, grounds: Sequence[Ground]) -> tuple[str, date | None, list
 
     A restriction with any ground in force: ``deny`` until the latest end (``None`` if any
     ground has no end); none: ``allow``. An incentive: ``allow`` while a ground holds, otherwise
-    ``deny`` with ``NOT_ELIGIBLE``. Reasons name the chain (list, memorandum, scheme, role),
+    ``deny`` with ``NOT_ELIGIBLE``. Reasons name the chain (list, memorandum, scheme, order, role),
     never the records' contents.
     """
     reasons: list[dict[str, Any]] = []
     for g in grounds:
         reason: dict[str, Any] = {
-            "code": "LISTED" if g.list else "THRESHOLD",
+            "code": "LISTED" if g.list else "ORDERED" if g.order else "THRESHOLD",
             "list": g.list,
             "memorandum": g.memorandum,
             "until": g.until.isoformat() if g.until is not None else None,
         }
         if g.scheme is not None:
             reason["scheme"] = g.scheme
+        if g.order is not None:
+            reason["order"] = g.order
         if g.via_role is not None:
             reason["via_role"] = g.via_role
         reasons.append(reason)

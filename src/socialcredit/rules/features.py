@@ -18,7 +18,18 @@ Feature names (stable; ``<role>`` is a role value such as ``family``):
   objection are what every fold does);
 - ``memorandum.reach.<role>``: measures extended to holders of a role;
 - ``record.role``: records of a legal organisational role;
-- ``subject_kinds``: a record type, scheme or list limited to persons or organisations.
+- ``subject_kinds``: a record type, scheme or list limited to persons or organisations;
+- ``list.extension``: records that extend a fixed-term listing (a term's ``extensions``);
+- ``order.direct``: measures ordered directly by records (``[[orders]]``), with their ways off;
+- ``scheme.renewal``: a licence returned by a renewal record (``renewed_by``: the course and
+  test passed), and ``way_off.course_passed``, the list way off it gives;
+- ``exclusion.<exclusion>``: who a list, term or order never reaches (``minors``,
+  ``security_given``, ...): refused at filing, so only a driver that files records meets it.
+
+Two sets tell drivers what the features above ask of them: :data:`FILING_ONLY` concern only
+filing (a driver that never files records, such as the simulator, may accept them unread);
+:data:`FOLDED_TOO` change outcomes over time and run in :mod:`socialcredit.rules.fold` (a
+driver that folds records through those primitives runs them; the others refuse them).
 """
 
 from __future__ import annotations
@@ -27,10 +38,25 @@ from collections.abc import Iterable
 
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import CatalogIndex
-from socialcredit.policy.schema import Nature, Removal, WeightedScheme
+from socialcredit.policy.schema import (
+    Exclusion,
+    LicenceScheme,
+    Nature,
+    Removal,
+    WeightedScheme,
+)
 from socialcredit.rules.tables import Feature
 
-__all__ = ["Unsupported", "catalog_features", "require"]
+__all__ = ["FILING_ONLY", "FOLDED_TOO", "Unsupported", "catalog_features", "require"]
+
+FILING_ONLY: frozenset[str] = frozenset(f"exclusion.{e.value}" for e in Exclusion)
+"""Features that concern only filing (the registry refuses the record): nothing to fold."""
+
+FOLDED_TOO: frozenset[str] = frozenset(
+    {"list.extension", "order.direct", "scheme.renewal", "way_off.course_passed"}
+)
+"""Features that change outcomes over time, run by the compiled folds (:mod:`.fold`:
+``extended_stretch``, ``order_span`` with ``fold_range``, ``score_at``)."""
 
 _BOTH_KINDS = frozenset(("person", "organisation"))
 _IMPLIED_WAYS_OFF = {Removal.expiry, Removal.objection}
@@ -63,6 +89,8 @@ def catalog_features(index: CatalogIndex) -> tuple[Feature, ...]:
     for scheme in cat.schemes:
         where = f"scheme {scheme.id}"
         out.append(Feature(f"scheme.{scheme.kind}", where))
+        if isinstance(scheme, LicenceScheme) and scheme.renewed_by:
+            out.append(Feature("scheme.renewal", where))
         if scheme.bands:
             out.append(Feature("scheme.grades", where))
         if scheme.perks:
@@ -93,6 +121,11 @@ def catalog_features(index: CatalogIndex) -> tuple[Feature, ...]:
             out.append(Feature("list.duration", where))
         if lst.terms:
             out.append(Feature("list.terms", where))
+        if any(t.extensions for t in lst.terms):
+            out.append(Feature("list.extension", where))
+        for code in lst.entry.record_types:
+            for exclusion in lst.exclusions_for(code):
+                out.append(Feature(f"exclusion.{exclusion.value}", where))
         if e.grades:
             out.append(Feature("list.grades", where))
         if e.score_below is not None:
@@ -109,6 +142,11 @@ def catalog_features(index: CatalogIndex) -> tuple[Feature, ...]:
     for memo in cat.memoranda:
         for role in memo.extends_to:
             out.append(Feature(f"memorandum.reach.{role.value}", f"memorandum {memo.id}"))
+    for order in cat.orders:
+        where = f"order {order.id}"
+        out.append(Feature("order.direct", where))
+        for exclusion in order.excludes:
+            out.append(Feature(f"exclusion.{exclusion.value}", where))
     return tuple(dict.fromkeys(out))
 
 

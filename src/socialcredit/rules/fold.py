@@ -27,6 +27,7 @@ from socialcredit.rules.tables import (
     REPAIR,
     Folded,
     Lists,
+    Orders,
     Records,
     Rules,
     Schemes,
@@ -34,9 +35,11 @@ from socialcredit.rules.tables import (
 )
 
 __all__ = [
+    "cut",
     "grade",
     "holds",
     "in_effect",
+    "order_span",
     "record_windows",
     "score_at",
     "score_span",
@@ -131,6 +134,9 @@ def score_at(
     if kind == LICENCE:
         points = schemes.base[si]
         window_start = add_months(day, -schemes.period_months[si])
+        for r in range(a, b):  # a renewal returns the licence: earlier offences stop counting
+            if schemes.renewed[si, recs.type[r]] and not recs.voided[r] and recs.day[r] <= day:
+                window_start = max(window_start, recs.day[r])
         balance = points
         hit = False
         for r in range(a, b):
@@ -200,23 +206,59 @@ def holds(
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stretch(lists: Lists, li: int, recs: Records, r: int) -> tuple[int, int]:  # pragma: no cover
-    """Record ``r``'s own stretch on list ``li``: from its date for the listing's duration (the
-    list's, or its term's for the record's type), never beyond the record's natural effect,
-    ended early only by the ways off the listing allows."""
-    t = recs.type[r]
-    start = recs.day[r]
-    end = recs.natural_end[r]
-    if lists.duration_months[li, t] != NO_LIMIT:
-        end = min(end, add_months(start, lists.duration_months[li, t]))
-    ways = lists.ways_off[li, t]
+def cut(
+    start: int, natural: int, duration: int, ways: int, recs: Records, r: int
+) -> int:  # pragma: no cover - compiled
+    """The end of a stretch by record ``r`` from ``start``: ``duration`` months
+    (:data:`NO_LIMIT`: no fixed term), never beyond ``natural``, ended early only by the ways
+    off (bits) in ``ways``."""
+    end = natural
+    if duration != NO_LIMIT:
+        end = min(end, add_months(start, duration))
     if recs.fulfilled[r] != _NEVER and ways & FULFILMENT:
         end = min(end, max(recs.fulfilled[r], start))
     if recs.withdrawn[r] != _NEVER and ways & CREDITOR_REQUEST:
         end = min(end, max(recs.withdrawn[r], start))
     if recs.repaired[r] != _NEVER and ways & REPAIR:
         end = min(end, recs.repaired[r])
+    return end
+
+
+@njit(cache=True, nogil=True, inline="always")
+def stretch(lists: Lists, li: int, recs: Records, r: int) -> tuple[int, int]:  # pragma: no cover
+    """Record ``r``'s own stretch on list ``li``: from its date for the listing's duration (the
+    list's, or its term's for the record's type), never beyond the record's natural effect,
+    ended early only by the ways off the listing allows."""
+    t = recs.type[r]
+    start = recs.day[r]
+    end = cut(start, recs.natural_end[r], lists.duration_months[li, t], lists.ways_off[li, t],
+              recs, r)  # fmt: skip
     return start, end
+
+
+@njit(cache=True, nogil=True)
+def extended_stretch(
+    lists: Lists, li: int, recs: Records, r: int, a: int, b: int
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """:func:`stretch`, extended by the largest extension (a record of the subject's ``a .. b``
+    of a type extending it, not voided, decided while the stretch lasts): its months are
+    added to the term and to the record's natural effect (Fa Shi [2017] No. 7, Art. 2)."""
+    start, end = stretch(lists, li, recs, r)
+    t = recs.type[r]
+    if not lists.extendable[li, t]:
+        return start, end
+    months = 0
+    for e in range(a, b):
+        m = lists.extension_months[li, t, recs.type[e]]
+        if m > months and not recs.voided[e] and start <= recs.day[e] < end:
+            months = m
+    if months == 0:
+        return start, end
+    natural = recs.natural_end[r]
+    if natural != _NEVER:
+        natural = add_months(natural, months)
+    return start, cut(start, natural, lists.duration_months[li, t] + months,
+                      lists.ways_off[li, t], recs, r)  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
@@ -232,7 +274,7 @@ def stretches(
         t = recs.type[r]
         for j in range(lists.type_start[t], lists.type_start[t + 1]):
             li = lists.type_list[j]
-            start, end = stretch(lists, li, recs, r)
+            start, end = extended_stretch(lists, li, recs, r, a, b)
             if start <= day < end:
                 sp_list[n], sp_start[n], sp_end[n] = li, start, end
                 n += 1
@@ -275,6 +317,36 @@ def membership(
     starts = np.sort(st[:c])
     ends = np.sort(en[:c])[::-1]
     return starts[mc - 1], ends[mc - 1]
+
+
+@njit(cache=True, nogil=True)
+def order_span(
+    orders: Orders, o: int, recs: Records, a: int, b: int, day: int
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """Order ``o`` on ``day``, from the subject's records ``a .. b``: (since, until) over the
+    records ordering it whose stretch (:func:`cut`) holds on ``day`` (the earliest start, the
+    latest end), or (NEVER, NEVER) if none does."""
+    since = _NEVER
+    until = -1
+    for r in range(a, b):
+        if recs.voided[r]:
+            continue
+        t = recs.type[r]
+        orders_it = False
+        for j in range(orders.type_start[t], orders.type_start[t + 1]):
+            if orders.type_list[j] == o:
+                orders_it = True
+        if not orders_it:
+            continue
+        start = recs.day[r]
+        end = cut(start, recs.natural_end[r], orders.duration_months[o, t],
+                  orders.ways_off[o, t], recs, r)  # fmt: skip
+        if start <= day < end:
+            since = min(since, start)
+            until = max(until, end)
+    if since == _NEVER:
+        return _NEVER, _NEVER
+    return since, until
 
 
 @njit(cache=True, nogil=True)
@@ -346,6 +418,7 @@ def fold_range(
     schemes: Schemes,
     rules: Rules,
     lists: Lists,
+    orders: Orders,
     nt: int,
     recs: Records,
     starts: I64,
@@ -355,8 +428,10 @@ def fold_range(
     hi: int,
 ) -> None:  # pragma: no cover - compiled
     """Subjects ``lo .. hi`` (records ``starts[i] .. starts[i + 1]``) on ``day``: scores,
-    grades and exhaustion per scheme, memberships from row ``out.m_off[i]`` on."""
+    grades and exhaustion per scheme, memberships from row ``out.m_off[i]`` on (then the
+    orders in force, as rows ``nl + o``)."""
     nl = lists.min_count.shape[0]
+    no = orders.duration_months.shape[0]
     ns = schemes.kind.shape[0]
     for i in range(lo, hi):
         a, b = starts[i], starts[i + 1]
@@ -375,6 +450,17 @@ def fold_range(
             if since == _NEVER:
                 continue
             out.m_list[w], out.m_since[w], out.m_until[w], out.m_scheme[w] = li, since, until, -1
+            w += 1
+        for o in range(no if b > a else 0):
+            since, until = order_span(orders, o, recs, a, b, day)
+            if since == _NEVER:
+                continue
+            out.m_list[w], out.m_since[w], out.m_until[w], out.m_scheme[w] = (
+                nl + o,
+                since,
+                until,
+                -1,
+            )
             w += 1
         for si in range(ns):
             if not touches(rules, nt, si, recs, a, b):
@@ -406,6 +492,7 @@ def fold_subjects(
     schemes: Schemes,
     rules: Rules,
     lists: Lists,
+    orders: Orders,
     nt: int,
     recs: Records,
     starts: I64,
@@ -415,5 +502,5 @@ def fold_subjects(
     """:func:`fold_range` over every subject, in parallel chunks of :data:`CHUNK`."""
     n = starts.shape[0] - 1
     for c in prange((n + CHUNK - 1) // CHUNK):
-        fold_range(schemes, rules, lists, nt, recs, starts, day, out, c * CHUNK,
+        fold_range(schemes, rules, lists, orders, nt, recs, starts, day, out, c * CHUNK,
                    min(n, (c + 1) * CHUNK))  # fmt: skip

@@ -25,6 +25,7 @@ __all__ = [
     "AT_LEAST",
     "BELOW",
     "BY_RECORDS",
+    "COURSE_PASSED",
     "CREDITOR_REQUEST",
     "EXHAUSTED",
     "EXPIRY",
@@ -42,6 +43,8 @@ __all__ = [
     "Folded",
     "Lists",
     "MemoRow",
+    "OrderRow",
+    "Orders",
     "PerkRow",
     "Records",
     "Rulebook",
@@ -64,6 +67,7 @@ REPAIR = 4
 EXPIRY = 8
 OBJECTION = 16
 SCORE_RECOVERY = 32
+COURSE_PASSED = 64
 
 # scheme kinds
 POINTS, LICENCE, WEIGHTED = 0, 1, 2
@@ -107,6 +111,9 @@ class Schemes(NamedTuple):
     dim_start: I32
     dim_base: F64
     dim_weight: F64
+    renewed: B
+    """``renewed[s, t]``: a record of type ``t`` returns licence ``s`` with its full points
+    (offences decided on or before it no longer count)."""
 
 
 class Rules(NamedTuple):
@@ -148,6 +155,22 @@ class Lists(NamedTuple):
     scheme_start: I32
     scheme_list: I32
     """Score-based lists of scheme ``s``, in id order."""
+    extension_months: I32
+    """``[list, t, e]``: months a record of type ``e`` extends a fixed-term listing by a record
+    of type ``t`` decided while it lasts (0: it does not); the largest such extension counts."""
+    extendable: B
+    """``[list, t]``: some record type extends a listing by a record of type ``t``."""
+
+
+class Orders(NamedTuple):
+    """Measures ordered directly by records (per order, as :class:`Lists` per list): a record
+    of a type in ``type_list[type_start[t]:type_start[t + 1]]`` orders them from its date for
+    ``duration_months[o, t]``, ended early by ``ways_off[o, t]``."""
+
+    duration_months: I32
+    ways_off: I32
+    type_start: I32
+    type_list: I32
 
 
 class Records(NamedTuple):
@@ -168,7 +191,8 @@ class Folded(NamedTuple):
     """What :func:`socialcredit.rules.fold.fold_subjects` writes: per subject and scheme (dense
     rows) the score, grade (-1: none), whether a record counted and whether a licence is
     exhausted; memberships as rows from ``m_off[i]``, ``m_count[i]`` of them for subject ``i``
-    (``m_scheme`` -1 for a list entered by records)."""
+    (``m_scheme`` -1 for a list entered by records; ``m_list`` ``n_lists + o`` for order
+    ``o`` in force)."""
 
     score: F64
     grade: I32
@@ -187,6 +211,11 @@ class MemoRow(NamedTuple):
     list: str
     measures: tuple[str, ...]
     extends_to: tuple[str, ...]
+
+
+class OrderRow(NamedTuple):
+    order: str
+    measures: tuple[str, ...]
 
 
 class PerkRow(NamedTuple):
@@ -215,6 +244,9 @@ class Rulebook:
     schemes: Schemes
     rules: Rules
     lists: Lists
+    orders: Orders
+    order_rows: list[OrderRow]
+    """Per order (index ``o``), its id and measures."""
     memoranda: list[MemoRow]
     perks: list[PerkRow]
     measure_kinds: dict[str, str]
