@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from socialcredit import demo
+from socialcredit.registry import marks, subjects
 from socialcredit.registry.config import registry_catalog
 from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.ledger import Ledger
@@ -28,6 +29,7 @@ def test_demo_fills_a_registry_through_due_process(tmp_path: Path, seed: int) ->
     assert summary["records"] > 200 and summary["audit_chain_intact"]
     assert summary["due_process"]["objections_filed"] > 0
     assert summary["lists"].get("court.judgment_debtor", 0) > 0
+    assert summary["synthetic"] == demo.SYNTHETIC_NOTE and "Synthetic data" in shown.getvalue()
     # the projection the demo left behind agrees with evaluate for the sample subject
     loaded = registry_catalog()
     with Ledger.open(f"sqlite:///{result.db}") as ledger:
@@ -38,6 +40,37 @@ def test_demo_fills_a_registry_through_due_process(tmp_path: Path, seed: int) ->
         assert {m.measure for m in profile.measures} == {
             m.measure for m in ledger.active_measures(result.sample_person, on=today)
         }
+        # marked synthetic in the database itself, for any server opened on it later
+        assert marks.synthetic_note(ledger) == demo.SYNTHETIC_NOTE
+        # and no identifier in it can be a real one: each carries the retired county's code
+        people = [s for s in ledger.subjects() if subjects.validate(s)[1] == "person"]
+        orgs = [s for s in ledger.subjects() if subjects.validate(s)[1] == "organisation"]
+        assert len(people) > 100 and len(orgs) > 20
+        assert {p[:6] for p in people} == {str(demo.RETIRED_COUNTY)}
+        assert {o[2:8] for o in orgs} == {str(demo.RETIRED_COUNTY)}
+
+
+def test_the_demo_county_code_was_withdrawn_before_any_id_card_was_issued() -> None:
+    """python-stdnum's table of GB/T 2260 codes (each place with the years its code was in
+    force): the demo's code ends before 1984, the year the first cards were issued, and no
+    other place has had it since. A resident ID with it validates only for births while it
+    was in force, which is why every demo resident is born by 1981."""
+    from stdnum import numdb
+    from stdnum.cn import ric
+
+    from socialcredit.identifiers import resident_id
+
+    code = str(demo.RETIRED_COUNTY)
+    places = [props for _part, props in numdb.get("cn/loc").info(code) if "county" in props]
+    assert places, code
+    spans = places[-1]["county"].split(",")
+    for span in spans:
+        start_end = span[1 : span.index("]")]
+        assert span.startswith("[") and start_end.split("-")[1], span  # it has an end
+        assert int(start_end.split("-")[1]) < 1984, span
+    assert ric.is_valid(resident_id(demo.RETIRED_COUNTY, demo.BORN_UNTIL, 1))
+    assert not ric.is_valid(resident_id(demo.RETIRED_COUNTY, date(1982, 1, 1), 1))
+    assert demo.BORN_UNTIL.year < 1984
 
 
 def test_make_demo_writes_the_report_and_the_registry_with_logins(tmp_path: Path) -> None:

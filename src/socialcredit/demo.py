@@ -8,7 +8,11 @@
 4. Evaluates everyone (compiled batch evaluation) and writes ``summary.json``; shows one
    subject's profile and a consumer's check.
 
-Everything here is synthetic: identifiers are generated, valid in form only.
+Everything here is synthetic, and the registry says so: it is marked synthetic in its database
+(:mod:`socialcredit.registry.marks`) before the first record is filed, and a server over it
+says so on every page and response. Its identifiers are valid in form but no real person's or
+organisation's: every one carries the address code of a county whose code was withdrawn before
+any number that carries an address code was issued (:data:`RETIRED_COUNTY`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from socialcredit.identifiers import organisation_code, resident_id
 from socialcredit.policy.checker import Profile as LegalProfile
 from socialcredit.policy.checker import Severity, check_paths
 from socialcredit.policy.loader import Loaded, bundled
-from socialcredit.registry import workflows
+from socialcredit.registry import marks, workflows
 from socialcredit.registry.batch import columns_from_facts, evaluate_columns
 from socialcredit.registry.config import registry_catalog
 from socialcredit.registry.dates import add_months, add_working_days
@@ -37,7 +41,20 @@ from socialcredit.registry.evaluate import check, evaluate
 from socialcredit.registry.ledger import Ledger, NewRecord
 from socialcredit.registry.model import Fact, Record
 
-RONGCHENG = 371082  # GB/T 2260 code of Rongcheng, Shandong
+RETIRED_COUNTY = 332121
+"""GB/T 2260 address code of Jiaxing County, Zhejiang, withdrawn in 1981 and never given to
+another place since (python-stdnum's table of codes: ``[-1981]``). The first resident identity
+cards were issued in 1984, and a number carries the code in force where it was issued, so no
+card carries this one; Unified Social Credit Codes, issued since 2015, carry their registrar's
+code of the day, so none does either. The registry accepts the code for people born while it
+was in force (up to 1981), so every demo resident is born from 1935 to 1981."""
+BORN_FROM = date(1935, 1, 1)
+BORN_UNTIL = date(1981, 12, 31)
+SYNTHETIC_NOTE = (
+    "this registry was made by `socialcredit demo`: every person, organisation, record and "
+    "decision in it is made up. Its ID numbers carry the code of a county withdrawn in 1981 "
+    "(332121), which no real identity card or credit code carries."
+)
 
 
 @dataclass(frozen=True)
@@ -81,17 +98,15 @@ def run(
     ledger = Ledger.open(f"sqlite:///{db}")
     try:
         ledger.init()
-        # Rongcheng's code exists from 1989: residents born since then, and adults on the date
-        # of every record filed about them (up to 1,100 days back): the court list never lists
-        # a minor, and the registry refuses such a filing
-        first = date(1989, 1, 1)
-        last = date(today.year - 19, today.month, 1) - timedelta(days=1100)
-        span = max(1, min(6500, (last - first).days))
+        marks.mark_synthetic(ledger, by="demo", note=SYNTHETIC_NOTE)
+        # born while the retired county's code was in force, so adults on every record's date
+        # (the court list never lists a minor, and the registry refuses such a filing)
+        span = (BORN_UNTIL - BORN_FROM).days + 1
         persons = [
-            resident_id(RONGCHENG, first + timedelta(days=rnd.randrange(span)), i)
+            resident_id(RETIRED_COUNTY, BORN_FROM + timedelta(days=rnd.randrange(span)), i)
             for i in range(people)
         ]
-        orgs = [organisation_code(370000, 10_000_000 + i) for i in range(organisations)]
+        orgs = [organisation_code(RETIRED_COUNTY, 10_000_000 + i) for i in range(organisations)]
         batches = _city_records(loaded, persons, orgs, rnd, today)
         ids: list[tuple[NewRecord, str]] = []
         with Progress(console=console, transient=True) as progress:
@@ -130,6 +145,7 @@ def run(
             "lists": {k: v for k, v in sorted(list_sizes.items()) if v},
             "measures": dict(sorted(measure_counts.items())),
             "audit_chain_intact": ledger.verify_audit(),
+            "synthetic": marks.synthetic_note(ledger),
         }
         (out / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
 
@@ -158,6 +174,7 @@ def run(
     for k in ("restrict.flight", "restrict.g_train"):
         t.add_row(f"measure {k} in force", str(measure_counts.get(k, 0)))
     console.print(t)
+    console.print(f"[bold]Synthetic data[/]: {SYNTHETIC_NOTE}", markup=True, highlight=False)
     console.print(
         f"Sample subject {sample}: check restrict.flight -> [bold]{decision.decision}[/]"
         + (f" until {decision.until}" if decision.until else "")

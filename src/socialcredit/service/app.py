@@ -35,7 +35,7 @@ from socialcredit.registry.ledger import Ledger
 from socialcredit.service import api
 from socialcredit.service.checkpath import CheckFastPath
 from socialcredit.service.errors import Forbidden, Unauthorized
-from socialcredit.service.limits import BodyGuard, NoStore
+from socialcredit.service.limits import BodyGuard, NoStore, SyntheticMark
 from socialcredit.service.registry import Registry
 
 
@@ -87,7 +87,8 @@ def create_app(
         title="socialcredit registry",
         version="1",
         description=(
-            "Records from authenticated authorities become lists and measures, with due "
+            (f"SYNTHETIC DATA: {registry.synthetic} " if registry.synthetic else "")
+            + "Records from authenticated authorities become lists and measures, with due "
             "process: notice, objection, repair, expiry, and an audit trail of every read."
         ),
         lifespan=lifespan,
@@ -104,6 +105,7 @@ def create_app(
     app.add_middleware(BodyGuard, registry=registry)
     app.add_middleware(CheckFastPath, registry=registry)
     app.add_middleware(NoStore)
+    app.add_middleware(SyntheticMark, registry=registry)  # outermost: on every response
 
     @app.exception_handler(SocialCreditError)
     async def _ours(request: Request, exc: SocialCreditError) -> Response:

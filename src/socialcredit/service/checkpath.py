@@ -362,8 +362,9 @@ class CheckProtocol(HttpToolsProtocol):
         else:
             status = _OK
         close = b"" if keep_alive else b"connection: close\r\n"
+        mark = self.fast.registry.synthetic_header  # a synthetic registry says so
         transport.write(b"".join((status, CheckProtocol._headers, b"content-length: %d\r\n"
-                                  % len(body), _TYPE, close, b"\r\n", body)))  # fmt: skip
+                                  % len(body), _TYPE, mark, close, b"\r\n", body)))  # fmt: skip
         if not keep_alive:
             self.server_state.total_requests += 1
             transport.close()

@@ -195,3 +195,28 @@ class NoStore:
 
 
 _NO_STORE = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+
+
+class SyntheticMark:
+    """ASGI middleware: every response of a registry marked synthetic
+    (:mod:`socialcredit.registry.marks`), API or portal, carries ``X-Synthetic-Data`` with the
+    mark's note. (The check protocol adds the same header to the checks it answers; the
+    portal's pages also show a banner.) Nothing is added for a registry without the mark."""
+
+    def __init__(self, app: ASGIApp, registry: Registry) -> None:
+        self.app = app
+        self.registry = registry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        value = self.registry.synthetic_value
+        if not value or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", ()), (b"x-synthetic-data", value)]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, marked)

@@ -152,6 +152,7 @@ def _page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRes
     ctx.setdefault("csrf", csrf_token(session) if session and ctx["who"] is not None else "")
     ctx["home"] = HOME
     ctx["role_titles"] = ROLE_TITLES
+    ctx["synthetic"] = _registry(request).synthetic
     return HTMLResponse(_render(name, **ctx), status, headers=HEADERS)
 
 

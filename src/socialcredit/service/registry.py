@@ -23,6 +23,16 @@ SWITCH_INTERVAL = 0.0005
 """Seconds a thread waiting for the GIL waits before asking for it (Python's default: 0.005)."""
 
 
+SYNTHETIC_HEADER = "X-Synthetic-Data"
+"""On every response of a registry marked synthetic: what is made up in it."""
+
+
+def ascii_line(note: str) -> bytes:
+    """A header's value: ``note`` on one line, in ASCII (a header's safe alphabet)."""
+    flat = " ".join(note.split())
+    return flat.encode("ascii", "replace")
+
+
 @dataclass
 class Registry:
     ledger: Ledger
@@ -35,8 +45,26 @@ class Registry:
     audit: AuditBuffer = field(init=False)
     keys: KeyCache = field(init=False)
     sessions: KeyCache = field(init=False)
+    synthetic: str | None = field(init=False)
+    """The note of the registry's synthetic mark (:mod:`socialcredit.registry.marks`), read
+    once: a registry the demo made says so on every page and response."""
+    synthetic_value: bytes = field(init=False)
+    """The ``X-Synthetic-Data`` header's value (empty for a registry without the mark)."""
+    synthetic_header: bytes = field(init=False)
+    """The same header as a raw line, for the check protocol (or empty)."""
 
     def __post_init__(self) -> None:
+        from socialcredit.errors import LedgerError
+        from socialcredit.registry.marks import synthetic_note
+
+        try:
+            self.synthetic = synthetic_note(self.ledger)
+        except LedgerError:  # a store that cannot be read shows nothing at all
+            self.synthetic = None
+        self.synthetic_value = b"" if self.synthetic is None else ascii_line(self.synthetic)
+        self.synthetic_header = (
+            b"x-synthetic-data: " + self.synthetic_value + b"\r\n" if self.synthetic_value else b""
+        )
         self.checks = CheckIndex(self.ledger, self.catalog)
         self.audit = AuditBuffer(self.ledger)
         self.keys = KeyCache(self.ledger)
