@@ -15,10 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live import Live, person_id, serve
+from live import Live, org_id, person_id, serve
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from socialcredit.policy.loader import Loaded
+from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.ledger import NewRecord
 from socialcredit.service.portal import COOKIE, csrf_token
 from socialcredit.service.registry import Registry
@@ -158,6 +159,10 @@ def test_objection_from_record_to_desk_to_check(browser: Browser, site: Live) ->
     first = check("deny")
     # listed with no fixed term until performed (Fa Shi [2017] No. 7, Art. 1(1)): no "until"
     assert "deny" in first and "LISTED" in first and ", until" not in first
+    # a sentence, not "deny No air travel": the measure's title is a name
+    assert "The restriction \u201cNo air travel, in any class" in first
+    assert "is in force for this subject: refuse the use." in first
+    assert not re.search(r"deny\s+No air travel", first)
 
     me = signed_in(browser, site, "p202", "/me")
     card = me.locator(f"#record-{record_id}")
@@ -190,6 +195,7 @@ def test_objection_from_record_to_desk_to_check(browser: Browser, site: Live) ->
 
     second = check("allow")
     assert "allow" in second and "No restriction in force" in second
+    assert "is not in force for this subject" in second
 
     me.reload()
     expect(me.locator(f"#record-{record_id}")).to_contain_text("void: objection upheld")
@@ -426,3 +432,71 @@ def test_reviewed_exemptions_are_shown_in_the_explorer_and_to_the_administrator(
     assert ('aria-labelledby="h-exemptions"' in admin) == bool(in_force)
     for ex in in_force:
         assert f"{ex.section}[{ex.id}]" in admin
+
+
+def test_a_profile_counts_each_measure_once_and_says_who_keeps_each_score(
+    browser: Browser, site: Live
+) -> None:
+    """Listed in person and through the role in a listed company: the same restrictions come
+    twice, and the page counts each once; a state score and a private one are told apart."""
+    boss, company = person_id(707), org_id(708)
+    site.key("subject", boss, "p707")
+    day = date(2026, 3, 2)
+    registry(site).submit(
+        [
+            NewRecord(boss, "samr.legal_representative", "samr", date(2025, 1, 1), "reg",
+                      counterpart=company),
+            NewRecord(company, REFUSE, "court", day, "(2026) 708"),
+            NewRecord(boss, REFUSE, "court", day, "(2026) 707"),
+            NewRecord(boss, "rongcheng.contract_breach", "rongcheng", day, "rc-707"),
+            NewRecord(boss, "lenders.on_time", "lenders", day, "loan-707"),
+        ],
+        actor="test",
+    )  # fmt: skip
+    profile = evaluate(registry(site).ledger.facts(boss), site.catalog, site.today[0], subject=boss)
+    paths = len(profile.measures)
+    distinct = len({m.measure for m in profile.measures})
+    assert paths > distinct > 5  # the same measures by two ways: the case to count right
+
+    me = signed_in(browser, site, "p707", "/me")
+    intro = me.locator("main > p").first
+    expect(intro).to_contain_text(f"{distinct} measures in force")
+    expect(intro).to_contain_text(f"{paths} in all")
+    rows = me.locator("#h-measures ~ div table > tbody > tr")
+    expect(rows).to_have_count(distinct)
+    flight = me.locator("#measure-restrict\\.flight")
+    ways = sum(m.measure == "restrict.flight" for m in profile.measures)
+    assert ways > 1
+    expect(flight).to_contain_text(f"{ways} reasons")
+    expect(flight).to_contain_text("through your role as legal representative")
+
+    state, private = me.locator("#scores-state"), me.locator("#scores-private")
+    expect(state).to_contain_text("Rongcheng")
+    expect(state).to_contain_text("kept by the state")
+    expect(private).to_contain_text("a private, commercial score, not the state's")
+    expect(private.locator("tbody > tr")).to_have_count(1)
+    expect(state.locator("tbody > tr")).to_have_count(1)
+    expect(me.locator("#h-scores-private")).to_have_text("Private and commercial scores")
+    me.context.close()
+
+
+def test_the_admin_page_names_every_catalog_merged_not_the_last(site: Live) -> None:
+    if "admin" not in site.tokens:
+        site.key("admin", "ops", "admin")
+    with httpx.Client(base_url=site.base, timeout=30) as c:
+        signed(c, session(site, "admin"))
+        page = c.get("/admin").text
+    listed = re.search(r'<ul id="catalogs-in-force">(.*?)</ul>', page, re.S)
+    assert listed is not None, page
+    items = re.findall(r"<li>(.*?)</li>", listed.group(1), re.S)
+    files = registry(site).catalog.files
+    assert len(files) > 2 and len(items) == len(files)
+    for path, item in zip(files, items, strict=True):
+        assert f"file <code>{path.name}</code>" in item
+    assert f"runs {len(files)} catalogs merged into one" in page
+    last = registry(site).catalog.catalog.catalog
+    assert f"{last.title} (<code>{last.id}</code>, version {last.version})</dd>" not in page
+    with site.client("admin") as api:
+        body = api.get("/api/v1/admin/catalogs").json()
+    assert [c["file"] for c in body["catalogs"]] == [p.name for p in files]
+    assert "title" not in body  # no one title for the whole

@@ -454,6 +454,7 @@ def _measure_view(index: CatalogIndex, m: Any) -> dict[str, Any]:
         ),  # fmt: skip
         "scheme": m.scheme,
         "scheme_title": _title(index.schemes, m.scheme),
+        "private": bool(m.scheme in index.schemes and index.schemes[m.scheme].private),
         "records": list(m.records),
         "via_role": m.via_role,
         "via_subject": m.via_subject,
@@ -495,10 +496,13 @@ def _profile_view(index: CatalogIndex, profile: Profile, today: date) -> dict[st
     schemes = []
     for s in profile.schemes.values():
         scheme = index.schemes.get(s.scheme)
+        private = bool(scheme and scheme.private)
         schemes.append(
             {
                 "id": s.scheme,
                 "title": scheme.title if scheme else s.scheme,
+                "private": private,
+                "keeper": keeper(index, scheme.operator if scheme else None, private),
                 "kind": scheme.kind if scheme else "",
                 "legal_basis": scheme.legal_basis if scheme else "",
                 "score": s.score,
@@ -513,9 +517,31 @@ def _profile_view(index: CatalogIndex, profile: Profile, today: date) -> dict[st
         "as_of": profile.as_of,
         "schemes": schemes,
         "lists": lists,
-        "measures": measures,
+        "measures": distinct_measures(measures),
+        "reasons": len(measures),
         "records": list(records.values()),
     }
+
+
+def keeper(index: CatalogIndex, operator: str | None, private: bool) -> str:
+    """Who keeps a score, in words: a company (a private or commercial score, on data the
+    subject agreed to share) or an authority of the state."""
+    who = _title(index.authorities, operator) if operator else ""
+    if private:
+        return f"{who or 'a company'}: a private, commercial score, not the state's"
+    return f"{who or 'a public authority'}: kept by the state"
+
+
+def distinct_measures(paths: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per measure in force, however many lists, memoranda or roles bring it (each
+    is one of its ``paths``): in force until the last of them ends (open if any is)."""
+    out: dict[str, dict[str, Any]] = {}
+    for mv in paths:
+        m = out.setdefault(mv["id"], {**mv, "paths": []})
+        m["paths"].append(mv)
+        ends = [p["until"] for p in m["paths"]]
+        m["until"] = None if None in ends else max(ends)
+    return list(out.values())
 
 
 def _score(value: float) -> str:
@@ -808,6 +834,20 @@ def _domain_measures(index: CatalogIndex, domain: str) -> list[dict[str, str]]:
             if m.domain == domain]  # fmt: skip
 
 
+def verdict(decision: str, title: str, restriction: bool) -> str:
+    """The check's answer as a sentence: the measure's title is a name (``No air travel``),
+    not a verb to put after "deny"."""
+    named = f"\u201c{title}\u201d"
+    if restriction:
+        return (
+            f"The restriction {named} is in force for this subject: refuse the use."
+            if decision == "deny"
+            else f"The restriction {named} is not in force for this subject."
+        )
+    return (f"The incentive {named} is granted to this subject." if decision == "allow"
+            else f"The incentive {named} is not granted to this subject.")  # fmt: skip
+
+
 @router.get("/check", response_class=HTMLResponse)
 def check_page(request: Request) -> Response:
     key = _require(request, "consumer")
@@ -853,6 +893,7 @@ async def check(request: Request) -> Response:
             reason["memorandum_title"] = _title(index.memoranda, reason.get("memorandum"))
         answer["measure_title"] = measure.title
         answer["restriction"] = measure.kind is MeasureKind.restriction
+        answer["verdict"] = verdict(answer["decision"], measure.title, answer["restriction"])
         return 200, {"answer": answer, "notice": None}
 
     status, ctx = await run_in_threadpool(run)

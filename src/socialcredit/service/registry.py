@@ -286,11 +286,22 @@ class Registry:
         return [{**e, "name": names.get(e["subject"])} for e in entries]
 
     def catalog_summary(self) -> dict[str, Any]:
+        from socialcredit.policy.loader import bundled
+
         cat = self.catalog.catalog
+        known = {b.path.resolve(): b.meta for b in bundled()}
+        parts = []
+        for path in self.catalog.files:
+            meta = known.get(path.resolve())
+            parts.append({
+                "id": self.catalog.ids.get(path) or (meta.id if meta else path.stem),
+                "title": meta.title if meta else "",
+                "version": meta.version if meta else "",
+                "file": path.name,
+            })  # fmt: skip
         return {
-            "id": cat.catalog.id,
-            "title": cat.catalog.title,
-            "version": cat.catalog.version,
+            # the merged catalog is every file's: not named after the last one read
+            "catalogs": parts,
             "files": [p.name for p in self.catalog.files],
             "record_types": len(cat.record_types),
             "lists": len(cat.lists),
