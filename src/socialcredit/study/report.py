@@ -108,8 +108,8 @@ DEFINITIONS: dict[str, str] = {
     "their own on record (the model knows the truth). Who they are depends on the regime: under "
     "the court list, people a record was wrongly attributed to; under the unified score mostly "
     "household members of listed people, and people scored for lawful conduct (speech, "
-    "purchases, petitioning); under the pilot city, petitioners. A breakdown by cause is not "
-    "computed yet.",
+    "purchases, petitioning); under the pilot city, petitioners. By cause: see 'Restricted "
+    "innocents by cause' (what the simulator measures, and what it does not).",
     "records": "Records authorities made about simulated people (every record type, correct or "
     "not).",
     "false_records": "Records attributed to the wrong person (identity mix-ups, data errors): "
@@ -163,24 +163,25 @@ out: too few to quote."""
 CALIBRATION = {  # docs/sources.md: court list, national, cumulative
     date(2018, 9, 30): {
         "listed_ever": 12.11e6,
-        "flight_denials": 14.63e6,
-        "train_denials": 5.22e6,
-        "fulfilled_after_listing": 3.22e6,
+        "measure.restrict.flight.denials": 14.63e6,
+        "measure.restrict.g_train.denials": 5.22e6,
+        "fulfilled": 3.22e6,
     },
     date(2018, 12, 31): {
         "listed_ever": 12.88e6,
-        "flight_denials": 17.46e6,
-        "train_denials": 5.47e6,
-        "fulfilled_after_listing": 3.51e6,
+        "measure.restrict.flight.denials": 17.46e6,
+        "measure.restrict.g_train.denials": 5.47e6,
+        "fulfilled": 3.51e6,
     },
 }
 
 
 CALIBRATION_LABELS = {
     "listed_ever": "persons and organisations ever listed",
-    "flight_denials": "flight bookings denied (published: flight restrictions)",
-    "train_denials": "G-train bookings denied (published: rail restrictions)",
-    "fulfilled_after_listing": "debts performed after listing (published: complied / repaid)",
+    "measure.restrict.flight.denials": "flight bookings denied (published: flight restrictions)",
+    "measure.restrict.g_train.denials": "G-train bookings denied (published: rail restrictions)",
+    "fulfilled": "debts performed after listing (published: complied / repaid; every refused "
+    "judgment lists at once)",
 }
 
 
@@ -682,6 +683,219 @@ def calibration(out: Path, results: pa.Table) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------------
+# Restricted innocents by cause
+
+CAUSES: dict[str, tuple[str, str]] = {
+    "wrong_record": (
+        "A wrong record",
+        "a record of conduct attributed to the wrong person (an identity mix-up, a data error)",
+    ),
+    "relative_or_contact": (
+        "A relative or contact",
+        "restricted through a family or household member's, or a friend's, records or listing",
+    ),
+    "camera_misattribution": (
+        "Camera misattribution",
+        "a camera's record of someone else's conduct attributed to the person",
+    ),
+    "lawful_conduct": (
+        "Lawful conduct scored",
+        "the person's own lawful conduct (speech, petitions, purchases...) recorded and counted "
+        "against them",
+    ),
+}
+
+NOT_BY_CAUSE = (
+    "not measured: the simulator counts restricted innocents in total, not why each is "
+    "restricted, and this regime restricts innocents in more than one way"
+)
+CAMERA_NOT_MODELLED = (
+    "not modelled: the simulator has no parameter for a camera recording the wrong person, so "
+    "this regime's camera records are all about the right person"
+)
+_NOT_ROLES = {"family", "household", "friends", "contacts", "colleagues"}
+
+
+def innocent_causes(index: Any, scenario: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Per cause, whether a regime's catalogs (``index``) over its resolved ``scenario`` can
+    restrict an innocent person by it: ``("possible", "")``, ``("impossible", why)`` or
+    ``("not_modelled", why)``."""
+    out: dict[str, tuple[str, str]] = {}
+    # the one engine's name for it, and the court list engine's
+    wrong = max(_found(scenario, "wrong_share"), _found(scenario, "false_attribution"))
+    out["wrong_record"] = (
+        ("possible", "") if wrong > 0 else
+        ("impossible", "the scenario attributes no record to the wrong person (wrong_share 0)")
+    )  # fmt: skip
+    types = index.record_types if index is not None else {}
+    vias = {via for sch in (index.schemes.values() if index else ())
+            for _rule, _dim, via in _rules_of(sch)} | {
+        role.value for memo in (index.memoranda.values() if index else ())
+        for role in memo.extends_to}  # fmt: skip
+    linked = float(scenario.get("household_size", 1) or 1) > 1 or float(
+        scenario.get("friends", 0) or 0) > 0  # fmt: skip
+    if not vias & _NOT_ROLES:
+        why = "no score or list of this regime reaches anyone but the subject and legal roles"
+        out["relative_or_contact"] = ("impossible", why)
+    elif not linked:
+        out["relative_or_contact"] = ("impossible", "the scenario gives no one a household")
+    else:
+        out["relative_or_contact"] = ("possible", "")
+    cameras = any(getattr(rt.source, "value", "") == "camera" for rt in types.values())
+    out["camera_misattribution"] = (
+        ("not_modelled", CAMERA_NOT_MODELLED) if cameras else
+        ("impossible", "no record of this regime comes from a camera")
+    )  # fmt: skip
+    rates = scenario.get("records_per_year", {}) or {}
+    counted = {rule.record_type for sch in (index.schemes.values() if index else ())
+               for rule, _dim, _via in _rules_of(sch) if _deducts(rule)} | {
+        code for lst in (index.lists.values() if index else ()) for code in lst.entry.record_types
+    }  # fmt: skip
+    lawful = [code for code, rt in types.items()
+              if getattr(rt.nature, "value", "") == "lawful" and code in counted
+              and float(rates.get(code, 0) or 0) > 0]  # fmt: skip
+    out["lawful_conduct"] = (
+        ("possible", "") if lawful else
+        ("impossible", "no lawful conduct is recorded against anyone in this regime")
+    )  # fmt: skip
+    return out
+
+
+def _found(tree: Any, key: str) -> float:
+    """The largest number under ``key`` anywhere in a resolved scenario (0 if none)."""
+    if isinstance(tree, dict):
+        here = [float(v) for k, v in tree.items() if k == key and isinstance(v, int | float)]
+        return max([*here, *(_found(v, key) for v in tree.values())], default=0.0)
+    if isinstance(tree, list):
+        return max((_found(v, key) for v in tree), default=0.0)
+    return 0.0
+
+
+def _rules_of(scheme: Any) -> list[tuple[Any, int, str | None]]:
+    from socialcredit.rules.compile import rules_of
+
+    return rules_of(scheme)
+
+
+def _deducts(rule: Any) -> bool:
+    points = [rule.points] if rule.points is not None else list(rule.by_occurrence)
+    return any(p < 0 for p in points)
+
+
+def innocents_by_cause(
+    table: list[dict[str, Any]],
+    runs: Sequence[str],
+    causes: dict[str, dict[str, tuple[str, str]]],
+) -> list[dict[str, Any]]:
+    """One row per cause, one cell per run: the restricted innocents the metrics attribute to
+    it, or why they cannot. A regime with one way only of restricting an innocent has all of
+    them by that cause (the total, with its interval and count); a regime with several reads
+    "not measured" for each (``unmeasured``); a cause the regime cannot have, or the simulator
+    does not model, is ``na`` or ``unmeasured`` with the reason. Nothing is estimated."""
+    total = next((r for r in table if r["key"] == "restricted_innocents"), None)
+    out = []
+    for cause, (label, meaning) in CAUSES.items():
+        cells: dict[str, dict[str, Any] | None] = {}
+        for run in runs:
+            cell = total["cells"].get(run) if total else None
+            state = causes.get(run, {})
+            if cell is None or "na" in cell:
+                cells[run] = cell
+                continue
+            kind, why = state.get(cause, ("not_modelled", "the regime's catalogs did not load"))
+            possible = [c for c, (k, _w) in state.items() if k == "possible"]
+            if kind == "impossible":
+                cells[run] = {"na": why}
+            elif kind == "not_modelled":
+                cells[run] = {"unmeasured": why}
+            elif possible == [cause]:
+                cells[run] = {**cell, "only": True}
+            else:
+                cells[run] = {"unmeasured": NOT_BY_CAUSE}
+        out.append({"key": cause, "label": label, "meaning": meaning, "cells": cells})
+    return out
+
+
+def export_causes(out: Path, rows: list[dict[str, Any]], runs: Sequence[str]) -> None:
+    """``innocents_by_cause.csv``: per cause and run, the figure or why there is none."""
+    import pyarrow.csv as pacsv
+
+    flat = []
+    for row in rows:
+        for run in runs:
+            cell = row["cells"].get(run)
+            if cell is None:
+                continue
+            number = "na" not in cell and "unmeasured" not in cell
+            flat.append({
+                "cause": row["key"], "label": row["label"], "meaning": row["meaning"],
+                "run": run, "unit": UNITS["stock"],
+                "mean": cell["mean"] if number else None,
+                "ci95_half_width": cell["half"] if number else None,
+                "simulated_count": cell["raw"] if number else None,
+                "not_measured": cell.get("unmeasured"), "not_applicable": cell.get("na"),
+            })  # fmt: skip
+    schema = pa.schema(
+        [("cause", pa.string()), ("label", pa.string()), ("meaning", pa.string()),
+         ("run", pa.string()), ("unit", pa.string()), ("mean", pa.float64()),
+         ("ci95_half_width", pa.float64()), ("simulated_count", pa.float64()),
+         ("not_measured", pa.string()), ("not_applicable", pa.string())]
+    )  # fmt: skip
+    pacsv.write_csv(pa.Table.from_pylist(flat, schema=schema), out / "innocents_by_cause.csv")
+
+
+def _causes_html(rows: list[dict[str, Any]], runs: Sequence[str], notes: dict[str, int]) -> str:
+    e = html.escape
+    parts = [
+        "<section id='by-cause'><h2>Restricted innocents by cause</h2><p>Who the innocents "
+        "restricted at the end are, by why they are restricted ("
+        f"{e(UNITS['stock'])}). The simulator counts restricted innocents in total; it does "
+        "not yet record why each one is restricted. So a regime with one way only of "
+        "restricting an innocent person has all of them by that cause, and a regime with "
+        "several reads <b>not measured</b> for each, rather than a guess. Camera "
+        "misattribution is not modelled at all.</p><table class='sbs causes'><thead><tr>"
+        "<th>cause</th>" + "".join(f"<th>{e(r)}</th>" for r in runs) + "</tr></thead><tbody>"
+    ]
+    for row in rows:
+        cells = []
+        for run in runs:
+            cell = row["cells"].get(run)
+            if cell is not None and "unmeasured" in cell:
+                why = e(cell["unmeasured"])
+                short = e(cell["unmeasured"].split(":", 1)[0])
+                cells.append(f"<td class='unmeasured' title='{why}'>{short}"
+                             f"<span class='why'>{why}</span></td>")  # fmt: skip
+            elif cell is not None and cell.get("only"):
+                html_cell = _cell_html(cell, "stock", notes)
+                cells.append(html_cell.replace(
+                    "</span></td>", " · all of them: the only way this regime restricts an "
+                    "innocent person</span></td>"))  # fmt: skip
+            else:
+                cells.append(_cell_html(cell, "stock", notes))
+        parts.append(
+            f"<tr id='cause-{e(row['key'])}'><th scope='row'>{e(row['label'])}"
+            f"<span class='def'>{e(row['meaning'])}</span></th>{''.join(cells)}</tr>"
+        )
+    parts.append("</tbody></table></section>")
+    return "".join(parts)
+
+
+def regime_causes(study: Study, scenarios: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per run, :func:`innocent_causes` of its regime over its resolved scenario."""
+    from socialcredit.errors import SocialCreditError
+    from socialcredit.sim.regime import load_any_regime
+
+    out: dict[str, Any] = {}
+    for run in study.runs:
+        try:
+            index = load_any_regime(run.regime).loaded.index
+        except (SocialCreditError, OSError):
+            continue
+        out[run.name] = innocent_causes(index, scenarios.get(run.name, {}))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # The regimes in plain words
 
 SOURCES_DOC = "docs/sources.md"
@@ -1002,6 +1216,15 @@ def render(out: Path) -> Path:
         parts += [f"<li value='{n}'>n/a: {e(reason)}</li>" for reason, n in notes.items()]
         parts.append("</ol>")
     parts.append(f"<p class='meta'>{e(INTERVAL)}</p></section>")
+    by_cause = innocents_by_cause(table, runs, regime_causes(study, scenarios))
+    export_causes(out, by_cause, runs)
+    before = len(notes)
+    parts.append(_causes_html(by_cause, runs, notes))
+    if len(notes) > before:  # the reasons first numbered under the causes' table
+        parts.append("<ol class='notes'>")
+        parts += [f"<li value='{n}'>n/a: {e(reason)}</li>" for reason, n in notes.items()
+                  if n > before]  # fmt: skip
+        parts.append("</ol>")
     parts.append("<section><h2>The regimes in plain words</h2>")
     parts += regime_sections(runs, table, info, scenarios, regimes)
     parts.append("</section>")
@@ -1053,7 +1276,9 @@ def render(out: Path) -> Path:
         "<code>results.csv</code> and <code>results.parquet</code> (one row per simulation: "
         "raw totals <code>t_*</code>, scaled totals <code>s_*</code>, the seed, the sweep "
         "point and the hash of its inputs), <code>table.csv</code> (the side-by-side table with "
-        "units, definitions, intervals, counts and n/a reasons), <code>study.toml</code> (the "
+        "units, definitions, intervals, counts and n/a reasons), "
+        "<code>innocents_by_cause.csv</code> (the table of causes, with what is not measured "
+        "and why), <code>study.toml</code> (the "
         "study file as written, when run from one), <code>study.json</code> and "
         "<code>resolved.json</code> (every simulation's resolved scenario, regime, catalogs' "
         "content hash, population, period, seed and code version), and <code>runs/</code> "
@@ -1210,7 +1435,8 @@ h1{font-size:1.6rem}h2{font-size:1.15rem;margin:.2rem 0}
 th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}thead th{background:#f2f2f2}
 td.na{color:#999;text-align:center}td.small{color:#aaa;background:#f4f4f4}
-.n,.unit,.def{display:block;font-size:.75rem;color:#777;font-weight:normal}
+td.unmeasured{color:#7a4b00;text-align:center}
+.n,.why,.unit,.def{display:block;font-size:.75rem;color:#777;font-weight:normal}
 th .def{max-width:34rem}table.sbs th[scope=row]{text-align:left}.notes{font-size:.85rem;color:#555}
 .read{background:#f7f7f2;padding:.2rem 1rem;border-radius:4px}.regime{margin:1rem 0}
 figure{margin:1.5rem 0}img{max-width:100%;height:auto}
