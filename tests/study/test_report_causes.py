@@ -107,3 +107,14 @@ def test_the_table_gives_a_number_only_where_there_is_one_cause(
     mine = {(r["cause"], r["run"]): r for r in got}
     assert mine[("wrong_record", "court")]["mean"] == "52"
     assert mine[("lawful_conduct", "unified")]["not_measured"].startswith("not measured")
+
+
+def test_a_study_that_varies_no_assumption_says_so_and_where_to_see_it() -> None:
+    from socialcredit.study.spec import load_study
+
+    demo_study, assumptions = load_study("demo"), load_study("assumptions")
+    assert demo_study.sensitivity is None and assumptions.sensitivity is not None
+    without = "".join(report._assumptions(demo_study, {}))
+    assert "<p id='no-sensitivity'>This study varies no assumption" in without
+    assert "socialcredit study run assumptions" in without
+    assert "no-sensitivity" not in "".join(report._assumptions(assumptions, {}))

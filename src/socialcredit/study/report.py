@@ -1395,6 +1395,14 @@ def _assumptions(study: Study, scenarios: dict[str, dict[str, Any]]) -> list[str
         "(<code>[sweep]</code>) or run "
         "<code>socialcredit simulate --set KEY=VALUE</code>.</p>"
     ]
+    if study.sensitivity is None:
+        parts.append(
+            "<p id='no-sensitivity'>This study varies no assumption, so this page cannot say "
+            "how much its figures move with them. The bundled study <code>assumptions</code> "
+            "does, for the unified score's key rates (each halved and doubled, one at a time): "
+            "<code>socialcredit study run assumptions --out out/assumptions</code> writes its "
+            "report, with the sensitivity table.</p>"
+        )
     for run in study.runs:
         sc = scenarios.get(run.name)
         if sc is None:
