@@ -33,11 +33,24 @@ def run_cmd(
             "(default: run those simulations again).",
         ),
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run each simulation as a task on the Ray cluster at ADDRESS: 'auto' (the "
+            "cluster started on this machine with `ray start`), HOST:PORT of its head, "
+            "ray://HOST:10001 (Ray Client: needs Ray's client extra here), or 'local' (a private "
+            "one for this command). "
+            "Results come back to OUT on this machine, the same bytes as without --ray. "
+            "Needs the package's ray extra (docs/ray.md).",
+        ),
+    ] = None,
 ) -> None:
     """Run every (run, sweep point, seed) not yet run with these exact inputs; results stream
     to OUT/results/*.parquet."""
     spec, text = load_study_text(study)
-    run_all(spec, out, source=text, on_change="refuse" if refuse_changed else "rerun")
+    run_all(spec, out, source=text, on_change="refuse" if refuse_changed else "rerun", ray=ray)
     if not no_report:
         path = report.render(out)
         console.print(f"report: {path}")
@@ -49,6 +62,7 @@ def run_all(
     *,
     source: str | None = None,
     on_change: Literal["rerun", "refuse"] = "rerun",
+    ray: str | None = None,
 ) -> None:
     columns = (
         TextColumn("{task.description}"),
@@ -73,6 +87,7 @@ def run_all(
             source=source,
             on_change=on_change,
             report=lambda line: bar.console.print(line, markup=False, soft_wrap=True),
+            ray=ray,
         )
         bar.update(task, completed=len(runner.tasks(spec)), description=f"study {spec.name}")
 

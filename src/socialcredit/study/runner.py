@@ -1,4 +1,5 @@
-"""``socialcredit study run``: every (run, sweep point, seed) of a study, one after another.
+"""``socialcredit study run``: every (run, sweep point, seed) of a study, one after another,
+or each as a task on a Ray cluster (``--ray``, :mod:`socialcredit.study.ray_runner`).
 
 Layout of ``DIR``::
 
@@ -13,8 +14,9 @@ Layout of ``DIR``::
                                        one row per simulation: totals raw (t_*) and scaled (s_*)
 
 Results stream to disk as each simulation ends (nothing is held for the whole study), and a
-simulation is written to a temporary folder and renamed into place when complete, so an
-interrupted study resumes where it stopped.
+simulation is written to a temporary folder (``seed-<s>.partial``) and renamed into place when
+complete, so an interrupted study resumes where it stopped. On Ray the driver writes them, with
+the same code (:func:`begin`, :func:`finish`), from what each task sends back.
 
 A finished simulation is reused only if everything that determines it is unchanged: the
 resolved scenario, the regime file and the content hash of its catalogs, the population, the
@@ -331,12 +333,20 @@ def run_study(
     on_change: Literal["rerun", "refuse"] = "rerun",
     source: str | None = None,
     report: Callable[[str], None] | None = None,
+    ray: str | None = None,
 ) -> list[Path]:
     """Run every simulation whose results are missing or were made from other inputs; returns
     the result files. ``on_change="refuse"``: if any finished simulation's inputs changed (or
     results of simulations no longer in the study are present), raise and change nothing.
     ``source``: the study file's text, kept as ``study.toml``. ``report`` receives one line per
-    thing the plan does (what is reused, what re-runs and why)."""
+    thing the plan does (what is reused, what re-runs and why).
+
+    ``ray``: the address of a Ray cluster (``auto``, ``host:port``, ``ray://host:10001``, or
+    ``local`` for a private one on this machine); each simulation to run becomes a Ray task
+    (:mod:`socialcredit.study.ray_runner`), and what it returns is written here exactly as a
+    local run writes it. Without it Ray is not imported. ``progress(task, n, total)`` is called
+    as the ``n``-th simulation is reached: locally before it runs; on Ray as each finishes (so
+    ``n - 1`` are done)."""
     check(study)
     held = _read_json(out / "study.json")
     if isinstance(held, dict) and held.get("name") not in (None, study.name):
@@ -377,28 +387,60 @@ def run_study(
     _write_text(out / "resolved.json", json.dumps(resolved, indent=1, sort_keys=True) + "\n")
     todo = {t.key for t in p.todo}
     every = tasks(study)
+    if ray is not None:
+        try:  # imported only here: Ray is an extra
+            from socialcredit.study import ray_runner
+        except ImportError as exc:
+            if exc.name != "ray" and not str(exc.name).startswith("ray."):
+                raise
+            raise InputError(
+                "ray", "Ray is not installed here: pip install 'socialcredit[ray]'"
+            ) from None
+        ray_runner.run_tasks(
+            study, out, [t for t in every if t.key in todo], p.inputs, address=ray,
+            progress=progress, done=len(every) - len(todo), total=len(every),
+        )  # fmt: skip
+        return [results / f"{task.key}.parquet" for task in every]
     written: list[Path] = []
     for n, task in enumerate(every, start=1):
         if progress is not None:
             progress(task, n, len(every))
-        final = out / task.folder
         row_file = results / f"{task.key}.parquet"
         if task.key in todo:
-            inputs = p.inputs[task.key]
-            row_file.unlink(missing_ok=True)
-            staging = final.with_name(final.name + ".partial")
-            shutil.rmtree(staging, ignore_errors=True)
+            staging = begin(out, task)
             engine = _engine(study, task)
             summary = engine.run(staging)
-            (staging / "inputs.json").write_text(json.dumps(inputs, indent=1, sort_keys=True))
-            shutil.rmtree(final, ignore_errors=True)
-            staging.rename(final)
-            counted = _period(study, task)[1]
-            if counted is not None:
-                summary = _counted_from(summary, final / "metrics.parquet", counted)
-            _write_row(row_file, task, summary, fingerprint(inputs), engine.regime.spec)
+            finish(out, study, task, p.inputs[task.key], summary, engine.regime.spec)
         written.append(row_file)
     return written
+
+
+def begin(out: Path, task: Task) -> Path:
+    """Clear what an earlier attempt at ``task`` left (its result row, a half-written
+    staging folder) and return the empty staging folder its outputs go to."""
+    (out / "results" / f"{task.key}.parquet").unlink(missing_ok=True)
+    final = out / task.folder
+    staging = final.with_name(final.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
+def finish(
+    out: Path, study: Study, task: Task, inputs: dict[str, Any], summary: dict[str, Any], spec: Any
+) -> Path:
+    """``task``'s outputs are complete in its staging folder: add ``inputs.json``, rename the
+    folder into place, and write the result row (the row last: a row means a finished run)."""
+    final = out / task.folder
+    staging = final.with_name(final.name + ".partial")
+    (staging / "inputs.json").write_text(json.dumps(inputs, indent=1, sort_keys=True))
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)
+    counted = _period(study, task)[1]
+    if counted is not None:
+        summary = _counted_from(summary, final / "metrics.parquet", counted)
+    row_file = out / "results" / f"{task.key}.parquet"
+    _write_row(row_file, task, summary, fingerprint(inputs), spec)
+    return row_file
 
 
 def _counted_from(summary: dict[str, Any], metrics: Path, counted: date) -> dict[str, Any]:
@@ -446,7 +488,7 @@ def _write_row(path: Path, task: Task, summary: dict[str, Any], inputs_sha: str,
         "start": summary["start"],
         "end": summary["end"],
         "warmup_from": summary.get("warmup_from"),
-        "engine": "court" if "flight_denials" in summary["totals"] else "one",
+        "engine": "one",
         "inputs_sha256": inputs_sha,
         "grades_by_tier": json.dumps(summary.get("grades_by_tier"), sort_keys=True),
     }
@@ -457,14 +499,6 @@ def _write_row(path: Path, task: Task, summary: dict[str, Any], inputs_sha: str,
             row[key] = float(summary[key])
     totals = dict(summary["totals"])
     scaled = dict(summary["scaled"])
-    if row["engine"] == "court":
-        # the court list's engine counts the two travel measures by name: the same figures as
-        # the one engine's per-measure denials, so the two compare row by row
-        for name, measure in (("flight", spec.flight_measure), ("train", spec.train_measure)):
-            for d in (totals, scaled):
-                d[f"measure.{measure}.denials"] = d[f"{name}_denials"]
-        for d in (totals, scaled):
-            d["denials"] = d["flight_denials"] + d["train_denials"]
     for key, value in totals.items():
         row[f"t_{key}"] = float(value)
     for key, value in scaled.items():
