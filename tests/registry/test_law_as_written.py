@@ -6,7 +6,9 @@ debtor corrects."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
+import orjson
 import pytest
 
 from socialcredit.policy.checker import check
@@ -158,3 +160,271 @@ def test_a_minor_is_never_listed_and_the_filing_says_why(court: Loaded) -> None:
     # an organisation has no age
     company = checker.problems("91110000600037341L", REFUSE, "court", "2026-01-01", "(2026) 3")
     assert not isinstance(company, list)
+
+
+# --------------------------------------------------------------------------------------------
+# Exclusions stated at filing (Fa Shi [2017] No. 7, Art. 3; Fa Fa [2019] No. 35)
+
+ADULT = "34052419800101001X"
+ORDER = "court.consumption_restriction_order"
+ORDER_TYPE = "court.consumption_order"
+
+
+def filing(court: Loaded, code: str, facts: object) -> list[str]:
+    from socialcredit.registry.ledger import RecordChecker
+
+    checker = RecordChecker(court, today=date(2026, 6, 1))
+    out = checker.problems(ADULT, code, "court", "2026-01-05", "(2026) Jing 01 Zhi 7", None,
+                           None, facts)  # fmt: skip
+    return [f"{e.field}: {e.message}" for e in out] if isinstance(out, list) else []
+
+
+@pytest.mark.parametrize("fact", ["security_given", "assets_seized", "unable_to_pay"])
+def test_an_art_1_1_debtor_with_an_excluding_fact_is_refused_naming_subject_list_and_fact(
+    court: Loaded, fact: str
+) -> None:
+    [problem] = filing(court, REFUSE, [fact])
+    assert problem.startswith("excluding_facts: ")
+    assert ADULT in problem and f"list {LIST}" in problem and fact in problem
+    assert filing(court, REFUSE, fact) == [problem]  # one CSV cell gives the same
+
+
+def test_art_3_excludes_only_art_1_1_and_a_fact_that_excludes_nothing_is_refused(
+    court: Loaded,
+) -> None:
+    [problem] = filing(court, OBSTRUCT, ["security_given"])
+    assert "excludes no list or order that records of type" in problem
+    assert filing(court, OBSTRUCT, None) == [] and filing(court, OBSTRUCT, "") == []
+
+
+def test_a_campus_loan_student_is_neither_listed_nor_restricted(court: Loaded) -> None:
+    [listed_] = filing(court, OBSTRUCT, ["campus_loan_student"])
+    assert f"list {LIST}" in listed_ and "campus_loan_student" in listed_
+    [ordered] = filing(court, ORDER_TYPE, ["campus_loan_student"])
+    assert f"order {ORDER}" in ordered
+
+
+@pytest.mark.parametrize(
+    ("facts", "says"),
+    [
+        (["secuirty_given"], "unknown fact 'secuirty_given' (did you mean 'security_given'?)"),
+        (["minors"], "read from the subject's resident ID"),
+        (3, "expected a list of names, got int"),
+    ],
+)
+def test_bad_excluding_facts_are_named(court: Loaded, facts: object, says: str) -> None:
+    problems = filing(court, REFUSE, facts)
+    assert problems and all(p.startswith("excluding_facts: ") for p in problems)
+    assert any(says in p for p in problems), problems
+
+
+def test_records_import_refuses_the_whole_file_when_one_line_is_excluded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from socialcredit.cli import main
+    from socialcredit.registry.ledger import Ledger
+
+    db = tmp_path / "court.db"
+    lines = [
+        {"subject": ADULT, "record_type": OBSTRUCT, "authority": "court",
+         "decided_on": "2026-01-05", "decision_ref": "(2026) 1"},
+        {"subject": "11010119900307803X", "record_type": REFUSE, "authority": "court",
+         "decided_on": "2026-01-05", "decision_ref": "(2026) 2",
+         "excluding_facts": ["assets_seized"]},
+    ]  # fmt: skip
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(x) for x in lines))
+    args = ["--db", str(db), "--catalog", "court-dishonest-debtors", "--as-of", "2026-06-01"]
+
+    def cli(*argv: str) -> tuple[int, str]:
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        return code, capsys.readouterr().err
+
+    assert cli("db", "init", "--db", str(db))[0] == 0
+    code, err = cli("records", "import", str(path), *args)
+    assert code == 2, err
+    assert "line 2: excluding_facts:" in err and "assets_seized" in err and LIST in err
+    with Ledger.open(f"sqlite:///{db}") as ledger:
+        assert ledger.count_records() == 0  # nothing half-written
+    del lines[1]["excluding_facts"]
+    path.write_bytes(b"\n".join(orjson.dumps(x) for x in lines))
+    assert cli("records", "import", str(path), *args)[0] == 0
+    with Ledger.open(f"sqlite:///{db}") as ledger:
+        assert ledger.count_records() == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Extensions (Art. 2 para. 1)
+
+EXTENDED_2Y = "court.dishonest_debtor.extended_2y"
+
+
+def test_an_extension_decided_while_listed_adds_its_years_and_paying_does_not_end_it(
+    court: Loaded,
+) -> None:
+    facts: list[Fact] = [
+        rec(OBSTRUCT),
+        Record("2", PERSON, EXTENDED_2Y, "court", date(2021, 12, 1)),
+        LifecycleEvent("1", EventKind.fulfilled, date(2022, 3, 1)),
+    ]
+    assert listed(court, facts, date(2023, 6, 1))
+    assert listed(court, facts, date(2024, 1, 5))
+    assert not listed(court, facts, date(2024, 1, 6))  # 24 + 24 months
+    profile = evaluate(facts, court, date(2023, 6, 1), subject=PERSON)
+    [m] = [m for m in profile.lists if m.list == LIST]
+    assert m.until == date(2024, 1, 6)
+
+
+def test_an_extension_after_the_listing_ended_or_voided_extends_nothing(court: Loaded) -> None:
+    late: list[Fact] = [rec(OBSTRUCT), Record("2", PERSON, EXTENDED_2Y, "court", date(2022, 1, 6))]
+    assert not listed(court, late, date(2022, 6, 1))
+    voided: list[Fact] = [
+        rec(OBSTRUCT),
+        Record("2", PERSON, EXTENDED_2Y, "court", date(2021, 6, 1)),
+        LifecycleEvent("2", EventKind.objection_upheld, date(2021, 7, 1)),
+    ]
+    assert not listed(court, voided, date(2022, 1, 6))
+
+
+def test_an_open_listing_is_not_extended(court: Loaded) -> None:
+    facts: list[Fact] = [
+        rec(REFUSE),
+        Record("2", PERSON, EXTENDED_2Y, "court", date(2020, 6, 1)),
+        LifecycleEvent("1", EventKind.fulfilled, date(2021, 1, 4)),
+    ]
+    assert not listed(court, facts, date(2021, 1, 4))  # off on paying, as before
+
+
+# --------------------------------------------------------------------------------------------
+# The consumption restriction order of its own (Fa Shi [2015] No. 17, Arts. 1 and 9)
+
+MARCH = date(2021, 3, 1)
+
+
+def restricted(court: Loaded, facts: list[Fact], on: date) -> list[str]:
+    from socialcredit.registry.evaluate import check
+
+    profile = evaluate(facts, court, on, subject=PERSON)
+    decision = check(profile, "restrict.flight", court)
+    return [r["code"] for r in decision.reasons] if decision.decision == "deny" else []
+
+
+def test_an_order_restricts_without_listing_until_paid(court: Loaded) -> None:
+    facts: list[Fact] = [Record("1", PERSON, ORDER_TYPE, "court", DAY)]
+    assert restricted(court, facts, date(2024, 1, 1)) == ["ORDERED"]
+    assert not listed(court, facts, date(2024, 1, 1))
+    profile = evaluate(facts, court, date(2024, 1, 1), subject=PERSON)
+    assert {a.order for a in profile.measures} == {ORDER}
+    assert all(a.until is None and a.list is None for a in profile.measures)
+    paid = [*facts, LifecycleEvent("1", EventKind.fulfilled, date(2024, 2, 1))]
+    assert restricted(court, paid, date(2024, 1, 31)) == ["ORDERED"]
+    assert restricted(court, paid, date(2024, 2, 1)) == []
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [(EventKind.creditor_withdrew, date(2021, 3, 1))],
+        [(EventKind.repair_applied, date(2021, 2, 1)), (EventKind.repair_granted, MARCH)],
+        [(EventKind.objection_filed, date(2021, 2, 1)), (EventKind.objection_upheld, MARCH)],
+    ],
+)
+def test_consent_security_or_a_wrong_order_lift_it(
+    court: Loaded, events: list[tuple[EventKind, date]]
+) -> None:
+    facts: list[Fact] = [Record("1", PERSON, ORDER_TYPE, "court", DAY)]
+    facts += [LifecycleEvent("1", kind, on) for kind, on in events]
+    assert restricted(court, facts, date(2021, 2, 28)) == ["ORDERED"]
+    assert restricted(court, facts, date(2021, 3, 1)) == []
+
+
+def test_a_listed_debtor_under_an_order_is_denied_on_both_grounds(court: Loaded) -> None:
+    facts: list[Fact] = [rec(REFUSE), Record("2", PERSON, ORDER_TYPE, "court", DAY)]
+    assert sorted(restricted(court, facts, date(2021, 1, 1))) == ["LISTED", "ORDERED"]
+
+
+# --------------------------------------------------------------------------------------------
+# Jinan: the course and test returns the dog and the licence
+
+
+def test_passing_the_course_returns_the_licence_and_ends_the_hold() -> None:
+    jinan = load("jinan-dog")
+    offence, course = "jinan.dog.offence", "jinan.dog.course_passed"
+    facts: list[Fact] = [
+        Record("1", PERSON, offence, "jinan.dog_office", date(2020, 1, 6)),
+        Record("2", PERSON, offence, "jinan.dog_office", date(2020, 2, 6)),
+        Record("3", PERSON, offence, "jinan.dog_office", date(2020, 3, 6)),
+    ]
+
+    def held(facts: list[Fact], on: date) -> bool:
+        profile = evaluate(facts, jinan, on, subject=PERSON)
+        return any(a.measure == "jinan.dog.held_until_course" for a in profile.measures)
+
+    assert held(facts, date(2020, 4, 1))
+    passed = [*facts, Record("4", PERSON, course, "jinan.dog_office", date(2020, 4, 10))]
+    assert held(passed, date(2020, 4, 9))
+    assert not held(passed, date(2020, 4, 10))
+    licence = evaluate(passed, jinan, date(2020, 4, 10), subject=PERSON).schemes
+    assert licence["jinan.dog_licence"].score == 12 and not licence["jinan.dog_licence"].exhausted
+    again = [*passed, Record("5", PERSON, offence, "jinan.dog_office", date(2020, 5, 1))]
+    assert (
+        evaluate(again, jinan, date(2020, 5, 1), subject=PERSON).schemes["jinan.dog_licence"].score
+        == 9
+    )  # counted afresh: a fourth offence in the period costs 3 of 12, not 12
+
+
+# --------------------------------------------------------------------------------------------
+# Objection deadlines of the court list (Art. 12)
+
+
+def test_a_correction_is_due_in_15_days_and_an_appeal_in_15_more(
+    court: Loaded, sqlite_url: str
+) -> None:
+    from socialcredit.registry import workflows
+    from socialcredit.registry.ledger import Ledger, NewRecord
+
+    today = date(2021, 6, 1)
+    with Ledger.open(sqlite_url) as ledger:
+        ledger.init()
+        [filed] = ledger.submit([NewRecord(PERSON, OBSTRUCT, "court", DAY, "(2020) 1")],
+                                catalog=court, today=today, actor="court")  # fmt: skip
+        pending = workflows.file_objection(ledger, court, filed.id, by=PERSON, grounds="wrong",
+                                           on=date(2021, 2, 1), today=today)  # fmt: skip
+        assert pending.decide_by == date(2021, 2, 16)
+        state = evaluate(ledger.facts(PERSON), court, date(2021, 2, 17), subject=PERSON)
+        assert state.to_json()["records"][0]["overdue"]  # escalates once the day has passed
+        workflows.decide_objection(
+            ledger, court, filed.id, authority="court", upheld=False, reason="listed rightly",
+            on=date(2021, 2, 10), today=today,
+        )  # fmt: skip
+        appeal = workflows.file_objection(ledger, court, filed.id, by=PERSON, grounds="appeal",
+                                          on=date(2021, 2, 20), today=today)  # fmt: skip
+        assert appeal.decide_by == date(2021, 3, 7)  # within 10 days of the rejection: 15 days
+        workflows.decide_objection(
+            ledger, court, filed.id, authority="court", upheld=False, reason="confirmed",
+            on=date(2021, 3, 1), today=today,
+        )  # fmt: skip
+        late = workflows.file_objection(ledger, court, filed.id, by=PERSON, grounds="again",
+                                        on=date(2021, 4, 1), today=today)  # fmt: skip
+        assert late.decide_by == date(2021, 4, 16)  # not an appeal: a new correction
+
+
+def test_other_records_keep_the_20_day_deadline(sqlite_url: str) -> None:
+    from socialcredit.registry import workflows
+    from socialcredit.registry.ledger import Ledger, NewRecord
+
+    credit = load("credit-reporting")
+    today = date(2021, 6, 1)
+    with Ledger.open(sqlite_url) as ledger:
+        ledger.init()
+        [filed] = ledger.submit(
+            [NewRecord(PERSON, "lenders.default", "lenders", DAY, "loan 1")],
+            catalog=credit, today=today, actor="lenders",
+        )  # fmt: skip
+        pending = workflows.file_objection(ledger, credit, filed.id, by=PERSON, grounds="paid",
+                                           on=date(2021, 2, 1), today=today)  # fmt: skip
+        assert pending.decide_by == date(2021, 2, 21)

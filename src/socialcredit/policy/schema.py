@@ -514,6 +514,26 @@ class Term(_Model):
         return self
 
 
+class Objections(_Model):
+    """The deadlines a list's law sets for objections to a listing (Fa Shi [2017] No. 7, Art.
+    12: a written application for correction is reviewed within 15 days; against a rejection,
+    an appeal to the next higher court within 10 days of its service, decided within 15 days).
+    The registry's objection deadlines follow them for records entering the list (otherwise
+    20 days, PBOC)."""
+
+    review_days: int = Field(gt=0, le=365)
+    appeal_within_days: int | None = Field(default=None, gt=0, le=365)
+    """An objection filed within this many days of a rejection is an appeal."""
+    appeal_decided_days: int | None = Field(default=None, gt=0, le=365)
+    legal_basis: str = ""
+
+    @model_validator(mode="after")
+    def _appeal_both(self) -> Objections:
+        if (self.appeal_within_days is None) != (self.appeal_decided_days is None):
+            raise ValueError("give both appeal_within_days and appeal_decided_days, or neither")
+        return self
+
+
 class ListDef(_Model):
     id: Id
     title: str
@@ -532,6 +552,9 @@ class ListDef(_Model):
     filing, naming the reason."""
     subject_kinds: tuple[SubjectKind, ...] = ("person", "organisation")
     public: bool = True
+    objections: Objections | None = None
+    """Deadlines for deciding objections to records entering the list, where its law sets
+    them."""
 
     @model_validator(mode="after")
     def _terms_of_entering_types(self) -> ListDef:

@@ -263,6 +263,11 @@ class _TypeInfo:
     repairable: bool
     nature: Nature
     role: str | None
+    objection_days: int = OBJECTION_DAYS
+    """Days the designating authority has to decide an objection (the shortest a list the type
+    enters sets; 20 otherwise, PBOC)."""
+    appeal: tuple[int, int] | None = None
+    """(days after a rejection within which an objection is an appeal, days to decide it)."""
     schemes: list[str] = field(default_factory=list)
     lists: list[ListDef] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
@@ -327,6 +332,14 @@ def _compile(index: CatalogIndex) -> _Compiled:
             info = types.get(code)
             if info is not None:
                 info.lists.append(lst)
+                deadlines = lst.objections
+                if deadlines is not None:
+                    if info.objection_days == OBJECTION_DAYS or (
+                        deadlines.review_days < info.objection_days
+                    ):
+                        info.objection_days = deadlines.review_days
+                    if deadlines.appeal_within_days and deadlines.appeal_decided_days:
+                        info.appeal = (deadlines.appeal_within_days, deadlines.appeal_decided_days)
     for order in index.catalog.orders:
         for code in dict.fromkeys(order.record_types):
             info = types.get(code)
@@ -347,18 +360,26 @@ def _record_state(
     """The record as seen on ``as_of`` (events are those on or before ``as_of``)."""
     objection = repair = None
     fulfilled_on = withdrawn_on = granted_on = voided_as = None
-    objection_filed = repair_applied = None
+    objection_filed = repair_applied = rejected_on = None
+    appeal = False
     if events:
         for ev in sorted(events, key=_event_order):
             kind = ev.kind
             if kind is EventKind.objection_filed:
                 objection = "pending" if objection != "upheld" else objection
                 objection_filed = ev.on
+                appeal = (
+                    info is not None
+                    and info.appeal is not None
+                    and rejected_on is not None
+                    and ev.on <= rejected_on + timedelta(days=info.appeal[0])
+                )
             elif kind is EventKind.objection_upheld:
                 objection = "upheld"
                 voided_as = voided_as or "objection_upheld"
             elif kind is EventKind.objection_rejected:
                 objection = "rejected" if objection != "upheld" else objection
+                rejected_on = ev.on
             elif kind is EventKind.revoked:
                 voided_as = voided_as or "revoked"
             elif kind is EventKind.repair_applied:
@@ -428,7 +449,8 @@ def _record_state(
         repaired_on,
         natural_end,
         voided_as is not None,
-        objection_filed + timedelta(days=OBJECTION_DAYS)
+        objection_filed
+        + timedelta(days=info.appeal[1] if appeal and info.appeal else info.objection_days)
         if objection == "pending" and objection_filed is not None
         else None,
         add_working_days(repair_applied, REPAIR_WORKING_DAYS)
@@ -794,20 +816,18 @@ def _ordered(
         ends = [b for _, b, _ in held]
         until = None if any(b is None for b in ends) else max(b for b in ends if b is not None)
         records = tuple(s.record.id for _, _, s in sorted(held, key=lambda h: _state_order(h[2])))
-        for measure_id in orders[order_id].measures:
-            measure = index.measures.get(measure_id)
-            if measure is None:
-                continue
-            out.append(
-                ActiveMeasure(
-                    measure=measure_id,
-                    kind=measure.kind.value,
-                    since=since,
-                    until=until,
-                    records=records,
-                    order=order_id,
-                )
-            )
+        out += _active(index, orders[order_id].measures, since=since, until=until,
+                       records=records, order=order_id)  # fmt: skip
+    return out
+
+
+def _active(index: CatalogIndex, measure_ids: Iterable[str], **why: Any) -> list[ActiveMeasure]:
+    """An :class:`ActiveMeasure` per measure the catalog defines, each with the same reasons."""
+    out: list[ActiveMeasure] = []
+    for measure_id in measure_ids:
+        measure = index.measures.get(measure_id)
+        if measure is not None:
+            out.append(ActiveMeasure(measure=measure_id, kind=measure.kind.value, **why))
     return out
 
 
@@ -878,23 +898,17 @@ def _measures(
         for memo in index.memoranda_by_list.get(m.list, ()):
             if role is not None and role not in {r.value for r in memo.extends_to}:
                 continue
-            for measure_id in memo.measures:
-                measure = index.measures.get(measure_id)
-                if measure is None:
-                    continue
-                out.append(
-                    ActiveMeasure(
-                        measure=measure_id,
-                        kind=measure.kind.value,
-                        since=since,
-                        until=until,
-                        list=m.list,
-                        memorandum=memo.id,
-                        records=m.records,
-                        via_role=role,
-                        via_subject=org,
-                    )
-                )
+            out += _active(
+                index,
+                memo.measures,
+                since=since,
+                until=until,
+                list=m.list,
+                memorandum=memo.id,
+                records=m.records,
+                via_role=role,
+                via_subject=org,
+            )
     return out
 
 
@@ -904,20 +918,8 @@ def perks(index: CatalogIndex, schemes: dict[str, SchemeResult]) -> list[ActiveM
     for scheme_id, result in sorted(schemes.items()):
         for perk in index.schemes[scheme_id].perks:
             if result.score >= perk.at_least:
-                for measure_id in perk.measures:
-                    measure = index.measures.get(measure_id)
-                    if measure is None:
-                        continue
-                    out.append(
-                        ActiveMeasure(
-                            measure=measure_id,
-                            kind=measure.kind.value,
-                            since=None,
-                            until=None,
-                            scheme=scheme_id,
-                            records=result.records,
-                        )
-                    )
+                out += _active(index, perk.measures, since=None, until=None, scheme=scheme_id,
+                               records=result.records)  # fmt: skip
     return out
 
 

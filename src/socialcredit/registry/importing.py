@@ -9,7 +9,11 @@ Fields: ``subject``, ``record_type``, ``authority``, ``decided_on`` (ISO date), 
 optional ``client_key`` (idempotency: a record already present with the same key and content is
 skipped), ``counterpart`` (required for role records: the organisation's USCC) and
 ``subject_name`` (the name a public list shows with the ID; at most 100 characters, no control
-characters; an empty CSV cell gives none).
+characters; an empty CSV cell gives none) and ``excluding_facts`` (facts that exclude the
+subject from a list or order the record enters: a JSON list of names, or in CSV one cell of
+names separated by ``;``: ``security_given``, ``assets_seized``, ``unable_to_pay``,
+``campus_loan_student``; a record whose fact excludes it is refused with the subject, the list
+or order and the exclusion, and a fact that excludes nothing for its type is refused too).
 
 Every line is validated before anything is written (:class:`~socialcredit.registry.ledger.
 RecordChecker`); if any line is bad, :class:`~socialcredit.errors.ImportRejected` lists every
@@ -44,7 +48,7 @@ __all__ = ["FIELDS", "ImportReport", "REQUIRED", "import_file", "parse_file"]
 
 Format = Literal["jsonl", "csv"]
 REQUIRED: tuple[str, ...] = ("subject", "record_type", "authority", "decided_on", "decision_ref")
-OPTIONAL: tuple[str, ...] = ("client_key", "counterpart", "subject_name")
+OPTIONAL: tuple[str, ...] = ("client_key", "counterpart", "subject_name", "excluding_facts")
 FIELDS: tuple[str, ...] = REQUIRED + OPTIONAL
 _REQUIRED = frozenset(REQUIRED)
 _ALLOWED = frozenset(FIELDS)
@@ -202,6 +206,7 @@ def _parse_jsonl(
             obj["decision_ref"],
             obj.get("counterpart"),
             obj.get("client_key"),
+            obj.get("excluding_facts"),
         )
         name, bad_name = _name(n, obj.get("subject_name"))
         problems += bad_name
@@ -252,6 +257,7 @@ def _parse_csv(
     i_key = names.index("client_key") if "client_key" in names else -1
     i_counterpart = names.index("counterpart") if "counterpart" in names else -1
     i_name = names.index("subject_name") if "subject_name" in names else -1
+    i_facts = names.index("excluding_facts") if "excluding_facts" in names else -1
     check = checker.problems
     while True:
         try:
@@ -275,6 +281,7 @@ def _parse_csv(
             cells[i_ref],
             cells[i_counterpart] if i_counterpart >= 0 else None,
             cells[i_key] if i_key >= 0 else None,
+            cells[i_facts] if i_facts >= 0 else None,
         )
         name, bad_name = _name(n, cells[i_name] if i_name >= 0 else None)
         problems += bad_name

@@ -60,7 +60,7 @@ from socialcredit.errors import (
     UnknownRecordType,
 )
 from socialcredit.policy.loader import CatalogIndex, Loaded, did_you_mean
-from socialcredit.policy.schema import Exclusion, Nature
+from socialcredit.policy.schema import STATED_EXCLUSIONS, Exclusion, Nature
 from socialcredit.registry import subjects as subject_ids
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 
@@ -342,6 +342,10 @@ class NewRecord:
     client_key: str | None = None
     subject_name: str | None = None
     """The name the subject is published under on public lists (not part of the record)."""
+    excluding_facts: tuple[str, ...] = ()
+    """Facts the authority states that may exclude the subject from a list or order the record
+    enters (:data:`~socialcredit.policy.schema.STATED_EXCLUSIONS`); checked at filing, where
+    a fact that excludes refuses the record (nothing is stored)."""
 
 
 _NOT_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -543,13 +547,26 @@ INDIVIDUAL_BUSINESS = "92"
 category 2, GB 32100-2015): not an organisation in which a legal role can be held."""
 
 
+_EXCLUDED_BECAUSE: dict[Exclusion, str] = {
+    Exclusion.minors: "a person under 18",
+    Exclusion.security_given: "the debtor gave sufficient and effective security",
+    Exclusion.assets_seized: "assets seized, impounded or frozen cover the debt",
+    Exclusion.unable_to_pay: "the debtor is not able to perform",
+    Exclusion.campus_loan_student: "a full-time student who is a debtor in a campus-loan case",
+}
+
+
 class RecordChecker:
     """Validates records against a catalog, with caches that make bulk imports fast.
 
     Checks: known record type (with a suggestion), known authority acting within its mandate,
     subject ID valid and of a kind the record type allows, decision date an ISO date not after
-    ``today``, a decision reference, and a valid organisation as counterpart for role records
-    (and no counterpart for other records).
+    ``today``, a decision reference, a valid organisation as counterpart for role records
+    (and no counterpart for other records), and no exclusion of a list or order the record
+    enters: a person under 18 on the decision date where it excludes minors, and the facts the
+    filing states (``excluding_facts``: security given, seized assets covering the debt,
+    inability to pay, a student in a campus-loan case) where it excludes them. A refusal names
+    the subject, the list or order and the exclusion.
     """
 
     def __init__(self, catalog: Loaded | CatalogIndex, *, today: date) -> None:
@@ -560,12 +577,16 @@ class RecordChecker:
             for code, rt in self.index.record_types.items()
         }
         self._mandate = self.index.mandate
-        self._no_minors: dict[str, str] = {}
-        """record type -> a list it enters that never lists minors"""
+        self._excluded: dict[str, dict[Exclusion, str]] = {}
+        """record type -> exclusion -> the first list or order it enters that excludes it"""
         for lst in self.index.catalog.lists:
-            if Exclusion.minors in lst.excludes:
-                for code in lst.entry.record_types:
-                    self._no_minors.setdefault(code, lst.id)
+            for code in lst.entry.record_types:
+                for exclusion in lst.exclusions_for(code):
+                    self._excluded.setdefault(code, {}).setdefault(exclusion, f"list {lst.id}")
+        for order in self.index.catalog.orders:
+            for code in order.record_types:
+                for exclusion in order.excludes:
+                    self._excluded.setdefault(code, {}).setdefault(exclusion, f"order {order.id}")
         self._subjects: dict[str, tuple[str, str] | InputError] = {}
         self._orgs: dict[str, str | InputError] = {}
         self._dates: dict[str, date | InputError] = {}
@@ -579,10 +600,18 @@ class RecordChecker:
         decision_ref: object,
         counterpart: object = None,
         client_key: object = None,
+        excluding_facts: object = None,
     ) -> ValidRecord:
         """The normalised record, or raise the first :class:`InputError` found."""
         problems = self.problems(
-            subject, record_type, authority, decided_on, decision_ref, counterpart, client_key
+            subject,
+            record_type,
+            authority,
+            decided_on,
+            decision_ref,
+            counterpart,
+            client_key,
+            excluding_facts,
         )
         if isinstance(problems, ValidRecord):
             return problems
@@ -597,8 +626,10 @@ class RecordChecker:
         decision_ref: object,
         counterpart: object = None,
         client_key: object = None,
+        excluding_facts: object = None,
     ) -> ValidRecord | list[InputError]:
-        """The normalised record, or every problem with it."""
+        """The normalised record, or every problem with it. ``excluding_facts``: a list of
+        names (or one text of names separated by ``;``, as a CSV cell gives it)."""
         errors: list[InputError] = []
         kinds: tuple[str, ...] = ("person", "organisation")
         is_role = False
@@ -635,16 +666,24 @@ class RecordChecker:
         day = self._date(decided_on)
         if isinstance(day, InputError):
             errors.append(day)
-        elif rt in self._no_minors and not isinstance(subj, InputError) and subj[1] == "person":
+        elif (
+            rt is not None
+            and Exclusion.minors in self._excluded.get(rt, {})
+            and not isinstance(subj, InputError)
+            and subj[1] == "person"
+        ):
             born = ric.get_birth_date(subj[0])
             if day < add_years(born, 18):
                 errors.append(
                     InputError(
                         "subject",
-                        f"{subj[0]} was a minor on {day} (born {born}): list "
-                        f"{self._no_minors[rt]} never lists minors",
+                        f"{subj[0]} was a minor on {day} (born {born}): "
+                        f"{self._excluded[rt][Exclusion.minors]} never reaches minors",
                     )
                 )
+        if excluding_facts is not None and excluding_facts != "":
+            who = subject if isinstance(subject, str) else "the subject"
+            errors += self._exclusion_problems(who, rt, excluding_facts)
 
         ref = decision_ref
         if not isinstance(ref, str):
@@ -701,6 +740,48 @@ class RecordChecker:
             key,
             content_hash(subj[0], rt, authority, day.isoformat(), ref, other),
         )
+
+    def _exclusion_problems(self, who: str, rt: str | None, value: object) -> list[InputError]:
+        """Why the stated facts refuse the record (an exclusion of a list or order it enters),
+        or are not facts this registry reads."""
+        field = "excluding_facts"
+        if isinstance(value, str):
+            names: list[object] = [v.strip() for v in value.split(";") if v.strip()]
+        elif isinstance(value, list | tuple):
+            names = list(value)
+        else:
+            return [InputError(field, f"expected a list of names, got {type(value).__name__}")]
+        expected = ", ".join(sorted(e.value for e in STATED_EXCLUSIONS))
+        out: list[InputError] = []
+        for name in dict.fromkeys(n if isinstance(n, str) else repr(n) for n in names):
+            if name == Exclusion.minors.value:
+                out.append(InputError(field, "minors is read from the subject's resident ID; "
+                                             "do not state it"))  # fmt: skip
+                continue
+            if name not in {e.value for e in STATED_EXCLUSIONS}:
+                hint = did_you_mean(name, [e.value for e in STATED_EXCLUSIONS])
+                out.append(InputError(field, f"unknown fact {name!r}{hint} (expected {expected})"))
+                continue
+            if rt is None:
+                continue  # the record type's problem is reported already
+            where = self._excluded.get(rt, {}).get(Exclusion(name))
+            if where is None:
+                out.append(
+                    InputError(
+                        field,
+                        f"{name} excludes no list or order that records of type {rt!r} enter; "
+                        "a filed record would not keep it: remove it",
+                    )
+                )
+            else:
+                out.append(
+                    InputError(
+                        field,
+                        f"{who} may not be filed under {rt!r}: {where} excludes {name} "
+                        f"({_EXCLUDED_BECAUSE[Exclusion(name)]})",
+                    )
+                )
+        return out
 
     def _subject(self, value: object, kinds: tuple[str, ...]) -> tuple[str, str] | InputError:
         if not isinstance(value, str):
@@ -1087,6 +1168,7 @@ class Ledger:
                 new.decision_ref,
                 new.counterpart,
                 new.client_key,
+                new.excluding_facts or None,
             )
             try:
                 name = check_name(new.subject_name)

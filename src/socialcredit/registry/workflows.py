@@ -5,8 +5,12 @@ raises :class:`WorkflowError` naming the reason otherwise; it never changes a re
 an event. The rules follow the published measures (FACTS.md):
 
 - Objections are filed by the subject of the record and decided by the authority that designated
-  it ("whoever designates, repairs"), within :data:`OBJECTION_DAYS` days (PBOC: 20 days). An
-  upheld objection voids the record.
+  it ("whoever designates, repairs"), within :data:`OBJECTION_DAYS` days (PBOC: 20 days), or the
+  days a list the record enters sets (``objections``: the court list reviews a correction
+  within 15 days; an objection within 10 days of a rejection is an appeal, decided within 15,
+  Fa Shi [2017] No. 7, Art. 12). The deadline is the record state's ``objection_decide_by``; a
+  decision not taken by then is overdue (the administrator's overdue list). An upheld objection
+  voids the record.
 - Every step refreshes the projection the check path reads, in the same transaction.
 - Repair may be applied for once the minimum publication period has passed, with a public credit
   commitment; for a record of an obligation not performed (``nature = "default"``) the obligation
@@ -155,8 +159,14 @@ def file_objection(
     _append(
         store, catalog, LifecycleEvent(record_id, EventKind.objection_filed, on, by, grounds), today
     )
+    decide_by = _state(store, catalog, record_id, on).objection_decide_by
     return Pending(
-        record_id, "objection", on, on + timedelta(days=OBJECTION_DAYS), rec.authority, rec.subject
+        record_id,
+        "objection",
+        on,
+        decide_by or on + timedelta(days=OBJECTION_DAYS),
+        rec.authority,
+        rec.subject,
     )
 
 

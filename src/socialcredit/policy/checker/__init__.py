@@ -20,6 +20,8 @@ module             rules
 ``conduct``        SC003 deductions for lawful conduct and scored roles, SC004 incentives
 ``windows``        SC005 publication windows, SC011 effect
 ``lists``          SC006 durations, SC007 ways off, SC015 blacklists of serious records
+``law``            direct orders (SC001, SC006, SC007, SC012), extensions (SC006, SC012),
+                   a course as a way off (SC007, SC012)
 ``roles``          SC008 reaching other subjects only through legal roles
 ``sources``        SC010 surveillance sources, SC022 authority kinds
 ``references``     SC012 unknown names, SC013 issuable record types, SC020 bundled ids
@@ -42,6 +44,7 @@ from socialcredit.policy.checker import (
     conduct,
     domains,
     labels,
+    law,
     lists,
     reach,
     references,
@@ -84,6 +87,8 @@ RULES: tuple[Callable[[Context], None], ...] = (
     conduct.sc003_sc004_lawful_and_roles,
     windows.sc005_publication,
     lists.sc006_sc007_lists,
+    law.sc_orders,
+    law.sc_extensions_and_courses,
     roles.sc008_roles,
     domains.sc009_cross_domain,
     sources.sc010_sources,

@@ -46,7 +46,8 @@ WAYS_OFF: frozenset[Removal] = frozenset(
 NEGATIVE_NATURES: frozenset[Nature] = frozenset({Nature.violation, Nature.default})
 
 #: Publication windows by severity, ``(lowest allowed max_months, highest allowed max_months)``
-#: (NDRC Credit Repair Management Measures; SAMR Order 107).
+#: (NDRC Credit Repair Management Measures, NDRC Order No. 36, in force 2026-04-01, repealing
+#: Order No. 58; SAMR Order 107).
 PUBLICATION_BOUNDS: dict[RecordSeverity, tuple[int, int]] = {
     RecordSeverity.minor: (0, 3),
     RecordSeverity.general: (3, 12),

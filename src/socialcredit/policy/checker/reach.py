@@ -94,12 +94,13 @@ def sc014_never_applies(ctx: Context) -> None:
     ix = ctx.index
     used_measures = {m for memo in ctx.catalog.memoranda for m in memo.measures}
     used_measures |= {m for s in ctx.catalog.schemes for p in s.perks for m in p.measures}
+    used_measures |= {m for o in ctx.catalog.orders for m in o.measures}
     for m in ctx.catalog.measures:
         if m.id not in used_measures:
             ctx.warn(
                 "SC014",
                 ctx.at("measures", m.id),
-                f"measure {m.id} ({m.title}) can never apply: no memorandum or perk uses it",
+                f"measure {m.id} ({m.title}) can never apply: no memorandum, perk or order uses it",
                 "map a list to it in a memorandum, or remove it",
             )
     for lst in ctx.catalog.lists:
@@ -167,6 +168,9 @@ def sc014_never_applies(ctx: Context) -> None:
             )
     scored = {r.rule.record_type for r in all_rules(ctx)}
     listed = {code for lst in ctx.catalog.lists for code in lst.entry.record_types}
+    listed |= {e.record_type for lst in ctx.catalog.lists for t in lst.terms for e in t.extensions}
+    listed |= {code for o in ctx.catalog.orders for code in o.record_types}
+    listed |= {c for s in ctx.catalog.schemes if isinstance(s, LicenceScheme) for c in s.renewed_by}
     roles_used = {r.via for r in all_rules(ctx) if r.via is not None}
     roles_used |= {role for memo in ctx.catalog.memoranda for role in memo.extends_to}
     for rt in ctx.catalog.record_types:
@@ -184,8 +188,8 @@ def sc014_never_applies(ctx: Context) -> None:
             ctx.warn(
                 "SC014",
                 ctx.at("record_types", rt.code),
-                f"record type {rt.code} ({rt.title}) is unused: no scheme scores it and no list "
-                "is entered by it",
+                f"record type {rt.code} ({rt.title}) is unused: no scheme scores or renews by it, "
+                "no list is entered or extended by it and no order is made by it",
                 "info: a record with no consequence (it is still shown to its subject)",
             )
 
