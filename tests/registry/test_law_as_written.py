@@ -428,3 +428,56 @@ def test_other_records_keep_the_20_day_deadline(sqlite_url: str) -> None:
         pending = workflows.file_objection(ledger, credit, filed.id, by=PERSON, grounds="paid",
                                            on=date(2021, 2, 1), today=today)  # fmt: skip
         assert pending.decide_by == date(2021, 2, 21)
+
+
+def test_a_submission_stating_an_excluding_fact_writes_nothing(
+    court: Loaded, sqlite_url: str
+) -> None:
+    from socialcredit.errors import InputError
+    from socialcredit.registry.ledger import Ledger, NewRecord
+
+    with Ledger.open(sqlite_url) as ledger:
+        ledger.init()
+        good = NewRecord(PERSON, OBSTRUCT, "court", DAY, "(2020) 1")
+        bad = NewRecord(
+            PERSON, REFUSE, "court", DAY, "(2020) 2", excluding_facts=("unable_to_pay",)
+        )
+        with pytest.raises(InputError, match="unable_to_pay"):
+            ledger.submit([good, bad], catalog=court, today=date(2021, 6, 1), actor="court")
+        assert ledger.count_records() == 0
+
+
+def law_findings(raw: dict[str, object]) -> list[str]:
+    return sorted({f"{f.code} {f.message}" for f in check(Loaded(parse({**BASE, **raw}), (), {}))
+                   if f.severity == "error"})  # fmt: skip
+
+
+DEBTORS = {"id": "debtors", "title": "Debtors", "kind": "blacklist", "authority": "court",
+           "legal_basis": "Fa Shi [2017] No. 7", "entry": {"record_types": ["refuse"]},
+           "removal": ["fulfilment", "objection"]}  # fmt: skip
+
+
+def test_the_checker_refuses_an_order_that_never_ends_and_one_with_no_basis() -> None:
+    measures = [{"id": "m", "title": "No flights", "kind": "restriction", "domain": "judicial",
+                 "legal_basis": "Fa Shi [2015] No. 17"}]  # fmt: skip
+    order = {"id": "o", "title": "Order", "authority": "court", "record_types": ["refuse"],
+             "measures": ["m"], "legal_basis": "Fa Shi [2015] No. 17, Art. 1"}  # fmt: skip
+    ok = law_findings({"measures": measures, "orders": [{**order, "removal": ["fulfilment"]}]})
+    assert not [f for f in ok if "order o" in f]
+    never = law_findings({"measures": measures, "orders": [{**order, "removal": ["objection"]}]})
+    assert any(f.startswith("SC006 order o has no fixed term") for f in never)
+    no_basis = {**order, "removal": ["fulfilment"], "legal_basis": ""}
+    blank = law_findings({"measures": measures, "orders": [no_basis]})
+    assert any(f.startswith("SC001 order o") for f in blank)
+
+
+def test_the_checker_bounds_extensions_and_wants_a_renewed_licence_for_a_course() -> None:
+    extension = {"record_type": "refuse2", "months": 36}
+    term = {"record_types": ["refuse"], "duration_months": 36, "removal": ["fulfilment"],
+            "legal_basis": "Art. 2", "extensions": [extension]}  # fmt: skip
+    long_term = {**DEBTORS, "terms": [term]}
+    assert any("extendable to 72, more than 60" in f for f in law_findings({"lists": [long_term]}))
+    course = {**DEBTORS, "removal": ["fulfilment", "course_passed"]}
+    assert any(
+        "course_passed" in f and f.startswith("SC007") for f in law_findings({"lists": [course]})
+    )
