@@ -95,7 +95,7 @@ def test_objection_upheld_lifts_the_restriction_and_every_read_is_logged(live: L
     with live.client("person") as c:
         r = c.post(f"/api/v1/me/records/{rid}/objection", json={"grounds": "Not my case"})
         assert r.status_code == 201, r.text
-        assert r.json()["decide_by"] == "2026-06-21"
+        assert r.json()["decide_by"] == "2026-06-16"  # 15 days (Fa Shi [2017] No. 7, Art. 12)
         again = c.post(f"/api/v1/me/records/{rid}/objection", json={"grounds": "again"})
         assert again.status_code == 409
     with live.client("court") as c:
@@ -126,7 +126,7 @@ def test_the_administrator_sees_decisions_owed_past_their_deadline(live: Live) -
     rid = file(live, someone)
     with live.client("person") as c:
         r = c.post(f"/api/v1/me/records/{rid}/objection", json={"grounds": "Paid"})
-        assert r.status_code == 201 and r.json()["decide_by"] == "2026-06-21"
+        assert r.status_code == 201 and r.json()["decide_by"] == "2026-06-16"
     with live.client("admin") as c:
         assert c.get("/api/v1/admin/overdue").json() == []  # within the deadline
     live.today[0] = date(2026, 6, 25)
@@ -139,7 +139,7 @@ def test_the_administrator_sees_decisions_owed_past_their_deadline(live: Live) -
     assert (late["record_id"], late["kind"], late["authority"], late["subject"]) == (
         rid, "objection", "court", someone,
     )  # fmt: skip
-    assert (late["decide_by"], late["days_overdue"]) == ("2026-06-21", 4)
+    assert (late["decide_by"], late["days_overdue"]) == ("2026-06-16", 9)
     with live.client("person") as c:  # the subject sees who looked at their request
         log = c.get("/api/v1/me/access-log").json()
         assert [(e["actor"], e["action"]) for e in log if e["action"] == "overdue"] == [

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from live import TODAY, Live, serve
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from rich.console import Console
-from test_portal import CHROMIUM, CHROMIUM_ARGS, session
+from test_portal import session
 
 from socialcredit import demo
 from socialcredit.errors import InputError
@@ -52,16 +52,6 @@ def plain(tmp_path_factory: pytest.TempPathFactory, service_catalog: Loaded) -> 
     for live in serve(url, service_catalog, portal=True):
         live.key("consumer", "transport", "airline")
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium (make test does)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_every_portal_page_of_a_demo_registry_says_it_is_synthetic(
