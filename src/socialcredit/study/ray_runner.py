@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Sequence
@@ -85,26 +86,37 @@ def simulate(study: Study, task: Task, inputs: dict[str, Any], cwd: str) -> Outc
 _simulate = ray.remote(max_retries=RETRIES, retry_exceptions=False)(simulate)
 
 
-def connect(address: str) -> bool:
-    """Join the cluster at ``address`` (``local``: start a private one on this machine and
-    stop it at the end). False if this process was already connected (then it stays so)."""
+def connect(address: str) -> Callable[[], None] | None:
+    """Join the cluster at ``address`` (``local``: start a private one on this machine, its
+    logs and sockets in a temporary folder); returns what leaves it (and removes that folder),
+    or None if this process was already connected (then it stays so)."""
     if ray.is_initialized():
-        return False
+        return None
     quiet: dict[str, Any] = {"logging_level": logging.WARNING}
-    try:
-        if address == "local":
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-            if "RAY_AUTH_MODE" not in os.environ:
-                # token authentication, with a token of this process's own (Ray would
-                # otherwise write one to ~/.ray/auth_token)
-                os.environ["RAY_AUTH_MODE"] = "token"
-                os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
-            ray.init(include_dashboard=False, **quiet)
-        else:
+    if address != "local":
+        try:
             ray.init(address=address, **quiet)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        raise InputError("ray", f"cannot join a Ray cluster at {address!r}: {exc}") from None
-    return True
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise InputError("ray", f"cannot join a Ray cluster at {address!r}: {exc}") from None
+        return ray.shutdown
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"} & set(os.environ):
+        # Ray protects a cluster it starts with a token; this one is the process's own (Ray
+        # would otherwise write one to ~/.ray/auth_token, and use it for every later cluster)
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    # a short path: Ray's sockets live under it (a socket's path has at most 107 bytes)
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    try:
+        ray.init(include_dashboard=False, _temp_dir=temp, **quiet)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+    def leave() -> None:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+    return leave
 
 
 def largest_node_cpus() -> int:
@@ -130,7 +142,7 @@ def run_tasks(
     reused (for ``progress``)."""
     if not todo:
         return
-    joined = connect(address)
+    leave = connect(address)
     pending: dict[Any, Task] = {}
     try:
         # a task asks for as many CPUs as the study's threads, but never more than a node has
@@ -169,8 +181,8 @@ def run_tasks(
                 ray.cancel(ref)
         raise
     finally:
-        if joined:
-            ray.shutdown()
+        if leave is not None:
+            leave()
 
 
 def _get(ref: Any) -> Outcome:
