@@ -2,7 +2,7 @@
 
 The study: many small simulations, where Ray's cost per task shows most: one run of the court
 list's world (``national-2013``, 20,000 agents, 2016) swept over 10 values of
-``false_attribution`` times 4 seeds, 44 simulations (the base point and the 10 swept, 4 seeds
+``due_process.wrong_share`` times 4 seeds, 44 simulations (the base point and the 10 swept, 4 seeds
 each). Measured side by side in one run, each side writing a fresh output folder every time
 (report not rendered; it is the same either way):
 
@@ -58,7 +58,7 @@ end = 2016-12-31
 
 [sweep]
 run = "court"
-false_attribution = {points}
+"due_process.wrong_share" = {points}
 """
 
 
