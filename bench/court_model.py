@@ -4,7 +4,7 @@ The model (a subset of ``national-2013`` under ``law-bound``, the year 2017 from
 the rates are read from the bundled scenario, so every side runs the same numbers):
 
 - persons in three income tiers (shares 0.55 / 0.35 / 0.10);
-- each day each person refuses a court judgment with probability ``refusals_per_year(2017) x
+- each day each person refuses a court judgment with probability ``records_per_year(2017) x
   debtor_factor(tier) / 365.25``; a refusal is a record that lists the person from that day;
 - a record's listing lasts 24 months (730 days) unless the debtor performs first: the day of
   performance is geometric with the daily hazard ``1 - exp(-fulfilment_per_year / 365.25)``
@@ -15,7 +15,7 @@ the rates are read from the bundled scenario, so every side runs the same number
   denied and counted.
 
 Left out on every side (our engine runs them with these switched off): organisations and their
-representatives, wrongly attributed records, objections, repair, deterrence.
+representatives, wrongly attributed records, objections, repair; deterrence is in no side.
 
 Every side prints one JSON object (see :func:`report`): the framework and its version, the
 agents and days, the seconds spent building the population and stepping it, the peak RSS of
@@ -42,6 +42,8 @@ METRICS = (
 )
 YEAR = 2017
 LIST_DAYS = 730
+RECORD_TYPE = "court.dishonest_debtor.refuse_to_perform"
+FLIGHT, TRAIN = "restrict.flight", "restrict.g_train"
 
 
 @dataclass(frozen=True)
@@ -68,18 +70,18 @@ class Spec:
 
 def spec(year: int = YEAR) -> Spec:
     """The court-list model's rates, from the bundled ``national-2013`` scenario."""
-    from socialcredit.sim.scenario import load
+    from socialcredit.sim.scenario import load_any
 
-    sc = load("national-2013")
+    sc = load_any("national-2013")
     tiers = list(sc.tiers.values())
-    rate = sc.refusal_rate(year)
+    rate = sc.rate_in(RECORD_TYPE, year)
     return Spec(
         tiers=tuple(sc.tiers),
         shares=tuple(t.share for t in tiers),
         p_record=tuple(rate * t.debtor_factor / 365.25 for t in tiers),
-        p_flight=tuple(t.flights_per_year / 365.25 for t in tiers),
-        p_train=tuple(t.trains_per_year / 365.25 for t in tiers),
-        p_perform=1.0 - math.exp(-sc.fulfilment_per_year / 365.25),
+        p_flight=tuple(t.uses_per_year.get(FLIGHT, 0.0) / 365.25 for t in tiers),
+        p_train=tuple(t.uses_per_year.get(TRAIN, 0.0) / 365.25 for t in tiers),
+        p_perform=1.0 - math.exp(-sc.due_process.fulfilment_per_year / 365.25),
     )
 
 

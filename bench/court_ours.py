@@ -1,6 +1,6 @@
 """The court-list model (``bench/court_model.py``) on our simulator: ``national-2013`` under
 ``law-bound`` for 2017, with what the peers leave out switched off by scenario overrides
-(no organisations, no wrong records, no objections; repair and deterrence are off already).
+(no organisations, no wrong records, no objections; repair is off already).
 
 Timed: ``run.run(out)`` (every day stepped, the metrics written to Parquet in a temporary
 folder); the population's layout and allocation are ``build_s``.
@@ -20,12 +20,14 @@ import court_model
 import socialcredit
 
 OVERRIDES = {
-    "false_attribution": 0.0,
     "organisations.per_person": 0.0,
-    "objection.p_innocent": 0.0,
-    "objection.p_debtor": 0.0,
-    "repair.p_apply": 0.0,
-    "deterrence": 0.0,
+    "due_process.wrong_share": 0.0,
+    "due_process.objected_innocent": 0.0,
+    "due_process.objected_guilty": 0.0,
+}
+NAMES = {
+    "flight_denials": f"measure.{court_model.FLIGHT}.denials",
+    "train_denials": f"measure.{court_model.TRAIN}.denials",
 }
 
 
@@ -66,7 +68,7 @@ def main() -> None:
         args,
         build_s=build,
         run_s=ran,
-        metrics={m: totals[m] for m in court_model.METRICS},
+        metrics={m: totals[NAMES.get(m, m)] for m in court_model.METRICS},
         threads=threads,
     )
 

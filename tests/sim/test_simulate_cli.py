@@ -24,13 +24,19 @@ def test_simulate_writes_metrics_summary_and_trace(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["population"] == 20000 and summary["start"] == "2016-01-01"
-    for key in ("listed_ever", "listed_now", "flight_denials", "train_denials",
-                "fulfilled_after_listing", "restricted_innocents"):  # fmt: skip
+    for key in ("listed_ever", "listed_now", "measure.restrict.flight.denials",
+                "measure.restrict.g_train.denials", "fulfilled",
+                "restricted_innocents"):  # fmt: skip
         assert key in summary["totals"] and key in summary["scaled"]
     national = pq.read_table(out / "metrics.parquet")
     assert national.num_rows == 182
     by_region = pq.read_table(out / "metrics_by_region.parquet")
     assert by_region.num_rows == 182 * 31
+    # the provinces add up to the nation, column by column, day by day
+    for name in national.column_names[1:]:
+        per_day = by_region.column(name).to_numpy().reshape(182, 31).sum(axis=1)
+        assert (per_day == national.column(name).to_numpy()).all(), name
+    assert by_region.column("records").to_numpy().sum() == summary["totals"]["records"] > 0
     assert json.loads((out / "scenario.json").read_text())["name"] == "national-2013"
 
 

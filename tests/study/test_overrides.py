@@ -30,9 +30,11 @@ def test_an_override_touches_one_rate() -> None:
     deep = load_any("unified-2020", **{'tiers.low.uses_per_year."restrict.flight"': 9.0})
     assert deep.tiers["low"].uses_per_year == {"restrict.flight": 9.0, "restrict.g_train": 0.22}
     assert deep.tiers["low"].share == BASE.tiers["low"].share
-    court = load_any("national-2013", **{"objection.upheld_innocent": 0.9})
-    assert court.objection.upheld_innocent == 0.9
-    assert court.objection.p_innocent == load_any("national-2013").objection.p_innocent
+    court = load_any("national-2013", **{"due_process.upheld_innocent": 0.9})
+    assert court.due_process.upheld_innocent == 0.9
+    assert court.due_process.objected_innocent == (
+        load_any("national-2013").due_process.objected_innocent
+    )
 
 
 @pytest.mark.parametrize(

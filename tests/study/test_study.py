@@ -26,7 +26,7 @@ regime = "law-bound"
 scenario = "national-2013"
 start = 2015-01-01
 end = 2015-12-31
-overrides = { "refusals_per_year" = { "2015" = 0.01 } }
+overrides = { 'records_per_year."court.dishonest_debtor.refuse_to_perform"' = { "2015" = 0.01 } }
 
 [[runs]]
 name = "pilot"
@@ -36,8 +36,8 @@ end = 2018-06-30
 
 [sweep]
 run = "court"
-false_attribution = [0.0, 0.2]
-"objection.upheld_innocent" = [0.9]
+"due_process.wrong_share" = [0.0, 0.2]
+"due_process.upheld_innocent" = [0.9]
 """
 
 
@@ -57,8 +57,8 @@ def test_a_study_runs_each_simulation_once_and_reports(tmp_path: Path) -> None:
     assert results.num_rows == 8
     rows = results.to_pylist()
     swept = {(r["point"], r["seed"]): r for r in rows if r["run"] == "court"}
-    none = swept[('{"false_attribution": 0.0, "objection.upheld_innocent": 0.9}', 1)]
-    many = swept[('{"false_attribution": 0.2, "objection.upheld_innocent": 0.9}', 1)]
+    none = swept[('{"due_process.upheld_innocent": 0.9, "due_process.wrong_share": 0.0}', 1)]
+    many = swept[('{"due_process.upheld_innocent": 0.9, "due_process.wrong_share": 0.2}', 1)]
     assert none["t_false_records"] == 0 < many["t_false_records"]
     # resumable: finished simulations are not run again
     before = {f: f.stat().st_mtime_ns for f in files}

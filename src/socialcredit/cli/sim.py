@@ -11,12 +11,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import load
 from socialcredit.registry.config import parse_date
-from socialcredit.sim.engine import Run
 from socialcredit.sim.folding import FoldRegime
 from socialcredit.sim.run import prepare
 from socialcredit.sim.scenario import override_path
@@ -62,7 +60,7 @@ def simulate_cmd(
         typer.Option(
             "--set",
             help="Change one scenario parameter, KEY=VALUE (repeatable). KEY is a path: "
-            "objection.p_innocent, or with a quoted part holding dots, "
+            "due_process.wrong_share, or with a quoted part holding dots, "
             'records_per_year."unified.petition"; VALUE is a TOML value (0.5, 2019-07-01, '
             '"text", [1, 2]). Only the value named changes; an unknown KEY is refused.',
         ),
@@ -80,24 +78,10 @@ def simulate_cmd(
         scenario, rules, population=population, seed=seed, threads=threads, trace=trace,
         start=first, end=last, partitions=partitions, overrides=overrides,
     )  # fmt: skip
-    if not isinstance(run, Run):
-        with console.status(f"simulating {run.scenario.name} / {run.regime.name}"):
-            summary = run.run(out)
-        console.print(json.dumps(summary["scaled"], indent=2))
-        console.print(f"wrote {out}/metrics.parquet, summary.json")
-        return
-    sc = run.scenario
-    columns = (
-        TextColumn("simulating {task.fields[what]}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} days"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("days", total=run.days, what=f"{sc.name} / {run.regime.name}")
-        summary = run.run(out, progress=lambda n: bar.advance(task, n))
+    with console.status(f"simulating {run.scenario.name} / {run.regime.name}"):
+        summary = run.run(out)
     console.print(json.dumps(summary["scaled"], indent=2))
-    console.print(f"wrote {out}/metrics.parquet, metrics_by_region.parquet, summary.json")
+    console.print(f"wrote {out}/metrics.parquet, summary.json")
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -140,16 +124,13 @@ regimes_app = typer.Typer(help="The bundled regimes (rules).", no_args_is_help=T
 
 @scenarios_app.command("list")
 def scenarios_list() -> None:
-    """Every bundled scenario: its kind, period, population it stands for, and description."""
+    """Every bundled scenario: its period, the population it stands for, and description."""
     from socialcredit.sim.scenario import bundled_names, load_any
 
     for name in bundled_names():
         sc = load_any(name)
-        kind = "conduct (the one engine)" if getattr(sc, "kind", "") == "conduct" else (
-            "court list's world")  # fmt: skip
-        stands = getattr(sc, "represented", None)
-        people = f", stands for {stands:,} people" if stands else ""
-        console.print(f"[bold]{name}[/]: {kind}, {sc.start} to {sc.end}{people}", soft_wrap=True)
+        people = f", stands for {sc.represented:,} people"
+        console.print(f"[bold]{name}[/]: {sc.start} to {sc.end}{people}", soft_wrap=True)
         if sc.description:
             console.print(f"    {escape(sc.description)}", soft_wrap=True)
         for source in sc.sources:
@@ -158,7 +139,7 @@ def scenarios_list() -> None:
 
 @regimes_app.command("list")
 def regimes_list() -> None:
-    """Every bundled regime: its engine, catalogs, whether the registry's checker refuses them
+    """Every bundled regime: its catalogs, whether the registry's checker refuses them
     (such regimes run only in the simulator, over synthetic people), and description."""
     from socialcredit.policy.loader import bundled
     from socialcredit.sim.regime import bundled_names, load_any_regime
@@ -166,10 +147,9 @@ def regimes_list() -> None:
     synthetic = {b.id for b in bundled() if b.synthetic}
     for name in bundled_names():
         regime = load_any_regime(name)
-        engine = "the one engine" if isinstance(regime, FoldRegime) else "the court list's engine"
         catalogs = ", ".join(regime.spec.catalogs)
         refused = set(regime.spec.catalogs) & synthetic
         mark = "; refused by the checker (simulator only)" if refused else ""
-        console.print(f"[bold]{name}[/]: {engine}; catalogs {catalogs}{mark}", soft_wrap=True)
+        console.print(f"[bold]{name}[/]: catalogs {catalogs}{mark}", soft_wrap=True)
         if regime.spec.description:
             console.print(f"    {escape(regime.spec.description)}", soft_wrap=True)

@@ -45,14 +45,16 @@ from pydantic import Field, model_validator
 
 from socialcredit.daycount import NEVER, add_months, from_day, to_day
 from socialcredit.errors import InputError
-from socialcredit.identifiers import resident_id
+from socialcredit.identifiers import organisation_code, resident_id
 from socialcredit.policy.loader import Loaded, load
 from socialcredit.policy.schema import INADMISSIBLE_SOURCES, Nature
 from socialcredit.rules import Feature, Rulebook, Unsupported, compile_catalog, require, rules_of
+from socialcredit.rules.features import FILING_ONLY
 from socialcredit.rules.fold import (
     grade,
     holds,
     membership,
+    order_span,
     record_window,
     score_at,
     stretches,
@@ -62,6 +64,7 @@ from socialcredit.rules.tables import (
     NO_LIMIT,
     WEIGHTED,
     Lists,
+    Orders,
     Records,
     Rules,
     Schemes,
@@ -93,10 +96,14 @@ RUNS = (
     "memorandum.reach.family", "memorandum.reach.household",
     "memorandum.reach.legal_representative", "memorandum.reach.responsible_person",
     "memorandum.reach.actual_controller", "record.role", "subject_kinds",
+    "list.extension", "order.direct", "scheme.renewal", "way_off.course_passed",
+    *sorted(FILING_ONLY),
 )  # fmt: skip
-"""The catalog features this engine runs. Reach to legal roles and role records run in the
-sense that this world has no organisations: no record is about one, so nothing reaches a role.
-Links to contacts or colleagues are refused (this world has no such relation)."""
+"""The catalog features this engine runs. Reach to legal roles runs when the scenario has
+organisations (each with a legal representative; what reaches a responsible person or an
+actual controller reaches the representative, the one role this world gives a person); role
+records themselves are not made as conduct. Links to contacts or colleagues are refused (this
+world has no such relation)."""
 
 # per-agent flags
 GUILTY, EVER_LISTED = 1, 2
@@ -107,6 +114,7 @@ PARTITION_AGENTS = 50_000_000
 REPAIR_DECIDED_AFTER = 19
 """Days from a repair application to its grant: the registry's 13 working days."""
 _NEVER = int(NEVER)
+_ROLES = {"legal_representative", "responsible_person", "actual_controller", "principal"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,6 +147,17 @@ class DueProcess(Frozen):
     the minimum period; records of defaults only once fulfilled); granted 19 days later."""
 
 
+class Organisations(Frozen):
+    """Organisations in each region, after its persons, each with a legal representative: a
+    person of its region fixed by its position (:meth:`Layout.representative`)."""
+
+    per_person: float = Field(ge=0, le=1)
+    """Organisations per person (0: none)."""
+    records_factor: dict[str, float] = Field(default_factory=dict)
+    """Record type -> an organisation's rate of such records, as a multiple of the average
+    person's (records of types not named here are never about an organisation)."""
+
+
 class ConductScenario(Frozen):
     kind: str = "conduct"
     name: str
@@ -148,8 +167,9 @@ class ConductScenario(Frozen):
     end: date
     represented: int = Field(default=NATIONAL_2020, gt=0)
     tiers: dict[str, ConductTier]
-    records_per_year: dict[str, float]
-    """Record type -> records per person per year."""
+    records_per_year: dict[str, float | dict[int, float]]
+    """Record type -> records per person per year: one rate, or a table by year (the rate of
+    the latest year listed at or before a day's year; none before the first)."""
     records_from: dict[str, date] = Field(default_factory=dict)
     concentration: dict[str, float] = Field(default_factory=dict)
     """Record type -> the share of each group among whom its records fall."""
@@ -169,7 +189,16 @@ class ConductScenario(Frozen):
     the cameras catch."""
     household_size: int = Field(default=1, ge=1, le=255)
     friends: int = Field(default=0, ge=0, le=255)
+    organisations: Organisations | None = None
     due_process: DueProcess = Field(default_factory=DueProcess)
+
+    def rate_in(self, code: str, year: int) -> float:
+        """Records of type ``code`` per person per year in ``year``."""
+        rate = self.records_per_year.get(code, 0.0)
+        if isinstance(rate, float | int):
+            return float(rate)
+        years = [y for y in rate if y <= year]
+        return rate[max(years)] if years else 0.0
 
     @model_validator(mode="after")
     def _consistent(self) -> ConductScenario:
@@ -185,6 +214,17 @@ class ConductScenario(Frozen):
         for code, share in self.concentration.items():
             if not 0 < share <= 1:
                 raise ValueError(f"concentration of {code} must be in (0, 1]")
+        for code, rate in self.records_per_year.items():
+            values = rate.values() if isinstance(rate, dict) else [rate]
+            if any(v < 0 for v in values):
+                raise ValueError(f"records_per_year.{code} must not be negative")
+        if self.organisations is not None:
+            extra = set(self.organisations.records_factor) - set(self.records_per_year)
+            if extra:
+                raise ValueError(
+                    f"organisations.records_factor names record types without a rate: "
+                    f"{sorted(extra)}"
+                )
         return self
 
 
@@ -243,7 +283,10 @@ class Conduct(NamedTuple):
     """Per record type (in the rulebook's numbering) and group."""
 
     rate: F64
-    """[type, tier] records per person per day (camera coverage, debtor factor applied)."""
+    """[type, tier, period] records per person per day (camera coverage, debtor factor
+    applied); the organisations' column follows the tiers."""
+    period: I32
+    """[day index] the period (a calendar year of the run) whose rates hold that day."""
     first_day: I32
     """[type]: the first day index records of the type are made."""
     share: F64
@@ -264,13 +307,30 @@ class Conduct(NamedTuple):
     region_key: I64
     """[region] the region's index in the whole population."""
     region_tier_n: I64
-    """[region, tier] persons."""
+    """[region, tier] persons (and organisations in the last column, if any)."""
+    agent0: int
+    """The partition's first agent in the whole population."""
+    org_tier: int
+    """The tier number of organisation groups (-1: none)."""
 
 
 @njit(cache=True, nogil=True)
 def _group_of(conduct: Conduct, i: int) -> int:  # pragma: no cover - compiled
     """The partition-local group of agent ``i``."""
     return int(np.searchsorted(conduct.group_start, i, side="right")) - 1
+
+
+@njit(cache=True, nogil=True)
+def _representative(conduct: Conduct, i: int) -> int:  # pragma: no cover - compiled
+    """The legal representative of organisation ``i``: a person of its region fixed by a hash
+    of its place in the whole population (as :meth:`Layout.representative`); -1 if none."""
+    g = _group_of(conduct, i)
+    first = conduct.group_start[g - conduct.group_tier[g]]
+    persons = conduct.group_start[g] - first
+    if persons <= 0:
+        return -1
+    h = np.uint64(conduct.agent0 + i) * np.uint64(0x9E3779B97F4A7C15)
+    return int(first + (h >> np.uint64(11)) % np.uint64(persons))
 
 
 @njit(cache=True, nogil=True)
@@ -327,6 +387,10 @@ class Reach(NamedTuple):
 
     own: U64
     household: U64
+    roles: U64
+    """[list] measures its memoranda extend to an organisation's legal roles."""
+    ordered: U64
+    """[order] the measures an order in force holds its subject to."""
     perk_scheme: I32
     perk_at_least: F64
     perk_measure: I32
@@ -378,27 +442,32 @@ class State(NamedTuple):
     own: npt.NDArray[np.uint64]
     """[agent] bits of the measures its own lists and scores give it."""
     reached: U8
-    """[agent, measure] listed household members whose measures reach it."""
+    """[agent, measure] listed household members (or organisations it represents) whose
+    measures reach it."""
+    by_role: U8
+    """[agent] listed organisations it represents (what reaches it that way is its due, not an
+    innocent's)."""
     flags: U8
 
 
 class Tally(NamedTuple):
-    """Running counts, read every day for the metrics."""
+    """Running counts per region of the partition, read every day for the metrics."""
 
     base: I64
-    """The day's flows and the running stocks (``M_*``)."""
+    """[region, M_*] the day's flows and the running stocks."""
     on_list: I64
-    """[list] agents on it now."""
+    """[region, list] agents on it now."""
     entered: I64
-    """[list] agents who came onto it today."""
+    """[region, list] agents who came onto it today."""
     held: I64
-    """[measure, tier] agents it holds now (restrictions: restricted; incentives: granted)."""
+    """[measure, region, tier] agents it holds now (restrictions: restricted; incentives:
+    granted)."""
     held_innocent: I64
     grades: I64
-    """[scheme, tier, grade + 2] agents per grade (column 0: unscored)."""
+    """[scheme, region, tier, grade + 2] agents per grade (column 0: unscored)."""
     happens: I64
-    """[event, day index]: objections upheld, obligations fulfilled, repairs granted, counted
-    on their day when the record is made (its future is drawn then)."""
+    """[event, region, day index]: objections upheld, obligations fulfilled, repairs granted,
+    counted on their day when the record is made (its future is drawn then)."""
 
 
 class Work(NamedTuple):
@@ -427,6 +496,7 @@ class Book(NamedTuple):
     schemes: Schemes
     rules: Rules
     lists: Lists
+    orders: Orders
     types: Types
     nt: int
     every: B1
@@ -512,7 +582,7 @@ def _leaves(start: int, months: int) -> int:  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _record_change(
-    log: I32, r: int, d: int, types: Types, schemes: Schemes, lists: Lists
+    log: I32, r: int, d: int, types: Types, schemes: Schemes, lists: Lists, orders: Orders
 ) -> int:  # pragma: no cover - compiled
     """The first day number after ``d`` on which record ``r``'s part in any fold changes: an
     event (objection upheld, fulfilment, repair), the end of its effect, the end of its stretch
@@ -535,8 +605,22 @@ def _record_change(
             end = add_months(day, lists.duration_months[li, t])
             if d < end < best:
                 best = end
+            if lists.extendable[li, t]:  # the ends an extension may give
+                for e in range(lists.extension_months.shape[2]):
+                    m = lists.extension_months[li, t, e]
+                    if m > 0:
+                        for end in (add_months(day, lists.duration_months[li, t] + m),
+                                    add_months(log[r, L_NATURAL], m)):  # fmt: skip
+                            if d < end < best:
+                                best = end
         if lists.within_months[li] != NO_LIMIT:
             end = _leaves(day, lists.within_months[li])
+            if d < end < best:
+                best = end
+    for j in range(orders.type_start[t], orders.type_start[t + 1]):
+        o = orders.type_list[j]
+        if orders.duration_months[o, t] != NO_LIMIT:
+            end = add_months(day, orders.duration_months[o, t])
             if d < end < best:
                 best = end
     for si in range(schemes.kind.shape[0]):
@@ -557,6 +641,7 @@ def _next_change(
     types: Types,
     schemes: Schemes,
     lists: Lists,
+    orders: Orders,
     prev: int = L_PREV,
 ) -> int:  # pragma: no cover - compiled
     """The first day number after ``d`` on which anything in the agent's facts (of the types
@@ -567,7 +652,7 @@ def _next_change(
         if only[log[r, L_TYPE]]:
             nc = log[r, L_NEXT]
             if nc <= d:
-                nc = _record_change(log, r, d, types, schemes, lists)
+                nc = _record_change(log, r, d, types, schemes, lists, orders)
                 log[r, L_NEXT] = nc
             if nc < best:
                 best = nc
@@ -586,6 +671,13 @@ def _holding(st: State, i: int, nm: int) -> np.uint64:  # pragma: no cover - com
 
 
 @njit(cache=True, nogil=True)
+def _answerable(st: State, i: int) -> bool:  # pragma: no cover - compiled
+    """Whether what holds agent ``i`` is its due: its own conduct, or a role in a listed
+    organisation; otherwise it is an innocent."""
+    return bool(st.flags[i] & GUILTY) or st.by_role[i] > 0
+
+
+@njit(cache=True, nogil=True)
 def _retally(
     st: State,
     tally: Tally,
@@ -598,7 +690,7 @@ def _retally(
 ) -> None:  # pragma: no cover - compiled
     """Move agent ``i``'s counts from holding ``old`` (innocent unless ``guilty_before``) to
     holding ``new`` (innocent unless it is guilty now)."""
-    guilty_now = bool(st.flags[i] & GUILTY)
+    guilty_now = _answerable(st, i)
     g = _group_of(conduct, i)
     tier, region = conduct.group_tier[g], conduct.group_region[g]
     restricted_before = restricted_now = False
@@ -615,8 +707,8 @@ def _retally(
             if not guilty_now:
                 tally.held_innocent[m, region, tier] += 1
             restricted_now |= reach.restriction[m]
-    tally.base[M_RESTRICTED_NOW] += int(restricted_now) - int(restricted_before)
-    tally.base[M_INNOCENTS_NOW] += int(restricted_now and not guilty_now) - int(
+    tally.base[region, M_RESTRICTED_NOW] += int(restricted_now) - int(restricted_before)
+    tally.base[region, M_INNOCENTS_NOW] += int(restricted_now and not guilty_now) - int(
         restricted_before and not guilty_before
     )
 
@@ -700,16 +792,20 @@ def _compute(
     for li in range(lists.min_count.shape[0]):
         if new_lists & (np.uint64(1) << np.uint64(li)):
             new_own |= reach.own[li]
-    nxt = _next_change(log, head, i, dn, book.every, book.types, schemes, lists)
+    for o in range(book.orders.duration_months.shape[0] if own_end > 0 else 0):
+        since, _until = order_span(book.orders, o, recs, 0, own_end, dn)
+        if since != _NEVER:
+            new_own |= reach.ordered[o]
+    nxt = _next_change(log, head, i, dn, book.every, book.types, schemes, lists, book.orders)
     if links.any_household and hh > 1:
         for j in range(first, last):
             if j != i:
                 nxt = min(nxt, _next_change(log, link_head, j, dn, links.house_type, book.types,
-                                            schemes, lists, L_LINK_PREV))  # fmt: skip
+                                            schemes, lists, book.orders, L_LINK_PREV))  # fmt: skip
     if links.any_friends:
         for j in range(f0, f1):
             nxt = min(nxt, _next_change(log, link_head, j, dn, links.friend_type, book.types,
-                                        schemes, lists, L_LINK_PREV))  # fmt: skip
+                                        schemes, lists, book.orders, L_LINK_PREV))  # fmt: skip
     return nxt, new_lists, new_own
 
 
@@ -720,6 +816,7 @@ def _compute_all(
     schemes: Schemes,
     rules: Rules,
     lists: Lists,
+    orders: Orders,
     types: Types,
     every: B1,
     links: Links,
@@ -743,7 +840,7 @@ def _compute_all(
     workers = scratch.shape[0]
     nt = every.shape[0]
     for w in prange(workers):
-        book = Book(schemes, rules, lists, types, nt, every)
+        book = Book(schemes, rules, lists, orders, types, nt, every)
         recs = Records(scratch[w, 0], scratch[w, 1], voided[w], scratch[w, 2], scratch[w, 3],
                        scratch[w, 4], scratch[w, 5], scratch[w, 6])  # fmt: skip
         for k in range(w, n, workers):
@@ -771,15 +868,16 @@ def _apply(
     """Agent ``i``'s fold (row ``k`` of what the folds found) into its state and the tallies,
     and the household its lists' measures reach."""
     schemes, lists = book.schemes, book.lists
-    tier = conduct.group_tier[_group_of(conduct, i)]
+    group = _group_of(conduct, i)
+    tier, region = conduct.group_tier[group], conduct.group_region[group]
     for si in range(schemes.kind.shape[0]):
         g = work.found_grades[k, si]
         if g != UNSCORED:
             st.scores[i, si] = work.found_scores[k, si]
         old = st.grades[i, si]
         if g != old:
-            tally.grades[si, tier, old + 2] -= 1
-            tally.grades[si, tier, g + 2] += 1
+            tally.grades[si, region, tier, old + 2] -= 1
+            tally.grades[si, region, tier, g + 2] += 1
             st.grades[i, si] = g
             bottom = schemes.band_start[si + 1] - schemes.band_start[si] - 1
             if bottom >= 0 and g == bottom:
@@ -793,9 +891,9 @@ def _apply(
         now, before = bool(new_lists & bit), bool(old_lists & bit)
         if now == before:
             continue
-        tally.on_list[li] += 1 if now else -1
+        tally.on_list[region, li] += 1 if now else -1
         if now:
-            tally.entered[li] += 1
+            tally.entered[region, li] += 1
         if hh > 1 and reach.household[li] != 0:
             for j in range(first, last):
                 if j == i:
@@ -804,27 +902,38 @@ def _apply(
                 for m in range(reach.restriction.shape[0]):
                     if reach.household[li] & (np.uint64(1) << np.uint64(m)):
                         st.reached[j, m] += 1 if now else -1
-                guilty = bool(st.flags[j] & GUILTY)
+                guilty = _answerable(st, j)
+                _retally(st, tally, reach, conduct, j, held_before,
+                         _holding(st, j, reach.restriction.shape[0]), guilty)  # fmt: skip
+        if reach.roles[li] != 0 and tier == conduct.org_tier:
+            j = _representative(conduct, i)
+            if j >= 0:
+                held_before = _holding(st, j, reach.restriction.shape[0])
+                guilty = _answerable(st, j)
+                for m in range(reach.restriction.shape[0]):
+                    if reach.roles[li] & (np.uint64(1) << np.uint64(m)):
+                        st.reached[j, m] += 1 if now else -1
+                st.by_role[j] += 1 if now else -1
                 _retally(st, tally, reach, conduct, j, held_before,
                          _holding(st, j, reach.restriction.shape[0]), guilty)  # fmt: skip
     if new_lists != old_lists:
         if new_lists and not old_lists:
-            tally.base[M_NEWLY] += 1
-            tally.base[M_LISTED_NOW] += 1
+            tally.base[region, M_NEWLY] += 1
+            tally.base[region, M_LISTED_NOW] += 1
             if not st.flags[i] & EVER_LISTED:
                 st.flags[i] |= EVER_LISTED
-                tally.base[M_LISTED_EVER] += 1
+                tally.base[region, M_LISTED_EVER] += 1
         elif old_lists and not new_lists:
-            tally.base[M_DELISTED] += 1
-            tally.base[M_LISTED_NOW] -= 1
+            tally.base[region, M_DELISTED] += 1
+            tally.base[region, M_LISTED_NOW] -= 1
         st.lists[i] = new_lists
     if new_own != st.own[i]:
         held_before = _holding(st, i, reach.restriction.shape[0])
         st.own[i] = new_own
-        guilty = bool(st.flags[i] & GUILTY)
+        guilty = _answerable(st, i)
         _retally(st, tally, reach, conduct, i, held_before,
                  _holding(st, i, reach.restriction.shape[0]), guilty)  # fmt: skip
-    tally.base[M_FOLDS] += 1
+    tally.base[region, M_FOLDS] += 1
 
 
 @njit(cache=True, nogil=True)
@@ -865,9 +974,10 @@ def _make_record(
     log[r, L_WRONG] = wrong
     st.head[i] = r
     nature = conduct.nature[t]
+    region = conduct.group_region[_group_of(conduct, i)]
     voided = fulfilled = granted = _NEVER
     if wrong:
-        tally.base[M_WRONG] += 1
+        tally.base[region, M_WRONG] += 1
         if uniform(rng) < due.objected_innocent and uniform(rng) < due.upheld_innocent:
             voided = dn + due.decided_after
     elif uniform(rng) < due.objected_guilty and uniform(rng) < due.upheld_guilty:
@@ -883,19 +993,20 @@ def _make_record(
     log[r, L_VOIDED] = voided
     log[r, L_FULFILLED] = fulfilled
     log[r, L_GRANTED] = granted
-    days = tally.happens.shape[1]
+    days = tally.happens.shape[2]
     for e, when in enumerate((voided, fulfilled, granted)):
         if when < _NEVER and when - dn + d < days:
-            tally.happens[e, when - dn + d] += 1
+            tally.happens[e, region, when - dn + d] += 1
     _until, natural, repaired = record_window(book.types, t, dn, granted)
     log[r, L_NATURAL] = natural
     log[r, L_REPAIRED] = repaired
     log[r, L_NEXT] = dn
-    tally.base[M_RECORDS] += 1
+    tally.base[region, M_RECORDS] += 1
     if not wrong and (nature == 0 or nature == 1) and not st.flags[i] & GUILTY:
         held = _holding(st, i, reach.restriction.shape[0])
+        before = _answerable(st, i)
         st.flags[i] |= GUILTY
-        _retally(st, tally, reach, conduct, i, held, held, False)
+        _retally(st, tally, reach, conduct, i, held, held, before)
     _touch(work, i)
     hh = links.household
     if links.house_type[t] and hh > 1:
@@ -940,7 +1051,7 @@ def _day(
         if d < conduct.first_day[t]:
             continue
         for g in range(n_groups):
-            lam = conduct.rate[t, conduct.group_tier[g]]
+            lam = conduct.rate[t, conduct.group_tier[g], conduct.period[d]]
             g0, g1 = conduct.group_start[g], conduct.group_start[g + 1]
             size = g1 - g0
             if lam <= 0.0 or size <= 0:
@@ -975,7 +1086,8 @@ def _day(
             st.folded[a] = d
             work.touched[u] = a
             u += 1
-    _compute_all(u, dn, book.schemes, book.rules, book.lists, book.types, book.every, links,
+    _compute_all(u, dn, book.schemes, book.rules, book.lists, book.orders, book.types,
+                 book.every, links,
                  reach, log, st.head, st.link_head, work.touched,
                  work.scratch, work.voided, work.sp, conduct, work.found_lists, work.found_own,
                  work.found_next, work.found_grades, work.found_scores)  # fmt: skip
@@ -1042,18 +1154,19 @@ def _days(
             return d
         for c in (M_RECORDS, M_WRONG, M_UPHELD, M_FULFILLED, M_REPAIRED, M_NEWLY, M_DELISTED,
                   M_FOLDS):  # fmt: skip
-            tally.base[c] = 0
-        tally.entered[:] = 0
+            tally.base[:, c] = 0
+        tally.entered[:, :] = 0
         status = _day(d, dn0 + d, seed, conduct, due, book, links, reach, log, queue, st, work,
                       tally)  # fmt: skip
         if status < 0:
             return -1 - d
-        # uses denied: a restriction denies those it holds, an incentive everyone else
-        total = innocent_total = 0
-        k = len(BASE_METRICS) + 2 * nl
-        for m in range(nm):
-            den = inn = held = held_inn = 0
-            for r in range(n_regions):
+        for r in range(n_regions):
+            row = rows[d, r]
+            # uses denied: a restriction denies those it holds, an incentive everyone else
+            total = innocent_total = 0
+            k = len(BASE_METRICS) + 2 * nl
+            for m in range(nm):
+                den = inn = held = held_inn = 0
                 for t in range(n_tiers):
                     h, hi = tally.held[m, r, t], tally.held_innocent[m, r, t]
                     held += h
@@ -1068,27 +1181,27 @@ def _days(
                         inn += poisson(rng, hi * uses[m, t])
                     else:
                         den += poisson(rng, (conduct.region_tier_n[r, t] - h) * uses[m, t])
-            rows[d, k], rows[d, k + 1], rows[d, k + 2], rows[d, k + 3] = held, held_inn, den, inn
-            k += 4
-            total += den
-            innocent_total += inn
-        tally.base[M_DENIALS] = total
-        tally.base[M_UPHELD] = tally.happens[0, d]
-        tally.base[M_FULFILLED] = tally.happens[1, d]
-        tally.base[M_REPAIRED] = tally.happens[2, d]
-        tally.base[M_INNOCENT_DENIALS] = innocent_total
-        for c in range(len(BASE_METRICS)):
-            rows[d, c] = tally.base[c]
-        for li in range(nl):
-            rows[d, len(BASE_METRICS) + 2 * li] = tally.on_list[li]
-            rows[d, len(BASE_METRICS) + 2 * li + 1] = tally.entered[li]
-        for si in range(grades_of.shape[0]):
-            for t in range(n_tiers):
-                rows[d, k] = tally.grades[si, t, 0]
-                k += 1
-                for g in range(grades_of[si]):
-                    rows[d, k] = tally.grades[si, t, g + 2]
+                row[k], row[k + 1], row[k + 2], row[k + 3] = held, held_inn, den, inn
+                k += 4
+                total += den
+                innocent_total += inn
+            tally.base[r, M_DENIALS] = total
+            tally.base[r, M_UPHELD] = tally.happens[0, r, d]
+            tally.base[r, M_FULFILLED] = tally.happens[1, r, d]
+            tally.base[r, M_REPAIRED] = tally.happens[2, r, d]
+            tally.base[r, M_INNOCENT_DENIALS] = innocent_total
+            for c in range(len(BASE_METRICS)):
+                row[c] = tally.base[r, c]
+            for li in range(nl):
+                row[len(BASE_METRICS) + 2 * li] = tally.on_list[r, li]
+                row[len(BASE_METRICS) + 2 * li + 1] = tally.entered[r, li]
+            for si in range(grades_of.shape[0]):
+                for t in range(n_tiers):
+                    row[k] = tally.grades[si, r, t, 0]
                     k += 1
+                    for g in range(grades_of[si]):
+                        row[k] = tally.grades[si, r, t, g + 2]
+                        k += 1
     return d1
 
 
@@ -1149,9 +1262,13 @@ class FoldRun:
         self.first = self.start or sc.start
         self.last = self.end or sc.end
         self.days = (self.last - self.first).days + 1
-        self.tiers = list(sc.tiers)
+        orgs = sc.organisations if sc.organisations and sc.organisations.per_person else None
+        self.tiers = list(sc.tiers) + (["organisations"] if orgs else [])
         self.layout: Layout = layout(
-            self.population, {k: t.share for k, t in sc.tiers.items()}, represented=sc.represented
+            self.population,
+            {k: t.share for k, t in sc.tiers.items()},
+            represented=sc.represented,
+            organisations_per_person=orgs.per_person if orgs else 0.0,
         )
         lay = self.layout
         idx = self.regime.loaded.index
@@ -1167,7 +1284,8 @@ class FoldRun:
                 "records a legal role in an organisation, and this world has no organisations",
             )
         measures = sorted({m for memo in book.memoranda for m in memo.measures}
-                          | {m for p in book.perks for m in p.measures})  # fmt: skip
+                          | {m for p in book.perks for m in p.measures}
+                          | {m for o in book.order_rows for m in o.measures})  # fmt: skip
         for tier in sc.tiers.values():
             extra = sorted(set(tier.uses_per_year) - set(book.measure_kinds))
             if extra:
@@ -1180,7 +1298,12 @@ class FoldRun:
         m_index = {m: k for k, m in enumerate(measures)}
         nt, ns, nl, nm = book.n_types, len(book.scheme_ids), len(book.list_ids), len(measures)
         n_tiers = len(self.tiers)
-        rate = np.zeros((nt, n_tiers))
+        years = list(range(self.first.year, self.last.year + 1))
+        period = np.array(
+            [(self.first + timedelta(days=d)).year - self.first.year for d in range(self.days)],
+            np.int32,
+        )
+        rate = np.zeros((nt, n_tiers, len(years)))
         first_day = np.zeros(nt, np.int32)
         share = np.ones(nt)
         repeat = np.ones(nt)
@@ -1190,12 +1313,16 @@ class FoldRun:
         for code, t in book.type_ids.items():
             rt = idx.record_types[code]
             nature[t] = natures[rt.nature]
-            per_year = sc.records_per_year.get(code, 0.0)
+            seen = 1.0
             if rt.source in INADMISSIBLE_SOURCES and rt.source.value == "camera":
-                per_year *= sc.camera_coverage
-            for k, tier in enumerate(sc.tiers.values()):
-                factor = tier.debtor_factor if rt.nature is Nature.default else 1.0
-                rate[t, k] = per_year * factor / 365.0
+                seen = sc.camera_coverage
+            for p, year in enumerate(years):
+                per_year = sc.rate_in(code, year) * seen
+                for k, tier in enumerate(sc.tiers.values()):
+                    factor = tier.debtor_factor if rt.nature is Nature.default else 1.0
+                    rate[t, k, p] = per_year * factor / 365.0
+                if orgs is not None:
+                    rate[t, -1, p] = per_year * orgs.records_factor.get(code, 0.0) / 365.0
             if code in sc.records_from:
                 first_day[t] = max(0, (sc.records_from[code] - self.first).days)
             share[t] = sc.concentration.get(code, 1.0)
@@ -1208,7 +1335,7 @@ class FoldRun:
                     )
                 scored_in[t] = book.scheme_ids.index(sc.among_scored[code])
         # a rate per person of the population, made among the concentrated share only
-        rate = rate / share[:, None]
+        rate = rate / share[:, None, None]
         private = {r.record_type for sch in idx.catalog.schemes if sch.private
                    for r, _dim, _via in rules_of(sch)}  # fmt: skip
         for code in private & set(book.type_ids):
@@ -1228,7 +1355,10 @@ class FoldRun:
             group_region=np.array([g // lay.per_region for g in range(groups)], np.int32),
             group_key=np.arange(groups, dtype=np.int64),
             region_key=np.arange(lay.n_regions, dtype=np.int64),
-            region_tier_n=sizes.reshape(lay.n_regions, lay.per_region)[:, :n_tiers].copy(),
+            region_tier_n=sizes.reshape(lay.n_regions, lay.per_region).copy(),
+            period=period,
+            agent0=0,
+            org_tier=len(sc.tiers) if orgs else -1,
         )
         dp = sc.due_process
         self.due = DueTables(
@@ -1272,6 +1402,7 @@ class FoldRun:
         )
         own = np.zeros(max(nl, 1), np.uint64)
         household = np.zeros(max(nl, 1), np.uint64)
+        to_roles = np.zeros(max(nl, 1), np.uint64)
         list_index = {lid: k for k, lid in enumerate(book.list_ids)}
         for memo in book.memoranda:
             bits = np.uint64(0)
@@ -1282,11 +1413,19 @@ class FoldRun:
             own[li] |= bits
             if {"family", "household"} & set(memo.extends_to):
                 household[li] |= bits
+            if _ROLES & set(memo.extends_to):
+                to_roles[li] |= bits
         perks = [(scheme_index[p.scheme], p.at_least, m_index[m]) for p in book.perks
                  for m in p.measures]  # fmt: skip
+        ordered = np.zeros(max(len(book.order_rows), 1), np.uint64)
+        for o, row in enumerate(book.order_rows):
+            for m in row.measures:
+                ordered[o] |= np.uint64(1) << np.uint64(m_index[m])
         self.reach = Reach(
+            ordered=ordered,
             own=own,
             household=household,
+            roles=to_roles,
             perk_scheme=np.array([p[0] for p in perks], np.int32),
             perk_at_least=np.array([p[1] for p in perks], np.float64),
             perk_measure=np.array([p[2] for p in perks], np.int32),
@@ -1295,9 +1434,10 @@ class FoldRun:
             )[: max(nm, 0) or 0],
         )
         self.book = Book(
-            book.schemes, book.rules, book.lists, book.types, nt, np.ones(nt, np.bool_)
-        )
-        self.uses = np.zeros((max(nm, 1), n_tiers))
+            book.schemes, book.rules, book.lists, book.orders, book.types, nt,
+            np.ones(nt, np.bool_),
+        )  # fmt: skip
+        self.uses = np.zeros((max(nm, 1), n_tiers))  # organisations use nothing themselves
         for k, tier in enumerate(sc.tiers.values()):
             for m, per_year in tier.uses_per_year.items():
                 if m in m_index:
@@ -1309,27 +1449,35 @@ class FoldRun:
         """The partitions as ranges of regions, each about an equal share of the agents."""
         lay = self.layout
         n_regions = lay.n_regions
-        parts = self.partitions or -(-self.population // PARTITION_AGENTS)
+        agents = lay.agents
+        parts = self.partitions or -(-agents // PARTITION_AGENTS)
         parts = max(1, min(parts, n_regions))
         ends = lay.group_start[:: lay.per_region][1:].astype(np.float64)  # agents before region+1
-        cuts = np.searchsorted(ends, self.population * np.arange(1, parts) / parts, side="left")
-        bounds = sorted({0, n_regions, *(int(c) + 1 for c in cuts)})
-        return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=False) if b > a]
+        cuts = np.searchsorted(ends, agents * np.arange(1, parts) / parts, side="left")
+        bounds = sorted({0, n_regions, *(min(int(c) + 1, n_regions) for c in cuts)})
+        starts = lay.group_start[:: lay.per_region]
+        while len(bounds) - 1 < parts:  # regions are uneven: split the largest that can be
+            size, k = max((int(starts[b] - starts[a]), k)
+                          for k, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))
+                          if b - a > 1)  # fmt: skip
+            bounds.insert(k + 1, (bounds[k] + bounds[k + 1]) // 2)
+        return list(zip(bounds[:-1], bounds[1:], strict=False))
 
     def simulate(self) -> dict[str, Any]:
-        """Run every day, partition after partition; return the per-day columns (their sums).
+        """Run every day, partition after partition; return the per-day columns, national
+        (``rows``: [day, column]) and per region (``by_region``: [day, region, column]).
 
         A partition is a range of regions: nothing in a region's conduct, random streams,
         households or friends reaches another, so every split gives the same rows."""
         names = self.column_names()
-        rows = np.zeros((self.days, len(names)), np.int64)
+        by_region = np.zeros((self.days, self.layout.n_regions, len(names)), np.int64)
         self._traced: dict[int, dict[str, Any]] = {}
         self._spread: list[list[tuple[F64, I64, int, int]]] = [
             [] for _ in self.regime.book.scheme_ids
         ]
         for r0, r1 in self.partition_bounds():
-            rows += self._simulate_part(r0, r1, len(names))
-        return {"names": names, "rows": rows}
+            by_region[:, r0:r1] = self._simulate_part(r0, r1, len(names))
+        return {"names": names, "rows": by_region.sum(axis=1), "by_region": by_region}
 
     def _part_conduct(self, r0: int, r1: int) -> tuple[Conduct, int, int]:
         """The conduct of regions ``r0 .. r1 - 1`` and their first and last + 1 agent."""
@@ -1343,6 +1491,7 @@ class FoldRun:
             group_key=c.group_key[g0:g1],
             region_key=c.region_key[r0:r1],
             region_tier_n=c.region_tier_n[r0:r1],
+            agent0=a0,
         )
         return part, a0, a1
 
@@ -1363,20 +1512,21 @@ class FoldRun:
             bottom=np.zeros((n, max(ns, 1)), np.bool_),
             own=np.zeros(n, np.uint64),
             reached=np.zeros((n, max(nm, 1)), np.uint8),
+            by_role=np.zeros(n, np.uint8),
             flags=np.zeros(n, np.uint8),
         )
         tier_n = conduct.region_tier_n.sum(axis=0)
+        nr = r1 - r0
         tally = Tally(
-            base=np.zeros(len(BASE_METRICS), np.int64),
-            on_list=np.zeros(max(nl, 1), np.int64),
-            entered=np.zeros(max(nl, 1), np.int64),
-            held=np.zeros((max(nm, 1), r1 - r0, n_tiers), np.int64),
-            held_innocent=np.zeros((max(nm, 1), r1 - r0, n_tiers), np.int64),
-            grades=np.zeros((max(ns, 1), n_tiers, self.n_grades + 2), np.int64),
-            happens=np.zeros((3, self.days), np.int64),
+            base=np.zeros((nr, len(BASE_METRICS)), np.int64),
+            on_list=np.zeros((nr, max(nl, 1)), np.int64),
+            entered=np.zeros((nr, max(nl, 1)), np.int64),
+            held=np.zeros((max(nm, 1), nr, n_tiers), np.int64),
+            held_innocent=np.zeros((max(nm, 1), nr, n_tiers), np.int64),
+            grades=np.zeros((max(ns, 1), nr, n_tiers, self.n_grades + 2), np.int64),
+            happens=np.zeros((3, nr, self.days), np.int64),
         )
-        for t in range(n_tiers):
-            tally.grades[:, t, 0] = tier_n[t]
+        tally.grades[:, :, :, 0] = conduct.region_tier_n[None, :, :]
         per_type = max(int(np.diff(book.lists.type_start).max(initial=0)), 1)
         workers = max(1, numba.get_num_threads())
         work = Work(
@@ -1400,11 +1550,11 @@ class FoldRun:
             pushed=np.zeros(self.days, np.int64),
             used=np.zeros(2, np.int64),
         )
-        expected = float((conduct.rate * tier_n[None, :]).sum())
+        expected = float((conduct.rate.max(axis=2) * tier_n[None, :]).sum())
         room = int(expected + 20 * np.sqrt(expected) + 1024)
         fan = 1 + (self.links.household if self.links.any_household else 0) + (
             self.links.friends if self.links.any_friends else 0)  # fmt: skip
-        rows = np.zeros((self.days, n_columns), np.int64)
+        rows = np.zeros((self.days, nr, n_columns), np.int64)
         dn0 = to_day(self.first)
         grades_of = np.array([len(g) for g in book.grade_names], np.int32)
         d = 0
@@ -1523,8 +1673,10 @@ class FoldRun:
         return names
 
     def run(self, out: Path) -> dict[str, Any]:
-        """Simulate, write ``metrics.parquet``, ``summary.json``, ``scenario.json`` and, with
-        ``trace_k``, the traced agents' facts and state (``trace.jsonl``)."""
+        """Simulate, write ``metrics.parquet`` (national, a row per day),
+        ``metrics_by_region.parquet`` (a row per day and province), ``summary.json``,
+        ``scenario.json`` and, with ``trace_k``, the traced agents' facts and state
+        (``trace.jsonl``, ``trace/``)."""
         out.mkdir(parents=True, exist_ok=True)
         result = self.simulate()
         names, rows = result["names"], result["rows"]
@@ -1532,6 +1684,15 @@ class FoldRun:
         columns = {"date": pa.array(dates, pa.date32())}
         columns |= {name: pa.array(rows[:, k]) for k, name in enumerate(names)}
         pq.write_table(pa.table(columns), out / "metrics.parquet")
+        lay, per = self.layout, result["by_region"]
+        n_regions = lay.n_regions
+        regional = {
+            "date": pa.array(np.repeat(np.array(dates, "datetime64[D]"), n_regions), pa.date32()),
+            "region": pa.array(list(lay.region_names) * self.days),
+            "region_code": pa.array(np.tile(lay.region_codes, self.days)),
+        }
+        regional |= {name: pa.array(per[:, :, k].ravel()) for k, name in enumerate(names)}
+        pq.write_table(pa.table(regional), out / "metrics_by_region.parquet")
         stocks = STOCKS | {n for n in names if not n.endswith(("denials", ".entered"))
                            and n.startswith(("list.", "measure.", "scheme."))}  # fmt: skip
         totals = {
@@ -1631,12 +1792,15 @@ class FoldRun:
         return {"gini": first["gini"], "mobility": first["mobility"], "schemes": per}
 
     def subject_of(self, agent: int) -> str:
-        """A valid synthetic resident ID for an agent: its province's code (where the ID
+        """A valid synthetic resident ID for a person: its province's code (where the ID
         standard's tables know it; Beijing's otherwise), a birth date (an adult's on the first
-        day) and a sequence from its position."""
+        day) and a sequence from its position; for an organisation, a valid Unified Social
+        Credit Code of its province with its position as the serial."""
         lay = self.layout
         group = int(np.searchsorted(lay.group_start, agent, side="right")) - 1
         region = _address_code(int(lay.region_codes[group // lay.per_region]))
+        if lay.is_organisation(agent):
+            return organisation_code(region, agent)
         # adults on the run's first day: this world has no ages, and the court list never lists
         # a minor (the registry refuses such a filing)
         first, last = date(1940, 1, 1), date(self.first.year - 19, 1, 1)
@@ -1645,8 +1809,9 @@ class FoldRun:
 
     def traced(self) -> list[int]:
         """The traced agents: ``trace_k`` spread evenly over the population."""
-        k = min(self.trace_k, self.population)
-        return sorted({int(x) for x in np.linspace(0, self.population - 1, k)}) if k else []
+        agents = self.layout.agents
+        k = min(self.trace_k, agents)
+        return sorted({int(x) for x in np.linspace(0, agents - 1, k)}) if k else []
 
     def facts_of(self, agent: int) -> list[dict[str, Any]]:
         """A traced agent's records and their lifecycle as known on the last day, in decision

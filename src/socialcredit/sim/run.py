@@ -1,9 +1,7 @@
-"""One entry point for the engines: a scenario and a regime, run.
+"""One entry point for the engine: a scenario and a regime of catalogs, ready to run.
 
-A regime of catalogs with a conduct scenario runs on the one engine over the compiled rulebook
-(:class:`~socialcredit.sim.folding.FoldRun`); the court list's national world with its regime
-runs on the court list's engine (:class:`~socialcredit.sim.engine.Run`), until that engine too
-runs on the rulebook.
+Every regime runs on the one engine over the compiled rulebook
+(:class:`~socialcredit.sim.folding.FoldRun`).
 """
 
 from __future__ import annotations
@@ -13,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from socialcredit.errors import InputError
-from socialcredit.sim.engine import Run
-from socialcredit.sim.folding import ConductScenario, FoldRegime, FoldRun
-from socialcredit.sim.regime import Regime, load_any_regime
-from socialcredit.sim.scenario import Scenario, load_any
+from socialcredit.sim.folding import FoldRegime, FoldRun
+from socialcredit.sim.regime import load_any_regime
+from socialcredit.sim.scenario import load_any
 
 
 def prepare(
@@ -25,27 +22,23 @@ def prepare(
     *,
     population: int,
     seed: int,
-    threads: int = 1,
+    threads: int = 0,
     trace: int = 0,
     start: date | None = None,
     end: date | None = None,
     partitions: int = 0,
     overrides: dict[str, Any] | None = None,
-) -> Run | FoldRun:
-    """The engine for ``scenario`` under ``regime`` (a file, a bundled name, or a regime of
-    catalogs already loaded), ready to ``run(out)``."""
+) -> FoldRun:
+    """The run of ``scenario`` under ``regime`` (a file, a bundled name, or a regime of
+    catalogs already loaded), ready to ``run(out)``; ``threads`` (0: as they are) sets the
+    compiled folds' worker threads (the output is the same for any number)."""
+    if threads > 0:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     sc = load_any(scenario, **(overrides or {}))
     rules = regime if isinstance(regime, FoldRegime) else load_any_regime(regime)
     first, last = start or sc.start, end or sc.end
     if last < first:
         raise InputError("end", f"{last} is before the start {first}")
-    if isinstance(rules, FoldRegime):
-        if not isinstance(sc, ConductScenario):
-            raise InputError(
-                "scenario", f"{sc.name} is the court list's world; regime {rules.name} needs a "
-                "conduct scenario (kind = \"conduct\")"
-            )  # fmt: skip
-        return FoldRun(sc, rules, population, seed, trace, first, last, partitions)
-    if not isinstance(sc, Scenario) or not isinstance(rules, Regime):
-        raise InputError("regime", f"{rules.name} and {sc.name} are not of the same kind")
-    return Run(sc, rules, population, seed, threads, trace, first, last, partitions or 1)
+    return FoldRun(sc, rules, population, seed, trace, first, last, partitions)

@@ -11,121 +11,16 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args, get_origin
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel
 
 from socialcredit.errors import InputError
 
 if TYPE_CHECKING:
     from socialcredit.sim.folding import ConductScenario
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Tier(_Model):
-    """An income tier: its share of the population and how its members behave."""
-
-    share: float = Field(gt=0, le=1)
-    debtor_factor: float = Field(default=1.0, ge=0)
-    """Multiplies the rate of refused judgments (poorer households default more often)."""
-    flights_per_year: float = Field(default=0.0, ge=0)
-    """Flights a member would book in a year if not restricted."""
-    trains_per_year: float = Field(default=0.0, ge=0)
-    """G-train (high-speed) journeys a member would book in a year if not restricted."""
-
-
-class Objection(_Model):
-    """Due process: who objects to a record, and how often an objection succeeds."""
-
-    p_innocent: float = Field(default=0.0, ge=0, le=1)
-    """Share of wrongly attributed records whose subject objects."""
-    p_debtor: float = Field(default=0.0, ge=0, le=1)
-    """Share of correct records whose subject objects anyway."""
-    upheld_innocent: float = Field(default=0.0, ge=0, le=1)
-    upheld_debtor: float = Field(default=0.0, ge=0, le=1)
-    filed_after_days: int = Field(default=10, ge=0)
-    decided_after_days: int = Field(default=20, ge=0)
-    """Days from filing to decision (PBOC: objections answered within 20 days)."""
-
-
-class Repair(_Model):
-    """Credit repair: who applies once a record's minimum period is over, and how often it is
-    granted (only where the catalog lets repair take someone off the list)."""
-
-    p_apply: float = Field(default=0.0, ge=0, le=1)
-    """Share of records still in effect at the end of their minimum period whose subject
-    applies."""
-    granted: float = Field(default=0.0, ge=0, le=1)
-    applied_after_days: int = Field(default=0, ge=0)
-    """Days from the end of the minimum period to the application."""
-    decided_after_days: int = Field(default=18, ge=0)
-    """Days from application to decision (13 working days: NDRC repair measures)."""
-
-
-class Organisations(_Model):
-    """Organisations among the agents: companies can be listed too, and a listed company's
-    restrictions reach its legal representative (if the catalog's memoranda say so)."""
-
-    per_person: float = Field(default=0.0, ge=0, le=1)
-    """Organisations per person (0: persons only)."""
-    refusal_factor: float = Field(default=1.0, ge=0)
-    """An organisation's rate of refused judgments relative to a person's (before tiers)."""
-    representative_flights_per_year: float = Field(default=0.0, ge=0)
-    """Flights a legal representative would book in a year if not restricted."""
-    representative_trains_per_year: float = Field(default=0.0, ge=0)
-
-
-class Scenario(_Model):
-    name: str
-    description: str = ""
-    sources: tuple[str, ...] = ()
-    start: date
-    end: date
-    launch: date
-    """The day the list started; no listings before it."""
-    tiers: dict[str, Tier]
-    refusals_per_year: dict[int, float]
-    """Per person per year, by calendar year: judgments the debtor is able to but refuses to
-    perform, found by a court (the last year given holds afterwards)."""
-    false_attribution: float = Field(default=0.0, ge=0)
-    """Wrongly attributed records per correct record (identity mix-ups, data errors)."""
-    fulfilment_per_year: float = Field(default=0.0, ge=0)
-    """Hazard per year that a listed debtor performs the obligation, while the list's travel
-    restrictions are in force."""
-    listing_fulfilment_factor: float = Field(default=1.0, ge=1)
-    """How many times listing with its restrictions raises that hazard: a debtor whom no
-    restriction reaches performs at ``fulfilment_per_year / listing_fulfilment_factor``."""
-    listed_travel_factor: float = Field(default=1.0, ge=0)
-    """How much a listed person still tries to book (deterrence lowers it below 1)."""
-    deterrence: float = Field(default=0.0, ge=0)
-    """How refusals respond to enforcement that people see: a region's refusal rate is divided
-    by ``1 + deterrence * D``, ``D`` its denials over the past 365 days per 1,000 agents."""
-    organisations: Organisations = Organisations()
-    checks_from: dict[str, date] = Field(default_factory=dict)
-    """Measure id -> the day bookings start being checked against the list."""
-    objection: Objection = Objection()
-    repair: Repair = Repair()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Scenario:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        total = sum(t.share for t in self.tiers.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"tier shares must sum to 1 (they sum to {total:g})")
-        if not self.refusals_per_year:
-            raise ValueError("refusals_per_year needs at least one year")
-        return self
-
-    def refusal_rate(self, year: int) -> float:
-        known = sorted(self.refusals_per_year)
-        chosen = [y for y in known if y <= year]
-        return self.refusals_per_year[chosen[-1] if chosen else known[0]]
 
 
 BUNDLED = "socialcredit.sim.scenarios"
@@ -175,6 +70,7 @@ def _node(model: Any, part: str, where: str) -> tuple[Any, bool]:
     """What ``part`` holds under ``model`` (a pydantic model class, or a ``dict[K, V]``
     annotation): the type there, and whether ``part`` may be a new key (a table of free keys,
     such as rates by record type) rather than a parameter. Unknown parameters are refused."""
+    model = _unwrap(model)
     if isinstance(model, type) and issubclass(model, BaseModel):
         field = model.model_fields.get(part)
         if field is None:
@@ -200,7 +96,8 @@ def _set(raw: dict[str, Any], path: list[str], value: Any, model: Any, done: lis
     head, rest = path[0], path[1:]
     where = "scenario." + quote_path([*done, head])
     inner, free = _node(model, head, where)
-    if rest and free and not _is_table(inner) and head not in raw:
+    new_key = rest and free and head not in raw
+    if new_key and (not _is_table(inner) or (_admits_value(inner) and not rest[0].isdigit())):
         whole = quote_path([*done, ".".join(path)])
         raise InputError(
             where, f"no key {head!r} in this table; a key with dots is quoted: {whole}"
@@ -217,12 +114,31 @@ def _set(raw: dict[str, Any], path: list[str], value: Any, model: Any, done: lis
         for k, v in value.items():
             _set(table, [str(k)], v, inner, [*done, head])
         return
-    if _is_table(inner) and raw.get(head) is not None:
+    if _is_table(inner) and not _admits_value(inner) and raw.get(head) is not None:
         raise InputError(where, "is a table: set its keys one by one (a table is never replaced)")
     raw[head] = value
 
 
+def _unwrap(annotation: Any) -> Any:
+    """The table in an optional or alternative annotation (``Organisations | None``, ``float
+    | dict[int, float]``), if it has one."""
+    if get_origin(annotation) in (Union, UnionType):
+        tables = [a for a in get_args(annotation) if _is_table(a)]
+        if tables:
+            return tables[0]
+    return annotation
+
+
+def _admits_value(annotation: Any) -> bool:
+    """Whether a single value may stand where ``annotation`` also admits a table (a rate, or a
+    table of rates by year): setting one then replaces what was there."""
+    return get_origin(annotation) in (Union, UnionType) and any(
+        not _is_table(a) for a in get_args(annotation)
+    )
+
+
 def _is_table(annotation: Any) -> bool:
+    annotation = _unwrap(annotation) if get_origin(annotation) in (Union, UnionType) else annotation
     return get_origin(annotation) is dict or (
         isinstance(annotation, type) and issubclass(annotation, BaseModel)
     )
@@ -234,38 +150,20 @@ def bundled_names() -> list[str]:
     return bundled_toml(BUNDLED)
 
 
-def load(ref: str | Path, **overrides: Any) -> Scenario:
-    """A bundled list scenario by name, or a TOML file, with ``overrides`` merged
-    (:func:`merge_overrides`)."""
-    found = load_any(ref, **overrides)
-    if not isinstance(found, Scenario):
-        raise InputError("scenario", f"{found.name} is a {found.kind} scenario, not a list one")
-    return found
-
-
-def load_any(ref: str | Path, **overrides: Any) -> Scenario | ConductScenario:
-    """A bundled scenario or a TOML file: the court list's national world, or (``kind =
-    "conduct"``) conduct for the one engine over any catalogs. ``overrides`` (path -> value,
-    :func:`merge_overrides`; a ``None`` value is ignored) change single values before the
-    scenario is validated; keys with dots pass as ``**{'a."b.c"': 1}``."""
+def load_any(ref: str | Path, **overrides: Any) -> ConductScenario:
+    """A bundled scenario by name or a TOML file: the conduct of a synthetic world (rates of
+    records by type and tier, organisations, due process, use of services). ``overrides``
+    (path -> value, :func:`merge_overrides`; a ``None`` value is ignored) change single values
+    before the scenario is validated; keys with dots pass as ``**{'a."b.c"': 1}``."""
     from socialcredit.sim.common import read_ref
+    from socialcredit.sim.folding import ConductScenario, load_conduct_scenario
 
     text, source = read_ref(ref, BUNDLED, "scenario")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError("scenario", f"{source}: not valid TOML: {exc}") from None
-    conduct = raw.get("kind") == "conduct"
-    model: type[BaseModel] = Scenario
-    if conduct:
-        from socialcredit.sim.folding import ConductScenario
-
-        model = ConductScenario
-    merge_overrides(raw, {k: v for k, v in overrides.items() if v is not None}, model)
-    if conduct:
-        from socialcredit.sim.folding import load_conduct_scenario
-
-        return load_conduct_scenario(raw, source)
-    from socialcredit.sim.common import validated
-
-    return validated(Scenario, raw, source=source, field="scenario")
+    if raw.get("kind", "conduct") != "conduct":
+        raise InputError("scenario.kind", f"{source}: unknown kind {raw['kind']!r} (conduct)")
+    merge_overrides(raw, {k: v for k, v in overrides.items() if v is not None}, ConductScenario)
+    return load_conduct_scenario(raw, source)

@@ -15,11 +15,11 @@
 
     [sweep]                       # optional: a grid over one run's scenario
     run = "law-bound"
-    "false_attribution" = [0.001, 0.01, 0.05]
-    "objection.upheld_innocent" = [0.2, 0.5, 0.8]
+    "due_process.wrong_share" = [0.001, 0.01, 0.05]
+    "due_process.upheld_innocent" = [0.2, 0.5, 0.8]
 
 Each (run, sweep point, seed) is one simulation. Overrides and sweep keys address any scenario
-parameter by its path: parts joined by dots reach into tables (``objection.upheld_innocent``), a
+parameter by its path: parts joined by dots reach into tables (``due_process.wrong_share``), a
 part holding dots is quoted (``records_per_year."unified.petition"``; in TOML, put such a key in
 single quotes, or write it as TOML's own dotted key, which gives nested tables). An override
 changes only the values it names: a table is merged, never replaced, and a name the scenario does

@@ -1,0 +1,147 @@
+"""Benchmark: every bundled regime over N agents x one simulated year, against a bare NumPy pass.
+
+Each regime runs with its own scenario (``law-bound`` over ``national-2013``, ``pilot-2018``,
+``unified-score`` over ``unified-2020``, ``sesame`` over ``sesame-hangzhou``,
+``jinan-licence`` over ``jinan-2017``) for the first 365 days of the scenario, in a fresh
+process (``socialcredit simulate``, every thread of the machine, partitions chosen by the
+engine), so its peak RSS is its own; wall time includes start-up, layout and writing Parquet.
+
+The reference, measured in the same run and in a fresh process too: a NumPy ``int16`` array of
+N values, and one in-place add of 1 over all of it per simulated day (365 passes): the least
+work any simulator that touches every agent every day must do. Goals (the rulebook issue):
+peak RSS <= 20 GiB for each regime; time <= 1x the reference for ``law-bound``, <= 3.5x for
+every other regime.
+
+A regime is not run at a size where its estimated time (its seconds per agent at the largest
+size already run, times the size) exceeds ``--budget`` seconds, or its estimated memory
+(likewise) 80% of the machine's: the table says so, with the estimate.
+
+    .venv/bin/python bench/bench_regimes.py                         # 1e6, 1e7, 1.41e9
+    .venv/bin/python bench/bench_regimes.py --sizes 1e6 --regimes law-bound
+    .venv/bin/python bench/bench_regimes.py --smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from benchlib import Figure, add_arguments, emit
+
+REGIMES = {
+    "law-bound": "national-2013",
+    "pilot-2018": "pilot-2018",
+    "unified-score": "unified-2020",
+    "sesame": "sesame-hangzhou",
+    "jinan-licence": "jinan-2017",
+}
+GOAL = {"law-bound": 1.0}
+OTHER_GOAL = 3.5
+RSS_GOAL_GIB = 20.0
+
+REFERENCE = """
+import sys, time, resource
+import numpy as np
+n, days = int(sys.argv[1]), int(sys.argv[2])
+a = np.zeros(n, np.int16)
+t = time.perf_counter()
+for _ in range(days):
+    np.add(a, 1, out=a)
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+"""
+
+
+def reference(agents: int, days: int) -> tuple[float, float]:
+    """Seconds and peak GiB of the bare pass, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", REFERENCE, str(agents), str(days)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    seconds, gib = out.stdout.split()
+    return float(seconds), float(gib)
+
+
+def simulate(regime: str, agents: int, days: int) -> tuple[float, float]:
+    """Wall seconds and peak GiB of one run of ``regime`` for ``days`` days."""
+    from socialcredit.sim.scenario import load_any
+
+    sc = load_any(REGIMES[regime])
+    end = sc.start.fromordinal(sc.start.toordinal() + days - 1)
+    with tempfile.TemporaryDirectory(prefix="bench-regimes-") as out:
+        command = [
+            sys.executable, "-m", "socialcredit", "simulate", "--scenario", REGIMES[regime],
+            "--regime", regime, "--population", str(agents), "--end", end.isoformat(),
+            "--threads", str(os.cpu_count() or 1), "--out", out,
+        ]  # fmt: skip
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        if done.returncode:
+            raise SystemExit(f"{regime} at {agents:,}: {done.stderr.strip()}")
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the largest child so far: a run smaller than an earlier one
+    # reads the earlier one's; sizes run in increasing order, so this is the run's own
+    return wall, max(peak, before) / 2**20
+
+
+def memory_gib() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_arguments(ap)
+    ap.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7, 1.41e9])
+    ap.add_argument("--regimes", nargs="+", default=list(REGIMES), choices=list(REGIMES))
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--budget", type=float, default=3600.0, help="seconds a run may take")
+    args = ap.parse_args(argv)
+    sizes = [1000] if args.smoke else sorted(int(s) for s in args.sizes)
+    days = 30 if args.smoke else args.days
+    simulate(args.regimes[0], 1000, 2)  # compile the kernels, or load them from the cache
+    figures: list[Figure] = []
+    seen: dict[str, tuple[int, float, float]] = {}
+    for agents in sizes:
+        ref_s, ref_gib = reference(agents, days)
+        size = f"{agents:,} agents x {days} days"
+        for regime in args.regimes:
+            goal = GOAL.get(regime, OTHER_GOAL)
+            if regime in seen:
+                n0, s0, g0 = seen[regime]
+                est_s, est_gib = s0 * agents / n0, g0 * agents / n0
+                if est_s > args.budget or est_gib > 0.8 * memory_gib():
+                    figures.append(Figure(
+                        "regimes", f"{regime}: not run", est_s, "s (estimated)",
+                        peer="bare NumPy int16 add per day", peer_value=ref_s,
+                        higher_is_better=False, size=size,
+                        note=f"estimated from {n0:,} agents: {est_s:,.0f} s, {est_gib:,.1f} GiB "
+                        f"(budget {args.budget:,.0f} s, memory {0.8 * memory_gib():,.1f} GiB); "
+                        f"goal <= {goal}x the reference, <= {RSS_GOAL_GIB} GiB",
+                    ))  # fmt: skip
+                    continue
+            wall, gib = simulate(regime, agents, days)
+            seen[regime] = (agents, wall, gib)
+            met = wall <= goal * ref_s and gib <= RSS_GOAL_GIB
+            figures.append(Figure(
+                "regimes", f"{regime}: wall time", wall, "s",
+                peer="bare NumPy int16 add per day", peer_value=ref_s, higher_is_better=False,
+                runs=[wall], size=size,
+                note=f"peak RSS {gib:.2f} GiB (reference {ref_gib:.2f}); goal <= {goal}x the "
+                f"reference and <= {RSS_GOAL_GIB} GiB: {'met' if met else 'not met'}",
+            ))  # fmt: skip
+            print(orjson.dumps({"regime": regime, "agents": agents, "s": wall, "gib": gib,
+                                "reference_s": ref_s}).decode(), flush=True)  # fmt: skip
+    emit(args.json, figures, argv=[Path(sys.executable).name, *sys.argv])
+
+
+if __name__ == "__main__":
+    main()
