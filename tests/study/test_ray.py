@@ -118,6 +118,7 @@ main()
     assert done.returncode == 2, done.stderr[-4000:]
     assert "ray: Ray is not installed here: pip install 'socialcredit[ray]'" in done.stderr
     assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
 def test_a_worker_that_sees_other_inputs_refuses_to_run(tmp_path: Path) -> None:
@@ -132,6 +133,24 @@ def test_a_worker_that_sees_other_inputs_refuses_to_run(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"sees other inputs for court__base__seed-1") as err:
         ray_runner.simulate(spec, task, other, str(tmp_path))
     assert 'code.source: "' in str(err.value) and err.value.field == "ray"
+
+
+def test_a_simulation_the_cluster_lost_is_named_and_resumable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ray.exceptions import WorkerCrashedError
+
+    from socialcredit.errors import SocialCreditError
+    from socialcredit.study import ray_runner
+
+    def lost(ref: object) -> object:
+        raise WorkerCrashedError()
+
+    (tmp_path / "study.toml").write_text(STUDY)
+    task = runner.tasks(load_study(tmp_path / "study.toml"))[0]
+    monkeypatch.setattr(ray_runner.ray, "get", lost)
+    with pytest.raises(SocialCreditError, match=r"the cluster lost court__base__seed-1 \(Worker"):
+        ray_runner._get(object(), task)
 
 
 def _wait_for_rows(out: Path, n: int, proc: subprocess.Popen[str], timeout: float = 300) -> None:

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import ray
-from ray.exceptions import RayTaskError
+from ray.exceptions import RayError, RayTaskError
 
-from socialcredit.errors import InputError
+from socialcredit.errors import InputError, SocialCreditError
 from socialcredit.sim.regime import load_any_regime
 from socialcredit.study import runner
 from socialcredit.study.runner import Task
@@ -98,7 +98,11 @@ def connect(address: str) -> Callable[[], None] | None:
             ray.init(address=address, **quiet)
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise InputError("ray", f"cannot join a Ray cluster at {address!r}: {exc}") from None
-        return ray.shutdown
+
+        def disconnect() -> None:
+            ray.shutdown()
+
+        return disconnect
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"} & set(os.environ):
         # Ray protects a cluster it starts with a token; this one is the process's own (Ray
@@ -163,7 +167,7 @@ def run_tasks(
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 task = pending.pop(ref)
-                _write(out, study, task, inputs[task.key], _get(ref), specs)
+                _write(out, study, task, inputs[task.key], _get(ref, task), specs)
                 n += 1
                 if progress is not None:
                     progress(task, n + 1, total)
@@ -174,7 +178,7 @@ def run_tasks(
             for ref in ready:
                 task = pending.pop(ref)
                 try:
-                    _write(out, study, task, inputs[task.key], _get(ref), {})
+                    _write(out, study, task, inputs[task.key], _get(ref, task), {})
                 except Exception:  # the first error is the one raised
                     pass
             for ref in pending:
@@ -185,9 +189,14 @@ def run_tasks(
             leave()
 
 
-def _get(ref: Any) -> Outcome:
+class ClusterError(SocialCreditError):
+    """The cluster could not run a simulation (its worker died more often than Ray retries,
+    the driver lost the cluster): what finished is written; running again resumes."""
+
+
+def _get(ref: Any, task: Task) -> Outcome:
     """The task's outcome; a task's own error is raised as itself (an :class:`InputError`
-    names its field as it would locally)."""
+    names its field as it would locally), the cluster's as a :class:`ClusterError`."""
     try:
         outcome: Outcome = ray.get(ref)
     except RayTaskError as exc:
@@ -195,6 +204,12 @@ def _get(ref: Any) -> Outcome:
         if isinstance(cause, Exception):
             raise cause from None
         raise
+    except RayError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ClusterError(
+            f"ray: the cluster lost {task.key} ({type(exc).__name__}: {first}); what finished "
+            "is kept: run the same command again to resume"
+        ) from None
     return outcome
 
 

@@ -347,6 +347,15 @@ def run_study(
     local run writes it. Without it Ray is not imported. ``progress(task, n, total)`` is called
     as the ``n``-th simulation is reached: locally before it runs; on Ray as each finishes (so
     ``n - 1`` are done)."""
+    if ray is not None:
+        try:  # imported only here: Ray is an extra
+            from socialcredit.study import ray_runner
+        except ImportError as exc:
+            if exc.name != "ray" and not str(exc.name).startswith("ray."):
+                raise
+            raise InputError(
+                "ray", "Ray is not installed here: pip install 'socialcredit[ray]'"
+            ) from None
     check(study)
     held = _read_json(out / "study.json")
     if isinstance(held, dict) and held.get("name") not in (None, study.name):
@@ -388,14 +397,6 @@ def run_study(
     todo = {t.key for t in p.todo}
     every = tasks(study)
     if ray is not None:
-        try:  # imported only here: Ray is an extra
-            from socialcredit.study import ray_runner
-        except ImportError as exc:
-            if exc.name != "ray" and not str(exc.name).startswith("ray."):
-                raise
-            raise InputError(
-                "ray", "Ray is not installed here: pip install 'socialcredit[ray]'"
-            ) from None
         ray_runner.run_tasks(
             study, out, [t for t in every if t.key in todo], p.inputs, address=ray,
             progress=progress, done=len(every) - len(todo), total=len(every),
