@@ -2,8 +2,8 @@
 machine, started with ``ray start --block`` in a temporary folder (logs, sessions, sockets),
 no dashboard, every port it listens on chosen free, one CPU per node, token authentication
 with a token of its own (given to the tests' drivers in ``env``; nothing is read from or
-written to ``~/.ray``). One cluster serves the whole session; at the end both nodes are
-stopped and every process they started is gone (each is signalled by its pid; none outlives
+written to ``~/.ray``). One cluster serves a test module; after its last test both nodes
+are stopped and every process they started is gone (each is signalled by its pid; none outlives
 the fixture).
 
 Ray is a dependency of the tests (``make test`` installs the ``ray`` extra): without the
@@ -164,7 +164,7 @@ def _wait_for(cluster: RayCluster, nodes: int, timeout: float = 90) -> None:
     raise RuntimeError(f"the Ray cluster did not come up with {nodes} nodes:\n{last[-2000:]}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[RayCluster]:
     """A head and a worker node, one CPU each, on 127.0.0.1; ``address`` is the head's."""
     if not RAY.exists():

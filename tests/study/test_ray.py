@@ -23,7 +23,7 @@ from socialcredit.study.spec import load_study
 # simulations long enough (a few seconds each) to be caught running
 LONG = """
 name = "long"
-population = 50000
+population = 150000
 seeds = [1, 2, 3, 4, 5, 6]
 threads = 1
 
