@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -168,6 +169,16 @@ def _stamps(out: Path) -> dict[str, int]:
     return {f.name: f.stat().st_mtime_ns for f in (out / "results").glob("*.parquet")}
 
 
+def orphans() -> list[Path]:
+    """Scratch folders of simulations whose worker process is gone."""
+    out = []
+    for folder in Path(tempfile.gettempdir()).glob("socialcredit-sim-*"):
+        pid = folder.name.split("-")[2]
+        if not Path(f"/proc/{pid}").exists():
+            out.append(folder)
+    return out
+
+
 @contextmanager
 def running(cmd: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     """``cmd`` started in the background; killed at the end if it still runs."""
@@ -203,6 +214,9 @@ def test_a_worker_killed_mid_study_loses_nothing(tmp_path: Path, ray_cluster: An
     after = _stamps(out)
     assert {k: after[k] for k in finished} == finished  # nothing finished was run again
     assert files(out) == files(local)  # the report and every simulation: the same bytes
+    # the killed worker's scratch folder went with the next simulation on its machine
+    assert not list(Path(tempfile.gettempdir()).glob(f"socialcredit-sim-{busy[0]}-*"))
+    assert orphans() == []
 
 
 @pytest.mark.slow
@@ -223,3 +237,4 @@ def test_an_interrupted_study_on_ray_resumes(tmp_path: Path, ray_cluster: Any) -
     assert {k: after[k] for k in finished} == finished
     assert files(out) == files(local)
     assert not list(out.rglob("*.partial"))
+    assert orphans() == []  # the workers killed with the driver left no scratch folder

@@ -69,18 +69,45 @@ def simulate(study: Study, task: Task, inputs: dict[str, Any], cwd: str) -> Outc
                 "driver (install the same version of the package and the same files on every "
                 "node): " + "; ".join(runner.changes(inputs, mine)),
             )
-        with tempfile.TemporaryDirectory(prefix="socialcredit-") as tmp:
-            staging = Path(tmp) / "simulation"
+        scratch = _scratch()
+        try:
+            staging = scratch / "simulation"
             summary = runner._engine(study, task).run(staging)
             files = {
                 f.relative_to(staging).as_posix(): f.read_bytes()
                 for f in sorted(staging.rglob("*"))
                 if f.is_file()
             }
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     finally:
         os.chdir(before)
     node = ray.get_runtime_context().get_node_id()
     return Outcome(summary, files, node, os.getpid())
+
+
+SCRATCH = "socialcredit-sim-"
+
+
+def _scratch() -> Path:
+    """A new temporary folder for this worker's simulation, named after the worker's pid; first,
+    those of workers no longer alive (killed mid-simulation: Ray's retry, a driver that
+    stopped) are removed."""
+    for old in Path(tempfile.gettempdir()).glob(f"{SCRATCH}*"):
+        pid = old.name[len(SCRATCH) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH}{os.getpid()}-"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 _simulate = ray.remote(max_retries=RETRIES, retry_exceptions=False)(simulate)
