@@ -122,6 +122,22 @@ main()
     assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
+def test_an_address_nothing_listens_on_is_refused_at_once(tmp_path: Path) -> None:
+    import socket
+
+    (tmp_path / "study.toml").write_text(STUDY)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free once closed: nothing listens on it
+    cmd = cli(str(tmp_path / "study.toml"), "--out", str(tmp_path / "out"), "--ray")
+    done = subprocess.run(
+        [*cmd, f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 2, done.stderr[-4000:]
+    assert f"ray: cannot reach a Ray cluster at '127.0.0.1:{port}'" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_worker_that_sees_other_inputs_refuses_to_run(tmp_path: Path) -> None:
     from socialcredit.errors import InputError
     from socialcredit.study import ray_runner

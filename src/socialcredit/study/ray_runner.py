@@ -113,6 +113,21 @@ def _alive(pid: int) -> bool:
 _simulate = ray.remote(max_retries=RETRIES, retry_exceptions=False)(simulate)
 
 
+def reach(address: str, timeout: float = 10.0) -> None:
+    """Refuse at once, naming it, a ``HOST:PORT`` (or ``ray://HOST:PORT``) nothing listens on
+    (Ray itself would keep trying for minutes); other addresses are left to Ray."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise InputError(
+            "ray", f"cannot reach a Ray cluster at {address!r}: {exc.strerror or exc}"
+        ) from None
+
+
 def connect(address: str) -> Callable[[], None] | None:
     """Join the cluster at ``address`` (``local``: start a private one on this machine, its
     logs and sockets in a temporary folder); returns what leaves it (and removes that folder),

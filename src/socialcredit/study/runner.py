@@ -356,6 +356,7 @@ def run_study(
             raise InputError(
                 "ray", "Ray is not installed here: pip install 'socialcredit[ray]'"
             ) from None
+        ray_runner.reach(ray)
     check(study)
     held = _read_json(out / "study.json")
     if isinstance(held, dict) and held.get("name") not in (None, study.name):
