@@ -151,7 +151,10 @@ def connect(address: str) -> Callable[[], None] | None:
         # would otherwise write one to ~/.ray/auth_token, and use it for every later cluster)
         os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
     # a short path: Ray's sockets live under it (a socket's path has at most 107 bytes)
-    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    base = tempfile.gettempdir()
+    if len(base) > 40 and os.path.isdir("/tmp"):
+        base = "/tmp"
+    temp = tempfile.mkdtemp(prefix="ray-", dir=base)
     try:
         ray.init(include_dashboard=False, _temp_dir=temp, **quiet)
     except BaseException:
