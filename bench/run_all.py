@@ -32,6 +32,7 @@ BENCHMARKS = {
     "evaluate": "bench_evaluate.py",
     "import": "bench_import.py",
     "sim": "bench_sim.py",
+    "regimes": "bench_regimes.py",
     "checks": "bench_checks.py",
 }
 

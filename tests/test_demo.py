@@ -85,9 +85,13 @@ def test_make_demo_writes_the_report_and_the_registry_with_logins(tmp_path: Path
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     page = (out / "report.html").read_text()
-    for run in ("law-bound", "pilot-2018", "unified-score", "sesame"):
+    for run in ("law-bound", "pilot-2018", "unified-score", "sesame", "jinan-licence"):
         assert run in page
-    assert "Calibration against the published figures" in page
+    # every regime over one world, paired by seed against the law as written
+    assert "Against the law-bound baseline, paired by seed" in page
+    assert "unified-score minus law-bound" in page
+    paired = (out / "study" / "paired.csv").read_text().splitlines()
+    assert paired[0].startswith("run,baseline,figure") and len(paired) > 10
     logins = (out / "logins.txt").read_text().splitlines()
     assert {line.split(":")[0] for line in logins} >= {"authority court", "admin"}
     with Ledger.open(f"sqlite:///{out / 'registry.db'}") as ledger:

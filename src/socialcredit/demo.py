@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from socialcredit.identifiers import organisation_code, resident_id
+from socialcredit.identifiers import RETIRED_COUNTY, organisation_code, resident_id
 from socialcredit.policy.checker import Profile as LegalProfile
 from socialcredit.policy.checker import Severity, check_paths
 from socialcredit.policy.loader import Loaded, bundled
@@ -41,13 +41,6 @@ from socialcredit.registry.evaluate import check, evaluate
 from socialcredit.registry.ledger import Ledger, NewRecord
 from socialcredit.registry.model import Fact, Record
 
-RETIRED_COUNTY = 332121
-"""GB/T 2260 address code of Jiaxing County, Zhejiang, withdrawn in 1981 and never given to
-another place since (python-stdnum's table of codes: ``[-1981]``). The first resident identity
-cards were issued in 1984, and a number carries the code in force where it was issued, so no
-card carries this one; Unified Social Credit Codes, issued since 2015, carry their registrar's
-code of the day, so none does either. The registry accepts the code for people born while it
-was in force (up to 1981), so every demo resident is born from 1935 to 1981."""
 BORN_FROM = date(1935, 1, 1)
 BORN_UNTIL = date(1981, 12, 31)
 SYNTHETIC_NOTE = (

@@ -23,6 +23,16 @@ __all__ = ["organisation_code", "resident_id"]
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
+RETIRED_COUNTY = 332121
+"""GB/T 2260 address code of Jiaxing County, Zhejiang, withdrawn in 1981 and never given to
+another place since (python-stdnum's table of codes: ``[-1981]``). The first resident identity
+cards were issued in 1984, and a number carries the code in force where it was issued, so no
+card carries this one; Unified Social Credit Codes, issued since 2015, carry their registrar's
+code of the day, so none does either. The registry accepts the code for people born while it
+was in force (up to 1981), so every synthetic resident (the demo's, the simulator's traced
+agents) is born from 1935 to 1981."""
+
+
 def resident_id(region: int, born: date, sequence: int) -> str:
     """An 18-digit resident identity number (GB 11643-1999) for ``region`` (six-digit GB/T 2260
     code), birth date and sequence (0-999; odd for men, even for women)."""

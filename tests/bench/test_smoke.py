@@ -57,6 +57,17 @@ def test_sim_ours(tmp_path: Path) -> None:
     assert len(ours) == 1 and positive(ours[0]) and len(ours[0]["runs"]) == 3
 
 
+def test_regimes(tmp_path: Path) -> None:
+    figures = by_figure(run_bench("bench_regimes.py", out=tmp_path / "f.json"))
+    names = {f"{r}: wall time" for r in
+             ("law-bound", "pilot-2018", "unified-score", "sesame", "jinan-licence")}  # fmt: skip
+    assert set(figures) == names
+    for name in names:
+        f = figures[name][0]
+        assert positive(f) and f["peer"] == "bare NumPy int16 add per day" and f["peer_value"] > 0
+        assert "goal <=" in f["note"]
+
+
 def test_checks(tmp_path: Path) -> None:
     figures = by_figure(
         run_bench("bench_checks.py", "--load-generator", "python", out=tmp_path / "f.json")

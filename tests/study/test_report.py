@@ -87,20 +87,17 @@ def test_not_applicable_reads_na_with_its_reason(study: Path) -> None:
     # the pilot's catalogs carry a flight ban (through the court list) but its world books no
     # flights: not applicable, not 0.0
     assert flights[pilot].startswith("n/a") and not flights[unified].startswith("n/a")
-    assert not flights[court].startswith("n/a")  # the court list's engine, same row
-    assert rows["listed_now"][sesame].startswith("n/a")  # a private score lists no one
-    assert rows["delisted"][court].startswith("n/a")  # the court list's engine does not count it
-    assert rows["gini"][court].startswith("n/a")
-    assert rows["objections_filed"][unified].startswith("n/a")
+    assert not flights[court].startswith("n/a")  # every regime on the one engine, same row
+    assert not rows["delisted"][court].startswith("n/a")  # one engine: every figure counted
+    assert rows["gini"][court].startswith("n/a")  # the court list has no score
+    assert not rows["gini"][sesame].startswith("n/a")
     notes = re.findall(r"<li value='\d+'>n/a: (.*?)</li>", page)
     assert (
         "scenario pilot-2018 gives no rate of use of this measure (uses_per_year), so its "
         "denials are not modelled" in notes
     )
-    assert "regime sesame has no list: no one is listed or restricted by it" in notes
-    assert any("does not count departures" in n for n in notes)
     # hover says the same
-    assert "title='not applicable: regime sesame has no list" in page
+    assert "title='not applicable: scenario pilot-2018 gives no rate of use" in page
     # a figure that applies and is zero still reads as a number
     assert rows["false_records"][unified].startswith("0.0")
 

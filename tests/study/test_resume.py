@@ -23,7 +23,7 @@ regime = "law-bound"
 scenario = "national-2013"
 start = 2016-01-01
 end = 2016-06-30
-overrides = { checks_from."restrict.g_train" = 2016-03-01 }
+overrides = { tiers.low.uses_per_year."restrict.g_train" = 0.5 }
 
 [[runs]]
 name = "unified"
@@ -52,8 +52,8 @@ def test_a_changed_study_reruns_exactly_what_changed(tmp_path: Path) -> None:
     assert inputs["population"] == 3000 and inputs["seed"] == 1
     assert len(inputs["catalogs"]["content_sha256"]) == 64 and inputs["code"]["source"]
     assert inputs["scenario"]["name"] == "national-2013"
-    assert inputs["scenario"]["checks_from"]["restrict.g_train"] == "2016-03-01"
-    assert inputs["scenario"]["checks_from"]["restrict.flight"] == "2013-10-01"  # merged
+    assert inputs["scenario"]["tiers"]["low"]["uses_per_year"]["restrict.g_train"] == 0.5
+    assert inputs["scenario"]["tiers"]["low"]["uses_per_year"]["restrict.flight"] == 0.2749
 
     # nothing changed: nothing runs
     lines: list[str] = []

@@ -84,9 +84,11 @@ def test_bad_studies_fail_before_anything_runs(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="regime"):
         runner.run_study(bad, tmp_path / "out")
     assert not (tmp_path / "out" / "results").exists()
+    # a scenario's conduct names record types the regime's catalogs lack: refused by name
     mixed = STUDY.replace('regime = "pilot-2018"', 'regime = "law-bound"')
-    with pytest.raises(InputError, match="same kind"):
+    with pytest.raises(InputError, match="no record type 'pilot.abnormal_petition'"):
         runner.run_study(load_study(write(tmp_path, mixed)), tmp_path / "out2")
+    assert not (tmp_path / "out2" / "results").exists()
     cli = subprocess.run(
         [sys.executable, "-m", "socialcredit", "study", "run", str(tmp_path / "missing.toml")],
         capture_output=True,

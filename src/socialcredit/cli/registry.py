@@ -348,11 +348,13 @@ def demo_cmd(
     from socialcredit.study import report
     from socialcredit.study.spec import load_study
 
-    # 1. the study: every shipped regime on the same synthetic population
+    # 1. the study: every shipped regime over one world (the same people under each)
     spec = load_study("demo").model_copy(
         update={"population": population, "seeds": tuple(range(1, seeds + 1))}
     )
-    console.rule(f"1. {len(spec.runs)} regimes side by side, {population:,} people, {seeds} seeds")
+    console.rule(
+        f"1. {len(spec.runs)} regimes over one world, {population:,} people, {seeds} seeds"
+    )
     run_all(spec, out / "study")
     page = report.render(out / "study")
     shutil.copyfile(page, out / "report.html")

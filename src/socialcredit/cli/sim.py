@@ -23,7 +23,18 @@ console = Console(highlight=False)
 
 
 def simulate_cmd(
-    scenario: Annotated[str, typer.Option("--scenario", help="Bundled name or TOML path.")],
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help="A conduct scenario: bundled name or TOML path."),
+    ] = None,
+    world: Annotated[
+        str | None,
+        typer.Option(
+            "--world",
+            help="A world every regime runs over (bundled name, e.g. china, or TOML path); "
+            "the regime says how it records the world's conduct.",
+        ),
+    ] = None,
     regime: Annotated[
         str, typer.Option("--regime", help="Bundled name or TOML path.")
     ] = "law-bound",
@@ -67,6 +78,10 @@ def simulate_cmd(
     ] = None,
 ) -> None:
     """Run a regime over a synthetic population; metrics to Parquet, totals to summary.json."""
+    if (scenario is None) == (world is None):
+        raise InputError("world", "give a --world or a --scenario (one of the two)")
+    scenario = world or scenario
+    assert scenario is not None
     overrides = parse_sets(sets or [])
     first = parse_date(start, field="start") if start else None
     last = parse_date(end, field="end") if end else None

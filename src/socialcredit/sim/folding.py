@@ -28,7 +28,6 @@ a memorandum extended to family or household restricts the whole household of a 
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -45,7 +44,7 @@ from pydantic import Field, model_validator
 
 from socialcredit.daycount import NEVER, add_months, from_day, to_day
 from socialcredit.errors import InputError
-from socialcredit.identifiers import organisation_code, resident_id
+from socialcredit.identifiers import RETIRED_COUNTY, organisation_code, resident_id
 from socialcredit.policy.loader import Loaded, load
 from socialcredit.policy.schema import INADMISSIBLE_SOURCES, Nature
 from socialcredit.rules import Feature, Rulebook, Unsupported, compile_catalog, require, rules_of
@@ -72,7 +71,14 @@ from socialcredit.rules.tables import (
 )
 from socialcredit.sim.common import Frozen, gini, validated, write_outputs
 from socialcredit.sim.population import NATIONAL_2020, Layout, layout
-from socialcredit.sim.streams import below, geometric, poisson, stream_key, uniform
+from socialcredit.sim.streams import below, geometric, mix, poisson, stream_key, uniform
+from socialcredit.sim.world import (
+    ObservationRow,
+    Observe,
+    ProcessRow,
+    World,
+    observed_processes,
+)
 
 __all__ = ["RUNS", "ConductScenario", "FoldRegime", "FoldRun", "load_fold_regime"]
 
@@ -240,6 +246,10 @@ class FoldRegimeFile(Frozen):
     name: str
     description: str = ""
     catalogs: tuple[str, ...]
+    observe: tuple[Observe, ...] = ()
+    """Over a world: which conduct becomes which record type, where and from when."""
+    services: dict[str, str] = Field(default_factory=dict)
+    """Over a world: measure id -> the service of the world's tiers whose uses it can deny."""
 
 
 @dataclass(frozen=True)
@@ -280,23 +290,54 @@ def load_fold_regime(raw: dict[str, Any], source: str, *, base: Path | None = No
 
 
 class Conduct(NamedTuple):
-    """Per record type (in the rulebook's numbering) and group."""
+    """What people do (per conduct process, regime-free) and what the regime records of it
+    (observations, per process), with the groups of the partition.
+
+    A process's events are drawn from streams keyed by the process and the group, and each
+    event draws its whole future from a stream of its own (who is named by mistake, whether an
+    objection would be upheld, when the obligation is performed), so the same seed gives the
+    same people doing the same things under every regime: what differs is what the regime's
+    observations make of them (common random numbers)."""
 
     rate: F64
-    """[type, tier, period] records per person per day (camera coverage, debtor factor
-    applied); the organisations' column follows the tiers."""
+    """[process, tier, period] events per person per day (debtor factor applied); the
+    organisations' column follows the tiers."""
     period: I32
     """[day index] the period (a calendar year of the run) whose rates hold that day."""
     first_day: I32
-    """[type]: the first day index records of the type are made."""
+    """[process]: the first day index of its events."""
+    last_day: I32
+    """[process]: the last day index of its events."""
     share: F64
-    """[type]: the share of each group among whom its records fall."""
+    """[process]: the share of each group among whom its events fall (spread evenly over the
+    group, so that a city or the enrolled hold their share of them)."""
     repeat: F64
-    """[type]: rate multiplier per earlier record of the type (1: none)."""
+    """[process]: rate multiplier per earlier record it led to (1: none)."""
+    key: I64
+    """[process]: its stream key (a hash of its name: the same under every regime)."""
+    obs_start: I32
+    """[process + 1]: its observations, rows ``obs_start[p] .. obs_start[p + 1]`` of ``obs_*``."""
+    obs_type: I32
+    """[observation]: the record type an observed event becomes."""
+    obs_detect: F64
+    """[observation]: the share of events in its area and period that are recorded."""
+    obs_region: I32
+    """[observation]: the region (whole population's index) it covers, -1: every region."""
+    obs_lo: F64
+    obs_hi: F64
+    """[observation]: the fractions ``[lo, hi)`` of each group of that region it covers (a
+    city's agents, the enrolled among them); 0 and 1: all."""
+    obs_from: I32
+    obs_until: I32
+    """[observation]: the day indexes it is in force, both included."""
+    obs_key: I64
+    """[observation]: its detection stream key (a hash of the record type's code)."""
+    obs_scored: I32
+    """[observation]: a scheme whose scored people alone make the event (-1: everyone)."""
+    obs_listed: I32
+    """[observation]: a list whose members alone make the event (-1: everyone)."""
     nature: I32
     """[type]: 0 violation, 1 default, 2 lawful, 3 role."""
-    scored_in: I32
-    """[type]: the scheme whose scored people alone make such records (-1: everyone)."""
     group_start: I64
     """[group + 1] the first agent of each group of the partition (partition-local index)."""
     group_tier: I32
@@ -318,6 +359,19 @@ class Conduct(NamedTuple):
 def _group_of(conduct: Conduct, i: int) -> int:  # pragma: no cover - compiled
     """The partition-local group of agent ``i``."""
     return int(np.searchsorted(conduct.group_start, i, side="right")) - 1
+
+
+@njit(cache=True, nogil=True)
+def _observed(conduct: Conduct, j: int, g: int, a: int) -> bool:  # pragma: no cover - compiled
+    """Whether agent ``a`` of group ``g`` lives where observation ``j`` looks."""
+    region = conduct.obs_region[j]
+    if region >= 0 and conduct.region_key[conduct.group_region[g]] != region:
+        return False
+    lo, hi = conduct.obs_lo[j], conduct.obs_hi[j]
+    if lo <= 0.0 and hi >= 1.0:
+        return True
+    g0, g1 = conduct.group_start[g], conduct.group_start[g + 1]
+    return bool(lo * (g1 - g0) <= a - g0 < hi * (g1 - g0))
 
 
 @njit(cache=True, nogil=True)
@@ -960,9 +1014,11 @@ def _make_record(
     links: Links,
     reach: Reach,
     wrong: bool,
+    future: F64,
 ) -> None:  # pragma: no cover - compiled
-    """Agent ``i`` gets a record of type ``t`` today, with its future drawn now."""
-    rng = work.rng
+    """Agent ``i`` gets a record of type ``t`` today, with its future as the event drew it
+    (``future``: whether an objection is filed and upheld, two uniforms; days until the
+    obligation is performed; a uniform for repair)."""
     r = queue.used[0]
     queue.used[0] = r + 1
     log[r, L_TYPE] = t
@@ -978,13 +1034,13 @@ def _make_record(
     voided = fulfilled = granted = _NEVER
     if wrong:
         tally.base[region, M_WRONG] += 1
-        if uniform(rng) < due.objected_innocent and uniform(rng) < due.upheld_innocent:
+        if future[0] < due.objected_innocent and future[1] < due.upheld_innocent:
             voided = dn + due.decided_after
-    elif uniform(rng) < due.objected_guilty and uniform(rng) < due.upheld_guilty:
+    elif future[0] < due.objected_guilty and future[1] < due.upheld_guilty:
         voided = dn + due.decided_after
     if nature == 1 and due.fulfil_daily > 0:
-        fulfilled = dn + geometric(rng, due.fulfil_daily)
-    if book.types.repairable[t] and uniform(rng) < due.repair_share:
+        fulfilled = dn + int(future[2])
+    if book.types.repairable[t] and future[3] < due.repair_share:
         apply = add_months(dn, book.types.min_months[t])
         if nature == 1:
             apply = max(apply, fulfilled)
@@ -1047,37 +1103,72 @@ def _day(
             _touch(work, a)
         node = queue.node_next[node]
     n_groups = conduct.group_tier.shape[0]
-    for t in range(conduct.nature.shape[0]):
-        if d < conduct.first_day[t]:
+    future = np.empty(4)
+    ev = np.zeros(1, np.uint64)
+    for p in range(conduct.key.shape[0]):
+        if d < conduct.first_day[p] or d > conduct.last_day[p]:
+            continue
+        o0, o1 = conduct.obs_start[p], conduct.obs_start[p + 1]
+        live = False
+        for j in range(o0, o1):
+            live |= conduct.obs_from[j] <= d <= conduct.obs_until[j]
+        if not live:  # no regime observes it today: nothing to record (its draws are its own)
             continue
         for g in range(n_groups):
-            lam = conduct.rate[t, conduct.group_tier[g], conduct.period[d]]
+            lam = conduct.rate[p, conduct.group_tier[g], conduct.period[d]]
             g0, g1 = conduct.group_start[g], conduct.group_start[g + 1]
             size = g1 - g0
             if lam <= 0.0 or size <= 0:
                 continue
-            among = max(1, int(size * conduct.share[t]))
-            rng[0] = stream_key(seed, (t + 1) * 65536 + conduct.group_key[g], d)
+            here = False  # does anything record this process in this group's region today?
+            for j in range(o0, o1):
+                region = conduct.obs_region[j]
+                here |= conduct.obs_from[j] <= d <= conduct.obs_until[j] and (
+                    region < 0 or region == conduct.region_key[conduct.group_region[g]]
+                )
+            if not here:
+                continue
+            among = max(1, int(size * conduct.share[p]))
+            rng[0] = stream_key(seed, conduct.key[p] * 65536 + conduct.group_key[g], d)
             k = poisson(rng, lam * among)
-            for _ in range(k):
-                a = g0 + below(rng, among)
-                si = conduct.scored_in[t]
-                if si >= 0 and st.grades[a, si] == UNSCORED:
-                    continue
-                if conduct.repeat[t] != 1.0:
+            base = rng[0]
+            for e in range(k):
+                # the event's own stream: the same draws whatever the regime records
+                ev[0] = mix(base ^ (np.uint64(e + 1) * np.uint64(0xD6E8FEB86659FD93)))
+                a = g0 + min(size - 1, int((below(ev, among) + 0.5) * size / among))
+                wrong = uniform(ev) < due.wrong
+                other = g0 + below(ev, size)
+                future[0], future[1] = uniform(ev), uniform(ev)
+                future[2] = geometric(ev, due.fulfil_daily) if due.fulfil_daily > 0 else 0
+                future[3] = uniform(ev)
+                repeat = uniform(ev)
+                event = ev[0]
+                if conduct.repeat[p] != 1.0:  # a response to sanctions: earlier records
                     earlier = 0
                     r = st.head[a]
                     while r >= 0:
-                        if log[r, L_TYPE] == t and not log[r, L_WRONG]:
-                            earlier += 1
+                        if not log[r, L_WRONG]:
+                            for j in range(o0, o1):
+                                earlier += log[r, L_TYPE] == conduct.obs_type[j]
                         r = log[r, L_PREV]
-                    if uniform(rng) >= conduct.repeat[t] ** earlier:
+                    if repeat >= conduct.repeat[p] ** earlier:
                         continue
-                wrong = due.wrong > 0.0 and uniform(rng) < due.wrong
-                if wrong:
-                    a = g0 + below(rng, size)
-                _make_record(a, t, d, dn, conduct, due, book, log, queue, st, work, tally, links,
-                             reach, wrong)  # fmt: skip
+                for j in range(o0, o1):
+                    if not conduct.obs_from[j] <= d <= conduct.obs_until[j]:
+                        continue
+                    if not _observed(conduct, j, g, a):
+                        continue
+                    si, li = conduct.obs_scored[j], conduct.obs_listed[j]
+                    if si >= 0 and st.grades[a, si] == UNSCORED:
+                        continue
+                    if li >= 0 and not st.lists[a] & (np.uint64(1) << np.uint64(li)):
+                        continue
+                    ev[0] = mix(event ^ np.uint64(conduct.obs_key[j]))
+                    if uniform(ev) >= conduct.obs_detect[j]:
+                        continue
+                    _make_record(other if wrong else a, conduct.obs_type[j], d, dn, conduct, due,
+                                 book, log, queue, st, work, tally, links, reach, wrong,
+                                 future)  # fmt: skip
     # every agent whose facts changed, once: folded in parallel, applied in order
     u = 0
     for k in range(work.n_touched[0]):
@@ -1209,20 +1300,6 @@ def _days(
 # The run
 
 
-@functools.cache
-def _address_code(province: int) -> int:
-    """The six-digit address code of a province (GB/T 2260) that resident IDs validate with."""
-    from stdnum.cn import ric
-
-    code = province * 10000
-    try:
-        if ric.is_valid(resident_id(code, date(1970, 1, 1), 1)):
-            return code
-    except (KeyError, ValueError):
-        pass
-    return 110000
-
-
 def _iso_day(day: int) -> str:
     d = from_day(day)
     assert d is not None
@@ -1246,7 +1323,7 @@ def _grow(arr: Any, need: int, fill: Any) -> Any:
 class FoldRun:
     """A regime's catalogs over a population with a scenario's conduct, day by day."""
 
-    scenario: ConductScenario
+    scenario: ConductScenario | World
     regime: FoldRegime
     population: int
     seed: int
@@ -1262,101 +1339,94 @@ class FoldRun:
         self.first = self.start or sc.start
         self.last = self.end or sc.end
         self.days = (self.last - self.first).days + 1
-        orgs = sc.organisations if sc.organisations and sc.organisations.per_person else None
+        org_per_person = sc.organisations.per_person if sc.organisations else 0.0
+        orgs = org_per_person > 0
         self.tiers = list(sc.tiers) + (["organisations"] if orgs else [])
         self.layout: Layout = layout(
             self.population,
             {k: t.share for k, t in sc.tiers.items()},
             represented=sc.represented,
-            organisations_per_person=orgs.per_person if orgs else 0.0,
+            organisations_per_person=org_per_person,
         )
         lay = self.layout
         idx = self.regime.loaded.index
-        unknown = sorted(set(sc.records_per_year) - set(book.type_ids))
-        if unknown:
-            raise InputError(
-                "scenario.records_per_year", f"no record type {unknown[0]!r} in the catalogs"
-            )
-        roles = sorted(c for c in sc.records_per_year if c in book.role_types)
-        if roles:
-            raise InputError(
-                f"scenario.records_per_year.{roles[0]}",
-                "records a legal role in an organisation, and this world has no organisations",
-            )
+        years = list(range(self.first.year, self.last.year + 1))
+        if isinstance(sc, World):
+            rows = observed_processes(sc, self.regime.spec.observe, book, years, self.regime.name)
+        else:
+            rows = self._conduct_rows(years)
         measures = sorted({m for memo in book.memoranda for m in memo.measures}
                           | {m for p in book.perks for m in p.measures}
                           | {m for o in book.order_rows for m in o.measures})  # fmt: skip
-        for tier in sc.tiers.values():
-            extra = sorted(set(tier.uses_per_year) - set(book.measure_kinds))
-            if extra:
-                raise InputError(
-                    "scenario.tiers.uses_per_year", f"no measure {extra[0]!r} in the catalogs"
-                )
         if len(measures) > 64:
             raise InputError("regime.catalogs", "more than 64 measures carried by lists or perks")
         self.measures = measures
         m_index = {m: k for k, m in enumerate(measures)}
         nt, ns, nl, nm = book.n_types, len(book.scheme_ids), len(book.list_ids), len(measures)
         n_tiers = len(self.tiers)
-        years = list(range(self.first.year, self.last.year + 1))
         period = np.array(
             [(self.first + timedelta(days=d)).year - self.first.year for d in range(self.days)],
             np.int32,
         )
-        rate = np.zeros((nt, n_tiers, len(years)))
-        first_day = np.zeros(nt, np.int32)
-        share = np.ones(nt)
-        repeat = np.ones(nt)
-        nature = np.zeros(nt, np.int32)
-        scored_in = np.full(nt, -1, np.int32)
+        n_proc = len(rows)
+        rate = np.zeros((n_proc, n_tiers, len(years)))
+        first_day = np.zeros(n_proc, np.int32)
+        last_day = np.full(n_proc, self.days, np.int32)
+        obs: list[tuple[int, ObservationRow]] = []
+        obs_start = np.zeros(n_proc + 1, np.int32)
+        debtor = [t.debtor_factor for t in sc.tiers.values()]
+        for p, row in enumerate(rows):
+            for y, year in enumerate(years):
+                per_day = row.rate_in[year] / 365.0 / row.concentration
+                for k, factor in enumerate(debtor):
+                    rate[p, k, y] = per_day * (factor if row.default else 1.0)
+                if orgs:
+                    rate[p, -1, y] = per_day * row.organisations
+            if row.since is not None:
+                first_day[p] = max(0, (row.since - self.first).days)
+            if row.until is not None:
+                last_day[p] = (row.until - self.first).days
+            obs += [(p, o) for o in row.observations]
+            obs_start[p + 1] = len(obs)
+
+        def day_of(when: date | None, default: int) -> int:
+            return default if when is None else (when - self.first).days
+
+        scheme_index = {s: k for k, s in enumerate(book.scheme_ids)}
+        list_index = {lid: k for k, lid in enumerate(book.list_ids)}
         natures = {Nature.violation: 0, Nature.default: 1, Nature.lawful: 2, Nature.role: 3}
+        nature = np.zeros(nt, np.int32)
         for code, t in book.type_ids.items():
-            rt = idx.record_types[code]
-            nature[t] = natures[rt.nature]
-            seen = 1.0
-            if rt.source in INADMISSIBLE_SOURCES and rt.source.value == "camera":
-                seen = sc.camera_coverage
-            for p, year in enumerate(years):
-                per_year = sc.rate_in(code, year) * seen
-                for k, tier in enumerate(sc.tiers.values()):
-                    factor = tier.debtor_factor if rt.nature is Nature.default else 1.0
-                    rate[t, k, p] = per_year * factor / 365.0
-                if orgs is not None:
-                    rate[t, -1, p] = per_year * orgs.records_factor.get(code, 0.0) / 365.0
-            if code in sc.records_from:
-                first_day[t] = max(0, (sc.records_from[code] - self.first).days)
-            share[t] = sc.concentration.get(code, 1.0)
-            repeat[t] = sc.repeat_factor.get(code, 1.0)
-            if code in sc.among_scored:
-                if sc.among_scored[code] not in book.scheme_ids:
-                    raise InputError(
-                        f"scenario.among_scored.{code}",
-                        f"no scheme {sc.among_scored[code]!r} in the catalogs",
-                    )
-                scored_in[t] = book.scheme_ids.index(sc.among_scored[code])
-        # a rate per person of the population, made among the concentrated share only
-        rate = rate / share[:, None, None]
-        private = {r.record_type for sch in idx.catalog.schemes if sch.private
-                   for r, _dim, _via in rules_of(sch)}  # fmt: skip
-        for code in private & set(book.type_ids):
-            share[book.type_ids[code]] *= sc.enrolled
+            nature[t] = natures[idx.record_types[code].nature]
         groups = lay.group_start.shape[0] - 1
         group_tier = np.array([g % lay.per_region for g in range(groups)], np.int32)
         sizes = np.diff(lay.group_start).astype(np.int64)
         self.conduct = Conduct(
             rate=rate,
+            period=period,
             first_day=first_day,
-            share=share,
-            repeat=repeat,
+            last_day=last_day,
+            share=np.array([r.concentration for r in rows], np.float64),
+            repeat=np.array([r.repeat for r in rows], np.float64),
+            key=np.array([r.key for r in rows], np.int64),
+            obs_start=obs_start,
+            obs_type=np.array([book.type_ids[o.record_type] for _p, o in obs], np.int32),
+            obs_detect=np.array([o.detection for _p, o in obs], np.float64),
+            obs_region=np.array([o.region for _p, o in obs], np.int32),
+            obs_lo=np.array([o.lo for _p, o in obs], np.float64),
+            obs_hi=np.array([o.hi for _p, o in obs], np.float64),
+            obs_from=np.array([day_of(o.since, 0) for _p, o in obs], np.int32),
+            obs_until=np.array([day_of(o.until, self.days) for _p, o in obs], np.int32),
+            obs_key=np.array([o.key for _p, o in obs], np.int64),
+            obs_scored=np.array([scheme_index.get(o.scored or "", -1) for _p, o in obs], np.int32),
+            obs_listed=np.array([list_index.get(o.listed or "", -1) for _p, o in obs], np.int32),
             nature=nature,
-            scored_in=scored_in,
             group_start=lay.group_start.astype(np.int64),
             group_tier=group_tier,
             group_region=np.array([g // lay.per_region for g in range(groups)], np.int32),
             group_key=np.arange(groups, dtype=np.int64),
             region_key=np.arange(lay.n_regions, dtype=np.int64),
             region_tier_n=sizes.reshape(lay.n_regions, lay.per_region).copy(),
-            period=period,
             agent0=0,
             org_tier=len(sc.tiers) if orgs else -1,
         )
@@ -1418,8 +1488,8 @@ class FoldRun:
         perks = [(scheme_index[p.scheme], p.at_least, m_index[m]) for p in book.perks
                  for m in p.measures]  # fmt: skip
         ordered = np.zeros(max(len(book.order_rows), 1), np.uint64)
-        for o, row in enumerate(book.order_rows):
-            for m in row.measures:
+        for o, order in enumerate(book.order_rows):
+            for m in order.measures:
                 ordered[o] |= np.uint64(1) << np.uint64(m_index[m])
         self.reach = Reach(
             ordered=ordered,
@@ -1438,12 +1508,90 @@ class FoldRun:
             np.ones(nt, np.bool_),
         )  # fmt: skip
         self.uses = np.zeros((max(nm, 1), n_tiers))  # organisations use nothing themselves
-        for k, tier in enumerate(sc.tiers.values()):
-            for m, per_year in tier.uses_per_year.items():
-                if m in m_index:
-                    self.uses[m_index[m], k] = per_year / 365.0
+        for m, k, per_year in self._uses():
+            if m in m_index:
+                self.uses[m_index[m], k] = per_year / 365.0
         self.tier_n = self.conduct.region_tier_n.sum(axis=0)
         self.n_grades = max([len(g) for g in book.grade_names] + [0])
+
+    def _conduct_rows(self, years: list[int]) -> list[ProcessRow]:
+        """A conduct scenario's rates as processes, one per record type, each recorded as
+        itself everywhere (cameras catching ``camera_coverage`` of camera-recorded conduct;
+        private schemes' records made by the enrolled only)."""
+        sc, book = self.scenario, self.regime.book
+        assert isinstance(sc, ConductScenario)
+        idx = self.regime.loaded.index
+        unknown = sorted(set(sc.records_per_year) - set(book.type_ids))
+        if unknown:
+            raise InputError(
+                "scenario.records_per_year", f"no record type {unknown[0]!r} in the catalogs"
+            )
+        roles = sorted(c for c in sc.records_per_year if c in book.role_types)
+        if roles:
+            raise InputError(
+                f"scenario.records_per_year.{roles[0]}",
+                "records a legal role in an organisation; roles come from the organisations",
+            )
+        for code, scheme in sc.among_scored.items():
+            if scheme not in book.scheme_ids:
+                raise InputError(f"scenario.among_scored.{code}", f"no scheme {scheme!r} in the "
+                                 "catalogs")  # fmt: skip
+        private = {r.record_type for sch in idx.catalog.schemes if sch.private
+                   for r, _dim, _via in rules_of(sch)}  # fmt: skip
+        factors = sc.organisations.records_factor if sc.organisations else {}
+        rows = []
+        for code in sc.records_per_year:
+            rt = idx.record_types[code]
+            camera = rt.source in INADMISSIBLE_SOURCES and rt.source.value == "camera"
+            seen = ObservationRow(
+                record_type=code,
+                detection=sc.camera_coverage if camera else 1.0,
+                region=-1,
+                lo=0.0,
+                hi=sc.enrolled if code in private else 1.0,
+                since=None,
+                until=None,
+                scored=sc.among_scored.get(code),
+                listed=None,
+            )
+            rows.append(ProcessRow(
+                name=code,
+                rate_in={y: sc.rate_in(code, y) for y in years},
+                default=rt.nature is Nature.default,
+                since=sc.records_from.get(code),
+                until=None,
+                concentration=sc.concentration.get(code, 1.0),
+                repeat=sc.repeat_factor.get(code, 1.0),
+                organisations=factors.get(code, 0.0),
+                observations=(seen,),
+            ))  # fmt: skip
+        return rows
+
+    def _uses(self) -> list[tuple[str, int, float]]:
+        """(measure, tier, uses per year): a conduct scenario names measures; a world names
+        services, which the regime's ``services`` map measures to."""
+        sc, book = self.scenario, self.regime.book
+        out = []
+        if isinstance(sc, World):
+            services = {s for t in sc.tiers.values() for s in t.uses_per_year}
+            for m, service in self.regime.spec.services.items():
+                if m not in book.measure_kinds:
+                    raise InputError(f"regime.services.{m}", "no such measure in the catalogs")
+                if service not in services:
+                    raise InputError(
+                        f"regime.services.{m}", f"world {sc.name} has no service {service!r}"
+                    )
+                for k, wtier in enumerate(sc.tiers.values()):
+                    out.append((m, k, wtier.uses_per_year.get(service, 0.0)))
+            return out
+        for k, tier in enumerate(sc.tiers.values()):
+            extra = sorted(set(tier.uses_per_year) - set(book.measure_kinds))
+            if extra:
+                raise InputError(
+                    "scenario.tiers.uses_per_year", f"no measure {extra[0]!r} in the catalogs"
+                )
+            out += [(m, k, per_year) for m, per_year in tier.uses_per_year.items()]
+        return out
 
     def partition_bounds(self) -> list[tuple[int, int]]:
         """The partitions as ranges of regions, each about an equal share of the agents."""
@@ -1792,20 +1940,17 @@ class FoldRun:
         return {"gini": first["gini"], "mobility": first["mobility"], "schemes": per}
 
     def subject_of(self, agent: int) -> str:
-        """A valid synthetic resident ID for a person: its province's code (where the ID
-        standard's tables know it; Beijing's otherwise), a birth date (an adult's on the first
-        day) and a sequence from its position; for an organisation, a valid Unified Social
-        Credit Code of its province with its position as the serial."""
-        lay = self.layout
-        group = int(np.searchsorted(lay.group_start, agent, side="right")) - 1
-        region = _address_code(int(lay.region_codes[group // lay.per_region]))
-        if lay.is_organisation(agent):
-            return organisation_code(region, agent)
-        # adults on the run's first day: this world has no ages, and the court list never lists
-        # a minor (the registry refuses such a filing)
-        first, last = date(1940, 1, 1), date(self.first.year - 19, 1, 1)
-        born = first + timedelta(days=(agent // 1000) % max(1, (last - first).days))
-        return resident_id(region, born, agent % 1000)
+        """A valid synthetic resident ID for a person, or Unified Social Credit Code for an
+        organisation, that no real one can be: the code of a county withdrawn before the first
+        ID card (:data:`~socialcredit.identifiers.RETIRED_COUNTY`), a birth date and a sequence
+        from the agent's position."""
+        if self.layout.is_organisation(agent):
+            return organisation_code(RETIRED_COUNTY, agent)
+        # born 1935-1981 (the retired county's years): adults on any day of a run, and the
+        # court list never lists a minor (the registry refuses such a filing)
+        first, last = date(1935, 1, 1), date(1981, 12, 31)
+        born = first + timedelta(days=(agent // 1000) % (last - first).days)
+        return resident_id(RETIRED_COUNTY, born, agent % 1000)
 
     def traced(self) -> list[int]:
         """The traced agents: ``trace_k`` spread evenly over the population."""

@@ -21,9 +21,11 @@ from socialcredit.errors import InputError
 
 if TYPE_CHECKING:
     from socialcredit.sim.folding import ConductScenario
+    from socialcredit.sim.world import World
 
 
 BUNDLED = "socialcredit.sim.scenarios"
+WORLDS = "socialcredit.sim.worlds"
 
 
 def override_path(key: str) -> list[str]:
@@ -150,20 +152,41 @@ def bundled_names() -> list[str]:
     return bundled_toml(BUNDLED)
 
 
-def load_any(ref: str | Path, **overrides: Any) -> ConductScenario:
-    """A bundled scenario by name or a TOML file: the conduct of a synthetic world (rates of
-    records by type and tier, organisations, due process, use of services). ``overrides``
-    (path -> value, :func:`merge_overrides`; a ``None`` value is ignored) change single values
-    before the scenario is validated; keys with dots pass as ``**{'a."b.c"': 1}``."""
-    from socialcredit.sim.common import read_ref
+def load_any(ref: str | Path, **overrides: Any) -> ConductScenario | World:
+    """A bundled scenario or world by name, or a TOML file: a world (``kind = "world"``, in
+    ``sim/worlds/``: conduct processes that every regime observes in its own way) or a conduct
+    scenario (``kind = "conduct"``, the default: rates of records by type, for one regime's
+    catalogs). ``overrides`` (path -> value, :func:`merge_overrides`; a ``None`` value is
+    ignored) change single values before it is validated; keys with dots pass as
+    ``**{'a."b.c"': 1}``."""
+    from socialcredit.sim.common import read_ref, validated
     from socialcredit.sim.folding import ConductScenario, load_conduct_scenario
+    from socialcredit.sim.world import World
 
-    text, source = read_ref(ref, BUNDLED, "scenario")
+    try:
+        text, source = read_ref(ref, BUNDLED, "scenario")
+    except InputError:
+        if isinstance(ref, Path) or str(ref).endswith(".toml"):
+            raise
+        try:
+            text, source = read_ref(ref, WORLDS, "world")
+        except InputError:
+            from socialcredit.sim.common import bundled_toml
+
+            raise InputError(
+                "scenario",
+                f"no scenario {str(ref)!r} (bundled: {', '.join(bundled_toml(BUNDLED))}; "
+                f"worlds: {', '.join(bundled_toml(WORLDS))})",
+            ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError("scenario", f"{source}: not valid TOML: {exc}") from None
-    if raw.get("kind", "conduct") != "conduct":
-        raise InputError("scenario.kind", f"{source}: unknown kind {raw['kind']!r} (conduct)")
-    merge_overrides(raw, {k: v for k, v in overrides.items() if v is not None}, ConductScenario)
+    kind = raw.get("kind", "conduct")
+    if kind not in ("conduct", "world"):
+        raise InputError("scenario.kind", f"{source}: unknown kind {kind!r} (conduct, world)")
+    model: Any = World if kind == "world" else ConductScenario
+    merge_overrides(raw, {k: v for k, v in overrides.items() if v is not None}, model)
+    if kind == "world":
+        return validated(World, raw, source=source, field="world")
     return load_conduct_scenario(raw, source)

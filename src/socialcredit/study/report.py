@@ -23,6 +23,7 @@ What makes the numbers safe to quote:
 from __future__ import annotations
 
 import base64
+import csv
 import html
 import io
 import json
@@ -1132,6 +1133,112 @@ def _resolved(out: Path, study: Study) -> tuple[dict[str, Any], dict[str, Any]]:
     return scenarios, regimes
 
 
+BASELINE = "law-bound"
+"""The regime every other is compared with, where runs share a world, a period and seeds."""
+
+
+def paired_differences(results: pa.Table, runs: Sequence[str]) -> dict[str, Any] | None:
+    """Each run against the law-bound baseline over the same world, period and seeds: per
+    headline figure, the mean of the per-seed differences (run minus baseline, same seed: the
+    same people doing the same things) and its 95% interval; None where no run is the
+    baseline or no other run shares its world and seeds."""
+    base_rows = results.filter(pc.equal(results["point"], "{}")).to_pylist()
+    by_run: dict[str, dict[int, dict[str, Any]]] = {}
+    for r in base_rows:
+        by_run.setdefault(r["run"], {})[r["seed"]] = r
+    baseline = next((run for run in runs
+                     if next(iter(by_run.get(run, {}).values()), {}).get("regime") == BASELINE),
+                    None)  # fmt: skip
+    if baseline is None:
+        return None
+    base = by_run[baseline]
+    first = next(iter(base.values()))
+    same = [run for run in runs if run != baseline and run in by_run and all(
+        r["scenario"] == first["scenario"] and r["start"] == first["start"]
+        and r["end"] == first["end"] for r in by_run[run].values()
+    ) and set(by_run[run]) == set(base)]  # fmt: skip
+    if not same:
+        return None
+    rows = []
+    for label, key, how in ROWS:
+        if how == "share":
+            continue
+        cells: dict[str, dict[str, Any] | None] = {}
+        for run in same:
+            diffs = []
+            for seed, mine in by_run[run].items():
+                a, b = _value(mine, key, how), _value(base[seed], key, how)
+                if a is not None and b is not None:
+                    diffs.append(a - b)
+            if len(diffs) != len(base):
+                cells[run] = None
+                continue
+            mean, half = ci(diffs)
+            cells[run] = {"mean": mean, "half": half, "seeds": len(diffs)}
+        if any(c is not None for c in cells.values()):
+            rows.append({"label": label, "key": key, "how": how, "cells": cells})
+    return {"baseline": baseline, "world": first["scenario"], "runs": same, "rows": rows}
+
+
+def _paired_html(paired: dict[str, Any] | None) -> list[str]:
+    e = html.escape
+    if paired is None:
+        return [
+            "<section><h2>Against the law-bound baseline</h2><p class='meta'>No paired "
+            "comparison: these runs do not share one world, period and seeds with a law-bound "
+            "run, so a difference between them cannot be put down to the regime alone.</p>"
+            "</section>"
+        ]
+    runs, base = paired["runs"], paired["baseline"]
+    parts = [
+        "<section><h2>Against the law-bound baseline, paired by seed</h2>",
+        f"<p>Every run below and the baseline ({e(base)}) ran over the same world "
+        f"({e(paired['world'])}), the same period and the same seeds: the same synthetic people "
+        "doing the same things, judged by different rulebooks. Each cell is the regime's "
+        "figure minus the baseline's, per 100,000 simulated persons, averaged over the seeds, "
+        "with its 95% interval from the paired seeds (the simulation's own chance; not the "
+        "assumed rates). A difference whose interval excludes zero is the regime's doing in "
+        "this model.</p>",
+        "<table class='sbs'><thead><tr><th>figure and unit</th>"
+        + "".join(f"<th>{e(r)} minus {e(base)}</th>" for r in runs)
+        + "</tr></thead><tbody>",
+    ]
+    for row in paired["rows"]:
+        cells = []
+        for run in runs:
+            c = row["cells"].get(run)
+            if c is None:
+                cells.append("<td>n/a</td>")
+                continue
+            mean, half = c["mean"], c["half"]
+            clear = half < abs(mean)
+            cls = "" if clear else " class='small'"
+            cells.append(f"<td{cls}>{mean:+,.1f} ± {half:,.1f}</td>")
+        parts.append(
+            f"<tr><th scope='row'>{e(row['label'])}<span class='unit'>"
+            f"{e(UNITS[row['how']])}</span></th>{''.join(cells)}</tr>"
+        )
+    parts.append(
+        "</tbody></table><p class='meta'>Greyed: the interval includes zero.</p></section>"
+    )
+    return parts
+
+
+def export_paired(out: Path, paired: dict[str, Any] | None) -> None:
+    """``paired.csv`` beside the page: run, baseline, figure, unit, mean difference, the half
+    of its 95% interval and the seeds (no rows where nothing pairs)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["run", "baseline", "figure", "unit", "difference", "half_interval_95", "seeds"])
+    if paired is not None:
+        for row in paired["rows"]:
+            for run, c in row["cells"].items():
+                if c is not None:
+                    w.writerow([run, paired["baseline"], row["key"], UNITS[row["how"]],
+                                f"{c['mean']:.6g}", f"{c['half']:.6g}", c["seeds"]])  # fmt: skip
+    (out / "paired.csv").write_text(buf.getvalue(), encoding="utf-8")
+
+
 def render(out: Path) -> Path:
     """Write ``out/report.html`` from a study folder, and the results beside it (see
     :func:`export`); returns the page's path."""
@@ -1145,6 +1252,8 @@ def render(out: Path) -> Path:
     sweep = sweep_cells(results, study)
     info = {r["run"]: r for r in results.filter(pc.equal(results["point"], "{}")).to_pylist()}
     export(out, results, table, runs)
+    paired = paired_differences(results, runs)
+    export_paired(out, paired)
     e = html.escape
     seeds = f"{len(study.seeds)} seed{'s' if len(study.seeds) != 1 else ''}"
     persons = sorted({r["population"] for r in info.values()})
@@ -1188,6 +1297,7 @@ def render(out: Path) -> Path:
         "last day, and 'ever listed' counts from the warm-up's first day. A run without one "
         "starts from empty lists.</p></section>"
     )
+    parts += _paired_html(paired)
     parts.append("<section><h2>Side by side</h2>")
     head = (
         "<table class='sbs'><thead><tr><th>figure, unit and definition</th>"

@@ -89,6 +89,9 @@ class Sensitivity(Frozen):
 class Study(Frozen):
     name: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
+    world: str | None = None
+    """The world every run without a ``scenario`` of its own runs over (bundled name or TOML
+    path): the same people doing the same things under each regime."""
     population: int = Field(ge=1, le=2_000_000_000)
     seeds: tuple[int, ...] = Field(min_length=1, max_length=100)
     threads: int = Field(default=2, ge=1, le=256)
@@ -101,6 +104,19 @@ class Study(Frozen):
     sweep: dict[str, Any] | None = None
     """``run`` (a run's name) and parameter path -> list of values: the grid. A table of
     parameters (TOML's dotted keys) is flattened into paths."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _world(cls, value: Any) -> Any:
+        """Runs that name no scenario run over the study's world."""
+        if not isinstance(value, dict) or "world" not in value:
+            return value
+        runs = value.get("runs")
+        if isinstance(runs, list):
+            value = {**value, "runs": [
+                {"scenario": value["world"], **r} if isinstance(r, dict) else r for r in runs
+            ]}  # fmt: skip
+        return value
 
     @field_validator("sweep", mode="before")
     @classmethod

@@ -1,0 +1,274 @@
+"""The world: one synthetic society that every regime runs over.
+
+A world (TOML, bundled ones in ``sim/worlds/``) says what people do, with no regime in it:
+conduct *processes* (refusing a court judgment, a traffic offence, a post critical of an
+official, a loan repaid late, volunteering...), each a rate per person per year (by income tier,
+by year), how often people use each service a measure can deny (flights, G trains, loans...),
+households, friends, organisations and cities. A regime says which catalogs apply, and how it
+*observes* that conduct: which process becomes which record type, where (the nation, a province,
+a city; a share enrolled) and from when, with what detection rate (:class:`Observe`), and which
+measure governs which service.
+
+The same seed gives the same people doing the same things under every regime (the engine draws
+each event and its future from streams keyed by the process, never by the regime); what differs
+is what each regime records and does with it, plus any response to sanctions (a process's
+``repeat_factor``, and conduct a regime elicits: ``among_scored``), which the report shows.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, model_validator
+
+from socialcredit.errors import InputError
+from socialcredit.sim.common import Frozen
+from socialcredit.sim.population import NATIONAL_2020, regions
+
+if TYPE_CHECKING:
+    from socialcredit.rules import Rulebook
+
+NATION = "nation"
+
+
+class WorldTier(Frozen):
+    share: float = Field(gt=0, le=1)
+    debtor_factor: float = Field(default=1.0, ge=0)
+    """Multiplies the rate of processes of kind ``default`` in the tier."""
+    uses_per_year: dict[str, float] = Field(default_factory=dict)
+    """Service -> how often a member uses it in a year (a flight, a G-train journey, a loan)."""
+
+
+class Process(Frozen):
+    """Something people do, whatever any regime makes of it."""
+
+    per_year: float | dict[int, float]
+    """Events per year per person among whom it falls (see ``concentration``): one rate, or a
+    table by calendar year (the latest year listed at or before a day's year holds; none
+    before the first)."""
+    kind: Literal["violation", "default", "lawful"] = "violation"
+    """``default``: an obligation not met (the tiers' debtor factors apply, and it may be
+    performed later: ``due_process.fulfilment_per_year``)."""
+    since: date | None = None
+    until: date | None = None
+    concentration: float = Field(default=1.0, gt=0, le=1)
+    """The share of each group among whom its events fall (spread evenly over the group): a
+    dog owner's offences fall among the 1.1% who keep a dog."""
+    repeat_factor: float = Field(default=1.0, gt=0)
+    """A response to sanctions: each earlier record of it multiplies a person's rate."""
+    organisations: float = Field(default=0.0, ge=0)
+    """An organisation's rate as a multiple of the average person's (0: persons only)."""
+    source: str = "ASSUMPTION"
+
+    def rate_in(self, year: int) -> float:
+        if isinstance(self.per_year, float | int):
+            return float(self.per_year)
+        years = [y for y in self.per_year if y <= year]
+        return self.per_year[max(years)] if years else 0.0
+
+
+class City(Frozen):
+    province: str
+    population: int = Field(gt=0)
+    source: str = "ASSUMPTION"
+
+
+class WorldDueProcess(Frozen):
+    wrong_share: float = Field(default=0.0, ge=0, le=1)
+    """Share of recorded events attributed to the wrong person (the regime's observation is
+    imperfect; a regime may set its own)."""
+    objected_innocent: float = Field(default=0.0, ge=0, le=1)
+    upheld_innocent: float = Field(default=0.0, ge=0, le=1)
+    objected_guilty: float = Field(default=0.0, ge=0, le=1)
+    upheld_guilty: float = Field(default=0.0, ge=0, le=1)
+    decided_after_days: int = Field(default=20, ge=0)
+    fulfilment_per_year: float = Field(default=0.0, ge=0)
+    repair_share: float = Field(default=0.0, ge=0, le=1)
+
+
+class WorldOrganisations(Frozen):
+    per_person: float = Field(ge=0, le=1)
+
+
+class World(Frozen):
+    kind: Literal["world"] = "world"
+    name: str
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    start: date
+    end: date
+    represented: int = Field(default=NATIONAL_2020, gt=0)
+    tiers: dict[str, WorldTier]
+    processes: dict[str, Process]
+    cities: dict[str, City] = Field(default_factory=dict)
+    household_size: int = Field(default=1, ge=1, le=255)
+    friends: int = Field(default=0, ge=0, le=255)
+    organisations: WorldOrganisations | None = None
+    due_process: WorldDueProcess = Field(default_factory=WorldDueProcess)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> World:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        total = sum(t.share for t in self.tiers.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"tier shares must sum to 1 (they sum to {total:g})")
+        provinces = {r.name: r.population for r in regions()}
+        taken: dict[str, int] = {}
+        for name, city in self.cities.items():
+            if city.province not in provinces:
+                raise ValueError(f"cities.{name}.province: no province {city.province!r}")
+            taken[city.province] = taken.get(city.province, 0) + city.population
+            if taken[city.province] > provinces[city.province]:
+                raise ValueError(f"cities in {city.province} outnumber the province")
+        return self
+
+    def area(self, where: str) -> tuple[int, float, float]:
+        """Where ``where`` is: (region index or -1 for the nation, and the share of each of its
+        groups it covers as ``[lo, hi)`` fractions). A city is the next fractions of its
+        province's groups, in the order the world lists its cities."""
+        if where == NATION:
+            return -1, 0.0, 1.0
+        names = [r.name for r in regions()]
+        if where in names:
+            return names.index(where), 0.0, 1.0
+        if where not in self.cities:
+            raise InputError(
+                "regime.observe.where", f"no province or city {where!r} in world {self.name}"
+            )
+        population = {r.name: r.population for r in regions()}
+        city = self.cities[where]
+        lo = 0.0
+        for name, other in self.cities.items():
+            if name == where:
+                break
+            if other.province == city.province:
+                lo += other.population / population[city.province]
+        return names.index(city.province), lo, lo + city.population / population[city.province]
+
+
+class Observe(Frozen):
+    """How a regime records a process."""
+
+    process: str
+    record_type: str
+    detection: float = Field(default=1.0, ge=0, le=1)
+    """Share of the events in its area and period that become records."""
+    where: str = NATION
+    """``nation``, a province, or a city of the world."""
+    enrolled: float = Field(default=1.0, gt=0, le=1)
+    """Share of the area's people it observes at all (an opt-in scheme's members)."""
+    since: date | None = None
+    until: date | None = None
+    among_scored: str | None = None
+    """A scheme whose scored people alone do this (conduct the regime elicits)."""
+    among_listed: str | None = None
+    """A list whose members alone do this (a course taken to leave it)."""
+
+
+@dataclass(frozen=True)
+class ObservationRow:
+    record_type: str
+    detection: float
+    region: int
+    lo: float
+    hi: float
+    since: date | None
+    until: date | None
+    scored: str | None
+    listed: str | None
+
+    @property
+    def key(self) -> int:
+        return stream_key_of(self.record_type)
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    """A process as the engine runs it, with the observations of the regime."""
+
+    name: str
+    rate_in: dict[int, float]
+    """Year -> events per person per year."""
+    default: bool
+    since: date | None
+    until: date | None
+    concentration: float
+    repeat: float
+    organisations: float
+    observations: tuple[ObservationRow, ...]
+
+    @property
+    def key(self) -> int:
+        return stream_key_of(self.name)
+
+
+def stream_key_of(name: str) -> int:
+    """A process's or record type's stream key: a hash of its name (the same in every run)."""
+    return zlib.crc32(name.encode()) & 0x3FFFFFFF
+
+
+def observed_processes(
+    world: World, observe: tuple[Observe, ...], book: Rulebook, years: list[int], regime: str
+) -> list[ProcessRow]:
+    """The world's processes with what the regime records of them; refused by name: an
+    observation of a process the world lacks, of a record type no catalog of the regime has, or
+    of a scheme or list it lacks, and a regime that observes nothing."""
+    if not observe:
+        raise InputError(
+            "regime.observe",
+            f"regime {regime} says nothing about how it records conduct (no [[observe]] "
+            f"entries): it cannot run over world {world.name}",
+        )
+    by_process: dict[str, list[ObservationRow]] = {}
+    for k, o in enumerate(observe):
+        where = f"regime.observe[{k}]"
+        if o.process not in world.processes:
+            raise InputError(
+                f"{where}.process", f"world {world.name} has no conduct process {o.process!r}"
+            )
+        if o.record_type not in book.type_ids:
+            raise InputError(
+                f"{where}.record_type", f"no record type {o.record_type!r} in the catalogs"
+            )
+        if o.among_scored is not None and o.among_scored not in book.scheme_ids:
+            raise InputError(f"{where}.among_scored", f"no scheme {o.among_scored!r}")
+        if o.among_listed is not None and o.among_listed not in book.list_ids:
+            raise InputError(f"{where}.among_listed", f"no list {o.among_listed!r}")
+        if o.record_type in book.role_types:
+            raise InputError(
+                f"{where}.record_type",
+                "records a legal role; roles come from the world's organisations",
+            )
+        region, lo, hi = world.area(o.where)
+        hi = lo + (hi - lo) * o.enrolled
+        by_process.setdefault(o.process, []).append(
+            ObservationRow(
+                o.record_type,
+                o.detection,
+                region,
+                lo,
+                hi,
+                o.since,
+                o.until,
+                o.among_scored,
+                o.among_listed,
+            )  # fmt: skip
+        )
+    return [
+        ProcessRow(
+            name=name,
+            rate_in={y: p.rate_in(y) * p.concentration for y in years},  # per person
+            default=p.kind == "default",
+            since=p.since,
+            until=p.until,
+            concentration=p.concentration,
+            repeat=p.repeat_factor,
+            organisations=p.organisations,
+            observations=tuple(by_process.get(name, ())),
+        )
+        for name, p in world.processes.items()
+    ]
