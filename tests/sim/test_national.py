@@ -26,6 +26,7 @@ PUBLISHED = {
 """FACTS.md: SPC figures for September 2018; Global Times 2019-02-28 for the end of 2018
 (listed: cumulative; flights and trains: bookings blocked; fulfilled: debtors who performed)."""
 STOCKS = {"listed_ever"}
+COURT = "court-dishonest-debtors"  # law-bound's one catalog
 
 
 @pytest.mark.parametrize("world", ["national-2013", "china"])
@@ -152,3 +153,75 @@ def test_traced_agents_and_representatives_are_what_the_registry_says(tmp_path: 
             assert {a.measure for a in reached.measures} == set(mine["measures"])
             assert all(a.via_role == "legal_representative" for a in reached.measures)
     assert listed > 50 and orgs > 3
+
+
+def test_the_trace_with_due_process_replays_through_the_registry_from_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """``--trace K`` writes records and their lifecycle (objections upheld, debts performed)
+    as ``socialcredit records import`` loads them unchanged; a fresh registry given both, asked
+    for each traced subject's profile on the last day, says what the engine says."""
+    import json
+    import subprocess
+    import sys
+
+    out, db = tmp_path / "run", tmp_path / "registry.db"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "socialcredit", *args], capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+
+    rate = 'records_per_year."court.dishonest_debtor.refuse_to_perform"'
+    done = cli("simulate", "--scenario", "national-2013", "--regime", "law-bound",
+               "--population", "3000", "--start", "2015-01-01", "--end", "2016-12-31",
+               "--set", f"{rate}.2015=0.3", "--set", "due_process.wrong_share=0.2",
+               "--set", "due_process.objected_guilty=0.3", "--set", "due_process.upheld_guilty=0.5",
+               "--set", "due_process.fulfilment_per_year=1.0", "--set",
+               "organisations.per_person=0.2", "--trace", "3000", "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = (out / "trace" / "events.jsonl").read_text().splitlines()
+    kinds = {json.loads(line)["event"] for line in events}
+    assert {"objection_upheld", "fulfilled"} <= kinds
+    assert cli("db", "init", "--db", str(db)).returncode == 0
+    for name in ("records.jsonl", "events.jsonl"):
+        imported = cli("records", "import", str(out / "trace" / name), "--db", str(db),
+                       "--catalog", COURT)  # fmt: skip
+        assert imported.returncode == 0, imported.stderr
+    assert f"imported {len(events)} lifecycle event(s)" in imported.stdout
+    states = [json.loads(line) for line in (out / "trace" / "state.jsonl").read_text().splitlines()]
+    lines = (out / "trace" / "records.jsonl").read_text().splitlines()
+    with_records = {json.loads(line)["subject"] for line in lines}
+    chosen = [s for s in states if s["subject"] in with_records]
+    listed = [s for s in chosen if s["lists"]][:20]
+    unlisted = [s for s in chosen if not s["lists"]][:20]
+    assert len(listed) >= 10 and len(unlisted) >= 5
+    for state in listed + unlisted:
+        shown = cli("profile", state["subject"], "--as-of", state["as_of"], "--format", "json",
+                    "--db", str(db), "--catalog", COURT)  # fmt: skip
+        assert shown.returncode == 0, shown.stderr
+        profile = json.loads(shown.stdout)
+        assert [m["list"] for m in profile["lists"]] == [m["list"] for m in state["lists"]], state
+        own = {m["measure"] for m in profile["measures"] if not m.get("via_role")}
+        assert own == {m["measure"] for m in state["measures"]}, state
+
+
+def test_an_events_file_naming_an_unknown_record_writes_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "registry.db"
+    bad = tmp_path / "events.jsonl"
+    bad.write_text('{"record": "no-such-key", "event": "fulfilled", "on": "2020-01-01"}\n'
+                   '{"record": "x", "event": "teleported", "on": "2020-01-01"}\n')  # fmt: skip
+    run = [sys.executable, "-m", "socialcredit"]
+    assert (
+        subprocess.run([*run, "db", "init", "--db", str(db)], capture_output=True).returncode == 0
+    )
+    done = subprocess.run([*run, "records", "import", str(bad), "--db", str(db)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode != 0
+    assert "line 2: event: 'teleported' is not one of" in done.stderr
+    bad.write_text('{"record": "no-such-key", "event": "fulfilled", "on": "2020-01-01"}\n')
+    done = subprocess.run([*run, "records", "import", str(bad), "--db", str(db)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode != 0 and "line 1: record: no record with client_key" in done.stderr

@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError
 
 from socialcredit.errors import ImportRejected, InputError
 from socialcredit.registry.config import db_url, parse_date, registry_catalog
-from socialcredit.registry.importing import import_file
+from socialcredit.registry.importing import import_events_file, import_file, is_events_file
 from socialcredit.registry.ledger import Ledger, normalise_url
 
 db_app = typer.Typer(help="The ledger database.", no_args_is_help=True)
@@ -76,7 +76,10 @@ def import_cmd(
         typer.Option("--as-of", help="Today for validation and projections (YYYY-MM-DD)."),
     ] = None,
 ) -> None:
-    """Import records, all or nothing: every line is checked before anything is written."""
+    """Import records, all or nothing: every line is checked before anything is written. A JSON
+    Lines file of lifecycle events (``record``: the record's client_key, ``event``, ``on``,
+    optional ``note``; what ``simulate --trace`` writes as ``events.jsonl``) is imported the
+    same way, after the records it names."""
     today = date.today()
     on = parse_date(as_of, field="as-of", default=today)
     if on > today:
@@ -84,15 +87,19 @@ def import_cmd(
             "as-of", f"{on} is in the future: records are checked against today ({today})"
         )
     loaded = registry_catalog(catalog or ())
+    events = fmt is not FileFormat.csv and file.suffix != ".csv" and is_events_file(file)
     with Ledger.open(db_url(db)) as ledger:
         try:
-            report = import_file(
-                ledger,
-                file,
-                catalog=loaded,
-                as_of=on,
-                fmt=fmt.value if fmt is not None else None,
-            )
+            if events:
+                report = import_events_file(ledger, file, catalog=loaded, as_of=on)
+            else:
+                report = import_file(
+                    ledger,
+                    file,
+                    catalog=loaded,
+                    as_of=on,
+                    fmt=fmt.value if fmt is not None else None,
+                )
         except ImportRejected as exc:
             err_console.print(
                 f"[bold red]error:[/] {file.name}: {len(exc.problems)} bad line(s), "
@@ -101,6 +108,9 @@ def import_cmd(
             for n, field, message in exc.problems:
                 err_console.print(f"line {n}: {field}: {message}", markup=False)
             raise typer.Exit(code=exc.exit_code) from None
+    if events:
+        typer.echo(f"imported {report.imported} lifecycle event(s) ({report.seconds:.2f} s)")
+        return
     typer.echo(
         f"imported {report.imported} record(s), skipped {report.skipped} already present "
         f"({report.seconds:.2f} s, {report.rate:,.0f} records/s)"

@@ -44,7 +44,16 @@ from socialcredit.registry.ledger import (
     default_projector,
 )
 
-__all__ = ["FIELDS", "ImportReport", "REQUIRED", "import_file", "parse_file"]
+__all__ = [
+    "EVENT_FIELDS",
+    "FIELDS",
+    "REQUIRED",
+    "ImportReport",
+    "import_events_file",
+    "import_file",
+    "is_events_file",
+    "parse_file",
+]
 
 Format = Literal["jsonl", "csv"]
 REQUIRED: tuple[str, ...] = ("subject", "record_type", "authority", "decided_on", "decision_ref")
@@ -119,6 +128,97 @@ def import_file(
         skipped=result.skipped,
         lines=len(rows),
         subjects=result.subjects,
+        seconds=time.perf_counter() - started,
+    )
+
+
+EVENT_FIELDS: tuple[str, ...] = ("record", "event", "on", "note")
+"""A lifecycle event's line: ``record`` (the record's ``client_key``), ``event`` (a kind of
+:class:`~socialcredit.registry.model.EventKind`), ``on`` (ISO date), optional ``note``."""
+
+
+def is_events_file(path: str | Path) -> bool:
+    """Whether a JSON Lines file holds lifecycle events (its first line has ``event``)."""
+    for raw in _read(Path(path)).split(b"\n"):
+        if raw.strip():
+            try:
+                first = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return False
+            return isinstance(first, dict) and "event" in first and "subject" not in first
+    return False
+
+
+def import_events_file(
+    ledger: Ledger,
+    path: str | Path,
+    *,
+    catalog: Loaded,
+    as_of: date,
+    actor: str = "import",
+    project: Projector | None = None,
+) -> ImportReport:
+    """Lifecycle events of records already filed (one JSON object a line, :data:`EVENT_FIELDS`),
+    all or nothing: every line is checked (fields, kind, date not after ``as_of``, note) and
+    every record found by its ``client_key`` before anything is written; each event is the
+    record's authority's. What ``socialcredit simulate --trace`` writes as ``events.jsonl``
+    loads unchanged, after its ``records.jsonl``."""
+    from socialcredit.registry.ledger import text_problem
+    from socialcredit.registry.model import EventKind, LifecycleEvent
+
+    started = time.perf_counter()
+    rows: list[tuple[int, str, LifecycleEvent]] = []
+    problems: list[Problem] = []
+    kinds = {k.value for k in EventKind}
+    for n, raw in enumerate(_read(Path(path)).split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            problems.append((n, "line", f"not valid JSON: {_json_reason(exc)}"))
+            continue
+        if type(obj) is not dict:
+            problems.append((n, "line", f"expected a JSON object, got {_json_type(obj)}"))
+            continue
+        missing = [k for k in EVENT_FIELDS[:3] if k not in obj]
+        extra = sorted(set(obj) - set(EVENT_FIELDS))
+        if missing or extra:
+            field = (missing or extra)[0]
+            problems.append((n, field, "missing" if missing else "not a field of an event"))
+            continue
+        key, kind, on, note = obj["record"], obj["event"], obj["on"], obj.get("note")
+        if not isinstance(key, str) or (why := text_problem(key)) is not None:
+            problems.append((n, "record", why or "expected the record's client_key (text)"))
+            continue
+        if kind not in kinds:
+            problems.append((n, "event", f"{kind!r} is not one of {', '.join(sorted(kinds))}"))
+            continue
+        try:
+            day = date.fromisoformat(on) if isinstance(on, str) and len(on) == 10 else None
+        except ValueError:
+            day = None
+        if day is None:
+            problems.append((n, "on", f"{on!r} is not a date (YYYY-MM-DD)"))
+            continue
+        if day > as_of:
+            problems.append((n, "on", f"{day} is after {as_of}"))
+            continue
+        if note is not None and (not isinstance(note, str) or text_problem(note) is not None):
+            problems.append((n, "note", "expected text without control characters"))
+            continue
+        rows.append((n, key, LifecycleEvent(key, EventKind(kind), day, note=note or "")))
+    if problems:
+        raise ImportRejected(problems)
+    done = ledger.import_events(
+        rows, actor=actor, project=project or default_projector(catalog, as_of),
+        source=Path(path).name,
+    )  # fmt: skip
+    return ImportReport(
+        imported=done,
+        skipped=0,
+        lines=len(rows),
+        subjects=0,
         seconds=time.perf_counter() - started,
     )
 

@@ -1549,6 +1549,65 @@ class Ledger:
             )
         return LifecycleEvent(str(rid), kind, event.on, event.actor, event.note)
 
+    def import_events(
+        self,
+        rows: Sequence[tuple[int, str, LifecycleEvent]],
+        *,
+        actor: str,
+        project: Projector,
+        source: str | None = None,
+    ) -> int:
+        """Lifecycle events of records already filed, each named by its record's
+        ``client_key`` (``rows``: line number, the key, the event with its kind, day and note),
+        in ONE transaction: every key must name exactly one record and each event is appended
+        as that record's authority's; then the projection of every touched subject is
+        refreshed. A key naming no record, or several, refuses the whole import
+        (:class:`ImportRejected`, nothing written). Returns the events appended."""
+        self._check_ready()
+        with _translated("importing events"), self._write() as conn:
+            keys = sorted({key for _n, key, _e in rows})
+            found: dict[str, list[tuple[int, str, str]]] = {}
+            for chunk in range(0, len(keys), 500):
+                part = keys[chunk : chunk + 500]
+                for rid, key, authority, subject in conn.execute(
+                    sa.select(t_records.c.id, t_records.c.client_key, t_records.c.authority,
+                              t_records.c.subject).where(t_records.c.client_key.in_(part))
+                ):  # fmt: skip
+                    found.setdefault(key, []).append((rid, authority, subject))
+            problems: list[tuple[int, str, str]] = []
+            for n, key, _e in rows:
+                hits = found.get(key, [])
+                if not hits:
+                    problems.append((n, "record", f"no record with client_key {key!r}"))
+                elif len(hits) > 1:
+                    problems.append((n, "record", f"client_key {key!r} names several records "
+                                                  "(of different authorities)"))  # fmt: skip
+            if problems:
+                raise ImportRejected(problems)
+            subjects: set[str] = set()
+            now = _now()
+            values = []
+            for _n, key, ev in rows:
+                rid, authority, subject = found[key][0]
+                subjects.add(subject)
+                values.append({"record_id": rid, "kind": EventKind(ev.kind).value,
+                               "on_date": ev.on, "actor": authority, "note": ev.note,
+                               "client_key": None, "entered_at": now})  # fmt: skip
+            for chunk in range(0, len(values), 20_000):
+                conn.execute(t_events.insert(), values[chunk : chunk + 20_000])
+            refreshed = set(subjects)
+            self._refresh(conn, subjects, project, project.as_of, refreshed=refreshed)
+            self._audit(
+                conn,
+                actor=actor,
+                action="events.import",
+                subject=None,
+                purpose="bulk import of lifecycle events",
+                detail={"events": len(values), "source": source or ""},
+                subjects=refreshed,
+            )
+        return len(values)
+
     def facts(self, subject: str) -> list[Record | LifecycleEvent]:
         """The subject's records and their events, and those of every organisation in which
         the subject holds a legal role (its role records name the organisation as
