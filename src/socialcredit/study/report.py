@@ -86,11 +86,9 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("Wrongly attributed records", "false_records", "flow"),
     ("Uses denied, every measure", "denials", "flow"),
     ("Denials of innocents", "innocent_denials", "flow"),
-    ("Objections filed", "objections_filed", "flow"),
     ("Objections upheld", "objections_upheld", "flow"),
     ("Repairs granted", "repairs_granted", "flow"),
     ("Obligations performed (records of defaults)", "fulfilled", "flow"),
-    ("Debts performed after listing", "fulfilled_after_listing", "flow"),
     ("Left a list (expiry, repair, performance, score recovered)", "delisted", "flow"),
     ("Gini of scores (0 = equal)", "gini", "share"),
     ("Mobility: share of those ever at the bottom who climbed out", "mobility", "share"),
@@ -119,12 +117,9 @@ DEFINITIONS: dict[str, str] = {
     "loan applied for, job applied for... by a restricted person counts once. The court list's "
     "engine counts flights and G-trains only.",
     "innocent_denials": "Denials (as above) of persons with no legal violation of their own.",
-    "objections_filed": "Objections filed against records (the court list's engine; the one "
-    "engine draws only whether an objection is upheld).",
     "objections_upheld": "Objections decided in the subject's favour: the record is voided.",
     "repairs_granted": "Credit repairs granted: the record stops counting before its time.",
     "fulfilled": "Records of defaults whose obligation was performed (listed or not).",
-    "fulfilled_after_listing": "Listed debtors who performed the judgment after being listed.",
     "delisted": "Times someone left a list (its period ended, a repair was granted, the debt "
     "was performed, the score recovered).",
     "gini": "Inequality of scores in the regime's first graded scheme on the last day: 0 when "
@@ -137,23 +132,6 @@ UNITS = {
     "stock": "per 100,000 simulated persons, at the end of the run",
     "flow": "per 100,000 simulated persons per year of the run",
     "share": "a share (0 to 1), not scaled",
-}
-
-# why a figure is not applicable (n/a) to a run of one engine: the engine does not count it
-NOT_COUNTED: dict[str, dict[str, str]] = {
-    "court": {
-        "delisted": "the court list's engine does not count departures from the list (see "
-        "'Debts performed after listing' and 'Listed at the end')",
-        "fulfilled": "the court list's engine counts performance only after listing (see "
-        "'Debts performed after listing')",
-        "gini": "the court list has no score",
-    },
-    "one": {
-        "objections_filed": "the one engine draws whether an objection is upheld; filings are "
-        "not counted",
-        "fulfilled_after_listing": "the one engine counts every performed obligation (see "
-        "'Obligations performed')",
-    },
 }
 
 MIN_COUNT = 20
@@ -273,10 +251,7 @@ def item_titles(study: Study) -> dict[str, str]:
 
 def not_applicable(key: str, row: dict[str, Any]) -> str:
     """Why ``row`` (a run's result) has no figure ``key``."""
-    engine = row.get("engine") or "one"
     regime = row.get("regime", "")
-    if key in NOT_COUNTED.get(engine, {}):
-        return NOT_COUNTED[engine][key]
     kind, _, rest = key.partition(".")
     item, _, figure = rest.rpartition(".")
     if key == "gini":
@@ -284,26 +259,23 @@ def not_applicable(key: str, row: dict[str, Any]) -> str:
     if key == "mobility":
         return "nobody was ever at the bottom (on a list, or in the lowest grade)"
     if kind == "list":
-        if engine == "court":
-            return "the court list's engine reports its one list as 'Listed at the end'"
         return f"regime {regime} has no such list"
     if kind == "measure":
-        if engine == "court":
-            return "the court list's engine counts denials of its two travel measures only"
-        return f"no list or perk of regime {regime} carries this measure"
-    return "this run's engine does not report this figure"
+        return f"no list, order or perk of regime {regime} carries this measure"
+    return "the engine does not report this figure for this run"
 
 
 _LIST_FIGURES = {"listed_now", "listed_ever", "delisted", "restricted_now",
                  "restricted_innocents", "denials", "innocent_denials"}  # fmt: skip
 
 
-def _does_not_apply(key: str, row: dict[str, Any], scenario: dict[str, Any] | None) -> str | None:
+def _does_not_apply(
+    key: str, row: dict[str, Any], scenario: dict[str, Any] | None, regime: dict[str, Any] | None
+) -> str | None:
     """Why a figure a run reports (as 0) does not apply to it: the regime has no list, so no
-    one can be listed or restricted; or the scenario gives no rate of use of a measure, so its
+    one can be listed or restricted; or nobody uses what a measure governs (the scenario gives
+    no rate of use of it; over a world, the regime maps it to no service people use), so its
     denials are not modelled."""
-    if row.get("engine") == "court":
-        return None
     has_list = any(k.startswith("t_list.") and v is not None for k, v in row.items())
     if key in _LIST_FIGURES and not has_list:
         return f"regime {row.get('regime')} has no list: no one is listed or restricted by it"
@@ -311,6 +283,9 @@ def _does_not_apply(key: str, row: dict[str, Any], scenario: dict[str, Any] | No
         return None
     uses = [m for t in scenario.get("tiers", {}).values()
             for m, rate in t.get("uses_per_year", {}).items() if rate > 0]  # fmt: skip
+    if scenario.get("kind") == "world":  # uses are by service; the regime maps measures to them
+        services = (regime or {}).get("services", {})
+        uses = [m for m, service in services.items() if service in uses]
     if key == "denials" and not uses:
         return f"scenario {scenario.get('name')} models no use of any measure (uses_per_year)"
     measure = key.removeprefix("measure.").removesuffix(".denials")
@@ -327,6 +302,7 @@ def side_by_side(
     runs: Sequence[str],
     scenarios: dict[str, dict[str, Any]] | None = None,
     titles: dict[str, str] | None = None,
+    regimes: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per figure, one cell per run (base points only). A cell is a dict: ``mean``,
     ``half`` (of the 95% interval), ``seeds``, ``raw`` (mean count of agents or events behind
@@ -342,7 +318,9 @@ def side_by_side(
             if not mine:
                 cells[run] = None
                 continue
-            reason = _does_not_apply(key, mine[0], (scenarios or {}).get(run))
+            reason = _does_not_apply(
+                key, mine[0], (scenarios or {}).get(run), (regimes or {}).get(run)
+            )
             vals = [v for r in mine if (v := _value(r, key, how)) is not None]
             if reason is not None or not vals:
                 cells[run] = {"na": reason or not_applicable(key, mine[0])}
@@ -509,10 +487,9 @@ def _plots(
     )
     bars(
         [
-            ("objections_filed", "objections filed"),
-            ("objections_upheld", "upheld"),
+            ("objections_upheld", "objections upheld"),
             ("repairs_granted", "repairs granted"),
-            ("fulfilled_after_listing", "debts performed after listing"),
+            ("fulfilled", "obligations performed"),
             ("delisted", "left a list"),
         ],
         "Due process and compliance",
@@ -1246,7 +1223,7 @@ def render(out: Path) -> Path:
     results = read_results(out)
     runs = [r.name for r in study.runs]
     scenarios, regimes = _resolved(out, study)
-    table = side_by_side(results, runs, scenarios, item_titles(study))
+    table = side_by_side(results, runs, scenarios, item_titles(study), regimes)
     figures = _plots(out, study, results, table)
     calib = calibration(out, results)
     sweep = sweep_cells(results, study)
