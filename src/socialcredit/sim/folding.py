@@ -80,7 +80,7 @@ from socialcredit.sim.world import (
     observed_processes,
 )
 
-__all__ = ["RUNS", "ConductScenario", "FoldRegime", "FoldRun", "load_fold_regime"]
+__all__ = ["RUNS", "ConductScenario", "FoldRegime", "FoldRun", "Partition", "load_fold_regime"]
 
 I8 = npt.NDArray[np.int8]
 I32 = npt.NDArray[np.int32]
@@ -1319,6 +1319,17 @@ def _grow(arr: Any, need: int, fill: Any) -> Any:
     return new
 
 
+class Partition(NamedTuple):
+    """What a partition's run gives back (:meth:`FoldRun.run_partition`)."""
+
+    r0: int
+    r1: int
+    rows: I64
+    """[day, region of the partition, column]"""
+    traced: dict[int, dict[str, Any]]
+    spread: list[tuple[F64, I64, int, int]]
+
+
 @dataclass
 class FoldRun:
     """A regime's catalogs over a population with a scenario's conduct, day by day."""
@@ -1617,15 +1628,31 @@ class FoldRun:
 
         A partition is a range of regions: nothing in a region's conduct, random streams,
         households or friends reaches another, so every split gives the same rows."""
+        return self.gather([self.run_partition(r0, r1) for r0, r1 in self.partition_bounds()])
+
+    def gather(self, parts: list[Partition]) -> dict[str, Any]:
+        """The run's columns from its partitions' results (any order), as :meth:`simulate`
+        returns them; keeps the traced agents and the inequality figures' parts."""
         names = self.column_names()
         by_region = np.zeros((self.days, self.layout.n_regions, len(names)), np.int64)
         self._traced: dict[int, dict[str, Any]] = {}
         self._spread: list[list[tuple[F64, I64, int, int]]] = [
             [] for _ in self.regime.book.scheme_ids
         ]
-        for r0, r1 in self.partition_bounds():
-            by_region[:, r0:r1] = self._simulate_part(r0, r1, len(names))
+        for part in sorted(parts, key=lambda p: p.r0):
+            by_region[:, part.r0 : part.r1] = part.rows
+            self._traced.update(part.traced)
+            for si, spread in enumerate(part.spread):
+                self._spread[si].append(spread)
         return {"names": names, "rows": by_region.sum(axis=1), "by_region": by_region}
+
+    def run_partition(self, r0: int, r1: int) -> Partition:
+        """Regions ``r0 .. r1 - 1`` simulated on their own (nothing crosses a partition): their
+        rows per day and region, their traced agents, their part of the inequality figures.
+        What a worker on another machine returns (:meth:`gather` puts the parts together)."""
+        rows, st, log, a0, a1 = self._simulate_part(r0, r1, len(self.column_names()))
+        traced = {a: self._kept(a, a - a0, st, log) for a in self.traced() if a0 <= a < a1}
+        return Partition(r0, r1, rows, traced, self._spread_of(st))
 
     def _part_conduct(self, r0: int, r1: int) -> tuple[Conduct, int, int]:
         """The conduct of regions ``r0 .. r1 - 1`` and their first and last + 1 agent."""
@@ -1643,7 +1670,7 @@ class FoldRun:
         )
         return part, a0, a1
 
-    def _simulate_part(self, r0: int, r1: int, n_columns: int) -> I64:
+    def _simulate_part(self, r0: int, r1: int, n_columns: int) -> tuple[I64, State, I32, int, int]:
         book = self.regime.book
         conduct, a0, a1 = self._part_conduct(r0, r1)
         n = a1 - a0
@@ -1738,11 +1765,7 @@ class FoldRun:
                     "population", f"an agent's records (with its links) exceed {SCRATCH:,}"
                 )
             d = reached
-        for agent in self.traced():
-            if a0 <= agent < a1:
-                self._traced[agent] = self._kept(agent, agent - a0, st, log)
-        self._spread_of(st)
-        return rows
+        return rows, st, log, a0, a1
 
     def _kept(self, agent: int, i: int, st: State, log: I32) -> dict[str, Any]:
         """What a traced agent's replay needs: its state on the last day and its facts."""
@@ -1787,10 +1810,11 @@ class FoldRun:
         return {"agent": agent, "lists": lists, "grades": grades, "measures": measures,
                 "reached": reached, "scores": scores, "facts": facts}  # fmt: skip
 
-    def _spread_of(self, st: State) -> None:
+    def _spread_of(self, st: State) -> list[tuple[F64, I64, int, int]]:
         """A partition's part of the inequality figures: per scheme, its scores' distinct
         values and their counts, those ever in the lowest grade and those of them out of it."""
         book = self.regime.book
+        spread = []
         for si in range(len(book.scheme_ids)):
             kind = int(book.schemes.kind[si])
             unscored = st.grades[:, si] == UNSCORED
@@ -1803,7 +1827,8 @@ class FoldRun:
             n_bands = int(book.schemes.band_start[si + 1] - book.schemes.band_start[si])
             ever = st.bottom[:, si]
             out = int((st.grades[ever, si] != n_bands - 1).sum()) if n_bands else 0
-            self._spread[si].append((values, counts.astype(np.int64), int(ever.sum()), out))
+            spread.append((values, counts.astype(np.int64), int(ever.sum()), out))
+        return spread
 
     def column_names(self) -> list[str]:
         book = self.regime.book
