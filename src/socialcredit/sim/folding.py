@@ -1845,13 +1845,14 @@ class FoldRun:
                     names.append(f"scheme.{sid}.{tier}.{g}")
         return names
 
-    def run(self, out: Path) -> dict[str, Any]:
+    def run(self, out: Path, *, parts: list[Partition] | None = None) -> dict[str, Any]:
         """Simulate, write ``metrics.parquet`` (national, a row per day),
         ``metrics_by_region.parquet`` (a row per day and province), ``summary.json``,
         ``scenario.json`` and, with ``trace_k``, the traced agents' facts and state
-        (``trace.jsonl``, ``trace/``)."""
+        (``trace.jsonl``, ``trace/``). ``parts``: every partition's result, run elsewhere
+        (:mod:`socialcredit.sim.distributed`), written instead of simulating here."""
         out.mkdir(parents=True, exist_ok=True)
-        result = self.simulate()
+        result = self.simulate() if parts is None else self.gather(parts)
         names, rows = result["names"], result["rows"]
         dates = [self.first + timedelta(days=d) for d in range(self.days)]
         columns = {"date": pa.array(dates, pa.date32())}
