@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -66,26 +65,38 @@ def reference(agents: int, days: int) -> tuple[float, float]:
     return float(seconds), float(gib)
 
 
+MEASURED = """
+import resource, sys
+from socialcredit.cli import main
+try:
+    main(sys.argv[2:])
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+with open(sys.argv[1], "w") as f:
+    f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+sys.exit(code)
+"""
+
+
 def simulate(regime: str, agents: int, days: int) -> tuple[float, float]:
-    """Wall seconds and peak GiB of one run of ``regime`` for ``days`` days."""
+    """Wall seconds and peak GiB (the process's own) of one run of ``regime``."""
     end = START + timedelta(days=days - 1)
     with tempfile.TemporaryDirectory(prefix="bench-regimes-") as out:
+        peak = Path(out) / "peak"
         command = [
-            sys.executable, "-m", "socialcredit", "simulate", "--world", WORLD,
+            sys.executable, "-c", MEASURED, str(peak), "simulate", "--world", WORLD,
             "--regime", regime, "--population", str(agents), "--start", START.isoformat(),
-            "--end", end.isoformat(),
-            "--threads", str(os.cpu_count() or 1), "--out", out,
+            "--end", end.isoformat(), "--threads", str(os.cpu_count() or 1),
+            "--out", str(Path(out) / "run"),
         ]  # fmt: skip
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True)
         wall = time.perf_counter() - t
         if done.returncode:
             raise SystemExit(f"{regime} at {agents:,}: {done.stderr.strip()}")
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest child so far: a run smaller than an earlier one
-    # reads the earlier one's; sizes run in increasing order, so this is the run's own
-    return wall, max(peak, before) / 2**20
+        return wall, int(peak.read_text()) / 2**20
 
 
 def memory_gib() -> float:
