@@ -165,9 +165,10 @@ def test_catalog_content_fixes() -> None:
     assert ident.source is Source.credit_reporting
     court = load("court-dishonest-debtors").index
     assert "air travel" in court.measures["restrict.flight"].title
-    assert (
-        "UNCONFIRMED" in load("joint-punishment-2016").index.measures["restrict.exit"].legal_basis
-    )
+    # exit bans need a court decision: the articles are confirmed and named
+    exit_basis = load("joint-punishment-2016").index.measures["restrict.exit"].legal_basis
+    assert "Art. 12(3)" in exit_basis and "Art. 255" in exit_basis
+    assert "UNCONFIRMED" not in exit_basis
     rongcheng = next(b.path for b in bundled() if b.id == "rongcheng").read_text(encoding="utf-8")
     for words in ("rewards first", "warnings before punishments", "ASSUMPTION / ILLUSTRATIVE"):
         assert words in rongcheng

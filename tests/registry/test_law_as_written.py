@@ -481,3 +481,60 @@ def test_the_checker_bounds_extensions_and_wants_a_renewed_licence_for_a_course(
     assert any(
         "course_passed" in f and f.startswith("SC007") for f in law_findings({"lists": [course]})
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Smaller corrections (issue 18, item 8)
+
+ORG = "91110000600037341L"
+
+
+def test_failing_listed_supervision_blacklists_the_polluter_and_reaches_its_representative() -> (
+    None
+):
+    """Huan Fa [2013] No. 150 and Fa Gai Cai Jin [2016] No. 1580: rectification under listed
+    supervision not completed by the deadline is serious dishonesty; the MOU's measures reach
+    the enterprise's legal representative."""
+    env = load("environment-credit", "court-dishonest-debtors")
+    facts: list[Fact] = [
+        Record("r", PERSON, "samr.legal_representative", "samr", date(2019, 1, 1), counterpart=ORG),
+        Record("o", ORG, "mee.supervision_overdue", "mee", DAY),
+    ]
+    org = evaluate(facts, env, date(2020, 2, 1), subject=ORG)
+    assert [m.list for m in org.lists] == ["mee.serious_dishonesty"]
+    assert org.lists[0].until == date(2023, 1, 6)  # 36 months, the serious ceiling
+    rep = evaluate(facts, env, date(2020, 2, 1), subject=PERSON)
+    assert {a.measure for a in rep.measures if a.via_role == "legal_representative"} >= {
+        "restrict.env_permits",
+        "restrict.env_procurement",
+    }
+    # correcting later does not end it (no fulfilment): it is repaired, 12 months on at the
+    # earliest
+    assert org.lists[0].removal == ("repair", "expiry", "objection")
+    assert org.records[0].repairable_from == date(2021, 1, 6)
+
+
+def test_an_unreturned_rental_lowers_the_jasmine_score_below_the_perks() -> None:
+    fuzhou = load("fuzhou-jasmine")
+    paid = [
+        Record(str(i), PERSON, code, "fuzhou", DAY)
+        for i, code in enumerate(
+            ("fuzhou.bills_on_time", "fuzhou.taxes_on_time", "fuzhou.social_insurance_on_time")
+        )
+    ]
+    # 600 + 5 x 10 = 650: the perks
+    paid += [
+        Record(f"y{i}", PERSON, code, "fuzhou", date(2020, 2, 6))
+        for i, code in enumerate(("fuzhou.bills_on_time", "fuzhou.taxes_on_time"))
+    ]
+    on = date(2020, 3, 1)
+    before = evaluate(paid, fuzhou, on, subject=PERSON)
+    assert before.schemes["fuzhou.jasmine"].score == 650
+    assert any(a.measure == "incentive.fuzhou.free_rentals" for a in before.measures)
+    rental = Record("x", PERSON, "fuzhou.rental_not_returned", "fuzhou", date(2020, 2, 20))
+    after = evaluate([*paid, rental], fuzhou, on, subject=PERSON)
+    assert after.schemes["fuzhou.jasmine"].score == 600
+    assert not any(a.measure == "incentive.fuzhou.free_rentals" for a in after.measures)
+    # the deduction counts 12 months (a general record)
+    later = evaluate([*paid, rental], fuzhou, date(2021, 2, 20), subject=PERSON)
+    assert "x" not in later.schemes["fuzhou.jasmine"].records
