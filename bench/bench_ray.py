@@ -17,11 +17,25 @@ Each cluster's first study is timed on its own (``cold``: starting the workers, 
 package and loading the simulator's compiled code in each); the figures are medians of the warm
 repetitions that follow. Overhead per simulation = (ray, 1 CPU - local) / simulations.
 
-For the paper estimate of one run split into partitions (docs/ray.md; not built): the round
-trip of a call to a Ray actor that returns a block of int64 metric rows, (days, regions, 17):
-30 days of 16 regions (65 KB) and 365 days of 31 (1.5 MB), median of 200 calls each.
+For the paper estimate of one run split into partitions (docs/ray.md): the round trip of a call
+to a Ray actor that returns a block of int64 metric rows, (days, regions, 17): 30 days of 16
+regions (65 KB) and 365 days of 31 (1.5 MB), median of 200 calls each.
+
+One large run split into partitions (``--partitioned POPULATION``; ``simulate --ray``,
+:mod:`socialcredit.sim.distributed`): law-bound over the world ``china`` for 2019, split in 2
+and in 4 partitions, timed side by side in one process:
+
+- ``local``: :meth:`FoldRun.run` here, the partitions one after another, the folds of a day on
+  every core (``threads`` = cores);
+- ``ray``: :func:`socialcredit.sim.distributed.simulate` on a Ray cluster this process starts
+  with every core, a one-thread task per partition (as many at once as there are CPUs).
+
+Both write every output file into a fresh folder; the first run of each side is a warm-up
+(Numba's kernels loaded, the cluster's workers started), then ``--repeat`` of each. Also the
+bytes each partition's task returns (its metric rows: days x its regions x columns x 8).
 
     .venv/bin/python bench/bench_ray.py --repeat 3     # the default
+    .venv/bin/python bench/bench_ray.py --partitioned 20000000 --repeat 1
     .venv/bin/python bench/bench_ray.py --smoke        # 4 simulations, 1 run (the tests)
 """
 
@@ -100,14 +114,107 @@ def round_trip(days: int, regions: int, calls: int) -> float:
     return 1000 * statistics.median(took)
 
 
+def partitioned(population: int, repeat: int, root: Path) -> list[Figure]:
+    """One run split in 2 and 4 partitions, locally and on Ray (module docstring)."""
+    from datetime import date
+
+    from socialcredit.sim import distributed
+
+    cores = os.cpu_count() or 1
+    period = {"start": date(2019, 1, 1), "end": date(2019, 12, 31)}
+    size = f"law-bound over china, {population:,} agents, 2019"
+    times: dict[tuple[str, int], list[float]] = {}
+    returned: dict[int, list[int]] = {}
+
+    def local_run(parts: int) -> float:
+        recipe = distributed.Recipe("china", population=population, seed=1, threads=cores,
+                                    partitions=parts, **period)  # fmt: skip
+        out = Path(tempfile.mkdtemp(dir=root))
+        t = time.perf_counter()
+        recipe.build().run(out)
+        took = time.perf_counter() - t
+        shutil.rmtree(out)
+        return took
+
+    def ray_run(parts: int) -> float:
+        recipe = distributed.Recipe("china", population=population, seed=1, threads=1,
+                                    partitions=parts, **period)  # fmt: skip
+        out = Path(tempfile.mkdtemp(dir=root))
+        t = time.perf_counter()
+        distributed.simulate(recipe, out, address="local")  # joined already: uses this one
+        took = time.perf_counter() - t
+        shutil.rmtree(out)
+        run = recipe.build()
+        columns = len(run.column_names())
+        returned[parts] = [run.days * (r1 - r0) * columns * 8 for r0, r1 in run.partition_bounds()]
+        return took
+
+    local_run(2)  # warm-up: the kernels loaded
+    for parts in (2, 4):
+        times[("local", parts)] = [local_run(parts) for _ in range(repeat)]
+        print(
+            f"local, {parts} partitions: {', '.join(f'{x:.1f}' for x in times[('local', parts)])} s"
+        )
+    ray.init(num_cpus=cores, include_dashboard=False, logging_level="WARNING",
+             _temp_dir=str(root / "ray"))  # fmt: skip
+    try:
+        for parts in (2, 4):
+            cold = ray_run(parts)
+            if parts == 2:
+                print(f"ray, {parts} partitions, cold (workers start): {cold:.1f} s")
+            times[("ray", parts)] = [ray_run(parts) for _ in range(repeat)]
+            print(
+                f"ray, {parts} partitions: {', '.join(f'{x:.1f}' for x in times[('ray', parts)])} s"
+            )
+    finally:
+        ray.shutdown()
+    figures = []
+    for parts in (2, 4):
+        here, there = times[("local", parts)], times[("ray", parts)]
+        figures.append(
+            Figure(
+                "ray",
+                f"one run in {parts} partitions on Ray ({cores} CPUs, a task each)",
+                statistics.median(there),
+                "s",
+                peer=f"local, {cores} threads",
+                peer_value=statistics.median(here),
+                higher_is_better=False,
+                runs=there,
+                size=size,
+                note=f"local runs {', '.join(f'{x:.1f}' for x in here)} s; a partition returns "
+                + ", ".join(f"{b / 1e6:.2f}" for b in returned[parts])
+                + " MB of rows",
+            )
+        )
+    return figures
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--population", type=int, default=20_000)
     ap.add_argument("--points", type=int, default=10, help="swept values besides the base")
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--partitioned",
+        type=int,
+        default=0,
+        metavar="POPULATION",
+        help="instead: one run of this many agents split in 2 and 4 partitions, local and Ray",
+    )
     add_arguments(ap)
     args = ap.parse_args(argv)
+    if args.partitioned:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if not {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"} & set(os.environ):
+            os.environ["RAY_AUTH_TOKEN"] = os.urandom(32).hex()
+        root = Path(tempfile.mkdtemp(prefix="bench-ray-"))
+        try:
+            emit(args.json, partitioned(args.partitioned, args.repeat, root))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        return
     if args.smoke:
         args.population, args.points, args.seeds, args.repeat = 3_000, 1, 2, 1
     spec = study(args.population, args.points, args.seeds)

@@ -45,7 +45,7 @@ from socialcredit.study.ray_runner import (
     reach,
 )
 
-__all__ = ["Recipe", "inputs", "reach", "run_partition", "simulate"]
+__all__ = ["Recipe", "inputs", "reach", "run_partition", "simulate", "write"]
 
 
 @dataclass(frozen=True)
@@ -158,9 +158,18 @@ def simulate(recipe: Recipe, out: Path, *, address: str) -> dict[str, Any]:
     finally:
         if leave is not None:
             leave()
+    return write(run, parts, out)
+
+
+def write(run: FoldRun, parts: list[Partition], out: Path) -> dict[str, Any]:
+    """The run's files from its partitions' results (any order), after checking that they are
+    exactly its partitions; returns its summary."""
     got = sorted((p.r0, p.r1) for p in parts)
-    if got != bounds:  # pragma: no cover - each task returns the regions it was given
-        raise ClusterError(f"ray: partitions {got} came back for {bounds}")
+    if got != run.partition_bounds():
+        raise ClusterError(
+            f"ray: regions {got} came back for the partitions {run.partition_bounds()}; "
+            "nothing was written"
+        )
     return run.run(out, parts=parts)
 
 
