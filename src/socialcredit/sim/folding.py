@@ -220,6 +220,9 @@ class ConductScenario(Frozen):
         for code, share in self.concentration.items():
             if not 0 < share <= 1:
                 raise ValueError(f"concentration of {code} must be in (0, 1]")
+        for code, factor in self.repeat_factor.items():
+            if not 0 < factor <= 1:
+                raise ValueError(f"repeat_factor of {code} must be in (0, 1]")
         for code, rate in self.records_per_year.items():
             values = rate.values() if isinstance(rate, dict) else [rate]
             if any(v < 0 for v in values):
@@ -1725,7 +1728,14 @@ class FoldRun:
             pushed=np.zeros(self.days, np.int64),
             used=np.zeros(2, np.int64),
         )
-        expected = float((conduct.rate.max(axis=2) * tier_n[None, :]).sum())
+        # records a day at most: only processes something records, each at its largest share
+        # recorded (its detection over the area it covers; the rest are drawn and dropped)
+        seen = np.zeros(conduct.key.shape[0])
+        for p in range(seen.shape[0]):
+            for j in range(conduct.obs_start[p], conduct.obs_start[p + 1]):
+                share = conduct.obs_detect[j] * (conduct.obs_hi[j] - conduct.obs_lo[j])
+                seen[p] = min(1.0, seen[p] + share)
+        expected = float((conduct.rate.max(axis=2) * seen[:, None] * tier_n[None, :]).sum())
         room = int(expected + 20 * np.sqrt(expected) + 1024)
         fan = 1 + (self.links.household if self.links.any_household else 0) + (
             self.links.friends if self.links.any_friends else 0)  # fmt: skip

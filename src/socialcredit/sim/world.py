@@ -57,8 +57,9 @@ class Process(Frozen):
     concentration: float = Field(default=1.0, gt=0, le=1)
     """The share of each group among whom its events fall (spread evenly over the group): a
     dog owner's offences fall among the 1.1% who keep a dog."""
-    repeat_factor: float = Field(default=1.0, gt=0)
-    """A response to sanctions: each earlier record of it multiplies a person's rate."""
+    repeat_factor: float = Field(default=1.0, gt=0, le=1)
+    """A response to sanctions: each earlier record of it multiplies a person's rate (at most
+    1: the engine sizes each day's room by the rates)."""
     organisations: float = Field(default=0.0, ge=0)
     """An organisation's rate as a multiple of the average person's (0: persons only)."""
     source: str = "ASSUMPTION"
