@@ -322,3 +322,24 @@ def test_a_role_record_in_a_world_without_organisations_is_refused() -> None:
     )  # fmt: skip
     with pytest.raises(InputError, match="records_per_year.samr.legal_representative"):
         FoldRun(conduct, FoldRegime.of(load("court-dishonest-debtors"), "court"), 100, 1)
+
+
+def test_a_partition_too_large_runs_in_pieces_with_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range of regions above the partition size (one Ray task holding half the nation)
+    runs as pieces of whole regions one after another; scores' inequality figures merge."""
+    import socialcredit.sim.folding as folding
+
+    def outputs(where: str) -> list[bytes]:
+        run = prepare("pilot-2018", "pilot-2018", population=8_000, seed=2, trace=50,
+                      partitions=1)  # fmt: skip
+        run.run(tmp_path / where)
+        return [(tmp_path / where / n).read_bytes()
+                for n in ("metrics.parquet", "summary.json", "trace.jsonl")]  # fmt: skip
+
+    whole = outputs("whole")
+    monkeypatch.setattr(folding, "PARTITION_AGENTS", 1_000)
+    assert outputs("pieces") == whole
+    summary = json.loads((tmp_path / "pieces" / "summary.json").read_text())
+    assert summary["gini"] is not None

@@ -1652,10 +1652,38 @@ class FoldRun:
     def run_partition(self, r0: int, r1: int) -> Partition:
         """Regions ``r0 .. r1 - 1`` simulated on their own (nothing crosses a partition): their
         rows per day and region, their traced agents, their part of the inequality figures.
-        What a worker on another machine returns (:meth:`gather` puts the parts together)."""
-        rows, st, log, a0, a1 = self._simulate_part(r0, r1, len(self.column_names()))
-        traced = {a: self._kept(a, a - a0, st, log) for a in self.traced() if a0 <= a < a1}
-        return Partition(r0, r1, rows, traced, self._spread_of(st))
+        What a worker on another machine returns (:meth:`gather` puts the parts together). A
+        range of more than ``PARTITION_AGENTS`` agents runs as pieces of whole regions, one
+        after another, so memory stays one piece's whatever the range."""
+        starts = self.layout.group_start[:: self.layout.per_region]
+        pieces: list[Partition] = []
+        a = r0
+        while a < r1:
+            b = a + 1
+            while b < r1 and starts[b + 1] - starts[a] <= PARTITION_AGENTS:
+                b += 1
+            rows, st, log, a0, a1 = self._simulate_part(a, b, len(self.column_names()))
+            traced = {x: self._kept(x, x - a0, st, log) for x in self.traced() if a0 <= x < a1}
+            pieces.append(Partition(a, b, rows, traced, self._spread_of(st)))
+            del st, log
+            a = b
+        if len(pieces) == 1:
+            return pieces[0]
+        spread = []
+        for si in range(len(self.regime.book.scheme_ids)):
+            parts = [p.spread[si] for p in pieces]
+            values, where = np.unique(np.concatenate([v for v, _c, _e, _o in parts]),
+                                      return_inverse=True)  # fmt: skip
+            counts = np.bincount(where, weights=np.concatenate([c for _v, c, _e, _o in parts]))
+            spread.append((values, counts.astype(np.int64), sum(p[2] for p in parts),
+                           sum(p[3] for p in parts)))  # fmt: skip
+        return Partition(
+            r0,
+            r1,
+            np.concatenate([p.rows for p in pieces], axis=1),
+            {k: v for p in pieces for k, v in p.traced.items()},
+            spread,
+        )
 
     def _part_conduct(self, r0: int, r1: int) -> tuple[Conduct, int, int]:
         """The conduct of regions ``r0 .. r1 - 1`` and their first and last + 1 agent."""
