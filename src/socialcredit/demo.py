@@ -265,9 +265,13 @@ def _due_process(
             counts["fulfilled"] += 1
             repairable = add_months(new.decided_on, rt.publication.min_months)
             applied = max(repairable, performed)
+            decided = min(today, add_working_days(applied, 3))
+            # the record must still be repairable when the authority decides, not only when
+            # the subject applies (its effect may end in between)
             if (
                 applied < today
                 and workflows.can_repair(ledger, loaded, rid, applied)
+                and workflows.can_repair(ledger, loaded, rid, decided)
                 and rnd.random() < 0.5
             ):
                 workflows.apply_repair(
@@ -280,7 +284,7 @@ def _due_process(
                     authority=new.authority,
                     granted=True,
                     reason="obligation performed, commitment given",
-                    on=min(today, add_working_days(applied, 3)),
+                    on=decided,
                     today=today,
                 )
                 counts["repairs_granted"] += 1
