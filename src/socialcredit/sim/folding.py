@@ -73,9 +73,11 @@ from socialcredit.sim.common import Frozen, gini, validated, write_outputs
 from socialcredit.sim.population import NATIONAL_2020, Layout, layout
 from socialcredit.sim.streams import below, geometric, mix, poisson, stream_key, uniform
 from socialcredit.sim.world import (
+    DueProcess,
     ObservationRow,
     Observe,
     ProcessRow,
+    Tier,
     World,
     observed_processes,
 )
@@ -127,32 +129,6 @@ _ROLES = {"legal_representative", "responsible_person", "actual_controller", "pr
 # The scenario: conduct, links, due process, use of services
 
 
-class ConductTier(Frozen):
-    share: float = Field(gt=0, le=1)
-    debtor_factor: float = Field(default=1.0, ge=0)
-    """Multiplies the rate of records of defaults (``nature = "default"``) in the tier."""
-    uses_per_year: dict[str, float] = Field(default_factory=dict)
-    """Measure id -> how often a member uses what the measure governs (a flight, a G train, a
-    loan...) in a year; a use by someone the measure restricts is a denial."""
-
-
-class DueProcess(Frozen):
-    """What happens to records after they are made (drawn when each record is made)."""
-
-    wrong_share: float = Field(default=0.0, ge=0, le=1)
-    """Share of records attributed to the wrong person (an innocent agent chosen at random)."""
-    objected_innocent: float = Field(default=0.0, ge=0, le=1)
-    upheld_innocent: float = Field(default=0.0, ge=0, le=1)
-    objected_guilty: float = Field(default=0.0, ge=0, le=1)
-    upheld_guilty: float = Field(default=0.0, ge=0, le=1)
-    decided_after_days: int = Field(default=20, ge=0)
-    fulfilment_per_year: float = Field(default=0.0, ge=0)
-    """For records of defaults: the yearly rate at which the obligation is performed."""
-    repair_share: float = Field(default=0.0, ge=0, le=1)
-    """Share of repairable records whose subject applies for repair as soon as allowed (after
-    the minimum period; records of defaults only once fulfilled); granted 19 days later."""
-
-
 class Organisations(Frozen):
     """Organisations in each region, after its persons, each with a legal representative: a
     person of its region fixed by its position (:meth:`Layout.representative`)."""
@@ -172,7 +148,7 @@ class ConductScenario(Frozen):
     start: date
     end: date
     represented: int = Field(default=NATIONAL_2020, gt=0)
-    tiers: dict[str, ConductTier]
+    tiers: dict[str, Tier]
     records_per_year: dict[str, float | dict[int, float]]
     """Record type -> records per person per year: one rate, or a table by year (the rate of
     the latest year listed at or before a day's year; none before the first)."""

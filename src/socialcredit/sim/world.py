@@ -34,12 +34,17 @@ if TYPE_CHECKING:
 NATION = "nation"
 
 
-class WorldTier(Frozen):
+class Tier(Frozen):
+    """An income tier, in a world or a conduct scenario."""
+
     share: float = Field(gt=0, le=1)
     debtor_factor: float = Field(default=1.0, ge=0)
-    """Multiplies the rate of processes of kind ``default`` in the tier."""
+    """Multiplies the rate of defaults (a world's processes of kind ``default``; a scenario's
+    records of types with ``nature = "default"``) in the tier."""
     uses_per_year: dict[str, float] = Field(default_factory=dict)
-    """Service -> how often a member uses it in a year (a flight, a G-train journey, a loan)."""
+    """How often a member uses what a measure governs in a year (a flight, a G train, a loan),
+    by service (a world: the regime maps measures to services) or by measure id (a conduct
+    scenario); a use by someone the measure restricts is a denial."""
 
 
 class Process(Frozen):
@@ -77,17 +82,22 @@ class City(Frozen):
     source: str = "ASSUMPTION"
 
 
-class WorldDueProcess(Frozen):
+class DueProcess(Frozen):
+    """What happens to records after they are made (drawn when each event happens, so the same
+    under every regime)."""
+
     wrong_share: float = Field(default=0.0, ge=0, le=1)
-    """Share of recorded events attributed to the wrong person (the regime's observation is
-    imperfect; a regime may set its own)."""
+    """Share of records attributed to the wrong person (an innocent agent of the same group)."""
     objected_innocent: float = Field(default=0.0, ge=0, le=1)
     upheld_innocent: float = Field(default=0.0, ge=0, le=1)
     objected_guilty: float = Field(default=0.0, ge=0, le=1)
     upheld_guilty: float = Field(default=0.0, ge=0, le=1)
     decided_after_days: int = Field(default=20, ge=0)
     fulfilment_per_year: float = Field(default=0.0, ge=0)
+    """For defaults: the yearly rate at which the obligation is performed."""
     repair_share: float = Field(default=0.0, ge=0, le=1)
+    """Share of repairable records whose subject applies for repair as soon as allowed (after
+    the minimum period; records of defaults only once fulfilled); granted 19 days later."""
 
 
 class WorldOrganisations(Frozen):
@@ -102,13 +112,13 @@ class World(Frozen):
     start: date
     end: date
     represented: int = Field(default=NATIONAL_2020, gt=0)
-    tiers: dict[str, WorldTier]
+    tiers: dict[str, Tier]
     processes: dict[str, Process]
     cities: dict[str, City] = Field(default_factory=dict)
     household_size: int = Field(default=1, ge=1, le=255)
     friends: int = Field(default=0, ge=0, le=255)
     organisations: WorldOrganisations | None = None
-    due_process: WorldDueProcess = Field(default_factory=WorldDueProcess)
+    due_process: DueProcess = Field(default_factory=DueProcess)
 
     @model_validator(mode="after")
     def _consistent(self) -> World:
