@@ -34,7 +34,6 @@ import ray
 from ray.exceptions import RayError, RayTaskError
 
 from socialcredit.errors import InputError, SocialCreditError
-from socialcredit.sim.regime import load_any_regime
 from socialcredit.study import runner
 from socialcredit.study.runner import Task
 from socialcredit.study.spec import Study
@@ -206,13 +205,12 @@ def run_tasks(
                 shipped, task, inputs[task.key], cwd
             )
             pending[ref] = task
-        specs: dict[str, Any] = {}
         n = done
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 task = pending.pop(ref)
-                _write(out, study, task, inputs[task.key], _get(ref, task), specs)
+                _write(out, study, task, inputs[task.key], _get(ref, task))
                 n += 1
                 if progress is not None:
                     progress(task, n + 1, total)
@@ -223,7 +221,7 @@ def run_tasks(
             for ref in ready:
                 task = pending.pop(ref)
                 try:
-                    _write(out, study, task, inputs[task.key], _get(ref, task), {})
+                    _write(out, study, task, inputs[task.key], _get(ref, task))
                 except Exception:  # the first error is the one raised
                     pass
             for ref in pending:
@@ -264,14 +262,10 @@ def _write(
     task: Task,
     inputs: dict[str, Any],
     outcome: Outcome,
-    specs: dict[str, Any],
 ) -> None:
     staging = runner.begin(out, task)
     for name, data in outcome.files.items():
         path = staging / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    ref = str(task.run.regime)
-    if ref not in specs:
-        specs[ref] = load_any_regime(task.run.regime).spec
-    runner.finish(out, study, task, inputs, outcome.summary, specs[ref])
+    runner.finish(out, study, task, inputs, outcome.summary)

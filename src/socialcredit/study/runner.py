@@ -412,7 +412,7 @@ def run_study(
             staging = begin(out, task)
             engine = _engine(study, task)
             summary = engine.run(staging)
-            finish(out, study, task, p.inputs[task.key], summary, engine.regime.spec)
+            finish(out, study, task, p.inputs[task.key], summary)
         written.append(row_file)
     return written
 
@@ -428,7 +428,7 @@ def begin(out: Path, task: Task) -> Path:
 
 
 def finish(
-    out: Path, study: Study, task: Task, inputs: dict[str, Any], summary: dict[str, Any], spec: Any
+    out: Path, study: Study, task: Task, inputs: dict[str, Any], summary: dict[str, Any]
 ) -> Path:
     """``task``'s outputs are complete in its staging folder: add ``inputs.json``, rename the
     folder into place, and write the result row (the row last: a row means a finished run)."""
@@ -441,7 +441,7 @@ def finish(
     if counted is not None:
         summary = _counted_from(summary, final / "metrics.parquet", counted)
     row_file = out / "results" / f"{task.key}.parquet"
-    _write_row(row_file, task, summary, fingerprint(inputs), spec)
+    _write_row(row_file, task, summary, fingerprint(inputs))
     return row_file
 
 
@@ -477,7 +477,7 @@ def _write_text(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _write_row(path: Path, task: Task, summary: dict[str, Any], inputs_sha: str, spec: Any) -> None:
+def _write_row(path: Path, task: Task, summary: dict[str, Any], inputs_sha: str) -> None:
     row: dict[str, Any] = {
         "run": task.run.name,
         "regime": summary.get("regime", task.run.regime),
