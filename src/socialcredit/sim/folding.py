@@ -80,6 +80,7 @@ from socialcredit.sim.world import (
     Tier,
     World,
     observed_processes,
+    rate_in,
 )
 
 __all__ = ["RUNS", "ConductScenario", "FoldRegime", "FoldRun", "Partition", "load_fold_regime"]
@@ -176,11 +177,7 @@ class ConductScenario(Frozen):
 
     def rate_in(self, code: str, year: int) -> float:
         """Records of type ``code`` per person per year in ``year``."""
-        rate = self.records_per_year.get(code, 0.0)
-        if isinstance(rate, float | int):
-            return float(rate)
-        years = [y for y in rate if y <= year]
-        return rate[max(years)] if years else 0.0
+        return rate_in(self.records_per_year.get(code, 0.0), year)
 
     @model_validator(mode="after")
     def _consistent(self) -> ConductScenario:

@@ -70,10 +70,16 @@ class Process(Frozen):
     source: str = "ASSUMPTION"
 
     def rate_in(self, year: int) -> float:
-        if isinstance(self.per_year, float | int):
-            return float(self.per_year)
-        years = [y for y in self.per_year if y <= year]
-        return self.per_year[max(years)] if years else 0.0
+        return rate_in(self.per_year, year)
+
+
+def rate_in(rate: float | dict[int, float], year: int) -> float:
+    """A rate in ``year``: one rate, or from a table by year the latest year listed at or
+    before ``year`` (none before the first)."""
+    if isinstance(rate, float | int):
+        return float(rate)
+    years = [y for y in rate if y <= year]
+    return rate[max(years)] if years else 0.0
 
 
 class City(Frozen):
