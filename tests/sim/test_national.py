@@ -212,7 +212,9 @@ def test_an_events_file_naming_an_unknown_record_writes_nothing(tmp_path: Path) 
     db = tmp_path / "registry.db"
     bad = tmp_path / "events.jsonl"
     bad.write_text('{"record": "no-such-key", "event": "fulfilled", "on": "2020-01-01"}\n'
-                   '{"record": "x", "event": "teleported", "on": "2020-01-01"}\n')  # fmt: skip
+                   '{"record": "x", "event": "teleported", "on": "2020-01-01"}\n'
+                   '{"record": "x", "event": "fulfilled", "on": "2020-01-01", '
+                   '"note": "paid\\u0000"}\n')  # fmt: skip
     run = [sys.executable, "-m", "socialcredit"]
     assert (
         subprocess.run([*run, "db", "init", "--db", str(db)], capture_output=True).returncode == 0
@@ -221,6 +223,7 @@ def test_an_events_file_naming_an_unknown_record_writes_nothing(tmp_path: Path) 
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode != 0
     assert "line 2: event: 'teleported' is not one of" in done.stderr
+    assert "line 3: note:" in done.stderr
     bad.write_text('{"record": "no-such-key", "event": "fulfilled", "on": "2020-01-01"}\n')
     done = subprocess.run([*run, "records", "import", str(bad), "--db", str(db)],
                           capture_output=True, text=True)  # fmt: skip

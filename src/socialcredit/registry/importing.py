@@ -163,7 +163,7 @@ def import_events_file(
     every record found by its ``client_key`` before anything is written; each event is the
     record's authority's. What ``socialcredit simulate --trace`` writes as ``events.jsonl``
     loads unchanged, after its ``records.jsonl``."""
-    from socialcredit.registry.ledger import text_problem
+    from socialcredit.registry.ledger import MAX_CLIENT_KEY, MAX_NOTE, check_text
     from socialcredit.registry.model import EventKind, LifecycleEvent
 
     started = time.perf_counter()
@@ -187,9 +187,13 @@ def import_events_file(
             field = (missing or extra)[0]
             problems.append((n, field, "missing" if missing else "not a field of an event"))
             continue
-        key, kind, on, note = obj["record"], obj["event"], obj["on"], obj.get("note")
-        if not isinstance(key, str) or (why := text_problem(key)) is not None:
-            problems.append((n, "record", why or "expected the record's client_key (text)"))
+        kind, on = obj["event"], obj["on"]
+        try:  # the registry's one rule for text
+            key = check_text(obj["record"], "record", max_len=MAX_CLIENT_KEY)
+            note = check_text(obj.get("note", ""), "note", max_len=MAX_NOTE, multiline=True,
+                              required=False)  # fmt: skip
+        except InputError as exc:
+            problems.append((n, exc.field or "line", exc.message))
             continue
         if kind not in kinds:
             problems.append((n, "event", f"{kind!r} is not one of {', '.join(sorted(kinds))}"))
@@ -204,10 +208,7 @@ def import_events_file(
         if day > as_of:
             problems.append((n, "on", f"{day} is after {as_of}"))
             continue
-        if note is not None and (not isinstance(note, str) or text_problem(note) is not None):
-            problems.append((n, "note", "expected text without control characters"))
-            continue
-        rows.append((n, key, LifecycleEvent(key, EventKind(kind), day, note=note or "")))
+        rows.append((n, key, LifecycleEvent(key, EventKind(kind), day, note=note)))
     if problems:
         raise ImportRejected(problems)
     done = ledger.import_events(
