@@ -1295,6 +1295,14 @@ def _grow(arr: Any, need: int, fill: Any) -> Any:
     return new
 
 
+def _merged(parts: list[tuple[F64, I64, int, int]]) -> tuple[F64, I64, int, int]:
+    """Parts of a scheme's inequality figures (distinct scores with their counts, those ever
+    at the bottom, those of them out of it) as one."""
+    values, where = np.unique(np.concatenate([p[0] for p in parts]), return_inverse=True)
+    counts = np.bincount(where, weights=np.concatenate([p[1] for p in parts]))
+    return values, counts.astype(np.int64), sum(p[2] for p in parts), sum(p[3] for p in parts)
+
+
 class Partition(NamedTuple):
     """What a partition's run gives back (:meth:`FoldRun.run_partition`)."""
 
@@ -1642,14 +1650,8 @@ class FoldRun:
             a = b
         if len(pieces) == 1:
             return pieces[0]
-        spread = []
-        for si in range(len(self.regime.book.scheme_ids)):
-            parts = [p.spread[si] for p in pieces]
-            values, where = np.unique(np.concatenate([v for v, _c, _e, _o in parts]),
-                                      return_inverse=True)  # fmt: skip
-            counts = np.bincount(where, weights=np.concatenate([c for _v, c, _e, _o in parts]))
-            spread.append((values, counts.astype(np.int64), sum(p[2] for p in parts),
-                           sum(p[3] for p in parts)))  # fmt: skip
+        spread = [_merged([p.spread[si] for p in pieces])
+                  for si in range(len(self.regime.book.scheme_ids))]  # fmt: skip
         return Partition(
             r0,
             r1,
@@ -1963,14 +1965,10 @@ class FoldRun:
         book = self.regime.book
         per: dict[str, dict[str, float | None]] = {}
         for si, sid in enumerate(book.scheme_ids):
-            parts = self._spread[si]
-            every = np.concatenate([p[0] for p in parts])
-            values, where = np.unique(every, return_inverse=True)
-            counts = np.bincount(where, weights=np.concatenate([p[1] for p in parts]))
+            values, counts, ever, out = _merged(self._spread[si])
             n_bands = int(book.schemes.band_start[si + 1] - book.schemes.band_start[si])
-            ever, out = sum(p[2] for p in parts), sum(p[3] for p in parts)
             mobility = out / ever if n_bands and ever else None
-            per[sid] = {"gini": gini(values, counts.astype(np.int64)) if values.size else None,
+            per[sid] = {"gini": gini(values, counts) if values.size else None,
                         "mobility": mobility}  # fmt: skip
         first = next((v for k, v in per.items() if book.grade_names[book.scheme_ids.index(k)]),
                      next(iter(per.values()), {"gini": None, "mobility": None}))  # fmt: skip
