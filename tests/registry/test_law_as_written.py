@@ -538,3 +538,238 @@ def test_an_unreturned_rental_lowers_the_jasmine_score_below_the_perks() -> None
     # the deduction counts 12 months (a general record)
     later = evaluate([*paid, rental], fuzhou, date(2021, 2, 20), subject=PERSON)
     assert "x" not in later.schemes["fuzhou.jasmine"].records
+
+
+# --------------------------------------------------------------------------------------------
+# Officers of a restricted unit (bundled catalog court-officers: Fa Shi [2015] No. 17, Art. 3
+# para. 2; Fa Fa [2019] No. 35, item 17(2))
+
+COMPANY = "91110000600037341L"
+OFFICER = "11010519491231002X"
+OWN_FUNDS = "court.officer_own_funds"
+REPLACED = "court.replaced_representative"
+
+
+@pytest.fixture(scope="module")
+def officers() -> Loaded:
+    return load("court-officers")
+
+
+def unit_listed(role: str = "samr.legal_representative") -> list[Fact]:
+    return [
+        Record("1", COMPANY, REFUSE, "court", DAY),
+        Record("2", OFFICER, role, "samr", date(2019, 5, 1), counterpart=COMPANY),
+    ]
+
+
+def officer_restricted(catalog: Loaded, facts: list[Fact], on: date) -> list[str]:
+    profile = evaluate(facts, catalog, on, subject=OFFICER)
+    return sorted({a.via_role or "" for a in profile.measures if a.measure == "restrict.flight"})
+
+
+def test_an_officer_allowed_to_spend_personal_funds_is_released_from_the_day_allowed(
+    officers: Loaded,
+) -> None:
+    facts = unit_listed()
+    allowed = Record("3", OFFICER, "court.officer_release.own_funds_allowed", "court",
+                     date(2021, 3, 10), counterpart=COMPANY)  # fmt: skip
+    assert officer_restricted(officers, facts, date(2021, 3, 10)) == ["legal_representative"]
+    assert officer_restricted(officers, [*facts, allowed], date(2021, 3, 9)) == [
+        "legal_representative"
+    ]
+    assert officer_restricted(officers, [*facts, allowed], date(2021, 3, 10)) == []
+    # the unit itself stays restricted: only the officer is released
+    unit = evaluate([*facts, allowed], officers, date(2021, 3, 10), subject=COMPANY)
+    assert any(a.measure == "restrict.flight" for a in unit.measures)
+
+
+def test_a_release_ends_only_the_roles_it_names_in_that_unit(officers: Loaded) -> None:
+    facts = [
+        *unit_listed(),
+        Record("3", OFFICER, "samr.actual_controller", "samr", date(2019, 5, 1),
+               counterpart=COMPANY),
+        Record("4", OFFICER, "court.officer_release.replaced_lifted", "court",
+               date(2021, 3, 10), counterpart=COMPANY),
+    ]  # fmt: skip
+    # the replaced representative's release lifts the representative's reach, not the
+    # controller's (Fa Fa [2019] No. 35, item 17(2) releases no actual controller)
+    assert officer_restricted(officers, facts, date(2021, 4, 1)) == ["actual_controller"]
+    revoked = [*facts, LifecycleEvent("4", EventKind.revoked, date(2021, 5, 1))]
+    assert officer_restricted(officers, revoked, date(2021, 6, 1)) == [
+        "actual_controller",
+        "legal_representative",
+    ]
+
+
+@pytest.mark.parametrize("url", ["sqlite_url", "pg_url"])
+def test_a_replaced_representative_applies_and_the_court_decides_within_15_days(
+    officers: Loaded, url: str, request: pytest.FixtureRequest
+) -> None:
+    from socialcredit.errors import WorkflowError
+    from socialcredit.registry import workflows
+    from socialcredit.registry.ledger import Ledger, NewRecord
+
+    today = date(2021, 6, 1)
+    with Ledger.open(request.getfixturevalue(url)) as ledger:
+        ledger.init()
+        ledger.submit([NewRecord(COMPANY, REFUSE, "court", DAY, "(2020) 1")],
+                      catalog=officers, today=today, actor="court")  # fmt: skip
+        ledger.submit([NewRecord(OFFICER, "samr.legal_representative", "samr",
+                                 date(2019, 5, 1), "reg 1", counterpart=COMPANY)],
+                      catalog=officers, today=today, actor="samr")  # fmt: skip
+        with pytest.raises(WorkflowError, match="nothing release"):
+            workflows.apply_for_release(ledger, officers, REPLACED, by=OFFICER,
+                                        organisation=COMPANY, reference="(2021) 7",
+                                        on=date(2019, 12, 1), today=today)  # fmt: skip
+        pending = workflows.apply_for_release(ledger, officers, REPLACED, by=OFFICER,
+                                              organisation=COMPANY, reference="(2021) 7",
+                                              on=date(2021, 2, 1), today=today)  # fmt: skip
+        assert pending.kind == "release" and pending.decide_by == date(2021, 2, 16)
+        with pytest.raises(WorkflowError, match="already has an application"):
+            workflows.apply_for_release(ledger, officers, REPLACED, by=OFFICER,
+                                        organisation=COMPANY, reference="(2021) 8",
+                                        on=date(2021, 2, 2), today=today)  # fmt: skip
+        late = evaluate(ledger.facts(OFFICER), officers, date(2021, 2, 17), subject=OFFICER)
+        [application] = [r for r in late.to_json()["records"] if r["application"]]
+        assert application["application"] == "pending" and application["overdue"]
+        with pytest.raises(WorkflowError, match="only court"):
+            workflows.decide_release(ledger, officers, pending.record_id, authority="samr",
+                                     granted=True, reason="x", on=date(2021, 2, 20),
+                                     today=today)  # fmt: skip
+        workflows.decide_release(ledger, officers, pending.record_id, authority="court",
+                                 granted=True, reason="(2021) 7 ruling", on=date(2021, 2, 20),
+                                 today=today)  # fmt: skip
+        facts = ledger.facts(OFFICER)
+        assert officer_restricted(officers, facts, date(2021, 2, 19)) == ["legal_representative"]
+        assert officer_restricted(officers, facts, date(2021, 2, 20)) == []
+        done = evaluate(facts, officers, date(2021, 3, 1), subject=OFFICER).to_json()
+        assert [r["application"] for r in done["records"] if r["application"]] == ["granted"]
+        assert not any(r["overdue"] for r in done["records"])
+        # the check path's projection follows the grant
+        assert not [m for m in ledger.active_measures(OFFICER, on=date(2021, 3, 1))
+                    if m.measure == "restrict.flight"]  # fmt: skip
+
+
+def test_the_actual_controller_is_not_released_as_a_replaced_representative(
+    officers: Loaded, sqlite_url: str
+) -> None:
+    from socialcredit.errors import WorkflowError
+    from socialcredit.registry import workflows
+    from socialcredit.registry.ledger import Ledger, NewRecord
+
+    today = date(2021, 6, 1)
+    with Ledger.open(sqlite_url) as ledger:
+        ledger.init()
+        ledger.submit([NewRecord(COMPANY, REFUSE, "court", DAY, "(2020) 1")],
+                      catalog=officers, today=today, actor="court")  # fmt: skip
+        for code in ("samr.legal_representative", "samr.actual_controller"):
+            ledger.submit([NewRecord(OFFICER, code, "samr", date(2019, 5, 1), "reg",
+                                     counterpart=COMPANY)],
+                          catalog=officers, today=today, actor="samr")  # fmt: skip
+        pending = workflows.apply_for_release(ledger, officers, REPLACED, by=OFFICER,
+                                              organisation=COMPANY, reference="(2021) 7",
+                                              on=date(2021, 2, 1), today=today)  # fmt: skip
+        with pytest.raises(WorkflowError, match="actual_controller of .* bars"):
+            workflows.decide_release(ledger, officers, pending.record_id, authority="court",
+                                     granted=True, reason="ruling", on=date(2021, 2, 10),
+                                     today=today)  # fmt: skip
+        workflows.decide_release(ledger, officers, pending.record_id, authority="court",
+                                 granted=False, reason="controls the unit",
+                                 on=date(2021, 2, 10), today=today)  # fmt: skip
+        facts = ledger.facts(OFFICER)
+        assert officer_restricted(officers, facts, date(2021, 3, 1)) == [
+            "actual_controller",
+            "legal_representative",
+        ]
+        refused = evaluate(facts, officers, date(2021, 3, 1), subject=OFFICER).records
+        assert [s.application for s in refused if s.application] == ["refused"]
+
+
+ORDER_CATALOG = """
+[catalog]
+id = "order-reach"
+title = "An order reaching a unit's officers"
+version = "1"
+extends = ["court-officers"]
+
+[[orders]]
+id = "unit_order"
+title = "Consumption restriction order on a unit and its officers"
+legal_basis = "Fa Shi [2015] No. 17, Arts. 1 and 3 para. 2"
+authority = "court"
+record_types = ["court.consumption_order"]
+measures = ["restrict.flight"]
+removal = ["fulfilment", "creditor_request", "repair", "objection"]
+extends_to = ["legal_representative", "actual_controller"]
+
+[[releases]]
+id = "order_own_funds"
+title = "Personal funds allowed under the order"
+legal_basis = "Fa Shi [2015] No. 17, Art. 3 para. 2"
+authority = "court"
+roles = ["legal_representative"]
+lifts = ["unit_order"]
+record_types = ["court.officer_release.own_funds_allowed"]
+"""
+
+
+def test_an_order_on_a_unit_reaches_its_officers_by_role_while_they_hold_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "order-reach.toml"
+    path.write_text(ORDER_CATALOG)
+    catalog = load(path)
+    order = Record("1", COMPANY, "court.consumption_order", "court", DAY)
+    role = Record("2", OFFICER, "samr.legal_representative", "samr", date(2019, 5, 1),
+                  counterpart=COMPANY)  # fmt: skip
+    principal = Record("3", OFFICER, "samr.responsible_person", "samr", date(2019, 5, 1),
+                       counterpart=COMPANY)  # fmt: skip
+    facts: list[Fact] = [order, role, principal]
+    profile = evaluate(facts, catalog, date(2020, 2, 1), subject=OFFICER)
+    reached = [a for a in profile.measures if a.order == "unit_order"]
+    # by role: the representative, not the responsible person the order does not extend to
+    assert [(a.via_role, a.via_subject, a.since, a.until) for a in reached] == [
+        ("legal_representative", COMPANY, DAY, date(2024, 5, 1))  # the role's 60 months
+    ]
+    paid = [*facts, LifecycleEvent("1", EventKind.fulfilled, date(2020, 9, 1))]
+    assert officer_restricted(catalog, paid, date(2020, 9, 1)) == []
+    allowed = Record("4", OFFICER, "court.officer_release.own_funds_allowed", "court",
+                     date(2020, 4, 1), counterpart=COMPANY)  # fmt: skip
+    assert officer_restricted(catalog, [*facts, allowed], date(2020, 3, 31)) == [
+        "legal_representative"
+    ]
+    assert officer_restricted(catalog, [*facts, allowed], date(2020, 4, 1)) == []
+    assert not [f for f in check(catalog) if f.severity == "error"]
+
+
+def release_findings(tmp_path: Path, release: dict[str, object]) -> list[str]:
+    lines = "\n".join(f"{k} = {orjson.dumps(v).decode()}" for k, v in release.items())
+    path = tmp_path / "release.toml"
+    path.write_text(
+        '[catalog]\nid = "release"\ntitle = "r"\nversion = "1"\nextends = ["court-officers"]\n'
+        f"\n[[releases]]\n{lines}\n"
+    )
+    return [f"{f.code} {f.message}" for f in check(load(path)) if f.code != "SC009"]
+
+
+def test_the_checker_wants_a_release_that_can_lift_something_with_role_steps(
+    tmp_path: Path,
+) -> None:
+    base: dict[str, object] = {
+        "id": "x", "title": "x", "legal_basis": "Fa Shi [2015] No. 17, Art. 3",
+        "authority": "court", "roles": ["legal_representative"],
+        "lifts": ["court.consumption-restrictions"],
+        "record_types": ["court.officer_release.own_funds_allowed"],
+    }  # fmt: skip
+    assert release_findings(tmp_path, base) == []
+    found = release_findings(tmp_path, {**base, "record_types": [REFUSE]})
+    assert any(f.startswith("SC013") and "must name the organisation" in f for f in found)
+    found = release_findings(tmp_path, {**base, "lifts": ["court.consumption_restriction_order"]})
+    assert any(f.startswith("SC014") and "can never lift" in f for f in found)
+    found = release_findings(tmp_path, {**base, "legal_basis": "", "roles": ["family"]})
+    assert any(f.startswith("SC001") for f in found) and any(f.startswith("SC008") for f in found)
+    found = release_findings(tmp_path, {**base, "lifts": ["nothing.here"]})
+    assert any(f.startswith("SC012") for f in found)
+    found = release_findings(tmp_path, {**base, "applications": [
+        "court.officer_release.replaced_applied"], "decide_days": 15})  # fmt: skip
+    assert any(f.startswith("SC001") and "no basis for that deadline" in f for f in found)

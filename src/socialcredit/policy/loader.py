@@ -29,6 +29,7 @@ from socialcredit.policy.schema import (
     Memorandum,
     Order,
     RecordType,
+    Release,
     Scheme,
 )
 
@@ -44,6 +45,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("measures", "id"),
     ("memoranda", "id"),
     ("orders", "id"),
+    ("releases", "id"),
     ("exemptions", "key"),
 )
 
@@ -118,6 +120,15 @@ class CatalogIndex:
         self.measures: dict[str, Measure] = {m.id: m for m in catalog.measures}
         self.memoranda: dict[str, Memorandum] = {m.id: m for m in catalog.memoranda}
         self.orders: dict[str, Order] = {o.id: o for o in catalog.orders}
+        self.releases: dict[str, Release] = {r.id: r for r in catalog.releases}
+        self.release_steps: dict[str, list[tuple[Release, str]]] = {}
+        """Record type -> [(release, step)] for the records of releases' steps (one type may
+        be a step of several releases: one grant lifting more)."""
+        for release in catalog.releases:
+            for code in (*release.record_types, *release.applications, *release.refusals):
+                step = release.step(code)
+                assert step is not None
+                self.release_steps.setdefault(code, []).append((release, step))
         mandate: dict[str, set[str]] = {a: set() for a in self.authorities}
         for rt in catalog.record_types:
             for issuer in rt.issuers:

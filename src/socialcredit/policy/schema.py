@@ -110,7 +110,10 @@ class Nature(StrEnum):
     violation = "violation"  # a legal violation found by an authority (administrative, criminal)
     default = "default"  # a legal obligation not performed (judgment, contract, tax, debt)
     lawful = "lawful"  # lawful conduct (volunteering, paying on time): incentives only
-    role = "role"  # a legal organisational role (legal representative, ...); never scored
+    role = "role"
+    """A legal organisational role (legal representative, ...), or an authority's decision on
+    what reaches a person through one (a release, its application or refusal: see
+    :class:`Release`); such a record names the organisation as ``counterpart``; never scored."""
 
 
 class Source(StrEnum):
@@ -607,6 +610,10 @@ class Order(_Model):
     removal: tuple[Removal, ...] = ()
     excludes: tuple[Exclusion, ...] = ()
     """Who the order never reaches (refused at filing, as a list's)."""
+    extends_to: tuple[Role, ...] = ()
+    """Roles the measures also reach, as a memorandum's do: an order on a company restricts its
+    legal representative, principal, directly responsible persons and actual controller too
+    (Fa Shi [2015] No. 17, Art. 3 para. 2), while they hold the role."""
 
     @model_validator(mode="after")
     def _ways_of_an_order(self) -> Order:
@@ -643,6 +650,60 @@ class Memorandum(_Model):
     """Roles the measures also reach (a company debtor's legal representative, ...)."""
 
 
+class Release(_Model):
+    """How a person reached through a legal role in an organisation has what reaches him that
+    way lifted for himself: he applies, and the authority decides within ``decide_days``.
+
+    Each step is a record about the person naming the organisation as ``counterpart`` (record
+    types of ``nature = "role"`` and no ``role``): the application as the authority registered
+    it (``applications``), and its decision, a grant (``record_types``) or a refusal
+    (``refusals``). A grant ends, from its date, the measures of the memoranda and orders in
+    ``lifts`` that reach the person through one of ``roles`` in that organisation (Fa Shi
+    [2015] No. 17, Art. 3 para. 2: an officer of a restricted unit spending personal funds for
+    private consumption, allowed on application; Fa Fa [2019] No. 35, item 17(2): a replaced
+    legal representative who is neither the actual controller nor directly responsible). What
+    reaches him through another role, or from another organisation, is untouched."""
+
+    id: Id
+    title: str
+    description: str = ""
+    legal_basis: str = ""
+    authority: Id | None = None
+    """Who decides (the court that restricted the organisation)."""
+    roles: tuple[Role, ...] = Field(min_length=1)
+    lifts: tuple[Id, ...] = Field(min_length=1)
+    """Memoranda and orders whose reach through ``roles`` a grant ends."""
+    record_types: tuple[Id, ...] = Field(min_length=1)
+    """The grant."""
+    applications: tuple[Id, ...] = ()
+    refusals: tuple[Id, ...] = ()
+    decide_days: int | None = Field(default=None, gt=0, le=365)
+    """Days the authority has to decide an application (pending after that: overdue)."""
+    decide_basis: str = ""
+    barred_by: tuple[Role, ...] = ()
+    """Roles in the organisation that bar a grant (a replaced representative must not be the
+    actual controller): the registry's workflow refuses to grant to a holder of one."""
+
+    @model_validator(mode="after")
+    def _steps(self) -> Release:
+        if self.applications and self.decide_days is None:
+            raise ValueError("an application is decided within decide_days: set it")
+        steps = [*self.record_types, *self.applications, *self.refusals]
+        if len(set(steps)) != len(steps):
+            raise ValueError("a record type is one step only (application, grant or refusal)")
+        return self
+
+    def step(self, record_type: str) -> str | None:
+        """``application``, ``grant``, ``refusal`` or ``None`` for a record of the type."""
+        if record_type in self.record_types:
+            return "grant"
+        if record_type in self.applications:
+            return "application"
+        if record_type in self.refusals:
+            return "refusal"
+        return None
+
+
 class Catalog(_Model):
     """One catalog file, or several merged (see :func:`socialcredit.policy.loader.load`)."""
 
@@ -655,4 +716,5 @@ class Catalog(_Model):
     measures: tuple[Measure, ...] = ()
     memoranda: tuple[Memorandum, ...] = ()
     orders: tuple[Order, ...] = ()
+    releases: tuple[Release, ...] = ()
     exemptions: tuple[Exemption, ...] = ()

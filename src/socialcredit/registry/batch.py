@@ -231,7 +231,7 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
             x_memo_l.append(np.full(sel.size, memo_id, dtype=object))
             x_scheme_l.append(np.full(sel.size, -1, np.int32))
             x_order_l.append(np.full(sel.size, -1, np.int32))
-    for oi, (_order_id, measures) in enumerate(c.order_rows):
+    for oi, (_order_id, measures, _reach) in enumerate(c.order_rows):
         sel = np.flatnonzero(o_order == oi)
         for measure in measures:
             x_subject_l.append(o_subject[sel])

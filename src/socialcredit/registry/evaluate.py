@@ -38,7 +38,12 @@ The rules, in one place:
   offences count.
 - Measures reached through a legal role last only while the role is held.
 - Measures follow memberships through memoranda; memoranda that extend to legal roles reach the
-  persons who hold those roles in a listed organisation.
+  persons who hold those roles in a listed organisation, and orders that extend to them reach
+  the holders of those roles in the ordered organisation (Fa Shi [2015] No. 17, Art. 3 para. 2).
+- A release granted to a person (a record of a release's grant naming the organisation) ends,
+  from its date, what the release's memoranda and orders reach him with through its roles in
+  that organisation. Its application is pending until the authority's grant or refusal about
+  the same person and organisation, and is due within the release's ``decide_days``.
 
 Nothing here reads a clock, a database or a file: same inputs, same profile.
 """
@@ -46,7 +51,7 @@ Nothing here reads a clock, a database or a file: same inputs, same profile.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -58,6 +63,7 @@ from socialcredit.policy.schema import (
     Nature,
     Order,
     PointsScheme,
+    Release,
     Removal,
     Rule,
     Scheme,
@@ -116,6 +122,10 @@ class RecordState:
     """For a pending objection: the day the authority must have decided by."""
     repair_decide_by: date | None = None
     """For a pending repair application: the day it must have been decided by."""
+    application: str | None = None
+    """For the application of a release: ``pending``, ``granted`` or ``refused``."""
+    application_decide_by: date | None = None
+    """For a pending application of a release: the day it must have been decided by."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,9 +241,15 @@ class Profile:
                     "withdrawn_on": _iso(r.withdrawn_on),
                     "objection_decide_by": _iso(r.objection_decide_by),
                     "repair_decide_by": _iso(r.repair_decide_by),
+                    "application": r.application,
+                    "application_decide_by": _iso(r.application_decide_by),
                     "overdue": any(
                         by is not None and self.as_of > by
-                        for by in (r.objection_decide_by, r.repair_decide_by)
+                        for by in (
+                            r.objection_decide_by,
+                            r.repair_decide_by,
+                            r.application_decide_by,
+                        )
                     ),
                 }
                 for r in self.records
@@ -633,13 +649,97 @@ def evaluate(
     lists = _memberships(compiled, own, via, schemes, as_of)
     measures = _measures(index, lists, as_of) + perks(index, schemes)
     measures += _ordered(index, compiled, own, as_of)
+    granted = _releases(index, own)
     for role, held in sorted(roles.items()):
         for org, start, end in sorted(held, key=lambda h: (h[0], h[1])):
-            org_lists = _memberships(compiled, by_subject.get(org, []), {}, {}, as_of)
-            measures += _measures(index, org_lists, as_of, role=role, org=org, held=(start, end))
+            org_states = by_subject.get(org, [])
+            org_lists = _memberships(compiled, org_states, {}, {}, as_of)
+            reached = _measures(index, org_lists, as_of, role=role, org=org, held=(start, end))
+            reached += _ordered(index, compiled, org_states, as_of, role=role, org=org,
+                                held=(start, end))  # fmt: skip
+            measures += _released(reached, granted.get((role, org), {}), as_of)
+    if granted or any(s.record.record_type in index.release_steps for s in own):
+        own = _applications(index, own)
     return Profile(
         subject=subject, as_of=as_of, schemes=schemes, lists=lists, measures=measures, records=own
     )
+
+
+def _releases(
+    index: CatalogIndex, own: Sequence[RecordState]
+) -> dict[tuple[str, str], dict[str, date]]:
+    """(role, organisation) -> memorandum or order -> the date of the earliest grant ending
+    what it reaches the subject with through that role there."""
+    out: dict[tuple[str, str], dict[str, date]] = {}
+    for s in own:
+        if s.voided or s.record.counterpart is None:
+            continue
+        for release, step in index.release_steps.get(s.record.record_type, ()):
+            if step == "grant":
+                _lift(out, release, s.record.counterpart, s.record.decided_on)
+    return out
+
+
+def _lift(
+    out: dict[tuple[str, str], dict[str, date]], release: Release, org: str, on: date
+) -> None:
+    for role in release.roles:
+        lifted = out.setdefault((role.value, org), {})
+        for item in release.lifts:
+            if item not in lifted or on < lifted[item]:
+                lifted[item] = on
+
+
+def _released(
+    reached: list[ActiveMeasure], lifted: dict[str, date], as_of: date
+) -> list[ActiveMeasure]:
+    """``reached`` with what a grant lifted ended on its date (gone once it is past)."""
+    if not lifted:
+        return reached
+    out: list[ActiveMeasure] = []
+    for a in reached:
+        on = lifted.get(a.memorandum or a.order or "")
+        if on is None:
+            out.append(a)
+        elif on > as_of:
+            out.append(replace(a, until=_min_date(a.until, on)))
+    return out
+
+
+def _applications(index: CatalogIndex, own: list[RecordState]) -> list[RecordState]:
+    """``own`` with each release application's status and deadline: pending until the first
+    grant or refusal of the same release by the same authority about the same organisation,
+    decided on or after it."""
+    out: list[RecordState] = []
+    for s in own:
+        release = next(
+            (r for r, step in index.release_steps.get(s.record.record_type, ())
+             if step == "application"),
+            None,
+        )  # fmt: skip
+        if release is None or s.voided:
+            out.append(s)
+            continue
+        rec = s.record
+        decision = next(
+            (
+                d
+                for d in own
+                if not d.voided
+                and d.record.counterpart == rec.counterpart
+                and d.record.authority == rec.authority
+                and d.record.decided_on >= rec.decided_on
+                and release.step(d.record.record_type) in ("grant", "refusal")
+            ),
+            None,
+        )
+        if decision is None:
+            due = rec.decided_on + timedelta(days=release.decide_days or OBJECTION_DAYS)
+            out.append(replace(s, application="pending", application_decide_by=due))
+        else:
+            step = release.step(decision.record.record_type)
+            out.append(replace(s, application="granted" if step == "grant" else "refused"))
+    return out
 
 
 def _schemes(
@@ -794,30 +894,45 @@ def _cut(
 
 
 def _ordered(
-    index: CatalogIndex, compiled: _Compiled, own: Sequence[RecordState], as_of: date
+    index: CatalogIndex,
+    compiled: _Compiled,
+    own: Sequence[RecordState],
+    as_of: date,
+    *,
+    role: str | None = None,
+    org: str | None = None,
+    held: tuple[date, date | None] | None = None,
 ) -> list[ActiveMeasure]:
     """Measures ordered directly by the subject's records in force on ``as_of``: per order,
     since the earliest start and until the latest end of the records' stretches (:func:`_cut`
-    with the order's duration and ways off)."""
+    with the order's duration and ways off). Through a ``role`` held in ``org`` during
+    ``held`` (``own`` being the organisation's records): only orders that extend to the role,
+    and only while it is held."""
     spans: dict[str, list[tuple[date, date | None, RecordState]]] = {}
     orders: dict[str, Order] = {}
     for s in own:
         if s.voided:
             continue
         for order in compiled.types[s.record.record_type].orders:
+            if role is not None and role not in {r.value for r in order.extends_to}:
+                continue
             start = s.record.decided_on
             end = _cut(s, start, s.natural_end, order.duration_months, order.removal)
             if start <= as_of and (end is None or as_of < end):
                 spans.setdefault(order.id, []).append((start, end, s))
                 orders[order.id] = order
     out: list[ActiveMeasure] = []
-    for order_id, held in sorted(spans.items()):
-        since = min(a for a, _, _ in held)
-        ends = [b for _, b, _ in held]
+    for order_id, stretches in sorted(spans.items()):
+        since = min(a for a, _, _ in stretches)
+        ends = [b for _, b, _ in stretches]
         until = None if any(b is None for b in ends) else max(b for b in ends if b is not None)
-        records = tuple(s.record.id for _, _, s in sorted(held, key=lambda h: _state_order(h[2])))
+        if held is not None:
+            since, until = max(since, held[0]), _min_date(until, held[1])
+        records = tuple(
+            s.record.id for _, _, s in sorted(stretches, key=lambda h: _state_order(h[2]))
+        )
         out += _active(index, orders[order_id].measures, since=since, until=until,
-                       records=records, order=order_id)  # fmt: skip
+                       records=records, order=order_id, via_role=role, via_subject=org)  # fmt: skip
     return out
 
 

@@ -17,10 +17,18 @@ an event. The rules follow the published measures (FACTS.md):
   must have been performed first ("corrected"). The designating authority decides within
   :data:`REPAIR_WORKING_DAYS` working days of the application reaching it (Credit China forwards
   within 10 working days, the authority decides within 3: 13 in all).
+- A person reached through a legal role in an organisation may apply for a release the catalog
+  defines (``[[releases]]``: an officer of a restricted unit spending personal funds, Fa Shi
+  [2015] No. 17, Art. 3 para. 2; a replaced legal representative, Fa Fa [2019] No. 35, item
+  17(2)): the application is a record the deciding authority registers about the person,
+  naming the organisation, and is decided by a grant or a refusal record of the same
+  authority within the release's ``decide_days``. A grant ends, from its date, what the
+  release's memoranda and orders reach the person with through its roles there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
@@ -30,7 +38,7 @@ from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import Nature
 from socialcredit.registry.dates import OBJECTION_DAYS, REPAIR_WORKING_DAYS, add_working_days
 from socialcredit.registry.evaluate import RecordState, evaluate
-from socialcredit.registry.ledger import Projector, default_projector
+from socialcredit.registry.ledger import NewRecord, Projector, SubmitResult, default_projector
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 from socialcredit.rules import RepairBlock, repair_block
 
@@ -51,12 +59,28 @@ class EventStore(Protocol):
     ) -> LifecycleEvent: ...
 
 
+class RecordStore(EventStore, Protocol):
+    """What a release's workflow needs besides: filing records, and a person's facts."""
+
+    def submit(
+        self,
+        records: Sequence[NewRecord],
+        *,
+        catalog: Loaded,
+        today: date,
+        actor: str,
+        project: Projector | None = None,
+    ) -> list[SubmitResult]: ...
+
+    def facts(self, subject: str) -> list[Record | LifecycleEvent]: ...
+
+
 @dataclass(frozen=True)
 class Pending:
-    """An objection or repair application awaiting a decision."""
+    """An objection, repair application or application for a release awaiting a decision."""
 
     record_id: str
-    kind: str  # "objection" | "repair"
+    kind: str  # "objection" | "repair" | "release"
     filed_on: date
     decide_by: date
     authority: str
@@ -343,3 +367,125 @@ def revoke(
     return _append(
         store, catalog, LifecycleEvent(record_id, EventKind.revoked, on, authority, reason), today
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Releases of a role holder
+
+
+def apply_for_release(
+    store: RecordStore,
+    catalog: Loaded,
+    release_id: str,
+    *,
+    by: str,
+    organisation: str,
+    reference: str,
+    on: date,
+    today: date,
+) -> Pending:
+    """``by`` applies for release ``release_id`` from what reaches him through a role in
+    ``organisation``; the deciding authority registers the application (``reference``: its
+    case number) and must decide by ``decide_by``. Refused where the release has no
+    application step, where nothing it lifts reaches him there on ``on``, or where an
+    application of his is already pending."""
+    release = catalog.index.releases.get(release_id)
+    if release is None:
+        raise NotFound(f"release: no release {release_id!r}")
+    if not release.applications or release.authority is None:
+        raise WorkflowError(f"release {release_id} is not applied for (it has no application)")
+    if on > today:
+        raise InputError("on", f"{on} is in the future (today is {today})")
+    profile = evaluate(store.facts(by), catalog, on, subject=by)
+    roles = {r.value for r in release.roles}
+    if not any(
+        a.via_subject == organisation
+        and a.via_role in roles
+        and (a.memorandum in release.lifts or a.order in release.lifts)
+        for a in profile.measures
+    ):
+        raise WorkflowError(
+            f"nothing release {release_id} lifts reaches {by} through {organisation} on {on}"
+        )
+    if any(
+        s.application == "pending" and s.record.counterpart == organisation
+        for s in profile.records
+        if s.record.record_type in release.applications
+    ):
+        raise WorkflowError(f"{by} already has an application for {release_id} awaiting a decision")
+    new = NewRecord(by, release.applications[0], release.authority, on, reference,
+                    counterpart=organisation)  # fmt: skip
+    record_id = store.submit(
+        [new], catalog=catalog, today=today, actor=by, project=default_projector(catalog, today)
+    )[0].id
+    state = _state(store, catalog, record_id, on)
+    assert state.application_decide_by is not None
+    return Pending(record_id, "release", on, state.application_decide_by, release.authority, by)
+
+
+def decide_release(
+    store: RecordStore,
+    catalog: Loaded,
+    application_id: str,
+    *,
+    authority: str,
+    granted: bool,
+    reason: str,
+    on: date,
+    today: date,
+) -> Record:
+    """The deciding authority grants (the measures the release lifts end for the applicant
+    through its roles in the organisation, from ``on``) or refuses a pending application,
+    as a record of its own. A grant to a holder of a role that bars it (the actual
+    controller, for a replaced representative) is refused."""
+    rec = _by_designating_authority(
+        store, application_id, authority=authority, may="may decide the application",
+        on=on, today=today, reason=reason,
+    )  # fmt: skip
+    release = next(
+        (r for r, step in catalog.index.release_steps.get(rec.record_type, ())
+         if step == "application"),
+        None,
+    )  # fmt: skip
+    if release is None:
+        raise WorkflowError(f"record {application_id} is not an application for a release")
+    profile = evaluate(store.facts(rec.subject), catalog, on, subject=rec.subject)
+    state = next(s for s in profile.records if s.record.id == application_id)
+    if state.application != "pending":
+        raise WorkflowError(f"record {application_id} has no application awaiting a decision")
+    if granted:
+        barred = _roles_held(catalog, profile.records, rec.counterpart, on) & set(
+            r.value for r in release.barred_by
+        )
+        if barred:
+            raise WorkflowError(
+                f"{rec.subject} is {' and '.join(sorted(barred))} of {rec.counterpart}, "
+                f"which bars release {release.id}"
+            )
+    steps = release.record_types if granted else release.refusals
+    if not steps:
+        raise WorkflowError(f"release {release.id} records no refusal: grant or leave it")
+    new = NewRecord(rec.subject, steps[0], authority, on, reason, counterpart=rec.counterpart)
+    record_id = store.submit(
+        [new], catalog=catalog, today=today, actor=authority,
+        project=default_projector(catalog, today),
+    )[0].id  # fmt: skip
+    return store.record(record_id)
+
+
+def _roles_held(
+    catalog: Loaded, states: Sequence[RecordState], organisation: str | None, on: date
+) -> set[str]:
+    """The roles the subject of ``states`` holds in ``organisation`` on ``on``."""
+    held: set[str] = set()
+    for s in states:
+        rt = catalog.index.record_types.get(s.record.record_type)
+        if (
+            rt is not None
+            and rt.role is not None
+            and s.record.counterpart == organisation
+            and s.status == "in_effect"
+            and s.record.decided_on <= on
+        ):
+            held.add(rt.role.value)
+    return held

@@ -18,6 +18,7 @@ from socialcredit.rules.decide import (
 from socialcredit.rules.features import (
     FILING_ONLY,
     FOLDED_TOO,
+    THROUGH_ROLES,
     Unsupported,
     catalog_features,
     require,
@@ -28,6 +29,7 @@ __all__ = [
     "FILING_ONLY",
     "FOLDED_TOO",
     "NEVER",
+    "THROUGH_ROLES",
     "Feature",
     "RepairBlock",
     "Rulebook",

@@ -45,6 +45,7 @@ from socialcredit.rules.tables import (
     OrderRow,
     Orders,
     PerkRow,
+    ReleaseRow,
     Rulebook,
     Rules,
     Schemes,
@@ -303,7 +304,9 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
             type_start=_i32(o_start),
             type_list=_i32(o_list),
         ),
-        order_rows=[OrderRow(o.id, tuple(o.measures)) for o in orders],
+        order_rows=[
+            OrderRow(o.id, tuple(o.measures), tuple(r.value for r in o.extends_to)) for o in orders
+        ],
         memoranda=[
             MemoRow(m.id, list_id, tuple(m.measures), tuple(r.value for r in m.extends_to))
             for list_id in list_ids
@@ -311,7 +314,15 @@ def _compile(index: CatalogIndex, digest: str) -> Rulebook:
         ],
         perks=[PerkRow(s.id, p.at_least, tuple(p.measures)) for s in schemes for p in s.perks],
         measure_kinds={m.id: m.kind.value for m in cat.measures},
-        role_types=frozenset(rt.code for rt in cat.record_types if rt.role is not None),
+        role_types=frozenset(
+            rt.code
+            for rt in cat.record_types
+            if rt.role is not None or rt.code in index.release_steps
+        ),
+        releases=[
+            ReleaseRow(r.id, tuple(x.value for x in r.roles), r.lifts, r.record_types)
+            for r in cat.releases
+        ],
         links=tuple(links),
         features=catalog_features(index),
         digest=digest,

@@ -24,12 +24,19 @@ Feature names (stable; ``<role>`` is a role value such as ``family``):
 - ``scheme.renewal``: a licence returned by a renewal record (``renewed_by``: the course and
   test passed), and ``way_off.course_passed``, the list way off it gives;
 - ``exclusion.<exclusion>``: who a list, term or order never reaches (``minors``,
-  ``security_given``, ...): refused at filing, so only a driver that files records meets it.
+  ``security_given``, ...): refused at filing, so only a driver that files records meets it;
+- ``order.reach.<role>``: a direct order's measures extended to holders of a role in the
+  ordered organisation (``extends_to`` of an order);
+- ``release.<role>``: a grant recorded about a holder of the role ends, from its date, what
+  a memorandum or an order reaches him with through it (``[[releases]]``).
 
-Two sets tell drivers what the features above ask of them: :data:`FILING_ONLY` concern only
+Three sets tell drivers what the features above ask of them: :data:`FILING_ONLY` concern only
 filing (a driver that never files records, such as the simulator, may accept them unread);
 :data:`FOLDED_TOO` change outcomes over time and run in :mod:`socialcredit.rules.fold` (a
-driver that folds records through those primitives runs them; the others refuse them).
+driver that folds records through those primitives runs them; the others refuse them);
+:data:`THROUGH_ROLES` change what reaches a role holder over time (a driver that carries
+measures to role holders must run them: the registry's reference does, and its batch path
+hands every role holder to it).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from collections.abc import Iterable
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import CatalogIndex
 from socialcredit.policy.schema import (
+    LEGAL_ROLES,
     Exclusion,
     LicenceScheme,
     Nature,
@@ -47,7 +55,14 @@ from socialcredit.policy.schema import (
 )
 from socialcredit.rules.tables import Feature
 
-__all__ = ["FILING_ONLY", "FOLDED_TOO", "Unsupported", "catalog_features", "require"]
+__all__ = [
+    "FILING_ONLY",
+    "FOLDED_TOO",
+    "THROUGH_ROLES",
+    "Unsupported",
+    "catalog_features",
+    "require",
+]
 
 FILING_ONLY: frozenset[str] = frozenset(f"exclusion.{e.value}" for e in Exclusion)
 """Features that concern only filing (the registry refuses the record): nothing to fold."""
@@ -57,6 +72,12 @@ FOLDED_TOO: frozenset[str] = frozenset(
 )
 """Features that change outcomes over time, run by the compiled folds (:mod:`.fold`:
 ``extended_stretch``, ``order_span`` with ``fold_range``, ``score_at``)."""
+
+THROUGH_ROLES: frozenset[str] = frozenset(
+    f"{kind}.{role.value}" for kind in ("order.reach", "release") for role in LEGAL_ROLES
+)
+"""Features that change what reaches a holder of a legal role: an order's reach, and a
+release ending it (or a memorandum's) for one person."""
 
 _BOTH_KINDS = frozenset(("person", "organisation"))
 _IMPLIED_WAYS_OFF = {Removal.expiry, Removal.objection}
@@ -147,6 +168,11 @@ def catalog_features(index: CatalogIndex) -> tuple[Feature, ...]:
         out.append(Feature("order.direct", where))
         for exclusion in order.excludes:
             out.append(Feature(f"exclusion.{exclusion.value}", where))
+        for role in order.extends_to:
+            out.append(Feature(f"order.reach.{role.value}", where))
+    for release in cat.releases:
+        for role in release.roles:
+            out.append(Feature(f"release.{role.value}", f"release {release.id}"))
     return tuple(dict.fromkeys(out))
 
 

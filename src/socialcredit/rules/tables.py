@@ -13,7 +13,7 @@ condition is ``Lists.condition`` (:data:`EXHAUSTED`, :data:`GRADES`, :data:`BELO
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -46,6 +46,7 @@ __all__ = [
     "OrderRow",
     "Orders",
     "PerkRow",
+    "ReleaseRow",
     "Records",
     "Rulebook",
     "Rules",
@@ -216,6 +217,19 @@ class MemoRow(NamedTuple):
 class OrderRow(NamedTuple):
     order: str
     measures: tuple[str, ...]
+    extends_to: tuple[str, ...] = ()
+    """Roles the order's measures also reach in an ordered organisation."""
+
+
+class ReleaseRow(NamedTuple):
+    """A release: a grant (a record of one of ``record_types`` about a holder of one of
+    ``roles``, naming the organisation) ends from its date what the memoranda and orders in
+    ``lifts`` reach him with through that role there."""
+
+    release: str
+    roles: tuple[str, ...]
+    lifts: tuple[str, ...]
+    record_types: tuple[str, ...]
 
 
 class PerkRow(NamedTuple):
@@ -251,13 +265,16 @@ class Rulebook:
     perks: list[PerkRow]
     measure_kinds: dict[str, str]
     role_types: frozenset[str]
-    """Record types that record a legal organisational role."""
+    """Record types that record a legal organisational role, or a step of a release (their
+    subjects are evaluated by the reference, which follows roles)."""
     links: tuple[tuple[str, str, str], ...]
     """Rules that reach another subject's records: ``(scheme, record type, via)``."""
     features: tuple[Feature, ...]
     """Every feature the catalog uses, with the item using it (see :mod:`.features`)."""
     digest: str
     """SHA-256 of the catalog's content: two loads of the same rules share one compilation."""
+    releases: list[ReleaseRow] = field(default_factory=list)
+    """Per release (``[[releases]]``), what a grant ends."""
 
     @property
     def n_types(self) -> int:

@@ -89,6 +89,7 @@ RULES: tuple[Callable[[Context], None], ...] = (
     lists.sc006_sc007_lists,
     law.sc_orders,
     law.sc_extensions_and_courses,
+    law.sc_releases,
     roles.sc008_roles,
     domains.sc009_cross_domain,
     sources.sc010_sources,

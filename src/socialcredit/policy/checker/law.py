@@ -1,6 +1,6 @@
 """What the law as written adds to lists and measures: direct orders (SC006, SC007, SC012,
-SC001), extensions of fixed-term listings (SC006, SC012) and a licence returned by a course
-(SC007, SC012)."""
+SC001), extensions of fixed-term listings (SC006, SC012), a licence returned by a course
+(SC007, SC012) and releases of a role holder (SC001, SC007, SC012, SC013, SC014)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,8 @@ def sc_orders(ctx: Context) -> None:
     ix = ctx.index
     for order in ctx.catalog.orders:
         where = f"order {order.id}"
-        if blank(order.legal_basis):
-            ctx.error(
-                "SC001",
-                ctx.at("orders", order.id, "legal_basis"),
-                f"order {order.id} ({order.title}) names no legal basis",
-                "cite the law that lets the authority order the measures directly",
-            )
+        _basis(ctx, "orders", order.id, order.title, order.legal_basis,
+               "cite the law that lets the authority order the measures directly")  # fmt: skip
         for code in order.record_types:
             if code not in ix.record_types:
                 ctx.unknown(ctx.at("orders", order.id, "record_types"), "record type", code,
@@ -29,16 +24,9 @@ def sc_orders(ctx: Context) -> None:
             if m not in ix.measures:
                 ctx.unknown(ctx.at("orders", order.id, "measures"), "measure", m, ix.measures,
                             where)  # fmt: skip
-        if order.authority is None:
-            ctx.error(
-                "SC007",
-                ctx.at("orders", order.id, "authority"),
-                f"order {order.id} names no authority, so no one can lift it or hear an objection",
-                "set authority (whoever orders, lifts)",
-            )
-        elif order.authority not in ix.authorities:
-            ctx.unknown(ctx.at("orders", order.id, "authority"), "authority", order.authority,
-                        ix.authorities, where)  # fmt: skip
+        _authority(ctx, "orders", order.id, order.authority,
+                   "so no one can lift it or hear an objection",
+                   "set authority (whoever orders, lifts)")  # fmt: skip
         types = [ix.record_types[c] for c in order.record_types if c in ix.record_types]
         defaults = any(rt.nature is Nature.default for rt in types)
         held = (Removal.fulfilment in order.removal and defaults) or (
@@ -116,3 +104,83 @@ def sc_extensions_and_courses(ctx: Context) -> None:
             if code not in ix.record_types:
                 ctx.unknown(ctx.at("schemes", scheme.id, "renewed_by"), "record type", code,
                             ix.record_types, f"scheme {scheme.id}")  # fmt: skip
+
+
+def sc_releases(ctx: Context) -> None:
+    """A release names its basis, who decides and within how long, known record types of
+    role nature for its steps (a record about the person naming the organisation), and
+    memoranda or orders that do reach its roles (otherwise it can never lift anything)."""
+    ix = ctx.index
+    for release in ctx.catalog.releases:
+        where = f"release {release.id}"
+        _basis(ctx, "releases", release.id, release.title, release.legal_basis,
+               "cite the law that lets the person apply and the authority lift it")  # fmt: skip
+        _authority(ctx, "releases", release.id, release.authority,
+                   "so no one can decide an application",
+                   "set authority (the one that restricted the organisation)")  # fmt: skip
+        if release.applications and blank(release.decide_basis):
+            ctx.error(
+                "SC001",
+                ctx.at("releases", release.id, "decide_basis"),
+                f"release {release.id} sets {release.decide_days} days to decide an "
+                "application but names no basis for that deadline",
+                "cite the law that sets it (decide_basis)",
+            )
+        for code in (*release.applications, *release.record_types, *release.refusals):
+            rt = ix.record_types.get(code)
+            if rt is None:
+                ctx.unknown(ctx.at("releases", release.id, "record_types"), "record type",
+                            code, ix.record_types, where)  # fmt: skip
+            elif rt.nature is not Nature.role or rt.role is not None:
+                ctx.error(
+                    "SC013",
+                    ctx.at("record_types", code, "nature"),
+                    f"record type {code} is a step of release {release.id}, so its record "
+                    "must name the organisation, which only a role record does",
+                    'set nature = "role" and no role (it links no one: the release says what '
+                    "it lifts)",
+                )
+            elif release.authority is not None and release.authority not in rt.issuers:
+                ctx.error(
+                    "SC013",
+                    ctx.at("record_types", code, "issuers"),
+                    f"record type {code} is a step of release {release.id}, which "
+                    f"{release.authority} decides, but {release.authority} may not issue it",
+                    f"add {release.authority!r} to its issuers",
+                )
+        roles = set(release.roles)
+        for item in release.lifts:
+            memo, order = ix.memoranda.get(item), ix.orders.get(item)
+            if memo is None and order is None:
+                ctx.unknown(ctx.at("releases", release.id, "lifts"), "memorandum or order",
+                            item, [*ix.memoranda, *ix.orders], where)  # fmt: skip
+                continue
+            reach = memo.extends_to if memo is not None else order.extends_to if order else ()
+            if not roles & set(reach):
+                ctx.warn(
+                    "SC014",
+                    ctx.at("releases", release.id, "lifts"),
+                    f"release {release.id} lifts what {item} reaches "
+                    f"{', '.join(sorted(r.value for r in roles))} with, but {item} reaches "
+                    "none of them: it can never lift anything there",
+                    "extend it to the roles (extends_to), or drop it from lifts",
+                )
+
+
+def _basis(ctx: Context, section: str, item_id: str, title: str, basis: str, help: str) -> None:
+    if blank(basis):
+        what = section.rstrip("s")
+        ctx.error("SC001", ctx.at(section, item_id, "legal_basis"),
+                  f"{what} {item_id} ({title}) names no legal basis", help)  # fmt: skip
+
+
+def _authority(
+    ctx: Context, section: str, item_id: str, authority: str | None, why: str, help: str
+) -> None:
+    what = section.rstrip("s")
+    if authority is None:
+        ctx.error("SC007", ctx.at(section, item_id, "authority"),
+                  f"{what} {item_id} names no authority, {why}", help)  # fmt: skip
+    elif authority not in ctx.index.authorities:
+        ctx.unknown(ctx.at(section, item_id, "authority"), "authority", authority,
+                    ctx.index.authorities, f"{what} {item_id}")  # fmt: skip

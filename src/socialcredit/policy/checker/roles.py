@@ -13,7 +13,7 @@ def sc008_roles(ctx: Context) -> None:
     legal = ", ".join(sorted(r.value for r in LEGAL_ROLES))
     fix = f"only legal organisational roles may reach another subject: {legal}"
     for rt in ctx.catalog.record_types:
-        if rt.nature is Nature.role and rt.role is None:
+        if rt.nature is Nature.role and rt.role is None and rt.code not in ctx.index.release_steps:
             ctx.error(
                 "SC008",
                 ctx.at("record_types", rt.code, "role"),
@@ -61,13 +61,19 @@ def sc008_roles(ctx: Context) -> None:
                     f"{r.rule.via.value}",
                     fix,
                 )
-    for memo in ctx.catalog.memoranda:
-        for role in memo.extends_to:
+    reaches: list[tuple[str, str, str, tuple[Role, ...], str]] = [
+        ("memoranda", m.id, "extends_to", m.extends_to,
+         f"memorandum {m.id} extends its measures to the listed subject's")
+        for m in ctx.catalog.memoranda
+    ] + [
+        ("orders", o.id, "extends_to", o.extends_to,
+         f"order {o.id} extends its measures to the ordered subject's")
+        for o in ctx.catalog.orders
+    ] + [
+        ("releases", r.id, "roles", r.roles, f"release {r.id} releases the")
+        for r in ctx.catalog.releases
+    ]  # fmt: skip
+    for section, item_id, attr, roles, says in reaches:
+        for role in roles:
             if bad(role):
-                ctx.error(
-                    "SC008",
-                    ctx.at("memoranda", memo.id, "extends_to"),
-                    f"memorandum {memo.id} extends its measures to the listed subject's "
-                    f"{role.value}",
-                    fix,
-                )
+                ctx.error("SC008", ctx.at(section, item_id, attr), f"{says} {role.value}", fix)
