@@ -79,6 +79,9 @@ def test_a_local_regime_records_only_in_its_city(tmp_path: Path) -> None:
          'record_type = "court.dishonest_debtor.refuse_to_perform"\nwhere = "Atlantis"',
          "regime.observe.where", "no province or city 'Atlantis'"),
         ("", "regime.observe", "says nothing about how it records conduct"),
+        ('[[observe]]\nprocess = "judgment_refused"\n'
+         'record_type = "court.dishonest_debtor.refuse_to_perform"\nmisattribution = 0.1',
+         "regime.observe[0].misattribution", "is not made by a camera"),
         ('[services]\n"restrict.flight" = "teleport"', "regime.services.restrict.flight",
          "no service 'teleport'"),
     ],
@@ -111,3 +114,67 @@ def test_simulate_world_from_the_command_line(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert both.returncode != 0 and "world: give a --world or a --scenario" in both.stderr
+
+
+def _regime_with(tmp: Path, misattribution: float) -> Path:
+    """The bundled unified score with its cameras' misattribution share set."""
+    from socialcredit.sim.common import read_ref
+    from socialcredit.sim.regime import BUNDLED
+
+    text, _source = read_ref("unified-score", BUNDLED, "regime")
+    assert "misattribution = 0.02" in text
+    path = tmp / f"unified-{misattribution}.toml"
+    path.write_text(text.replace("misattribution = 0.02", f"misattribution = {misattribution}"))
+    return path
+
+
+def test_restricted_innocents_are_counted_by_every_cause_found(tmp_path: Path) -> None:
+    """The engine's count by cause equals its traced agents' causes on the last day, and each
+    agent's causes are what its own facts show: a wrong record not annulled, a camera's
+    misattribution, lawful conduct counted against it (relatives are what its household's
+    records and lists reach: counted, not re-derived here)."""
+    from socialcredit.sim.folding import CAUSES, counted_against
+
+    sim = run(tmp_path / "u", _regime_with(tmp_path, 0.2), trace=100_000)
+    summary = json.loads((tmp_path / "u" / "summary.json").read_text())["totals"]
+    assert len(sim.traced()) == sim.layout.agents
+    by_cause = {c: 0 for c in CAUSES}
+    against = counted_against(sim.regime.loaded.index)
+    last = (sim.last - date(1970, 1, 1)).days
+    for agent in sim.traced():
+        state, facts = sim.state_of(agent), sim.facts_of(agent)
+        for cause in state["causes"]:
+            by_cause[cause] += 1
+        if not state["causes"]:
+            continue
+        live = [f for f in facts if all(day > last for kind, day in f["events"]
+                                        if kind == "objection_upheld")]  # fmt: skip
+        assert ("wrong_record" in state["causes"]) == any(
+            f["wrong"] and not f["misattributed"] for f in live), agent  # fmt: skip
+        assert ("camera_misattribution" in state["causes"]) == any(
+            f["misattributed"] for f in live), agent  # fmt: skip
+        assert ("lawful_conduct" in state["causes"]) == any(
+            not f["wrong"] and f["record_type"] in against for f in live), agent  # fmt: skip
+    for cause in CAUSES:
+        assert summary[f"restricted_innocents.{cause}"] == by_cause[cause], cause
+    innocents = summary["restricted_innocents"]
+    assert 0 < innocents <= sum(by_cause.values())
+    assert by_cause["relative_or_contact"] > 0 and by_cause["lawful_conduct"] > 0
+    assert by_cause["camera_misattribution"] > 0
+
+
+def test_camera_misattribution_is_a_parameter_of_the_regime(tmp_path: Path) -> None:
+    """With no misattribution the cameras name no one by mistake; with some, about that share
+    of their records name someone else, and the rest of the world's conduct is the same."""
+    none = run(tmp_path / "none", _regime_with(tmp_path, 0.0))
+    some = run(tmp_path / "some", _regime_with(tmp_path, 0.25))
+    a = json.loads((tmp_path / "none" / "summary.json").read_text())["totals"]
+    b = json.loads((tmp_path / "some" / "summary.json").read_text())["totals"]
+    assert a["misattributed_records"] == 0 and a["restricted_innocents.camera_misattribution"] == 0
+    assert b["misattributed_records"] > 0
+    jay = pq.read_table(tmp_path / "some" / "metrics.parquet")
+    assert b["restricted_innocents.camera_misattribution"] > 0
+    assert none.regime.name == some.regime.name == "unified-score"
+    # the same events: a camera's record goes to someone else, not to no one
+    assert abs(a["records"] - b["records"]) < 0.01 * a["records"]
+    assert jay.num_rows == (none.last - none.first).days + 1

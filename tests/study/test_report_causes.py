@@ -1,15 +1,14 @@
-"""Restricted innocents by cause: each regime's causes follow from its catalogs and scenario;
-a regime with one way only of restricting an innocent person has all of them by that cause,
-one with several reads "not measured" for each, and camera misattribution, which the simulator
-does not model, says so. No number is made up."""
+"""Restricted innocents by cause: which causes a regime can have follows from its catalogs and
+its scenario or world; the figure for each is the simulator's own count, with its interval, and
+a cause the regime cannot have reads n/a with the reason. No number is made up."""
 
 from __future__ import annotations
 
 import csv
-import html
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from socialcredit.sim.regime import load_any_regime
@@ -25,8 +24,12 @@ PAIRS = {
 
 
 def causes_of(regime: str, scenario: str, **overrides: Any) -> dict[str, tuple[str, str]]:
-    index = load_any_regime(regime).loaded.index
-    return report.innocent_causes(index, load_any(scenario, **overrides).model_dump(mode="json"))
+    loaded = load_any_regime(regime)
+    return report.innocent_causes(
+        loaded.loaded.index,
+        load_any(scenario, **overrides).model_dump(mode="json"),
+        loaded.spec.model_dump(mode="json"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +49,18 @@ def test_each_regime_has_the_causes_its_catalogs_and_scenario_allow(
         "wrong_record": "possible", "relative_or_contact": "impossible",
         "camera_misattribution": "impossible", "lawful_conduct": "impossible",
     }  # fmt: skip
-    # the unified score: family and friends, lawful conduct scored, cameras (not modelled)
+    # the unified score: family and friends, lawful conduct scored; its scenario's cameras
+    # name no one by mistake, its cameras over the world do (2%)
     unified = kinds(causes["unified"])
     assert unified["relative_or_contact"] == "possible"
     assert unified["lawful_conduct"] == "possible"
-    assert unified["camera_misattribution"] == "not_modelled"
-    assert "no parameter for a camera" in causes["unified"]["camera_misattribution"][1]
+    assert causes["unified"]["camera_misattribution"] == (
+        "impossible",
+        "the regime's cameras name no one by mistake (misattribution 0)",
+    )
+    over_world = kinds(causes_of("unified-score", "china"))
+    assert set(over_world.values()) == {"possible"}
+    assert kinds(causes_of("law-bound", "china"))["lawful_conduct"] == "impossible"
     # the pilot city deducts points for petitioning: lawful conduct scored
     assert kinds(causes["pilot"])["lawful_conduct"] == "possible"
     # the reasons name what rules a cause out
@@ -64,49 +73,59 @@ def test_a_scenario_change_moves_a_cause_in_or_out() -> None:
     assert no_mixups["wrong_record"][0] == "impossible"
     alone = causes_of("unified-score", "unified-2020", household_size=1, friends=0)
     assert alone["relative_or_contact"] == ("impossible", "the scenario gives no one a household")
+    seen = causes_of("unified-score", "unified-2020", camera_misattribution=0.05)
+    assert seen["camera_misattribution"] == ("possible", "")
 
 
-def total(mean: float, raw: float) -> dict[str, Any]:
-    return {"mean": mean, "half": mean / 10, "seeds": 2, "raw": raw, "small": raw < 20}
+def results(rows: dict[str, list[dict[str, float]]]) -> pa.Table:
+    """Result rows as the study runner writes them: per run, one row per seed with totals."""
+    flat = []
+    for run, seeds in rows.items():
+        for k, totals in enumerate(seeds):
+            flat.append({"run": run, "point": "{}", "seed": k + 1, "population": 100_000,
+                         "start": "2020-01-01", "end": "2020-12-31",
+                         **{f"t_{key}": value for key, value in totals.items()}})  # fmt: skip
+    return pa.Table.from_pylist(flat)
 
 
-def test_the_table_gives_a_number_only_where_there_is_one_cause(
+def test_each_cause_reads_the_simulators_count_or_why_there_is_none(
     causes: dict[str, dict[str, tuple[str, str]]], tmp_path: Path
 ) -> None:
-    runs = list(PAIRS)
-    table = [{
-        "key": "restricted_innocents", "how": "stock", "label": "Restricted innocents",
-        "cells": {"court": total(52.0, 130.0), "pilot": total(4.0, 9.0),
-                  "unified": total(900.0, 4000.0), "sesame": {"na": "regime sesame has no list"}},
-    }]  # fmt: skip
+    runs = [*PAIRS, "old"]
+    counted = {f"restricted_innocents.{c}": 0.0 for c in report.CAUSES}
+    table = results({
+        "court": [{**counted, "restricted_innocents.wrong_record": 50.0},
+                  {**counted, "restricted_innocents.wrong_record": 54.0}],
+        "pilot": [counted, counted],
+        "unified": [{**counted, "restricted_innocents.relative_or_contact": 900.0,
+                     "restricted_innocents.lawful_conduct": 300.0}] * 2,
+        "sesame": [counted],
+        "old": [{"restricted_innocents": 7.0}],  # results from before the count by cause
+    })  # fmt: skip
+    causes = {**causes, "old": causes["court"]}
     rows = {r["key"]: r["cells"] for r in report.innocents_by_cause(table, runs, causes)}
     court = rows["wrong_record"]["court"]
-    assert court is not None and court["mean"] == 52.0 and court["only"]
+    assert court is not None and court["mean"] == 52.0 and court["raw"] == 52.0
+    assert court["half"] > 0 and court["seeds"] == 2
     assert rows["relative_or_contact"]["court"] == {"na": causes["court"]["relative_or_contact"][1]}
-    for cause in ("wrong_record", "relative_or_contact", "lawful_conduct"):
-        cell = rows[cause]["unified"]
-        assert cell is not None and "mean" not in cell, cause
-        if causes["unified"][cause][0] == "possible":
-            assert cell["unmeasured"] == report.NOT_BY_CAUSE
-    assert rows["camera_misattribution"]["unified"] == {"unmeasured": report.CAMERA_NOT_MODELLED}
-    assert all(rows[c]["sesame"] == {"na": "regime sesame has no list"} for c in rows)
-    # no cell anywhere holds a number the total does not give whole
-    for cells in rows.values():
-        for run, cell in cells.items():
-            if cell is not None and "mean" in cell:
-                assert cell["only"] and cell["mean"] == table[0]["cells"][run]["mean"]
+    assert rows["relative_or_contact"]["unified"]["mean"] == pytest.approx(900.0)  # type: ignore[index]
+    assert rows["lawful_conduct"]["unified"]["mean"] == pytest.approx(300.0)  # type: ignore[index]
+    assert rows["camera_misattribution"]["unified"] == {
+        "na": "the regime's cameras name no one by mistake (misattribution 0)"
+    }
+    assert rows["wrong_record"]["old"] == {"unmeasured": report.UNCOUNTED}
 
     page = report._causes_html(report.innocents_by_cause(table, runs, causes), runs, {})
-    assert "<td class='unmeasured' title='not measured: the simulator counts" in page
-    assert "all of them: the only way this regime restricts an innocent person" in page
-    assert html.escape("not modelled") in page
+    assert "<td class='unmeasured' title='not measured: these results come from" in page
+    assert "counted twice" in page
     report.export_causes(tmp_path, report.innocents_by_cause(table, runs, causes), runs)
     with (tmp_path / "innocents_by_cause.csv").open() as f:
         got = list(csv.DictReader(f))
     assert len(got) == len(report.CAUSES) * len(runs)
     mine = {(r["cause"], r["run"]): r for r in got}
     assert mine[("wrong_record", "court")]["mean"] == "52"
-    assert mine[("lawful_conduct", "unified")]["not_measured"].startswith("not measured")
+    assert float(mine[("lawful_conduct", "unified")]["mean"]) == pytest.approx(300.0)
+    assert mine[("wrong_record", "old")]["not_measured"].startswith("not measured")
 
 
 def test_a_study_that_varies_no_assumption_says_so_and_where_to_see_it() -> None:

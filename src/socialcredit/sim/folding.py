@@ -83,7 +83,16 @@ from socialcredit.sim.world import (
     rate_in,
 )
 
-__all__ = ["RUNS", "ConductScenario", "FoldRegime", "FoldRun", "Partition", "load_fold_regime"]
+__all__ = [
+    "CAUSES",
+    "RUNS",
+    "ConductScenario",
+    "FoldRegime",
+    "FoldRun",
+    "Partition",
+    "counted_against",
+    "load_fold_regime",
+]
 
 I8 = npt.NDArray[np.int8]
 I32 = npt.NDArray[np.int32]
@@ -170,6 +179,8 @@ class ConductScenario(Frozen):
     camera_coverage: float = Field(default=1.0, ge=0, le=1)
     """Share of conduct recorded by cameras (records of types whose source is a camera) that
     the cameras catch."""
+    camera_misattribution: float = Field(default=0.0, ge=0, le=1)
+    """Share of the cameras' records that name someone other than the person who did it."""
     household_size: int = Field(default=1, ge=1, le=255)
     friends: int = Field(default=0, ge=0, le=255)
     organisations: Organisations | None = None
@@ -208,6 +219,21 @@ class ConductScenario(Frozen):
                     f"{sorted(extra)}"
                 )
         return self
+
+
+def counted_against(index: Any) -> set[str]:
+    """The record types of lawful conduct that a catalog of ``index`` counts against the person:
+    a scheme's rule deducting points for it, or a list it enters."""
+    counted = {
+        rule.record_type
+        for scheme in index.schemes.values()
+        for rule, _dim, _via in rules_of(scheme)
+        if any(p < 0 for p in ([rule.points] if rule.points is not None else rule.by_occurrence))
+    } | {code for lst in index.lists.values() for code in lst.entry.record_types}
+    return {
+        code for code in counted
+        if code in index.record_types and index.record_types[code].nature is Nature.lawful
+    }  # fmt: skip
 
 
 def load_conduct_scenario(raw: dict[str, Any], source: str) -> ConductScenario:
@@ -308,12 +334,18 @@ class Conduct(NamedTuple):
     """[observation]: the day indexes it is in force, both included."""
     obs_key: I64
     """[observation]: its detection stream key (a hash of the record type's code)."""
+    obs_mis: F64
+    """[observation]: the share of its records that name someone other than the person who did
+    it (a camera's misidentification: someone of the same group)."""
     obs_scored: I32
     """[observation]: a scheme whose scored people alone make the event (-1: everyone)."""
     obs_listed: I32
     """[observation]: a list whose members alone make the event (-1: everyone)."""
     nature: I32
     """[type]: 0 violation, 1 default, 2 lawful, 3 role."""
+    against: B1
+    """[type]: lawful conduct that a rule of the regime counts against the person (points
+    deducted, or a list entered by it)."""
     group_start: I64
     """[group + 1] the first agent of each group of the partition (partition-local index)."""
     group_tier: I32
@@ -426,6 +458,8 @@ class Reach(NamedTuple):
     perk_measure: I32
     restriction: B1
     """[measure]: a restriction (a use is denied while in force); else an incentive."""
+    mask: np.uint64
+    """The bits of the restrictions."""
 
 
 # The log of every record made in the run: one row per record (one cache line), newest of an
@@ -478,6 +512,9 @@ class State(NamedTuple):
     """[agent] listed organisations it represents (what reaches it that way is its due, not an
     innocent's)."""
     flags: U8
+    causes: U8
+    """[agent] while it is a restricted innocent, the causes it is counted under (``C_*``
+    bits); 0 otherwise."""
 
 
 class Tally(NamedTuple):
@@ -536,13 +573,24 @@ class Book(NamedTuple):
 # metric columns of the day row (then lists, measures, schemes x tiers x grades follow)
 (M_RECORDS, M_WRONG, M_UPHELD, M_FULFILLED, M_REPAIRED, M_NEWLY, M_DELISTED, M_LISTED_NOW,
  M_LISTED_EVER, M_RESTRICTED_NOW, M_INNOCENTS_NOW, M_DENIALS, M_INNOCENT_DENIALS,
- M_FOLDS) = range(14)  # fmt: skip
+ M_FOLDS, M_MISATTRIBUTED, M_CAUSE) = range(16)  # fmt: skip
+CAUSES = ("wrong_record", "relative_or_contact", "camera_misattribution", "lawful_conduct")
+"""Why a restricted innocent is restricted, in the order of their bits (``C_*``) and of their
+columns from ``M_CAUSE`` on: a record of someone else's conduct attributed to the person by an
+authority; a household member's listing, or a relative's or friend's records counted in the
+person's score; a camera's record of someone else's conduct; the person's own lawful conduct
+counted against them. Counted by what is there among what the rules count for the person on the
+day (records not annulled by an objection): a person with several is counted under each, so
+the causes can add up to more than the innocents."""
+C_WRONG, C_RELATIVE, C_CAMERA, C_LAWFUL = 1, 2, 4, 8
 BASE_METRICS = (
     "records", "false_records", "objections_upheld", "fulfilled", "repairs_granted",
     "newly_listed", "delisted", "listed_now", "listed_ever", "restricted_now",
-    "restricted_innocents", "denials", "innocent_denials", "folds",
+    "restricted_innocents", "denials", "innocent_denials", "folds", "misattributed_records",
+    *(f"restricted_innocents.{c}" for c in CAUSES),
 )  # fmt: skip
-STOCKS = {"listed_now", "listed_ever", "restricted_now", "restricted_innocents"}
+STOCKS = {"listed_now", "listed_ever", "restricted_now", "restricted_innocents",
+          *(f"restricted_innocents.{c}" for c in CAUSES)}  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -708,6 +756,50 @@ def _answerable(st: State, i: int) -> bool:  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _causes(
+    st: State, log: I32, links: Links, conduct: Conduct, i: int, dn: int
+) -> int:  # pragma: no cover - compiled
+    """The causes (``C_*`` bits, see :data:`CAUSES`) found for agent ``i`` on day ``dn``: its
+    records not annulled by then, wrong or misattributed or of lawful conduct counted against
+    it; a household member's list reaching it; records of its household or friends that its
+    scores count."""
+    c = 0
+    for m in range(st.reached.shape[1]):
+        if st.reached[i, m] > 0:  # not a role (it is innocent): a household member's list
+            c |= C_RELATIVE
+    r = st.head[i]
+    while r >= 0:
+        if log[r, L_VOIDED] > dn:
+            w = log[r, L_WRONG]
+            if w == 1:
+                c |= C_WRONG
+            elif w == 2:
+                c |= C_CAMERA
+            elif conduct.against[log[r, L_TYPE]]:
+                c |= C_LAWFUL
+        r = log[r, L_PREV]
+    if links.any_household and links.household > 1:
+        first, last = _household(conduct, links.household, i)
+        for j in range(first, last):
+            if j != i and st.link_head[j] >= 0:
+                c |= C_RELATIVE
+    if links.any_friends:
+        f0, f1 = _friends(conduct, links.friends, i)
+        for j in range(f0, f1):
+            if st.link_head[j] >= 0:
+                c |= C_RELATIVE
+    return c
+
+
+class Why(NamedTuple):
+    """What :func:`_retally` reads to find an innocent's causes."""
+
+    log: I32
+    links: Links
+    dn: int
+
+
+@njit(cache=True, nogil=True)
 def _retally(
     st: State,
     tally: Tally,
@@ -717,9 +809,10 @@ def _retally(
     old: np.uint64,
     new: np.uint64,
     guilty_before: bool,
+    why: Why,
 ) -> None:  # pragma: no cover - compiled
     """Move agent ``i``'s counts from holding ``old`` (innocent unless ``guilty_before``) to
-    holding ``new`` (innocent unless it is guilty now)."""
+    holding ``new`` (innocent unless it is guilty now), its causes with them."""
     guilty_now = _answerable(st, i)
     g = _group_of(conduct, i)
     tier, region = conduct.group_tier[g], conduct.group_region[g]
@@ -741,6 +834,21 @@ def _retally(
     tally.base[region, M_INNOCENTS_NOW] += int(restricted_now and not guilty_now) - int(
         restricted_before and not guilty_before
     )
+    _recount(st, tally, conduct, i, region, restricted_now and not guilty_now, why)
+
+
+@njit(cache=True, nogil=True)
+def _recount(
+    st: State, tally: Tally, conduct: Conduct, i: int, region: int, innocent: bool, why: Why
+) -> None:  # pragma: no cover - compiled
+    """Count restricted innocent ``i`` (``innocent``) under the causes found for it today,
+    instead of those it was counted under."""
+    new = _causes(st, why.log, why.links, conduct, i, why.dn) if innocent else 0
+    old = int(st.causes[i])
+    if new != old:
+        for b in range(len(CAUSES)):
+            tally.base[region, M_CAUSE + b] += ((new >> b) & 1) - ((old >> b) & 1)
+        st.causes[i] = new
 
 
 @njit(cache=True, nogil=True)
@@ -894,6 +1002,7 @@ def _apply(
     tally: Tally,
     conduct: Conduct,
     household: int,
+    why: Why,
 ) -> None:  # pragma: no cover - compiled
     """Agent ``i``'s fold (row ``k`` of what the folds found) into its state and the tallies,
     and the household its lists' measures reach."""
@@ -934,7 +1043,7 @@ def _apply(
                         st.reached[j, m] += 1 if now else -1
                 guilty = _answerable(st, j)
                 _retally(st, tally, reach, conduct, j, held_before,
-                         _holding(st, j, reach.restriction.shape[0]), guilty)  # fmt: skip
+                         _holding(st, j, reach.restriction.shape[0]), guilty, why)  # fmt: skip
         if reach.roles[li] != 0 and tier == conduct.org_tier:
             j = _representative(conduct, i)
             if j >= 0:
@@ -945,7 +1054,7 @@ def _apply(
                         st.reached[j, m] += 1 if now else -1
                 st.by_role[j] += 1 if now else -1
                 _retally(st, tally, reach, conduct, j, held_before,
-                         _holding(st, j, reach.restriction.shape[0]), guilty)  # fmt: skip
+                         _holding(st, j, reach.restriction.shape[0]), guilty, why)  # fmt: skip
     if new_lists != old_lists:
         if new_lists and not old_lists:
             tally.base[region, M_NEWLY] += 1
@@ -962,7 +1071,11 @@ def _apply(
         st.own[i] = new_own
         guilty = _answerable(st, i)
         _retally(st, tally, reach, conduct, i, held_before,
-                 _holding(st, i, reach.restriction.shape[0]), guilty)  # fmt: skip
+                 _holding(st, i, reach.restriction.shape[0]), guilty, why)  # fmt: skip
+    elif st.causes[i] != 0 or (
+        not _answerable(st, i) and _holding(st, i, reach.restriction.shape[0]) & reach.mask
+    ):  # the same measures, perhaps for other reasons now
+        _recount(st, tally, conduct, i, region, True, why)
     tally.base[region, M_FOLDS] += 1
 
 
@@ -989,12 +1102,13 @@ def _make_record(
     tally: Tally,
     links: Links,
     reach: Reach,
-    wrong: bool,
+    wrong: int,
     future: F64,
 ) -> None:  # pragma: no cover - compiled
     """Agent ``i`` gets a record of type ``t`` today, with its future as the event drew it
     (``future``: whether an objection is filed and upheld, two uniforms; days until the
-    obligation is performed; a uniform for repair)."""
+    obligation is performed; a uniform for repair). ``wrong``: 0, about the person who did it;
+    1, attributed to ``i`` by an authority's error; 2, by a camera's misidentification."""
     r = queue.used[0]
     queue.used[0] = r + 1
     log[r, L_TYPE] = t
@@ -1010,6 +1124,7 @@ def _make_record(
     voided = fulfilled = granted = _NEVER
     if wrong:
         tally.base[region, M_WRONG] += 1
+        tally.base[region, M_MISATTRIBUTED] += wrong == 2
         if future[0] < due.objected_innocent and future[1] < due.upheld_innocent:
             voided = dn + due.decided_after
     elif future[0] < due.objected_guilty and future[1] < due.upheld_guilty:
@@ -1038,7 +1153,7 @@ def _make_record(
         held = _holding(st, i, reach.restriction.shape[0])
         before = _answerable(st, i)
         st.flags[i] |= GUILTY
-        _retally(st, tally, reach, conduct, i, held, held, before)
+        _retally(st, tally, reach, conduct, i, held, held, before, Why(log, links, dn))
     _touch(work, i)
     hh = links.household
     if links.house_type[t] and hh > 1:
@@ -1142,8 +1257,11 @@ def _day(
                     ev[0] = mix(event ^ np.uint64(conduct.obs_key[j]))
                     if uniform(ev) >= conduct.obs_detect[j]:
                         continue
-                    _make_record(other if wrong else a, conduct.obs_type[j], d, dn, conduct, due,
-                                 book, log, queue, st, work, tally, links, reach, wrong,
+                    kind = 1 if wrong else 0
+                    if not wrong and conduct.obs_mis[j] > 0.0 and uniform(ev) < conduct.obs_mis[j]:
+                        kind = 2  # the observation names someone else of the group
+                    _make_record(other if kind else a, conduct.obs_type[j], d, dn, conduct, due,
+                                 book, log, queue, st, work, tally, links, reach, kind,
                                  future)  # fmt: skip
     # every agent whose facts changed, once: folded in parallel, applied in order
     u = 0
@@ -1160,12 +1278,13 @@ def _day(
                  work.found_next, work.found_grades, work.found_scores)  # fmt: skip
     days = queue.head.shape[0]
     dn0 = dn - d
+    why = Why(log, links, dn)
     for k in range(u):
         a = work.touched[k]
         nxt = work.found_next[k]
         if nxt == -1:
             return -1
-        _apply(a, d, k, book, reach, st, work, tally, conduct, links.household)
+        _apply(a, d, k, book, reach, st, work, tally, conduct, links.household, why)
         if nxt >= _NEVER:
             continue
         idx = nxt - dn0
@@ -1220,7 +1339,7 @@ def _days(
                 or need > work.touched.shape[0]):  # fmt: skip
             return d
         for c in (M_RECORDS, M_WRONG, M_UPHELD, M_FULFILLED, M_REPAIRED, M_NEWLY, M_DELISTED,
-                  M_FOLDS):  # fmt: skip
+                  M_FOLDS, M_MISATTRIBUTED):  # fmt: skip
             tally.base[:, c] = 0
         tally.entered[:, :] = 0
         status = _day(d, dn0 + d, seed, conduct, due, book, links, reach, log, queue, st, work,
@@ -1347,7 +1466,10 @@ class FoldRun:
         idx = self.regime.loaded.index
         years = list(range(self.first.year, self.last.year + 1))
         if isinstance(sc, World):
-            rows = observed_processes(sc, self.regime.spec.observe, book, years, self.regime.name)
+            cameras = frozenset(c for c, rt in idx.record_types.items()
+                                if rt.source.value == "camera")  # fmt: skip
+            rows = observed_processes(sc, self.regime.spec.observe, book, years, self.regime.name,
+                                      cameras)  # fmt: skip
         else:
             rows = self._conduct_rows(years)
         measures = sorted({m for memo in book.memoranda for m in memo.measures}
@@ -1393,6 +1515,9 @@ class FoldRun:
         nature = np.zeros(nt, np.int32)
         for code, t in book.type_ids.items():
             nature[t] = natures[idx.record_types[code].nature]
+        against = np.zeros(nt, np.bool_)
+        for code in counted_against(idx) & set(book.type_ids):
+            against[book.type_ids[code]] = True
         groups = lay.group_start.shape[0] - 1
         group_tier = np.array([g % lay.per_region for g in range(groups)], np.int32)
         sizes = np.diff(lay.group_start).astype(np.int64)
@@ -1413,9 +1538,11 @@ class FoldRun:
             obs_from=np.array([day_of(o.since, 0) for _p, o in obs], np.int32),
             obs_until=np.array([day_of(o.until, self.days) for _p, o in obs], np.int32),
             obs_key=np.array([o.key for _p, o in obs], np.int64),
+            obs_mis=np.array([o.misattribution for _p, o in obs], np.float64),
             obs_scored=np.array([scheme_index.get(o.scored or "", -1) for _p, o in obs], np.int32),
             obs_listed=np.array([list_index.get(o.listed or "", -1) for _p, o in obs], np.int32),
             nature=nature,
+            against=against,
             group_start=lay.group_start.astype(np.int64),
             group_tier=group_tier,
             group_region=np.array([g // lay.per_region for g in range(groups)], np.int32),
@@ -1497,7 +1624,9 @@ class FoldRun:
             restriction=np.array(
                 [book.measure_kinds[m] == "restriction" for m in measures] or [False], np.bool_
             )[: max(nm, 0) or 0],
-        )
+            mask=np.uint64(sum(1 << k for k, m in enumerate(measures)
+                               if book.measure_kinds[m] == "restriction")),
+        )  # fmt: skip
         self.book = Book(
             book.schemes, book.rules, book.lists, book.orders, book.types, nt,
             np.ones(nt, np.bool_),
@@ -1541,6 +1670,7 @@ class FoldRun:
             seen = ObservationRow(
                 record_type=code,
                 detection=sc.camera_coverage if camera else 1.0,
+                misattribution=sc.camera_misattribution if camera else 0.0,
                 region=-1,
                 lo=0.0,
                 hi=sc.enrolled if code in private else 1.0,
@@ -1695,6 +1825,7 @@ class FoldRun:
             reached=np.zeros((n, max(nm, 1)), np.uint8),
             by_role=np.zeros(n, np.uint8),
             flags=np.zeros(n, np.uint8),
+            causes=np.zeros(n, np.uint8),
         )
         tier_n = conduct.region_tier_n.sum(axis=0)
         nr = r1 - r0
@@ -1819,9 +1950,12 @@ class FoldRun:
                 events.append(("repair_granted", granted))
             facts.append({"record": f"{agent}-{k}", "record_type": codes[int(log[r, L_TYPE])],
                           "day": day, "wrong": bool(log[r, L_WRONG]),
+                          "misattributed": int(log[r, L_WRONG]) == 2,
                           "events": events})  # fmt: skip
+        causes = [c for b, c in enumerate(CAUSES) if int(st.causes[i]) >> b & 1]
         return {"agent": agent, "lists": lists, "grades": grades, "measures": measures,
-                "reached": reached, "scores": scores, "facts": facts}  # fmt: skip
+                "reached": reached, "scores": scores, "facts": facts,
+                "causes": causes}  # fmt: skip
 
     def _spread_of(self, st: State) -> list[tuple[F64, I64, int, int]]:
         """A partition's part of the inequality figures: per scheme, its scores' distinct

@@ -174,6 +174,10 @@ class Observe(Frozen):
     record_type: str
     detection: float = Field(default=1.0, ge=0, le=1)
     """Share of the events in its area and period that become records."""
+    misattribution: float = Field(default=0.0, ge=0, le=1)
+    """Share of those records that name someone other than the person who did it (a camera's
+    misidentification; only for record types a camera makes: an authority's errors are the
+    world's ``due_process.wrong_share``)."""
     where: str = NATION
     """``nation``, a province, or a city of the world."""
     enrolled: float = Field(default=1.0, gt=0, le=1)
@@ -190,6 +194,7 @@ class Observe(Frozen):
 class ObservationRow:
     record_type: str
     detection: float
+    misattribution: float
     region: int
     lo: float
     hi: float
@@ -229,11 +234,17 @@ def stream_key_of(name: str) -> int:
 
 
 def observed_processes(
-    world: World, observe: tuple[Observe, ...], book: Rulebook, years: list[int], regime: str
+    world: World,
+    observe: tuple[Observe, ...],
+    book: Rulebook,
+    years: list[int],
+    regime: str,
+    cameras: frozenset[str] = frozenset(),
 ) -> list[ProcessRow]:
     """The world's processes with what the regime records of them; refused by name: an
     observation of a process the world lacks, of a record type no catalog of the regime has, or
-    of a scheme or list it lacks, and a regime that observes nothing."""
+    of a scheme or list it lacks, a misattribution share for a record type no camera makes
+    (``cameras``), and a regime that observes nothing."""
     if not observe:
         raise InputError(
             "regime.observe",
@@ -255,6 +266,12 @@ def observed_processes(
             raise InputError(f"{where}.among_scored", f"no scheme {o.among_scored!r}")
         if o.among_listed is not None and o.among_listed not in book.list_ids:
             raise InputError(f"{where}.among_listed", f"no list {o.among_listed!r}")
+        if o.misattribution > 0 and o.record_type not in cameras:
+            raise InputError(
+                f"{where}.misattribution",
+                f"record type {o.record_type!r} is not made by a camera; an authority's wrong "
+                "records are the world's due_process.wrong_share",
+            )
         if o.record_type in book.role_types:
             raise InputError(
                 f"{where}.record_type",
@@ -266,6 +283,7 @@ def observed_processes(
             ObservationRow(
                 o.record_type,
                 o.detection,
+                o.misattribution,
                 region,
                 lo,
                 hi,

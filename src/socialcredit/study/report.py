@@ -84,6 +84,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("Restricted innocents at the end", "restricted_innocents", "stock"),
     ("Records made", "records", "flow"),
     ("Wrongly attributed records", "false_records", "flow"),
+    ("Of which: named by a camera's misidentification", "misattributed_records", "flow"),
     ("Uses denied, every measure", "denials", "flow"),
     ("Denials of innocents", "innocent_denials", "flow"),
     ("Objections upheld", "objections_upheld", "flow"),
@@ -108,11 +109,14 @@ DEFINITIONS: dict[str, str] = {
     "the court list, people a record was wrongly attributed to; under the unified score mostly "
     "household members of listed people, and people scored for lawful conduct (speech, "
     "purchases, petitioning); under the pilot city, petitioners. By cause: see 'Restricted "
-    "innocents by cause' (what the simulator measures, and what it does not).",
+    "innocents by cause'.",
     "records": "Records authorities made about simulated people (every record type, correct or "
     "not).",
-    "false_records": "Records attributed to the wrong person (identity mix-ups, data errors): "
-    "the person recorded did nothing.",
+    "false_records": "Records attributed to the wrong person (identity mix-ups, data errors, a "
+    "camera's misidentification): the person recorded did nothing.",
+    "misattributed_records": "Records a camera made of someone's conduct that name another "
+    "person of the same place and income group (the regime's misattribution share, an "
+    "assumption).",
     "denials": "Uses refused because a restriction was in force: each flight or G-train booked, "
     "loan applied for, job applied for... by a restricted person counts once. The court list's "
     "engine counts flights and G-trains only.",
@@ -321,21 +325,8 @@ def side_by_side(
             reason = _does_not_apply(
                 key, mine[0], (scenarios or {}).get(run), (regimes or {}).get(run)
             )
-            vals = [v for r in mine if (v := _value(r, key, how)) is not None]
-            if reason is not None or not vals:
-                cells[run] = {"na": reason or not_applicable(key, mine[0])}
-                continue
-            mean, half = ci(vals)
-            raw = None
-            if how != "share":
-                raw = float(np.mean([float(r[f"t_{key}"]) for r in mine]))
-            cells[run] = {
-                "mean": mean,
-                "half": half,
-                "seeds": len(vals),
-                "raw": raw,
-                "small": raw is not None and raw < MIN_COUNT,
-            }
+            cell = _cell(mine, key, how) if reason is None else None
+            cells[run] = cell or {"na": reason or not_applicable(key, mine[0])}
         if any(c is not None and "na" not in c for c in cells.values()):
             out.append(
                 {
@@ -347,6 +338,27 @@ def side_by_side(
                 }
             )
     return out
+
+
+def _cell(mine: list[dict[str, Any]], key: str, how: str) -> dict[str, Any] | None:
+    """A run's figure ``key`` over its seeds (``mine``: its result rows): ``mean``, ``half``
+    (of the 95% interval), ``seeds``, ``raw`` (mean count of agents or events behind it,
+    unscaled; None for shares), ``small`` (raw under :data:`MIN_COUNT`); None if no seed has
+    it."""
+    vals = [v for r in mine if (v := _value(r, key, how)) is not None]
+    if not vals:
+        return None
+    mean, half = ci(vals)
+    raw = None
+    if how != "share":
+        raw = float(np.mean([float(r[f"t_{key}"]) for r in mine]))
+    return {
+        "mean": mean,
+        "half": half,
+        "seeds": len(vals),
+        "raw": raw,
+        "small": raw is not None and raw < MIN_COUNT,
+    }
 
 
 def _fmt(mean: float, half: float, how: str, *, seeds: int = 2) -> str:
@@ -683,24 +695,23 @@ CAUSES: dict[str, tuple[str, str]] = {
     ),
 }
 
-NOT_BY_CAUSE = (
-    "not measured: the simulator counts restricted innocents in total, not why each is "
-    "restricted, and this regime restricts innocents in more than one way"
-)
-CAMERA_NOT_MODELLED = (
-    "not modelled: the simulator has no parameter for a camera recording the wrong person, so "
-    "this regime's camera records are all about the right person"
+UNCOUNTED = (
+    "not measured: these results come from a simulator that counted restricted innocents in "
+    "total, not by cause; run the study again"
 )
 _NOT_ROLES = {"family", "household", "friends", "contacts", "colleagues"}
 
 
-def innocent_causes(index: Any, scenario: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """Per cause, whether a regime's catalogs (``index``) over its resolved ``scenario`` can
-    restrict an innocent person by it: ``("possible", "")``, ``("impossible", why)`` or
-    ``("not_modelled", why)``."""
+def innocent_causes(
+    index: Any, scenario: dict[str, Any], regime: dict[str, Any] | None = None
+) -> dict[str, tuple[str, str]]:
+    """Per cause, whether a regime's catalogs (``index``) over its resolved ``scenario`` (a
+    conduct scenario, or a world with the ``regime``'s observations) can restrict an innocent
+    person by it: ``("possible", "")`` or ``("impossible", why)``."""
+    from socialcredit.sim.folding import counted_against
+
     out: dict[str, tuple[str, str]] = {}
-    # the one engine's name for it, and the court list engine's
-    wrong = max(_found(scenario, "wrong_share"), _found(scenario, "false_attribution"))
+    wrong = _found(scenario, "wrong_share")
     out["wrong_record"] = (
         ("possible", "") if wrong > 0 else
         ("impossible", "the scenario attributes no record to the wrong person (wrong_share 0)")
@@ -719,19 +730,33 @@ def innocent_causes(index: Any, scenario: dict[str, Any]) -> dict[str, tuple[str
         out["relative_or_contact"] = ("impossible", "the scenario gives no one a household")
     else:
         out["relative_or_contact"] = ("possible", "")
-    cameras = any(getattr(rt.source, "value", "") == "camera" for rt in types.values())
-    out["camera_misattribution"] = (
-        ("not_modelled", CAMERA_NOT_MODELLED) if cameras else
-        ("impossible", "no record of this regime comes from a camera")
-    )  # fmt: skip
-    rates = scenario.get("records_per_year", {}) or {}
-    counted = {rule.record_type for sch in (index.schemes.values() if index else ())
-               for rule, _dim, _via in _rules_of(sch) if _deducts(rule)} | {
-        code for lst in (index.lists.values() if index else ()) for code in lst.entry.record_types
-    }  # fmt: skip
-    lawful = [code for code, rt in types.items()
-              if getattr(rt.nature, "value", "") == "lawful" and code in counted
-              and float(rates.get(code, 0) or 0) > 0]  # fmt: skip
+    # what the regime records, and how: a world's observations, or a scenario's rates
+    observed: dict[str, float] = {}  # record type -> misattribution share
+    if scenario.get("kind") == "world":
+        for o in (regime or {}).get("observe", []):
+            if float(o.get("detection", 1.0)) > 0:
+                code = o["record_type"]
+                observed[code] = max(observed.get(code, 0.0), float(o.get("misattribution", 0)))
+    else:
+        mis = float(scenario.get("camera_misattribution", 0) or 0)
+        for code, rate in (scenario.get("records_per_year", {}) or {}).items():
+            if (max(rate.values(), default=0) if isinstance(rate, dict) else rate) > 0:
+                observed[code] = mis
+    cameras = {code: mis for code, mis in observed.items() if code in types
+               and getattr(types[code].source, "value", "") == "camera"}  # fmt: skip
+    if not cameras:
+        out["camera_misattribution"] = (
+            "impossible",
+            "no record this regime makes comes from a camera",
+        )
+    elif max(cameras.values()) <= 0:
+        out["camera_misattribution"] = (
+            "impossible",
+            "the regime's cameras name no one by mistake (misattribution 0)",
+        )
+    else:
+        out["camera_misattribution"] = ("possible", "")
+    lawful = sorted(counted_against(index) & set(observed)) if index is not None else []
     out["lawful_conduct"] = (
         ("possible", "") if lawful else
         ("impossible", "no lawful conduct is recorded against anyone in this regime")
@@ -755,41 +780,32 @@ def _rules_of(scheme: Any) -> list[tuple[Any, int, str | None]]:
     return rules_of(scheme)
 
 
-def _deducts(rule: Any) -> bool:
-    points = [rule.points] if rule.points is not None else list(rule.by_occurrence)
-    return any(p < 0 for p in points)
-
-
 def innocents_by_cause(
-    table: list[dict[str, Any]],
+    results: pa.Table,
     runs: Sequence[str],
     causes: dict[str, dict[str, tuple[str, str]]],
 ) -> list[dict[str, Any]]:
-    """One row per cause, one cell per run: the restricted innocents the metrics attribute to
-    it, or why they cannot. A regime with one way only of restricting an innocent has all of
-    them by that cause (the total, with its interval and count); a regime with several reads
-    "not measured" for each (``unmeasured``); a cause the regime cannot have, or the simulator
-    does not model, is ``na`` or ``unmeasured`` with the reason. Nothing is estimated."""
-    total = next((r for r in table if r["key"] == "restricted_innocents"), None)
+    """One row per cause, one cell per run: the restricted innocents the simulator counted
+    under it (``restricted_innocents.<cause>``, as every other figure: mean, interval, count),
+    or why there is none (``na``: the regime cannot restrict an innocent that way;
+    ``unmeasured``: the results predate the count by cause). Nothing is estimated."""
+    base = results.filter(pc.equal(results["point"], "{}")).to_pylist()
     out = []
     for cause, (label, meaning) in CAUSES.items():
+        key = f"restricted_innocents.{cause}"
         cells: dict[str, dict[str, Any] | None] = {}
         for run in runs:
-            cell = total["cells"].get(run) if total else None
-            state = causes.get(run, {})
-            if cell is None or "na" in cell:
-                cells[run] = cell
+            mine = [r for r in base if r["run"] == run]
+            if not mine:
+                cells[run] = None
                 continue
-            kind, why = state.get(cause, ("not_modelled", "the regime's catalogs did not load"))
-            possible = [c for c, (k, _w) in state.items() if k == "possible"]
+            kind, why = causes.get(run, {}).get(
+                cause, ("impossible", "the regime's catalogs did not load"))  # fmt: skip
             if kind == "impossible":
                 cells[run] = {"na": why}
-            elif kind == "not_modelled":
-                cells[run] = {"unmeasured": why}
-            elif possible == [cause]:
-                cells[run] = {**cell, "only": True}
-            else:
-                cells[run] = {"unmeasured": NOT_BY_CAUSE}
+                continue
+            cell = _cell(mine, key, "stock")
+            cells[run] = cell if cell is not None else {"unmeasured": UNCOUNTED}
         out.append({"key": cause, "label": label, "meaning": meaning, "cells": cells})
     return out
 
@@ -827,11 +843,12 @@ def _causes_html(rows: list[dict[str, Any]], runs: Sequence[str], notes: dict[st
     parts = [
         "<section id='by-cause'><h2>Restricted innocents by cause</h2><p>Who the innocents "
         "restricted at the end are, by why they are restricted ("
-        f"{e(UNITS['stock'])}). The simulator counts restricted innocents in total; it does "
-        "not yet record why each one is restricted. So a regime with one way only of "
-        "restricting an innocent person has all of them by that cause, and a regime with "
-        "several reads <b>not measured</b> for each, rather than a guess. Camera "
-        "misattribution is not modelled at all.</p><table class='sbs causes'><thead><tr>"
+        f"{e(UNITS['stock'])}). A restricted innocent is counted under every cause found among "
+        "what the rules count for them on the last day (records not annulled by an objection; "
+        "a household member's listing; relatives' or friends' records their score counts): "
+        "someone with two causes is counted twice, so the rows can add up to more than the "
+        "innocents. <b>n/a</b>: the regime cannot restrict an innocent that way (the reason in "
+        "the notes).</p><table class='sbs causes'><thead><tr>"
         "<th>cause</th>" + "".join(f"<th>{e(r)}</th>" for r in runs) + "</tr></thead><tbody>"
     ]
     for row in rows:
@@ -843,11 +860,6 @@ def _causes_html(rows: list[dict[str, Any]], runs: Sequence[str], notes: dict[st
                 short = e(cell["unmeasured"].split(":", 1)[0])
                 cells.append(f"<td class='unmeasured' title='{why}'>{short}"
                              f"<span class='why'>{why}</span></td>")  # fmt: skip
-            elif cell is not None and cell.get("only"):
-                html_cell = _cell_html(cell, "stock", notes)
-                cells.append(html_cell.replace(
-                    "</span></td>", " · all of them: the only way this regime restricts an "
-                    "innocent person</span></td>"))  # fmt: skip
             else:
                 cells.append(_cell_html(cell, "stock", notes))
         parts.append(
@@ -858,7 +870,9 @@ def _causes_html(rows: list[dict[str, Any]], runs: Sequence[str], notes: dict[st
     return "".join(parts)
 
 
-def regime_causes(study: Study, scenarios: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def regime_causes(
+    study: Study, scenarios: dict[str, dict[str, Any]], regimes: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """Per run, :func:`innocent_causes` of its regime over its resolved scenario."""
     from socialcredit.errors import SocialCreditError
     from socialcredit.sim.regime import load_any_regime
@@ -869,7 +883,7 @@ def regime_causes(study: Study, scenarios: dict[str, dict[str, Any]]) -> dict[st
             index = load_any_regime(run.regime).loaded.index
         except (SocialCreditError, OSError):
             continue
-        out[run.name] = innocent_causes(index, scenarios.get(run.name, {}))
+        out[run.name] = innocent_causes(index, scenarios.get(run.name, {}), regimes.get(run.name))
     return out
 
 
@@ -1303,7 +1317,7 @@ def render(out: Path) -> Path:
         parts += [f"<li value='{n}'>n/a: {e(reason)}</li>" for reason, n in notes.items()]
         parts.append("</ol>")
     parts.append(f"<p class='meta'>{e(INTERVAL)}</p></section>")
-    by_cause = innocents_by_cause(table, runs, regime_causes(study, scenarios))
+    by_cause = innocents_by_cause(results, runs, regime_causes(study, scenarios, regimes))
     export_causes(out, by_cause, runs)
     before = len(notes)
     parts.append(_causes_html(by_cause, runs, notes))
