@@ -4,7 +4,8 @@
 repair, points/licence/weighted schemes with escalating rules, bands and perks, licences renewed
 by a course, lists entered by records with ``min_count``/``within``/durations, terms with
 extensions and exclusions and every way off, lists entered by every score condition, memoranda
-with reach to legal roles, direct orders with their ways off). ``histories(raw)`` draws records
+with reach to legal roles, direct orders with their ways off and reach to legal roles, releases
+of a role holder). ``histories(raw)`` draws records
 of its types and lifecycle events of every kind. Shared by the registry's and the simulator's
 equality tests; ``catalogs(runs=...)`` draws only the features of :data:`LAW` a driver runs.
 """
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from socialcredit.policy.schema import Exclusion
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
-from socialcredit.rules import FILING_ONLY, FOLDED_TOO
+from socialcredit.rules import FILING_ONLY, FOLDED_TOO, THROUGH_ROLES
 
 PERSON = "34052419800101001X"
 START = date(2018, 1, 1)
@@ -26,9 +27,12 @@ WAYS_OFF = ["fulfilment", "repair", "expiry", "creditor_request", "objection", "
 LEGAL_ROLES = ["legal_representative", "responsible_person", "actual_controller"]
 NATURES = ["violation", "default", "lawful"]
 ORDER_WAYS = ["fulfilment", "repair", "expiry", "creditor_request", "objection"]
-LAW = FOLDED_TOO | FILING_ONLY
+LAW = FOLDED_TOO | FILING_ONLY | THROUGH_ROLES
 """The features of the law as written (extensions, direct orders, renewal by a course,
-exclusions), drawn only for a driver that runs them."""
+exclusions, an order's reach to legal roles and releases from it), drawn only for a driver
+that runs them."""
+RELEASE_TYPES = ["rel_applied", "rel_granted", "rel_refused"]
+"""The steps of a drawn release: records about a role holder naming the organisation."""
 
 
 def _points(draw: st.DrawFn) -> dict[str, Any]:
@@ -200,7 +204,32 @@ def catalogs(draw: st.DrawFn, runs: frozenset[str] | None = None) -> dict[str, A
         }
         if draw(st.booleans()):
             order["duration_months"] = draw(st.integers(1, 60))
+        if maybe("order.reach.legal_representative"):
+            order["extends_to"] = draw(st.lists(st.sampled_from(LEGAL_ROLES), min_size=1,
+                                                unique=True))  # fmt: skip
         orders.append(order)
+    releases = []
+    lifts = [m["id"] for m in memoranda] + [o["id"] for o in orders]
+    if lifts and maybe("release.legal_representative"):
+        for code in RELEASE_TYPES:
+            record_types.append({"code": code, "title": code, "domain": "d", "nature": "role",
+                                 "severity": "minor", "issuers": ["a"], "repairable": False,
+                                 "subject_kinds": ["person"],
+                                 "publication": {"published": False, "max_months": 0,
+                                                 "effect_months": 60}})  # fmt: skip
+        releases.append(
+            {
+                "id": "rel",
+                "title": "rel",
+                "authority": "a",
+                "roles": draw(st.lists(st.sampled_from(LEGAL_ROLES), min_size=1, unique=True)),
+                "lifts": draw(st.lists(st.sampled_from(lifts), min_size=1, unique=True)),
+                "applications": ["rel_applied"],
+                "record_types": ["rel_granted"],
+                "refusals": ["rel_refused"],
+                "decide_days": draw(st.integers(1, 30)),
+            }
+        )
     return {
         "catalog": {"id": "random", "title": "random", "version": "1"},
         "authorities": [{"id": "a", "title": "a"}],
@@ -211,6 +240,7 @@ def catalogs(draw: st.DrawFn, runs: frozenset[str] | None = None) -> dict[str, A
         "measures": measures,
         "memoranda": memoranda,
         "orders": orders,
+        "releases": releases,
     }
 
 

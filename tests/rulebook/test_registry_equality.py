@@ -88,6 +88,7 @@ def test_random_catalogs_cover_every_feature() -> None:
         "list.grades", "list.score_below", "list.score_at_least", "list.exhausted",
         "way_off.fulfilment", "way_off.repair", "way_off.creditor_request",
         "way_off.score_recovery", "memorandum.reach.legal_representative", "list.terms",
-        "record.until_performed",
+        "record.until_performed", "order.reach.legal_representative",
+        "release.legal_representative",
     }  # fmt: skip
     assert wanted <= seen, sorted(wanted - seen)

@@ -657,7 +657,7 @@ def evaluate(
             reached = _measures(index, org_lists, as_of, role=role, org=org, held=(start, end))
             reached += _ordered(index, compiled, org_states, as_of, role=role, org=org,
                                 held=(start, end))  # fmt: skip
-            measures += _released(reached, granted.get((role, org), {}), as_of)
+            measures += _released(reached, granted.get((role, org), {}))
     if granted or any(s.record.record_type in index.release_steps for s in own):
         own = _applications(index, own)
     return Profile(
@@ -690,20 +690,10 @@ def _lift(
                 lifted[item] = on
 
 
-def _released(
-    reached: list[ActiveMeasure], lifted: dict[str, date], as_of: date
-) -> list[ActiveMeasure]:
-    """``reached`` with what a grant lifted ended on its date (gone once it is past)."""
-    if not lifted:
-        return reached
-    out: list[ActiveMeasure] = []
-    for a in reached:
-        on = lifted.get(a.memorandum or a.order or "")
-        if on is None:
-            out.append(a)
-        elif on > as_of:
-            out.append(replace(a, until=_min_date(a.until, on)))
-    return out
+def _released(reached: list[ActiveMeasure], lifted: dict[str, date]) -> list[ActiveMeasure]:
+    """``reached`` without what a grant lifted (a grant decided by ``as_of``: the only ones
+    there are)."""
+    return [a for a in reached if (a.memorandum or a.order or "") not in lifted]
 
 
 def _applications(index: CatalogIndex, own: list[RecordState]) -> list[RecordState]:
