@@ -79,9 +79,6 @@ def test_a_local_regime_records_only_in_its_city(tmp_path: Path) -> None:
          'record_type = "court.dishonest_debtor.refuse_to_perform"\nwhere = "Atlantis"',
          "regime.observe.where", "no province or city 'Atlantis'"),
         ("", "regime.observe", "says nothing about how it records conduct"),
-        ('[[observe]]\nprocess = "judgment_refused"\n'
-         'record_type = "court.dishonest_debtor.refuse_to_perform"\nmisattribution = 0.1',
-         "regime.observe[0].misattribution", "is not made by a camera"),
         ('[services]\n"restrict.flight" = "teleport"', "regime.services.restrict.flight",
          "no service 'teleport'"),
     ],
@@ -178,3 +175,23 @@ def test_camera_misattribution_is_a_parameter_of_the_regime(tmp_path: Path) -> N
     # the same events: a camera's record goes to someone else, not to no one
     assert abs(a["records"] - b["records"]) < 0.01 * a["records"]
     assert jay.num_rows == (none.last - none.first).days + 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ("", "regime.observe[0].record_type", "the regime needs a [cameras] table"),
+        ("detection = 0.5\n[cameras]\ncoverage = 0.3", "regime.observe[0].detection",
+         "what they catch is [cameras].coverage"),
+    ],
+)  # fmt: skip
+def test_camera_records_need_the_regimes_cameras(
+    tmp_path: Path, extra: str, field: str, message: str
+) -> None:
+    path = tmp_path / "cams.toml"
+    path.write_text('name = "cams"\ncatalogs = ["unified-score"]\n[[observe]]\n'
+                    'process = "traffic_offence"\nrecord_type = "unified.jaywalking"\n'
+                    + extra + "\n")  # fmt: skip
+    with pytest.raises(InputError) as caught:
+        prepare("china", path, population=1_000, seed=1)
+    assert caught.value.field == field and message in caught.value.message

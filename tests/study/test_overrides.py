@@ -145,3 +145,32 @@ def test_scenarios_and_regimes_are_listed() -> None:
     for name in ("law-bound", "unified-score", "pilot-2018", "sesame", "jinan-licence"):
         assert name in regimes.stdout
     assert "refused by the checker" in regimes.stdout
+
+
+def test_a_regime_parameter_is_overridden_under_regime() -> None:
+    """``regime.`` keys change the regime file (its cameras), merged like a scenario's, and an
+    unknown one is refused by name; the world is left as it is."""
+    from socialcredit.sim.run import prepare
+
+    sim = prepare("china", "unified-score", population=1_000, seed=1,
+                  overrides={"regime.cameras.misattribution": 0.1, "friends": 3})  # fmt: skip
+    cameras = sim.regime.spec.cameras
+    assert cameras is not None and cameras.misattribution == 0.1 and cameras.coverage == 0.3
+    assert sim.scenario.friends == 3
+    assert sim.conduct.obs_mis.max() == 0.1 and sim.conduct.obs_detect.min() == 0.3
+    with pytest.raises(InputError) as caught:
+        prepare("china", "unified-score", population=1_000, seed=1,
+                overrides={"regime.cameras.zoom": 2})  # fmt: skip
+    assert caught.value.field == "regime.cameras.zoom"
+    assert "no such parameter" in caught.value.message
+
+
+def test_the_bundled_sweep_of_cameras_loads_every_point() -> None:
+    study = load_study("false-attribution")
+    runner.check(study)
+    unified = next(r for r in study.runs if r.name == "unified-score")
+    points = runner.points(study, unified)
+    inputs = [runner.resolve(study, unified, p) for p in points]
+    assert {i["regime"]["cameras"]["coverage"] for i in inputs} == {0.1, 0.3, 0.6}
+    assert {i["regime"]["cameras"]["misattribution"] for i in inputs} >= {0.005, 0.02, 0.05}
+    assert len({runner.fingerprint(i) for i in inputs}) == len(points) >= 9

@@ -73,6 +73,7 @@ from socialcredit.sim.common import Frozen, gini, validated, write_outputs
 from socialcredit.sim.population import NATIONAL_2020, Layout, layout
 from socialcredit.sim.streams import below, geometric, mix, poisson, stream_key, uniform
 from socialcredit.sim.world import (
+    Cameras,
     DueProcess,
     ObservationRow,
     Observe,
@@ -252,6 +253,8 @@ class FoldRegimeFile(Frozen):
     """Over a world: which conduct becomes which record type, where and from when."""
     services: dict[str, str] = Field(default_factory=dict)
     """Over a world: measure id -> the service of the world's tiers whose uses it can deny."""
+    cameras: Cameras | None = None
+    """Over a world: the cameras that make the records of camera-made types."""
 
 
 @dataclass(frozen=True)
@@ -1466,10 +1469,10 @@ class FoldRun:
         idx = self.regime.loaded.index
         years = list(range(self.first.year, self.last.year + 1))
         if isinstance(sc, World):
-            cameras = frozenset(c for c, rt in idx.record_types.items()
-                                if rt.source.value == "camera")  # fmt: skip
+            camera_types = frozenset(c for c, rt in idx.record_types.items()
+                                     if rt.source.value == "camera")  # fmt: skip
             rows = observed_processes(sc, self.regime.spec.observe, book, years, self.regime.name,
-                                      cameras)  # fmt: skip
+                                      camera_types, self.regime.spec.cameras)  # fmt: skip
         else:
             rows = self._conduct_rows(years)
         measures = sorted({m for memo in book.memoranda for m in memo.measures}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import InputError
 from socialcredit.sim.common import bundled_toml, read_ref
@@ -24,15 +24,18 @@ def bundled_names() -> list[str]:
     return bundled_toml(BUNDLED)
 
 
-def load_any_regime(ref: str | Path) -> FoldRegime:
+def load_any_regime(ref: str | Path, **overrides: Any) -> FoldRegime:
     """A bundled regime by name, or a regime TOML file, with its catalogs compiled (a catalog
-    feature the engine cannot run is refused by name)."""
-    from socialcredit.sim.folding import load_fold_regime
+    feature the engine cannot run is refused by name); ``overrides`` (path -> value, as a
+    scenario's: ``cameras.coverage``) change the file's values before it is validated."""
+    from socialcredit.sim.folding import FoldRegimeFile, load_fold_regime
+    from socialcredit.sim.scenario import merge_overrides
 
     text, source = read_ref(ref, BUNDLED, "regime")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError("regime", f"{source}: not valid TOML: {exc}") from None
+    merge_overrides(raw, overrides, FoldRegimeFile, root="regime")
     base = Path(ref).parent if isinstance(ref, Path) or str(ref).endswith(".toml") else None
     return load_fold_regime(raw, source, base=base)

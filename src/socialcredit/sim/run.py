@@ -13,7 +13,7 @@ from typing import Any
 from socialcredit.errors import InputError
 from socialcredit.sim.folding import FoldRegime, FoldRun
 from socialcredit.sim.regime import load_any_regime
-from socialcredit.sim.scenario import load_any
+from socialcredit.sim.scenario import load_any, split_overrides
 
 
 def prepare(
@@ -31,13 +31,21 @@ def prepare(
 ) -> FoldRun:
     """The run of ``scenario`` under ``regime`` (a file, a bundled name, or a regime of
     catalogs already loaded), ready to ``run(out)``; ``threads`` (0: as they are) sets the
-    compiled folds' worker threads (the output is the same for any number)."""
+    compiled folds' worker threads (the output is the same for any number). ``overrides``:
+    path -> value, the scenario's, or under ``regime.`` the regime's (``regime.cameras.coverage``).
+    """
     if threads > 0:
         import numba
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-    sc = load_any(scenario, **(overrides or {}))
-    rules = regime if isinstance(regime, FoldRegime) else load_any_regime(regime)
+    mine, theirs = split_overrides(overrides or {})
+    sc = load_any(scenario, **mine)
+    if isinstance(regime, FoldRegime):
+        if theirs:
+            raise InputError("regime", "a regime already loaded takes no overrides")
+        rules = regime
+    else:
+        rules = load_any_regime(regime, **theirs)
     first, last = start or sc.start, end or sc.end
     if last < first:
         raise InputError("end", f"{last} is before the start {first}")

@@ -84,19 +84,42 @@ def _node(model: Any, part: str, where: str) -> tuple[Any, bool]:
     raise InputError(where, "is not a table: cannot set keys inside it")
 
 
-def merge_overrides(raw: dict[str, Any], overrides: Mapping[str, Any], model: Any) -> None:
+def split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Overrides of a run as (the scenario's or world's, the regime's): a path starting with
+    ``regime`` (``regime.cameras.coverage``), or a table under ``regime``, is the regime
+    file's; anything else the scenario's."""
+    scenario: dict[str, Any] = {}
+    regime: dict[str, Any] = {}
+    for key, value in overrides.items():
+        head, *rest = override_path(key)
+        if head != "regime":
+            scenario[key] = value
+        elif rest:
+            regime[quote_path(rest)] = value
+        elif isinstance(value, dict):
+            regime.update(value)
+        else:
+            raise InputError("regime", "set the regime's parameters one by one (regime.cameras...)")
+    return scenario, regime
+
+
+def merge_overrides(
+    raw: dict[str, Any], overrides: Mapping[str, Any], model: Any, root: str = "scenario"
+) -> None:
     """Overrides into a scenario's raw TOML, in place. A key is a path (:func:`override_path`)
     or a table of keys (``{"objection": {"p_innocent": 0.5}}``, as TOML writes a dotted key);
     either way only the values named change: a table is merged, never replaced. Every part of a
     path must be a parameter of ``model`` (the scenario's class) or a key of a table of free keys
     (rates by record type, tiers, ...); anything else is refused by name."""
     for key, value in overrides.items():
-        _set(raw, override_path(key), value, model, [])
+        _set(raw, override_path(key), value, model, [], root)
 
 
-def _set(raw: dict[str, Any], path: list[str], value: Any, model: Any, done: list[str]) -> None:
+def _set(
+    raw: dict[str, Any], path: list[str], value: Any, model: Any, done: list[str], root: str
+) -> None:
     head, rest = path[0], path[1:]
-    where = "scenario." + quote_path([*done, head])
+    where = f"{root}." + quote_path([*done, head])
     inner, free = _node(model, head, where)
     new_key = rest and free and head not in raw
     if new_key and (not _is_table(inner) or (_admits_value(inner) and not rest[0].isdigit())):
@@ -109,12 +132,12 @@ def _set(raw: dict[str, Any], path: list[str], value: Any, model: Any, done: lis
         if not isinstance(table, dict):
             raise InputError(where, "is not a table: cannot set keys inside it")
         if rest:
-            _set(table, rest, value, inner, [*done, head])
+            _set(table, rest, value, inner, [*done, head], root)
             return
         if not _is_table(inner):
             raise InputError(where, f"is a single value, not a table: {value!r} cannot go there")
         for k, v in value.items():
-            _set(table, [str(k)], v, inner, [*done, head])
+            _set(table, [str(k)], v, inner, [*done, head], root)
         return
     if _is_table(inner) and not _admits_value(inner) and raw.get(head) is not None:
         raise InputError(where, "is a table: set its keys one by one (a table is never replaced)")

@@ -167,17 +167,26 @@ class World(Frozen):
         return names.index(city.province), lo, lo + city.population / population[city.province]
 
 
+class Cameras(Frozen):
+    """A regime's cameras: what they catch of the conduct they record, and how often they name
+    the wrong person. They make every record of a type whose source is a camera."""
+
+    coverage: float = Field(ge=0, le=1)
+    """Share of the events in view (the observation's area and period) that they record."""
+    misattribution: float = Field(default=0.0, ge=0, le=1)
+    """Share of their records that name someone other than the person who did it (someone of
+    the same place and income group): a misidentification. An authority's errors are the
+    world's ``due_process.wrong_share``."""
+
+
 class Observe(Frozen):
     """How a regime records a process."""
 
     process: str
     record_type: str
-    detection: float = Field(default=1.0, ge=0, le=1)
-    """Share of the events in its area and period that become records."""
-    misattribution: float = Field(default=0.0, ge=0, le=1)
-    """Share of those records that name someone other than the person who did it (a camera's
-    misidentification; only for record types a camera makes: an authority's errors are the
-    world's ``due_process.wrong_share``)."""
+    detection: float | None = Field(default=None, ge=0, le=1)
+    """Share of the events in its area and period that become records (default 1); for a record
+    type a camera makes, the regime's ``[cameras]`` coverage instead."""
     where: str = NATION
     """``nation``, a province, or a city of the world."""
     enrolled: float = Field(default=1.0, gt=0, le=1)
@@ -239,12 +248,14 @@ def observed_processes(
     book: Rulebook,
     years: list[int],
     regime: str,
-    cameras: frozenset[str] = frozenset(),
+    camera_types: frozenset[str] = frozenset(),
+    cameras: Cameras | None = None,
 ) -> list[ProcessRow]:
     """The world's processes with what the regime records of them; refused by name: an
     observation of a process the world lacks, of a record type no catalog of the regime has, or
-    of a scheme or list it lacks, a misattribution share for a record type no camera makes
-    (``cameras``), and a regime that observes nothing."""
+    of a scheme or list it lacks; one of a record type a camera makes (``camera_types``) by a
+    regime without ``cameras``, or with a detection of its own; and a regime that observes
+    nothing."""
     if not observe:
         raise InputError(
             "regime.observe",
@@ -266,12 +277,20 @@ def observed_processes(
             raise InputError(f"{where}.among_scored", f"no scheme {o.among_scored!r}")
         if o.among_listed is not None and o.among_listed not in book.list_ids:
             raise InputError(f"{where}.among_listed", f"no list {o.among_listed!r}")
-        if o.misattribution > 0 and o.record_type not in cameras:
-            raise InputError(
-                f"{where}.misattribution",
-                f"record type {o.record_type!r} is not made by a camera; an authority's wrong "
-                "records are the world's due_process.wrong_share",
-            )
+        detection, misattribution = 1.0 if o.detection is None else o.detection, 0.0
+        if o.record_type in camera_types:
+            if cameras is None:
+                raise InputError(
+                    f"{where}.record_type",
+                    f"{o.record_type!r} is made by cameras: the regime needs a [cameras] table "
+                    "(coverage, misattribution)",
+                )
+            if o.detection is not None:
+                raise InputError(
+                    f"{where}.detection",
+                    f"{o.record_type!r} is made by cameras: what they catch is [cameras].coverage",
+                )
+            detection, misattribution = cameras.coverage, cameras.misattribution
         if o.record_type in book.role_types:
             raise InputError(
                 f"{where}.record_type",
@@ -282,8 +301,8 @@ def observed_processes(
         by_process.setdefault(o.process, []).append(
             ObservationRow(
                 o.record_type,
-                o.detection,
-                o.misattribution,
+                detection,
+                misattribution,
                 region,
                 lo,
                 hi,

@@ -733,10 +733,13 @@ def innocent_causes(
     # what the regime records, and how: a world's observations, or a scenario's rates
     observed: dict[str, float] = {}  # record type -> misattribution share
     if scenario.get("kind") == "world":
+        cams = (regime or {}).get("cameras") or {}
         for o in (regime or {}).get("observe", []):
-            if float(o.get("detection", 1.0)) > 0:
-                code = o["record_type"]
-                observed[code] = max(observed.get(code, 0.0), float(o.get("misattribution", 0)))
+            code = o["record_type"]
+            camera = code in types and getattr(types[code].source, "value", "") == "camera"
+            seen = cams.get("coverage", 0) if camera else o.get("detection")
+            if seen is None or float(seen) > 0:
+                observed[code] = float(cams.get("misattribution", 0)) if camera else 0.0
     else:
         mis = float(scenario.get("camera_misattribution", 0) or 0)
         for code, rate in (scenario.get("records_per_year", {}) or {}).items():

@@ -49,7 +49,7 @@ from socialcredit.errors import InputError
 from socialcredit.rules import compile_catalog
 from socialcredit.sim.regime import load_any_regime
 from socialcredit.sim.run import prepare
-from socialcredit.sim.scenario import load_any, override_path, quote_path
+from socialcredit.sim.scenario import load_any, override_path, quote_path, split_overrides
 from socialcredit.study.spec import Study, StudyRun
 
 CODE_PACKAGES = ("socialcredit.sim", "socialcredit.rules", "socialcredit.policy")
@@ -115,7 +115,7 @@ def sensitivity_bases(study: Study) -> dict[str, int | float]:
     if sens is None:
         return {}
     run = next(r for r in study.runs if r.name == sens.run)
-    scenario = load_any(run.scenario, **run.overrides).model_dump(mode="json")
+    scenario = load_any(run.scenario, **split_overrides(run.overrides)[0]).model_dump(mode="json")
     out = {}
     for key in sens.parameters:
         value: Any = scenario
@@ -158,12 +158,16 @@ def _period(study: Study, task: Task) -> tuple[date | None, date | None]:
     days = study.warmup(task.run)
     if not days:
         return task.run.start, None
-    counted = task.run.start or load_any(task.run.scenario, **_overrides(task)).start
+    counted = task.run.start or load_any(task.run.scenario, **_scenario_overrides(task)).start
     return counted - timedelta(days=days), counted
 
 
 def _overrides(task: Task) -> dict[str, Any]:
     return {**task.run.overrides, **task.point}
+
+
+def _scenario_overrides(task: Task) -> dict[str, Any]:
+    return split_overrides(_overrides(task))[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,12 +212,14 @@ def resolve(
     catalogs, population, period and the code version. ``regimes`` keeps each regime's part
     between calls (one load per regime, however many points)."""
     task = Task(run, point, 0)
-    sc = load_any(run.scenario, **_overrides(task))
+    mine, theirs = split_overrides(_overrides(task))
+    sc = load_any(run.scenario, **mine)
     known = regimes if regimes is not None else {}
-    if run.regime not in known:
-        regime = load_any_regime(run.regime)
+    key = json.dumps([run.regime, theirs], sort_keys=True, default=str)
+    if key not in known:
+        regime = load_any_regime(run.regime, **theirs)
         book = getattr(regime, "book", None) or compile_catalog(regime.loaded)
-        known[run.regime] = {
+        known[key] = {
             "regime": regime.spec.model_dump(mode="json"),
             "catalogs": {"ids": regime.loaded.id, "content_sha256": book.digest},
         }
@@ -221,7 +227,7 @@ def resolve(
         "run": run.name,
         "scenario": sc.model_dump(mode="json"),
         "overrides": json.loads(json.dumps(_overrides(task), default=str)),  # dates as text
-        **known[run.regime],
+        **known[key],
         "population": run.population or study.population,
         "start": (run.start or sc.start).isoformat(),
         "warmup_days": study.warmup(run),
