@@ -177,7 +177,8 @@ def simulate(
     agents (persons; organisations come on top) stand for the world's population; the same
     ``seed`` gives the same people doing the same things under every regime. ``start`` and
     ``end`` (dates or ``"YYYY-MM-DD"``) default to the world's period. ``overrides`` change
-    single values of the world, as ``--set`` does (see :func:`load_world`). ``threads`` and
+    single values of the world, as ``--set`` does (see :func:`load_world`), and of the regime
+    under ``regime.`` (``{"regime.cameras.misattribution": 0.05}``). ``threads`` and
     ``partitions`` change how it runs, never the output. ``trace=K`` keeps K agents' records.
     ``out``: a folder to write ``metrics.parquet``, ``metrics_by_region.parquet`` and
     ``summary.json`` into, as the command line does; without it they go to a temporary folder
@@ -336,18 +337,26 @@ def _prepare(
     """The run, through :func:`socialcredit.sim.run.prepare` (the command line's path) when
     the world is named; a world already loaded gets the same checks here."""
     from socialcredit.sim.folding import FoldRegime, FoldRun
+    from socialcredit.sim.regime import load_any_regime
     from socialcredit.sim.run import prepare
+    from socialcredit.sim.scenario import split_overrides
 
     if not isinstance(regime, FoldRegime):
         _check_ref(regime, "regime")
+    mine, theirs = split_overrides(overrides)  # the world's or scenario's, the regime's
     if isinstance(where, str | Path):
-        _load(where, what, overrides)  # the kind, and a named world's errors on its own field
+        _load(where, what, mine)  # the kind, and a named world's errors on its own field
         return prepare(
             where, regime, population=population, seed=seed, threads=threads, trace=trace,
             start=start, end=end, partitions=partitions, overrides=overrides,
         )  # fmt: skip
-    sc = _changed(where, what, overrides)
-    rules = regime if isinstance(regime, FoldRegime) else load_regime(regime)
+    sc = _changed(where, what, mine)
+    if isinstance(regime, FoldRegime):
+        if theirs:
+            raise InputError("regime", "a regime already loaded takes no overrides")
+        rules = regime
+    else:
+        rules = load_any_regime(regime, **theirs)
     first, last = start or sc.start, end or sc.end
     if last < first:
         raise InputError("end", f"{last} is before the start {first}")

@@ -174,3 +174,23 @@ def test_the_bundled_sweep_of_cameras_loads_every_point() -> None:
     assert {i["regime"]["cameras"]["coverage"] for i in inputs} == {0.1, 0.3, 0.6}
     assert {i["regime"]["cameras"]["misattribution"] for i in inputs} >= {0.005, 0.02, 0.05}
     assert len({runner.fingerprint(i) for i in inputs}) == len(points) >= 9
+
+
+def test_simulate_set_reaches_the_regime(tmp_path: Path) -> None:
+    from socialcredit import simulate
+
+    out = tmp_path / "cams"
+    metrics = simulate(world="china", regime="unified-score", population=2_000, seed=1,
+                       start="2020-01-01", end="2020-03-31", out=out,
+                       overrides={"regime.cameras.misattribution": 0.5})  # fmt: skip
+    assert metrics is not None
+    inputs = json.loads((out / "scenario.json").read_text())
+    assert inputs["name"] == "china"
+    bad = subprocess.run(
+        [sys.executable, "-m", "socialcredit", "simulate", "--world", "china", "--regime",
+         "unified-score", "--population", "1000", "--set", "regime.cameras.zoom=2",
+         "--out", str(tmp_path / "bad")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "regime.cameras.zoom" in bad.stderr
+    assert not (tmp_path / "bad").exists()

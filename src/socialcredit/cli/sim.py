@@ -83,9 +83,10 @@ def simulate_cmd(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Change one scenario parameter, KEY=VALUE (repeatable). KEY is a path: "
-            "due_process.wrong_share, or with a quoted part holding dots, "
-            'records_per_year."unified.petition"; VALUE is a TOML value (0.5, 2019-07-01, '
+            help="Change one scenario or world parameter, KEY=VALUE (repeatable). KEY is a "
+            "path: due_process.wrong_share, or with a quoted part holding dots, "
+            'records_per_year."unified.petition"; the regime\'s under regime. '
+            "(regime.cameras.coverage); VALUE is a TOML value (0.5, 2019-07-01, "
             '"text", [1, 2]). Only the value named changes; an unknown KEY is refused.',
         ),
     ] = None,
