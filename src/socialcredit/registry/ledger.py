@@ -63,6 +63,7 @@ from socialcredit.policy.loader import CatalogIndex, Loaded, did_you_mean
 from socialcredit.policy.schema import STATED_EXCLUSIONS, Exclusion, Nature
 from socialcredit.registry import subjects as subject_ids
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+from socialcredit.registry.staging import Staging
 
 __all__ = [
     "ApiKey",
@@ -1117,15 +1118,21 @@ class Ledger:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, self._write_on(conn):
+            yield conn
+
+    @contextmanager
+    def _write_on(self, conn: Connection) -> Iterator[Connection]:
+        """A write transaction on ``conn``, in this process's turn and holding the ledger's
+        write lock (SQLite's, or on PostgreSQL the audit chain's advisory lock: one writer at
+        a time appends to the chain, granted in the order asked for)."""
         if self._sqlite:
-            with self.turns, self._engine.connect() as conn:
+            with self.turns:
                 conn.execution_options(ledger_write=True)
                 with conn.begin():
                     yield conn
             return
-        with self._engine.connect() as conn, conn.begin():
-            # one writer at a time appends to the audit chain (PostgreSQL grants the lock
-            # in the order it was asked for)
+        with conn.begin():
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_AUDIT_LOCK)))
             yield conn
 
@@ -1245,74 +1252,80 @@ class Ledger:
         source: str | None = None,
         names: Mapping[str, tuple[str, str]] | None = None,
     ) -> ImportResult:
-        """Bulk-insert records checked by :class:`RecordChecker`, in ONE transaction.
+        """Bulk-insert records checked by :class:`RecordChecker`, all or nothing, without
+        holding other writers up for the length of the import.
 
         ``names``: subject -> (published name, checked by :func:`check_name`; the authority
         that gave it), kept in the same transaction.
 
         Rows whose ``(authority, client_key)`` is already present with the same content are
         skipped; with different content the whole import is refused (:class:`ImportRejected`
-        naming ``lines[i]``, else the 1-based position). Then the projection of every touched
+        naming ``lines[i]``, else the 1-based position). The projection of every touched
         subject (and of every person holding a role in a touched organisation) is refreshed on
-        ``as_of`` in the same transaction.
+        ``as_of``.
+
+        In two steps (:class:`Staging`): first the rows are written, and the touched subjects
+        projected, into temporary tables of the import's own connection, reading the ledger as
+        of one snapshot and holding no lock that writers take (the audit writer of a serving
+        registry keeps its turns however long the import); then one short write transaction,
+        the swap, moves rows and projection into the ledger with set statements, re-projects
+        the touched subjects another writer changed in between, and appends the import's audit
+        entry. Readers see nothing of an import until the swap commits, and everything after;
+        a process killed at any point leaves nothing of it (temporary tables die with their
+        connection).
         """
         self._check_ready()
-        with _translated("importing records"), self._write() as conn:
+        with _translated("importing records"), self._engine.connect() as conn:
+            staging = Staging(conn, sqlite=self._sqlite, columns=_RECORD_COLUMNS)
+            try:
+                return self._import_staged(
+                    conn, staging, rows, actor=actor, as_of=as_of, project=project,
+                    lines=lines, source=source, names=names,
+                )  # fmt: skip
+            finally:
+                # the temporary tables and view die with the connection, never back to the pool
+                conn.invalidate()
+
+    def _import_staged(
+        self,
+        conn: Connection,
+        staging: Staging,
+        rows: Sequence[ValidRecord],
+        *,
+        actor: str,
+        as_of: date,
+        project: Projector,
+        lines: Sequence[int] | None,
+        source: str | None,
+        names: Mapping[str, tuple[str, str]] | None,
+    ) -> ImportResult:
+        with staging.snapshot():
             existing = self._existing_keys(conn, rows)
-            fresh: list[ValidRecord] = []
-            seen: dict[tuple[str, str], tuple[int, str]] = {}
-            problems: list[tuple[int, str, str]] = []
-            skipped = 0
-            for i, rec in enumerate(rows):
-                if not rec.client_key:
-                    fresh.append(rec)
-                    continue
-                key = (rec.authority, rec.client_key)
-                line = lines[i] if lines is not None else i + 1
-                found = existing.get(key)
-                if found is not None:
-                    if found[1] == rec.content_hash:
-                        skipped += 1
-                    else:
-                        problems.append(
-                            (
-                                line,
-                                "client_key",
-                                f"{rec.client_key!r} already names record {found[0]} of "
-                                f"{rec.authority!r} with different content",
-                            )
-                        )
-                    continue
-                first = seen.get(key)
-                if first is None:
-                    seen[key] = (line, rec.content_hash)
-                    fresh.append(rec)
-                elif first[1] == rec.content_hash:
-                    skipped += 1
-                else:
-                    problems.append(
-                        (
-                            line,
-                            "client_key",
-                            f"{rec.client_key!r} of {rec.authority!r} is used on line {first[0]} "
-                            "for a different record",
-                        )
-                    )
-            if problems:
-                raise ImportRejected(problems)
+            fresh, skipped = _fresh_rows(rows, existing, lines)
+            since_seq = int(conn.execute(sa.select(sa.func.max(t_audit_log.c.seq))).scalar() or 0)
+            last_id = conn.execute(sa.select(sa.func.max(t_records.c.id))).scalar()
+            first_new_id = int(last_id or 0) + 1
             now = _now()
-            first_new_id = (
-                int(conn.execute(sa.select(sa.func.max(t_records.c.id))).scalar() or 0) + 1
-            )
-            self._insert_many(conn, fresh, now, batch_size)
-            self._add_subjects(conn, fresh, now)
+            staging.create()
+            staging.add_records(self._record_values(fresh, now), first_new_id)
+            staging.add_subjects(_subject_kinds(fresh))
+            touched = {r.subject for r in fresh}
+            refreshed: set[str] = set()
+            with staging.shadowing():  # records read with the staged rows, projection staged
+                self._refresh(conn, touched, project, as_of, first_new_id=first_new_id,
+                              refreshed=refreshed)  # fmt: skip
+            staging.add_refreshed(refreshed)
+        with self._write_on(conn):
+            shift = staging.id_shift(first_new_id)
+            if shift:  # records filed since the snapshot: none may hold one of the import's keys
+                _check_keys_since(conn, first_new_id, fresh, lines)
+            staging.move(shift, _sqlite_datetime(now) if self._sqlite else now)
+            changed = _subjects_written_since(conn, since_seq) & refreshed
+            if changed:  # another writer changed a touched subject since the snapshot
+                self._refresh(conn, changed, project, as_of)
             if names:
                 self._name(conn, names, now, published=_published_types(project.catalog),
                            actor=actor)  # fmt: skip
-            touched = {r.subject for r in fresh}
-            refreshed: set[str] = set()
-            self._refresh(conn, touched, project, as_of, first_new_id=first_new_id,
-                          refreshed=refreshed)  # fmt: skip
             detail: dict[str, Any] = {"imported": len(fresh), "skipped": skipped}
             if source is not None:
                 detail["source"] = source
@@ -1324,6 +1337,7 @@ class Ledger:
                 purpose="filing",
                 detail=detail,
                 subjects=refreshed,
+                staged=staging,
             )
         return ImportResult(len(fresh), skipped, len(touched))
 
@@ -1349,33 +1363,13 @@ class Ledger:
                     found[(authority, key)] = (rid, digest)
         return found
 
-    def _insert_many(
-        self, conn: Connection, rows: Sequence[ValidRecord], now: datetime, batch_size: int
-    ) -> None:
-        if not rows:
-            return
-        columns = ", ".join(_RECORD_COLUMNS)
+    def _record_values(self, rows: Sequence[ValidRecord], now: datetime) -> list[tuple[Any, ...]]:
+        """The rows' values in ``_RECORD_COLUMNS`` order, as the driver stores them."""
         if self._sqlite:
-            sql = f"INSERT INTO records ({columns}) VALUES ({', '.join('?' * 10)})"
             at = _sqlite_datetime(now)
-            for chunk in _chunks(rows, batch_size):
-                conn.exec_driver_sql(
-                    sql,
-                    [
-                        (s, k, t, a, d.isoformat(), ref, c, key, at, h)
-                        for s, k, t, a, d, ref, c, key, h in chunk
-                    ],
-                )
-        else:
-            sql = f"INSERT INTO records ({columns}) VALUES ({', '.join(['%s'] * 10)})"
-            for chunk in _chunks(rows, batch_size):
-                conn.exec_driver_sql(
-                    sql,
-                    [
-                        (s, k, t, a, d, ref, c, key, now, h)
-                        for s, k, t, a, d, ref, c, key, h in chunk
-                    ],
-                )
+            return [(s, k, t, a, d.isoformat(), ref, c, key, at, h)
+                    for s, k, t, a, d, ref, c, key, h in rows]  # fmt: skip
+        return [(s, k, t, a, d, ref, c, key, now, h) for s, k, t, a, d, ref, c, key, h in rows]
 
     def _name(
         self,
@@ -1443,11 +1437,7 @@ class Ledger:
         return out
 
     def _add_subjects(self, conn: Connection, rows: Iterable[ValidRecord], now: datetime) -> None:
-        seen: dict[str, str] = {}
-        for rec in rows:
-            seen.setdefault(rec.subject, rec.subject_kind)
-            if rec.counterpart is not None:
-                seen.setdefault(rec.counterpart, "organisation")
+        seen = _subject_kinds(rows)
         if not seen:
             return
         at: Any = _sqlite_datetime(now) if self._sqlite else now
@@ -1894,9 +1884,11 @@ class Ledger:
         purpose: str,
         detail: Any,
         subjects: Iterable[str] | None = None,
+        staged: Staging | None = None,
     ) -> AuditEntry:
         """Append one entry; with ``subjects`` (a write's), the subjects it touched go to
-        ``audit_subjects`` and their number and digest into the entry's detail."""
+        ``audit_subjects`` and their number and digest into the entry's detail (from the
+        import's ``staged`` table of them, if given: the same subjects)."""
         last = conn.execute(
             sa.select(t_audit_log.c.seq, t_audit_log.c.hash)
             .order_by(t_audit_log.c.seq.desc())
@@ -1907,8 +1899,13 @@ class Ledger:
         if named:
             detail = {**(detail or {}), "subjects": len(named),
                       "subjects_sha256": _subjects_digest(named)}  # fmt: skip
-            for chunk in _chunks([{"seq": seq, "subject": s} for s in named], 20_000):
-                conn.execute(t_audit_subjects.insert(), list(chunk))
+            if staged is not None:
+                staged.name_in_audit(seq)
+            else:
+                ph = "?" if self._sqlite else "%s"
+                sql = f"INSERT INTO audit_subjects (seq, subject) VALUES ({ph}, {ph})"
+                for chunk in _chunks([(seq, s) for s in named], 20_000):
+                    conn.exec_driver_sql(sql, list(chunk))
         at = _now()
         detail_text = (
             None if detail is None else orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
@@ -2437,6 +2434,98 @@ _EVENT_SELECT = (
     t_events.c.actor,
     t_events.c.note,
 )
+
+
+def _subject_kinds(rows: Iterable[ValidRecord]) -> dict[str, str]:
+    """Each subject the rows name, with its kind (a counterpart is an organisation)."""
+    seen: dict[str, str] = {}
+    for rec in rows:
+        seen.setdefault(rec.subject, rec.subject_kind)
+        if rec.counterpart is not None:
+            seen.setdefault(rec.counterpart, "organisation")
+    return seen
+
+
+def _fresh_rows(
+    rows: Sequence[ValidRecord],
+    existing: Mapping[tuple[str, str], tuple[int, str]],
+    lines: Sequence[int] | None,
+) -> tuple[list[ValidRecord], int]:
+    """The rows to insert and how many are skipped: a row whose ``(authority, client_key)``
+    is stored, or earlier in ``rows``, with the same content is skipped; with other content the
+    whole import is refused (:class:`ImportRejected`, naming ``lines[i]`` or the position)."""
+    fresh: list[ValidRecord] = []
+    seen: dict[tuple[str, str], tuple[int, str]] = {}
+    problems: list[tuple[int, str, str]] = []
+    skipped = 0
+    for i, rec in enumerate(rows):
+        if not rec.client_key:
+            fresh.append(rec)
+            continue
+        key = (rec.authority, rec.client_key)
+        line = lines[i] if lines is not None else i + 1
+        found = existing.get(key)
+        if found is not None:
+            if found[1] == rec.content_hash:
+                skipped += 1
+            else:
+                why = (f"{rec.client_key!r} already names record {found[0]} of "
+                       f"{rec.authority!r} with different content")  # fmt: skip
+                problems.append((line, "client_key", why))
+            continue
+        first = seen.get(key)
+        if first is None:
+            seen[key] = (line, rec.content_hash)
+            fresh.append(rec)
+        elif first[1] == rec.content_hash:
+            skipped += 1
+        else:
+            problems.append((line, "client_key", f"{rec.client_key!r} of {rec.authority!r} is "
+                             f"used on line {first[0]} for a different record"))  # fmt: skip
+    if problems:
+        raise ImportRejected(problems)
+    return fresh, skipped
+
+
+def _check_keys_since(
+    conn: Connection, first_id: int, fresh: Sequence[ValidRecord], lines: Sequence[int] | None
+) -> None:
+    """Refuse the import if a record filed while it was staged (ids from ``first_id`` on)
+    holds one of its ``(authority, client_key)``: the import is to be run again, and will then
+    skip or refuse that line as usual."""
+    keys = {(r.authority, r.client_key): i for i, r in enumerate(fresh) if r.client_key}
+    if not keys:
+        return
+    query = sa.select(t_records.c.authority, t_records.c.client_key, t_records.c.id).where(
+        t_records.c.id >= first_id, t_records.c.client_key.is_not(None)
+    )
+    problems = []
+    for authority, key, rid in conn.execute(query):
+        i = keys.get((authority, key))
+        if i is not None:
+            line = lines[i] if lines is not None else i + 1
+            problems.append((line, "client_key", f"{key!r} of {authority!r} was filed as record "
+                             f"{rid} while this import ran: import the file again"))  # fmt: skip
+    if problems:
+        raise ImportRejected(sorted(problems))
+
+
+def _subjects_written_since(conn: Connection, seq: int) -> set[str]:
+    """Subjects that audit entries after ``seq`` name (the subjects a write touched, and the
+    subject of every entry other than a check): a superset of those whose facts changed."""
+    named = set(
+        conn.execute(
+            sa.select(t_audit_subjects.c.subject).where(t_audit_subjects.c.seq > seq)
+        ).scalars()
+    )
+    named.update(
+        conn.execute(
+            sa.select(t_audit_log.c.subject).where(
+                t_audit_log.c.seq > seq, sa.text(NOT_A_CHECK), t_audit_log.c.subject.is_not(None)
+            )
+        ).scalars()
+    )
+    return {str(s) for s in named}
 
 
 def _record(row: Sequence[Any]) -> Record:
