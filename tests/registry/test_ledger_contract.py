@@ -32,6 +32,7 @@ from socialcredit.registry.ledger import (
     default_projector,
 )
 from socialcredit.registry.model import EventKind, LifecycleEvent, Record
+from socialcredit.registry.staging import Staging
 
 PERSON = "34052419800101001X"
 OTHER = "110101198001010010"
@@ -438,6 +439,58 @@ class LedgerContract:
         assert (first.imported, first.skipped) == (50, 0)
         assert (second.imported, second.skipped) == (0, 50)
         assert ledger.count_records() == 50
+        assert ledger.verify_audit()
+
+    def test_a_subject_filed_on_while_an_import_is_staged_is_projected_with_both(
+        self, ledger: Ledger, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Another writer files about a subject the import touches after the import read the
+        ledger: the swap re-projects that subject, so neither write's effect is lost."""
+        checker = RecordChecker(registry_catalog, today=TODAY)
+        rows = [checker.check(PERSON, "city.late_fee", "city", "2024-01-01", "fee 1", None, "f1")]
+        project = default_projector(registry_catalog, TODAY)
+        staged = Staging.add_refreshed
+        with Ledger.open(self.url) as other:
+
+            def file_meanwhile(staging: Staging, subjects: set[str]) -> None:
+                other.submit([refuse()], catalog=registry_catalog, today=TODAY, actor="court")
+                staged(staging, subjects)
+
+            monkeypatch.setattr(Staging, "add_refreshed", file_meanwhile)
+            ledger.import_records(rows, actor="city", as_of=TODAY, project=project)
+        assert ledger.count_records() == 2
+        after_import = ledger.active_measures(PERSON)
+        assert after_import, "the court's record filed meanwhile lost its measures"
+        ledger.refresh_projections([PERSON], project=project, as_of=TODAY)
+        key = [(m.measure, m.list, m.memorandum, m.since, m.until) for m in after_import]
+        assert key == [(m.measure, m.list, m.memorandum, m.since, m.until)
+                       for m in ledger.active_measures(PERSON)]  # fmt: skip
+        assert ledger.verify_audit()
+
+    def test_a_key_filed_while_an_import_is_staged_refuses_the_import(
+        self, ledger: Ledger, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        checker = RecordChecker(registry_catalog, today=TODAY)
+        rows = [checker.check(OTHER, "court.refuse", "court", "2024-01-01", f"r{i}", None, f"k{i}")
+                for i in range(3)]  # fmt: skip
+        project = default_projector(registry_catalog, TODAY)
+        staged = Staging.add_refreshed
+        with Ledger.open(self.url) as other:
+
+            def file_meanwhile(staging: Staging, subjects: set[str]) -> None:
+                other.submit([refuse(key="k1")], catalog=registry_catalog, today=TODAY,
+                             actor="court")  # fmt: skip
+                staged(staging, subjects)
+
+            monkeypatch.setattr(Staging, "add_refreshed", file_meanwhile)
+            with pytest.raises(ImportRejected) as caught:
+                ledger.import_records(rows, actor="court", as_of=TODAY, project=project)
+        assert [(n, f) for n, f, _m in caught.value.problems] == [(2, "client_key")]
+        assert "while this import ran" in caught.value.problems[0][2]
+        assert ledger.count_records() == 1  # the other writer's, nothing of the import
+        monkeypatch.undo()  # run again: the key now names another record, as usual
+        with pytest.raises(ImportRejected, match="line 2: client_key: .* different content"):
+            ledger.import_records(rows, actor="court", as_of=TODAY, project=project)
         assert ledger.verify_audit()
 
 
