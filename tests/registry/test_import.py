@@ -218,13 +218,14 @@ def test_names_given_in_the_file_are_published_with_the_records(
     path = tmp_path / f"in{suffix}"
     (jsonl if suffix == ".jsonl" else to_csv)(path, rows)
     assert run(ledger, path, registry_catalog).imported == 3
-    assert ledger.names([PERSON, OTHER]) == {PERSON: "Zhang San"}  # OTHER: none given
+    debtors = [(PERSON, "debtors"), (OTHER, "debtors")]
+    assert ledger.names(debtors) == {(PERSON, "debtors"): "Zhang San"}  # OTHER: none given
     rows = [rec(3, subject_name="Zhang San (renamed)"), rec(4, subject_name="bad\x01")]
     with pytest.raises(ImportRejected) as caught:
         run(ledger, (jsonl if suffix == ".jsonl" else to_csv)(path, rows), registry_catalog)
     assert [(p[0], p[1]) for p in caught.value.problems] == [(2 + (suffix == ".csv"),
                                                             "subject_name")]  # fmt: skip
-    assert ledger.names([PERSON]) == {PERSON: "Zhang San"}  # nothing written
+    assert ledger.names(debtors) == {(PERSON, "debtors"): "Zhang San"}  # nothing written
 
 
 def test_csv_bad_rows_are_reported_by_physical_line(

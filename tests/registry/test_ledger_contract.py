@@ -7,7 +7,8 @@ and an abstract :meth:`create_ledger`; each backend subclasses it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from socialcredit.errors import (
     OutsideMandate,
     UnknownRecordType,
 )
-from socialcredit.policy.loader import Loaded
+from socialcredit.policy.loader import Loaded, load
 from socialcredit.registry.ledger import (
     Ledger,
     NewRecord,
@@ -38,6 +39,7 @@ PERSON = "34052419800101001X"
 OTHER = "110101198001010010"
 ORG = "91110000600037341L"
 TODAY = date(2024, 6, 1)
+DATA = Path(__file__).parents[1] / "data"
 
 
 def refuse(subject: str = PERSON, key: str | None = "c-1", ref: str = "(2024) Zhi 1") -> NewRecord:
@@ -492,6 +494,57 @@ class LedgerContract:
         with pytest.raises(ImportRejected, match="line 2: client_key: .* different content"):
             ledger.import_records(rows, actor="court", as_of=TODAY, project=project)
         assert ledger.verify_audit()
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def test_a_name_is_per_list_given_by_the_authority_that_first_published_the_subject_there(
+        self, ledger: Ledger
+    ) -> None:
+        """The court names its debtor on its list; the city, first to list the same person on
+        its own list, names them there; the market regulator, listing them second on the
+        city's list, may not rename them on it; and no one renames the court's entry."""
+        catalog = load(DATA / "registry.toml", Path(__file__).with_name("names_catalog.toml"))
+
+        def file(rec: NewRecord) -> None:
+            ledger.submit([rec], catalog=catalog, today=TODAY, actor=rec.authority)
+
+        day = date(2024, 2, 1)
+        file(NewRecord(PERSON, "court.refuse", "court", day, "z1", subject_name="Zhang San"))
+        file(NewRecord(PERSON, "city.late_fee", "city", day, "f1", subject_name="Zhang S."))
+        with pytest.raises(InputError, match="on list 'late_payers'") as caught:
+            file(NewRecord(PERSON, "samr.unpaid_fee", "samr", day, "u1", subject_name="Other"))
+        assert caught.value.field == "subject_name"
+        with pytest.raises(InputError, match="puts no one on a published list"):
+            file(NewRecord(OTHER, "samr.legal_rep", "samr", day, "r1", counterpart=ORG,
+                           subject_name="Nobody"))  # fmt: skip
+        both = [(PERSON, "debtors"), (PERSON, "late_payers")]
+        assert ledger.names(both) == {both[0]: "Zhang San", both[1]: "Zhang S."}
+        assert ledger.count_records() == 2  # the refused filings wrote nothing
+        file(NewRecord(PERSON, "city.late_fee", "city", day, "f2", subject_name="Zhang San"))
+        assert ledger.names(both) == {both[0]: "Zhang San", both[1]: "Zhang San"}
+        named = [e.detail for e in ledger.access_log(PERSON) if e.action == "subject.name"]
+        assert named == [
+            {"list": "debtors", "name": "Zhang San", "previous": None},
+            {"list": "late_payers", "name": "Zhang S.", "previous": None},
+            {"list": "late_payers", "name": "Zhang San", "previous": "Zhang S."},
+        ]
+        assert ledger.verify_audit()
+
+    def test_a_name_given_before_names_were_per_list_stands_for_every_list(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        ledger.submit([refuse()], catalog=registry_catalog, today=TODAY, actor="court")
+        engine = sa.create_engine(ledger.url)
+        with engine.begin() as conn:  # as migration 0010 keeps an earlier name
+            conn.execute(sa.text("INSERT INTO subject_names (subject, list, name, authority, "
+                                 "given_at) VALUES (:s, '', 'Old Name', 'court', :at)"),
+                         {"s": PERSON, "at": datetime(2024, 1, 1, tzinfo=UTC)})  # fmt: skip
+        engine.dispose()
+        assert ledger.names([(PERSON, "debtors")]) == {(PERSON, "debtors"): "Old Name"}
+        renamed = NewRecord(PERSON, "court.refuse", "court", date(2024, 1, 11), "z2",
+                            client_key="c-2", subject_name="New Name")  # fmt: skip
+        ledger.submit([renamed], catalog=registry_catalog, today=TODAY, actor="court")
+        assert ledger.names([(PERSON, "debtors")]) == {(PERSON, "debtors"): "New Name"}
 
 
 class TestSQLiteLedger(LedgerContract):

@@ -90,8 +90,8 @@ def test_only_the_first_publishing_authority_names_a_subject_and_renaming_is_aud
     assert [e["action"] for e in log if e["action"] == "subject.name"] == ["subject.name"] * 2
     named = [e for e in live.ledger.access_log(debtor) if e.action == "subject.name"]
     assert [e.detail for e in named] == [
-        {"name": "Zhang San", "previous": None},
-        {"name": "Zhang San (renamed)", "previous": "Zhang San"},
+        {"list": "court.judgment_debtor", "name": "Zhang San", "previous": None},
+        {"list": "court.judgment_debtor", "name": "Zhang San (renamed)", "previous": "Zhang San"},
     ]
 
 

@@ -68,8 +68,9 @@ _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
 }
 Problem = tuple[int, str, str]
-Names = dict[str, tuple[str, str]]
-"""subject -> (published name, the authority that gave it); a later line wins."""
+Names = dict[tuple[str, str], tuple[str, str]]
+"""(subject, record type) -> (published name, the authority that gave it): the name on every
+published list that type enters; a later line wins."""
 
 
 class Parsed(NamedTuple):
@@ -316,7 +317,7 @@ def _parse_jsonl(
                 rows.append(result)
                 lines.append(n)
                 if name is not None:
-                    names[result.subject] = (name, result.authority)
+                    names[(result.subject, result.record_type)] = (name, result.authority)
         else:
             assert isinstance(result, list)
             problems += [(n, e.field, e.message) for e in result]
@@ -391,7 +392,7 @@ def _parse_csv(
                 rows.append(result)
                 lines.append(n)
                 if name is not None:
-                    given[result.subject] = (name, result.authority)
+                    given[(result.subject, result.record_type)] = (name, result.authority)
         else:
             assert isinstance(result, list)
             problems += [(n, e.field, e.message) for e in result]

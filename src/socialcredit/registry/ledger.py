@@ -263,11 +263,15 @@ t_subject_names = sa.Table(
     "subject_names",
     metadata,
     sa.Column("subject", _SUBJECT, primary_key=True),
+    sa.Column("list", _CODE, primary_key=True),
     sa.Column("name", sa.Text(), nullable=False),
     sa.Column("authority", _CODE, nullable=False),
     sa.Column("given_at", _AT, nullable=False),
 )
-"""The name each subject is published under on public lists, as last given by an authority."""
+"""The name each subject is published under on each public list, as last given by the
+authority that published them on it. ``list`` is empty for a name given before names were
+kept per list (migration 0010): it stands for every list the subject has no name of its own
+on."""
 
 MAX_NAME = 100
 
@@ -1164,7 +1168,7 @@ class Ledger:
         self._check_ready()
         checker = RecordChecker(catalog, today=today)
         valid: list[ValidRecord] = []
-        names: dict[str, tuple[str, str]] = {}
+        names: dict[tuple[str, str], tuple[str, str]] = {}
         problems: list[tuple[int, InputError]] = []
         for n, new in enumerate(records, start=1):
             checked = checker.problems(
@@ -1185,7 +1189,7 @@ class Ledger:
             if isinstance(checked, ValidRecord):
                 valid.append(checked)
                 if name is not None:
-                    names[checked.subject] = (name, checked.authority)
+                    names[(checked.subject, checked.record_type)] = (name, checked.authority)
             else:
                 problems += [(n, e) for e in checked]
         if problems:
@@ -1223,7 +1227,7 @@ class Ledger:
                 out.append(filed)
                 touched.add(rec.subject)
             if names:
-                self._name(conn, names, now, published=_published_types(catalog), actor=actor)
+                self._name(conn, names, now, lists=_published_lists(catalog), actor=actor)
             created = [r for r in out if r.created]
             if created:
                 self._add_subjects(conn, valid, now)
@@ -1250,13 +1254,14 @@ class Ledger:
         lines: Sequence[int] | None = None,
         batch_size: int = 20_000,
         source: str | None = None,
-        names: Mapping[str, tuple[str, str]] | None = None,
+        names: Mapping[tuple[str, str], tuple[str, str]] | None = None,
     ) -> ImportResult:
         """Bulk-insert records checked by :class:`RecordChecker`, all or nothing, without
         holding other writers up for the length of the import.
 
-        ``names``: subject -> (published name, checked by :func:`check_name`; the authority
-        that gave it), kept in the same transaction.
+        ``names``: (subject, record type) -> (published name, checked by :func:`check_name`;
+        the authority that gave it), the name on every published list that type enters
+        (:meth:`_name`), kept in the same transaction.
 
         Rows whose ``(authority, client_key)`` is already present with the same content are
         skipped; with different content the whole import is refused (:class:`ImportRejected`
@@ -1297,7 +1302,7 @@ class Ledger:
         project: Projector,
         lines: Sequence[int] | None,
         source: str | None,
-        names: Mapping[str, tuple[str, str]] | None,
+        names: Mapping[tuple[str, str], tuple[str, str]] | None,
     ) -> ImportResult:
         with staging.snapshot():
             existing = self._existing_keys(conn, rows)
@@ -1324,7 +1329,7 @@ class Ledger:
             if changed:  # another writer changed a touched subject since the snapshot
                 self._refresh(conn, changed, project, as_of)
             if names:
-                self._name(conn, names, now, published=_published_types(project.catalog),
+                self._name(conn, names, now, lists=_published_lists(project.catalog),
                            actor=actor)  # fmt: skip
             detail: dict[str, Any] = {"imported": len(fresh), "skipped": skipped}
             if source is not None:
@@ -1374,66 +1379,78 @@ class Ledger:
     def _name(
         self,
         conn: Connection,
-        names: Mapping[str, tuple[str, str]],
+        names: Mapping[tuple[str, str], tuple[str, str]],
         now: datetime,
         *,
-        published: frozenset[str],
+        lists: Mapping[str, frozenset[str]],
         actor: str,
     ) -> None:
-        """Record the names subjects are published under. A subject's name is given by the
-        authority that filed the subject's first published record of a list type (records of
-        ``published`` types), and by no other: anyone else giving one is refused (an
-        :class:`InputError` on ``subject_name``, so the write is undone). Giving a name, or
-        changing it, is an audit entry (``subject.name``, with the previous name)."""
-        if not published:
+        """Record the names subjects are published under, per list. ``names``: (subject,
+        record type) -> (name, the authority giving it), given with a record of that type; the
+        name is for every published list the type enters (``lists``: list -> the published
+        record types entering it). On each such list, a subject's name is given by the
+        authority that filed the subject's first record of a type entering that list, and by
+        no other: anyone else giving one is refused (an :class:`InputError` on
+        ``subject_name``, so the write is undone). A name given with a record of a type that
+        enters no published list is refused likewise. Giving a name, or changing it, is an
+        audit entry (``subject.name``, with the list and the previous name)."""
+        if not lists:
             raise InputError("subject_name", "no record type of the catalogs is published")
-        current = {
-            str(r[0]): (str(r[1]), str(r[2]))
-            for chunk in _chunks(sorted(names), CHUNK)
-            for r in conn.execute(
-                sa.select(
-                    t_subject_names.c.subject, t_subject_names.c.name, t_subject_names.c.authority
-                ).where(t_subject_names.c.subject.in_(chunk))
-            )  # fmt: skip
-        }
-        for subject, (name, authority) in sorted(names.items()):
-            first = conn.execute(
-                sa.select(t_records.c.authority)
-                .where(t_records.c.subject == subject, t_records.c.record_type.in_(published))
-                .order_by(t_records.c.id)
-                .limit(1)
-            ).scalar()
-            if first != authority:
+        for (subject, record_type), (name, authority) in sorted(names.items()):
+            entered = sorted(code for code, types in lists.items() if record_type in types)
+            if not entered:
                 raise InputError(
                     "subject_name",
-                    "a subject's published name is given only by the authority that first "
-                    "published them on a list (with a record of a published list type)",
+                    f"a record of type {record_type!r} puts no one on a published list: a "
+                    "name is given only with a record that publishes the subject on a list",
                 )
-            before = current.get(subject)
-            if before is not None and before[0] == name:
-                continue
-            if before is not None:
-                conn.execute(t_subject_names.delete().where(t_subject_names.c.subject == subject))
-            row = {"subject": subject, "name": name, "authority": authority, "given_at": now}
-            conn.execute(t_subject_names.insert().values(row))
-            previous = before[0] if before is not None else None
-            detail = {"name": name, "previous": previous}
-            self._audit(conn, actor=actor, action="subject.name", subject=subject,
-                        purpose="publishing", detail=detail)  # fmt: skip
+            for code in entered:
+                first = conn.execute(
+                    sa.select(t_records.c.authority)
+                    .where(t_records.c.subject == subject,
+                           t_records.c.record_type.in_(sorted(lists[code])))
+                    .order_by(t_records.c.id)
+                    .limit(1)
+                ).scalar()  # fmt: skip
+                if first != authority:
+                    raise InputError(
+                        "subject_name",
+                        f"a subject's name on list {code!r} is given only by the authority "
+                        "that first published them on that list",
+                    )
+                here = (t_subject_names.c.subject == subject) & (t_subject_names.c.list == code)
+                before = conn.execute(sa.select(t_subject_names.c.name).where(here)).scalar()
+                if before == name:
+                    continue
+                if before is not None:
+                    conn.execute(t_subject_names.delete().where(here))
+                row = {"subject": subject, "list": code, "name": name, "authority": authority,
+                       "given_at": now}  # fmt: skip
+                conn.execute(t_subject_names.insert().values(row))
+                detail = {"list": code, "name": name, "previous": before}
+                self._audit(conn, actor=actor, action="subject.name", subject=subject,
+                            purpose="publishing", detail=detail)  # fmt: skip
 
-    def names(self, subjects: Iterable[str]) -> dict[str, str]:
-        """The published name of each of ``subjects`` that has one."""
+    def names(self, entries: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The published name of each ``(subject, list)`` of ``entries`` that has one (a name
+        given before names were kept per list stands for every list without its own)."""
         self._check_ready()
-        chosen = sorted(set(subjects))
-        out: dict[str, str] = {}
+        wanted = set(entries)
+        chosen = sorted({s for s, _l in wanted})
+        found: dict[tuple[str, str], str] = {}
         with _translated("reading names"), self._read() as conn:
             for chunk in _chunks(chosen, CHUNK):
                 rows = conn.execute(
-                    sa.select(t_subject_names.c.subject, t_subject_names.c.name).where(
-                        t_subject_names.c.subject.in_(chunk)
-                    )
+                    sa.select(
+                        t_subject_names.c.subject, t_subject_names.c.list, t_subject_names.c.name
+                    ).where(t_subject_names.c.subject.in_(chunk))
                 )
-                out.update({str(r[0]): str(r[1]) for r in rows})
+                found.update({(str(r[0]), str(r[1])): str(r[2]) for r in rows})
+        out: dict[tuple[str, str], str] = {}
+        for subject, code in wanted:
+            name = found.get((subject, code), found.get((subject, "")))
+            if name is not None:
+                out[(subject, code)] = name
         return out
 
     def _add_subjects(self, conn: Connection, rows: Iterable[ValidRecord], now: datetime) -> None:
@@ -2647,16 +2664,19 @@ def _audit_insert(rows: int, ph: str = "?") -> str:
     )
 
 
-def _published_types(catalog: Loaded | CatalogIndex) -> frozenset[str]:
-    """Record types that put a subject on a list and are published: the records under which
-    a subject is shown on a public list, by name."""
+def _published_lists(catalog: Loaded | CatalogIndex) -> dict[str, frozenset[str]]:
+    """Each list with the published record types that put a subject on it: the records under
+    which a subject is shown on that public list, by name."""
     index = catalog.index if isinstance(catalog, Loaded) else catalog
-    return frozenset(
-        code
-        for lst in index.lists.values()
-        for code in lst.entry.record_types
-        if code in index.record_types and index.record_types[code].publication.published
-    )
+    lists = {
+        code: frozenset(
+            t
+            for t in lst.entry.record_types
+            if t in index.record_types and index.record_types[t].publication.published
+        )
+        for code, lst in index.lists.items()
+    }
+    return {code: types for code, types in lists.items() if types}
 
 
 def as_day(value: Any) -> date | None:

@@ -282,8 +282,8 @@ class Registry:
         return self._named(out)
 
     def _named(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        names = self.ledger.names(e["subject"] for e in entries)
-        return [{**e, "name": names.get(e["subject"])} for e in entries]
+        names = self.ledger.names((e["subject"], e["list"]) for e in entries)
+        return [{**e, "name": names.get((e["subject"], e["list"]))} for e in entries]
 
     def catalog_summary(self) -> dict[str, Any]:
         from socialcredit.policy.loader import bundled
