@@ -18,6 +18,7 @@ PERIOD = ("2019-01-01", "2019-12-31")
 FILES = [
     "metrics.parquet",
     "metrics_by_region.parquet",
+    "metrics_by_city.parquet",
     "summary.json",
     "scenario.json",
     "trace.jsonl",

@@ -156,6 +156,30 @@ def test_restricted_innocents_are_counted_by_every_cause_found(tmp_path: Path) -
         assert summary[f"restricted_innocents.{cause}"] == by_cause[cause], cause
     innocents = summary["restricted_innocents"]
     assert 0 < innocents <= sum(by_cause.values())
+    # each city's figures are its own people's: records about them, those restricted at the end
+    world, lay = sim.scenario, sim.layout
+    assert isinstance(world, World)
+    cities = json.loads((tmp_path / "u" / "summary.json").read_text())["cities"]
+    assert set(cities) == set(world.cities)
+    restriction = {m for k, m in enumerate(sim.measures) if sim.reach.restriction[k]}
+    for name in world.cities:
+        region, lo, hi = world.area(name)
+        records = restricted = persons = 0
+        for agent in sim.traced():
+            g = int(np.searchsorted(lay.group_start, agent, side="right")) - 1
+            g0, g1 = int(lay.group_start[g]), int(lay.group_start[g + 1])
+            if g // lay.per_region != region or not lo * (g1 - g0) <= agent - g0 < hi * (g1 - g0):
+                continue
+            persons += not lay.is_organisation(agent)
+            records += len(sim.facts_of(agent))
+            state = sim.state_of(agent)
+            restricted += bool(restriction & {*state["measures"], *state["reached"]})
+        mine = cities[name]["totals"]
+        assert (cities[name]["persons"], mine["records"], mine["restricted_now"]) == (
+            persons, records, restricted), name  # fmt: skip
+        assert records > 0, name
+    by_city = pq.read_table(tmp_path / "u" / "metrics_by_city.parquet")
+    assert by_city.num_rows == len(world.cities) * ((sim.last - sim.first).days + 1)
     assert by_cause["relative_or_contact"] > 0 and by_cause["lawful_conduct"] > 0
     assert by_cause["camera_misattribution"] > 0
 

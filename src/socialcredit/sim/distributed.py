@@ -8,7 +8,7 @@ the run from the same :class:`Recipe` the driver built it from, checks that what
 what the driver built (:func:`inputs`: the scenario with its overrides, the regime and the
 content hash of its catalogs, population, seed, period, traced agents, the partitions, the
 simulator's code version), runs its regions (:meth:`FoldRun.run_partition`) and returns its
-:class:`~socialcredit.sim.folding.Partition`: its metric rows per day and region, its traced
+:class:`~socialcredit.sim.folding.Partition`: its metric rows per day and area, its traced
 agents' facts, its part of the inequality figures. The driver puts them together exactly as a
 local run does (:meth:`FoldRun.gather`) and writes the same files (:meth:`FoldRun.run` with
 ``parts``): the bytes do not depend on P, nor on where or in what order the partitions ran.

@@ -360,6 +360,17 @@ class Conduct(NamedTuple):
     """[region] the region's index in the whole population."""
     region_tier_n: I64
     """[region, tier] persons (and organisations in the last column, if any)."""
+    area_start: I64
+    """[region + 1] its areas, rows ``area_start[r] .. area_start[r + 1]`` of ``area_*`` and of
+    the tallies: first the region outside its cities, then each city of the world in it."""
+    area_lo: F64
+    area_hi: F64
+    """[area] the fractions ``[lo, hi)`` of each group of its region a city holds (0, 0 for the
+    rest of the region: whatever no city holds)."""
+    area_key: I64
+    """[area] the area's index in the whole population (keys its random streams)."""
+    area_tier_n: I64
+    """[area, tier] persons (and organisations in the last column, if any)."""
     agent0: int
     """The partition's first agent in the whole population."""
     org_tier: int
@@ -383,6 +394,19 @@ def _observed(conduct: Conduct, j: int, g: int, a: int) -> bool:  # pragma: no c
         return True
     g0, g1 = conduct.group_start[g], conduct.group_start[g + 1]
     return bool(lo * (g1 - g0) <= a - g0 < hi * (g1 - g0))
+
+
+@njit(cache=True, nogil=True)
+def _area(conduct: Conduct, g: int, i: int) -> int:  # pragma: no cover - compiled
+    """The area (tally row) of agent ``i`` of group ``g``: the city of its region holding its
+    place in the group (as an observation of that city sees it), else the region's rest."""
+    r = conduct.group_region[g]
+    a0 = conduct.area_start[r]
+    g0, g1 = conduct.group_start[g], conduct.group_start[g + 1]
+    for a in range(a0 + 1, conduct.area_start[r + 1]):
+        if conduct.area_lo[a] * (g1 - g0) <= i - g0 < conduct.area_hi[a] * (g1 - g0):
+            return a
+    return int(a0)
 
 
 @njit(cache=True, nogil=True)
@@ -521,22 +545,23 @@ class State(NamedTuple):
 
 
 class Tally(NamedTuple):
-    """Running counts per region of the partition, read every day for the metrics."""
+    """Running counts per area of the partition (a region outside its cities, or a city:
+    ``Conduct.area_*``), read every day for the metrics."""
 
     base: I64
-    """[region, M_*] the day's flows and the running stocks."""
+    """[area, M_*] the day's flows and the running stocks."""
     on_list: I64
-    """[region, list] agents on it now."""
+    """[area, list] agents on it now."""
     entered: I64
-    """[region, list] agents who came onto it today."""
+    """[area, list] agents who came onto it today."""
     held: I64
-    """[measure, region, tier] agents it holds now (restrictions: restricted; incentives:
+    """[measure, area, tier] agents it holds now (restrictions: restricted; incentives:
     granted)."""
     held_innocent: I64
     grades: I64
-    """[scheme, region, tier, grade + 2] agents per grade (column 0: unscored)."""
+    """[scheme, area, tier, grade + 2] agents per grade (column 0: unscored)."""
     happens: I64
-    """[event, region, day index]: objections upheld, obligations fulfilled, repairs granted,
+    """[event, area, day index]: objections upheld, obligations fulfilled, repairs granted,
     counted on their day when the record is made (its future is drawn then)."""
 
 
@@ -818,7 +843,7 @@ def _retally(
     holding ``new`` (innocent unless it is guilty now), its causes with them."""
     guilty_now = _answerable(st, i)
     g = _group_of(conduct, i)
-    tier, region = conduct.group_tier[g], conduct.group_region[g]
+    tier, region = conduct.group_tier[g], _area(conduct, g, i)
     restricted_before = restricted_now = False
     for m in range(reach.restriction.shape[0]):
         bit = np.uint64(1) << np.uint64(m)
@@ -1011,7 +1036,7 @@ def _apply(
     and the household its lists' measures reach."""
     schemes, lists = book.schemes, book.lists
     group = _group_of(conduct, i)
-    tier, region = conduct.group_tier[group], conduct.group_region[group]
+    tier, region = conduct.group_tier[group], _area(conduct, group, i)
     for si in range(schemes.kind.shape[0]):
         g = work.found_grades[k, si]
         if g != UNSCORED:
@@ -1123,7 +1148,7 @@ def _make_record(
     log[r, L_WRONG] = wrong
     st.head[i] = r
     nature = conduct.nature[t]
-    region = conduct.group_region[_group_of(conduct, i)]
+    region = _area(conduct, _group_of(conduct, i), i)
     voided = fulfilled = granted = _NEVER
     if wrong:
         tally.base[region, M_WRONG] += 1
@@ -1329,7 +1354,7 @@ def _days(
     records (``d1`` when done), or ``-1 - d`` if an agent's records outgrew the scratch."""
     nl = book.lists.duration_months.shape[0]
     nm = reach.restriction.shape[0]
-    n_regions, n_tiers = conduct.region_tier_n.shape[0], conduct.region_tier_n.shape[1]
+    n_areas, n_tiers = conduct.area_tier_n.shape[0], conduct.area_tier_n.shape[1]
     fan = (
         1
         + (links.household if links.any_household else 0)
@@ -1349,7 +1374,7 @@ def _days(
                       tally)  # fmt: skip
         if status < 0:
             return -1 - d
-        for r in range(n_regions):
+        for r in range(n_areas):
             row = rows[d, r]
             # uses denied: a restriction denies those it holds, an incentive everyone else
             total = innocent_total = 0
@@ -1364,12 +1389,12 @@ def _days(
                         continue
                     # per region, so that any split into partitions draws the same
                     rng[0] = stream_key(seed, 0x40000000 + (m * 64 + t) * 4096
-                                        + conduct.region_key[r], d)  # fmt: skip
+                                        + conduct.area_key[r], d)  # fmt: skip
                     if reach.restriction[m]:
                         den += poisson(rng, h * uses[m, t])
                         inn += poisson(rng, hi * uses[m, t])
                     else:
-                        den += poisson(rng, (conduct.region_tier_n[r, t] - h) * uses[m, t])
+                        den += poisson(rng, (conduct.area_tier_n[r, t] - h) * uses[m, t])
                 row[k], row[k + 1], row[k + 2], row[k + 3] = held, held_inn, den, inn
                 k += 4
                 total += den
@@ -1431,7 +1456,8 @@ class Partition(NamedTuple):
     r0: int
     r1: int
     rows: I64
-    """[day, region of the partition, column]"""
+    """[day, area of the partition (its regions, each outside its cities then its cities),
+    column]"""
     traced: dict[int, dict[str, Any]]
     spread: list[tuple[F64, I64, int, int]]
 
@@ -1552,6 +1578,7 @@ class FoldRun:
             group_key=np.arange(groups, dtype=np.int64),
             region_key=np.arange(lay.n_regions, dtype=np.int64),
             region_tier_n=sizes.reshape(lay.n_regions, lay.per_region).copy(),
+            **self._areas(sizes),
             agent0=0,
             org_tier=len(sc.tiers) if orgs else -1,
         )
@@ -1638,8 +1665,51 @@ class FoldRun:
         for m, k, per_year in self._uses():
             if m in m_index:
                 self.uses[m_index[m], k] = per_year / 365.0
-        self.tier_n = self.conduct.region_tier_n.sum(axis=0)
+        self.tier_n = self.conduct.area_tier_n.sum(axis=0)
         self.n_grades = max([len(g) for g in book.grade_names] + [0])
+
+    def _areas(self, sizes: I64) -> dict[str, Any]:
+        """The tallies' areas (``Conduct.area_*``): each region outside its cities, then each of
+        the world's cities in it, in the world's order (a conduct scenario has none). Sets
+        ``area_names``: (region index, city or None) per area."""
+        lay, sc = self.layout, self.scenario
+        cities: dict[int, list[tuple[str, float, float]]] = {}
+        if isinstance(sc, World):
+            for name in sc.cities:
+                region, lo, hi = sc.area(name)
+                cities.setdefault(region, []).append((name, lo, hi))
+        start, lo_, hi_ = [0], [], []
+        names: list[tuple[int, str | None]] = []
+        counts = []
+        per = lay.per_region
+        for r in range(lay.n_regions):
+            group_sizes = sizes[r * per : (r + 1) * per]
+            rest = group_sizes.copy()
+            mine = []
+            for name, lo, hi in cities.get(r, []):
+                n = group_sizes.astype(np.float64)
+                # the agents at places lo*n <= pos < hi*n of each group (as _area sees them)
+                held = np.maximum(np.ceil(hi * n) - np.ceil(lo * n), 0).astype(np.int64)
+                rest -= held
+                mine.append((name, lo, hi, held))
+            names.append((r, None))
+            lo_.append(0.0)
+            hi_.append(0.0)
+            counts.append(rest)
+            for name, lo, hi, held in mine:
+                names.append((r, name))
+                lo_.append(lo)
+                hi_.append(hi)
+                counts.append(held)
+            start.append(len(names))
+        self.area_names = names
+        return {
+            "area_start": np.array(start, np.int64),
+            "area_lo": np.array(lo_, np.float64),
+            "area_hi": np.array(hi_, np.float64),
+            "area_key": np.arange(len(names), dtype=np.int64),
+            "area_tier_n": np.array(counts, np.int64).reshape(len(names), per),
+        }
 
     def _conduct_rows(self, years: list[int]) -> list[ProcessRow]:
         """A conduct scenario's rates as processes, one per record type, each recorded as
@@ -1751,17 +1821,24 @@ class FoldRun:
         """The run's columns from its partitions' results (any order), as :meth:`simulate`
         returns them; keeps the traced agents and the inequality figures' parts."""
         names = self.column_names()
-        by_region = np.zeros((self.days, self.layout.n_regions, len(names)), np.int64)
+        starts = self.conduct.area_start
+        by_area = np.zeros((self.days, int(starts[-1]), len(names)), np.int64)
         self._traced: dict[int, dict[str, Any]] = {}
         self._spread: list[list[tuple[F64, I64, int, int]]] = [
             [] for _ in self.regime.book.scheme_ids
         ]
         for part in sorted(parts, key=lambda p: p.r0):
-            by_region[:, part.r0 : part.r1] = part.rows
+            by_area[:, starts[part.r0] : starts[part.r1]] = part.rows
             self._traced.update(part.traced)
             for si, spread in enumerate(part.spread):
                 self._spread[si].append(spread)
-        return {"names": names, "rows": by_region.sum(axis=1), "by_region": by_region}
+        cities = [a for a, (_r, city) in enumerate(self.area_names) if city is not None]
+        return {
+            "names": names,
+            "rows": by_area.sum(axis=1),
+            "by_region": np.add.reduceat(by_area, starts[:-1], axis=1),
+            "by_city": by_area[:, cities],
+        }
 
     def run_partition(self, r0: int, r1: int) -> Partition:
         """Regions ``r0 .. r1 - 1`` simulated on their own (nothing crosses a partition): their
@@ -1798,7 +1875,13 @@ class FoldRun:
         c, per = self.conduct, self.layout.per_region
         g0, g1 = r0 * per, r1 * per
         a0, a1 = int(c.group_start[g0]), int(c.group_start[g1])
+        b0, b1 = int(c.area_start[r0]), int(c.area_start[r1])
         part = c._replace(
+            area_start=c.area_start[r0 : r1 + 1] - b0,
+            area_lo=c.area_lo[b0:b1],
+            area_hi=c.area_hi[b0:b1],
+            area_key=c.area_key[b0:b1],
+            area_tier_n=c.area_tier_n[b0:b1],
             group_start=c.group_start[g0 : g1 + 1] - a0,
             group_tier=c.group_tier[g0:g1],
             group_region=c.group_region[g0:g1] - r0,
@@ -1831,7 +1914,7 @@ class FoldRun:
             causes=np.zeros(n, np.uint8),
         )
         tier_n = conduct.region_tier_n.sum(axis=0)
-        nr = r1 - r0
+        nr = conduct.area_tier_n.shape[0]
         tally = Tally(
             base=np.zeros((nr, len(BASE_METRICS)), np.int64),
             on_list=np.zeros((nr, max(nl, 1)), np.int64),
@@ -1841,7 +1924,7 @@ class FoldRun:
             grades=np.zeros((max(ns, 1), nr, n_tiers, self.n_grades + 2), np.int64),
             happens=np.zeros((3, nr, self.days), np.int64),
         )
-        tally.grades[:, :, :, 0] = conduct.region_tier_n[None, :, :]
+        tally.grades[:, :, :, 0] = conduct.area_tier_n[None, :, :]
         per_type = max(int(np.diff(book.lists.type_start).max(initial=0)), 1)
         workers = max(1, numba.get_num_threads())
         work = Work(
@@ -1997,7 +2080,9 @@ class FoldRun:
 
     def run(self, out: Path, *, parts: list[Partition] | None = None) -> dict[str, Any]:
         """Simulate, write ``metrics.parquet`` (national, a row per day),
-        ``metrics_by_region.parquet`` (a row per day and province), ``summary.json``,
+        ``metrics_by_region.parquet`` (a row per day and province), over a world with cities
+        ``metrics_by_city.parquet`` (a row per day and city; each is also in its province),
+        ``summary.json`` (with each city's totals and simulated persons),
         ``scenario.json`` and, with ``trace_k``, the traced agents' facts and state
         (``trace.jsonl``, ``trace/``). ``parts``: every partition's result, run elsewhere
         (:mod:`socialcredit.sim.distributed`), written instead of simulating here."""
@@ -2019,10 +2104,35 @@ class FoldRun:
         pq.write_table(pa.table(regional), out / "metrics_by_region.parquet")
         stocks = STOCKS | {n for n in names if not n.endswith(("denials", ".entered"))
                            and n.startswith(("list.", "measure.", "scheme."))}  # fmt: skip
-        totals = {
-            n: int(rows[-1, k]) if n in stocks else int(rows[:, k].sum())
-            for k, n in enumerate(names)
-        }
+
+        def totals_of(table: I64) -> dict[str, int]:
+            return {
+                n: int(table[-1, k]) if n in stocks else int(table[:, k].sum())
+                for k, n in enumerate(names)
+            }
+
+        totals = totals_of(rows)
+        cities: dict[str, Any] = {}
+        city_areas = [(a, r, c) for a, (r, c) in enumerate(self.area_names) if c is not None]
+        if city_areas:
+            by_city = result["by_city"]
+            n_cities = len(city_areas)
+            local = {
+                "date": pa.array(np.repeat(np.array(dates, "datetime64[D]"), n_cities),
+                                 pa.date32()),
+                "city": pa.array([c for _a, _r, c in city_areas] * self.days),
+                "region": pa.array([lay.region_names[r] for _a, r, _c in city_areas]
+                                   * self.days),
+            }  # fmt: skip
+            local |= {name: pa.array(by_city[:, :, k].ravel()) for k, name in enumerate(names)}
+            pq.write_table(pa.table(local), out / "metrics_by_city.parquet")
+            for k, (a, r, city) in enumerate(city_areas):
+                persons = int(self.conduct.area_tier_n[a, : len(self.scenario.tiers)].sum())
+                cities[str(city)] = {
+                    "region": lay.region_names[r],
+                    "persons": persons,
+                    "totals": totals_of(by_city[:, k]),
+                }
         scale = self.layout.scale
         summary = {
             "population": self.population,
@@ -2035,6 +2145,7 @@ class FoldRun:
             "seed": self.seed,
             "totals": totals,
             "scaled": {k: round(v * scale) for k, v in totals.items()},
+            "cities": cities,
             **self.inequality(),
         }
         write_outputs(out, summary, self.scenario, self.trace())
