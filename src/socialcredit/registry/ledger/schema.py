@@ -1,0 +1,258 @@
+"""The ledger's schema, one SQLAlchemy Core metadata (the migrations in
+``migrations/versions`` create exactly this; a test compares them)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+NOT_A_CHECK = "action NOT LIKE 'check %'"
+
+
+CHECK_INDEX_UPTO = "check_index_upto"
+
+
+_SUBJECT = sa.String(18)
+
+
+_CODE = sa.String(120)
+
+
+_KEY = sa.String(200)
+
+
+_HASH = sa.String(64)
+
+
+_AT = sa.DateTime(timezone=True)
+
+
+t_records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("subject", _SUBJECT, nullable=False),
+    sa.Column("subject_kind", sa.String(12), nullable=False),
+    sa.Column("record_type", _CODE, nullable=False),
+    sa.Column("authority", _CODE, nullable=False),
+    sa.Column("decided_on", sa.Date(), nullable=False),
+    sa.Column("decision_ref", sa.Text(), nullable=False),
+    sa.Column("counterpart", _SUBJECT, nullable=True),
+    sa.Column("client_key", _KEY, nullable=True),
+    sa.Column("entered_at", _AT, nullable=False),
+    sa.Column("content_hash", _HASH, nullable=False),
+    sa.UniqueConstraint("authority", "client_key", name="uq_records_authority_client_key"),
+    sa.Index("ix_records_subject", "subject"),
+    sa.Index("ix_records_counterpart", "counterpart"),
+)
+
+
+t_events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "record_id",
+        _ID,
+        sa.ForeignKey("records.id", name="fk_events_record_id_records"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("on_date", sa.Date(), nullable=False),
+    sa.Column("actor", _CODE, nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("client_key", _KEY, nullable=True),
+    sa.Column("entered_at", _AT, nullable=False),
+    sa.UniqueConstraint("actor", "client_key", name="uq_events_actor_client_key"),
+    sa.Index("ix_events_record_id", "record_id"),
+)
+
+
+t_audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", _ID, primary_key=True, autoincrement=False),
+    sa.Column("at", _AT, nullable=False),
+    sa.Column("actor", _CODE, nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("subject", _SUBJECT, nullable=True),
+    sa.Column("purpose", sa.Text(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=True),
+    sa.Column("prev_hash", _HASH, nullable=False),
+    sa.Column("hash", _HASH, nullable=False),
+    # check entries (thousands a second) are left out: audit_check_index finds them
+    sa.Index(
+        "ix_audit_log_subject",
+        "subject",
+        sqlite_where=sa.text(NOT_A_CHECK),
+        postgresql_where=sa.text(NOT_A_CHECK),
+    ),
+    # the writes and other reads in order, so that a cache looking for new writes does not
+    # scan the checks written since its last look
+    sa.Index(
+        "ix_audit_log_writes",
+        "seq",
+        sqlite_where=sa.text(NOT_A_CHECK),
+        postgresql_where=sa.text(NOT_A_CHECK),
+    ),
+)
+
+
+t_audit_check_index = sa.Table(
+    "audit_check_index",
+    metadata,
+    sa.Column("subject", _SUBJECT, primary_key=True),
+    sa.Column("seq", _ID, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,
+)
+"""Check entries by subject, added in batches sorted by subject (:meth:`Ledger.index_checks`),
+so that each page of the index is written once per batch, not once per entry."""
+
+
+t_ledger_state = sa.Table(
+    "ledger_state",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+)
+
+
+t_audit_subjects = sa.Table(
+    "audit_subjects",
+    metadata,
+    sa.Column("seq", _ID, primary_key=True, autoincrement=False),
+    sa.Column("subject", _SUBJECT, primary_key=True),
+    sa.Index("ix_audit_subjects_subject", "subject"),
+    sqlite_with_rowid=False,
+)
+"""The subjects a write touched (whose projection it changed), by the write's audit entry;
+the entry's detail holds their number and digest (``subjects``, ``subjects_sha256``), so the
+chain covers the list. The service's poller reloads exactly these."""
+
+
+t_audit_dead_letter = sa.Table(
+    "audit_dead_letter",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("at", _AT, nullable=False),
+    sa.Column("actor", sa.Text(), nullable=False),
+    sa.Column("action", sa.Text(), nullable=False),
+    sa.Column("subject", sa.Text(), nullable=True),
+    sa.Column("purpose", sa.Text(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=True),
+    sa.Column("error", sa.Text(), nullable=False),
+)
+"""Audit entries the store refused, escaped so that they fit (:meth:`Ledger.dead_letter`)."""
+
+
+t_subjects = sa.Table(
+    "subjects",
+    metadata,
+    sa.Column("subject", _SUBJECT, primary_key=True),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("first_seen", _AT, nullable=False),
+)
+
+
+t_subject_names = sa.Table(
+    "subject_names",
+    metadata,
+    sa.Column("subject", _SUBJECT, primary_key=True),
+    sa.Column("list", _CODE, primary_key=True),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("authority", _CODE, nullable=False),
+    sa.Column("given_at", _AT, nullable=False),
+)
+"""The name each subject is published under on each public list, as last given by the
+authority that published them on it. ``list`` is empty for a name given before names were
+kept per list (migration 0010): it stands for every list the subject has no name of its own
+on."""
+
+
+MAX_NAME = 100
+
+
+t_projection = sa.Table(
+    "projection_measures",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("subject", _SUBJECT, nullable=False),
+    sa.Column("measure", _CODE, nullable=False),
+    sa.Column("list", _CODE, nullable=True),
+    sa.Column("memorandum", _CODE, nullable=True),
+    sa.Column("since", sa.Date(), nullable=True),
+    sa.Column("until", sa.Date(), nullable=True),
+    sa.Column("computed_as_of", sa.Date(), nullable=False),
+    sa.Index("ix_projection_measures_subject", "subject"),
+    sa.Index("ix_projection_measures_subject_measure", "subject", "measure"),
+)
+
+
+t_api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(16), primary_key=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("principal", sa.String(120), nullable=False),
+    sa.Column("label", sa.Text(), nullable=False),
+    sa.Column("created_at", _AT, nullable=False),
+    sa.Column("revoked_at", _AT, nullable=True),
+)
+
+
+t_portal_sessions = sa.Table(
+    "portal_sessions",
+    metadata,
+    # the session id's SHA-256: the id itself lives only in the holder's cookie
+    sa.Column("session_hash", _HASH, primary_key=True),
+    sa.Column("key_id", sa.String(16), sa.ForeignKey("api_keys.key_id"), nullable=False),
+    sa.Column("created_at", _AT, nullable=False),
+    sa.Column("expires_at", _AT, nullable=False),
+    sa.Column("ended_at", _AT, nullable=True),
+)
+
+
+_RECORD_COLUMNS = (
+    "subject",
+    "subject_kind",
+    "record_type",
+    "authority",
+    "decided_on",
+    "decision_ref",
+    "counterpart",
+    "client_key",
+    "entered_at",
+    "content_hash",
+)
+
+
+EARLIEST_DECISION = date(1949, 10, 1)
+"""No record predates the authorities that issue them."""
+
+
+_RECORD_SELECT = (
+    t_records.c.id,
+    t_records.c.subject,
+    t_records.c.record_type,
+    t_records.c.authority,
+    t_records.c.decided_on,
+    t_records.c.decision_ref,
+    t_records.c.counterpart,
+)
+
+
+_EVENT_SELECT = (
+    t_events.c.record_id,
+    t_events.c.kind,
+    t_events.c.on_date,
+    t_events.c.actor,
+    t_events.c.note,
+)
