@@ -38,37 +38,16 @@ The package, one module per concern (the public names are re-exported here, so
 from __future__ import annotations
 
 # the names after "as" are kept here for the modules and tests that import them from the ledger
-from socialcredit.registry.ledger.checker import (
-    RecordChecker,
-)
-from socialcredit.registry.ledger.core import (
-    MIGRATIONS_DIR as MIGRATIONS_DIR,
-)
-from socialcredit.registry.ledger.dialect import (
-    _AUDIT_LOCK as _AUDIT_LOCK,
-)
-from socialcredit.registry.ledger.dialect import (
-    Turns,
-    normalise_url,
-)
-from socialcredit.registry.ledger.schema import (
-    MAX_NAME as MAX_NAME,
-)
-from socialcredit.registry.ledger.schema import (
-    metadata,
-)
-from socialcredit.registry.ledger.store import (
-    Ledger,
-)
-from socialcredit.registry.ledger.util import (
-    as_day as as_day,
-)
-from socialcredit.registry.ledger.values import (
-    MAX_CLIENT_KEY as MAX_CLIENT_KEY,
-)
-from socialcredit.registry.ledger.values import (
-    MAX_NOTE as MAX_NOTE,
-)
+from socialcredit.registry.ledger.checker import RecordChecker
+from socialcredit.registry.ledger.core import MIGRATIONS_DIR as MIGRATIONS_DIR
+from socialcredit.registry.ledger.dialect import _AUDIT_LOCK as _AUDIT_LOCK
+from socialcredit.registry.ledger.dialect import Turns, normalise_url
+from socialcredit.registry.ledger.schema import MAX_NAME as MAX_NAME
+from socialcredit.registry.ledger.schema import metadata
+from socialcredit.registry.ledger.store import Ledger
+from socialcredit.registry.ledger.util import as_day as as_day
+from socialcredit.registry.ledger.values import MAX_CLIENT_KEY as MAX_CLIENT_KEY
+from socialcredit.registry.ledger.values import MAX_NOTE as MAX_NOTE
 from socialcredit.registry.ledger.values import (
     AccessRow,
     ApiKey,
@@ -85,12 +64,8 @@ from socialcredit.registry.ledger.values import (
     default_projector,
     text_problem,
 )
-from socialcredit.registry.ledger.values import (
-    check_name as check_name,
-)
-from socialcredit.registry.ledger.values import (
-    content_hash as content_hash,
-)
+from socialcredit.registry.ledger.values import check_name as check_name
+from socialcredit.registry.ledger.values import content_hash as content_hash
 
 __all__ = [
     "AccessRow",

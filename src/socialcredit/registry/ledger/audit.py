@@ -12,10 +12,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from socialcredit.errors import (
-    InputError,
-    LedgerError,
-)
+from socialcredit.errors import InputError, LedgerError
 from socialcredit.registry.ledger.chain import (
     _AUDIT_ROWS_PER_INSERT,
     GENESIS,
@@ -25,14 +22,8 @@ from socialcredit.registry.ledger.chain import (
     _subjects_digest,
     chain_entries,
 )
-from socialcredit.registry.ledger.core import (
-    LedgerCore,
-)
-from socialcredit.registry.ledger.dialect import (
-    _sqlite_connect,
-    _sqlite_datetime,
-    _translated,
-)
+from socialcredit.registry.ledger.core import LedgerCore
+from socialcredit.registry.ledger.dialect import _sqlite_connect, _sqlite_datetime, _translated
 from socialcredit.registry.ledger.schema import (
     CHECK_INDEX_UPTO,
     NOT_A_CHECK,
@@ -42,12 +33,7 @@ from socialcredit.registry.ledger.schema import (
     t_audit_subjects,
     t_ledger_state,
 )
-from socialcredit.registry.ledger.util import (
-    CHUNK,
-    _chunks,
-    _now,
-    _utc,
-)
+from socialcredit.registry.ledger.util import CHUNK, _chunks, _now, _utc
 from socialcredit.registry.ledger.values import (
     MAX_PURPOSE,
     AccessRow,

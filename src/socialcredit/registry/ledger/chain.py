@@ -10,13 +10,8 @@ from typing import Any
 
 import orjson
 
-from socialcredit.registry.ledger.util import (
-    _utc,
-)
-from socialcredit.registry.ledger.values import (
-    AccessRow,
-    AuditEntry,
-)
+from socialcredit.registry.ledger.util import _utc
+from socialcredit.registry.ledger.values import AccessRow, AuditEntry
 
 GENESIS = "0" * 64
 

@@ -16,9 +16,7 @@ from socialcredit.errors import (
 from socialcredit.policy.loader import CatalogIndex, Loaded, did_you_mean
 from socialcredit.policy.schema import STATED_EXCLUSIONS, Exclusion, Nature
 from socialcredit.registry import subjects as subject_ids
-from socialcredit.registry.ledger.schema import (
-    EARLIEST_DECISION,
-)
+from socialcredit.registry.ledger.schema import EARLIEST_DECISION
 from socialcredit.registry.ledger.values import (
     MAX_CLIENT_KEY,
     MAX_REF,

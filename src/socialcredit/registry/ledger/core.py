@@ -15,14 +15,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from socialcredit.errors import (
-    LedgerError,
-)
-from socialcredit.registry.ledger.chain import (
-    GENESIS,
-    _audit_hash,
-    _subjects_digest,
-)
+from socialcredit.errors import LedgerError
+from socialcredit.registry.ledger.chain import GENESIS, _audit_hash, _subjects_digest
 from socialcredit.registry.ledger.dialect import (
     Dialect,
     Turns,
@@ -30,16 +24,9 @@ from socialcredit.registry.ledger.dialect import (
     _translated,
     normalise_url,
 )
-from socialcredit.registry.ledger.schema import (
-    t_audit_log,
-)
-from socialcredit.registry.ledger.util import (
-    _chunks,
-    _now,
-)
-from socialcredit.registry.ledger.values import (
-    AuditEntry,
-)
+from socialcredit.registry.ledger.schema import t_audit_log
+from socialcredit.registry.ledger.util import _chunks, _now
+from socialcredit.registry.ledger.values import AuditEntry
 from socialcredit.registry.staging import Staging
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"

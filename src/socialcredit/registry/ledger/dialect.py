@@ -21,12 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from socialcredit.errors import (
-    LedgerError,
-)
-from socialcredit.registry.ledger.util import (
-    _utc,
-)
+from socialcredit.errors import LedgerError
+from socialcredit.registry.ledger.util import _utc
 
 DEFAULT_DB = "sqlite:///./socialcredit.db"
 

@@ -8,16 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from socialcredit.registry.ledger.schema import (
-    _EVENT_SELECT,
-    _RECORD_SELECT,
-    t_events,
-    t_records,
-)
-from socialcredit.registry.ledger.util import (
-    CHUNK,
-    _chunks,
-)
+from socialcredit.registry.ledger.schema import _EVENT_SELECT, _RECORD_SELECT, t_events, t_records
+from socialcredit.registry.ledger.util import CHUNK, _chunks
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 
 

@@ -7,28 +7,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from socialcredit.errors import (
-    InputError,
-    NotFound,
-)
-from socialcredit.registry.ledger.core import (
-    LedgerCore,
-)
-from socialcredit.registry.ledger.dialect import (
-    _translated,
-)
-from socialcredit.registry.ledger.schema import (
-    t_api_keys,
-    t_portal_sessions,
-)
-from socialcredit.registry.ledger.util import (
-    _now,
-    _utc,
-)
-from socialcredit.registry.ledger.values import (
-    ApiKey,
-    check_text,
-)
+from socialcredit.errors import InputError, NotFound
+from socialcredit.registry.ledger.core import LedgerCore
+from socialcredit.registry.ledger.dialect import _translated
+from socialcredit.registry.ledger.schema import t_api_keys, t_portal_sessions
+from socialcredit.registry.ledger.util import _now, _utc
+from socialcredit.registry.ledger.values import ApiKey, check_text
 
 
 def _session_hash(session: str) -> str:

@@ -10,28 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from socialcredit.registry.ledger.core import (
-    LedgerCore,
-)
-from socialcredit.registry.ledger.dialect import (
-    _translated,
-)
-from socialcredit.registry.ledger.facts import (
-    _facts_bulk,
-)
-from socialcredit.registry.ledger.schema import (
-    t_projection,
-    t_records,
-)
-from socialcredit.registry.ledger.util import (
-    CHUNK,
-    _chunks,
-    _iso,
-)
-from socialcredit.registry.ledger.values import (
-    ProjectedMeasure,
-    Projector,
-)
+from socialcredit.registry.ledger.core import LedgerCore
+from socialcredit.registry.ledger.dialect import _translated
+from socialcredit.registry.ledger.facts import _facts_bulk
+from socialcredit.registry.ledger.schema import t_projection, t_records
+from socialcredit.registry.ledger.util import CHUNK, _chunks, _iso
+from socialcredit.registry.ledger.values import ProjectedMeasure, Projector
 from socialcredit.registry.model import Fact
 
 

@@ -10,28 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from socialcredit.errors import (
-    Conflict,
-    ImportRejected,
-    InputError,
-    NotFound,
-)
+from socialcredit.errors import Conflict, ImportRejected, InputError, NotFound
 from socialcredit.policy.loader import CatalogIndex, Loaded
-from socialcredit.registry.ledger.checker import (
-    RecordChecker,
-)
-from socialcredit.registry.ledger.dialect import (
-    _sqlite_datetime,
-    _translated,
-)
-from socialcredit.registry.ledger.facts import (
-    _event,
-    _facts_bulk,
-    _record,
-)
-from socialcredit.registry.ledger.projection import (
-    ProjectionStore,
-)
+from socialcredit.registry.ledger.checker import RecordChecker
+from socialcredit.registry.ledger.dialect import _sqlite_datetime, _translated
+from socialcredit.registry.ledger.facts import _event, _facts_bulk, _record
+from socialcredit.registry.ledger.projection import ProjectionStore
 from socialcredit.registry.ledger.schema import (
     _EVENT_SELECT,
     _RECORD_COLUMNS,
@@ -44,12 +28,7 @@ from socialcredit.registry.ledger.schema import (
     t_subject_names,
     t_subjects,
 )
-from socialcredit.registry.ledger.util import (
-    CHUNK,
-    _chunks,
-    _now,
-    _parse_id,
-)
+from socialcredit.registry.ledger.util import CHUNK, _chunks, _now, _parse_id
 from socialcredit.registry.ledger.values import (
     MAX_NOTE,
     ImportResult,

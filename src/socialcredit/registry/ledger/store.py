@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from socialcredit.registry.ledger.audit import (
-    AuditLog,
-)
-from socialcredit.registry.ledger.keys import (
-    KeyStore,
-)
-from socialcredit.registry.ledger.records import (
-    RecordStore,
-)
+from socialcredit.registry.ledger.audit import AuditLog
+from socialcredit.registry.ledger.keys import KeyStore
+from socialcredit.registry.ledger.records import RecordStore
 
 
 class Ledger(RecordStore, AuditLog, KeyStore):

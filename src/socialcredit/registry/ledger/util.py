@@ -6,9 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from socialcredit.errors import (
-    NotFound,
-)
+from socialcredit.errors import NotFound
 
 CHUNK = 5_000  # ids per IN (...) query; well under SQLite's 32766 variables
 

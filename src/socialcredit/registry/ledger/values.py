@@ -12,14 +12,9 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from socialcredit.errors import (
-    InputError,
-    LedgerError,
-)
+from socialcredit.errors import InputError, LedgerError
 from socialcredit.policy.loader import CatalogIndex, Loaded
-from socialcredit.registry.ledger.schema import (
-    MAX_NAME,
-)
+from socialcredit.registry.ledger.schema import MAX_NAME
 from socialcredit.registry.model import Fact
 
 AccessRow = tuple[str, str, str | None, str, str | None]
