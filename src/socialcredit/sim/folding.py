@@ -82,6 +82,7 @@ from socialcredit.sim.world import (
     World,
     observed_processes,
     rate_in,
+    stream_key_of,
 )
 
 __all__ = [
@@ -487,6 +488,9 @@ class Reach(NamedTuple):
     """[measure]: a restriction (a use is denied while in force); else an incentive."""
     mask: np.uint64
     """The bits of the restrictions."""
+    key: I64
+    """[measure]: its uses' stream key (a hash of its id: the same draws under every regime
+    that carries it, whatever its place among the regime's measures)."""
 
 
 # The log of every record made in the run: one row per record (one cache line), newest of an
@@ -1388,7 +1392,7 @@ def _days(
                     if uses[m, t] <= 0.0:
                         continue
                     # per region, so that any split into partitions draws the same
-                    rng[0] = stream_key(seed, 0x40000000 + (m * 64 + t) * 4096
+                    rng[0] = stream_key(seed, 0x40000000 + (reach.key[m] * 64 + t) * 4096
                                         + conduct.area_key[r], d)  # fmt: skip
                     if reach.restriction[m]:
                         den += poisson(rng, h * uses[m, t])
@@ -1654,6 +1658,7 @@ class FoldRun:
             restriction=np.array(
                 [book.measure_kinds[m] == "restriction" for m in measures] or [False], np.bool_
             )[: max(nm, 0) or 0],
+            key=np.array([stream_key_of(m) for m in measures] or [0], np.int64),
             mask=np.uint64(sum(1 << k for k, m in enumerate(measures)
                                if book.measure_kinds[m] == "restriction")),
         )  # fmt: skip

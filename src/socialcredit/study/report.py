@@ -280,7 +280,9 @@ def _does_not_apply(
     one can be listed or restricted; or nobody uses what a measure governs (the scenario gives
     no rate of use of it; over a world, the regime maps it to no service people use), so its
     denials are not modelled."""
-    has_list = any(k.startswith("t_list.") and v is not None for k, v in row.items())
+    has_list = row.get("has_list")
+    if has_list is None:
+        has_list = any(k.startswith("t_list.") and v is not None for k, v in row.items())
     if key in _LIST_FIGURES and not has_list:
         return f"regime {row.get('regime')} has no list: no one is listed or restricted by it"
     if scenario is None or not (key.endswith("denials") and key != "innocent_denials"):
@@ -1174,6 +1176,111 @@ def paired_differences(results: pa.Table, runs: Sequence[str]) -> dict[str, Any]
     return {"baseline": baseline, "world": first["scenario"], "runs": same, "rows": rows}
 
 
+# --------------------------------------------------------------------------------------------
+# Where a regime is local: its city's own figures
+
+
+def local_cities(regimes: dict[str, dict[str, Any]]) -> list[str]:
+    """The cities some run's regime records in by name (``where`` of its observations), in
+    the order first named."""
+    names: list[str] = []
+    for regime in regimes.values():
+        for o in regime.get("observe", []) or []:
+            where = o.get("where", "nation")
+            if where != "nation" and where not in names:
+                names.append(where)
+    return names
+
+
+def in_city(results: pa.Table, city: str) -> pa.Table | None:
+    """The result rows as the city's own (``t_city.<city>.*``): its simulated persons as the
+    population and its totals as the totals; rows of runs without the city are left out. None
+    if no run has it (a province, or results from before the table per city)."""
+    prefix = f"t_city.{city}."
+    if f"{prefix}persons" not in results.column_names:
+        return None
+    rows = []
+    for r in results.to_pylist():
+        persons = r.get(f"{prefix}persons")
+        if not persons:
+            continue
+        mine = {k: v for k, v in r.items() if not k.startswith("t_") and k not in _SHARES}
+        mine["population"] = persons
+        mine["has_list"] = any(k.startswith("t_list.") and v is not None for k, v in r.items())
+        mine |= {f"t_{k.removeprefix(prefix)}": v for k, v in r.items()
+                 if k.startswith(prefix) and k != f"{prefix}persons"}  # fmt: skip
+        rows.append(mine)
+    return pa.Table.from_pylist(rows) if rows else None
+
+
+_SHARES = {key for _label, key, how in ROWS if how == "share"}
+
+
+def city_sections(
+    results: pa.Table,
+    runs: Sequence[str],
+    scenarios: dict[str, dict[str, Any]],
+    regimes: dict[str, dict[str, Any]],
+    notes: dict[str, int],
+) -> list[str]:
+    """Per city where a regime is local: every run's figures for the city's own people (per
+    100,000 of them) and, paired by seed, each run's difference from the law-bound baseline
+    there."""
+    e = html.escape
+    parts: list[str] = []
+    for city in local_cities(regimes):
+        table = in_city(results, city)
+        if table is None:
+            continue
+        local = [r for r in runs if r in set(table.column("run").to_pylist())]
+        rows = [r for r in side_by_side(table, local, scenarios, None, regimes)
+                if r["how"] != "share"]  # fmt: skip
+        persons = sorted({int(p) for p in table.column("population").to_pylist()})
+        which = [run for run in local if any(
+            o.get("where") == city for o in regimes.get(run, {}).get("observe", []))]  # fmt: skip
+        parts.append(
+            f"<section id='city-{e(city)}'><h2>In {e(city.title())}</h2><p>The figures for "
+            f"the simulated people of {e(city.title())} alone "
+            f"({' / '.join(f'{p:,}' for p in persons)} persons per run), per 100,000 of them: "
+            f"where {e(', '.join(which))} {'is' if len(which) == 1 else 'are'} local, what the "
+            "national figures dilute. The same people in every run.</p>"
+        )
+        parts.append(
+            "<table class='sbs'><thead><tr><th>figure and unit</th>"
+            + "".join(f"<th>{e(r)}</th>" for r in local) + "</tr></thead><tbody>"
+        )  # fmt: skip
+        for row in rows:
+            cells = "".join(_cell_html(row["cells"].get(r), row["how"], notes) for r in local)
+            parts.append(
+                f"<tr><th scope='row'>{e(row['label'])}<span class='unit'>"
+                f"{e(UNITS[row['how']])}</span></th>{cells}</tr>"
+            )
+        parts.append("</tbody></table>")
+        paired = paired_differences(table, local)
+        if paired is not None:
+            base = paired["baseline"]
+            parts.append(
+                f"<table class='sbs paired'><caption>Paired by seed, minus {e(base)} in "
+                f"{e(city.title())}</caption><thead><tr><th>figure</th>"
+                + "".join(f"<th>{e(r)} minus {e(base)}</th>" for r in paired["runs"])
+                + "</tr></thead><tbody>"
+            )
+            for row in paired["rows"]:
+                cells = "".join(_diff_html(row["cells"].get(r)) for r in paired["runs"])
+                parts.append(f"<tr><th scope='row'>{e(row['label'])}</th>{cells}</tr>")
+            parts.append("</tbody></table>")
+        parts.append("</section>")
+    return parts
+
+
+def _diff_html(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "<td>n/a</td>"
+    mean, half = cell["mean"], cell["half"]
+    cls = "" if half < abs(mean) else " class='small'"
+    return f"<td{cls}>{mean:+,.1f} ± {half:,.1f}</td>"
+
+
 def _paired_html(paired: dict[str, Any] | None) -> list[str]:
     e = html.escape
     if paired is None:
@@ -1200,14 +1307,7 @@ def _paired_html(paired: dict[str, Any] | None) -> list[str]:
     for row in paired["rows"]:
         cells = []
         for run in runs:
-            c = row["cells"].get(run)
-            if c is None:
-                cells.append("<td>n/a</td>")
-                continue
-            mean, half = c["mean"], c["half"]
-            clear = half < abs(mean)
-            cls = "" if clear else " class='small'"
-            cells.append(f"<td{cls}>{mean:+,.1f} ± {half:,.1f}</td>")
+            cells.append(_diff_html(row["cells"].get(run)))
         parts.append(
             f"<tr><th scope='row'>{e(row['label'])}<span class='unit'>"
             f"{e(UNITS[row['how']])}</span></th>{''.join(cells)}</tr>"
@@ -1325,6 +1425,13 @@ def render(out: Path) -> Path:
     before = len(notes)
     parts.append(_causes_html(by_cause, runs, notes))
     if len(notes) > before:  # the reasons first numbered under the causes' table
+        parts.append("<ol class='notes'>")
+        parts += [f"<li value='{n}'>n/a: {e(reason)}</li>" for reason, n in notes.items()
+                  if n > before]  # fmt: skip
+        parts.append("</ol>")
+    before = len(notes)
+    parts += city_sections(results, runs, scenarios, regimes, notes)
+    if len(notes) > before:
         parts.append("<ol class='notes'>")
         parts += [f"<li value='{n}'>n/a: {e(reason)}</li>" for reason, n in notes.items()
                   if n > before]  # fmt: skip

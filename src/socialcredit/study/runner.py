@@ -43,10 +43,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from socialcredit.errors import InputError
 from socialcredit.rules import compile_catalog
+from socialcredit.sim.folding import BASE_METRICS
 from socialcredit.sim.regime import load_any_regime
 from socialcredit.sim.run import prepare
 from socialcredit.sim.scenario import load_any, override_path, quote_path, split_overrides
@@ -446,9 +448,31 @@ def finish(
     counted = _period(study, task)[1]
     if counted is not None:
         summary = _counted_from(summary, final / "metrics.parquet", counted)
+        if summary.get("cities"):
+            table = pq.read_table(final / "metrics_by_city.parquet")
+            summary["cities"] = {
+                city: {**v, "totals": _counted_totals(
+                    v["totals"], table.filter(pc.equal(table["city"], city)), counted)}
+                for city, v in summary["cities"].items()
+            }  # fmt: skip
     row_file = out / "results" / f"{task.key}.parquet"
     _write_row(row_file, task, summary, fingerprint(inputs))
     return row_file
+
+
+def _counted_totals(totals: dict[str, int], table: pa.Table, counted: date) -> dict[str, int]:
+    """``totals`` with the flows among them summed again from ``counted`` on (``table``: their
+    daily columns, a row per day); see :func:`_counted_from`."""
+    days = table.column("date").to_pylist()
+    first = next((i for i, d in enumerate(days) if d >= counted), len(days))
+    out = dict(totals)
+    for name, value in totals.items():
+        if name not in table.column_names:
+            continue
+        column = table.column(name).to_numpy()
+        if int(column.sum()) == value:
+            out[name] = int(column[first:].sum())
+    return out
 
 
 def _counted_from(summary: dict[str, Any], metrics: Path, counted: date) -> dict[str, Any]:
@@ -457,16 +481,7 @@ def _counted_from(summary: dict[str, Any], metrics: Path, counted: date) -> dict
     (stocks, read on the last day, and figures derived from them) is kept. For columns that
     are never negative the rule cannot mistake one for the other where it matters: a stock
     equal to its column's sum is zero before its last day, where both sums agree."""
-    table = pq.read_table(metrics)
-    days = table.column("date").to_pylist()
-    first = next((i for i, d in enumerate(days) if d >= counted), len(days))
-    totals = dict(summary["totals"])
-    for name, value in summary["totals"].items():
-        if name not in table.column_names:
-            continue
-        column = table.column(name).to_numpy()
-        if int(column.sum()) == value:
-            totals[name] = int(column[first:].sum())
+    totals = _counted_totals(summary["totals"], pq.read_table(metrics), counted)
     scale = float(summary["scale"])
     return {
         **summary,
@@ -511,6 +526,10 @@ def _write_row(path: Path, task: Task, summary: dict[str, Any], inputs_sha: str)
         row[f"t_{key}"] = float(value)
     for key, value in scaled.items():
         row[f"s_{key}"] = float(value)
+    for city, local in (summary.get("cities") or {}).items():  # the headline figures only
+        row[f"t_city.{city}.persons"] = float(local["persons"])
+        for key in BASE_METRICS:
+            row[f"t_city.{city}.{key}"] = float(local["totals"][key])
     tmp = path.with_suffix(".partial")
     pq.write_table(pa.Table.from_pylist([row]), tmp)
     tmp.rename(path)
