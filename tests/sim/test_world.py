@@ -219,3 +219,31 @@ def test_camera_records_need_the_regimes_cameras(
     with pytest.raises(InputError) as caught:
         prepare("china", path, population=1_000, seed=1)
     assert caught.value.field == field and message in caught.value.message
+
+
+def test_a_restriction_deters_what_the_regime_says_and_it_is_counted(tmp_path: Path) -> None:
+    """The unified score's restricted people post and petition less (its deterrence); with
+    none, the same people do the same things and nothing is counted as deterred."""
+    from socialcredit.sim.common import read_ref
+    from socialcredit.sim.regime import BUNDLED
+
+    text, _source = read_ref("unified-score", BUNDLED, "regime")
+    assert "critical_post = 0.5" in text
+    none = tmp_path / "none.toml"
+    none.write_text(text.replace("critical_post = 0.5", "critical_post = 1.0")
+                    .replace("petition = 0.5", "petition = 1.0"))  # fmt: skip
+    silent = tmp_path / "silent.toml"
+    silent.write_text(text.replace("critical_post = 0.5", "critical_post = 0.0")
+                      .replace("petition = 0.5", "petition = 0.0"))  # fmt: skip
+    run(tmp_path / "none", none)
+    run(tmp_path / "silent", silent)
+    a = json.loads((tmp_path / "none" / "summary.json").read_text())["totals"]
+    b = json.loads((tmp_path / "silent" / "summary.json").read_text())["totals"]
+    assert a["deterred"] == a["deterred_lawful"] == 0
+    assert b["deterred"] == b["deterred_lawful"] > 0
+    assert b["records"] < a["records"]
+    with pytest.raises(InputError) as caught:
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text.replace("critical_post = 0.5", "shouting = 0.5"))
+        prepare("china", bad, population=1_000, seed=1)
+    assert caught.value.field == "regime.deterrence.shouting"

@@ -40,7 +40,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 from numba import njit, prange
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from socialcredit.daycount import NEVER, add_months, from_day, to_day
 from socialcredit.errors import InputError
@@ -256,6 +256,17 @@ class FoldRegimeFile(Frozen):
     """Over a world: measure id -> the service of the world's tiers whose uses it can deny."""
     cameras: Cameras | None = None
     """Over a world: the cameras that make the records of camera-made types."""
+    deterrence: dict[str, float] = Field(default_factory=dict)
+    """Over a world: process -> a person's rate of it while any restriction holds them, as a
+    multiple of the rate otherwise (in place of the world's ``deterred``)."""
+
+    @field_validator("deterrence")
+    @classmethod
+    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, factor in value.items():
+            if not 0 <= factor <= 1:
+                raise ValueError(f"{name}: {factor} is not a share in [0, 1]")
+        return value
 
 
 @dataclass(frozen=True)
@@ -319,6 +330,10 @@ class Conduct(NamedTuple):
     group, so that a city or the enrolled hold their share of them)."""
     repeat: F64
     """[process]: rate multiplier per earlier record it led to (1: none)."""
+    deterred: F64
+    """[process]: rate multiplier while a restriction holds the person (1: none)."""
+    lawful: B1
+    """[process]: lawful conduct (what a restriction deters of it is counted apart)."""
     key: I64
     """[process]: its stream key (a hash of its name: the same under every regime)."""
     obs_start: I32
@@ -605,7 +620,7 @@ class Book(NamedTuple):
 # metric columns of the day row (then lists, measures, schemes x tiers x grades follow)
 (M_RECORDS, M_WRONG, M_UPHELD, M_FULFILLED, M_REPAIRED, M_NEWLY, M_DELISTED, M_LISTED_NOW,
  M_LISTED_EVER, M_RESTRICTED_NOW, M_INNOCENTS_NOW, M_DENIALS, M_INNOCENT_DENIALS,
- M_FOLDS, M_MISATTRIBUTED, M_CAUSE) = range(16)  # fmt: skip
+ M_FOLDS, M_MISATTRIBUTED, M_DETERRED, M_DETERRED_LAWFUL, M_CAUSE) = range(18)  # fmt: skip
 CAUSES = ("wrong_record", "relative_or_contact", "camera_misattribution", "lawful_conduct")
 """Why a restricted innocent is restricted, in the order of their bits (``C_*``) and of their
 columns from ``M_CAUSE`` on: a record of someone else's conduct attributed to the person by an
@@ -619,7 +634,7 @@ BASE_METRICS = (
     "records", "false_records", "objections_upheld", "fulfilled", "repairs_granted",
     "newly_listed", "delisted", "listed_now", "listed_ever", "restricted_now",
     "restricted_innocents", "denials", "innocent_denials", "folds", "misattributed_records",
-    *(f"restricted_innocents.{c}" for c in CAUSES),
+    "deterred", "deterred_lawful", *(f"restricted_innocents.{c}" for c in CAUSES),
 )  # fmt: skip
 STOCKS = {"listed_now", "listed_ever", "restricted_now", "restricted_innocents",
           *(f"restricted_innocents.{c}" for c in CAUSES)}  # fmt: skip
@@ -1226,6 +1241,7 @@ def _day(
             _touch(work, a)
         node = queue.node_next[node]
     n_groups = conduct.group_tier.shape[0]
+    nm = reach.restriction.shape[0]
     future = np.empty(4)
     ev = np.zeros(1, np.uint64)
     for p in range(conduct.key.shape[0]):
@@ -1275,6 +1291,13 @@ def _day(
                                 earlier += log[r, L_TYPE] == conduct.obs_type[j]
                         r = log[r, L_PREV]
                     if repeat >= conduct.repeat[p] ** earlier:
+                        continue
+                if conduct.deterred[p] < 1.0 and _holding(st, a, nm) & reach.mask:
+                    ev[0] = mix(event ^ np.uint64(0x9E6C63D0676A9A99))  # a draw of its own
+                    if uniform(ev) >= conduct.deterred[p]:  # not done: the restriction deters
+                        area = _area(conduct, g, a)
+                        tally.base[area, M_DETERRED] += 1
+                        tally.base[area, M_DETERRED_LAWFUL] += conduct.lawful[p]
                         continue
                 for j in range(o0, o1):
                     if not conduct.obs_from[j] <= d <= conduct.obs_until[j]:
@@ -1371,7 +1394,7 @@ def _days(
                 or need > work.touched.shape[0]):  # fmt: skip
             return d
         for c in (M_RECORDS, M_WRONG, M_UPHELD, M_FULFILLED, M_REPAIRED, M_NEWLY, M_DELISTED,
-                  M_FOLDS, M_MISATTRIBUTED):  # fmt: skip
+                  M_FOLDS, M_MISATTRIBUTED, M_DETERRED, M_DETERRED_LAWFUL):  # fmt: skip
             tally.base[:, c] = 0
         tally.entered[:, :] = 0
         status = _day(d, dn0 + d, seed, conduct, due, book, links, reach, log, queue, st, work,
@@ -1501,8 +1524,9 @@ class FoldRun:
         if isinstance(sc, World):
             camera_types = frozenset(c for c, rt in idx.record_types.items()
                                      if rt.source.value == "camera")  # fmt: skip
-            rows = observed_processes(sc, self.regime.spec.observe, book, years, self.regime.name,
-                                      camera_types, self.regime.spec.cameras)  # fmt: skip
+            spec = self.regime.spec
+            rows = observed_processes(sc, spec.observe, book, years, self.regime.name,
+                                      camera_types, spec.cameras, spec.deterrence)  # fmt: skip
         else:
             rows = self._conduct_rows(years)
         measures = sorted({m for memo in book.memoranda for m in memo.measures}
@@ -1561,6 +1585,8 @@ class FoldRun:
             last_day=last_day,
             share=np.array([r.concentration for r in rows], np.float64),
             repeat=np.array([r.repeat for r in rows], np.float64),
+            deterred=np.array([r.deterred for r in rows], np.float64),
+            lawful=np.array([r.lawful for r in rows], np.bool_),
             key=np.array([r.key for r in rows], np.int64),
             obs_start=obs_start,
             obs_type=np.array([book.type_ids[o.record_type] for _p, o in obs], np.int32),

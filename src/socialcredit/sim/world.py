@@ -12,7 +12,8 @@ measure governs which service.
 The same seed gives the same people doing the same things under every regime (the engine draws
 each event and its future from streams keyed by the process, never by the regime); what differs
 is what each regime records and does with it, plus any response to sanctions (a process's
-``repeat_factor``, and conduct a regime elicits: ``among_scored``), which the report shows.
+``repeat_factor``; its ``deterred`` rate while a person is restricted, which a regime may set
+for itself; conduct a regime elicits: ``among_scored``), which the report shows.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ class Process(Frozen):
     repeat_factor: float = Field(default=1.0, gt=0, le=1)
     """A response to sanctions: each earlier record of it multiplies a person's rate (at most
     1: the engine sizes each day's room by the rates)."""
+    deterred: float = Field(default=1.0, ge=0, le=1)
+    """A response to restrictions: a person's rate while any restriction holds them, as a
+    multiple of their rate otherwise (1: none; a regime may set its own, ``deterrence``). The
+    events not done are counted (``deterred``; of lawful conduct: ``deterred_lawful``)."""
     organisations: float = Field(default=0.0, ge=0)
     """An organisation's rate as a multiple of the average person's (0: persons only)."""
     source: str = "ASSUMPTION"
@@ -231,6 +236,8 @@ class ProcessRow:
     repeat: float
     organisations: float
     observations: tuple[ObservationRow, ...]
+    deterred: float = 1.0
+    lawful: bool = False
 
     @property
     def key(self) -> int:
@@ -250,12 +257,19 @@ def observed_processes(
     regime: str,
     camera_types: frozenset[str] = frozenset(),
     cameras: Cameras | None = None,
+    deterrence: dict[str, float] | None = None,
 ) -> list[ProcessRow]:
     """The world's processes with what the regime records of them; refused by name: an
     observation of a process the world lacks, of a record type no catalog of the regime has, or
     of a scheme or list it lacks; one of a record type a camera makes (``camera_types``) by a
     regime without ``cameras``, or with a detection of its own; and a regime that observes
-    nothing."""
+    nothing; a ``deterrence`` (process -> rate while restricted) of a process the world
+    lacks."""
+    for name in deterrence or {}:
+        if name not in world.processes:
+            raise InputError(
+                f"regime.deterrence.{name}", f"world {world.name} has no conduct process {name!r}"
+            )
     if not observe:
         raise InputError(
             "regime.observe",
@@ -323,6 +337,8 @@ def observed_processes(
             repeat=p.repeat_factor,
             organisations=p.organisations,
             observations=tuple(by_process.get(name, ())),
+            deterred=(deterrence or {}).get(name, p.deterred),
+            lawful=p.kind == "lawful",
         )
         for name, p in world.processes.items()
     ]

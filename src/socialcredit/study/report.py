@@ -85,6 +85,8 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("Records made", "records", "flow"),
     ("Wrongly attributed records", "false_records", "flow"),
     ("Of which: named by a camera's misidentification", "misattributed_records", "flow"),
+    ("Conduct a restriction deterred", "deterred", "flow"),
+    ("Of which: lawful conduct (speech, petitions, purchases...)", "deterred_lawful", "flow"),
     ("Uses denied, every measure", "denials", "flow"),
     ("Denials of innocents", "innocent_denials", "flow"),
     ("Objections upheld", "objections_upheld", "flow"),
@@ -114,6 +116,11 @@ DEFINITIONS: dict[str, str] = {
     "not).",
     "false_records": "Records attributed to the wrong person (identity mix-ups, data errors, a "
     "camera's misidentification): the person recorded did nothing.",
+    "deterred": "Events of conduct that people did not do because a restriction held them: "
+    "the regime (or the world) lowers their rate of that conduct while restricted, an "
+    "assumption stated in the regime file; each event not done counts once.",
+    "deterred_lawful": "Of those, lawful conduct: posts, petitions, purchases and the like that "
+    "restricted people gave up (a chilling effect), not offences prevented.",
     "misattributed_records": "Records a camera made of someone's conduct that name another "
     "person of the same place and income group (the regime's misattribution share, an "
     "assumption).",
