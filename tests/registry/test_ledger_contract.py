@@ -546,6 +546,30 @@ class LedgerContract:
         ledger.submit([renamed], catalog=registry_catalog, today=TODAY, actor="court")
         assert ledger.names([(PERSON, "debtors")]) == {(PERSON, "debtors"): "New Name"}
 
+    # -- catalogs in force ---------------------------------------------------------------------
+
+    def test_catalog_versions_are_activated_retired_and_audited(self, ledger: Ledger) -> None:
+        text = (DATA / "registry.toml").read_text(encoding="utf-8")
+        meta = {"source": "registry.toml", "catalog_id": "registry-test", "title": "T",
+                "bundled": False, "content": text, "actor": "admin"}  # fmt: skip
+        first = ledger.activate_catalog(version="1", in_force_from=date(2020, 1, 1), **meta)
+        with pytest.raises(InputError, match="in force already"):
+            ledger.activate_catalog(version="1", in_force_from=date(2021, 1, 1), **meta)
+        with pytest.raises(InputError, match="not after the day"):
+            ledger.retire_catalog(first.id, retired_from=date(2020, 1, 1), actor="admin")
+        with pytest.raises(NotFound):
+            ledger.retire_catalog(first.id + 99, retired_from=date(2021, 1, 1), actor="admin")
+        retired = ledger.retire_catalog(first.id, retired_from=date(2021, 1, 1), actor="admin")
+        second = ledger.activate_catalog(version="2", in_force_from=date(2021, 1, 1),
+                                         **meta | {"content": text + "\n"})  # fmt: skip
+        versions = ledger.catalog_versions()
+        assert [(v.id, v.version, v.retired_from) for v in versions] == [
+            (first.id, "1", date(2021, 1, 1)), (second.id, "2", None)]  # fmt: skip
+        assert retired.in_force(date(2020, 12, 31)) and not retired.in_force(date(2021, 1, 1))
+        assert second.in_force(date(2021, 1, 1)) and second.content.startswith("# A small")
+        assert versions[0].activated_at.tzinfo is not None and versions[0].retired_by == "admin"
+        assert ledger.verify_audit()
+
 
 class TestSQLiteLedger(LedgerContract):
     @pytest.fixture(autouse=True)

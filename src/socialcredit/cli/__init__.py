@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(policy.app, name="policy")
 app.add_typer(records.db_app, name="db")
+app.add_typer(registry.catalog_app, name="catalog")
 app.add_typer(records.app, name="records")
 registry.register(app)
 app.command("simulate")(sim.simulate_cmd)

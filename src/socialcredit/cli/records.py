@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from socialcredit.errors import ImportRejected, InputError
-from socialcredit.registry.config import db_url, parse_date, registry_catalog
+from socialcredit.registry.catalogs import activate_bundled, catalog_for
+from socialcredit.registry.config import db_url, parse_date
 from socialcredit.registry.importing import import_events_file, import_file, is_events_file
 from socialcredit.registry.ledger import Ledger, normalise_url
 
@@ -41,12 +42,27 @@ def _shown(url: str) -> str:
 
 
 @db_app.command("init")
-def init_cmd(db: DbOpt = None) -> None:
-    """Create the ledger's tables, or migrate them to the newest version."""
+def init_cmd(
+    db: DbOpt = None,
+    catalogs: Annotated[
+        bool,
+        typer.Option(
+            "--catalogs/--no-catalogs",
+            help="Put the bundled admissible catalogs in force when none is (default).",
+        ),
+    ] = True,
+) -> None:
+    """Create the ledger's tables, or migrate them to the newest version; a new registry gets
+    the bundled admissible catalogs in force (``socialcredit catalog``)."""
     url = normalise_url(db_url(db))
     with Ledger.open(url) as ledger:
         ledger.init()
+        activated = []
+        if catalogs and not ledger.catalog_versions():
+            activated = activate_bundled(ledger, actor="db init")
     typer.echo(f"database ready: {_shown(url)}")
+    if activated:
+        typer.echo(f"catalogs in force: {', '.join(v.source for v in activated)}")
 
 
 @db_app.command("verify")
@@ -68,7 +84,9 @@ def import_cmd(
     catalog: Annotated[
         list[str] | None,
         typer.Option(
-            "--catalog", help="Catalog path or bundled id (repeat); default: all admissible."
+            "--catalog",
+            help="Run these catalogs (path or bundled id, repeat) instead of those in force, "
+            "for this run only.",
         ),
     ] = None,
     as_of: Annotated[
@@ -86,9 +104,9 @@ def import_cmd(
         raise InputError(
             "as-of", f"{on} is in the future: records are checked against today ({today})"
         )
-    loaded = registry_catalog(catalog or ())
     events = fmt is not FileFormat.csv and file.suffix != ".csv" and is_events_file(file)
     with Ledger.open(db_url(db)) as ledger:
+        loaded = catalog_for(ledger, catalog, on)
         try:
             if events:
                 report = import_events_file(ledger, file, catalog=loaded, as_of=on)
@@ -130,7 +148,8 @@ def fulfil_cmd(
     ] = False,
     db: DbOpt = None,
     catalog: Annotated[
-        list[str] | None, typer.Option("--catalog", help="Catalog path or bundled id (repeat).")
+        list[str] | None,
+        typer.Option("--catalog", help="Run these catalogs instead of those in force (repeat)."),
     ] = None,
 ) -> None:
     """Record that the obligation behind a record was performed (lists allowing it end)."""
@@ -138,8 +157,8 @@ def fulfil_cmd(
 
     today = date.today()
     day = parse_date(on, field="on", default=today)
-    loaded = registry_catalog(catalog or ())
     with Ledger.open(db_url(db)) as ledger:
+        loaded = catalog_for(ledger, catalog, today)
         ev = workflows.record_fulfilment(
             ledger, loaded, record, authority=authority, on=day, today=today,
             creditor_request=creditor_request,
@@ -155,7 +174,8 @@ def revoke_cmd(
     on: Annotated[str | None, typer.Option("--on", help="When (default today).")] = None,
     db: DbOpt = None,
     catalog: Annotated[
-        list[str] | None, typer.Option("--catalog", help="Catalog path or bundled id (repeat).")
+        list[str] | None,
+        typer.Option("--catalog", help="Run these catalogs instead of those in force (repeat)."),
     ] = None,
 ) -> None:
     """Withdraw a decision: the record then has no effect at all (it stays in the ledger)."""
@@ -163,8 +183,8 @@ def revoke_cmd(
 
     today = date.today()
     day = parse_date(on, field="on", default=today)
-    loaded = registry_catalog(catalog or ())
     with Ledger.open(db_url(db)) as ledger:
+        loaded = catalog_for(ledger, catalog, today)
         ev = workflows.revoke(
             ledger, loaded, record, authority=authority, reason=reason, on=day, today=today
         )

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry import subjects, workflows
+from socialcredit.registry.catalogs import activate, catalog_for
 from socialcredit.registry.config import db_url, parse_date, registry_catalog
 from socialcredit.registry.evaluate import Decision, Profile, check, evaluate
 from socialcredit.registry.ledger import Ledger
@@ -34,7 +35,11 @@ DbOpt = Annotated[
 ]
 CatalogOpt = Annotated[
     list[str] | None,
-    typer.Option("--catalog", help="Catalog path or bundled id (repeat); default: all admissible."),
+    typer.Option(
+        "--catalog",
+        help="Run these catalogs (path or bundled id, repeat) instead of those in force, "
+        "for this run only.",
+    ),
 ]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Evaluate on this date (YYYY-MM-DD).")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="text or json.")]
@@ -71,8 +76,8 @@ def profile_cmd(
     """Everything the registry holds about a subject: scores, lists, measures, records, why."""
     subject_id, _kind = subjects.validate(subject)
     on = parse_date(as_of, field="as-of", default=_today())
-    loaded = registry_catalog(catalog or ())
     with _open(db) as ledger:
+        loaded = catalog_for(ledger, catalog, on)
         profile = evaluate(ledger.facts(subject_id), loaded, on, subject=subject_id)
         ledger.log_access(actor="cli", action="profile", subject=subject_id, purpose=purpose)
     if fmt is Format.json:
@@ -93,8 +98,8 @@ def check_cmd(
     """Is the subject allowed what MEASURE governs? All a consumer may see: allow or deny."""
     subject_id, _kind = subjects.validate(subject)
     on = parse_date(as_of, field="as-of", default=_today())
-    loaded = registry_catalog(catalog or ())
     with _open(db) as ledger:
+        loaded = catalog_for(ledger, catalog, on)
         profile = evaluate(ledger.facts(subject_id), loaded, on, subject=subject_id)
         decision = check(profile, measure, loaded)
         ledger.log_access(
@@ -231,8 +236,8 @@ def objection_file(
     subject_id, _ = subjects.validate(by, field="by")
     today = _today()
     day = parse_date(on, field="on", default=today)
-    loaded = registry_catalog(catalog or ())
     with _open(db) as ledger:
+        loaded = catalog_for(ledger, catalog, today)
         pending = workflows.file_objection(
             ledger, loaded, record, by=subject_id, grounds=grounds, on=day, today=today
         )
@@ -255,8 +260,8 @@ def objection_decide(
     """Decide an objection (the authority that designated the record)."""
     today = _today()
     day = parse_date(on, field="on", default=today)
-    loaded = registry_catalog(catalog or ())
     with _open(db) as ledger:
+        loaded = catalog_for(ledger, catalog, today)
         ev = workflows.decide_objection(
             ledger,
             loaded,
@@ -286,8 +291,8 @@ def repair_apply(
     subject_id, _ = subjects.validate(by, field="by")
     today = _today()
     day = parse_date(on, field="on", default=today)
-    loaded = registry_catalog(catalog or ())
     with _open(db) as ledger:
+        loaded = catalog_for(ledger, catalog, today)
         pending = workflows.apply_repair(
             ledger, loaded, record, by=subject_id, commitment=commitment, on=day, today=today
         )
@@ -308,8 +313,8 @@ def repair_decide(
     """Decide a repair application (the authority that designated the record)."""
     today = _today()
     day = parse_date(on, field="on", default=today)
-    loaded = registry_catalog(catalog or ())
     with _open(db) as ledger:
+        loaded = catalog_for(ledger, catalog, today)
         ev = workflows.decide_repair(
             ledger,
             loaded,
@@ -455,3 +460,92 @@ def register(app: typer.Typer) -> None:
     app.command("access-log")(access_log_cmd)
     app.add_typer(objection_app, name="objection")
     app.add_typer(repair_app, name="repair")
+
+
+# -- catalogs in force -------------------------------------------------------------------------
+
+catalog_app = typer.Typer(
+    help="The catalogs in force, stored in the registry: every command, the API and the "
+    "portal run them.",
+    no_args_is_help=True,
+)
+
+
+@catalog_app.command("activate")
+def catalog_activate(
+    ref: Annotated[str, typer.Argument(help="A catalog file, or a bundled catalog's id.")],
+    from_: Annotated[str, typer.Option("--from", help="In force from this day (YYYY-MM-DD).")],
+    actor: Annotated[str, typer.Option("--actor", help="Who activates it (audited).")] = "cli",
+    db: DbOpt = None,
+) -> None:
+    """Put a catalog in force from a day (refused if the checker finds an error in it)."""
+    day = parse_date(from_, field="from")
+    with _open(db) as ledger:
+        v = activate(ledger, ref, on=day, actor=actor)
+    typer.echo(f"catalog {v.catalog_id} version {v.version} in force from {v.in_force_from} "
+               f"(id {v.id}, sha256 {v.content_hash[:12]})")  # fmt: skip
+
+
+@catalog_app.command("retire")
+def catalog_retire(
+    version_id: Annotated[int, typer.Argument(help="The id `catalog list` shows.")],
+    from_: Annotated[str, typer.Option("--from", help="Not in force from this day.")],
+    actor: Annotated[str, typer.Option("--actor", help="Who retires it (audited).")] = "cli",
+    db: DbOpt = None,
+) -> None:
+    """Retire a catalog version from a day."""
+    day = parse_date(from_, field="from")
+    with _open(db) as ledger:
+        v = ledger.retire_catalog(version_id, retired_from=day, actor=actor)
+    typer.echo(f"catalog {v.catalog_id} version {v.version} (id {v.id}) retired from "
+               f"{v.retired_from}")  # fmt: skip
+
+
+def _versions_table(title: str, versions: list[Any]) -> Table:
+    t = Table(title=title)
+    for col in ("id", "catalog", "version", "source", "in force from", "retired from", "sha256"):
+        t.add_column(col)
+    for v in versions:
+        retired = str(v.retired_from or "-")
+        t.add_row(str(v.id), Text(v.catalog_id), Text(v.version), Text(v.source),
+                  str(v.in_force_from), retired, v.content_hash[:12])  # fmt: skip
+    return t
+
+
+@catalog_app.command("list")
+def catalog_list(
+    on: Annotated[
+        str | None, typer.Option("--on", help="In force on this day (default today).")
+    ] = None,
+    fmt: FormatOpt = Format.text,
+    db: DbOpt = None,
+) -> None:
+    """The catalog versions in force on a day."""
+    day = parse_date(on, field="on", default=_today())
+    with _open(db) as ledger:
+        versions = [v for v in ledger.catalog_versions() if v.in_force(day)]
+    if fmt is Format.json:
+        _print_json([_version_json(v) for v in versions])
+        return
+    console.print(_versions_table(f"Catalogs in force on {day}", versions))
+
+
+@catalog_app.command("history")
+def catalog_history(fmt: FormatOpt = Format.text, db: DbOpt = None) -> None:
+    """Every catalog version ever activated, and when it was retired, with who did it."""
+    with _open(db) as ledger:
+        versions = ledger.catalog_versions()
+    if fmt is Format.json:
+        _print_json([_version_json(v) for v in versions])
+        return
+    console.print(_versions_table("Catalog history", versions))
+
+
+def _version_json(v: Any) -> dict[str, Any]:
+    return {"id": v.id, "catalog": v.catalog_id, "version": v.version, "title": v.title,
+            "source": v.source, "bundled": v.bundled, "sha256": v.content_hash,
+            "in_force_from": v.in_force_from.isoformat(),
+            "retired_from": v.retired_from.isoformat() if v.retired_from else None,
+            "activated_by": v.activated_by, "activated_at": v.activated_at.isoformat(),
+            "retired_by": v.retired_by,
+            "retired_at": v.retired_at.isoformat() if v.retired_at else None}  # fmt: skip

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from socialcredit.errors import InputError
-from socialcredit.registry.config import db_url, parse_date, registry_catalog
+from socialcredit.registry.catalogs import in_force
+from socialcredit.registry.config import db_url, parse_date
 from socialcredit.registry.ledger import Ledger
 from socialcredit.service.api import ROLES
 
@@ -52,21 +53,20 @@ def keys_create(
 
     if role not in ROLES:
         raise InputError("role", f"{role!r} is not a role (one of: {', '.join(ROLES)})")
-    catalog = registry_catalog()
-    index = catalog.index
-    if role == "authority" and principal not in index.authorities:
-        raise InputError("principal", f"no authority {principal!r} in the catalogs in force")
-    if role == "consumer" and principal not in {m.domain for m in index.measures.values()}:
-        domains = sorted({m.domain for m in index.measures.values()})
-        raise InputError(
-            "principal", f"no measure domain {principal!r} (one of: {', '.join(domains)})"
-        )
-    if role == "subject":
-        principal, _ = subjects.validate(principal, field="principal")
-    if not principal.strip():
-        raise InputError("principal", "is empty")
     ledger = _ledger(db)
     try:
+        index = in_force(ledger, date.today()).index
+        if role == "authority" and principal not in index.authorities:
+            raise InputError("principal", f"no authority {principal!r} in the catalogs in force")
+        domains = sorted({m.domain for m in index.measures.values()})
+        if role == "consumer" and principal not in domains:
+            raise InputError(
+                "principal", f"no measure domain {principal!r} (one of: {', '.join(domains)})"
+            )
+        if role == "subject":
+            principal, _ = subjects.validate(principal, field="principal")
+        if not principal.strip():
+            raise InputError("principal", "is empty")
         token = ledger.create_key(role=role, principal=principal, label=label, actor="cli")
     finally:
         ledger.close()
@@ -130,7 +130,7 @@ def serve_cmd(
 
     fixed = parse_date(today, field="today") if today else None
     ledger = _ledger(db)
-    catalog = registry_catalog()
+    catalog = in_force(ledger, fixed or date.today())
     app = create_app(
         ledger, catalog, today=(lambda: fixed) if fixed else date.today, studies=studies
     )

@@ -30,14 +30,16 @@ The package, one module per concern (the public names are re-exported here, so
 - :mod:`.checker`: records validated against the catalogs (:class:`RecordChecker`);
 - :mod:`.core`: opening, migrating, transactions, appending to the audit chain
   (:mod:`.chain`: the hashes);
-- :mod:`.records`, :mod:`.projection`, :mod:`.audit`, :mod:`.keys`: the ledger's methods by
-  concern, one mixin each, put together in :mod:`.store` as :class:`Ledger`;
+- :mod:`.records`, :mod:`.projection`, :mod:`.audit`, :mod:`.keys`, :mod:`.catalogs` (the
+  catalogs in force): the ledger's methods by concern, one mixin each, put together in
+  :mod:`.store` as :class:`Ledger`;
 - :mod:`.facts`, :mod:`.util`: reading facts back; small helpers.
 """
 
 from __future__ import annotations
 
 # the names after "as" are kept here for the modules and tests that import them from the ledger
+from socialcredit.registry.ledger.catalogs import CatalogVersion
 from socialcredit.registry.ledger.checker import RecordChecker
 from socialcredit.registry.ledger.core import MIGRATIONS_DIR as MIGRATIONS_DIR
 from socialcredit.registry.ledger.dialect import _AUDIT_LOCK as _AUDIT_LOCK
@@ -68,6 +70,7 @@ from socialcredit.registry.ledger.values import check_name as check_name
 from socialcredit.registry.ledger.values import content_hash as content_hash
 
 __all__ = [
+    "CatalogVersion",
     "AccessRow",
     "ApiKey",
     "AuditEntry",

@@ -256,3 +256,26 @@ _EVENT_SELECT = (
     t_events.c.actor,
     t_events.c.note,
 )
+
+
+t_catalog_versions = sa.Table(
+    "catalog_versions",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text(), nullable=False),
+    sa.Column("catalog_id", _CODE, nullable=False),
+    sa.Column("version", sa.Text(), nullable=False),
+    sa.Column("title", sa.Text(), nullable=False),
+    sa.Column("bundled", sa.Boolean(), nullable=False),
+    sa.Column("content", sa.Text(), nullable=False),
+    sa.Column("content_hash", _HASH, nullable=False),
+    sa.Column("in_force_from", sa.Date(), nullable=False),
+    sa.Column("retired_from", sa.Date(), nullable=True),
+    sa.Column("activated_by", _CODE, nullable=False),
+    sa.Column("activated_at", _AT, nullable=False),
+    sa.Column("retired_by", _CODE, nullable=True),
+    sa.Column("retired_at", _AT, nullable=True),
+)
+"""The catalogs in force, each version as activated (its file's text and SHA-256, from which
+day) and, once retired, from which day it no longer is. Every activation and retirement is
+also an audit entry (``catalog.activate``, ``catalog.retire``)."""
