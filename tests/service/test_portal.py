@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
@@ -482,3 +483,26 @@ def test_the_admin_page_names_every_catalog_merged_not_the_last(site: Live) -> N
         body = api.get("/api/v1/admin/catalogs").json()
     assert [c["file"] for c in body["catalogs"]] == [p.name for p in files]
     assert "title" not in body  # no one title for the whole
+
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def test_the_admin_page_and_api_show_the_catalog_history(site: Live) -> None:
+    page = admin_page(site)
+    assert 'id="catalog-history">No catalog version is stored' in page
+    text = (DATA / "registry.toml").read_text(encoding="utf-8")
+    v = site.ledger.activate_catalog(
+        source="registry.toml", catalog_id="registry-test", version="1", title="T",
+        bundled=False, content=text, in_force_from=date(2020, 1, 1), actor="operator",
+    )  # fmt: skip
+    site.ledger.retire_catalog(v.id, retired_from=date(2021, 1, 1), actor="operator")
+    page = admin_page(site)
+    table = re.search(r'<table class="stack" id="catalog-history">(.*?)</table>', page, re.S)
+    assert table is not None, page
+    assert "<code>registry-test</code>" in table.group(1) and "2021-01-01" in table.group(1)
+    with site.client("admin") as api:
+        history = api.get("/api/v1/admin/catalogs").json()["history"]
+    shown = [(h["catalog"], h["in_force_from"], h["retired_from"], h["activated_by"])
+             for h in history]  # fmt: skip
+    assert shown == [("registry-test", "2020-01-01", "2021-01-01", "operator")]

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry import subjects, workflows
-from socialcredit.registry.catalogs import activate, catalog_for
+from socialcredit.registry.catalogs import activate, catalog_for, version_json
 from socialcredit.registry.config import db_url, parse_date, registry_catalog
 from socialcredit.registry.evaluate import Decision, Profile, check, evaluate
 from socialcredit.registry.ledger import Ledger
@@ -525,7 +525,7 @@ def catalog_list(
     with _open(db) as ledger:
         versions = [v for v in ledger.catalog_versions() if v.in_force(day)]
     if fmt is Format.json:
-        _print_json([_version_json(v) for v in versions])
+        _print_json([version_json(v) for v in versions])
         return
     console.print(_versions_table(f"Catalogs in force on {day}", versions))
 
@@ -536,16 +536,6 @@ def catalog_history(fmt: FormatOpt = Format.text, db: DbOpt = None) -> None:
     with _open(db) as ledger:
         versions = ledger.catalog_versions()
     if fmt is Format.json:
-        _print_json([_version_json(v) for v in versions])
+        _print_json([version_json(v) for v in versions])
         return
     console.print(_versions_table("Catalog history", versions))
-
-
-def _version_json(v: Any) -> dict[str, Any]:
-    return {"id": v.id, "catalog": v.catalog_id, "version": v.version, "title": v.title,
-            "source": v.source, "bundled": v.bundled, "sha256": v.content_hash,
-            "in_force_from": v.in_force_from.isoformat(),
-            "retired_from": v.retired_from.isoformat() if v.retired_from else None,
-            "activated_by": v.activated_by, "activated_at": v.activated_at.isoformat(),
-            "retired_by": v.retired_by,
-            "retired_at": v.retired_at.isoformat() if v.retired_at else None}  # fmt: skip

@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from socialcredit.errors import CatalogError, InputError
 from socialcredit.policy.checker import load_admissible
@@ -71,6 +72,17 @@ def in_force(ledger: Ledger, on: date) -> Loaded:
     if not chosen:
         raise CatalogError(f"no catalog is in force on {on} (socialcredit catalog list)")
     return _load(chosen)
+
+
+def version_json(v: CatalogVersion) -> dict[str, Any]:
+    """A catalog version as the CLI's and the API's JSON show it (its text left out)."""
+    return {"id": v.id, "catalog": v.catalog_id, "version": v.version, "title": v.title,
+            "source": v.source, "bundled": v.bundled, "sha256": v.content_hash,
+            "in_force_from": v.in_force_from.isoformat(),
+            "retired_from": v.retired_from.isoformat() if v.retired_from else None,
+            "activated_by": v.activated_by, "activated_at": v.activated_at.isoformat(),
+            "retired_by": v.retired_by,
+            "retired_at": v.retired_at.isoformat() if v.retired_at else None}  # fmt: skip
 
 
 def catalog_for(ledger: Ledger, refs: Sequence[str] | None, on: date) -> Loaded:

@@ -287,6 +287,7 @@ class Registry:
 
     def catalog_summary(self) -> dict[str, Any]:
         from socialcredit.policy.loader import bundled
+        from socialcredit.registry.catalogs import version_json
 
         cat = self.catalog.catalog
         known = {b.path.resolve(): b.meta for b in bundled()}
@@ -308,4 +309,7 @@ class Registry:
             "measures": len(cat.measures),
             "memoranda": len(cat.memoranda),
             "schemes": len(cat.schemes),
+            # the versions activated in this registry, and retired (empty: from before
+            # catalogs were stored; it runs the bundled admissible set)
+            "history": [version_json(v) for v in self.ledger.catalog_versions()],
         }
