@@ -36,7 +36,7 @@ from socialcredit.service import api
 from socialcredit.service.checkpath import CheckFastPath
 from socialcredit.service.errors import Forbidden, Unauthorized
 from socialcredit.service.limits import BodyGuard, NoStore, SyntheticMark
-from socialcredit.service.registry import Registry
+from socialcredit.service.registry import POLL_SECONDS, Registry
 
 
 def _error(status: int, field: str | None, message: str, **extra: Any) -> Response:
@@ -67,7 +67,7 @@ def create_app(
     catalog: Loaded,
     *,
     today: Callable[[], date] = date.today,
-    poll_seconds: float = 1.0,
+    poll_seconds: float = POLL_SECONDS,
     portal: bool = True,
     studies: Path | None = None,
 ) -> FastAPI:

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +21,10 @@ from socialcredit.registry.ledger import Ledger, NewRecord, SubmitResult
 from socialcredit.service.state import AuditBuffer, CheckIndex, KeyCache
 
 SWITCH_INTERVAL = 0.0005
+POLL_SECONDS = 0.25
+"""How often the server looks for writes made by other processes (an import, another
+server): what an imported record waits, at most, before its subjects are reloaded."""
+KEYS_POLL_SECONDS = 1.0
 """Seconds a thread waiting for the GIL waits before asking for it (Python's default: 0.005)."""
 
 
@@ -38,7 +43,7 @@ class Registry:
     ledger: Ledger
     catalog: Loaded
     today: Callable[[], date] = date.today
-    poll_seconds: float = 1.0
+    poll_seconds: float = POLL_SECONDS
     studies: Path | None = None
     """Where study folders live (the portal lists them and serves their reports)."""
     checks: CheckIndex = field(init=False)
@@ -127,8 +132,16 @@ class Registry:
         self.audit.stop()
 
     def _poll(self) -> None:
+        """Look for writes made elsewhere every ``poll_seconds`` (a read of the audit entries
+        since the last look, through an index that leaves the checks out: cheap), and for keys
+        revoked elsewhere once a second."""
+        keys_due = 0.0
         while not self._stop.wait(self.poll_seconds):
-            for step in (self.checks.catch_up, self.keys.refresh):
+            steps = [self.checks.catch_up]
+            if time.monotonic() >= keys_due:
+                steps.append(self.keys.refresh)
+                keys_due = time.monotonic() + KEYS_POLL_SECONDS
+            for step in steps:
                 try:
                     step()
                 except Exception:  # noqa: BLE001 - a failed step is retried on the next tick
