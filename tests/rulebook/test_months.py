@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from socialcredit.daycount import add_months, from_day, to_day
 from socialcredit.registry import dates
 
 
+@settings(deadline=None)  # correctness only: the first call compiles, and the machine is shared
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)), st.integers(-600, 600))
 def test_both_month_counts_agree(day: date, months: int) -> None:
     assert from_day(add_months(to_day(day), months)) == dates.add_months(day, months)

@@ -70,7 +70,7 @@ def assert_traced_agree(run: FoldRun, index: CatalogIndex) -> None:
 
 
 def conduct_for(index: CatalogIndex, draw: Any) -> ConductScenario:
-    codes = [rt.code for rt in index.catalog.record_types if rt.role is None]
+    codes = [rt.code for rt in index.catalog.record_types if rt.nature.value != "role"]
     rates = {c: draw(st.sampled_from([0.05, 0.3, 1.0, 3.0])) for c in codes}
     due = {
         "wrong_share": draw(st.sampled_from([0.0, 0.2])),

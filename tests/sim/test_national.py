@@ -4,6 +4,7 @@ same bytes for any split, and every traced agent what the registry says of the s
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -228,3 +229,39 @@ def test_an_events_file_naming_an_unknown_record_writes_nothing(tmp_path: Path) 
     done = subprocess.run([*run, "records", "import", str(bad), "--db", str(db)],
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode != 0 and "line 1: record: no record with client_key" in done.stderr
+
+
+@pytest.mark.parametrize("reach", [True, False])
+def test_an_order_on_a_company_reaches_its_representative_as_the_catalog_says(
+    tmp_path: Path, reach: bool
+) -> None:
+    """A consumption-restriction order on a company (no listing) restricts its legal
+    representative only where the order extends to legal roles; he is then restricted for the
+    company, not an innocent."""
+    text = Path(load("court-dishonest-debtors").files[-1]).read_text()
+    text = text.replace('extends_to = ["legal_representative", "responsible_person", '
+                        '"actual_controller"]', "extends_to = []")  # fmt: skip
+    order = 'record_types = ["court.consumption_order"]\nextends_to = '
+    assert f"{order}[]" in text  # the bundled order reaches officers; the memorandum no longer
+    if reach:
+        text = text.replace(f"{order}[]", f'{order}["legal_representative"]')
+    catalog = tmp_path / "orders.toml"
+    catalog.write_text(text)
+    regime = FoldRegime.of(load(catalog), "orders")
+    run = prepare("national-2013", regime, population=40_000, seed=5, trace=100_000,
+                  start=date(2015, 1, 1), end=date(2015, 12, 31),
+                  overrides={"organisations.per_person": 0.25,
+                             'records_per_year."court.consumption_order"': 0.002,
+                             'organisations.records_factor."court.consumption_order"': 20.0,
+                             'records_per_year."court.dishonest_debtor.refuse_to_perform"': 0.0,
+                             "due_process.wrong_share": 0.0})  # fmt: skip
+    run.run(tmp_path / "out")
+    lay = run.layout
+    orgs = [a for a in run.traced() if lay.is_organisation(a)]
+    ordered = [a for a in orgs if "restrict.flight" in run.state_of(a)["measures"]]
+    assert ordered and not any(run.state_of(a)["lists"] for a in ordered)
+    reps = {lay.representative(a) for a in ordered}
+    reached = {a for a in run.traced() if "restrict.flight" in run.state_of(a)["reached"]}
+    assert reached == (reps if reach else set())
+    totals = json.loads((tmp_path / "out" / "summary.json").read_text())["totals"]
+    assert totals["restricted_innocents"] == 0

@@ -48,7 +48,7 @@ from socialcredit.identifiers import RETIRED_COUNTY, organisation_code, resident
 from socialcredit.policy.loader import Loaded, load
 from socialcredit.policy.schema import INADMISSIBLE_SOURCES, Nature
 from socialcredit.rules import Feature, Rulebook, Unsupported, compile_catalog, require, rules_of
-from socialcredit.rules.features import FILING_ONLY
+from socialcredit.rules.features import FILING_ONLY, THROUGH_ROLES
 from socialcredit.rules.fold import (
     grade,
     holds,
@@ -118,12 +118,15 @@ RUNS = (
     "memorandum.reach.actual_controller", "record.role", "subject_kinds",
     "list.extension", "order.direct", "scheme.renewal", "way_off.course_passed",
     *sorted(FILING_ONLY),
+    *sorted(THROUGH_ROLES),
 )  # fmt: skip
-"""The catalog features this engine runs. Reach to legal roles runs when the scenario has
-organisations (each with a legal representative; what reaches a responsible person or an
-actual controller reaches the representative, the one role this world gives a person); role
-records themselves are not made as conduct. Links to contacts or colleagues are refused (this
-world has no such relation)."""
+"""The catalog features this engine runs. Reach to legal roles (a list's memoranda, an order's
+``extends_to``) runs when the scenario has organisations (each with a legal representative;
+what reaches a responsible person or an actual controller reaches the representative, the one
+role this world gives a person); role records themselves are not made as conduct, so neither
+are a release's application and grant: no representative of a run is released (the rule runs,
+its event never happens). Links to contacts or colleagues are refused (this world has no such
+relation)."""
 
 # per-agent flags
 GUILTY, EVER_LISTED = 1, 2
@@ -496,6 +499,8 @@ class Reach(NamedTuple):
     """[list] measures its memoranda extend to an organisation's legal roles."""
     ordered: U64
     """[order] the measures an order in force holds its subject to."""
+    order_roles: U64
+    """[order] those of them it extends to the ordered organisation's legal roles."""
     perk_scheme: I32
     perk_at_least: F64
     perk_measure: I32
@@ -561,6 +566,9 @@ class State(NamedTuple):
     causes: U8
     """[agent] while it is a restricted innocent, the causes it is counted under (``C_*``
     bits); 0 otherwise."""
+    to_roles: U64
+    """[agent] the measures its orders in force carry to its legal representative (every
+    agent if some order extends to roles; one slot otherwise)."""
 
 
 class Tally(NamedTuple):
@@ -600,6 +608,9 @@ class Work(NamedTuple):
     found_lists: U64
     """[k] the lists the k-th folded agent is on."""
     found_own: U64
+    found_roles: U64
+    """[k] the measures the k-th folded organisation's orders in force carry to its legal
+    roles."""
     found_next: I64
     found_grades: I8
     """[k, scheme]"""
@@ -913,7 +924,7 @@ def _compute(
     conduct: Conduct,
     grades_row: I8,
     scores_row: F32,
-) -> tuple[int, np.uint64, np.uint64]:  # pragma: no cover - compiled
+) -> tuple[int, np.uint64, np.uint64, np.uint64]:  # pragma: no cover - compiled
     """Fold agent ``i`` from its facts as known on day number ``dn``: its grades and scores
     into the rows given; returns (the day number of its next change or NEVER, -1 if its records
     outgrew the scratch; the lists it is on; the measures its own lists and scores give it).
@@ -936,7 +947,7 @@ def _compute(
                 end = _gather(log, link_head, j, dn, links.friend_type, book.types, recs, end,
                               L_LINK_PREV)  # fmt: skip
     if end < 0 or own_end < 0:
-        return -1, np.uint64(0), np.uint64(0)
+        return -1, np.uint64(0), np.uint64(0), np.uint64(0)
     new_lists = np.uint64(0)
     n = stretches(lists, recs, 0, own_end, dn, sp[0], sp[1], sp[2])
     for li in range(lists.min_count.shape[0] if n > 0 else 0):
@@ -977,10 +988,12 @@ def _compute(
     for li in range(lists.min_count.shape[0]):
         if new_lists & (np.uint64(1) << np.uint64(li)):
             new_own |= reach.own[li]
+    to_roles = np.uint64(0)
     for o in range(book.orders.duration_months.shape[0] if own_end > 0 else 0):
         since, _until = order_span(book.orders, o, recs, 0, own_end, dn)
         if since != _NEVER:
             new_own |= reach.ordered[o]
+            to_roles |= reach.order_roles[o]
     nxt = _next_change(log, head, i, dn, book.every, book.types, schemes, lists, book.orders)
     if links.any_household and hh > 1:
         for j in range(first, last):
@@ -991,7 +1004,7 @@ def _compute(
         for j in range(f0, f1):
             nxt = min(nxt, _next_change(log, link_head, j, dn, links.friend_type, book.types,
                                         schemes, lists, book.orders, L_LINK_PREV))  # fmt: skip
-    return nxt, new_lists, new_own
+    return nxt, new_lists, new_own, to_roles
 
 
 @njit(parallel=True, cache=True)
@@ -1016,6 +1029,7 @@ def _compute_all(
     conduct: Conduct,
     found_lists: U64,
     found_own: U64,
+    found_roles: U64,
     found_next: I64,
     found_grades: I8,
     found_scores: F32,
@@ -1029,12 +1043,13 @@ def _compute_all(
         recs = Records(scratch[w, 0], scratch[w, 1], voided[w], scratch[w, 2], scratch[w, 3],
                        scratch[w, 4], scratch[w, 5], scratch[w, 6])  # fmt: skip
         for k in range(w, n, workers):
-            nxt, lists_, own = _compute(agents[k], dn, book, links, reach, log, head, link_head,
-                                        recs, sp[w], conduct, found_grades[k],
-                                        found_scores[k])  # fmt: skip
+            nxt, lists_, own, roles = _compute(agents[k], dn, book, links, reach, log, head,
+                                               link_head, recs, sp[w], conduct, found_grades[k],
+                                               found_scores[k])  # fmt: skip
             found_next[k] = nxt
             found_lists[k] = lists_
             found_own[k] = own
+            found_roles[k] = roles
 
 
 @njit(cache=True, nogil=True)
@@ -1102,6 +1117,22 @@ def _apply(
                 st.by_role[j] += 1 if now else -1
                 _retally(st, tally, reach, conduct, j, held_before,
                          _holding(st, j, reach.restriction.shape[0]), guilty, why)  # fmt: skip
+    new_roles = work.found_roles[k]
+    old_roles = st.to_roles[i] if st.to_roles.shape[0] > 1 else np.uint64(0)
+    if new_roles != old_roles and tier == conduct.org_tier:  # an order reaching its roles
+        st.to_roles[i] = new_roles
+        j = _representative(conduct, i)
+        if j >= 0:
+            held_before = _holding(st, j, reach.restriction.shape[0])
+            guilty = _answerable(st, j)
+            for m in range(reach.restriction.shape[0]):
+                bit = np.uint64(1) << np.uint64(m)
+                if (new_roles & bit) != (old_roles & bit):
+                    st.reached[j, m] += 1 if new_roles & bit else -1
+            if (new_roles != 0) != (old_roles != 0):
+                st.by_role[j] += 1 if new_roles else -1
+            _retally(st, tally, reach, conduct, j, held_before,
+                     _holding(st, j, reach.restriction.shape[0]), guilty, why)  # fmt: skip
     if new_lists != old_lists:
         if new_lists and not old_lists:
             tally.base[region, M_NEWLY] += 1
@@ -1330,6 +1361,7 @@ def _day(
                  book.every, links,
                  reach, log, st.head, st.link_head, work.touched,
                  work.scratch, work.voided, work.sp, conduct, work.found_lists, work.found_own,
+                 work.found_roles,
                  work.found_next, work.found_grades, work.found_scores)  # fmt: skip
     days = queue.head.shape[0]
     dn0 = dn - d
@@ -1670,11 +1702,15 @@ class FoldRun:
         perks = [(scheme_index[p.scheme], p.at_least, m_index[m]) for p in book.perks
                  for m in p.measures]  # fmt: skip
         ordered = np.zeros(max(len(book.order_rows), 1), np.uint64)
+        order_roles = np.zeros(max(len(book.order_rows), 1), np.uint64)
         for o, order in enumerate(book.order_rows):
             for m in order.measures:
                 ordered[o] |= np.uint64(1) << np.uint64(m_index[m])
+            if _ROLES & set(order.extends_to):
+                order_roles[o] = ordered[o]
         self.reach = Reach(
             ordered=ordered,
+            order_roles=order_roles,
             own=own,
             household=household,
             roles=to_roles,
@@ -1943,6 +1979,7 @@ class FoldRun:
             by_role=np.zeros(n, np.uint8),
             flags=np.zeros(n, np.uint8),
             causes=np.zeros(n, np.uint8),
+            to_roles=np.zeros(n if self.reach.order_roles.any() else 1, np.uint64),
         )
         tier_n = conduct.region_tier_n.sum(axis=0)
         nr = conduct.area_tier_n.shape[0]
@@ -1967,6 +2004,7 @@ class FoldRun:
             rng=np.zeros(1, np.uint64),
             found_lists=np.zeros(1024, np.uint64),
             found_own=np.zeros(1024, np.uint64),
+            found_roles=np.zeros(1024, np.uint64),
             found_next=np.zeros(1024, np.int64),
             found_grades=np.zeros((1024, max(ns, 1)), np.int8),
             found_scores=np.zeros((1024, max(ns, 1)), np.float32),
@@ -2014,6 +2052,7 @@ class FoldRun:
                     touched=np.zeros(cap, np.int64),
                     found_lists=np.zeros(cap, np.uint64),
                     found_own=np.zeros(cap, np.uint64),
+                    found_roles=np.zeros(cap, np.uint64),
                     found_next=np.zeros(cap, np.int64),
                     found_grades=np.zeros((cap, max(ns, 1)), np.int8),
                     found_scores=np.zeros((cap, max(ns, 1)), np.float32),
