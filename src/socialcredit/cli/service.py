@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -123,6 +123,10 @@ def serve_cmd(
     studies: Annotated[
         Path, typer.Option("--studies", help="Folder of study runs the portal lists.")
     ] = Path("out"),
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=1, help="Worker processes (PostgreSQL only above 1)."),
+    ] = 1,
 ) -> None:
     """Serve the API (/api/v1, /openapi.json) and the portal on the embedded SQLite default."""
     from socialcredit.service import server
@@ -130,12 +134,27 @@ def serve_cmd(
 
     fixed = parse_date(today, field="today") if today else None
     ledger = _ledger(db)
+    if workers > 1 and ledger.url.startswith("sqlite"):
+        ledger.close()
+        raise InputError(
+            "workers", "several workers need PostgreSQL: SQLite has one writer at a time, and "
+            "each worker's audit writer would wait for the others' (serve SQLite with one)"
+        )  # fmt: skip
     catalog = in_force(ledger, fixed or date.today())
-    app = create_app(
-        ledger, catalog, today=(lambda: fixed) if fixed else date.today, studies=studies
-    )
+    on_day = (lambda: fixed) if fixed else date.today
     console.print(
         f"serving on http://{host}:{port}  (portal: sign in with a key from "
         f"`socialcredit keys create`; OpenAPI: http://{host}:{port}/openapi.json)"
+        + (f"; {workers} workers" if workers > 1 else "")
     )
-    server.run(app, host=host, port=port)
+    if workers == 1:
+        server.run(create_app(ledger, catalog, today=on_day, studies=studies), host=host,
+                   port=port)  # fmt: skip
+        return
+    url = ledger.url
+    ledger.close()  # nothing of the database crosses the fork: each worker opens its own
+
+    def make_app() -> Any:
+        return create_app(Ledger.open(url), catalog, today=on_day, studies=studies)
+
+    server.run_workers(make_app, host=host, port=port, workers=workers)

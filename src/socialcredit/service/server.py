@@ -6,6 +6,10 @@ service tests, so what is tested is what runs."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -47,3 +51,58 @@ def run(app: FastAPI, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     if after > before:
         _log.warning("open files limit raised from %d to %d", before, after)
     uvicorn.Server(config(app, host=host, port=port)).run()
+
+
+def run_workers(
+    make_app: Callable[[], FastAPI], *, host: str = "127.0.0.1", port: int = 8000, workers: int
+) -> None:
+    """Serve with ``workers`` processes answering on one listening socket until interrupted
+    (SIGINT or SIGTERM to this process is passed on to each; each shuts down as one server
+    does). Each worker is forked before anything of the application exists and makes its own
+    (``make_app``): its own connections to the database, check index, audit writer and
+    poller. A worker sees another's writes through its poller (every
+    :data:`~socialcredit.service.registry.POLL_SECONDS`), and every worker's audit entries
+    join the one chain under the database's lock: for PostgreSQL only (the CLI refuses
+    SQLite)."""
+    before, after = raise_file_limit()
+    if after > before:
+        _log.warning("open files limit raised from %d to %d", before, after)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(4096)
+    sock.set_inheritable(True)
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker
+            code = 0
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                app = make_app()
+                uvicorn.Server(config(app, host=host, port=port)).run(sockets=[sock])
+            except BaseException:  # noqa: BLE001 - a worker reports and ends, never returns
+                _log.exception("worker %d failed", os.getpid())
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    def stop(signum: int, _frame: object) -> None:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for pid in children:
+        while True:
+            try:
+                os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
