@@ -754,3 +754,22 @@ def test_the_checker_wants_a_release_that_can_lift_something_with_role_steps(
     found = release_findings(tmp_path, {**base, "applications": [
         "court.officer_release.replaced_applied"], "decide_days": 15})  # fmt: skip
     assert any(f.startswith("SC001") and "no basis for that deadline" in f for f in found)
+
+
+def test_a_listing_alone_bars_no_one_from_leaving_an_exit_order_does_until_paid() -> None:
+    """Exit bans need a court decision (Civil Procedure Law Art. 255; Exit and Entry
+    Administration Law Art. 12(3)): the 2016 memorandum's listing carries none; the court's
+    exit restriction order does, until the debtor performs."""
+    jp = load("joint-punishment-2016")
+
+    def exit_banned(facts: list[Fact], on: date) -> bool:
+        profile = evaluate(facts, jp, on, subject=PERSON)
+        return any(a.measure == "restrict.exit" for a in profile.measures)
+
+    listing: list[Fact] = [rec(REFUSE)]
+    assert any(m.list == LIST for m in evaluate(listing, jp, DAY, subject=PERSON).lists)
+    assert not exit_banned(listing, date(2021, 1, 1))
+    ordered: list[Fact] = [*listing, Record("2", PERSON, "court.exit_order", "court", DAY)]
+    assert exit_banned(ordered, date(2021, 1, 1))
+    paid = [*ordered, LifecycleEvent("2", EventKind.fulfilled, date(2021, 3, 1))]
+    assert exit_banned(paid, date(2021, 2, 28)) and not exit_banned(paid, date(2021, 3, 1))
