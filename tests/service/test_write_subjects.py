@@ -97,6 +97,41 @@ def test_an_import_elsewhere_reaches_the_checks_within_2_s(live: Live, tmp_path:
     assert len(registry.checks) >= 500
 
 
+@BOTH
+def test_lifecycle_events_imported_elsewhere_reach_the_checks(live: Live, tmp_path: Path) -> None:
+    """``records import`` of a lifecycle events file in another process (a debtor performed
+    the judgment): the running server's poller reloads the subject, and the restriction ends."""
+    live.key("consumer", "transport", "airline")
+    debtor = person_id(310_000)
+    live.ledger.submit([NewRecord(debtor, REFUSE, "court", date(2026, 1, 3), "ev 1",
+                                  client_key="ev-1")],
+                       catalog=live.catalog, today=TODAY, actor="t")  # fmt: skip
+
+    def answer() -> str:
+        with live.client("airline") as c:
+            decision: str = c.get(f"/api/v1/checks/{debtor}/restrict.flight").json()["decision"]
+            return decision
+
+    deadline = time.monotonic() + 30
+    while answer() != "deny":
+        assert time.monotonic() < deadline, "the filing never reached the checks"
+        time.sleep(0.05)
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(orjson.dumps({"record": "ev-1", "event": "fulfilled",
+                                     "on": "2026-02-01"}) + b"\n")  # fmt: skip
+    env = {**os.environ, "SOCIALCREDIT_DB": live.ledger.url}
+    done = subprocess.run([*EXE_IMPORT, str(source), "--as-of", TODAY.isoformat()],
+                          capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 30
+    while answer() != "allow":
+        assert time.monotonic() < deadline, "the imported fulfilment never reached the checks"
+        time.sleep(0.05)
+
+
+EXE_IMPORT = [sys.executable, "-m", "socialcredit", "records", "import"]
+
+
 def _jsonl(path: Path, subjects: list[str], tag: str) -> Path:
     path.write_bytes(b"\n".join(orjson.dumps(
         {"subject": s, "record_type": REFUSE, "authority": "court", "decided_on": "2026-01-20",

@@ -43,6 +43,10 @@ from socialcredit.registry.ledger.values import (
     check_text,
 )
 
+WRITES_PREFIXES = ("records.", "event.", "events.")
+"""The actions of writes that change projections (records filed or imported, an event, an
+import of events): what a cache of the projection looks for."""
+
 
 class AuditLog(LedgerCore):
     """The audit log: reads of personal data with their purpose, the access log a subject"""
@@ -394,7 +398,7 @@ class AuditLog(LedgerCore):
             rows = conn.execute(
                 sa.select(t_audit_log.c.seq, t_audit_log.c.subject, action)
                 .where(t_audit_log.c.seq > seq, sa.text(NOT_A_CHECK))  # ix_audit_log_writes
-                .where(sa.or_(action.startswith("records."), action.startswith("event.")))
+                .where(sa.or_(*(action.startswith(p) for p in WRITES_PREFIXES)))
                 .order_by(t_audit_log.c.seq)
             ).all()
             touched = {r[1] for r in rows if r[1] is not None}
