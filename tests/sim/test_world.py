@@ -247,3 +247,14 @@ def test_a_restriction_deters_what_the_regime_says_and_it_is_counted(tmp_path: P
         bad.write_text(text.replace("critical_post = 0.5", "shouting = 0.5"))
         prepare("china", bad, population=1_000, seed=1)
     assert caught.value.field == "regime.deterrence.shouting"
+
+
+def test_records_about_organisations_only_come_from_organisations_conduct() -> None:
+    """The environment blacklist's records are about organisations only: a world where persons
+    commit serious environmental violations too cannot feed it, and says why."""
+    prepare("china", "law-bound", population=1_000, seed=1)  # organisations alone: accepted
+    with pytest.raises(InputError) as caught:
+        prepare("china", "law-bound", population=1_000, seed=1,
+                overrides={"processes.environmental_serious.persons": True})  # fmt: skip
+    assert caught.value.field == "regime.observe.environmental_serious"
+    assert "about organisation only, but persons do" in caught.value.message

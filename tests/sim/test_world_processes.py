@@ -91,8 +91,8 @@ def test_law_bound_lists_polluters_and_denies_private_schools(tmp_path: Path) ->
     # the blacklist's measures reach legal representatives (persons, who may be denied)
     assert t["measure.restrict.env_procurement.held"] > 0
     assert t["measure.restrict.private_school.denials"] > 0
-    # no organisation uses a service: procurement is held, never denied
-    assert t["measure.restrict.env_procurement.denials"] == 0
+    # organisations tender: a blacklisted polluter is refused public procurement
+    assert t["measure.restrict.env_procurement.denials"] > 0
 
 
 def test_the_pilot_denies_loans_through_the_2016_memorandum(tmp_path: Path) -> None:

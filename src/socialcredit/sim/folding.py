@@ -1559,6 +1559,7 @@ class FoldRun:
             spec = self.regime.spec
             rows = observed_processes(sc, spec.observe, book, years, self.regime.name,
                                       camera_types, spec.cameras, spec.deterrence)  # fmt: skip
+            self._kinds_match(rows, orgs)
         else:
             rows = self._conduct_rows(years)
         measures = sorted({m for memo in book.memoranda for m in memo.measures}
@@ -1585,7 +1586,7 @@ class FoldRun:
             for y, year in enumerate(years):
                 per_day = row.rate_in[year] / 365.0 / row.concentration
                 for k, factor in enumerate(debtor):
-                    rate[p, k, y] = per_day * (factor if row.default else 1.0)
+                    rate[p, k, y] = per_day * (factor if row.default else 1.0) * row.persons
                 if orgs:
                     rate[p, -1, y] = per_day * row.organisations
             if row.since is not None:
@@ -1728,12 +1729,30 @@ class FoldRun:
             book.schemes, book.rules, book.lists, book.orders, book.types, nt,
             np.ones(nt, np.bool_),
         )  # fmt: skip
-        self.uses = np.zeros((max(nm, 1), n_tiers))  # organisations use nothing themselves
+        self.uses = np.zeros((max(nm, 1), n_tiers))  # organisations: as the world says
         for m, k, per_year in self._uses():
             if m in m_index:
                 self.uses[m_index[m], k] = per_year / 365.0
         self.tier_n = self.conduct.area_tier_n.sum(axis=0)
         self.n_grades = max([len(g) for g in book.grade_names] + [0])
+
+    def _kinds_match(self, rows: list[ProcessRow], orgs: bool) -> None:
+        """Refused by name: an observation making records of a type about persons only of a
+        process organisations do, or about organisations only of one persons do."""
+        idx = self.regime.loaded.index
+        for row in rows:
+            for o in row.observations:
+                kinds = set(idx.record_types[o.record_type].subject_kinds)
+                doers = {"person"} if row.persons else set()
+                if orgs and row.organisations > 0:
+                    doers.add("organisation")
+                if doers - kinds:
+                    raise InputError(
+                        f"regime.observe.{row.name}",
+                        f"record type {o.record_type!r} is about {' and '.join(sorted(kinds))} "
+                        f"only, but {' and '.join(sorted(doers - kinds))}s do {row.name} in this "
+                        "world (a process of organisations alone: persons = false)",
+                    )
 
     def _areas(self, sizes: I64) -> dict[str, Any]:
         """The tallies' areas (``Conduct.area_*``): each region outside its cities, then each of
@@ -1839,6 +1858,8 @@ class FoldRun:
         out = []
         if isinstance(sc, World):
             services = {s for t in sc.tiers.values() for s in t.uses_per_year}
+            if sc.organisations is not None:
+                services |= set(sc.organisations.uses_per_year)
             for m, service in self.regime.spec.services.items():
                 if m not in book.measure_kinds:
                     raise InputError(f"regime.services.{m}", "no such measure in the catalogs")
@@ -1848,6 +1869,9 @@ class FoldRun:
                     )
                 for k, wtier in enumerate(sc.tiers.values()):
                     out.append((m, k, wtier.uses_per_year.get(service, 0.0)))
+                if sc.organisations is not None and len(self.tiers) > len(sc.tiers):
+                    per_year = sc.organisations.uses_per_year.get(service, 0.0)
+                    out.append((m, len(sc.tiers), per_year))
             return out
         for k, tier in enumerate(sc.tiers.values()):
             extra = sorted(set(tier.uses_per_year) - set(book.measure_kinds))

@@ -72,6 +72,9 @@ class Process(Frozen):
     events not done are counted (``deterred``; of lawful conduct: ``deterred_lawful``)."""
     organisations: float = Field(default=0.0, ge=0)
     """An organisation's rate as a multiple of the average person's (0: persons only)."""
+    persons: bool = True
+    """False: organisations alone do it (at ``organisations`` times ``per_year``); a person
+    never does."""
     source: str = "ASSUMPTION"
 
     def rate_in(self, year: int) -> float:
@@ -113,6 +116,9 @@ class DueProcess(Frozen):
 
 class WorldOrganisations(Frozen):
     per_person: float = Field(ge=0, le=1)
+    uses_per_year: dict[str, float] = Field(default_factory=dict)
+    """How often an organisation uses each service in a year (a public tender), as a tier's
+    ``uses_per_year`` for a person."""
 
 
 class World(Frozen):
@@ -238,6 +244,7 @@ class ProcessRow:
     observations: tuple[ObservationRow, ...]
     deterred: float = 1.0
     lawful: bool = False
+    persons: bool = True
 
     @property
     def key(self) -> int:
@@ -339,6 +346,7 @@ def observed_processes(
             observations=tuple(by_process.get(name, ())),
             deterred=(deterrence or {}).get(name, p.deterred),
             lawful=p.kind == "lawful",
+            persons=p.persons,
         )
         for name, p in world.processes.items()
     ]
