@@ -121,17 +121,18 @@ def test_keys_in_use_are_re_read_before_they_go_stale(tmp_path: Any) -> None:
     with Ledger.open(f"sqlite:///{tmp_path}/k.db") as ledger:
         ledger.init()
         token = ledger.create_key(role="consumer", principal="transport", actor="t")
-        keys = KeyCache(ledger, ttl=0.2)
+        now = [100.0]  # the cache's clock, moved by hand: no test of the machine's speed
+        keys = KeyCache(ledger, ttl=0.2, clock=lambda: now[0])
         assert keys.cached(token) is None  # never read: the fast path leaves it to the route
         key = keys.get(token)
         assert key is not None and keys.cached(token) == key
         assert keys.refresh() == 0  # fresh
-        time.sleep(0.12)
+        now[0] += 0.12
         assert keys.refresh() == 1  # half-way to stale: re-read
-        time.sleep(0.12)
+        now[0] += 0.12
         assert keys.cached(token) == key  # 0.24 s after the first read, still fresh
         ledger.revoke_key(key.key_id, actor="t")
-        time.sleep(0.12)
+        now[0] += 0.12
         assert keys.refresh() == 1
         assert keys.cached(token) is None and keys.get(token) is None
 

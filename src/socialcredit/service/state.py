@@ -390,13 +390,16 @@ class KeyCache:
         *,
         ttl: float = 5.0,
         load: Callable[[str], ApiKey | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._load = load or ledger.key_for
         self._ttl = ttl
+        self._clock = clock
+        """Seconds, for the ages of entries (a test passes its own)."""
         self._known: dict[str, tuple[float, ApiKey | None]] = {}
 
     def get(self, token: str) -> ApiKey | None:
-        now = time.monotonic()
+        now = self._clock()
         hit = self._known.get(token)
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
@@ -410,7 +413,7 @@ class KeyCache:
         """The key if it is remembered and fresh; never reads the database (an unknown or
         stale token is ``None``: ask :meth:`get`)."""
         hit = self._known.get(token)
-        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+        if hit is not None and self._clock() - hit[0] < self._ttl:
             return hit[1]
         return None
 
@@ -418,11 +421,11 @@ class KeyCache:
         """Re-read the known keys that are half-way to stale (at most ``limit``), so that a busy
         consumer's checks never wait on the database; a key revoked since becomes unknown, within
         ``ttl`` as ever. The server's poller calls it every second; returns how many."""
-        now = time.monotonic()
+        now = self._clock()
         due = [t for t, (at, key) in list(self._known.items())
                if key is not None and now - at >= self._ttl / 2][:limit]  # fmt: skip
         for token in due:
-            self._known[token] = (time.monotonic(), self._load(token))
+            self._known[token] = (self._clock(), self._load(token))
         return len(due)
 
     def forget(self, token: str | None = None) -> None:
