@@ -506,3 +506,6 @@ def test_the_admin_page_and_api_show_the_catalog_history(site: Live) -> None:
     shown = [(h["catalog"], h["in_force_from"], h["retired_from"], h["activated_by"])
              for h in history]  # fmt: skip
     assert shown == [("registry-test", "2020-01-01", "2021-01-01", "operator")]
+    with site.client() as anon:  # the rules in force are public: the explorer shows them too
+        explorer = anon.get("/policy").text
+    assert 'id="catalog-history"' in explorer and "<code>registry-test</code>" in explorer

@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from socialcredit.errors import CatalogError, InputError, NotFound
 from socialcredit.policy import checker
 from socialcredit.policy.loader import BundledCatalog, CatalogIndex, Loaded, bundled, load
-from socialcredit.service.portal.common import _page, _score
+from socialcredit.registry.catalogs import version_json
+from socialcredit.service.portal.common import _page, _registry, _score
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,8 +65,10 @@ def policy_index(request: Request) -> Response:
             verdicts[name] = {"errors": errors, "warnings": warnings}
         rows.append({"id": b.id, "title": b.meta.title, "version": b.meta.version,
                      "synthetic": b.synthetic, "verdicts": verdicts})  # fmt: skip
+    # the versions activated in this registry and retired: the rules are public
+    history = [version_json(v) for v in _registry(request).ledger.catalog_versions()]
     return _page(request, "policy_index.html", title="Policy explorer", rows=rows,
-                 profiles=list(PROFILES))  # fmt: skip
+                 profiles=list(PROFILES), history=history)  # fmt: skip
 
 
 @dataclass
