@@ -336,9 +336,8 @@ def _prepare(
 ) -> FoldRun:
     """The run, through :func:`socialcredit.sim.run.prepare` (the command line's path) when
     the world is named; a world already loaded gets the same checks here."""
-    from socialcredit.sim.folding import FoldRegime, FoldRun
-    from socialcredit.sim.regime import load_any_regime
-    from socialcredit.sim.run import prepare
+    from socialcredit.sim.folding import FoldRegime
+    from socialcredit.sim.run import prepare, run_of
     from socialcredit.sim.scenario import split_overrides
 
     if not isinstance(regime, FoldRegime):
@@ -351,19 +350,12 @@ def _prepare(
             start=start, end=end, partitions=partitions, overrides=overrides,
         )  # fmt: skip
     sc = _changed(where, what, mine)
-    if isinstance(regime, FoldRegime):
-        if theirs:
-            raise InputError("regime", "a regime already loaded takes no overrides")
-        rules = regime
-    else:
-        rules = load_any_regime(regime, **theirs)
-    first, last = start or sc.start, end or sc.end
-    if last < first:
-        raise InputError("end", f"{last} is before the start {first}")
+    run = run_of(sc, regime, theirs, population=population, seed=seed, trace=trace,
+                 start=start, end=end, partitions=partitions)  # fmt: skip
     import numba
 
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-    return FoldRun(sc, rules, population, seed, trace, first, last, partitions)
+    return run
 
 
 def _changed(

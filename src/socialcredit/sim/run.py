@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from socialcredit.errors import InputError
-from socialcredit.sim.folding import FoldRegime, FoldRun
+from socialcredit.sim.folding import ConductScenario, FoldRegime, FoldRun
 from socialcredit.sim.regime import load_any_regime
 from socialcredit.sim.scenario import load_any, split_overrides
+from socialcredit.sim.world import World
 
 
 def prepare(
@@ -39,13 +40,30 @@ def prepare(
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     mine, theirs = split_overrides(overrides or {})
-    sc = load_any(scenario, **mine)
+    return run_of(load_any(scenario, **mine), regime, theirs, population=population, seed=seed,
+                  trace=trace, start=start, end=end, partitions=partitions)  # fmt: skip
+
+
+def run_of(
+    sc: ConductScenario | World,
+    regime: str | Path | FoldRegime,
+    regime_overrides: dict[str, Any],
+    *,
+    population: int,
+    seed: int,
+    trace: int,
+    start: date | None,
+    end: date | None,
+    partitions: int,
+) -> FoldRun:
+    """The run of a loaded world or scenario under ``regime`` with the regime's overrides
+    (:func:`~socialcredit.sim.scenario.split_overrides`); a regime already loaded takes none."""
     if isinstance(regime, FoldRegime):
-        if theirs:
+        if regime_overrides:
             raise InputError("regime", "a regime already loaded takes no overrides")
         rules = regime
     else:
-        rules = load_any_regime(regime, **theirs)
+        rules = load_any_regime(regime, **regime_overrides)
     first, last = start or sc.start, end or sc.end
     if last < first:
         raise InputError("end", f"{last} is before the start {first}")
