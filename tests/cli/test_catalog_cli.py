@@ -97,6 +97,40 @@ def test_retiring_and_activating_a_version_and_the_audit_entries(tmp_path: Path)
     assert _audit_actions(db) == ["catalog.activate", "catalog.retire"]
 
 
+def _custom_with_a_debtor(db: Path, tmp_path: Path) -> None:
+    """A registry with only the custom catalog in force, and PERSON on its list."""
+    assert run("db", "init", "--no-catalogs", db=db).returncode == 0
+    assert run("catalog", "activate", str(CUSTOM), "--from", "2020-01-01", db=db).returncode == 0
+    fee = {"subject": PERSON, "record_type": "court.refuse", "authority": "court",
+           "decided_on": "2024-01-10", "decision_ref": "(2024) Zhi 1"}  # fmt: skip
+    assert run("records", "import", str(records(tmp_path / "a.jsonl", fee)), "--as-of",
+               "2024-06-01", db=db).returncode == 0  # fmt: skip
+
+
+def test_a_new_version_re_projects_every_subject_without_a_new_filing(tmp_path: Path) -> None:
+    """Version 2 of the custom catalog drops the memorandum that restricted the list's debtors:
+    once it is in force, the projection the check path reads no longer holds the measure,
+    though nothing was filed, and the re-projection is audited for the subject."""
+    db = tmp_path / "v2.db"
+    _custom_with_a_debtor(db, tmp_path)
+    with Ledger.open(f"sqlite:///{db}") as ledger:
+        assert [m.measure for m in ledger.active_measures(PERSON)] == ["restrict.flight"]
+    text = CUSTOM.read_text(encoding="utf-8")
+    v2 = tmp_path / "registry.toml"
+    v2.write_text(text.replace('version = "1"', 'version = "2"')
+                  [: text.index("[[memoranda]]")], encoding="utf-8")  # fmt: skip
+    retired = run("catalog", "retire", "1", "--from", "2024-07-01", db=db)
+    assert retired.returncode == 0 and "no catalog is in force today" in retired.stdout
+    done = run("catalog", "activate", str(v2), "--from", "2024-07-01", db=db)
+    assert done.returncode == 0, done.stderr
+    assert "projection recomputed for 1 subject" in done.stdout
+    with Ledger.open(f"sqlite:///{db}") as ledger:
+        assert ledger.active_measures(PERSON) == []
+        assert [e.action for e in ledger.access_log(PERSON)
+                if e.action == "records.reproject"] == ["records.reproject"]  # fmt: skip
+        assert ledger.verify_audit()
+
+
 def test_db_init_puts_the_bundled_set_in_force_and_refuses_a_catalog_with_errors(
     tmp_path: Path,
 ) -> None:
@@ -118,12 +152,7 @@ def test_db_init_puts_the_bundled_set_in_force_and_refuses_a_catalog_with_errors
 
 def test_the_server_runs_the_catalogs_in_force(tmp_path: Path) -> None:
     db = tmp_path / "served.db"
-    assert run("db", "init", "--no-catalogs", db=db).returncode == 0
-    assert run("catalog", "activate", str(CUSTOM), "--from", "2020-01-01", db=db).returncode == 0
-    fee = {"subject": PERSON, "record_type": "court.refuse", "authority": "court",
-           "decided_on": "2024-01-10", "decision_ref": "(2024) Zhi 1"}  # fmt: skip
-    assert run("records", "import", str(records(tmp_path / "a.jsonl", fee)), "--as-of",
-               "2024-06-01", db=db).returncode == 0  # fmt: skip
+    _custom_with_a_debtor(db, tmp_path)
     token = run("keys", "create", "--role", "consumer", "--principal", "transport",
                 db=db).stdout.strip()  # fmt: skip
     port = _free_port()

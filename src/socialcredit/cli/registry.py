@@ -17,7 +17,7 @@ from rich.text import Text
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry import subjects, workflows
-from socialcredit.registry.catalogs import activate, catalog_for, version_json
+from socialcredit.registry.catalogs import activate, catalog_for, reproject, version_json
 from socialcredit.registry.config import db_url, parse_date, registry_catalog
 from socialcredit.registry.evaluate import Decision, Profile, check, evaluate
 from socialcredit.registry.ledger import Ledger
@@ -482,8 +482,17 @@ def catalog_activate(
     day = parse_date(from_, field="from")
     with _open(db) as ledger:
         v = activate(ledger, ref, on=day, actor=actor)
-    typer.echo(f"catalog {v.catalog_id} version {v.version} in force from {v.in_force_from} "
-               f"(id {v.id}, sha256 {v.content_hash[:12]})")  # fmt: skip
+        typer.echo(f"catalog {v.catalog_id} version {v.version} in force from "
+                   f"{v.in_force_from} (id {v.id}, sha256 {v.content_hash[:12]})")  # fmt: skip
+        _reprojected(ledger, actor)
+
+
+def _reprojected(ledger: Ledger, actor: str) -> None:
+    """Every subject's projection recomputed with the catalogs in force today (a running
+    server reloads them; it evaluates new filings with the catalogs it started with until it
+    is restarted)."""
+    n = reproject(ledger, on=_today(), actor=actor)
+    typer.echo(f"projection recomputed for {n} subject(s) with the catalogs in force today")
 
 
 @catalog_app.command("retire")
@@ -497,8 +506,13 @@ def catalog_retire(
     day = parse_date(from_, field="from")
     with _open(db) as ledger:
         v = ledger.retire_catalog(version_id, retired_from=day, actor=actor)
-    typer.echo(f"catalog {v.catalog_id} version {v.version} (id {v.id}) retired from "
-               f"{v.retired_from}")  # fmt: skip
+        typer.echo(f"catalog {v.catalog_id} version {v.version} (id {v.id}) retired from "
+                   f"{v.retired_from}")  # fmt: skip
+        if any(x.in_force(_today()) for x in ledger.catalog_versions()):
+            _reprojected(ledger, actor)
+        else:
+            typer.echo("no catalog is in force today: the projection is left as it was until "
+                       "one is activated")  # fmt: skip
 
 
 def _versions_table(title: str, versions: list[Any]) -> Table:

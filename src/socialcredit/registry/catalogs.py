@@ -31,7 +31,7 @@ from socialcredit.errors import CatalogError, InputError
 from socialcredit.policy.checker import load_admissible
 from socialcredit.policy.loader import Loaded, bundled, bundled_paths
 from socialcredit.registry.config import FIRST_DAY, registry_catalog
-from socialcredit.registry.ledger import CatalogVersion, Ledger
+from socialcredit.registry.ledger import CatalogVersion, Ledger, default_projector
 
 
 def activate(ledger: Ledger, ref: str, *, on: date, actor: str) -> CatalogVersion:
@@ -54,6 +54,15 @@ def activate(ledger: Ledger, ref: str, *, on: date, actor: str) -> CatalogVersio
         version=str(meta.version), title=meta.title, bundled=shipped is not None,
         content=content, in_force_from=on, actor=actor,
     )  # fmt: skip
+
+
+def reproject(ledger: Ledger, *, on: date, actor: str) -> int:
+    """Every subject's projection recomputed with the catalogs in force on ``on`` (after an
+    activation or a retirement: the check path reads the projection, not the catalogs);
+    returns how many subjects."""
+    project = default_projector(in_force(ledger, on), on)
+    return ledger.reproject(project=project, as_of=on, actor=actor,
+                            why="the catalogs in force changed")  # fmt: skip
 
 
 def activate_bundled(ledger: Ledger, *, actor: str) -> list[CatalogVersion]:

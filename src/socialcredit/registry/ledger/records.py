@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -630,6 +631,32 @@ class RecordStore(ProjectionStore):
         self._check_ready()
         with _translated("reading facts"), self._read() as conn:
             return _facts_bulk(conn, [subject]).get(subject, [])
+
+    def reproject(
+        self, *, project: Projector, as_of: date, actor: str, why: str, step: int = 5_000
+    ) -> int:
+        """Recompute every subject's projection with ``project`` (the catalogs in force have
+        changed), ``step`` subjects a transaction, each step an audit entry naming the
+        subjects it changed (``records.reproject``), so that running servers reload them;
+        returns how many subjects were re-projected."""
+        done = 0
+        chunk: list[str] = []
+        for subject in chain(self.subjects(), [None]):  # None: the last step's turn
+            if subject is not None:
+                chunk.append(subject)
+                if len(chunk) < step:
+                    continue
+            if not chunk:
+                break
+            with _translated("re-projecting"), self._write() as conn:
+                refreshed: set[str] = set()
+                self._refresh(conn, set(chunk), project, as_of, refreshed=refreshed)
+                self._audit(conn, actor=actor, action="records.reproject", subject=None,
+                            purpose=why, detail={"as_of": as_of.isoformat()},
+                            subjects=refreshed)  # fmt: skip
+            done += len(chunk)
+            chunk = []
+        return done
 
     def subjects(self) -> Iterator[str]:
         """Every subject the ledger has seen, in order (read page by page)."""
