@@ -202,7 +202,9 @@ def _city_records(
         )
 
     role_types = [rt.code for rt in idx.catalog.record_types if rt.role is not None]
-    scored = [rt for rt in idx.catalog.record_types if rt.role is None and rt.issuers]
+    # conduct only: not roles, nor the steps of a release (role records that link no one)
+    scored = [rt for rt in idx.catalog.record_types
+              if rt.nature.value != "role" and rt.issuers]  # fmt: skip
     for org in orgs:
         if role_types:
             file(role_types[0], rnd.choice(persons), rnd.randrange(400, 1500), counterpart=org)
