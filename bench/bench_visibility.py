@@ -50,6 +50,7 @@ from benchlib import Figure, add_arguments, emit
 from socialcredit.identifiers import resident_id
 from socialcredit.registry.config import registry_catalog
 from socialcredit.registry.ledger import Ledger, content_hash, default_projector
+from socialcredit.registry.ledger.projection import ProjectionGround, compact
 from socialcredit.registry.model import Record
 
 TODAY = date(2026, 6, 1)
@@ -58,8 +59,7 @@ PLAIN = ("lenders.on_time", "lenders")
 FIRST_DAY = date(2025, 7, 1)
 DAYS = 300
 CHUNK = 500_000
-DROPPED = ("ix_records_subject", "ix_records_counterpart", "ix_projection_measures_subject",
-           "ix_projection_measures_subject_measure")  # fmt: skip
+DROPPED = ("ix_records_subject", "ix_records_counterpart", "ix_projection_subject")
 
 
 def person_id(i: int) -> str:
@@ -85,18 +85,26 @@ def build(db: Path, subjects: int, share: float) -> None:
         }
     project = default_projector(catalog, TODAY)
     template: dict[date, list[tuple[object, ...]]] = {}
+    grounds: dict[int, ProjectionGround] = {}
     for d in range(DAYS):
         day = FIRST_DAY + timedelta(days=d)
         record = Record("1", "X", LISTED[0], LISTED[1], day, "t", None)
         measures = project({"X": [record]}).get("X", [])
-        template[day] = [(m.measure, m.list, m.memorandum, _iso(m.since), _iso(m.until))
-                         for m in measures]  # fmt: skip
+        rows, day_grounds = compact(
+            ("X", m.measure, m.list, m.memorandum, m.since, m.until) for m in measures
+        )
+        grounds.update(day_grounds)
+        template[day] = [(gid, _iso(since), _iso(until)) for _, gid, since, until in rows]
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = OFF")  # a fixture: rebuilt if the machine fails
     conn.execute("PRAGMA cache_size = -2000000")
     for name in DROPPED:
         conn.execute(f"DROP INDEX {name}")
+    conn.executemany(
+        "INSERT INTO projection_grounds (id, list, memorandum, measures) VALUES (?, ?, ?, ?)",
+        [(gid, g.list, g.memorandum, " ".join(sorted(g.measures))) for gid, g in grounds.items()],
+    )
     at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     on = TODAY.isoformat()
     people = 0
@@ -125,8 +133,8 @@ def build(db: Path, subjects: int, share: float) -> None:
         conn.executemany("INSERT INTO subjects (subject, kind, first_seen) VALUES (?, ?, ?)",
                          kinds)  # fmt: skip
         conn.executemany(
-            "INSERT INTO projection_measures (subject, measure, list, memorandum, since, until, "
-            "computed_as_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO projection (subject, ground, since, until, computed_as_of) "
+            "VALUES (?, ?, ?, ?, ?)",
             projection,
         )
         conn.execute("COMMIT")

@@ -208,7 +208,7 @@ class LedgerContract:
         finally:
             sa.event.remove(engine, "before_cursor_execute", spy)
         writes = [s for s in statements if s.startswith(("UPDATE", "DELETE"))]
-        assert writes and all("PROJECTION_MEASURES" in s for s in writes)
+        assert writes and all(s.startswith("DELETE FROM PROJECTION ") for s in writes)
 
     # -- facts ---------------------------------------------------------------------------------
 

@@ -11,10 +11,10 @@ connection of its own:
    new rows go to temporary tables (``staged_records`` with the ids they would take,
    ``staged_subjects``), and the touched subjects are projected by the ledger's own projection
    code inside :meth:`Staging.shadowing`, where the unqualified name ``records`` is a temporary
-   view of the ledger's records and the staged ones together, and ``projection_measures`` a
-   temporary table of the same shape. Temporary tables are the connection's own: no writer
-   waits for them, no reader sees them, and they die with the connection, so a process killed
-   while staging leaves nothing.
+   view of the ledger's records and the staged ones together, and ``projection`` and
+   ``projection_grounds`` temporary tables of the same shape. Temporary tables are the
+   connection's own: no writer waits for them, no reader sees them, and they die with the
+   connection, so a process killed while staging leaves nothing.
 2. *The swap* (:meth:`Staging.move`), one write transaction: set statements move the staged
    rows, subjects and projection into the ledger; the caller adds what must see the ledger as
    it is now (keys filed meanwhile, subjects another writer touched, the audit entry).
@@ -36,8 +36,9 @@ STAGED_RECORDS = "staged_records"
 STAGED_SUBJECTS = "staged_subjects"
 STAGED_REFRESHED = "staged_refreshed"
 STAGED_PROJECTION = "staged_projection"
-PROJECTION_COLUMNS = ("subject", "measure", "list", "memorandum", "since", "until",
-                      "computed_as_of")  # fmt: skip
+STAGED_GROUNDS = "staged_grounds"
+PROJECTION_COLUMNS = ("subject", "ground", "since", "until", "computed_as_of")
+GROUND_COLUMNS = ("id", "list", "memorandum", "measures")
 _BATCH = 20_000
 
 
@@ -134,19 +135,25 @@ class Staging:
     @contextmanager
     def shadowing(self) -> Iterator[None]:
         """Inside, on this connection: ``records`` reads the ledger's records and the staged
-        ones together, and ``projection_measures`` is an empty temporary table of the same
-        shape, so that the ledger's projection code stages the touched subjects' projection
-        unchanged. After: the view is dropped and the staged projection is
-        ``staged_projection``."""
+        ones together, and ``projection`` and ``projection_grounds`` are empty temporary
+        tables of the same shape, so that the ledger's projection code stages the touched
+        subjects' projection unchanged. After: the view is dropped and the staged projection
+        is ``staged_projection`` (its grounds ``staged_grounds``)."""
         main = self.main
-        self._sql(f"CREATE TEMPORARY TABLE projection_measures AS "
-                  f"SELECT * FROM {main}.projection_measures WHERE 1 = 0")  # fmt: skip
-        self._index("projection_measures", "subject")
+        self._sql(f"CREATE TEMPORARY TABLE projection AS "
+                  f"SELECT * FROM {main}.projection WHERE 1 = 0")  # fmt: skip
+        self._index("projection", "subject")
+        self._sql(f"CREATE TEMPORARY TABLE projection_grounds AS "
+                  f"SELECT * FROM {main}.projection_grounds WHERE 1 = 0")  # fmt: skip
+        # the grounds' ids are unique (the projection code adds them ON CONFLICT DO NOTHING)
+        where = "temp." if self.sqlite else ""
+        self._sql(f"CREATE UNIQUE INDEX {where}projection_grounds_id ON projection_grounds (id)")
         self._sql(f"CREATE TEMPORARY VIEW records AS SELECT * FROM {main}.records "
                   f"UNION ALL SELECT * FROM {self.temp}.{STAGED_RECORDS}")  # fmt: skip
         yield
         self._sql(f"DROP VIEW {self.temp}.records")
-        self._sql(f"ALTER TABLE {self.temp}.projection_measures RENAME TO {STAGED_PROJECTION}")
+        self._sql(f"ALTER TABLE {self.temp}.projection RENAME TO {STAGED_PROJECTION}")
+        self._sql(f"ALTER TABLE {self.temp}.projection_grounds RENAME TO {STAGED_GROUNDS}")
 
     def id_shift(self, first_id: int) -> int:
         """How far the staged ids move: the records filed since the snapshot (in the swap)."""
@@ -169,9 +176,13 @@ class Staging:
         self._sql(f"INSERT INTO {main}.subjects (subject, kind, first_seen) "
                   f"SELECT subject, kind, {ph} FROM {STAGED_SUBJECTS} WHERE true "
                   "ON CONFLICT (subject) DO NOTHING", (subjects_seen,))  # fmt: skip
-        self._sql(f"DELETE FROM {main}.projection_measures WHERE subject IN "
+        grounds = ", ".join(GROUND_COLUMNS)
+        self._sql(f"INSERT INTO {main}.projection_grounds ({grounds}) "
+                  f"SELECT {grounds} FROM {STAGED_GROUNDS} WHERE true "
+                  "ON CONFLICT (id) DO NOTHING")  # fmt: skip
+        self._sql(f"DELETE FROM {main}.projection WHERE subject IN "
                   f"(SELECT subject FROM {STAGED_REFRESHED})")  # fmt: skip
         cols = ", ".join(PROJECTION_COLUMNS)
         # in index order: each index page is written once (unsorted, 3 times slower)
-        self._sql(f"INSERT INTO {main}.projection_measures ({cols}) "
-                  f"SELECT {cols} FROM {STAGED_PROJECTION} ORDER BY subject, measure")  # fmt: skip
+        self._sql(f"INSERT INTO {main}.projection ({cols}) "
+                  f"SELECT {cols} FROM {STAGED_PROJECTION} ORDER BY subject")  # fmt: skip

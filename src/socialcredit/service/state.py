@@ -1,10 +1,11 @@
 """What the service keeps in memory: the check index, the audit buffer and the key cache.
 
-- :class:`CheckIndex`: the projection (active measures per subject) as a dict, so a consumer's
-  check is a point lookup, never a catalog evaluation. Writes made through the service refresh
-  the touched subjects at once; writes made elsewhere (the CLI, another server process) are
-  picked up by :meth:`CheckIndex.catch_up`, which reads the audit log's new write entries and
-  reloads those subjects (the server calls it every second).
+- :class:`CheckIndex`: the projection (what each subject is on, and until when) in sorted
+  arrays, so a consumer's check is a point lookup, never a catalog evaluation. Writes made
+  through the service refresh the touched subjects at once; writes made elsewhere (the CLI,
+  another server process) are picked up by :meth:`CheckIndex.catch_up`, which reads the
+  audit log's new write entries and reloads those subjects (the server calls it every
+  second).
 - :class:`AuditBuffer`: every read of personal data goes to the hash-chained audit log before
   it is answered. Checks arrive by the thousand per second, so their entries are queued and
   written in groups by one thread (group commit: a group while the previous one commits), and
@@ -22,13 +23,14 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import orjson
 
 from socialcredit.errors import LedgerError
@@ -41,15 +43,16 @@ from socialcredit.registry.ledger import (
     access_row,
     as_day,
 )
+from socialcredit.registry.ledger.projection import ProjectionGround
 from socialcredit.rules import decide, in_force
 from socialcredit.rules.decide import Ground
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    measure: str
-    list: str | None
-    memorandum: str | None
+    """A subject's ground in the index: what brings ``ground.measures``, and the days."""
+
+    ground: ProjectionGround
     since: date | None
     until: date | None
 
@@ -57,13 +60,105 @@ class Entry:
         return in_force(self.since, self.until, on)
 
 
+_NO_DAY_BEFORE = np.iinfo(np.int32).min
+"""``since`` of an entry with no start day, in the index's arrays."""
+_NO_DAY_AFTER = np.iinfo(np.int32).max
+"""``until`` of an entry with no end day."""
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+class _Base:
+    """The index as loaded: sorted arrays, about 32 bytes per subject with one ground (the
+    subject's ID as bytes, where its entries start, and per entry the ground's number and the
+    two days), instead of a dictionary of objects (hundreds of bytes per subject)."""
+
+    def __init__(
+        self,
+        keys: np.ndarray[Any, Any],
+        starts: np.ndarray[Any, Any],
+        grounds: np.ndarray[Any, Any],
+        since: np.ndarray[Any, Any],
+        until: np.ndarray[Any, Any],
+        table: Sequence[ProjectionGround],
+    ) -> None:
+        self.keys = keys
+        self.starts = starts
+        self.grounds = grounds
+        self.since = since
+        self.until = until
+        self.table = table
+        self._days: dict[int, date | None] = {}
+
+    @classmethod
+    def empty(cls) -> _Base:
+        none = np.zeros(0, dtype=np.int32)
+        return cls(np.zeros(0, dtype="S18"), np.zeros(1, dtype=np.int64), none.astype(np.uint16),
+                   none, none, [])  # fmt: skip
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.keys, self.starts, self.grounds, self.since, self.until)
+        return sum(a.nbytes for a in arrays)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def position(self, subject: str) -> int:
+        """The subject's row, or -1."""
+        try:
+            key = subject.encode("ascii")
+        except UnicodeEncodeError:
+            return -1
+        keys = self.keys
+        at = int(keys.searchsorted(key))
+        if at < len(keys) and keys[at] == key:
+            return at
+        return -1
+
+    def _day(self, value: int) -> date | None:
+        day = self._days.get(value)
+        if day is None and value not in self._days:
+            if value not in (_NO_DAY_BEFORE, _NO_DAY_AFTER):
+                day = date.fromordinal(value + _EPOCH)
+            if len(self._days) > 100_000:
+                self._days.clear()
+            self._days[value] = day
+        return day
+
+    def entries(self, at: int) -> tuple[Entry, ...]:
+        lo, hi = int(self.starts[at]), int(self.starts[at + 1])
+        table, day = self.table, self._day
+        return tuple(
+            Entry(table[int(self.grounds[i])], day(int(self.since[i])), day(int(self.until[i])))
+            for i in range(lo, hi)
+        )
+
+
+def _days(values: Sequence[Any], missing: int) -> np.ndarray[Any, Any]:
+    """ISO dates or dates (or ``None``) as day numbers since 1970, ``missing`` for ``None``."""
+    days = np.array([str(v) if v is not None else "NaT" for v in values], dtype="datetime64[D]")
+    out = days.astype(np.int64)
+    out[np.isnat(days)] = missing
+    return out.astype(np.int32)
+
+
 class CheckIndex:
-    """Subject -> measure -> entries, from the ledger's projection."""
+    """Subject -> entries (ground and days), from the ledger's projection.
+
+    What the load reads is kept in sorted arrays (:class:`_Base`); what changes afterwards
+    (a write through the service, the poller's reloads) goes to a dictionary that shadows the
+    arrays (an empty tuple: the subject has nothing any more), merged into new arrays once it
+    grows past :attr:`MERGE_AT` subjects."""
+
+    MERGE_AT = 200_000
+    """Subjects changed since the last load or merge before they are merged into the arrays."""
 
     def __init__(self, ledger: Ledger, catalog: Loaded) -> None:
         self._ledger = ledger
         self._kinds = {mid: m.kind for mid, m in catalog.index.measures.items()}
-        self._by_subject: dict[str, dict[str, tuple[Entry, ...]]] = {}
+        self._base = _Base.empty()
+        self._changed: dict[str, tuple[Entry, ...]] = {}
+        self._grounds: dict[int, ProjectionGround] = {}
         self._seq = 0
         self._lock = threading.Lock()
         self._reading = threading.Lock()
@@ -73,11 +168,19 @@ class CheckIndex:
         """Everything, from scratch; returns how many subjects have a measure."""
         with self._reading:
             seq = self._ledger.last_audit_seq()
-            fresh = _group(self._ledger.projection_table())
+            grounds = self._ledger.projection_grounds()
+            base = _load_base(self._ledger.projection_table(), grounds)
             with self._lock:
-                self._by_subject = fresh
+                self._grounds = grounds
+                self._base = base
+                self._changed = {}
                 self._seq = max(self._seq, seq)
-        return len(fresh)
+        return len(base)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the loaded arrays (not counting the subjects changed since)."""
+        return self._base.nbytes
 
     RELOAD_STEP = 5_000
     """Subjects reloaded under one hold of the reload lock: a write through the service
@@ -90,18 +193,30 @@ class CheckIndex:
         # cannot put its older rows over those of one that read after it (the writer's own);
         # in bounded steps, so that the writers' own reloads are not held up for long
         for start in range(0, len(chosen), self.RELOAD_STEP):
-            step = set(chosen[start : start + self.RELOAD_STEP])
+            step = chosen[start : start + self.RELOAD_STEP]
             with self._reading:
-                fresh = _group(self._ledger.projection_table(step))
-                self._put(step, fresh)
+                rows = list(self._ledger.projection_table(step))
+                if any(r[1] not in self._grounds for r in rows):
+                    self._grounds = self._ledger.projection_grounds()
+                fresh = _group(rows, self._grounds)
+                with self._lock:
+                    for s in step:
+                        self._changed[s] = fresh.get(s, ())
+        if len(self._changed) > self.MERGE_AT:
+            self._merge()
 
-    def _put(self, chosen: set[str], fresh: dict[str, dict[str, tuple[Entry, ...]]]) -> None:
-        with self._lock:
-            for s in chosen:
-                if s in fresh:
-                    self._by_subject[s] = fresh[s]
-                else:
-                    self._by_subject.pop(s, None)
+    def _merge(self) -> None:
+        """The changed subjects into new arrays (built while checks go on, swapped at once)."""
+        with self._reading:
+            with self._lock:
+                changed = dict(self._changed)
+                base = self._base
+            merged = _merged(base, changed, self._grounds)
+            with self._lock:
+                self._base = merged
+                for s, entries in changed.items():
+                    if self._changed.get(s) is entries:
+                        del self._changed[s]
 
     def catch_up(self) -> int:
         """Reload the subjects written since the last look (each write's audit entry names
@@ -109,20 +224,33 @@ class CheckIndex:
         it load everything."""
         seq, touched = self._ledger.changes_since(self._seq)
         if "*" in touched:
-            self.load()
-            return len(self._by_subject)
+            return self.load()
         self.reload(touched)
         with self._lock:
             self._seq = max(self._seq, seq)
         return len(touched)
 
+    def entries(self, subject: str) -> tuple[Entry, ...]:
+        """The subject's entries (none for most subjects)."""
+        found = self._changed.get(subject)
+        if found is not None:
+            return found
+        base = self._base
+        at = base.position(subject)
+        return base.entries(at) if at >= 0 else ()
+
     def decide(self, subject: str, measure: str, on: date) -> dict[str, Any]:
         """The consumer's answer (the rulebook's one decision, :func:`socialcredit.rules.decide`):
         ``deny`` or ``allow``, with reason codes and until when."""
+        return self._decide(subject, measure, on, self.entries(subject))
+
+    def _decide(
+        self, subject: str, measure: str, on: date, entries: tuple[Entry, ...]
+    ) -> dict[str, Any]:
         grounds = [
-            Ground(e.list, e.memorandum, None, None, e.until)
-            for e in self._by_subject.get(subject, {}).get(measure, ())
-            if e.in_force(on)
+            Ground(e.ground.list, e.ground.memorandum, None, None, e.until)
+            for e in entries
+            if measure in e.ground.measures and e.in_force(on)
         ]
         decision, until, reasons = decide(self._kinds[measure].value, grounds)
         return {
@@ -138,8 +266,9 @@ class CheckIndex:
         """:meth:`decide` as JSON, and the decision. A subject with nothing in the index (most
         of them) gets the measure's answer for nobody, made once per measure and day, with the
         subject put in."""
-        if subject in self._by_subject:
-            answer = self.decide(subject, measure, on)
+        entries = self.entries(subject)
+        if entries:
+            answer = self._decide(subject, measure, on, entries)
             return orjson.dumps(answer), answer["decision"]
         parts = self._nobody.get((measure, on))
         if parts is None:
@@ -148,7 +277,7 @@ class CheckIndex:
         return head + orjson.dumps(subject) + tail, decision
 
     def _for_nobody(self, measure: str, on: date) -> tuple[bytes, bytes, str]:
-        answer = self.decide(_NOBODY, measure, on)
+        answer = self._decide(_NOBODY, measure, on, ())
         head, sep, tail = orjson.dumps(answer).partition(orjson.dumps(_NOBODY))
         assert sep and _NOBODY.encode() not in tail
         parts = (head, tail, str(answer["decision"]))
@@ -161,19 +290,35 @@ class CheckIndex:
         """The subjects on a list (on ``list_id``, if given) whose ID starts with ``prefix``,
         sorted: the candidates for the public lists, which then evaluate only these."""
         with self._lock:
-            return sorted(
-                s
-                for s, by_measure in self._by_subject.items()
-                if s.startswith(prefix)
-                and any(
-                    e.list and (list_id is None or e.list == list_id)
-                    for entries in by_measure.values()
-                    for e in entries
-                )
-            )
+            base, changed = self._base, dict(self._changed)
+
+        def listed(g: ProjectionGround) -> bool:
+            return g.list is not None and (list_id is None or g.list == list_id)
+
+        wanted = np.array([listed(g) for g in base.table] or [False], dtype=bool)
+        found: set[str] = set()
+        if len(base.grounds):
+            rows = np.flatnonzero(wanted[base.grounds])
+            at = np.unique(np.searchsorted(base.starts, rows, side="right") - 1)
+            keys = base.keys[at]
+            if prefix:
+                keys = keys[np.char.startswith(keys, prefix.encode("ascii", "replace"))]
+            found.update(k.decode("ascii") for k in keys.tolist())
+        for s, entries in changed.items():
+            if any(listed(e.ground) for e in entries) and s.startswith(prefix):
+                found.add(s)
+            else:
+                found.discard(s)
+        return sorted(found)
 
     def __len__(self) -> int:
-        return len(self._by_subject)
+        """Subjects with an entry."""
+        with self._lock:
+            base, changed = self._base, dict(self._changed)
+        count = len(base)
+        for s, entries in changed.items():
+            count += bool(entries) - (base.position(s) >= 0)
+        return count
 
 
 _NOBODY = "<no subject>"
@@ -181,32 +326,107 @@ _NOBODY = "<no subject>"
 
 
 def _group(
-    rows: Iterable[tuple[str, str, str | None, str | None, Any, Any]],
-) -> dict[str, dict[str, tuple[Entry, ...]]]:
-    """Rows ordered by subject as ``subject -> measure -> entries``. Subjects with the same
-    rows (a bulk import's debtors, decided the same day) share one mapping, and equal entries
-    one object: never changed in place (a reload replaces a subject's mapping), so sharing is
-    safe, and a reload of many alike subjects builds few objects."""
-    out: dict[str, dict[str, tuple[Entry, ...]]] = {}
-    alike: dict[tuple[Any, ...], dict[str, tuple[Entry, ...]]] = {}
-    entries: dict[tuple[Any, ...], Entry] = {}
+    rows: Iterable[tuple[str, int, Any, Any]], grounds: Mapping[int, ProjectionGround]
+) -> dict[str, tuple[Entry, ...]]:
+    """Projection rows ordered by subject as ``subject -> entries``; equal entries are one
+    object (never changed in place), so a reload of many alike subjects builds few objects."""
+    out: dict[str, tuple[Entry, ...]] = {}
+    made: dict[tuple[Any, ...], Entry] = {}
     for subject, group in groupby(rows, key=itemgetter(0)):
-        key = tuple(row[1:] for row in group)
-        by_measure = alike.get(key)
-        if by_measure is None:
-            building: dict[str, list[Entry]] = {}
-            for part in key:
-                entry = entries.get(part)
-                if entry is None:
-                    measure, lst, memo, since, until = part
-                    entry = Entry(measure, lst, memo, as_day(since), as_day(until))
-                    entries[part] = entry
-                building.setdefault(part[0], []).append(entry)
-            by_measure = alike[key] = {m: tuple(v) for m, v in building.items()}
-            if len(alike) > 100_000:  # distinct histories: stop remembering, keep going
-                alike.clear()
-        out[subject] = by_measure
+        entries = []
+        for row in group:
+            key = row[1:]
+            entry = made.get(key)
+            if entry is None:
+                entry = made[key] = Entry(grounds[row[1]], as_day(row[2]), as_day(row[3]))
+            entries.append(entry)
+        out[subject] = tuple(entries)
+        if len(made) > 100_000:  # distinct entries: stop remembering, keep going
+            made.clear()
     return out
+
+
+def _load_base(
+    rows: Iterable[tuple[str, int, Any, Any]], grounds: Mapping[int, ProjectionGround]
+) -> _Base:
+    """Rows ordered by subject, streamed, into arrays (a chunk of rows at a time: the rows
+    are never all Python objects at once)."""
+    table = list(grounds.values())
+    number = {gid: i for i, gid in enumerate(grounds)}
+    if len(table) > np.iinfo(np.uint16).max:
+        raise LedgerError(f"projection: {len(table)} grounds, more than the index holds")
+    parts: list[tuple[np.ndarray[Any, Any], ...]] = []
+    chunk: list[tuple[str, int, Any, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == 100_000:
+            parts.append(_arrays(chunk, number))
+            chunk = []
+    if chunk:
+        parts.append(_arrays(chunk, number))
+    if not parts:
+        return _Base.empty()
+    subjects, ground_no, since, until = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return _from_rows(subjects, ground_no, since, until, table)
+
+
+def _arrays(
+    chunk: Sequence[tuple[str, int, Any, Any]], number: Mapping[int, int]
+) -> tuple[np.ndarray[Any, Any], ...]:
+    subjects = np.array([r[0] for r in chunk], dtype="S18")
+    ground_no = np.array([number[r[1]] for r in chunk], dtype=np.uint16)
+    since = _days([r[2] for r in chunk], _NO_DAY_BEFORE)
+    until = _days([r[3] for r in chunk], _NO_DAY_AFTER)
+    return subjects, ground_no, since, until
+
+
+def _from_rows(
+    subjects: np.ndarray[Any, Any],
+    ground_no: np.ndarray[Any, Any],
+    since: np.ndarray[Any, Any],
+    until: np.ndarray[Any, Any],
+    table: Sequence[ProjectionGround],
+) -> _Base:
+    """Rows sorted by subject (stably: a subject's rows keep their order) into a base."""
+    if len(subjects) and bool((subjects[1:] < subjects[:-1]).any()):
+        order = np.argsort(subjects, kind="stable")
+        subjects, ground_no, since, until = (a[order] for a in (subjects, ground_no, since, until))
+    first = np.ones(len(subjects), dtype=bool)
+    first[1:] = subjects[1:] != subjects[:-1]
+    heads = np.flatnonzero(first)
+    starts = np.append(heads, len(subjects)).astype(np.int64)
+    return _Base(subjects[heads], starts, ground_no, since, until, table)
+
+
+def _merged(
+    base: _Base, changed: Mapping[str, tuple[Entry, ...]], grounds: Mapping[int, ProjectionGround]
+) -> _Base:
+    """``base`` with the changed subjects' entries put in place of theirs."""
+    table = list(base.table)
+    number = {id(g): i for i, g in enumerate(table)}
+    for g in grounds.values():
+        if id(g) not in number:
+            number[id(g)] = len(table)
+            table.append(g)
+    gone = np.array(sorted(changed), dtype="S18")
+    owner = np.repeat(base.keys, np.diff(base.starts))
+    keep = ~np.isin(owner, gone)
+    rows = [(s, e) for s in sorted(changed) for e in changed[s]]
+    for _s, e in rows:  # a ground of an entry made before the grounds were re-read
+        if id(e.ground) not in number:
+            number[id(e.ground)] = len(table)
+            table.append(e.ground)
+    new_subjects = np.array([s for s, _e in rows], dtype="S18")
+    new_grounds = np.array([number[id(e.ground)] for _s, e in rows], dtype=np.uint16)
+    new_since = _days([e.since for _s, e in rows], _NO_DAY_BEFORE)
+    new_until = _days([e.until for _s, e in rows], _NO_DAY_AFTER)
+    return _from_rows(
+        np.concatenate([owner[keep], new_subjects]),
+        np.concatenate([base.grounds[keep], new_grounds]),
+        np.concatenate([base.since[keep], new_since]),
+        np.concatenate([base.until[keep], new_until]),
+        table,
+    )
 
 
 AUDIT_PATIENCE = 5.0

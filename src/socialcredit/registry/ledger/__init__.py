@@ -15,8 +15,10 @@ Tables:
   covers the previous entry's hash, so an edited or deleted entry breaks the chain
   (:meth:`Ledger.verify_audit`).
 - ``subjects``: every subject the ledger has seen, with its kind.
-- ``projection_measures``: the check path's point-lookup table (active measures per subject),
-  the only table whose rows are replaced (per subject) when the subject's facts change.
+- ``projection`` and ``projection_grounds``: the check path's point-lookup table, a row per
+  subject and ground (a list, a memorandum or a record type's own measures, with its period)
+  naming a row of ``projection_grounds`` (the ground's measures, shared by every subject on
+  it); the only table whose rows are replaced (per subject) when the subject's facts change.
 - ``api_keys``: the service's callers (role and principal); only a hash of each secret.
 
 Every database error is translated into :class:`~socialcredit.errors.LedgerError`.

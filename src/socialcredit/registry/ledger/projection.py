@@ -1,9 +1,19 @@
-"""The projection: the check path's table of measures per subject, refreshed from
-the subjects' facts in the transaction that changes them."""
+"""The projection: the check path's table of what each subject is on, refreshed from the
+subjects' facts in the transaction that changes them.
+
+A subject's measures in force come in groups that share a ground (a list through a memorandum,
+or a record type's own measures) and the same days: a listed debtor is under the two dozen
+measures of the memoranda for the same days. The table keeps one row per subject and ground
+(``projection``: subject, ground, since, until) and the grounds once (``projection_grounds``:
+list, memorandum, the measures), so that a listed debtor costs one row, not one per measure.
+:func:`compact` and :func:`expand` are the two directions, and the only place that knows the
+shape."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,10 +23,130 @@ from sqlalchemy.engine import Connection
 from socialcredit.registry.ledger.core import LedgerCore
 from socialcredit.registry.ledger.dialect import _translated
 from socialcredit.registry.ledger.facts import _facts_bulk
-from socialcredit.registry.ledger.schema import t_projection, t_records
-from socialcredit.registry.ledger.util import CHUNK, _chunks, _iso
+from socialcredit.registry.ledger.schema import t_projection, t_projection_grounds, t_records
+from socialcredit.registry.ledger.util import CHUNK, _chunks, _iso, as_day
 from socialcredit.registry.ledger.values import ProjectedMeasure, Projector
 from socialcredit.registry.model import Fact
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionGround:
+    """What puts a subject under ``measures``: ``list`` through ``memorandum`` (both ``None``
+    for a record type's own measures)."""
+
+    list: str | None
+    memorandum: str | None
+    measures: frozenset[str]
+
+    @property
+    def key(self) -> tuple[str | None, str | None, tuple[str, ...]]:
+        return (self.list, self.memorandum, tuple(sorted(self.measures)))
+
+
+def ground_id(ground: ProjectionGround) -> int:
+    """The ground's id: a digest of its content (a signed 64-bit integer), the same in every
+    process, so that rows staged apart and the ledger agree on it."""
+    lst, memo, measures = ground.key
+    text = "\x1f".join((lst or "", memo or "", " ".join(measures))).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
+
+
+CompactRow = tuple[str, int, date | None, date | None]
+"""``(subject, ground id, since, until)``: a row of ``projection``."""
+
+
+def compact(
+    rows: Iterable[tuple[str, str, str | None, str | None, date | None, date | None]],
+) -> tuple[list[CompactRow], dict[int, ProjectionGround]]:
+    """Measure rows ``(subject, measure, list, memorandum, since, until)`` as projection rows
+    and the grounds they use; the rows of one subject may come in any order."""
+    groups: dict[tuple[str, str | None, str | None, date | None, date | None], list[str]] = {}
+    for subject, measure, lst, memo, since, until in rows:
+        groups.setdefault((subject, lst, memo, since, until), []).append(measure)
+    grounds: dict[tuple[str | None, str | None, frozenset[str]], tuple[int, ProjectionGround]] = {}
+    out: list[CompactRow] = []
+    for (subject, lst, memo, since, until), measures in groups.items():
+        key = (lst, memo, frozenset(measures))
+        known = grounds.get(key)
+        if known is None:
+            ground = ProjectionGround(lst, memo, key[2])
+            known = grounds[key] = (ground_id(ground), ground)
+        out.append((subject, known[0], since, until))
+    return out, dict(grounds.values())
+
+
+def expand(
+    rows: Iterable[tuple[str, int, Any, Any]], grounds: Mapping[int, ProjectionGround]
+) -> Iterator[tuple[str, ProjectedMeasure]]:
+    """Projection rows as ``(subject, measure)``, the measures of a subject in order of their
+    ids (as :meth:`ProjectionStore.active_measures` gives them)."""
+    for subject, gid, since, until in rows:
+        ground = grounds[gid]
+        day_since, day_until = as_day(since), as_day(until)
+        for measure in sorted(ground.measures):
+            yield (
+                subject,
+                ProjectedMeasure(measure, ground.list, ground.memorandum, day_since, day_until),
+            )
+
+
+def _ensure_grounds(conn: Connection, grounds: Mapping[int, ProjectionGround]) -> None:
+    """Add the grounds not yet in ``projection_grounds`` (whichever table that name finds on
+    this connection: the ledger's, or an import's staged one)."""
+    if not grounds:
+        return
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO projection_grounds (id, list, memorandum, measures) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT (id) DO NOTHING",
+        [
+            (gid, g.list, g.memorandum, " ".join(sorted(g.measures)))
+            for gid, g in sorted(grounds.items())
+        ],
+    )
+
+
+def _read_grounds(conn: Connection) -> dict[int, ProjectionGround]:
+    rows = conn.execute(
+        sa.select(
+            t_projection_grounds.c.id,
+            t_projection_grounds.c.list,
+            t_projection_grounds.c.memorandum,
+            t_projection_grounds.c.measures,
+        )
+    ).all()
+    return {
+        int(gid): ProjectionGround(lst, memo, frozenset(measures.split()))
+        for gid, lst, memo, measures in rows
+    }
+
+
+def _write_compact(
+    conn: Connection,
+    rows: Sequence[CompactRow],
+    grounds: Mapping[int, ProjectionGround],
+    as_of: date,
+) -> None:
+    _ensure_grounds(conn, grounds)
+    if not rows:
+        return
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    sql = (
+        "INSERT INTO projection (subject, ground, since, until, computed_as_of) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})"
+    )
+    # in index order: each page of the subject index is written once
+    ordered = sorted(rows, key=lambda r: r[0])
+    if sqlite:
+        stamp = as_of.isoformat()
+        items: list[tuple[Any, ...]] = [
+            (s, g, _iso(since), _iso(until), stamp) for s, g, since, until in ordered
+        ]
+    else:
+        items = [(*r, as_of) for r in ordered]
+    for chunk in _chunks(items, 20_000):
+        conn.exec_driver_sql(sql, chunk)
 
 
 def _replace_projection(
@@ -31,60 +161,38 @@ def _replace_projection(
     subjects = [s for s in rows if s not in cleared]
     for chunk in _chunks(subjects, CHUNK):
         conn.execute(t_projection.delete().where(t_projection.c.subject.in_(chunk)))
-    items = [
-        {
-            "subject": s,
-            "measure": m.measure,
-            "list": m.list,
-            "memorandum": m.memorandum,
-            "since": m.since,
-            "until": m.until,
-            "computed_as_of": as_of,
-        }
-        for s, ms in rows.items()
-        for m in ms
-    ]
-    for batch in _chunks(items, 20_000):
-        conn.execute(t_projection.insert(), batch)
+    compacted, grounds = compact(
+        (s, m.measure, m.list, m.memorandum, m.since, m.until) for s, ms in rows.items() for m in ms
+    )
+    _write_compact(conn, compacted, grounds, as_of)
 
 
 class ProjectionStore(LedgerCore):
-    """The projection: the check path's table of measures per subject, refreshed from"""
+    """The projection: what each subject is on, for the check path (see the module)."""
+
+    def projection_grounds(self) -> dict[int, ProjectionGround]:
+        """Every ground by id (few: one per list, memorandum and set of measures in use)."""
+        self._check_ready()
+        with _translated("reading the projection"), self._read() as conn:
+            return _read_grounds(conn)
 
     def projection_rows(
         self, subjects: Iterable[str] | None = None
     ) -> Iterator[tuple[str, ProjectedMeasure]]:
         """``(subject, measure)`` for the given subjects, or for everyone (streamed)."""
-        self._check_ready()
-        cols = (
-            t_projection.c.subject,
-            t_projection.c.measure,
-            t_projection.c.list,
-            t_projection.c.memorandum,
-            t_projection.c.since,
-            t_projection.c.until,
-            t_projection.c.computed_as_of,
-        )
-        chosen = None if subjects is None else sorted(set(subjects))
-        batches = [None] if chosen is None else list(_chunks(chosen, CHUNK))
-        for batch in batches:
-            query = sa.select(*cols).order_by(t_projection.c.subject, t_projection.c.id)
-            if batch is not None:
-                query = query.where(t_projection.c.subject.in_(batch))
-            with _translated("reading the projection"), self._read() as conn:
-                for row in conn.execute(query):
-                    yield row[0], ProjectedMeasure(*row[1:])
+        grounds = self.projection_grounds()
+        return expand(self.projection_table(subjects), grounds)
 
     def projection_table(
         self, subjects: Iterable[str] | None = None
-    ) -> Iterator[tuple[str, str, str | None, str | None, Any, Any]]:
-        """:meth:`projection_rows` as the driver gives them, ordered by subject, streamed:
-        ``(subject, measure, list, memorandum, since, until)`` with the dates as ISO text
-        (SQLite) or dates (PostgreSQL); :func:`as_day` reads either. SQLAlchemy's row
-        processing cost most of a reload (480,000 rows: several seconds)."""
+    ) -> Iterator[tuple[str, int, Any, Any]]:
+        """The projection's rows as the driver gives them, ordered by subject, streamed:
+        ``(subject, ground id, since, until)`` with the dates as ISO text (SQLite) or dates
+        (PostgreSQL); :func:`as_day` reads either, :meth:`projection_grounds` the grounds.
+        SQLAlchemy's row processing would cost most of a reload."""
         self._check_ready()
         ph = self._dialect.mark
-        sql = "SELECT subject, measure, list, memorandum, since, until FROM projection_measures"
+        sql = "SELECT subject, ground, since, until FROM projection"
         order = " ORDER BY subject, id"
         chosen = None if subjects is None else sorted(set(subjects))
         batches: list[Sequence[str] | None] = (
@@ -119,12 +227,11 @@ class ProjectionStore(LedgerCore):
             return self._refresh(conn, set(subjects), project, as_of)
 
     def active_measures(self, subject: str, *, on: date | None = None) -> list[ProjectedMeasure]:
-        """The subject's projected measures; with ``on``, only those in force that day."""
+        """The subject's projected measures, in order of measure; with ``on``, only those in
+        force that day."""
         self._check_ready()
         query = sa.select(
-            t_projection.c.measure,
-            t_projection.c.list,
-            t_projection.c.memorandum,
+            t_projection.c.ground,
             t_projection.c.since,
             t_projection.c.until,
             t_projection.c.computed_as_of,
@@ -135,8 +242,15 @@ class ProjectionStore(LedgerCore):
                 sa.or_(t_projection.c.until.is_(None), t_projection.c.until > on),
             )
         with _translated("reading the projection"), self._read() as conn:
-            rows = conn.execute(query.order_by(t_projection.c.measure, t_projection.c.id)).all()
-        return [ProjectedMeasure(*r) for r in rows]
+            rows = conn.execute(query.order_by(t_projection.c.id)).all()
+            grounds = _read_grounds(conn) if rows else {}
+        out = [
+            ProjectedMeasure(m, g.list, g.memorandum, since, until, as_of)
+            for gid, since, until, as_of in rows
+            for g in (grounds[gid],)
+            for m in sorted(g.measures)
+        ]
+        return sorted(out, key=lambda m: m.measure)
 
     def _insert_projection_rows(
         self,
@@ -144,22 +258,11 @@ class ProjectionStore(LedgerCore):
         rows: Sequence[tuple[str, str, str | None, str | None, date | None, date | None]],
         as_of: date,
     ) -> None:
-        if not rows:
-            return
-        ph = self._dialect.marks(7)
-        sql = (
-            "INSERT INTO projection_measures "
-            f"(subject, measure, list, memorandum, since, until, computed_as_of) VALUES ({ph})"
-        )
-        if self._dialect.sqlite:
-            items: list[tuple[Any, ...]] = [
-                (s, m, li, memo, _iso(since), _iso(until), as_of.isoformat())
-                for s, m, li, memo, since, until in rows
-            ]
-        else:
-            items = [(*r, as_of) for r in rows]
-        for chunk in _chunks(items, 20_000):
-            conn.exec_driver_sql(sql, chunk)
+        """Measure rows ``(subject, measure, list, memorandum, since, until)`` of subjects
+        that have none yet, compacted."""
+        if rows:
+            compacted, grounds = compact(rows)
+            _write_compact(conn, compacted, grounds, as_of)
 
     def _refresh(
         self,

@@ -179,20 +179,34 @@ on."""
 MAX_NAME = 100
 
 
+t_projection_grounds = sa.Table(
+    "projection_grounds",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=False),
+    sa.Column("list", _CODE, nullable=True),
+    sa.Column("memorandum", _CODE, nullable=True),
+    sa.Column("measures", sa.Text(), nullable=False),
+)
+"""What puts a subject under measures: a list (or a record type's own measures, ``list``
+empty) through a memorandum, and the measures it brings, space-separated in order. Few rows
+(one per list, memorandum and set of measures in use); the id is a digest of the content
+(:func:`ground_id`), so that an import staged on its own connection and the ledger agree on
+it without asking each other."""
+
+
 t_projection = sa.Table(
-    "projection_measures",
+    "projection",
     metadata,
     sa.Column("id", _ID, primary_key=True, autoincrement=True),
     sa.Column("subject", _SUBJECT, nullable=False),
-    sa.Column("measure", _CODE, nullable=False),
-    sa.Column("list", _CODE, nullable=True),
-    sa.Column("memorandum", _CODE, nullable=True),
+    sa.Column("ground", _ID, nullable=False),
     sa.Column("since", sa.Date(), nullable=True),
     sa.Column("until", sa.Date(), nullable=True),
     sa.Column("computed_as_of", sa.Date(), nullable=False),
-    sa.Index("ix_projection_measures_subject", "subject"),
-    sa.Index("ix_projection_measures_subject_measure", "subject", "measure"),
+    sa.Index("ix_projection_subject", "subject"),
 )
+"""The check path's table: what each subject is on and from when until when, a row per
+subject and ground (a listed debtor is one row, not one per measure the memoranda bring)."""
 
 
 t_api_keys = sa.Table(
