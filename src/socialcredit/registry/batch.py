@@ -29,11 +29,18 @@ from socialcredit.policy.loader import CatalogIndex, Loaded
 from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.model import EventKind, Fact, Record
 from socialcredit.rules import Rulebook, compile_catalog
-from socialcredit.rules.fold import fold_subjects, record_windows
+from socialcredit.rules.fold import (
+    CHUNK,
+    fold_subjects,
+    fold_subjects_serial,
+    record_windows,
+    record_windows_serial,
+)
 from socialcredit.rules.tables import LICENCE, Folded, Records
 
 __all__ = [
     "EVENT_CODES",
+    "SERIAL_RECORDS",
     "BatchResult",
     "Columns",
     "MeasureRow",
@@ -131,8 +138,22 @@ class BatchResult:
         return {"schemes": schemes, "lists": lists, "measures": measures}
 
 
-def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date) -> BatchResult:
-    """Evaluate every subject in ``cols`` on ``as_of``."""
+SERIAL_RECORDS = 1 << 16
+"""Below this many records the windows are computed on the calling thread (see
+:func:`evaluate_columns`)."""
+
+
+def evaluate_columns(
+    cols: Columns, catalog: Loaded | CatalogIndex, as_of: date, *, parallel: bool | None = None
+) -> BatchResult:
+    """Evaluate every subject in ``cols`` on ``as_of``.
+
+    ``parallel``: fold on Numba's worker threads (:func:`~socialcredit.rules.fold.fold_subjects`)
+    or on the calling thread (:func:`~socialcredit.rules.fold.fold_subjects_serial`, the same
+    kernels); by default in parallel only for more subjects than one parallel task takes
+    (:data:`~socialcredit.rules.fold.CHUNK`) or records than :data:`SERIAL_RECORDS`: waking
+    the workers costs milliseconds on a busy machine, and a filing folds one subject.
+    """
     c = compile_catalog(catalog)
     day0 = to_day(as_of)
     keep = cols.day <= day0
@@ -160,7 +181,11 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     eff_nat = np.empty(n_rec, np.int32)
     repaired = np.empty(n_rec, np.int32)
     performed = np.minimum(firsts[EventKind.fulfilled], firsts[EventKind.creditor_withdrew])
-    record_windows(
+    n = cols.n_subjects
+    if parallel is None:
+        parallel = n > CHUNK or n_rec >= SERIAL_RECORDS
+    windows = record_windows if parallel else record_windows_serial
+    windows(
         c.types, typ, rday, firsts[EventKind.repair_granted], performed, eff_until, eff_nat,
         repaired,
     )  # fmt: skip
@@ -174,7 +199,6 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
         withdrawn=firsts[EventKind.creditor_withdrew],
         repaired=repaired,
     )
-    n = cols.n_subjects
     starts = np.searchsorted(subj, np.arange(n + 1)).astype(np.int64)
     ns = len(c.scheme_ids)
     per_type = np.diff(c.lists.type_start).astype(np.int64) + np.diff(c.orders.type_start)
@@ -195,7 +219,8 @@ def evaluate_columns(cols: Columns, catalog: Loaded | CatalogIndex, as_of: date)
     exhausted = np.zeros((n, ns), np.bool_)
     out = Folded(score, grade, touched, exhausted, m_off, m_list, m_since, m_until, m_scheme,
                  m_count)  # fmt: skip
-    fold_subjects(c.schemes, c.rules, c.lists, c.orders, c.n_types, recs, starts, day0, out)
+    fold = fold_subjects if parallel else fold_subjects_serial
+    fold(c.schemes, c.rules, c.lists, c.orders, c.n_types, recs, starts, day0, out)
     used = np.zeros(total, np.bool_)
     idx = np.repeat(m_off[:-1], m_count) + (
         np.arange(int(m_count.sum())) - np.repeat(np.cumsum(m_count) - m_count, m_count)

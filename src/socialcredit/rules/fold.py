@@ -45,6 +45,8 @@ __all__ = [
     "score_span",
     "stretch",
     "fold_subjects",
+    "fold_subjects_serial",
+    "record_windows_serial",
 ]
 
 I32 = npt.NDArray[np.int32]
@@ -93,8 +95,27 @@ def record_windows(
     natural: I32,
     repaired: I32,
 ) -> None:  # pragma: no cover - compiled
-    """:func:`record_window` for every record."""
+    """:func:`record_window` for every record, in parallel (see :func:`record_windows_serial`)."""
     for r in prange(typ.shape[0]):
+        until[r], natural[r], repaired[r] = record_window(
+            types, typ[r], day[r], granted[r], performed[r]
+        )
+
+
+@njit(cache=True, nogil=True)
+def record_windows_serial(
+    types: Types,
+    typ: I32,
+    day: I32,
+    granted: I32,
+    performed: I32,
+    until: I32,
+    natural: I32,
+    repaired: I32,
+) -> None:  # pragma: no cover - compiled
+    """:func:`record_windows` on the calling thread: for a few records, waking the parallel
+    workers costs far more than the work (milliseconds on a busy machine)."""
+    for r in range(typ.shape[0]):
         until[r], natural[r], repaired[r] = record_window(
             types, typ[r], day[r], granted[r], performed[r]
         )
@@ -484,7 +505,8 @@ def fold_range(
 
 
 CHUNK = 4096
-"""Subjects per parallel task."""
+"""Subjects per parallel task: :func:`fold_subjects` on fewer is :func:`fold_subjects_serial`
+with a thread launch added."""
 
 
 @njit(parallel=True, cache=True)
@@ -504,3 +526,20 @@ def fold_subjects(
     for c in prange((n + CHUNK - 1) // CHUNK):
         fold_range(schemes, rules, lists, orders, nt, recs, starts, day, out, c * CHUNK,
                    min(n, (c + 1) * CHUNK))  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def fold_subjects_serial(
+    schemes: Schemes,
+    rules: Rules,
+    lists: Lists,
+    orders: Orders,
+    nt: int,
+    recs: Records,
+    starts: I64,
+    day: int,
+    out: Folded,
+) -> None:  # pragma: no cover - compiled
+    """:func:`fold_subjects` on the calling thread, for a few subjects (a filing's): the same
+    :func:`fold_range`, without waking the parallel workers."""
+    fold_range(schemes, rules, lists, orders, nt, recs, starts, day, out, 0, starts.shape[0] - 1)
