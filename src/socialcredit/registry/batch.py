@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from socialcredit.daycount import EPOCH_ORDINAL, NEVER, from_day, to_day
+from socialcredit.daycount import NEVER, from_day, to_day
 from socialcredit.policy.loader import CatalogIndex, Loaded
 from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.model import EventKind, Fact, Record
@@ -143,6 +143,83 @@ SERIAL_RECORDS = 1 << 16
 :func:`evaluate_columns`)."""
 
 
+@dataclass(frozen=True)
+class _Measures:
+    """A rulebook's measures by ground, as arrays, built once per rulebook (:func:`_measures`):
+    what a membership of list ``li`` (ground ``li``) or an order ``o`` in force (ground
+    ``n_lists + o``) imposes is rows ``start[g] .. start[g + 1]``; perks are rows of their own.
+    ``key`` is a row's place in the catalog's order (memoranda, then orders, then perks, each
+    with its measures in order): results are ordered by it, then by subject."""
+
+    start: npt.NDArray[np.int64]
+    key: I32
+    measure: npt.NDArray[np.object_]
+    memo: npt.NDArray[np.object_]
+    list: I32
+    order: I32
+    perk_key: I32
+    perk_scheme: I32
+    perk_at_least: F64
+    perk_measure: npt.NDArray[np.object_]
+    role_type: B
+    """Record types that make their subject one for the reference (a legal role)."""
+
+
+_MEASURES: dict[str, _Measures] = {}
+
+
+def _measures(c: Rulebook) -> _Measures:
+    """The rulebook's :class:`_Measures` (cached by its digest, as the rulebook is)."""
+    found = _MEASURES.get(c.digest)
+    if found is not None:
+        return found
+    nl = len(c.list_ids)
+    list_index = {lid: i for i, lid in enumerate(c.list_ids)}
+    by_ground: list[list[tuple[int, str, str | None, int, int]]] = [
+        [] for _ in range(nl + len(c.order_rows))
+    ]
+    key = 0
+    for memo_id, list_id, measures, _reach in c.memoranda:
+        li = list_index[list_id]
+        for measure in measures:
+            by_ground[li].append((key, measure, memo_id, li, -1))
+            key += 1
+    for oi, (_order_id, measures, _reach) in enumerate(c.order_rows):
+        for measure in measures:
+            by_ground[nl + oi].append((key, measure, None, -1, oi))
+            key += 1
+    rows = [row for ground in by_ground for row in ground]
+    scheme_index = {sid: i for i, sid in enumerate(c.scheme_ids)}
+    perks = [
+        (scheme_index[scheme_id], at_least, measure)
+        for scheme_id, at_least, measures in c.perks
+        for measure in measures
+    ]
+
+    def objects(values: Sequence[str | None]) -> npt.NDArray[np.object_]:
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+
+    role_type = np.zeros(max(c.n_types, 1), np.bool_)
+    role_type[[c.type_ids[t] for t in c.role_types if t in c.type_ids]] = True
+    found = _Measures(
+        start=np.cumsum([0] + [len(g) for g in by_ground], dtype=np.int64),
+        key=np.array([r[0] for r in rows], np.int32),
+        measure=objects([r[1] for r in rows]),
+        memo=objects([r[2] for r in rows]),
+        list=np.array([r[3] for r in rows], np.int32),
+        order=np.array([r[4] for r in rows], np.int32),
+        perk_key=np.arange(key, key + len(perks), dtype=np.int32),
+        perk_scheme=np.array([p[0] for p in perks], np.int32),
+        perk_at_least=np.array([p[1] for p in perks], np.float64),
+        perk_measure=objects([p[2] for p in perks]),
+        role_type=role_type,
+    )
+    _MEASURES[c.digest] = found
+    return found
+
+
 def evaluate_columns(
     cols: Columns, catalog: Loaded | CatalogIndex, as_of: date, *, parallel: bool | None = None
 ) -> BatchResult:
@@ -175,7 +252,8 @@ def evaluate_columns(
     for kind in (EventKind.repair_granted, EventKind.fulfilled, EventKind.creditor_withdrew):
         col = np.full(n_rec, NEVER, np.int32)
         sel = happened & (ev_kind == EVENT_CODES[kind])
-        np.minimum.at(col, ev_record[sel], ev_day[sel])
+        if sel.any():
+            np.minimum.at(col, ev_record[sel], ev_day[sel])
         firsts[kind] = col
     eff_until = np.empty(n_rec, np.int32)
     eff_nat = np.empty(n_rec, np.int32)
@@ -228,66 +306,26 @@ def evaluate_columns(
     used[idx] = True
     m_subject = np.repeat(np.arange(n, dtype=np.int32), m_count)
     m_list, m_since, m_until, m_scheme = m_list[used], m_since[used], m_until[used], m_scheme[used]
+
+    # measures: memberships through memoranda, orders in force, and perks from scores
+    x = _measures(c)
+    per = np.diff(x.start)[m_list]  # rows each membership or order in force imposes
+    row_of = np.repeat(np.arange(m_list.size), per)
+    first = np.cumsum(per) - per
+    e = x.start[m_list][row_of] + (np.arange(row_of.size) - first[row_of])
+    hit = touched[:, x.perk_scheme] & (score[:, x.perk_scheme] >= x.perk_at_least)
+    p_subject, p_row = np.nonzero(hit)
+    # memberships are in subject order, and so are perks: a stable sort by key keeps subjects
+    # in order within each (memorandum or order or perk, measure)
+    order = np.argsort(np.concatenate((x.key[e], x.perk_key[p_row])), kind="stable")
+    none = np.full(p_row.size, -1, np.int32)
+    nevers = np.full(p_row.size, NEVER, np.int32)
+    nothing = np.full(p_row.size, None, dtype=object)
+
     nl = len(c.list_ids)
-    is_order = m_list >= nl
-    o_subject, o_order = m_subject[is_order], m_list[is_order] - nl
-    o_since, o_until = m_since[is_order], m_until[is_order]
-    m_subject, m_list = m_subject[~is_order], m_list[~is_order]
-    m_since, m_until, m_scheme = m_since[~is_order], m_until[~is_order], m_scheme[~is_order]
-
-    # measures: memberships through memoranda, and perks from scores
-    list_index = {lid: i for i, lid in enumerate(c.list_ids)}
-    x_subject_l: list[I32] = []
-    x_measure_l: list[npt.NDArray[np.object_]] = []
-    x_until_l: list[I32] = []
-    x_since_l: list[I32] = []
-    x_list_l: list[I32] = []
-    x_memo_l: list[npt.NDArray[np.object_]] = []
-    x_scheme_l: list[I32] = []
-    x_order_l: list[I32] = []
-    for memo_id, list_id, measures, _reach in c.memoranda:
-        sel = np.flatnonzero(m_list == list_index[list_id])
-        for measure in measures:
-            x_subject_l.append(m_subject[sel])
-            x_measure_l.append(np.full(sel.size, measure, dtype=object))
-            x_until_l.append(m_until[sel])
-            x_since_l.append(m_since[sel])
-            x_list_l.append(m_list[sel])
-            x_memo_l.append(np.full(sel.size, memo_id, dtype=object))
-            x_scheme_l.append(np.full(sel.size, -1, np.int32))
-            x_order_l.append(np.full(sel.size, -1, np.int32))
-    for oi, (_order_id, measures, _reach) in enumerate(c.order_rows):
-        sel = np.flatnonzero(o_order == oi)
-        for measure in measures:
-            x_subject_l.append(o_subject[sel])
-            x_measure_l.append(np.full(sel.size, measure, dtype=object))
-            x_until_l.append(o_until[sel])
-            x_since_l.append(o_since[sel])
-            x_list_l.append(np.full(sel.size, -1, np.int32))
-            x_memo_l.append(np.full(sel.size, None, dtype=object))
-            x_scheme_l.append(np.full(sel.size, -1, np.int32))
-            x_order_l.append(np.full(sel.size, oi, np.int32))
-    scheme_index = {sid: i for i, sid in enumerate(c.scheme_ids)}
-    for scheme_id, at_least, measures in c.perks:
-        si = scheme_index[scheme_id]
-        who = np.flatnonzero(touched[:, si] & (score[:, si] >= at_least)).astype(np.int32)
-        for measure in measures:
-            x_subject_l.append(who)
-            x_measure_l.append(np.full(who.size, measure, dtype=object))
-            x_until_l.append(np.full(who.size, NEVER, np.int32))
-            x_since_l.append(np.full(who.size, NEVER, np.int32))
-            x_list_l.append(np.full(who.size, -1, np.int32))
-            x_memo_l.append(np.full(who.size, None, dtype=object))
-            x_scheme_l.append(np.full(who.size, si, np.int32))
-            x_order_l.append(np.full(who.size, -1, np.int32))
-
-    def cat_(xs: Sequence[np.ndarray[Any, Any]], dtype: Any) -> Any:
-        return np.concatenate(xs) if xs else np.zeros(0, dtype)
-
-    role_type_ids = [c.type_ids[t] for t in c.role_types if t in c.type_ids]
+    by_list = m_list < nl
     needs_reference = np.zeros(n, np.bool_)
-    if role_type_ids:
-        needs_reference[subj[np.isin(typ, role_type_ids) & ~voided]] = True
+    needs_reference[subj[x.role_type[typ] & ~voided]] = True
     return BatchResult(
         compiled=c,
         as_of=as_of,
@@ -295,19 +333,19 @@ def evaluate_columns(
         grade=grade,
         touched=touched,
         exhausted=exhausted,
-        m_subject=m_subject,
-        m_list=m_list,
-        m_since=m_since,
-        m_until=m_until,
-        m_scheme=m_scheme,
-        x_subject=cat_(x_subject_l, np.int32),
-        x_measure=cat_(x_measure_l, object),
-        x_until=cat_(x_until_l, np.int32),
-        x_since=cat_(x_since_l, np.int32),
-        x_list=cat_(x_list_l, np.int32),
-        x_memo=cat_(x_memo_l, object),
-        x_scheme=cat_(x_scheme_l, np.int32),
-        x_order=cat_(x_order_l, np.int32),
+        m_subject=m_subject[by_list],
+        m_list=m_list[by_list],
+        m_since=m_since[by_list],
+        m_until=m_until[by_list],
+        m_scheme=m_scheme[by_list],
+        x_subject=np.concatenate((m_subject[row_of], p_subject.astype(np.int32)))[order],
+        x_measure=np.concatenate((x.measure[e], x.perk_measure[p_row]))[order],
+        x_until=np.concatenate((m_until[row_of], nevers))[order],
+        x_since=np.concatenate((m_since[row_of], nevers))[order],
+        x_list=np.concatenate((x.list[e], none))[order],
+        x_memo=np.concatenate((x.memo[e], nothing))[order],
+        x_scheme=np.concatenate((np.full(e.size, -1, np.int32), x.perk_scheme[p_row]))[order],
+        x_order=np.concatenate((x.order[e], none))[order],
         needs_reference=needs_reference,
     )
 
@@ -345,15 +383,29 @@ def columns_from_facts(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class MeasureRow:
-    """One measure in force for a subject: what the check path's projection holds."""
+class MeasureRow(NamedTuple):
+    """One measure in force for a subject: what the check path's projection holds (a named
+    tuple: a batch makes tens of thousands, and a dataclass costs several times as much)."""
 
     measure: str
     list: str | None
     memorandum: str | None
     since: date | None
     until: date | None
+
+
+def _dates(days: I32) -> list[date | None]:
+    """Day numbers as dates (:data:`NEVER`: ``None``), all at once."""
+    as_dates = days.astype("datetime64[D]")
+    as_dates[days >= NEVER] = np.datetime64("NaT")
+    return as_dates.tolist()  # type: ignore[no-any-return]
+
+
+def _list_names(c: Rulebook) -> npt.NDArray[np.object_]:
+    """List ids by index, and ``None`` at index -1 (no list)."""
+    names = np.empty(len(c.list_ids) + 1, dtype=object)
+    names[:-1] = c.list_ids
+    return names
 
 
 def measures_in_force(
@@ -368,26 +420,22 @@ def measures_in_force(
         for s in subjects
     ]
     result = evaluate_columns(columns_from_facts(own, catalog), catalog, as_of)
-    out: dict[str, list[MeasureRow]] = {s: [] for s in subjects}
-    c = result.compiled
-    for i, m, memo, lst, since, until in zip(
-        result.x_subject.tolist(),
-        result.x_measure.tolist(),
-        result.x_memo.tolist(),
-        result.x_list.tolist(),
-        result.x_since.tolist(),
-        result.x_until.tolist(),
-        strict=True,
-    ):
-        out[subjects[i]].append(
-            MeasureRow(
-                m,
-                c.list_ids[lst] if lst >= 0 else None,
-                memo,
-                from_day(since),
-                from_day(until),
-            )
+    by_subject = np.argsort(result.x_subject, kind="stable")  # each one's in catalog order
+    bounds = np.searchsorted(result.x_subject[by_subject], np.arange(len(subjects) + 1)).tolist()
+    rows = list(
+        map(
+            MeasureRow._make,
+            zip(
+                result.x_measure[by_subject].tolist(),
+                _list_names(result.compiled)[result.x_list[by_subject]].tolist(),
+                result.x_memo[by_subject].tolist(),
+                _dates(result.x_since[by_subject]),
+                _dates(result.x_until[by_subject]),
+                strict=True,
+            ),
         )
+    )
+    out = {s: rows[bounds[i] : bounds[i + 1]] for i, s in enumerate(subjects)}
     for i in np.flatnonzero(result.needs_reference).tolist():
         subject = subjects[i]
         profile = evaluate(facts_by_subject[subject], catalog, as_of, subject=subject)
@@ -428,23 +476,14 @@ def measures_from_rows(
         n_subjects=len(names),
     )
     result = evaluate_columns(cols, catalog, as_of)
-    lists = [*c.list_ids, None]
-    return [
-        (
-            str(names[i]),
-            measure,
-            lists[li],
-            memo,
-            None if since >= NEVER else date.fromordinal(since + EPOCH_ORDINAL),
-            None if until >= NEVER else date.fromordinal(until + EPOCH_ORDINAL),
-        )
-        for i, measure, memo, li, since, until in zip(
-            result.x_subject.tolist(),
+    return list(
+        zip(
+            map(str, names[result.x_subject].tolist()),
             result.x_measure.tolist(),
+            _list_names(c)[result.x_list].tolist(),
             result.x_memo.tolist(),
-            result.x_list.tolist(),
-            result.x_since.tolist(),
-            result.x_until.tolist(),
+            _dates(result.x_since),
+            _dates(result.x_until),
             strict=True,
         )
-    ]
+    )
