@@ -185,6 +185,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def index_figures(db: Path) -> dict[str, float]:
+    """The server's check index loaded in this process: how long, and its arrays' bytes per
+    subject with measures (the server's whole resident size is printed with each run)."""
+    from socialcredit.service.state import CheckIndex
+
+    with Ledger.open(str(db)) as ledger:
+        index = CheckIndex(ledger, registry_catalog())
+        began = time.perf_counter()
+        subjects = index.load()
+        load_s = time.perf_counter() - began
+    per = index.nbytes / max(subjects, 1)
+    print(
+        f"check index: {subjects:,} subjects with measures loaded in {load_s:.1f} s, "
+        f"{index.nbytes / 2**20:,.1f} MiB of arrays ({per:.0f} B per subject)",
+        flush=True,
+    )
+    return {"load_s": load_s, "bytes_per_subject": per, "subjects": float(subjects)}
+
+
 def import_at(db: Path) -> float:
     """When the newest import's audit entry was written (epoch seconds)."""
     conn = sqlite3.connect(db)
@@ -309,6 +328,7 @@ def main(argv: list[str] | None = None) -> None:
                 token = ledger.create_key(role="consumer", principal="transport", actor="bench")
             fresh.write_text(token, encoding="ascii")
         token = fresh.read_text(encoding="ascii")
+        index = index_figures(db)
         offset = args.subjects
         with Ledger.open(str(db)) as ledger:
             offset += ledger.count_records() - args.subjects  # imports of earlier runs kept
@@ -336,6 +356,12 @@ def main(argv: list[str] | None = None) -> None:
         figures.append(Figure("visibility", f"{size:,} imported: visible after", med, "s",
                               higher_is_better=False, runs=values, size=label,
                               note="goal <= 2 s"))  # fmt: skip
+    figures.append(Figure("index", "check index load (in process)", index["load_s"], "s",
+                          higher_is_better=False, size=label, note="goal <= 10 s at 10 million "
+                          "subjects with measures"))  # fmt: skip
+    figures.append(Figure("index", "check index bytes per subject with measures",
+                          index["bytes_per_subject"], "B", higher_is_better=False, size=label,
+                          note="goal <= 100 B"))  # fmt: skip
     startup = statistics.median(r["startup"] for rs in results.values() for r in rs)
     figures.append(Figure("visibility", "server start-up", startup, "s", higher_is_better=False,
                           size=label))  # fmt: skip

@@ -43,6 +43,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from socialcredit.errors import InputError, LedgerError
 from socialcredit.registry import subjects
 from socialcredit.registry.ledger import ApiKey, text_problem
+from socialcredit.service.errors import Stale
 from socialcredit.service.limits import DEFAULT_LIMITS, Limits
 from socialcredit.service.registry import Registry
 
@@ -73,7 +74,15 @@ def answer_check(
     reg: Registry, key: ApiKey, subject_id: str, measure: str, purpose: str
 ) -> tuple[bytes, int]:
     """The check's JSON, and the ticket of its entry in the audit log: the answer may go out
-    once the entry is durable (:meth:`AuditBuffer.when_durable`), not before."""
+    once the entry is durable (:meth:`AuditBuffer.when_durable`), not before. Refused
+    (:class:`Stale`) when this server's view of the subject is older than the bound."""
+    age = reg.checks.age(subject_id)
+    if age > reg.checks.MAX_AGE:
+        raise Stale(
+            f"freshness: this server last saw the registry's writes about this subject "
+            f"{age:.1f} s ago, more than the {reg.checks.MAX_AGE:g} s it answers within; "
+            "nothing was disclosed: try again"
+        )
     body, decision = reg.checks.answer(subject_id, measure, reg.today())
     ticket = reg.audit.add_row((f"consumer:{key.key_id}", f"check {measure}", subject_id,
                                 purpose or DEFAULT_PURPOSE, _DETAIL[decision]))  # fmt: skip
@@ -116,6 +125,8 @@ class FastCheck:
             subject_id, _ = subjects.validate(subject, field="subject")
         except InputError:
             return None
+        if not reg.checks.fresh(subject_id):
+            return None  # the route refuses it, naming why
         return answer_check(reg, key, subject_id, measure, purpose)
 
 

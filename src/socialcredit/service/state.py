@@ -153,7 +153,15 @@ class CheckIndex:
     MERGE_AT = 200_000
     """Subjects changed since the last load or merge before they are merged into the arrays."""
 
-    def __init__(self, ledger: Ledger, catalog: Loaded) -> None:
+    MAX_AGE = 5.0
+    """Seconds: no check is answered from a state older than this. A subject's state is as
+    old as the last look for writes that has been applied to it (the poller looks every
+    0.25 s); past the bound (a poller stuck on a lost database, a reload still under way
+    for the subjects an import wrote) the subject's checks are refused (:meth:`age`)."""
+
+    def __init__(
+        self, ledger: Ledger, catalog: Loaded, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._ledger = ledger
         self._kinds = {mid: m.kind for mid, m in catalog.index.measures.items()}
         self._base = _Base.empty()
@@ -163,10 +171,19 @@ class CheckIndex:
         self._lock = threading.Lock()
         self._reading = threading.Lock()
         self._nobody: dict[tuple[str, date], tuple[bytes, bytes, str]] = {}
+        self._clock = clock
+        self._as_of = float("-inf")
+        """Every write committed before this moment (``clock``) is in the index, except
+        those of the subjects in ``_pending``."""
+        self._pending: set[str] = set()
+        """Subjects a look found written whose reload has not finished yet."""
+        self._pending_as_of = float("-inf")
+        """What ``_as_of`` is for the subjects in ``_pending``."""
 
     def load(self) -> int:
         """Everything, from scratch; returns how many subjects have a measure."""
         with self._reading:
+            looked = self._clock()
             seq = self._ledger.last_audit_seq()
             grounds = self._ledger.projection_grounds()
             base = _load_base(self._ledger.projection_table(), grounds)
@@ -175,7 +192,20 @@ class CheckIndex:
                 self._base = base
                 self._changed = {}
                 self._seq = max(self._seq, seq)
+                self._as_of = looked
+                self._pending = set()
         return len(base)
+
+    def age(self, subject: str) -> float:
+        """Seconds since the moment up to which every write about ``subject`` is known to be
+        in the index (``inf`` before the first load)."""
+        with self._lock:
+            as_of = self._pending_as_of if subject in self._pending else self._as_of
+        return self._clock() - as_of
+
+    def fresh(self, subject: str) -> bool:
+        """Whether a check about ``subject`` may be answered (:attr:`MAX_AGE`)."""
+        return self.age(subject) <= self.MAX_AGE
 
     @property
     def nbytes(self) -> int:
@@ -202,6 +232,7 @@ class CheckIndex:
                 with self._lock:
                     for s in step:
                         self._changed[s] = fresh.get(s, ())
+                    self._pending.difference_update(step)
         if len(self._changed) > self.MERGE_AT:
             self._merge()
 
@@ -222,9 +253,17 @@ class CheckIndex:
         """Reload the subjects written since the last look (each write's audit entry names
         them); returns how many. Only a write from before writes named their subjects makes
         it load everything."""
+        looked = self._clock()
         seq, touched = self._ledger.changes_since(self._seq)
         if "*" in touched:
             return self.load()
+        with self._lock:
+            # the subjects this look found are as old as the look before it until reloaded
+            # (those of a look that failed half-way, older still); the others are as of now
+            if not self._pending:
+                self._pending_as_of = self._as_of
+            self._pending.update(touched)
+            self._as_of = looked
         self.reload(touched)
         with self._lock:
             self._seq = max(self._seq, seq)
