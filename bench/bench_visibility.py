@@ -186,22 +186,32 @@ def free_port() -> int:
 
 
 def index_figures(db: Path) -> dict[str, float]:
-    """The server's check index loaded in this process: how long, and its arrays' bytes per
-    subject with measures (the server's whole resident size is printed with each run)."""
+    """The server's check index loaded in this process, from the projection and from the
+    snapshot kept beside the database (``<db>-checkindex``, written by the first load): how
+    long each takes, and the arrays' bytes per subject with measures (the server's whole
+    resident size is printed with each run)."""
     from socialcredit.service.state import CheckIndex
 
+    catalog = registry_catalog()
     with Ledger.open(str(db)) as ledger:
-        index = CheckIndex(ledger, registry_catalog())
+        index = CheckIndex(ledger, catalog, snapshot=None)
         began = time.perf_counter()
         subjects = index.load()
         load_s = time.perf_counter() - began
+        CheckIndex(ledger, catalog).load()  # writes the snapshot if there is none
+        kept = CheckIndex(ledger, catalog)
+        began = time.perf_counter()
+        kept.load()
+        snapshot_s = time.perf_counter() - began
     per = index.nbytes / max(subjects, 1)
     print(
-        f"check index: {subjects:,} subjects with measures loaded in {load_s:.1f} s, "
-        f"{index.nbytes / 2**20:,.1f} MiB of arrays ({per:.0f} B per subject)",
+        f"check index: {subjects:,} subjects with measures loaded in {load_s:.1f} s from the "
+        f"projection, {snapshot_s:.2f} s from the snapshot; {index.nbytes / 2**20:,.1f} MiB "
+        f"of arrays ({per:.0f} B per subject)",
         flush=True,
     )
-    return {"load_s": load_s, "bytes_per_subject": per, "subjects": float(subjects)}
+    return {"load_s": load_s, "snapshot_s": snapshot_s, "bytes_per_subject": per,
+            "subjects": float(subjects)}  # fmt: skip
 
 
 def import_at(db: Path) -> float:
@@ -356,9 +366,11 @@ def main(argv: list[str] | None = None) -> None:
         figures.append(Figure("visibility", f"{size:,} imported: visible after", med, "s",
                               higher_is_better=False, runs=values, size=label,
                               note="goal <= 2 s"))  # fmt: skip
-    figures.append(Figure("index", "check index load (in process)", index["load_s"], "s",
-                          higher_is_better=False, size=label, note="goal <= 10 s at 10 million "
-                          "subjects with measures"))  # fmt: skip
+    figures.append(Figure("index", "check index load from the projection (in process)",
+                          index["load_s"], "s", higher_is_better=False, size=label))  # fmt: skip
+    figures.append(Figure("index", "check index load from its snapshot (in process)",
+                          index["snapshot_s"], "s", higher_is_better=False, size=label,
+                          note="goal: start-up <= 10 s at 10 million with measures"))  # fmt: skip
     figures.append(Figure("index", "check index bytes per subject with measures",
                           index["bytes_per_subject"], "B", higher_is_better=False, size=label,
                           note="goal <= 100 B"))  # fmt: skip

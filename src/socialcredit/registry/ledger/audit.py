@@ -415,6 +415,16 @@ class AuditLog(LedgerCore):
             touched.add("*")  # written before writes named their subjects: reload everything
         return int(last), touched
 
+    def audit_hash(self, seq: int) -> str | None:
+        """The hash of audit entry ``seq`` (``None`` if there is none): with the seq, it names
+        a point in this ledger's history that no other history shares."""
+        self._check_ready()
+        with _translated("reading the audit log"), self._read() as conn:
+            value = conn.execute(
+                sa.select(t_audit_log.c.hash).where(t_audit_log.c.seq == seq)
+            ).scalar_one_or_none()
+        return None if value is None else str(value)
+
     def last_audit_seq(self) -> int:
         self._check_ready()
         with _translated("reading the audit log"), self._read() as conn:
