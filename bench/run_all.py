@@ -34,6 +34,7 @@ BENCHMARKS = {
     "sim": "bench_sim.py",
     "regimes": "bench_regimes.py",
     "checks": "bench_checks.py",
+    "visibility": "bench_visibility.py",
 }
 
 
