@@ -127,3 +127,27 @@ def test_array_files_round_trip(tmp_path: Path) -> None:
         assert "not an array file" in str(exc)
     else:
         raise AssertionError("a file of another kind was read")
+
+
+def test_a_merge_is_kept_for_the_next_start(tmp_path: Path, service_catalog: Loaded) -> None:
+    db = tmp_path / "r.db"
+    people = [person_id(n) for n in range(30)]
+    with Ledger.open(f"sqlite:///{db}") as ledger:
+        ledger.init()
+        _file(ledger, service_catalog, people[:5], "before")
+        index = CheckIndex(ledger, service_catalog)
+        index.MERGE_AT = 10  # type: ignore[misc]
+        index.load()
+        _file(ledger, service_catalog, people[5:], "after")
+        index.catch_up()  # 25 subjects changed: merged, and the merge written beside
+        assert len(index._changed) == 0
+        with index._saving:  # the snapshot's writer is done
+            pass
+        again = CheckIndex(ledger, service_catalog, snapshot=Path(f"{db}-checkindex"))
+        arrays, meta = arrayfile.read(Path(f"{db}-checkindex"))
+        assert meta["subjects"] == 30
+        again.load()
+        assert isinstance(again._base.keys, np.memmap)
+        assert _everything(again, people) == _everything(
+            _fresh_load(ledger, service_catalog), people
+        )

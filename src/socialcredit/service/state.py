@@ -199,6 +199,7 @@ class CheckIndex:
         """Subjects a look found written whose reload has not finished yet."""
         self._pending_as_of = float("-inf")
         """What ``_as_of`` is for the subjects in ``_pending``."""
+        self._saving = threading.Lock()
 
     def load(self, *, from_snapshot: bool = True) -> int:
         """Everything; returns how many subjects have a measure. From the snapshot, if there
@@ -351,7 +352,17 @@ class CheckIndex:
                 for s, entries in changed.items():
                     if self._changed.get(s) is entries:
                         del self._changed[s]
-        self._save(merged, seq)
+        # written beside (hundreds of megabytes at national size): a merge may come at the
+        # end of a filing's own reload, which should not wait for it; one at a time
+        if self._saving.acquire(blocking=False):
+
+            def save() -> None:
+                try:
+                    self._save(merged, seq)
+                finally:
+                    self._saving.release()
+
+            threading.Thread(target=save, name="check-index-snapshot", daemon=True).start()
 
     def catch_up(self) -> int:
         """Reload the subjects written since the last look (each write's audit entry names
