@@ -145,22 +145,25 @@ SERIAL_RECORDS = 1 << 16
 
 @dataclass(frozen=True)
 class _Measures:
-    """A rulebook's measures by ground, as arrays, built once per rulebook (:func:`_measures`):
-    what a membership of list ``li`` (ground ``li``) or an order ``o`` in force (ground
-    ``n_lists + o``) imposes is rows ``start[g] .. start[g + 1]``; perks are rows of their own.
-    ``key`` is a row's place in the catalog's order (memoranda, then orders, then perks, each
-    with its measures in order): results are ordered by it, then by subject."""
+    """A rulebook's measure rows as arrays, built once per rulebook (:func:`_measures`).
 
-    start: npt.NDArray[np.int64]
-    key: I32
+    Row ``k`` is the ``k``-th (memorandum or order or perk, measure) pair in catalog order
+    (memoranda, then orders, then perks, each with its measures in order); results are ordered
+    by it, then by subject. Each row has a ground: a membership of list ``li`` (ground ``li``),
+    an order ``o`` in force (ground ``n_lists + o``), or perk ``p``'s threshold reached
+    (ground ``n_lists + n_orders + p``)."""
+
+    ground: npt.NDArray[np.int64]
     measure: npt.NDArray[np.object_]
     memo: npt.NDArray[np.object_]
     list: I32
     order: I32
-    perk_key: I32
+    scheme: I32
+    """The perk's scheme; -1 for a row of a memorandum or an order."""
+    n_grounds: int
     perk_scheme: I32
     perk_at_least: F64
-    perk_measure: npt.NDArray[np.object_]
+    """Per perk."""
     role_type: B
     """Record types that make their subject one for the reference (a legal role)."""
 
@@ -173,28 +176,19 @@ def _measures(c: Rulebook) -> _Measures:
     found = _MEASURES.get(c.digest)
     if found is not None:
         return found
-    nl = len(c.list_ids)
+    nl, no = len(c.list_ids), len(c.order_rows)
     list_index = {lid: i for i, lid in enumerate(c.list_ids)}
-    by_ground: list[list[tuple[int, str, str | None, int, int]]] = [
-        [] for _ in range(nl + len(c.order_rows))
-    ]
-    key = 0
+    scheme_index = {sid: i for i, sid in enumerate(c.scheme_ids)}
+    # ground, measure, memorandum, list, order, scheme
+    rows: list[tuple[int, str, str | None, int, int, int]] = []
     for memo_id, list_id, measures, _reach in c.memoranda:
         li = list_index[list_id]
-        for measure in measures:
-            by_ground[li].append((key, measure, memo_id, li, -1))
-            key += 1
+        rows += [(li, measure, memo_id, li, -1, -1) for measure in measures]
     for oi, (_order_id, measures, _reach) in enumerate(c.order_rows):
-        for measure in measures:
-            by_ground[nl + oi].append((key, measure, None, -1, oi))
-            key += 1
-    rows = [row for ground in by_ground for row in ground]
-    scheme_index = {sid: i for i, sid in enumerate(c.scheme_ids)}
-    perks = [
-        (scheme_index[scheme_id], at_least, measure)
-        for scheme_id, at_least, measures in c.perks
-        for measure in measures
-    ]
+        rows += [(nl + oi, measure, None, -1, oi, -1) for measure in measures]
+    for pi, (scheme_id, _at_least, measures) in enumerate(c.perks):
+        si = scheme_index[scheme_id]
+        rows += [(nl + no + pi, measure, None, -1, -1, si) for measure in measures]
 
     def objects(values: Sequence[str | None]) -> npt.NDArray[np.object_]:
         out = np.empty(len(values), dtype=object)
@@ -204,16 +198,15 @@ def _measures(c: Rulebook) -> _Measures:
     role_type = np.zeros(max(c.n_types, 1), np.bool_)
     role_type[[c.type_ids[t] for t in c.role_types if t in c.type_ids]] = True
     found = _Measures(
-        start=np.cumsum([0] + [len(g) for g in by_ground], dtype=np.int64),
-        key=np.array([r[0] for r in rows], np.int32),
+        ground=np.array([r[0] for r in rows], np.int64),
         measure=objects([r[1] for r in rows]),
         memo=objects([r[2] for r in rows]),
         list=np.array([r[3] for r in rows], np.int32),
         order=np.array([r[4] for r in rows], np.int32),
-        perk_key=np.arange(key, key + len(perks), dtype=np.int32),
-        perk_scheme=np.array([p[0] for p in perks], np.int32),
-        perk_at_least=np.array([p[1] for p in perks], np.float64),
-        perk_measure=objects([p[2] for p in perks]),
+        scheme=np.array([r[5] for r in rows], np.int32),
+        n_grounds=nl + no + len(c.perks),
+        perk_scheme=np.array([scheme_index[p.scheme] for p in c.perks], np.int32),
+        perk_at_least=np.array([p.at_least for p in c.perks], np.float64),
         role_type=role_type,
     )
     _MEASURES[c.digest] = found
@@ -307,20 +300,22 @@ def evaluate_columns(
     m_subject = np.repeat(np.arange(n, dtype=np.int32), m_count)
     m_list, m_since, m_until, m_scheme = m_list[used], m_since[used], m_until[used], m_scheme[used]
 
-    # measures: memberships through memoranda, orders in force, and perks from scores
+    # measures: memberships through memoranda, orders in force, and perks from scores; each
+    # ground's subjects in order, then each measure row takes those of its ground
     x = _measures(c)
-    per = np.diff(x.start)[m_list]  # rows each membership or order in force imposes
-    row_of = np.repeat(np.arange(m_list.size), per)
-    first = np.cumsum(per) - per
-    e = x.start[m_list][row_of] + (np.arange(row_of.size) - first[row_of])
     hit = touched[:, x.perk_scheme] & (score[:, x.perk_scheme] >= x.perk_at_least)
-    p_subject, p_row = np.nonzero(hit)
-    # memberships are in subject order, and so are perks: a stable sort by key keeps subjects
-    # in order within each (memorandum or order or perk, measure)
-    order = np.argsort(np.concatenate((x.key[e], x.perk_key[p_row])), kind="stable")
-    none = np.full(p_row.size, -1, np.int32)
-    nevers = np.full(p_row.size, NEVER, np.int32)
-    nothing = np.full(p_row.size, None, dtype=object)
+    p_subject, p_perk = np.nonzero(hit)
+    nevers = np.full(p_subject.size, NEVER, np.int32)
+    ground = np.concatenate((m_list, len(c.list_ids) + len(c.order_rows) + p_perk))
+    g_subject = np.concatenate((m_subject, p_subject.astype(np.int32)))
+    g_since = np.concatenate((m_since, nevers))
+    g_until = np.concatenate((m_until, nevers))
+    small = x.n_grounds <= 1 << 16  # a radix sort
+    by_ground = np.argsort(ground.astype(np.uint16) if small else ground, kind="stable")
+    count = np.bincount(ground, minlength=x.n_grounds)
+    sizes = count[x.ground]
+    skip = np.repeat((np.cumsum(count) - count)[x.ground] - (np.cumsum(sizes) - sizes), sizes)
+    which = by_ground[skip + np.arange(skip.size)]
 
     nl = len(c.list_ids)
     by_list = m_list < nl
@@ -338,14 +333,14 @@ def evaluate_columns(
         m_since=m_since[by_list],
         m_until=m_until[by_list],
         m_scheme=m_scheme[by_list],
-        x_subject=np.concatenate((m_subject[row_of], p_subject.astype(np.int32)))[order],
-        x_measure=np.concatenate((x.measure[e], x.perk_measure[p_row]))[order],
-        x_until=np.concatenate((m_until[row_of], nevers))[order],
-        x_since=np.concatenate((m_since[row_of], nevers))[order],
-        x_list=np.concatenate((x.list[e], none))[order],
-        x_memo=np.concatenate((x.memo[e], nothing))[order],
-        x_scheme=np.concatenate((np.full(e.size, -1, np.int32), x.perk_scheme[p_row]))[order],
-        x_order=np.concatenate((x.order[e], none))[order],
+        x_subject=g_subject[which],
+        x_measure=np.repeat(x.measure, sizes),
+        x_until=g_until[which],
+        x_since=g_since[which],
+        x_list=np.repeat(x.list, sizes),
+        x_memo=np.repeat(x.memo, sizes),
+        x_scheme=np.repeat(x.scheme, sizes),
+        x_order=np.repeat(x.order, sizes),
         needs_reference=needs_reference,
     )
 
