@@ -30,6 +30,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 BENCHMARKS = {
     "evaluate": "bench_evaluate.py",
+    "fold": "bench_fold.py",
     "import": "bench_import.py",
     "sim": "bench_sim.py",
     "regimes": "bench_regimes.py",

@@ -1,6 +1,6 @@
-"""The visibility benchmark (a registry, a server, an import in another process, checks until
-the imported debtors are denied) still runs at its smoke size and still produces its figures;
-it measures nothing here."""
+"""The registry's benchmarks added since test_smoke.py (the visibility of an import to checks:
+a registry, a server, an import in another process; the projector's cost per call) still run
+at their smoke size and still produce their figures; nothing is measured here."""
 
 from __future__ import annotations
 
@@ -24,3 +24,15 @@ def test_visibility(tmp_path: Path) -> None:
     # a listed subject's arrays: its key (18 bytes), where its entries start (8), and per
     # entry a ground number and two days (10)
     assert 26 <= figures["check index bytes per subject with measures"][0]["value"] <= 100
+
+
+def test_fold(tmp_path: Path) -> None:
+    figures = by_figure(run_bench("bench_fold.py", out=tmp_path / "f.json"))
+    assert set(figures) == {
+        "projector, one subject",
+        "projector, one subject apart",
+        "projector, batch",
+    }
+    for found in figures.values():
+        assert math.isfinite(found[0]["value"]) and found[0]["value"] > 0
+        assert found[0]["unit"] == "ms"
