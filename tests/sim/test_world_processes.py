@@ -42,11 +42,12 @@ def test_the_world_has_the_new_processes_and_services() -> None:
         assert tier.uses_per_year["public_procurement"] == 0.0  # persons do not tender
     for name in NEW_PROCESSES:
         assert w.processes[name].organisations > 0, name
-    # organisations only: a person's rate is a millionth of an organisation's
+    # organisations only: a person's rate is a millionth of an organisation's, and no person
+    # does it; an organisation's is a share of organisations a year
     for name in ORGANISATIONS_ONLY:
         p = w.processes[name]
-        assert p.organisations == 1_000_000.0
-        assert all(p.rate_in(y) * 1.41e9 < 100 for y in range(2013, 2026)), name
+        assert p.organisations == 1_000_000.0 and not p.persons
+        assert all(p.rate_in(y) * p.organisations < 1 for y in range(2013, 2026)), name
     # sourced: 39,593 serious environmental cases in 2017, about 42.3 million organisations
     serious = w.processes["environmental_serious"]
     orgs = 1.41e9 * 0.03
