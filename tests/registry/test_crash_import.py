@@ -21,6 +21,8 @@ from pathlib import Path
 import orjson
 
 from socialcredit.policy.loader import Loaded
+from socialcredit.registry.catalogs import activate
+from socialcredit.registry.config import FIRST_DAY
 from socialcredit.registry.importing import import_file
 from socialcredit.registry.ledger import Ledger
 
@@ -59,13 +61,14 @@ def test_sigkill_mid_import_leaves_all_or_nothing(
     _write_file(source, ids.person)  # type: ignore[attr-defined]
     with Ledger.open(str(db)) as ledger:
         ledger.init()
+        activate(ledger, str(DATA / "registry.toml"), on=FIRST_DAY, actor="test")
     # closing the last connection checkpoints: the WAL is empty before the import starts
     assert not wal.exists() or wal.stat().st_size == 0
 
     code = (
         "from socialcredit.cli import main; "
         f"main(['records', 'import', {str(source)!r}, '--db', {str(db)!r}, "
-        f"'--catalog', {str(DATA / 'registry.toml')!r}, '--as-of', {AS_OF.isoformat()!r}])"
+        f"'--as-of', {AS_OF.isoformat()!r}])"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code],

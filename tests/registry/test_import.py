@@ -310,12 +310,25 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def _activate(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    """The test catalog in force, as an operator puts a custom catalog in force."""
+    code, _, err = cli(capsys, "catalog", "activate", str(DATA / "registry.toml"), "--from",
+                       "1949-10-01", "--db", db)  # fmt: skip
+    assert code == 0, err
+
+
+def _init(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    assert cli(capsys, "db", "init", "--no-catalogs", "--db", db)[0] == 0
+    _activate(capsys, db)
+
+
 def test_cli_db_init_and_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "cli.db")
-    code, out, _ = cli(capsys, "db", "init", "--db", db)
+    code, out, _ = cli(capsys, "db", "init", "--no-catalogs", "--db", db)
     assert code == 0 and "database ready: sqlite:///" in out
+    _activate(capsys, db)
     path = jsonl(tmp_path / "in.jsonl", [rec(i) for i in range(3)])
-    args = ["--db", db, "--catalog", str(DATA / "registry.toml"), "--as-of", "2024-06-01"]
+    args = ["--db", db, "--as-of", "2024-06-01"]
     code, out, err = cli(capsys, "records", "import", str(path), *args)
     assert code == 0, err
     assert "imported 3 record(s), skipped 0 already present" in out
@@ -326,11 +339,11 @@ def test_cli_db_init_and_import(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_cli_reports_every_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "cli.db")
-    cli(capsys, "db", "init", "--db", db)
+    _init(capsys, db)
     path = jsonl(
         tmp_path / "in.jsonl", [rec(1), rec(2, subject="x"), b"garbage", rec(4, authority="z")]
     )
-    args = ["--db", db, "--catalog", str(DATA / "registry.toml"), "--as-of", "2024-06-01"]
+    args = ["--db", db, "--as-of", "2024-06-01"]
     code, out, err = cli(capsys, "records", "import", str(path), *args)
     assert code == 2
     assert "3 bad line(s), nothing imported" in err
@@ -347,7 +360,8 @@ def test_cli_reports_every_bad_line(tmp_path: Path, capsys: pytest.CaptureFixtur
         ("binary.bin", b"\x00\xff" * 50, ["--format", "csv"], "binary"),
         ("data.xml", b"<x/>", [], "--format"),
         ("ok.jsonl", b"{}", ["--as-of", "yesterday"], "as-of"),
-        ("ok.jsonl", b"{}", ["--catalog", "no-such-catalog"], "no such catalog"),
+        ("ok.jsonl", b"{}", ["--dry-run", "--catalog", "no-such-catalog"], "no such catalog"),
+        ("ok.jsonl", b"{}", ["--catalog", str(DATA / "registry.toml")], "dry runs only"),
     ],
 )
 def test_cli_garbage_never_shows_a_traceback(
@@ -359,11 +373,11 @@ def test_cli_garbage_never_shows_a_traceback(
     message: str,
 ) -> None:
     db = str(tmp_path / "cli.db")
-    cli(capsys, "db", "init", "--db", db)
+    _init(capsys, db)
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)
-    args = ["--db", db, "--catalog", str(DATA / "registry.toml"), *extra]
+    args = ["--db", db, *extra]
     code, out, err = cli(capsys, "records", "import", str(path), *args)
     assert code == 2
     assert message in err
@@ -375,7 +389,7 @@ def test_cli_import_into_uninitialised_database(
 ) -> None:
     path = jsonl(tmp_path / "in.jsonl", [rec(1)])
     db = str(tmp_path / "fresh.db")
-    args = ["--db", db, "--catalog", str(DATA / "registry.toml"), "--as-of", "2024-06-01"]
+    args = ["--db", db, "--as-of", "2024-06-01"]
     code, _, err = cli(capsys, "records", "import", str(path), *args)
     assert code == 2
     assert "socialcredit db init" in err

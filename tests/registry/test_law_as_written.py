@@ -234,7 +234,7 @@ def test_records_import_refuses_the_whole_file_when_one_line_is_excluded(
     ]  # fmt: skip
     path = tmp_path / "in.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(x) for x in lines))
-    args = ["--db", str(db), "--catalog", "court-dishonest-debtors", "--as-of", "2026-06-01"]
+    args = ["--db", str(db), "--as-of", "2026-06-01"]
 
     def cli(*argv: str) -> tuple[int, str]:
         try:
@@ -244,7 +244,9 @@ def test_records_import_refuses_the_whole_file_when_one_line_is_excluded(
             code = exc.code if isinstance(exc.code, int) else 1
         return code, capsys.readouterr().err
 
-    assert cli("db", "init", "--db", str(db))[0] == 0
+    assert cli("db", "init", "--no-catalogs", "--db", str(db))[0] == 0
+    assert cli("catalog", "activate", "court-dishonest-debtors", "--from", "1949-10-01", "--db",
+               str(db))[0] == 0  # fmt: skip
     code, err = cli("records", "import", str(path), *args)
     assert code == 2, err
     assert "line 2: excluding_facts:" in err and "assets_seized" in err and LIST in err

@@ -244,9 +244,10 @@ def test_traced_agents_replay_through_the_registry_from_the_command_line(tmp_pat
                "20000", "--seed", "3", "--out", str(out), "--trace", "400")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (out / "trace" / "events.jsonl").read_text() == ""  # this world has no due process
-    assert cli("db", "init", "--db", str(db)).returncode == 0
-    imported = cli("records", "import", str(out / "trace" / "records.jsonl"), "--db", str(db),
-                   "--catalog", str(CITY))  # fmt: skip
+    assert cli("db", "init", "--no-catalogs", "--db", str(db)).returncode == 0
+    activated = cli("catalog", "activate", str(CITY), "--from", "1949-10-01", "--db", str(db))
+    assert activated.returncode == 0, activated.stderr
+    imported = cli("records", "import", str(out / "trace" / "records.jsonl"), "--db", str(db))
     assert imported.returncode == 0, imported.stderr
     states = [json.loads(line) for line in (out / "trace" / "state.jsonl").read_text().splitlines()]
     lines = (out / "trace" / "records.jsonl").read_text().splitlines()
@@ -257,7 +258,7 @@ def test_traced_agents_replay_through_the_registry_from_the_command_line(tmp_pat
             assert not state["lists"] and not state["schemes"]
             continue
         shown = cli("profile", state["subject"], "--as-of", state["as_of"], "--format", "json",
-                    "--db", str(db), "--catalog", str(CITY))  # fmt: skip
+                    "--db", str(db))  # fmt: skip
         assert shown.returncode == 0, shown.stderr
         profile = json.loads(shown.stdout)
         assert [m["list"] for m in profile["lists"]] == [m["list"] for m in state["lists"]]

@@ -13,9 +13,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from socialcredit.errors import ImportRejected, InputError
-from socialcredit.registry.catalogs import activate_bundled, catalog_for
+from socialcredit.registry.catalogs import (
+    activate_bundled,
+    catalog_for,
+    in_force,
+    not_in_force_note,
+    refuse_catalog_option,
+)
 from socialcredit.registry.config import db_url, parse_date
-from socialcredit.registry.importing import import_events_file, import_file, is_events_file
+from socialcredit.registry.importing import (
+    import_events_file,
+    import_file,
+    is_events_file,
+    parse_file,
+)
 from socialcredit.registry.ledger import Ledger, normalise_url
 
 db_app = typer.Typer(help="The ledger database.", no_args_is_help=True)
@@ -26,6 +37,17 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 DbOpt = Annotated[
     str | None,
     typer.Option("--db", help="Database URL or SQLite path (default $SOCIALCREDIT_DB)."),
+]
+
+
+RefusedCatalogOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--catalog",
+        hidden=True,
+        help="Refused: a command that writes runs the catalogs in force (socialcredit catalog "
+        "activate); --catalog is for dry runs.",
+    ),
 ]
 
 
@@ -85,19 +107,26 @@ def import_cmd(
         list[str] | None,
         typer.Option(
             "--catalog",
-            help="Run these catalogs (path or bundled id, repeat) instead of those in force, "
-            "for this run only.",
+            help="With --dry-run only: check against these catalogs (path or bundled id, "
+            "repeat) instead of those in force.",
         ),
     ] = None,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Today for validation and projections (YYYY-MM-DD)."),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check every line and report; write nothing."),
+    ] = False,
 ) -> None:
     """Import records, all or nothing: every line is checked before anything is written. A JSON
     Lines file of lifecycle events (``record``: the record's client_key, ``event``, ``on``,
     optional ``note``; what ``simulate --trace`` writes as ``events.jsonl``) is imported the
-    same way, after the records it names."""
+    same way, after the records it names. ``--dry-run`` checks a file of records against the
+    catalogs in force (or those given with ``--catalog``) and writes nothing."""
+    if not dry_run:
+        refuse_catalog_option(catalog, command="records import")
     today = date.today()
     on = parse_date(as_of, field="as-of", default=today)
     if on > today:
@@ -105,8 +134,11 @@ def import_cmd(
             "as-of", f"{on} is in the future: records are checked against today ({today})"
         )
     events = fmt is not FileFormat.csv and file.suffix != ".csv" and is_events_file(file)
+    if dry_run:
+        _dry_run(file, db, catalog, on, fmt, events=events)
+        return
     with Ledger.open(db_url(db)) as ledger:
-        loaded = catalog_for(ledger, catalog, on)
+        loaded = in_force(ledger, on)
         try:
             if events:
                 report = import_events_file(ledger, file, catalog=loaded, as_of=on)
@@ -135,6 +167,47 @@ def import_cmd(
     )
 
 
+def _dry_run(
+    file: Path,
+    db: str | None,
+    refs: list[str] | None,
+    on: date,
+    fmt: FileFormat | None,
+    *,
+    events: bool,
+) -> None:
+    """``records import --dry-run``: every line checked as the import checks it, nothing
+    written (with ``--catalog``, the registry is not even opened)."""
+    if events:
+        raise InputError(
+            "dry-run", f"{file.name} holds lifecycle events: --dry-run checks files of records "
+            "only (an event's record is looked up in the registry as it is imported)"
+        )  # fmt: skip
+    if refs:
+        loaded = catalog_for(None, refs, on)
+    else:
+        with Ledger.open(db_url(db)) as ledger:
+            loaded = in_force(ledger, on)
+    try:
+        parsed = parse_file(file, catalog=loaded, as_of=on,
+                            fmt=fmt.value if fmt is not None else None)  # fmt: skip
+    except ImportRejected as exc:
+        err_console.print(
+            f"[bold red]error:[/] {file.name}: {len(exc.problems)} bad line(s); dry run, "
+            "nothing imported"
+        )
+        for n, field, message in exc.problems:
+            err_console.print(f"line {n}: {field}: {message}", markup=False)
+        if refs:
+            err_console.print(not_in_force_note(loaded), markup=False)
+        raise typer.Exit(code=exc.exit_code) from None
+    typer.echo(f"dry run: {len(parsed.rows)} record(s) in {file.name} pass the import's "
+               f"checks as of {on}; nothing written (records already filed are not looked "
+               "up)")  # fmt: skip
+    if refs:
+        typer.echo(not_in_force_note(loaded))
+
+
 @app.command("fulfil")
 def fulfil_cmd(
     record: Annotated[str, typer.Argument(help="Record id.")],
@@ -147,18 +220,16 @@ def fulfil_cmd(
         ),
     ] = False,
     db: DbOpt = None,
-    catalog: Annotated[
-        list[str] | None,
-        typer.Option("--catalog", help="Run these catalogs instead of those in force (repeat)."),
-    ] = None,
+    catalog: RefusedCatalogOpt = None,
 ) -> None:
     """Record that the obligation behind a record was performed (lists allowing it end)."""
     from socialcredit.registry import workflows
 
+    refuse_catalog_option(catalog, command="records fulfil")
     today = date.today()
     day = parse_date(on, field="on", default=today)
     with Ledger.open(db_url(db)) as ledger:
-        loaded = catalog_for(ledger, catalog, today)
+        loaded = in_force(ledger, today)
         ev = workflows.record_fulfilment(
             ledger, loaded, record, authority=authority, on=day, today=today,
             creditor_request=creditor_request,
@@ -173,18 +244,16 @@ def revoke_cmd(
     reason: Annotated[str, typer.Option("--reason", help="Why the decision is withdrawn.")],
     on: Annotated[str | None, typer.Option("--on", help="When (default today).")] = None,
     db: DbOpt = None,
-    catalog: Annotated[
-        list[str] | None,
-        typer.Option("--catalog", help="Run these catalogs instead of those in force (repeat)."),
-    ] = None,
+    catalog: RefusedCatalogOpt = None,
 ) -> None:
     """Withdraw a decision: the record then has no effect at all (it stays in the ledger)."""
     from socialcredit.registry import workflows
 
+    refuse_catalog_option(catalog, command="records revoke")
     today = date.today()
     day = parse_date(on, field="on", default=today)
     with Ledger.open(db_url(db)) as ledger:
-        loaded = catalog_for(ledger, catalog, today)
+        loaded = in_force(ledger, today)
         ev = workflows.revoke(
             ledger, loaded, record, authority=authority, reason=reason, on=day, today=today
         )

@@ -17,9 +17,17 @@ from rich.text import Text
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry import subjects, workflows
-from socialcredit.registry.catalogs import activate, catalog_for, reproject, version_json
+from socialcredit.registry.catalogs import (
+    activate,
+    in_force,
+    in_force_with_retirements,
+    not_in_force_note,
+    refuse_catalog_option,
+    reproject,
+    version_json,
+)
 from socialcredit.registry.config import db_url, parse_date, registry_catalog
-from socialcredit.registry.evaluate import Decision, Profile, check, evaluate
+from socialcredit.registry.evaluate import Decision, Profile, Retirement, check, evaluate
 from socialcredit.registry.ledger import Ledger
 
 console = Console(highlight=False)
@@ -37,8 +45,17 @@ CatalogOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--catalog",
-        help="Run these catalogs (path or bundled id, repeat) instead of those in force, "
-        "for this run only.",
+        help="A dry run: evaluate under these catalogs (path or bundled id, repeat) instead "
+        "of those in force, for this run only (the output says so).",
+    ),
+]
+RefusedCatalogOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--catalog",
+        hidden=True,
+        help="Refused: a command that writes runs the catalogs in force (socialcredit catalog "
+        "activate); --catalog is for dry runs.",
     ),
 ]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Evaluate on this date (YYYY-MM-DD).")]
@@ -77,12 +94,20 @@ def profile_cmd(
     subject_id, _kind = subjects.validate(subject)
     on = parse_date(as_of, field="as-of", default=_today())
     with _open(db) as ledger:
-        loaded = catalog_for(ledger, catalog, on)
-        profile = evaluate(ledger.facts(subject_id), loaded, on, subject=subject_id)
+        retired: dict[str, Retirement] = {}
+        if catalog:
+            loaded = registry_catalog(catalog)
+        else:
+            loaded, retired = in_force_with_retirements(ledger, on)
+        profile = evaluate(ledger.facts(subject_id), loaded, on, subject=subject_id,
+                           retired=retired)  # fmt: skip
         ledger.log_access(actor="cli", action="profile", subject=subject_id, purpose=purpose)
+    note = not_in_force_note(loaded) if catalog else None
     if fmt is Format.json:
-        _print_json(profile.to_json())
+        _print_json(profile.to_json() | ({"not_in_force": note} if note else {}))
     else:
+        if note:
+            console.print(note, markup=False, soft_wrap=True)
         _render_profile(profile, loaded)
 
 
@@ -99,15 +124,18 @@ def check_cmd(
     subject_id, _kind = subjects.validate(subject)
     on = parse_date(as_of, field="as-of", default=_today())
     with _open(db) as ledger:
-        loaded = catalog_for(ledger, catalog, on)
+        loaded = registry_catalog(catalog) if catalog else in_force(ledger, on)
         profile = evaluate(ledger.facts(subject_id), loaded, on, subject=subject_id)
         decision = check(profile, measure, loaded)
         ledger.log_access(
             actor="cli", action=f"check {measure}", subject=subject_id, purpose=purpose
         )
+    note = not_in_force_note(loaded) if catalog else None
     if fmt is Format.json:
-        _print_json(decision.to_json())
+        _print_json(decision.to_json() | ({"not_in_force": note} if note else {}))
     else:
+        if note:
+            console.print(note, markup=False, soft_wrap=True)
         _render_decision(decision)
 
 
@@ -187,6 +215,11 @@ def _render_profile(p: Profile, loaded: Loaded) -> None:
             rt.legal_basis if rt else "",
         )
     console.print(t)
+    for r in p.records:
+        if r.retired is not None:
+            console.print(f"record {r.record.id} ({r.record.record_type}): {r.retired.why()}; "
+                          "it has no effect from that day", markup=False,
+                          soft_wrap=True)  # fmt: skip
 
 
 # -------------------------------------------------------------------------- due process
@@ -230,14 +263,15 @@ def objection_file(
     on: OnOpt = None,
     fmt: FormatOpt = Format.text,
     db: DbOpt = None,
-    catalog: CatalogOpt = None,
+    catalog: RefusedCatalogOpt = None,
 ) -> None:
     """File an objection to a record."""
+    refuse_catalog_option(catalog, command="objection file")
     subject_id, _ = subjects.validate(by, field="by")
     today = _today()
     day = parse_date(on, field="on", default=today)
     with _open(db) as ledger:
-        loaded = catalog_for(ledger, catalog, today)
+        loaded = in_force(ledger, today)
         pending = workflows.file_objection(
             ledger, loaded, record, by=subject_id, grounds=grounds, on=day, today=today
         )
@@ -255,13 +289,14 @@ def objection_decide(
     on: OnOpt = None,
     fmt: FormatOpt = Format.text,
     db: DbOpt = None,
-    catalog: CatalogOpt = None,
+    catalog: RefusedCatalogOpt = None,
 ) -> None:
     """Decide an objection (the authority that designated the record)."""
+    refuse_catalog_option(catalog, command="objection decide")
     today = _today()
     day = parse_date(on, field="on", default=today)
     with _open(db) as ledger:
-        loaded = catalog_for(ledger, catalog, today)
+        loaded = in_force(ledger, today)
         ev = workflows.decide_objection(
             ledger,
             loaded,
@@ -285,14 +320,15 @@ def repair_apply(
     on: OnOpt = None,
     fmt: FormatOpt = Format.text,
     db: DbOpt = None,
-    catalog: CatalogOpt = None,
+    catalog: RefusedCatalogOpt = None,
 ) -> None:
     """Apply for credit repair of a record (after its minimum publication period)."""
+    refuse_catalog_option(catalog, command="repair apply")
     subject_id, _ = subjects.validate(by, field="by")
     today = _today()
     day = parse_date(on, field="on", default=today)
     with _open(db) as ledger:
-        loaded = catalog_for(ledger, catalog, today)
+        loaded = in_force(ledger, today)
         pending = workflows.apply_repair(
             ledger, loaded, record, by=subject_id, commitment=commitment, on=day, today=today
         )
@@ -308,13 +344,14 @@ def repair_decide(
     on: OnOpt = None,
     fmt: FormatOpt = Format.text,
     db: DbOpt = None,
-    catalog: CatalogOpt = None,
+    catalog: RefusedCatalogOpt = None,
 ) -> None:
     """Decide a repair application (the authority that designated the record)."""
+    refuse_catalog_option(catalog, command="repair decide")
     today = _today()
     day = parse_date(on, field="on", default=today)
     with _open(db) as ledger:
-        loaded = catalog_for(ledger, catalog, today)
+        loaded = in_force(ledger, today)
         ev = workflows.decide_repair(
             ledger,
             loaded,
@@ -489,8 +526,8 @@ def catalog_activate(
 
 def _reprojected(ledger: Ledger, actor: str) -> None:
     """Every subject's projection recomputed with the catalogs in force today (a running
-    server reloads them; it evaluates new filings with the catalogs it started with until it
-    is restarted)."""
+    server reloads those subjects, and runs the new catalogs for new filings within a second
+    or two: :meth:`socialcredit.service.registry.Registry.follow_catalogs`)."""
     n = reproject(ledger, on=_today(), actor=actor)
     typer.echo(f"projection recomputed for {n} subject(s) with the catalogs in force today")
 

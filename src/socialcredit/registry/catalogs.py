@@ -4,8 +4,15 @@ A registry keeps the catalogs it runs in its own database (``catalog_versions``)
 as activated (the file's text and SHA-256), in force from a day, until it is retired. Every
 command, the API and the portal read them from there, so a custom catalog is activated once
 (``socialcredit catalog activate FILE --from DATE``) and never passed again; ``db init``
-activates the bundled admissible set. ``--catalog`` on a command runs the given catalogs
-instead, for that run only, without changing what is in force.
+activates the bundled admissible set. ``--catalog`` is for dry runs only: a command that
+only reads (``profile``, ``check``, ``records import --dry-run``) may run the given catalogs
+instead, for that run, and says the result is under catalogs not in force; a command that
+writes refuses it (:func:`refuse_catalog_option`), so that nothing enters the registry under
+rules it does not run.
+
+A record type stops having effect on the day the catalog version defining it is retired (by
+``catalog retire``, or by a new version of the same catalog without it):
+:func:`retirements` says which version and when, and the profile shows it beside the record.
 
 Activation refuses a catalog the checker finds an error in (:class:`CatalogRefused`), and one
 whose merge with the catalogs in force would be refused. A bundled catalog is run from the
@@ -22,7 +29,8 @@ import atexit
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Collection, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,7 @@ from socialcredit.errors import CatalogError, InputError
 from socialcredit.policy.checker import load_admissible
 from socialcredit.policy.loader import Loaded, bundled, bundled_paths
 from socialcredit.registry.config import FIRST_DAY, registry_catalog
+from socialcredit.registry.evaluate import Retirement
 from socialcredit.registry.ledger import CatalogVersion, Ledger, default_projector
 
 
@@ -74,13 +83,62 @@ def activate_bundled(ledger: Ledger, *, actor: str) -> list[CatalogVersion]:
 
 def in_force(ledger: Ledger, on: date) -> Loaded:
     """The catalogs in force on ``on``, merged and checked."""
-    versions = ledger.catalog_versions()
+    return loaded_from(ledger.catalog_versions(), on)
+
+
+def loaded_from(versions: Sequence[CatalogVersion], on: date) -> Loaded:
+    """The catalogs of ``versions`` (every version ever activated) in force on ``on``."""
     if not versions:
         return registry_catalog()  # a registry from before catalogs were stored
     chosen = [v for v in versions if v.in_force(on)]
     if not chosen:
         raise CatalogError(f"no catalog is in force on {on} (socialcredit catalog list)")
     return _load(chosen)
+
+
+def retirements(
+    versions: Sequence[CatalogVersion], on: date, known: Collection[str]
+) -> dict[str, Retirement]:
+    """Record type -> why it has no effect on ``on``: every type a version retired on or before
+    ``on`` defined that the catalogs in force (``known``: their record types) do not. Where a
+    type was retired more than once, the latest retirement. The version named is the one that
+    took the type out: the version of the same catalog in force on ``on`` (a new version
+    without it), or else the retired version itself."""
+    out: dict[str, Retirement] = {}
+    for v in versions:
+        if v.retired_from is None or v.retired_from > on:
+            continue
+        after = [w for w in versions
+                 if w.catalog_id == v.catalog_id and w.id != v.id and w.in_force(on)]  # fmt: skip
+        by = after[-1] if after else v
+        why = Retirement(on=v.retired_from, catalog=by.catalog_id, version=by.version,
+                         retired_version=v.version)  # fmt: skip
+        for code in record_types_of(v.content):
+            if code in known:
+                continue
+            seen = out.get(code)
+            if seen is None or seen.on <= why.on:
+                out[code] = why
+    return out
+
+
+def record_types_of(content: str) -> list[str]:
+    """The record types a catalog file defines (its own, not those of a catalog it extends)."""
+    try:
+        doc = tomllib.loads(content)
+    except tomllib.TOMLDecodeError:
+        return []
+    types = doc.get("record_types")
+    if not isinstance(types, list):
+        return []
+    return [t["code"] for t in types if isinstance(t, dict) and isinstance(t.get("code"), str)]
+
+
+def in_force_with_retirements(ledger: Ledger, on: date) -> tuple[Loaded, dict[str, Retirement]]:
+    """:func:`in_force`, and :func:`retirements` on the same day."""
+    versions = ledger.catalog_versions()
+    loaded = loaded_from(versions, on)
+    return loaded, retirements(versions, on, loaded.index.record_types)
 
 
 def version_json(v: CatalogVersion) -> dict[str, Any]:
@@ -94,11 +152,35 @@ def version_json(v: CatalogVersion) -> dict[str, Any]:
             "retired_at": v.retired_at.isoformat() if v.retired_at else None}  # fmt: skip
 
 
-def catalog_for(ledger: Ledger, refs: Sequence[str] | None, on: date) -> Loaded:
-    """``--catalog`` given: those, for this run only; else the catalogs in force on ``on``."""
+def catalog_for(ledger: Ledger | None, refs: Sequence[str] | None, on: date) -> Loaded:
+    """For a dry run: ``--catalog`` given, those, for this run only; else the catalogs in
+    force on ``on`` (``ledger`` is needed then)."""
     if refs:
         return registry_catalog(refs)
+    if ledger is None:
+        raise InputError("catalog", "no catalogs given and no registry to read those in force")
     return in_force(ledger, on)
+
+
+def refuse_catalog_option(refs: Sequence[str] | None, *, command: str) -> None:
+    """A command that writes runs the catalogs in force only: ``--catalog`` refused, naming
+    what to do instead (before anything is opened, so nothing is written)."""
+    if refs:
+        raise InputError(
+            "catalog",
+            f"--catalog is for dry runs only, and `{command}` writes to the registry, which "
+            "runs the catalogs in force: activate the catalog first (socialcredit catalog "
+            "activate FILE --from DATE), then run the command without --catalog",
+        )
+
+
+def not_in_force_note(loaded: Loaded) -> str:
+    """What a dry run under ``--catalog`` says of its result."""
+    ids = list(dict.fromkeys(loaded.ids.get(p, p.stem) for p in loaded.files))
+    return (
+        f"dry run under catalogs NOT in force: {', '.join(ids)} (given with --catalog, "
+        "for this run only; the registry runs those in force: socialcredit catalog list)"
+    )
 
 
 _FOLDER: Path | None = None

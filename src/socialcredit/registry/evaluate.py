@@ -13,6 +13,9 @@ organisations in which it holds a legal role), a catalog and a date, compute:
 The rules, in one place:
 
 - A record decided after ``as_of`` does not exist yet; events after ``as_of`` have not happened.
+- A record whose type the catalog does not define has no effect (``unknown_type``); where the
+  caller says the type was retired (``retired``: the catalog version that defined it is no
+  longer in force), it is ``retired``, and the profile says on which day and by which version.
 - A revoked record, or one whose objection was upheld, has no effect at all: the profile is the
   one it would be without it (it is still listed, with its status, so the subject can see it).
 - A record has effect from its decision date for ``publication.effect`` months and is public for
@@ -50,7 +53,7 @@ Nothing here reads a clock, a database or a file: same inputs, same profile.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -85,6 +88,7 @@ __all__ = [
     "Membership",
     "Profile",
     "RecordState",
+    "Retirement",
     "SchemeResult",
     "check",
     "evaluate",
@@ -96,11 +100,35 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
+class Retirement:
+    """Why a record type has no effect any more: the catalog version that defined it was
+    retired from ``on``. ``catalog`` and ``version`` name the version that took the type out: a
+    new version of the same catalog without it, or the retired version itself
+    (``retired_version``)."""
+
+    on: date
+    catalog: str
+    version: str
+    retired_version: str
+
+    def why(self) -> str:
+        text = f"retired on {self.on} by catalog {self.catalog} v{self.version}"
+        if self.version != self.retired_version:
+            text += f" (v{self.retired_version} defined it)"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {"on": self.on.isoformat(), "catalog": self.catalog, "version": self.version,
+                "retired_version": self.retired_version, "why": self.why()}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class RecordState:
     record: Record
     status: str
     """``in_effect``, ``expired``, ``repaired``, ``revoked``, ``objection_upheld``,
-    ``unknown_type`` (the loaded catalog does not define its type)."""
+    ``unknown_type`` (the loaded catalog does not define its type), ``retired`` (nor does it
+    any more: :attr:`retired` says since when and why)."""
     effect_until: date | None
     published: bool
     published_until: date | None
@@ -126,6 +154,8 @@ class RecordState:
     """For the application of a release: ``pending``, ``granted`` or ``refused``."""
     application_decide_by: date | None = None
     """For a pending application of a release: the day it must have been decided by."""
+    retired: Retirement | None = None
+    """For a record whose type was retired: when, and by which catalog version."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +273,7 @@ class Profile:
                     "repair_decide_by": _iso(r.repair_decide_by),
                     "application": r.application,
                     "application_decide_by": _iso(r.application_decide_by),
+                    "retired": r.retired.to_json() if r.retired is not None else None,
                     "overdue": any(
                         by is not None and self.as_of > by
                         for by in (
@@ -598,8 +629,13 @@ def evaluate(
     as_of: date,
     *,
     subject: str | None = None,
+    retired: Mapping[str, Retirement] | None = None,
 ) -> Profile:
     """The profile of ``subject`` on ``as_of`` (see the module docstring for the rules).
+
+    ``retired``: record types the catalog no longer defines, each with its retirement
+    (:func:`socialcredit.registry.catalogs.retirements`); a record of one is shown ``retired``
+    instead of ``unknown_type``.
 
     ``facts`` may hold records of other subjects: only the subject's own records count, and the
     records of organisations in which a role record says the subject holds a legal role count
@@ -625,6 +661,8 @@ def evaluate(
     for rec in records.values():
         info = types.get(rec.record_type)
         state = _record_state(rec, events.get(rec.id, ()), info, as_of)
+        if info is None and retired and rec.record_type in retired:
+            state = replace(state, status="retired", retired=retired[rec.record_type])
         by_subject.setdefault(rec.subject, []).append(state)
     own = by_subject.get(subject, [])
     own.sort(key=_state_order)
