@@ -15,17 +15,30 @@ names separated by ``;``: ``security_given``, ``assets_seized``, ``unable_to_pay
 ``campus_loan_student``; a record whose fact excludes it is refused with the subject, the list
 or order and the exclusion, and a fact that excludes nothing for its type is refused too).
 
-Every line is validated before anything is written (:class:`~socialcredit.registry.ledger.
-RecordChecker`); if any line is bad, :class:`~socialcredit.errors.ImportRejected` lists every
-problem as ``line N: field: problem`` and the ledger is untouched. Otherwise all records go in
-one transaction, in batches, together with the refreshed projection of every touched subject.
+Every line is validated (:class:`~socialcredit.registry.ledger.RecordChecker`) before anything
+is written; if any line is bad, :class:`~socialcredit.errors.ImportRejected` lists the problems
+as ``line N: field: problem`` (the first :data:`MAX_PROBLEMS`, then how many more) and the
+ledger is untouched. Otherwise all records go in at once, together with the refreshed
+projection of every touched subject (:meth:`~socialcredit.registry.ledger.Ledger.import_staged`).
+
+The file is never held whole: it is cut into chunks of about :data:`CHUNK_BYTES` at line ends,
+and each chunk is read, parsed and validated on its own, by ``jobs`` worker processes for a
+large file (:data:`PARALLEL_BYTES`), while this process stages the rows of the chunks before
+it in the file's order; so memory stays bounded however large the file. A line's fields are
+checked in the common case against caches of what the checker accepted (:class:`_Parser`); any
+line that case does not cover goes to the checker itself, which also says what is wrong.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import mmap
+import multiprocessing
+import os
 import time
+from collections import deque
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -34,8 +47,10 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from socialcredit.errors import ImportRejected, InputError
-from socialcredit.policy.loader import Loaded
+from socialcredit.policy.loader import CatalogIndex, Loaded
+from socialcredit.registry import subjects as subject_ids
 from socialcredit.registry.ledger import (
+    MAX_CLIENT_KEY,
     Ledger,
     Projector,
     RecordChecker,
@@ -43,12 +58,21 @@ from socialcredit.registry.ledger import (
     check_name,
     default_projector,
 )
+from socialcredit.registry.ledger.checker import INDIVIDUAL_BUSINESS
+from socialcredit.registry.ledger.schema import EARLIEST_DECISION
+from socialcredit.registry.ledger.values import MAX_REF, content_hash, text_problem
+from socialcredit.registry.staging import StagedRow
 
 __all__ = [
+    "CHUNK_BYTES",
     "EVENT_FIELDS",
     "FIELDS",
+    "MAX_PROBLEMS",
+    "PARALLEL_BYTES",
     "REQUIRED",
     "ImportReport",
+    "RecordFile",
+    "check_file",
     "import_events_file",
     "import_file",
     "is_events_file",
@@ -71,6 +95,18 @@ Problem = tuple[int, str, str]
 Names = dict[tuple[str, str], tuple[str, str]]
 """(subject, record type) -> (published name, the authority that gave it): the name on every
 published list that type enters; a later line wins."""
+
+CHUNK_BYTES = 8 << 20
+"""A chunk of the file, parsed and validated at once (about 45,000 records of 180 bytes)."""
+PARALLEL_BYTES = 32 << 20
+"""Files from this size on are parsed by worker processes; below, starting them costs more
+than it saves."""
+MAX_PROBLEMS = 10_000
+"""Problems listed when a file is refused; beyond, one more entry says how many more."""
+_SUBJECTS_CACHED = 1 << 20
+"""Subject IDs a parser remembers as valid (about 120 MB); then it starts again."""
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_UNSEEN: Any = ("", -1)
 
 
 class Parsed(NamedTuple):
@@ -96,6 +132,14 @@ class ImportReport:
         return self.lines / self.seconds if self.seconds > 0 else 0.0
 
 
+def default_jobs() -> int:
+    """Worker processes for a large file: one per core the process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def import_file(
     ledger: Ledger,
     path: str | Path,
@@ -106,31 +150,73 @@ def import_file(
     actor: str = "import",
     project: Projector | None = None,
     batch_size: int = 20_000,
+    jobs: int | None = None,
 ) -> ImportReport:
-    """Validate every line of ``path``, then import all records in one transaction.
+    """Validate every line of ``path``, then import all records at once (see the module).
 
+    ``jobs``: worker processes parsing a large file (default: one per core; 1 parses here).
+    ``batch_size`` is kept for callers of old; the chunks are :data:`CHUNK_BYTES` of the file.
     Raises :class:`ImportRejected` (nothing written) when any line is bad, :class:`InputError`
     when the file cannot be read at all.
     """
+    del batch_size
     started = time.perf_counter()
-    rows, lines, names = parse_file(path, catalog=catalog, as_of=as_of, fmt=fmt)
-    result = ledger.import_records(
-        rows,
+    projector = project or default_projector(catalog, as_of)
+    source = RecordFile(path, catalog=catalog, as_of=as_of, fmt=fmt, jobs=jobs,
+                        project=projector)  # fmt: skip
+    result = ledger.import_staged(
+        source.batches(),
         actor=actor,
         as_of=as_of,
-        project=project or default_projector(catalog, as_of),
-        lines=lines,
-        batch_size=batch_size,
-        source=Path(path).name,
-        names=names,
+        project=projector,
+        source=source.path.name,
+        names=source.names,
     )
     return ImportReport(
         imported=result.imported,
         skipped=result.skipped,
-        lines=len(rows),
+        lines=source.records,
         subjects=result.subjects,
         seconds=time.perf_counter() - started,
     )
+
+
+def parse_file(
+    path: str | Path,
+    *,
+    catalog: Loaded | CatalogIndex,
+    as_of: date,
+    fmt: Format | None = None,
+    jobs: int | None = 1,
+) -> Parsed:
+    """Every record of the file, validated, with its line number, and the names given; or
+    :class:`ImportRejected`. Holds every record: for a file of any size,
+    :func:`check_file` counts them instead."""
+    source = RecordFile(path, catalog=catalog, as_of=as_of, fmt=fmt, jobs=jobs)
+    rows: list[ValidRecord] = []
+    lines: list[int] = []
+    for batch in source.batches():
+        for s, kind, rtype, authority, day, ref, other, key, digest, _t, _d, line in batch:
+            rows.append(ValidRecord(s, kind, rtype, authority, date.fromisoformat(day), ref,
+                                    other, key, digest))  # fmt: skip
+            lines.append(line)
+    return Parsed(rows, lines, source.names)
+
+
+def check_file(
+    path: str | Path,
+    *,
+    catalog: Loaded | CatalogIndex,
+    as_of: date,
+    fmt: Format | None = None,
+    jobs: int | None = None,
+) -> int:
+    """How many records the file holds, every line validated as :func:`import_file` does,
+    nothing kept (a dry run); or :class:`ImportRejected`."""
+    source = RecordFile(path, catalog=catalog, as_of=as_of, fmt=fmt, jobs=jobs)
+    for _batch in source.batches():
+        pass
+    return source.records
 
 
 EVENT_FIELDS: tuple[str, ...] = ("record", "event", "on", "note")
@@ -140,13 +226,17 @@ EVENT_FIELDS: tuple[str, ...] = ("record", "event", "on", "note")
 
 def is_events_file(path: str | Path) -> bool:
     """Whether a JSON Lines file holds lifecycle events (its first line has ``event``)."""
-    for raw in _read(Path(path)).split(b"\n"):
-        if raw.strip():
-            try:
-                first = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                return False
-            return isinstance(first, dict) and "event" in first and "subject" not in first
+    try:
+        with Path(path).open("rb") as f:
+            for raw in f:  # the first line that is not blank: never the whole file
+                if raw.strip():
+                    try:
+                        first = orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        return False
+                    return isinstance(first, dict) and "event" in first and "subject" not in first
+    except OSError:
+        _read(Path(path))  # says why, as an InputError
     return False
 
 
@@ -225,26 +315,501 @@ def import_events_file(
     )
 
 
-def parse_file(
-    path: str | Path, *, catalog: Loaded, as_of: date, fmt: Format | None = None
-) -> Parsed:
-    """Every record of the file, validated, with its line number, and the names given; or
-    :class:`ImportRejected`."""
-    path = Path(path)
-    chosen = fmt or _format_of(path)
-    data = _read(path)
-    checker = RecordChecker(catalog, today=as_of)
-    names: Names = {}
-    if chosen == "jsonl":
-        rows, lines, problems = _parse_jsonl(data, checker, names)
-    else:
-        rows, lines, problems = _parse_csv(data, checker, names)
-    if problems:
-        problems.sort(key=lambda p: p[0])
-        raise ImportRejected(problems)
-    if not rows:
-        raise InputError("file", f"{path.name} holds no records")
-    return Parsed(rows, lines, names)
+# --------------------------------------------------------------------------------------------
+# A file of records, read a chunk at a time
+
+
+class _Spec(NamedTuple):
+    """What a parser needs (sent once to each worker process)."""
+
+    path: str
+    fmt: Format
+    catalog: Loaded | CatalogIndex
+    as_of: date
+    fields: tuple[str, ...]
+    """CSV: the header's names, in order; JSONL: empty."""
+    type_ids: Mapping[str, int]
+    """The projector's rulebook's number of each record type (staged with the rows)."""
+
+
+class _Chunk(NamedTuple):
+    """What a chunk of the file holds: its valid records as staged rows, the problems of the
+    others (at most :data:`MAX_PROBLEMS`, and how many more), the names given."""
+
+    rows: list[StagedRow]
+    problems: list[Problem]
+    more: int
+    last: int
+    """The line of the last problem (0: none)."""
+    names: Names
+
+
+class RecordFile:
+    """A JSONL or CSV file of records, read a chunk at a time (:meth:`batches`)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        catalog: Loaded | CatalogIndex,
+        as_of: date,
+        fmt: Format | None = None,
+        jobs: int | None = None,
+        project: Projector | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> None:
+        self.path = Path(path)
+        self.fmt: Format = fmt or _format_of(self.path)
+        self.size = _check_readable(self.path)
+        self.jobs = default_jobs() if jobs is None else max(1, jobs)
+        self.chunk_bytes = max(1, chunk_bytes)
+        self.catalog = catalog
+        self.as_of = as_of
+        self.project = project
+        self.names: Names = {}
+        """The names given, complete once :meth:`batches` is done."""
+        self.records = 0
+        """Valid records read so far."""
+
+    def _type_ids(self) -> Mapping[str, int]:
+        """The projector's rulebook's numbers of the record types (none without one: a dry
+        run projects nothing)."""
+        if self.project is None:
+            return {}
+        from socialcredit.rules import compile_catalog
+
+        return compile_catalog(self.project.catalog).type_ids
+
+    def batches(self) -> Iterator[list[StagedRow]]:
+        """The valid records, a chunk at a time in the file's order, as staged rows
+        (:data:`~socialcredit.registry.staging.STAGED_COLUMNS`, type numbers of the
+        projector's rulebook). After the last: :class:`ImportRejected` if any line was bad (no
+        rows are given after the first bad one), :class:`InputError` if there was no record."""
+        start, first_line, fields = 0, 1, tuple[str, ...]()
+        if self.fmt == "csv":
+            start, fields = self._header()
+            first_line = 2
+        spec = _Spec(str(self.path), self.fmt, self.catalog, self.as_of, fields,
+                     dict(self._type_ids()))  # fmt: skip
+        problems: list[Problem] = []
+        more, last = 0, 0
+        for chunk in self._chunks(spec, start, first_line):
+            room = MAX_PROBLEMS - len(problems)
+            problems += chunk.problems[:room]
+            dropped = chunk.problems[room:]
+            more += chunk.more + len(dropped)
+            if chunk.more or dropped:
+                last = max(last, chunk.last)
+            if problems:
+                continue  # nothing will be written: read on only to report every problem
+            self.records += len(chunk.rows)
+            self.names.update(chunk.names)
+            yield chunk.rows
+        if problems:
+            problems.sort(key=lambda p: p[0])
+            if more:
+                problems.append((last, "file", f"and {more:,} more problem(s) on the lines "
+                                 f"after those listed, up to line {last}"))  # fmt: skip
+            raise ImportRejected(problems)
+        if not self.records:
+            raise InputError("file", f"{self.path.name} holds no records")
+
+    def _chunks(self, spec: _Spec, start: int, first_line: int) -> Iterator[_Chunk]:
+        ranges = self._ranges(start, first_line)
+        if self.jobs == 1 or self.size - start < PARALLEL_BYTES:
+            parser = _Parser(spec)
+            try:
+                for task in ranges:
+                    yield parser.parse(*task)
+            finally:
+                parser.close()
+            return
+        pool = _context().Pool(self.jobs, initializer=_start_worker, initargs=(spec,))
+        try:
+            pending: deque[Any] = deque()
+            for task in ranges:  # a few chunks ahead of the one staged, never the whole file
+                pending.append(pool.apply_async(_parse_in_worker, (task,)))
+                if len(pending) > 2 * self.jobs:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
+        finally:
+            pool.terminate()
+            pool.join()
+
+    def _ranges(self, start: int, first_line: int) -> Iterator[tuple[int, int, int]]:
+        """``(start, end, first line)`` of each chunk: byte ranges cut after a line end."""
+        size = self.size
+        if start >= size:
+            return
+        with self.path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            pos, line = start, first_line
+            while pos < size:
+                cut = pos + self.chunk_bytes
+                end = size if cut >= size else m.find(b"\n", cut - 1) + 1 or size
+                yield pos, end, line
+                line += m[pos:end].count(b"\n")
+                pos = end
+
+    def _header(self) -> tuple[int, tuple[str, ...]]:
+        """Where a CSV file's records start, and its header's names; or the header's
+        problems (:class:`ImportRejected`)."""
+        with self.path.open("rb") as f:
+            raw = f.readline()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ImportRejected([(1, "line", "not UTF-8 text")]) from None
+        problems: list[Problem] = []
+        try:
+            header = next(csv.reader(io.StringIO(text, newline=""), strict=True), None)
+        except csv.Error as exc:
+            header, problems = None, [(1, "header", f"malformed CSV: {exc}")]
+        if not problems and (header is None or not any(h.strip() for h in header)):
+            problems = [(1, "header", "missing: the first line must name the fields")]
+        names = [h.strip() for h in header or ()]
+        if not problems:
+            problems = [(1, name, f"unknown field (expected {', '.join(FIELDS)})")
+                        for name in names if name not in _ALLOWED]  # fmt: skip
+            problems += [(1, name, "missing column") for name in REQUIRED if name not in names]
+            problems += [(1, name, "column given twice")
+                         for name in sorted(set(names)) if names.count(name) > 1]  # fmt: skip
+        if problems:  # a file that is not UTF-8 says so first
+            raise ImportRejected(_first_not_utf8(self.path) or problems)
+        return len(raw), tuple(names)
+
+
+def _check_readable(path: Path) -> int:
+    """The file's size; or why it cannot be imported (:class:`InputError`)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(65536)
+            size = os.fstat(f.fileno()).st_size
+    except FileNotFoundError:
+        raise InputError("file", f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError("file", f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError("file", f"{path}: cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in head:
+        raise InputError("file", f"{path.name} is not a text file (it holds binary data)")
+    return size
+
+
+def _first_not_utf8(path: Path) -> list[Problem]:
+    """The line where the file stops being UTF-8 text, as a problem (none if it is)."""
+    line = 1
+    with path.open("rb") as f:
+        pending = b""
+        while block := f.read(1 << 20):
+            data = pending + block
+            try:
+                data.decode("utf-8")
+                pending = b""
+            except UnicodeDecodeError as exc:
+                if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
+                    pending = data[exc.start :]  # a character cut by the block's end
+                    data = data[: exc.start]
+                else:
+                    return [(line + data.count(b"\n", 0, exc.start), "line", "not UTF-8 text")]
+            line += data.count(b"\n")
+    return [(line, "line", "not UTF-8 text")] if pending else []
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing and validating a chunk (in a worker process, or here)
+
+_WORKER: _Parser | None = None
+
+
+def _context() -> Any:
+    """How worker processes start: forked where the system can (at once, sharing what this
+    process has imported, and without running the caller's main module again, which
+    ``spawn`` does and which fails where a script calls :func:`import_file` without an
+    ``if __name__ == "__main__"`` guard). A worker only parses and validates: it touches no
+    database connection, lock or thread of this process, and leaves by ``os._exit``."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _start_worker(spec: _Spec) -> None:
+    global _WORKER
+    _WORKER = _Parser(spec)
+
+
+def _parse_in_worker(task: tuple[int, int, int]) -> _Chunk:
+    assert _WORKER is not None
+    return _WORKER.parse(*task)
+
+
+class _Parser:
+    """Parses and validates chunks of one file. A line goes to the
+    :class:`~socialcredit.registry.ledger.RecordChecker` unless :meth:`_accept` finds it
+    plainly valid from what it has seen before: a known pair of record type and authority
+    within its mandate, a subject ID validated before (and of a kind the type allows), a date
+    in range, a decision reference and key of printable text, no counterpart but where a role
+    needs one, no excluding facts, and a subject no minor on the decision day. Such a line
+    is one the checker accepts, normalised the same way (a test compares them on many
+    lines); anything else, the checker decides and explains."""
+
+    def __init__(self, spec: _Spec) -> None:
+        self.spec = spec
+        self.checker = RecordChecker(spec.catalog, today=spec.as_of)
+        self.type_ids = spec.type_ids
+        index = self.checker.index
+        # (record type, authority) -> (the type, the authority, kinds, role, type number)
+        self.pairs: dict[tuple[str, str], tuple[str, str, frozenset[str], bool, int]] = {}
+        for authority, codes in index.mandate.items():
+            for code in codes:
+                rt = index.record_types.get(code)
+                if rt is not None:
+                    self.pairs[(code, authority)] = (
+                        code, authority, frozenset(rt.subject_kinds),
+                        rt.nature.value == "role", spec.type_ids.get(code, -1),
+                    )  # fmt: skip
+        self.subjects: dict[str, str] = {}
+        """A valid ID as given -> the day its holder turns 18 (ISO), "" for an organisation."""
+        self.adult: dict[str, str] = {}
+        self.orgs: dict[str, str | None] = {}
+        self.days: dict[str, tuple[str, int] | None] = {}
+        """A decision date as given -> ISO text and day number, ``None`` if the checker's."""
+        self.first_day = EARLIEST_DECISION
+        self.fd = os.open(spec.path, os.O_RDONLY)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def parse(self, start: int, end: int, first_line: int) -> _Chunk:
+        data = os.pread(self.fd, end - start, start)
+        out = _Chunk([], [], 0, 0, {})
+        if self.spec.fmt == "jsonl":
+            self._jsonl(data, first_line, out)
+        else:
+            self._csv(data, first_line, out)
+        if not out.problems:
+            return out
+        last = max(p[0] for p in out.problems)
+        more = max(0, len(out.problems) - MAX_PROBLEMS)
+        del out.problems[MAX_PROBLEMS:]
+        return out._replace(more=more, last=last)
+
+    def _jsonl(self, data: bytes, first_line: int, out: _Chunk) -> None:
+        loads = orjson.loads
+        accept, checked = self._accept, self._checked
+        rows, problems = out.rows, out.problems
+        required, allowed = _REQUIRED, _ALLOWED
+        for n, raw in enumerate(data.split(b"\n"), start=first_line):
+            if not raw or raw.isspace():
+                continue
+            try:
+                obj: Any = loads(raw)
+            except orjson.JSONDecodeError as exc:
+                problems.append((n, "line", f"not valid JSON: {_json_reason(exc)}"))
+                continue
+            if type(obj) is not dict:
+                problems.append((n, "line", f"expected a JSON object, got {_json_type(obj)}"))
+                continue
+            keys = obj.keys()
+            if not (required <= keys and keys <= allowed):
+                problems += _field_problems(n, keys)
+                continue
+            get = obj.get
+            given = get("subject_name")
+            name = None if given is None else self._name(n, given, problems)
+            args = (obj["subject"], obj["record_type"], obj["authority"], obj["decided_on"],
+                    obj["decision_ref"], get("counterpart"), get("client_key"),
+                    get("excluding_facts"), n)  # fmt: skip
+            row = accept(*args) or checked(*args, problems)
+            if row is not None and name is not False:
+                rows.append(row)
+                if name is not None:
+                    out.names[(row[0], row[2])] = (name, row[3])
+
+    def _csv(self, data: bytes, first_line: int, out: _Chunk) -> None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = first_line + data.count(b"\n", 0, exc.start)
+            out.problems.append((line, "line", "not UTF-8 text"))
+            return
+        names = self.spec.fields
+        width = len(names)
+        i_subject, i_type, i_authority, i_date, i_ref = (names.index(f) for f in REQUIRED)
+        i_key = names.index("client_key") if "client_key" in names else -1
+        i_counterpart = names.index("counterpart") if "counterpart" in names else -1
+        i_name = names.index("subject_name") if "subject_name" in names else -1
+        i_facts = names.index("excluding_facts") if "excluding_facts" in names else -1
+        accept, checked = self._accept, self._checked
+        rows, problems = out.rows, out.problems
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        before = first_line - 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                problems.append((before + reader.line_num, "line", f"malformed CSV: {exc}"))
+                break  # the reader cannot resynchronise reliably after a quoting error
+            n = before + reader.line_num
+            if len(cells) != width:
+                if not any(c.strip() for c in cells):
+                    continue  # a blank line
+                problems.append((n, "line", f"has {len(cells)} fields, the header names {width}"))
+                continue
+            given = cells[i_name] if i_name >= 0 else ""
+            name = None if given == "" else self._name(n, given, problems)
+            args = (cells[i_subject], cells[i_type], cells[i_authority], cells[i_date],
+                    cells[i_ref], cells[i_counterpart] if i_counterpart >= 0 else None,
+                    cells[i_key] if i_key >= 0 else None,
+                    cells[i_facts] if i_facts >= 0 else None, n)  # fmt: skip
+            row = accept(*args) or checked(*args, problems)
+            if row is not None and name is not False:
+                rows.append(row)
+                if name is not None:
+                    out.names[(row[0], row[2])] = (name, row[3])
+
+    @staticmethod
+    def _name(n: int, value: object, problems: list[Problem]) -> str | None | Literal[False]:
+        """The published name given on line ``n`` (``None``: none, once normalised), or
+        ``False`` with its problem."""
+        name, bad = _name(n, value)
+        if bad:
+            problems.extend(bad)
+            return False
+        return name
+
+    def _accept(
+        self,
+        subject: object,
+        record_type: object,
+        authority: object,
+        decided_on: object,
+        decision_ref: object,
+        counterpart: object,
+        client_key: object,
+        excluding_facts: object,
+        n: int,
+    ) -> StagedRow | None:
+        """The line's staged row if it is plainly valid (see the class), else ``None``."""
+        pair = self.pairs.get((record_type, authority))  # type: ignore[arg-type]
+        if pair is None or type(subject) is not str or type(decided_on) is not str:
+            return None
+        rtype, issuer, kinds, role, type_no = pair
+        adult = self.subjects.get(subject)
+        if adult is None:
+            adult = self._subject(subject)
+            if adult is None:
+                return None
+        if ("person" if adult else "organisation") not in kinds:
+            return None
+        day = self.days.get(decided_on, _UNSEEN)
+        if day is _UNSEEN:
+            day = self._day(decided_on)
+        if day is None:
+            return None
+        iso, day_no = day
+        if iso < adult:  # a minor that day, or unsure (born on 29 February): the checker's
+            return None
+        if type(decision_ref) is not str:
+            return None
+        ref = decision_ref.strip()
+        if not ref or len(ref) > MAX_REF or not (ref.isprintable() or text_problem(ref) is None):
+            return None
+        other: str | None = None
+        if role:
+            if type(counterpart) is not str or not counterpart:
+                return None
+            other = self.orgs.get(counterpart, "")
+            if other == "":
+                other = self._org(counterpart)
+            if other is None:
+                return None
+        elif counterpart is not None and counterpart != "":
+            return None
+        key: str | None = None
+        if client_key is not None and client_key != "":
+            if type(client_key) is not str or len(client_key) > MAX_CLIENT_KEY:
+                return None
+            if not client_key.isprintable() and text_problem(client_key) is not None:
+                return None
+            key = client_key
+        if excluding_facts is not None and excluding_facts != "":
+            return None
+        digest = content_hash(subject, rtype, issuer, iso, ref, other)
+        kind = "person" if adult else "organisation"
+        return (subject, kind, rtype, issuer, iso, ref, other, key, digest, type_no, day_no, n)
+
+    def _subject(self, value: str) -> str | None:
+        """A subject ID valid as given: the ISO day its holder turns 18 ("" for an
+        organisation), remembered; ``None`` if the checker is to look at it."""
+        try:
+            number, kind = subject_ids.validate(value, field="subject")
+        except InputError:
+            return None
+        if number != value:
+            return None  # normalised (spaces, a lower-case x): the checker's way
+        if kind == "person":
+            # the string compares as the day: 29 February, where the 18th year has none,
+            # comes after the 28th, so such a subject goes to the checker on the 28th
+            adult = f"{int(value[6:10]) + 18:04d}-{value[10:12]}-{value[12:14]}"
+            adult = self.adult.setdefault(adult, adult)
+        else:
+            adult = ""
+        if len(self.subjects) >= _SUBJECTS_CACHED:
+            self.subjects.clear()
+        self.subjects[value] = adult
+        return adult
+
+    def _org(self, value: str) -> str | None:
+        try:
+            number = subject_ids.validate(value, field="counterpart", kind="organisation")[0]
+        except InputError:
+            number = None
+        if number is not None and (number != value or number.startswith(INDIVIDUAL_BUSINESS)):
+            number = None
+        if len(self.orgs) >= _SUBJECTS_CACHED:
+            self.orgs.clear()
+        self.orgs[value] = number
+        return number
+
+    def _day(self, value: str) -> tuple[str, int] | None:
+        found: tuple[str, int] | None = None
+        if len(value) == 10 and value[4] == "-" and value[7] == "-":
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                day = None
+            if day is not None and self.first_day <= day <= self.spec.as_of:
+                found = (day.isoformat(), day.toordinal() - _EPOCH_ORDINAL)
+        if len(self.days) < 100_000:
+            self.days[value] = found
+        return found
+
+    def _checked(
+        self,
+        subject: object,
+        record_type: object,
+        authority: object,
+        decided_on: object,
+        decision_ref: object,
+        counterpart: object,
+        client_key: object,
+        excluding_facts: object,
+        n: int,
+        problems: list[Problem],
+    ) -> StagedRow | None:
+        """The checker's verdict on a line: its staged row, or ``None`` and its problems."""
+        result = self.checker.problems(
+            subject, record_type, authority, decided_on, decision_ref, counterpart, client_key,
+            excluding_facts,
+        )  # fmt: skip
+        if isinstance(result, ValidRecord):
+            s, kind, rtype, issuer, day, ref, other, key, digest = result
+            return (s, kind, rtype, issuer, day.isoformat(), ref, other, key, digest,
+                    self.type_ids.get(rtype, -1), day.toordinal() - _EPOCH_ORDINAL, n)  # fmt: skip
+        problems.extend((n, e.field, e.message) for e in result)
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,129 +839,6 @@ def _read(path: Path) -> bytes:
     if b"\x00" in data[:65536]:
         raise InputError("file", f"{path.name} is not a text file (it holds binary data)")
     return data
-
-
-def _parse_jsonl(
-    data: bytes, checker: RecordChecker, names: Names
-) -> tuple[list[ValidRecord], list[int], list[Problem]]:
-    rows: list[ValidRecord] = []
-    lines: list[int] = []
-    problems: list[Problem] = []
-    loads = orjson.loads
-    check = checker.problems
-    required, allowed = _REQUIRED, _ALLOWED
-    for n, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj: Any = loads(raw)
-        except orjson.JSONDecodeError as exc:
-            problems.append((n, "line", f"not valid JSON: {_json_reason(exc)}"))
-            continue
-        if type(obj) is not dict:
-            problems.append((n, "line", f"expected a JSON object, got {_json_type(obj)}"))
-            continue
-        keys = obj.keys()
-        if not (required <= keys and keys <= allowed):
-            problems += _field_problems(n, keys)
-            continue
-        result = check(
-            obj["subject"],
-            obj["record_type"],
-            obj["authority"],
-            obj["decided_on"],
-            obj["decision_ref"],
-            obj.get("counterpart"),
-            obj.get("client_key"),
-            obj.get("excluding_facts"),
-        )
-        name, bad_name = _name(n, obj.get("subject_name"))
-        problems += bad_name
-        if type(result) is ValidRecord:
-            if not bad_name:
-                rows.append(result)
-                lines.append(n)
-                if name is not None:
-                    names[(result.subject, result.record_type)] = (name, result.authority)
-        else:
-            assert isinstance(result, list)
-            problems += [(n, e.field, e.message) for e in result]
-    return rows, lines, problems
-
-
-def _parse_csv(
-    data: bytes, checker: RecordChecker, given: Names
-) -> tuple[list[ValidRecord], list[int], list[Problem]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return [], [], [(line, "line", "not UTF-8 text")]
-    rows: list[ValidRecord] = []
-    lines: list[int] = []
-    problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        return [], [], [(1, "header", f"malformed CSV: {exc}")]
-    if header is None or not any(h.strip() for h in header):
-        return [], [], [(1, "header", "missing: the first line must name the fields")]
-    names = [h.strip() for h in header]
-    header_problems = [
-        (1, name, f"unknown field (expected {', '.join(FIELDS)})")
-        for name in names
-        if name not in _ALLOWED
-    ]
-    header_problems += [(1, name, "missing column") for name in REQUIRED if name not in names]
-    header_problems += [
-        (1, name, "column given twice") for name in sorted(set(names)) if names.count(name) > 1
-    ]
-    if header_problems:
-        return [], [], header_problems
-    width = len(names)
-    i_subject, i_type, i_authority, i_date, i_ref = (names.index(f) for f in REQUIRED)
-    i_key = names.index("client_key") if "client_key" in names else -1
-    i_counterpart = names.index("counterpart") if "counterpart" in names else -1
-    i_name = names.index("subject_name") if "subject_name" in names else -1
-    i_facts = names.index("excluding_facts") if "excluding_facts" in names else -1
-    check = checker.problems
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append((reader.line_num, "line", f"malformed CSV: {exc}"))
-            break  # the reader cannot resynchronise reliably after a quoting error
-        n = reader.line_num
-        if len(cells) != width:
-            if not any(c.strip() for c in cells):
-                continue  # a blank line
-            problems.append((n, "line", f"has {len(cells)} fields, the header names {width}"))
-            continue
-        result = check(
-            cells[i_subject],
-            cells[i_type],
-            cells[i_authority],
-            cells[i_date],
-            cells[i_ref],
-            cells[i_counterpart] if i_counterpart >= 0 else None,
-            cells[i_key] if i_key >= 0 else None,
-            cells[i_facts] if i_facts >= 0 else None,
-        )
-        name, bad_name = _name(n, cells[i_name] if i_name >= 0 else None)
-        problems += bad_name
-        if type(result) is ValidRecord:
-            if not bad_name:
-                rows.append(result)
-                lines.append(n)
-                if name is not None:
-                    given[(result.subject, result.record_type)] = (name, result.authority)
-        else:
-            assert isinstance(result, list)
-            problems += [(n, e.field, e.message) for e in result]
-    return rows, lines, problems
 
 
 def _name(n: int, value: object) -> tuple[str | None, list[Problem]]:

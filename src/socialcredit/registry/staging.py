@@ -3,21 +3,26 @@
 An import of a million records takes minutes; written in one transaction it would hold the
 ledger's write lock all that time, and a serving registry's audit writer (whose entries hold
 every check's answer back) would wait behind it until checks were refused. So
-:meth:`~socialcredit.registry.ledger.Ledger.import_records` works in two steps on one
+:meth:`~socialcredit.registry.ledger.Ledger.import_staged` works in two steps on one
 connection of its own:
 
 1. *Staging*, in one read transaction (:meth:`Staging.snapshot`: every read sees the ledger as
    of its start; SQLite's read transaction in WAL mode, PostgreSQL's ``REPEATABLE READ``): the
-   new rows go to temporary tables (``staged_records`` with the ids they would take,
-   ``staged_subjects``), and the touched subjects are projected by the ledger's own projection
-   code inside :meth:`Staging.shadowing`, where the unqualified name ``records`` is a temporary
-   view of the ledger's records and the staged ones together, and ``projection`` and
+   new rows stream into a temporary table (``staged_records``: ``executemany`` on SQLite,
+   ``COPY`` on PostgreSQL, no index while they come), numbered in the order they come;
+   then set statements find the keys already present or given twice (:meth:`duplicates`),
+   index the rows, list the subjects (``staged_subjects``) and those to project from all
+   their facts (``staged_full``), and the touched subjects are projected inside
+   :meth:`Staging.shadowing`, where the unqualified name ``records`` is a temporary view of
+   the ledger's records and the staged ones together, and ``projection`` and
    ``projection_grounds`` temporary tables of the same shape. Temporary tables are the
    connection's own: no writer waits for them, no reader sees them, and they die with the
    connection, so a process killed while staging leaves nothing.
 2. *The swap* (:meth:`Staging.move`), one write transaction: set statements move the staged
-   rows, subjects and projection into the ledger; the caller adds what must see the ledger as
-   it is now (keys filed meanwhile, subjects another writer touched, the audit entry).
+   rows, subjects and projection into the ledger (where the import at least doubles the
+   records, the records' secondary indexes are dropped first and built again after, which
+   sorts once instead of inserting at random); the caller adds what must see the ledger as it
+   is now (keys filed meanwhile, subjects another writer touched, the audit entry).
 
 The dialects differ only here: SQLite's temporary schema is ``temp`` and the ledger's ``main``;
 PostgreSQL's are ``pg_temp`` and the connection's current schema; both look an unqualified
@@ -26,7 +31,8 @@ name up in the temporary schema first, which is what :meth:`Staging.shadowing` r
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,16 +41,74 @@ from sqlalchemy.engine import Connection
 STAGED_RECORDS = "staged_records"
 STAGED_SUBJECTS = "staged_subjects"
 STAGED_REFRESHED = "staged_refreshed"
+STAGED_FULL = "staged_full"
 STAGED_PROJECTION = "staged_projection"
 STAGED_GROUNDS = "staged_grounds"
 PROJECTION_COLUMNS = ("subject", "ground", "since", "until", "computed_as_of")
 GROUND_COLUMNS = ("id", "list", "memorandum", "measures")
+
+STAGED_COLUMNS = (
+    "subject",
+    "subject_kind",
+    "record_type",
+    "authority",
+    "decided_on",
+    "decision_ref",
+    "counterpart",
+    "client_key",
+    "content_hash",
+    "type_no",
+    "day_no",
+    "line",
+)
+"""A staged row's values, in order: the record's (``decided_on`` as ISO text), then the
+rulebook's number of its type (-1 if the rulebook has none), its day number (days since
+1970-01-01) and the line of the file it came from."""
+
+StagedRow = tuple[str, str, str, str, str, str, str | None, str | None, str, int, int, int]
+
+Problem = tuple[int, str, str]
+
 _BATCH = 20_000
+_SQLITE_TEMP_CACHE_KIB = 262_144
+"""The import connection's page cache for its temporary tables (SQLite's default is 2 MiB,
+and a national import stages gigabytes)."""
+_PG_WORK_MEM = "256MB"
+"""PostgreSQL's memory for the import's sorts and hashes (its default, 4 MB, sorts a million
+staged rows on disk)."""
+
+_SQLITE_TYPES = {"decided_on": "TEXT", "type_no": "INTEGER", "day_no": "INTEGER",
+                 "line": "INTEGER"}  # fmt: skip
+_PG_TYPES = {
+    "subject": "varchar(18)",
+    "subject_kind": "varchar(12)",
+    "record_type": "varchar(120)",
+    "authority": "varchar(120)",
+    "decided_on": "date",
+    "decision_ref": "text",
+    "counterpart": "varchar(18)",
+    "client_key": "varchar(200)",
+    "content_hash": "varchar(64)",
+    "type_no": "integer",
+    "day_no": "integer",
+    "line": "bigint",
+}
+_NULLABLE = frozenset({"counterpart", "client_key"})
+
+
+def subjects_digest(subjects: Iterable[str]) -> str:
+    """SHA-256 of subjects given sorted, one per line: what an audit entry's
+    ``subjects_sha256`` holds (:func:`socialcredit.registry.ledger.chain._subjects_digest`),
+    computed as they stream from the staged table."""
+    digest = hashlib.sha256()
+    for subject in subjects:
+        digest.update(subject.encode() + b"\n")
+    return digest.hexdigest()
 
 
 class Staging:
     """The temporary tables of one import on its connection ``conn``; ``columns``: the
-    records table's columns other than ``id``, in the order the staged rows give them."""
+    ledger's records table's columns other than ``id``, in its order."""
 
     def __init__(self, conn: Connection, *, sqlite: bool, columns: Sequence[str]) -> None:
         self.conn = conn
@@ -53,6 +117,9 @@ class Staging:
         self.temp = "temp" if sqlite else "pg_temp"
         self.ph = "?" if sqlite else "%s"
         self._main: str | None = None
+        self.offset = 0
+        """What a staged id adds to be the id the row would take (set by :meth:`create`)."""
+        self._copy: Any = None
 
     @property
     def main(self) -> str:
@@ -70,12 +137,18 @@ class Staging:
             return self.conn.exec_driver_sql(sql)
         return self.conn.exec_driver_sql(sql, params)
 
-    def _index(self, table: str, column: str) -> None:
-        name = f"{table}_{column}"
-        if self.sqlite:  # SQLite names the index's schema, PostgreSQL puts it beside its table
-            self._sql(f"CREATE INDEX temp.{name} ON {table} ({column})")
-        else:
-            self._sql(f"CREATE INDEX {name} ON {table} ({column})")
+    def _scalar(self, sql: str, params: Any = None) -> int:
+        return int(self._sql(sql, params).scalar() or 0)
+
+    def _index(self, name: str, table: str, columns: str, *, where: str = "",
+               unique: bool = False) -> None:  # fmt: skip
+        # SQLite names the index's schema, PostgreSQL puts it beside its table
+        qualified = f"temp.{name}" if self.sqlite else name
+        kind = "UNIQUE INDEX" if unique else "INDEX"
+        self._sql(f"CREATE {kind} {qualified} ON {table} ({columns}){where}")
+
+    def _driver(self) -> Any:
+        return self.conn.connection.driver_connection
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -92,82 +165,374 @@ class Staging:
         finally:  # the swap must read what is committed when it holds the lock
             self.conn.execution_options(isolation_level=default or "READ COMMITTED")
 
-    def create(self) -> None:
-        main = self.main
-        self._sql(f"CREATE TEMPORARY TABLE {STAGED_RECORDS} AS "
-                  f"SELECT * FROM {main}.records WHERE 1 = 0")  # fmt: skip
-        self._sql(f"CREATE TEMPORARY TABLE {STAGED_SUBJECTS} "
-                  "(subject VARCHAR(18) PRIMARY KEY, kind VARCHAR(12) NOT NULL)")  # fmt: skip
-        self._sql(f"CREATE TEMPORARY TABLE {STAGED_REFRESHED} (subject VARCHAR(18) PRIMARY KEY)")
+    # ---------------------------------------------------------------------------- the rows
 
-    def _load(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-        """Rows into a temporary table: ``executemany`` on SQLite, ``COPY`` on PostgreSQL."""
-        names = ", ".join(columns)
+    def create(self, first_id: int) -> None:
+        """The staged tables; the rows will take the ids from ``first_id`` on, in the order
+        they come (the swap shifts them if others were filed since)."""
+        self.offset = first_id - 1
         if self.sqlite:
-            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))})"
-            for start in range(0, len(rows), _BATCH):
-                self._sql(sql, rows[start : start + _BATCH])
+            self._sql(f"PRAGMA temp.cache_size = -{_SQLITE_TEMP_CACHE_KIB}")
+        else:
+            self._sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
+        self._create_records()
+        rowid = " WITHOUT ROWID" if self.sqlite else ""
+        # touched: a subject of the staged rows (the others are counterparts only)
+        self._sql(f"CREATE TEMPORARY TABLE {STAGED_SUBJECTS} (subject VARCHAR(18) PRIMARY KEY, "
+                  f"kind VARCHAR(12) NOT NULL, touched INTEGER NOT NULL){rowid}")  # fmt: skip
+        self._sql(f"CREATE TEMPORARY TABLE {STAGED_REFRESHED} "
+                  f"(subject VARCHAR(18) PRIMARY KEY){rowid}")  # fmt: skip
+        self._sql(f"CREATE TEMPORARY TABLE {STAGED_FULL} (subject VARCHAR(18) PRIMARY KEY){rowid}")
+
+    def _create_records(self) -> None:
+        """``staged_records``, without an index: SQLite numbers its rows (the rowid), a
+        PostgreSQL identity column does there."""
+        types = _SQLITE_TYPES if self.sqlite else _PG_TYPES
+        cols = ", ".join(f"{c} {types.get(c, 'TEXT')}{'' if c in _NULLABLE else ' NOT NULL'}"
+                         for c in STAGED_COLUMNS)  # fmt: skip
+        key = "INTEGER PRIMARY KEY" if self.sqlite else "bigint GENERATED BY DEFAULT AS IDENTITY"
+        self._sql(f"CREATE TEMPORARY TABLE {STAGED_RECORDS} (id {key}, {cols})")
+
+    def add(self, rows: Sequence[StagedRow]) -> None:
+        """Rows in :data:`STAGED_COLUMNS` order, after those added before."""
+        if not rows:
             return
-        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        names = ", ".join(STAGED_COLUMNS)
+        if self.sqlite:
+            marks = ", ".join(["?"] * len(STAGED_COLUMNS))
+            cursor = self._driver().cursor()
+            try:
+                cursor.executemany(f"INSERT INTO {STAGED_RECORDS} ({names}) VALUES ({marks})", rows)
+            finally:
+                cursor.close()
+            return
+        cursor = self._driver().cursor()
+        with cursor.copy(f"COPY {STAGED_RECORDS} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
-    def add_records(self, rows: Sequence[tuple[Any, ...]], first_id: int) -> None:
-        """``rows``: the records' column values in :attr:`columns` order; they take the ids
-        from ``first_id`` on, in order (the swap shifts them if others were filed since)."""
-        numbered = [(first_id + i, *r) for i, r in enumerate(rows)]
-        self._load(STAGED_RECORDS, ("id", *self.columns), numbered)
-        self._index(STAGED_RECORDS, "subject")
-        self._index(STAGED_RECORDS, "counterpart")
+    def count(self) -> int:
+        return self._scalar(f"SELECT count(*) FROM {STAGED_RECORDS}")
 
-    def add_subjects(self, kinds: dict[str, str]) -> None:
-        self._load(STAGED_SUBJECTS, ("subject", "kind"), list(kinds.items()))
+    def duplicates(self, *, ledger_empty: bool) -> tuple[int, list[Problem]]:
+        """Rows whose ``(authority, client_key)`` is stored in the ledger, or on an earlier
+        staged row: with the same content they are skipped (deleted from the stage, and the
+        rest numbered again without gaps); with other content each is a problem naming its
+        line. Returns how many were skipped, or the problems (then nothing is deleted)."""
+        self._key_index()
+        main = self.main
+        problems: list[Problem] = []
+
+        def stored(row: str) -> str:
+            if ledger_empty:
+                return "1 = 0"
+            return (f"EXISTS (SELECT 1 FROM {main}.records r WHERE r.authority = {row}.authority "
+                    f"AND r.client_key = {row}.client_key)")  # fmt: skip
+
+        if not ledger_empty:
+            for line, key, authority, rid in self._sql(
+                f"SELECT s.line, s.client_key, s.authority, r.id FROM {STAGED_RECORDS} s "
+                f"JOIN {main}.records r ON r.authority = s.authority "
+                "AND r.client_key = s.client_key WHERE r.content_hash <> s.content_hash"
+            ):
+                problems.append((int(line), "client_key", f"{key!r} already names record {rid} "
+                                 f"of {authority!r} with different content"))  # fmt: skip
+        # the rows after the first of each key given more than once (f: that first row)
+        later = (f"{STAGED_RECORDS} s JOIN (SELECT authority, client_key, min(id) AS first "
+                 f"FROM {STAGED_RECORDS} WHERE client_key IS NOT NULL "
+                 "GROUP BY authority, client_key HAVING count(*) > 1) d "
+                 "ON d.authority = s.authority AND d.client_key = s.client_key "
+                 f"AND s.id > d.first JOIN {STAGED_RECORDS} f ON f.id = d.first")  # fmt: skip
+        for line, key, authority, first_line in self._sql(
+            f"SELECT s.line, s.client_key, s.authority, f.line FROM {later} "
+            f"WHERE s.content_hash <> f.content_hash AND NOT {stored('f')}"
+        ):
+            problems.append((int(line), "client_key", f"{key!r} of {authority!r} is used on "
+                             f"line {first_line} for a different record"))  # fmt: skip
+        if problems:
+            problems.sort()
+            return 0, problems
+        skipped = 0
+        if not ledger_empty:  # every one with the same content: the others were problems
+            skipped += self._sql(f"DELETE FROM {STAGED_RECORDS} WHERE id IN "
+                                 f"(SELECT s.id FROM {STAGED_RECORDS} s WHERE {stored('s')})"
+                                 ).rowcount  # fmt: skip
+        skipped += self._sql(f"DELETE FROM {STAGED_RECORDS} WHERE id IN "
+                             f"(SELECT s.id FROM {later})").rowcount  # fmt: skip
+        if skipped:
+            self._renumber()
+        return skipped, []
+
+    def _key_index(self) -> None:
+        self._index("staged_records_key", STAGED_RECORDS, "authority, client_key",
+                    where=" WHERE client_key IS NOT NULL")  # fmt: skip
+
+    def _renumber(self) -> None:
+        """Number the staged rows 1, 2, ... again in their order (rows were skipped)."""
+        if not self.sqlite:
+            self._sql(f"UPDATE {STAGED_RECORDS} s SET id = n.rank FROM (SELECT id, "
+                      f"row_number() OVER (ORDER BY id) AS rank FROM {STAGED_RECORDS}) n "
+                      "WHERE s.id = n.id")  # fmt: skip
+            return
+        names = ", ".join(STAGED_COLUMNS)
+        self._sql(f"ALTER TABLE {self.temp}.{STAGED_RECORDS} RENAME TO staged_old")
+        self._sql(f"DROP INDEX {self.temp}.staged_records_key")
+        self._create_records()
+        self._sql(f"INSERT INTO {STAGED_RECORDS} ({names}) SELECT {names} FROM staged_old "
+                  "ORDER BY id")  # fmt: skip
+        self._sql(f"DROP TABLE {self.temp}.staged_old")
+        self._key_index()
+
+    def index(self) -> None:
+        """The indexes the projection reads the staged rows by (built once, after the load)."""
+        self._index("staged_records_subject", STAGED_RECORDS, "subject, day_no, id")
+        self._index("staged_records_counterpart", STAGED_RECORDS, "counterpart",
+                    where=" WHERE counterpart IS NOT NULL")  # fmt: skip
+
+    def fill_subjects(self) -> int:
+        """``staged_subjects``: every subject of the staged rows (touched), and every
+        organisation they name as counterpart; returns how many subjects are touched."""
+        self._sql(f"INSERT INTO {STAGED_SUBJECTS} (subject, kind, touched) "
+                  f"SELECT subject, min(subject_kind), 1 FROM {STAGED_RECORDS} "
+                  "GROUP BY subject ORDER BY subject")  # fmt: skip
+        touched = self._scalar(f"SELECT count(*) FROM {STAGED_SUBJECTS}")
+        self._sql(f"INSERT INTO {STAGED_SUBJECTS} (subject, kind, touched) "
+                  f"SELECT DISTINCT counterpart, 'organisation', 0 FROM {STAGED_RECORDS} "
+                  "WHERE counterpart IS NOT NULL ON CONFLICT (subject) DO NOTHING")  # fmt: skip
+        self._sql(f"INSERT INTO {STAGED_REFRESHED} (subject) "
+                  f"SELECT subject FROM {STAGED_SUBJECTS} WHERE touched = 1")  # fmt: skip
+        return touched
+
+    def role_holders(self, *, ledger_empty: bool) -> set[str]:
+        """Persons whose role records (the ledger's or staged) name a touched subject as the
+        organisation: their projection depends on the touched subjects' records."""
+        sql = (f"SELECT DISTINCT s.subject FROM {STAGED_RECORDS} s JOIN {STAGED_SUBJECTS} t "
+               "ON t.subject = s.counterpart AND t.touched = 1")  # fmt: skip
+        found = {str(s) for (s,) in self._sql(sql)}
+        if not ledger_empty:
+            found.update(
+                str(s)
+                for (s,) in self._sql(
+                    f"SELECT DISTINCT r.subject FROM {self.main}.records r JOIN "
+                    f"{STAGED_SUBJECTS} t ON t.subject = r.counterpart AND t.touched = 1"
+                )
+            )
+        return found
+
+    def fill_full(self, holders: Iterable[str], *, ledger_empty: bool) -> int:
+        """``staged_full``: the subjects projected from all their facts (the reference's way):
+        those with records in the ledger already, those holding a legal role (a staged role
+        record, or one in ``holders``); the others are projected from their staged rows
+        alone, in bulk. Returns how many there are."""
+        if not ledger_empty:
+            self._sql(f"INSERT INTO {STAGED_FULL} (subject) SELECT t.subject FROM "
+                      f"{STAGED_SUBJECTS} t WHERE t.touched = 1 AND EXISTS (SELECT 1 FROM "
+                      f"{self.main}.records r WHERE r.subject = t.subject)")  # fmt: skip
+        self._sql(f"INSERT INTO {STAGED_FULL} (subject) SELECT DISTINCT subject FROM "
+                  f"{STAGED_RECORDS} WHERE counterpart IS NOT NULL "
+                  "ON CONFLICT (subject) DO NOTHING")  # fmt: skip
+        self._load(STAGED_FULL, ("subject",), [(s,) for s in sorted(holders)],
+                   ignore_conflicts=True)  # fmt: skip
+        return self._scalar(f"SELECT count(*) FROM {STAGED_FULL}")
+
+    def full_subjects(self, size: int) -> Iterator[list[str]]:
+        """The subjects of ``staged_full`` in order, ``size`` at a time."""
+        after = ""
+        ph = self.ph
+        while True:
+            page = [str(s) for (s,) in self._sql(
+                f"SELECT subject FROM {STAGED_FULL} WHERE subject > {ph} ORDER BY subject "
+                f"LIMIT {int(size)}", (after,))]  # fmt: skip
+            if page:
+                yield page
+            if len(page) < size:
+                return
+            after = page[-1]
+
+    def _stream(self, sql: str, size: int) -> Iterator[list[Any]]:
+        """The rows of a query, ``size`` at a time, never all in memory (PostgreSQL: through a
+        server-side cursor)."""
+        driver = self._driver()
+        cursor = driver.cursor() if self.sqlite else driver.cursor(name="staged_stream")
+        try:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(size):
+                yield rows
+        finally:
+            cursor.close()
+
+    def plain_rows(self, size: int) -> Iterator[list[tuple[str, int, int]]]:
+        """``(subject, type_no, day_no)`` of the staged rows of subjects not in
+        ``staged_full``, by subject, day and id, about ``size`` rows at a time and never a
+        subject's rows split between two."""
+        carry: list[tuple[str, int, int]] = []
+        for fetched in self._stream(
+            f"SELECT s.subject, s.type_no, s.day_no FROM {STAGED_RECORDS} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {STAGED_FULL} f WHERE f.subject = s.subject) "
+            "ORDER BY s.subject, s.day_no, s.id",
+            size,
+        ):
+            rows = carry + fetched if carry else fetched
+            last = rows[-1][0]
+            cut = len(rows)
+            while cut > 0 and rows[cut - 1][0] == last:
+                cut -= 1
+            carry = rows[cut:]
+            if cut:
+                yield rows[:cut]
+        if carry:
+            yield carry
 
     def add_refreshed(self, subjects: set[str]) -> None:
-        self._load(STAGED_REFRESHED, ("subject",), [(s,) for s in sorted(subjects)])
+        """Subjects the swap names as refreshed, besides the touched ones (added before)."""
+        self._load(STAGED_REFRESHED, ("subject",), [(s,) for s in sorted(subjects)],
+                   ignore_conflicts=True)  # fmt: skip
+
+    def refreshed(self, among: Iterable[str]) -> set[str]:
+        """Those of ``among`` that the import refreshes."""
+        wanted = sorted(set(among))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 5_000):
+            part = wanted[start : start + 5_000]
+            marks = ", ".join([self.ph] * len(part))
+            sql = f"SELECT subject FROM {STAGED_REFRESHED} WHERE subject IN ({marks})"
+            found.update(str(s) for (s,) in self._sql(sql, tuple(part)))
+        return found
+
+    def refreshed_digest(self) -> tuple[int, str]:
+        """How many subjects the import refreshes, and their digest (:func:`subjects_digest`)."""
+        count = self._scalar(f"SELECT count(*) FROM {STAGED_REFRESHED}")
+        pages = self._stream(f"SELECT subject FROM {STAGED_REFRESHED} ORDER BY subject", 50_000)
+        return count, subjects_digest(s for page in pages for (s,) in page)
+
+    def _load(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], *,
+              ignore_conflicts: bool = False) -> None:  # fmt: skip
+        """Rows into a temporary table: ``executemany`` on SQLite, ``COPY`` on PostgreSQL
+        (through a table of the same shape where conflicts are ignored)."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.sqlite:
+            verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
+            sql = f"{verb} INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))})"
+            for start in range(0, len(rows), _BATCH):
+                self._sql(sql, rows[start : start + _BATCH])
+            return
+        target = f"{table}_in" if ignore_conflicts else table
+        if ignore_conflicts:
+            self._sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} "
+                      f"AS SELECT {names} FROM {table} WHERE 1 = 0")  # fmt: skip
+        cursor = self._driver().cursor()
+        with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if ignore_conflicts:
+            self._sql(f"INSERT INTO {table} ({names}) SELECT DISTINCT {names} FROM {target} "
+                      "ON CONFLICT DO NOTHING")  # fmt: skip
+            self._sql(f"TRUNCATE {target}")
 
     def name_in_audit(self, seq: int) -> None:
         """The refreshed subjects as those the audit entry ``seq`` names (in the swap)."""
-        self._sql(f"INSERT INTO audit_subjects (seq, subject) "
-                  f"SELECT {int(seq)}, subject FROM {STAGED_REFRESHED}")  # fmt: skip
+        self._sql(f"INSERT INTO {self.main}.audit_subjects (seq, subject) SELECT {int(seq)}, "
+                  f"subject FROM {STAGED_REFRESHED} ORDER BY subject")  # fmt: skip
+
+    # ---------------------------------------------------------------------- the projection
 
     @contextmanager
-    def shadowing(self) -> Iterator[None]:
+    def shadowing(self, entered_at: str) -> Iterator[None]:
         """Inside, on this connection: ``records`` reads the ledger's records and the staged
-        ones together, and ``projection`` and ``projection_grounds`` are empty temporary
-        tables of the same shape, so that the ledger's projection code stages the touched
-        subjects' projection unchanged. After: the view is dropped and the staged projection
-        is ``staged_projection`` (its grounds ``staged_grounds``)."""
+        ones together (``entered_at``: the staged rows' entry time, as SQL), and
+        ``projection`` and ``projection_grounds`` are empty temporary tables of the same
+        shape, so that the ledger's projection code stages the touched subjects' projection
+        unchanged. After: the view is dropped and the staged projection is
+        ``staged_projection`` (its grounds ``staged_grounds``)."""
         main = self.main
         self._sql(f"CREATE TEMPORARY TABLE projection AS "
                   f"SELECT * FROM {main}.projection WHERE 1 = 0")  # fmt: skip
-        self._index("projection", "subject")
         self._sql(f"CREATE TEMPORARY TABLE projection_grounds AS "
                   f"SELECT * FROM {main}.projection_grounds WHERE 1 = 0")  # fmt: skip
         # the grounds' ids are unique (the projection code adds them ON CONFLICT DO NOTHING)
-        where = "temp." if self.sqlite else ""
-        self._sql(f"CREATE UNIQUE INDEX {where}projection_grounds_id ON projection_grounds (id)")
-        self._sql(f"CREATE TEMPORARY VIEW records AS SELECT * FROM {main}.records "
-                  f"UNION ALL SELECT * FROM {self.temp}.{STAGED_RECORDS}")  # fmt: skip
+        self._index("projection_grounds_id", "projection_grounds", "id", unique=True)
+        names = ", ".join(c for c in self.columns if c != "entered_at")
+        record_cols = ", ".join(self.columns)
+        staged_cols = ", ".join(f"{entered_at} AS entered_at" if c == "entered_at" else c
+                                for c in self.columns)  # fmt: skip
+        assert names  # every other column is staged under its own name
+        self._sql(f"CREATE TEMPORARY VIEW records AS SELECT id, {record_cols} FROM "
+                  f"{main}.records UNION ALL SELECT id + {int(self.offset)} AS id, "
+                  f"{staged_cols} FROM {self.temp}.{STAGED_RECORDS}")  # fmt: skip
         yield
         self._sql(f"DROP VIEW {self.temp}.records")
         self._sql(f"ALTER TABLE {self.temp}.projection RENAME TO {STAGED_PROJECTION}")
         self._sql(f"ALTER TABLE {self.temp}.projection_grounds RENAME TO {STAGED_GROUNDS}")
 
-    def id_shift(self, first_id: int) -> int:
-        """How far the staged ids move: the records filed since the snapshot (in the swap)."""
-        latest = self._sql(f"SELECT max(id) FROM {self.main}.records").scalar()
-        return int(latest or 0) + 1 - first_id
+    def add_projection(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Projection rows ``(subject, ground, since, until, computed_as_of)`` (dates as ISO
+        text) into the shadowing ``projection``."""
+        self._load("projection", PROJECTION_COLUMNS, rows)
 
-    def move(self, shift: int, subjects_seen: Any) -> None:
-        """The swap's set statements: the staged records (ids moved by ``shift``), subjects
-        (first seen ``subjects_seen``, as the driver stores it) and projection into the
-        ledger; every refreshed subject's projection replaced by its staged one."""
+    # ----------------------------------------------------------------------------- the swap
+
+    def id_shift(self) -> int:
+        """How far the staged ids move: the records filed since the snapshot (in the swap)."""
+        latest = self._scalar(f"SELECT max(id) FROM {self.main}.records")
+        return latest - self.offset
+
+    def keys_filed_since(self, shift: int) -> list[Problem]:
+        """Staged rows whose ``(authority, client_key)`` a record filed since the snapshot
+        (``shift`` of them, the last ids) holds: the import is to be run again, and will
+        then skip or refuse that line as usual."""
+        first = self.offset + 1
+        return sorted(
+            (
+                int(line),
+                "client_key",
+                f"{key!r} of {authority!r} was filed as record {rid} "
+                "while this import ran: import the file again",
+            )  # fmt: skip
+            for line, key, authority, rid in self._sql(
+                f"SELECT s.line, s.client_key, s.authority, r.id FROM {self.main}.records r "
+                f"JOIN {STAGED_RECORDS} s ON s.authority = r.authority "
+                f"AND s.client_key = r.client_key WHERE r.id >= {int(first)} "
+                f"AND r.id < {int(first + shift)}"
+            )
+        )
+
+    def _record_indexes(self) -> list[tuple[str, str]]:
+        """The ledger's secondary indexes on ``records`` (not the unique key): name, columns."""
+        from socialcredit.registry.ledger.schema import t_records
+
+        out = []
+        for index in sorted(t_records.indexes, key=lambda i: str(i.name)):
+            if index.unique or index.dialect_options["sqlite"]["where"] is not None:
+                continue  # pragma: no cover - the schema has none such
+            if index.dialect_options["postgresql"]["where"] is not None:
+                continue  # pragma: no cover
+            out.append((str(index.name), ", ".join(c.name for c in index.columns)))
+        return out
+
+    def move(self, shift: int, entered_at: Any, subjects_seen: Any, *, rebuild: bool) -> None:
+        """The swap's set statements: the staged records (ids moved by ``shift``; entry time
+        ``entered_at`` and the subjects' first sight ``subjects_seen`` as the driver stores
+        them), subjects and projection into the ledger; every refreshed subject's projection
+        replaced by its staged one. ``rebuild``: drop the records' secondary indexes first
+        and build them again after (worth it where the import at least doubles the table)."""
         main, ph = self.main, self.ph
-        names = ", ".join(self.columns)
-        self._sql(f"INSERT INTO {main}.records (id, {names}) SELECT id + {int(shift)}, "
-                  f"{names} FROM {STAGED_RECORDS}")  # fmt: skip
+        names = ", ".join(c for c in self.columns)
+        values = ", ".join(ph if c == "entered_at" else c for c in self.columns)
+        indexes = self._record_indexes() if rebuild else []
+        for name, _cols in indexes:
+            self._sql(f"DROP INDEX {main}.{name}")
+        # SQLite: in id order, the table's pages are written once each (its rowid order)
+        order = " ORDER BY id" if self.sqlite else ""
+        self._sql(f"INSERT INTO {main}.records (id, {names}) SELECT id + "
+                  f"{int(self.offset + shift)}, {values} FROM {STAGED_RECORDS}{order}",
+                  (entered_at,))  # fmt: skip
+        for name, cols in indexes:
+            if self.sqlite:
+                self._sql(f"CREATE INDEX {main}.{name} ON records ({cols})")
+            else:
+                self._sql(f"CREATE INDEX {name} ON {main}.records ({cols})")
         if not self.sqlite:  # the ids were given: the sequence moves past them
             self._sql(f"SELECT setval(pg_get_serial_sequence('{main}.records', 'id'), "
                       f"(SELECT max(id) FROM {main}.records)) WHERE EXISTS "
@@ -180,8 +545,9 @@ class Staging:
         self._sql(f"INSERT INTO {main}.projection_grounds ({grounds}) "
                   f"SELECT {grounds} FROM {STAGED_GROUNDS} WHERE true "
                   "ON CONFLICT (id) DO NOTHING")  # fmt: skip
-        self._sql(f"DELETE FROM {main}.projection WHERE subject IN "
-                  f"(SELECT subject FROM {STAGED_REFRESHED})")  # fmt: skip
+        if self._scalar(f"SELECT 1 FROM {main}.projection LIMIT 1"):
+            self._sql(f"DELETE FROM {main}.projection WHERE subject IN "
+                      f"(SELECT subject FROM {STAGED_REFRESHED})")  # fmt: skip
         cols = ", ".join(PROJECTION_COLUMNS)
         # in index order: each index page is written once (unsorted, 3 times slower)
         self._sql(f"INSERT INTO {main}.projection ({cols}) "

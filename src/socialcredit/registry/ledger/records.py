@@ -6,17 +6,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from socialcredit.errors import Conflict, ImportRejected, InputError, NotFound
 from socialcredit.policy.loader import CatalogIndex, Loaded
 from socialcredit.registry.ledger.checker import RecordChecker
-from socialcredit.registry.ledger.dialect import _sqlite_datetime, _translated
+from socialcredit.registry.ledger.dialect import _translated
 from socialcredit.registry.ledger.facts import _event, _facts_bulk, _record
-from socialcredit.registry.ledger.projection import ProjectionStore
+from socialcredit.registry.ledger.projection import (
+    ProjectionGround,
+    ProjectionStore,
+    _ensure_grounds,
+    _write_compact,
+    compact,
+    ground_id,
+)
 from socialcredit.registry.ledger.schema import (
     _EVENT_SELECT,
     _RECORD_COLUMNS,
@@ -29,7 +38,7 @@ from socialcredit.registry.ledger.schema import (
     t_subject_names,
     t_subjects,
 )
-from socialcredit.registry.ledger.util import CHUNK, _chunks, _now, _parse_id
+from socialcredit.registry.ledger.util import CHUNK, _chunks, _iso, _now, _parse_id
 from socialcredit.registry.ledger.values import (
     MAX_NOTE,
     ImportResult,
@@ -43,7 +52,14 @@ from socialcredit.registry.ledger.values import (
     text_problem,
 )
 from socialcredit.registry.model import EventKind, LifecycleEvent, Record
-from socialcredit.registry.staging import Staging
+from socialcredit.registry.staging import StagedRow, Staging
+
+if TYPE_CHECKING:
+    from socialcredit.registry.batch import BatchResult
+
+NEVER = 2**31 - 1
+"""A day number meaning "no date" (:data:`socialcredit.daycount.NEVER`, without importing the
+compiler here)."""
 
 
 def _subject_kinds(rows: Iterable[ValidRecord]) -> dict[str, str]:
@@ -56,68 +72,146 @@ def _subject_kinds(rows: Iterable[ValidRecord]) -> dict[str, str]:
     return seen
 
 
-def _fresh_rows(
-    rows: Sequence[ValidRecord],
-    existing: Mapping[tuple[str, str], tuple[int, str]],
-    lines: Sequence[int] | None,
-) -> tuple[list[ValidRecord], int]:
-    """The rows to insert and how many are skipped: a row whose ``(authority, client_key)``
-    is stored, or earlier in ``rows``, with the same content is skipped; with other content the
-    whole import is refused (:class:`ImportRejected`, naming ``lines[i]`` or the position)."""
-    fresh: list[ValidRecord] = []
-    seen: dict[tuple[str, str], tuple[int, str]] = {}
-    problems: list[tuple[int, str, str]] = []
-    skipped = 0
-    for i, rec in enumerate(rows):
-        if not rec.client_key:
-            fresh.append(rec)
-            continue
-        key = (rec.authority, rec.client_key)
-        line = lines[i] if lines is not None else i + 1
-        found = existing.get(key)
-        if found is not None:
-            if found[1] == rec.content_hash:
-                skipped += 1
-            else:
-                why = (f"{rec.client_key!r} already names record {found[0]} of "
-                       f"{rec.authority!r} with different content")  # fmt: skip
-                problems.append((line, "client_key", why))
-            continue
-        first = seen.get(key)
-        if first is None:
-            seen[key] = (line, rec.content_hash)
-            fresh.append(rec)
-        elif first[1] == rec.content_hash:
-            skipped += 1
-        else:
-            problems.append((line, "client_key", f"{rec.client_key!r} of {rec.authority!r} is "
-                             f"used on line {first[0]} for a different record"))  # fmt: skip
-    if problems:
-        raise ImportRejected(problems)
-    return fresh, skipped
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+PLAIN_ROWS = 250_000
+"""Staged rows projected together in bulk (a few tens of megabytes of arrays)."""
 
 
-def _check_keys_since(
-    conn: Connection, first_id: int, fresh: Sequence[ValidRecord], lines: Sequence[int] | None
-) -> None:
-    """Refuse the import if a record filed while it was staged (ids from ``first_id`` on)
-    holds one of its ``(authority, client_key)``: the import is to be run again, and will then
-    skip or refuse that line as usual."""
-    keys = {(r.authority, r.client_key): i for i, r in enumerate(fresh) if r.client_key}
-    if not keys:
-        return
-    query = sa.select(t_records.c.authority, t_records.c.client_key, t_records.c.id).where(
-        t_records.c.id >= first_id, t_records.c.client_key.is_not(None)
+def staged_rows(
+    rows: Sequence[ValidRecord], lines: Sequence[int], type_ids: Mapping[str, int]
+) -> list[StagedRow]:
+    """Checked records as staged rows (:data:`~socialcredit.registry.staging.STAGED_COLUMNS`):
+    ``type_ids`` the projector's rulebook's numbers of the record types, ``lines[i]`` the line
+    each came from."""
+    return [
+        (r.subject, r.subject_kind, r.record_type, r.authority, r.decided_on.isoformat(),
+         r.decision_ref, r.counterpart, r.client_key, r.content_hash,
+         type_ids.get(r.record_type, -1), r.decided_on.toordinal() - _EPOCH_ORDINAL,
+         line)
+        for r, line in zip(rows, lines, strict=True)
+    ]  # fmt: skip
+
+
+class _Codes(dict[Any, int]):
+    """Small integers for the few distinct values of an object array, in order of first sight."""
+
+    def __missing__(self, key: Any) -> int:
+        code = self[key] = len(self)
+        return code
+
+    def of(self, values: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
+        return np.fromiter(map(self.__getitem__, values.tolist()), np.int64, values.size)
+
+
+def _iso_days(days: npt.NDArray[np.int32]) -> list[str | None]:
+    """Day numbers as ISO dates (:data:`NEVER`: ``None``), all at once."""
+    text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)
+    text[days >= NEVER] = None
+    return text.tolist()  # type: ignore[no-any-return]
+
+
+def compact_result(
+    result: BatchResult, names: npt.NDArray[np.object_], as_of: date
+) -> tuple[list[tuple[Any, ...]], dict[int, ProjectionGround]]:
+    """The measures in force of a batch evaluation (subject ``i`` is ``names[i]``) as
+    projection rows ``(subject, ground id, since, until, computed_as_of)`` (dates as ISO text)
+    and the grounds they use: what :func:`~socialcredit.registry.ledger.projection.compact`
+    makes of the same measures, grouped with arrays instead of a dictionary per measure."""
+    xs = result.x_subject
+    if xs.size == 0:
+        return [], {}
+    measures, memos = _Codes(), _Codes()
+    m_code = measures.of(result.x_measure)
+    memo = memos.of(result.x_memo)
+    if len(measures) > 63:  # pragma: no cover - no catalog has so many measures
+        rows, found = compact(
+            zip(names[xs].tolist(), result.x_measure.tolist(),
+                _list_ids(result)[result.x_list].tolist(), result.x_memo.tolist(),
+                _dates_of(result.x_since), _dates_of(result.x_until), strict=True)
+        )  # fmt: skip
+        stamp = as_of.isoformat()
+        return [(s, g, _iso(a), _iso(b), stamp) for s, g, a, b in rows], found
+    lst, since, until = result.x_list, result.x_since, result.x_until
+    order = np.lexsort((until, since, memo, lst, xs))
+    xs, lst, memo, since, until = xs[order], lst[order], memo[order], since[order], until[order]
+    bits = np.left_shift(np.uint64(1), m_code[order].astype(np.uint64))
+    new = np.empty(xs.size, np.bool_)
+    new[0] = True
+    new[1:] = (
+        (xs[1:] != xs[:-1]) | (lst[1:] != lst[:-1]) | (memo[1:] != memo[:-1])
+        | (since[1:] != since[:-1]) | (until[1:] != until[:-1])
+    )  # fmt: skip
+    starts = np.flatnonzero(new)
+    mask = np.bitwise_or.reduceat(bits, starts)
+    keys = np.stack((lst[starts].astype(np.int64), memo[starts], mask.view(np.int64)), axis=1)
+    distinct, which = np.unique(keys, axis=0, return_inverse=True)
+    list_ids = _list_ids(result)
+    measure_of = list(measures)
+    memo_of = list(memos)
+    grounds: dict[int, ProjectionGround] = {}
+    gids = np.empty(len(distinct), np.int64)
+    for k, (li, mi, bitmask) in enumerate(distinct.tolist()):
+        held = frozenset(m for j, m in enumerate(measure_of) if (bitmask >> j) & 1)
+        ground = ProjectionGround(list_ids[li], memo_of[mi], held)
+        gids[k] = gid = ground_id(ground)
+        grounds[gid] = ground
+    stamp = as_of.isoformat()
+    return (
+        list(
+            zip(
+                names[xs[starts]].tolist(),
+                gids[which.reshape(-1)].tolist(),
+                _iso_days(since[starts]),
+                _iso_days(until[starts]),
+                [stamp] * starts.size,
+                strict=True,
+            )
+        ),
+        grounds,
     )
-    problems = []
-    for authority, key, rid in conn.execute(query):
-        i = keys.get((authority, key))
-        if i is not None:
-            line = lines[i] if lines is not None else i + 1
-            problems.append((line, "client_key", f"{key!r} of {authority!r} was filed as record "
-                             f"{rid} while this import ran: import the file again"))  # fmt: skip
-    if problems:
-        raise ImportRejected(sorted(problems))
+
+
+def _list_ids(result: BatchResult) -> npt.NDArray[np.object_]:
+    """List ids by index, and ``None`` at index -1 (no list)."""
+    ids = result.compiled.list_ids
+    out = np.empty(len(ids) + 1, dtype=object)
+    out[: len(ids)] = ids
+    return out
+
+
+def _dates_of(days: npt.NDArray[np.int32]) -> list[date | None]:  # pragma: no cover
+    return [None if d >= NEVER else date.fromordinal(int(d) + _EPOCH_ORDINAL) for d in days]
+
+
+def project_plain(
+    rows: Sequence[tuple[str, int, int]], project: Projector, as_of: date
+) -> tuple[list[tuple[Any, ...]], dict[int, ProjectionGround]]:
+    """Projection rows (as :func:`compact_result`) of subjects whose only facts are the given
+    staged rows ``(subject, type_no, day_no)``, sorted by subject, day and id (no events, no
+    legal roles), evaluated in bulk by the projector's rulebook."""
+    from socialcredit.registry.batch import Columns, evaluate_columns
+
+    if not rows:
+        return [], {}
+    subjects, types, days = zip(*rows, strict=True)
+    n = len(subjects)
+    subject = np.empty(n, dtype=object)
+    subject[:] = subjects
+    new = np.empty(n, np.bool_)
+    new[0] = True
+    np.not_equal(subject[1:], subject[:-1], out=new[1:])
+    index = (np.cumsum(new) - 1).astype(np.int32)
+    names = subject[new]
+    typ = np.fromiter(types, np.int32, n)
+    day = np.fromiter(days, np.int32, n)
+    known = typ >= 0  # a type the validating catalog has and the projector's rulebook has not
+    if not known.all():
+        index, typ, day = index[known], typ[known], day[known]
+    none = np.zeros(0, np.int32)
+    cols = Columns(subject=index, type=typ, day=day, ev_record=none, ev_kind=none,
+                   ev_day=none, n_subjects=len(names))  # fmt: skip
+    result = evaluate_columns(cols, project.catalog, project.as_of)
+    return compact_result(result, names, as_of)
 
 
 def _subjects_written_since(conn: Connection, seq: int) -> set[str]:
@@ -266,17 +360,45 @@ class RecordStore(ProjectionStore):
         names: Mapping[tuple[str, str], tuple[str, str]] | None = None,
     ) -> ImportResult:
         """Bulk-insert records checked by :class:`RecordChecker`, all or nothing, without
-        holding other writers up for the length of the import.
+        holding other writers up for the length of the import: :meth:`import_staged` of the
+        rows (``lines[i]``, else the 1-based position, the line each came from), in batches
+        of ``batch_size``."""
+        from socialcredit.rules import compile_catalog
 
-        ``names``: (subject, record type) -> (published name, checked by :func:`check_name`;
-        the authority that gave it), the name on every published list that type enters
-        (:meth:`_name`), kept in the same transaction.
+        type_ids = compile_catalog(project.catalog).type_ids
+        at = lines if lines is not None else range(1, len(rows) + 1)
+        size = max(1, batch_size)
+        batches = (
+            staged_rows(rows[start : start + size], at[start : start + size], type_ids)
+            for start in range(0, len(rows), size)
+        )
+        return self.import_staged(batches, actor=actor, as_of=as_of, project=project,
+                                  source=source, names=names)  # fmt: skip
+
+    def import_staged(
+        self,
+        batches: Iterable[Sequence[StagedRow]],
+        *,
+        actor: str,
+        as_of: date,
+        project: Projector,
+        source: str | None = None,
+        names: Mapping[tuple[str, str], tuple[str, str]] | None = None,
+    ) -> ImportResult:
+        """Import checked records as they stream in, all or nothing, without holding other
+        writers up for the length of the import.
+
+        ``batches``: the records as staged rows (:data:`~socialcredit.registry.staging.
+        STAGED_COLUMNS`, the type numbers of the projector's rulebook), in the order they take
+        their ids; an exception raised while they are read (a bad line of the file) undoes
+        everything. ``names``: (subject, record type) -> (published name, checked by
+        :func:`check_name`; the authority that gave it), the name on every published list that
+        type enters (:meth:`_name`), kept in the same transaction; read once every batch is in.
 
         Rows whose ``(authority, client_key)`` is already present with the same content are
         skipped; with different content the whole import is refused (:class:`ImportRejected`
-        naming ``lines[i]``, else the 1-based position). The projection of every touched
-        subject (and of every person holding a role in a touched organisation) is refreshed on
-        ``as_of``.
+        naming the line). The projection of every touched subject (and of every person holding
+        a role in a touched organisation) is refreshed on ``as_of``.
 
         In two steps (:class:`Staging`): first the rows are written, and the touched subjects
         projected, into temporary tables of the import's own connection, reading the ledger as
@@ -286,15 +408,17 @@ class RecordStore(ProjectionStore):
         the touched subjects another writer changed in between, and appends the import's audit
         entry. Readers see nothing of an import until the swap commits, and everything after;
         a process killed at any point leaves nothing of it (temporary tables die with their
-        connection).
+        connection). Nothing in memory grows with the number of rows: subjects that had no
+        records before, hold no legal role and are named by no role record are projected from
+        their staged rows in bulk, the others (few) a chunk at a time from all their facts.
         """
         self._check_ready()
         with _translated("importing records"), self._engine.connect() as conn:
             staging = Staging(conn, sqlite=self._dialect.sqlite, columns=_RECORD_COLUMNS)
             try:
                 return self._import_staged(
-                    conn, staging, rows, actor=actor, as_of=as_of, project=project,
-                    lines=lines, source=source, names=names,
+                    conn, staging, batches, actor=actor, as_of=as_of, project=project,
+                    source=source, names=names,
                 )  # fmt: skip
             finally:
                 # the temporary tables and view die with the connection, never back to the pool
@@ -304,56 +428,79 @@ class RecordStore(ProjectionStore):
         self,
         conn: Connection,
         staging: Staging,
-        rows: Sequence[ValidRecord],
+        batches: Iterable[Sequence[StagedRow]],
         *,
         actor: str,
         as_of: date,
         project: Projector,
-        lines: Sequence[int] | None,
         source: str | None,
         names: Mapping[tuple[str, str], tuple[str, str]] | None,
     ) -> ImportResult:
         with staging.snapshot():
-            existing = self._existing_keys(conn, rows)
-            fresh, skipped = _fresh_rows(rows, existing, lines)
             since_seq = int(conn.execute(sa.select(sa.func.max(t_audit_log.c.seq))).scalar() or 0)
-            last_id = conn.execute(sa.select(sa.func.max(t_records.c.id))).scalar()
-            first_new_id = int(last_id or 0) + 1
+            last_id = int(conn.execute(sa.select(sa.func.max(t_records.c.id))).scalar() or 0)
+            empty = last_id == 0
             now = _now()
-            staging.create()
-            staging.add_records(self._record_values(fresh, now), first_new_id)
-            staging.add_subjects(_subject_kinds(fresh))
-            touched = {r.subject for r in fresh}
-            refreshed: set[str] = set()
-            with staging.shadowing():  # records read with the staged rows, projection staged
-                self._refresh(conn, touched, project, as_of, first_new_id=first_new_id,
-                              refreshed=refreshed)  # fmt: skip
-            staging.add_refreshed(refreshed)
+            staging.create(first_id=last_id + 1)
+            for batch in batches:
+                staging.add(batch)
+            skipped, problems = staging.duplicates(ledger_empty=empty)
+            if problems:
+                raise ImportRejected(problems)
+            imported = staging.count()
+            staging.index()
+            touched = staging.fill_subjects()
+            holders = staging.role_holders(ledger_empty=empty)
+            staging.fill_full(holders, ledger_empty=empty)
+            entered = "NULL" if self._dialect.sqlite else "CAST(NULL AS TIMESTAMP WITH TIME ZONE)"
+            with staging.shadowing(entered):  # records read with the staged rows
+                self._project_staged(conn, staging, project, as_of)
+            staging.add_refreshed(holders)
         with self._write_on(conn):
-            shift = staging.id_shift(first_new_id)
+            shift = staging.id_shift()
             if shift:  # records filed since the snapshot: none may hold one of the import's keys
-                _check_keys_since(conn, first_new_id, fresh, lines)
-            staging.move(shift, self._dialect.timestamp(now))
-            changed = _subjects_written_since(conn, since_seq) & refreshed
+                filed = staging.keys_filed_since(shift)
+                if filed:
+                    raise ImportRejected(filed)
+            at = self._dialect.timestamp(now)
+            # the import at least doubles the records: build their indexes once, after
+            staging.move(shift, at, at, rebuild=imported >= max(last_id + shift, 100_000))
+            changed = staging.refreshed(_subjects_written_since(conn, since_seq))
             if changed:  # another writer changed a touched subject since the snapshot
                 self._refresh(conn, changed, project, as_of)
             if names:
                 self._name(conn, names, now, lists=_published_lists(project.catalog),
                            actor=actor)  # fmt: skip
-            detail: dict[str, Any] = {"imported": len(fresh), "skipped": skipped}
+            detail: dict[str, Any] = {"imported": imported, "skipped": skipped}
             if source is not None:
                 detail["source"] = source
-            self._audit(
-                conn,
-                actor=actor,
-                action="records.import",
-                subject=None,
-                purpose="filing",
-                detail=detail,
-                subjects=refreshed,
-                staged=staging,
+            count, digest = staging.refreshed_digest()
+            if count:  # the subjects are named from the staged table, not held here
+                detail.update(subjects=count, subjects_sha256=digest)
+            entry = self._audit(conn, actor=actor, action="records.import", subject=None,
+                                purpose="filing", detail=detail)  # fmt: skip
+            if count:
+                staging.name_in_audit(entry.seq)
+        return ImportResult(imported, skipped, touched)
+
+    def _project_staged(
+        self, conn: Connection, staging: Staging, project: Projector, as_of: date
+    ) -> None:
+        """The staged subjects' projection, into the shadowing ``projection``: those of
+        ``staged_full`` from all their facts, a chunk at a time; the others from their staged
+        rows alone, in bulk (:func:`project_plain`)."""
+        for chunk in staging.full_subjects(CHUNK):
+            computed = project(_facts_bulk(conn, chunk))
+            rows, grounds = compact(
+                (s, m.measure, m.list, m.memorandum, m.since, m.until)
+                for s, ms in computed.items()
+                for m in ms
             )
-        return ImportResult(len(fresh), skipped, len(touched))
+            _write_compact(conn, rows, grounds, as_of)
+        for plain in staging.plain_rows(PLAIN_ROWS):
+            projected, grounds = project_plain(plain, project, as_of)
+            _ensure_grounds(conn, grounds)
+            staging.add_projection(projected)
 
     def _existing_keys(
         self, conn: Connection, rows: Sequence[ValidRecord]
@@ -376,14 +523,6 @@ class RecordStore(ProjectionStore):
                 for rid, key, digest in conn.execute(query):
                     found[(authority, key)] = (rid, digest)
         return found
-
-    def _record_values(self, rows: Sequence[ValidRecord], now: datetime) -> list[tuple[Any, ...]]:
-        """The rows' values in ``_RECORD_COLUMNS`` order, as the driver stores them."""
-        if self._dialect.sqlite:
-            at = _sqlite_datetime(now)
-            return [(s, k, t, a, d.isoformat(), ref, c, key, at, h)
-                    for s, k, t, a, d, ref, c, key, h in rows]  # fmt: skip
-        return [(s, k, t, a, d, ref, c, key, now, h) for s, k, t, a, d, ref, c, key, h in rows]
 
     def _name(
         self,
