@@ -1,5 +1,14 @@
 """The service's view of the registry: one ledger, the catalogs in force, and the in-memory
-state (check index, audit buffer, key cache). The API and the portal both go through it."""
+state (check index, audit buffer, key cache). The API and the portal both go through it.
+
+The catalogs in force follow the registry while the server runs: the poller asks the ledger
+several times a second whether a catalog was activated or retired (or the day changed), and
+if the versions in force today are not those the server runs, loads them, compiles them and
+swaps them in at once (:meth:`Registry.follow_catalogs`): new filings, due-process steps and
+every page use them from then on, without a restart. The projection the checks read is
+recomputed by ``catalog activate|retire`` itself, and its audit entries bring the subjects
+back into the check index as any write from elsewhere does.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +23,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from socialcredit.errors import NotFound
+from socialcredit.errors import CatalogError, LedgerError, NotFound
 from socialcredit.policy.loader import Loaded
-from socialcredit.registry.evaluate import evaluate
+from socialcredit.registry.evaluate import Profile, Retirement, evaluate
 from socialcredit.registry.ledger import Ledger, NewRecord, SubmitResult
 from socialcredit.service.state import AuditBuffer, CheckIndex, KeyCache
 
@@ -25,6 +34,9 @@ POLL_SECONDS = 0.25
 """How often the server looks for writes made by other processes (an import, another
 server): what an imported record waits, at most, before its subjects are reloaded."""
 KEYS_POLL_SECONDS = 1.0
+CATALOGS_BOUND_SECONDS = POLL_SECONDS
+"""How long after an activation or retirement the server may still file under the catalogs
+it ran before: one poll, plus the time to load and compile the new ones (a second or two)."""
 """Seconds a thread waiting for the GIL waits before asking for it (Python's default: 0.005)."""
 
 
@@ -57,6 +69,11 @@ class Registry:
     """The ``X-Synthetic-Data`` header's value (empty for a registry without the mark)."""
     synthetic_header: bytes = field(init=False)
     """The same header as a raw line, for the check protocol (or empty)."""
+    retired: dict[str, Retirement] = field(init=False)
+    """Record types retired by a catalog version no longer in force today, each with why
+    (the profile shows it beside a record of that type)."""
+    catalog_problem: str | None = field(init=False)
+    """Why no new record can be filed (no catalog in force today), or None."""
 
     def __post_init__(self) -> None:
         from socialcredit.errors import LedgerError
@@ -78,11 +95,18 @@ class Registry:
         one at once; a key revoked elsewhere ends its sessions within the same few seconds)."""
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        self.retired = {}
+        self.catalog_problem = None
+        self._catalogs_seen: tuple[tuple[int, int, int], date] | None = None
+        self._in_force: tuple[int, ...] | None = None
+        """The catalog versions in force the server runs (None: not looked at yet)."""
+        self._loader: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         self.warm_up()
+        self._first_look_at_catalogs()
         self.checks.load()
         # what is loaded now (catalogs, compiled kernels, the index) lives as long as the
         # server: out of the collector's sight, so that its collections, triggered by each
@@ -103,7 +127,7 @@ class Registry:
         self._poller = threading.Thread(target=self._poll, name="projection-poll", daemon=True)
         self._poller.start()
 
-    def warm_up(self) -> None:
+    def warm_up(self, catalog: Loaded | None = None) -> None:
         """Run the projector once on a made-up history, so that its compiled kernels are built
         (or loaded from the cache) before the first request, not during it."""
         from datetime import timedelta
@@ -111,8 +135,9 @@ class Registry:
         from socialcredit.registry.ledger import default_projector
         from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 
+        catalog = catalog or self.catalog
         today = self.today()
-        index = self.catalog.index
+        index = catalog.index
         listed = [code for lst in index.lists.values() for code in lst.entry.record_types]
         if not listed:
             return
@@ -123,21 +148,24 @@ class Registry:
             Record("0", "warm-up", rt.code, issuer, day),
             LifecycleEvent("0", EventKind.objection_filed, day, "warm-up"),
         ]
-        default_projector(self.catalog, today)({"warm-up": facts})
+        default_projector(catalog, today)({"warm-up": facts})
 
     def stop(self) -> None:
         self._stop.set()
         if self._poller is not None:
             self._poller.join(timeout=10)
+        if self._loader is not None:
+            self._loader.join(timeout=10)
         self.audit.stop()
 
     def _poll(self) -> None:
         """Look for writes made elsewhere every ``poll_seconds`` (a read of the audit entries
-        since the last look, through an index that leaves the checks out: cheap), and for keys
-        revoked elsewhere once a second."""
+        since the last look, through an index that leaves the checks out: cheap), for catalogs
+        activated or retired elsewhere (:meth:`follow_catalogs`), and for keys revoked
+        elsewhere once a second."""
         keys_due = 0.0
         while not self._stop.wait(self.poll_seconds):
-            steps = [self.checks.catch_up]
+            steps = [self._look_at_catalogs, self.checks.catch_up]
             if time.monotonic() >= keys_due:
                 steps.append(self.keys.refresh)
                 keys_due = time.monotonic() + KEYS_POLL_SECONDS
@@ -147,9 +175,89 @@ class Registry:
                 except Exception:  # noqa: BLE001 - a failed step is retried on the next tick
                     continue
 
+    # -- the catalogs in force -----------------------------------------------------------------
+
+    def _first_look_at_catalogs(self) -> None:
+        """What is in force today, as the server starts with the catalog it was given (the
+        catalogs in force, for ``socialcredit serve``): only a later change replaces it."""
+        from socialcredit.registry.catalogs import retirements
+
+        today = self.today()
+        try:
+            stamp = self.ledger.catalog_stamp()
+            versions = self.ledger.catalog_versions()
+        except LedgerError:  # a store that cannot be read: nothing to follow
+            return
+        self._catalogs_seen = (stamp, today)
+        self._in_force = tuple(v.id for v in versions if v.in_force(today))
+        self.retired = retirements(versions, today, self.catalog.index.record_types)
+
+    def _look_at_catalogs(self) -> None:
+        """The poller's step: if the catalogs changed, :meth:`follow_catalogs` on a thread of
+        its own, so that the poller goes on looking for writes meanwhile (a load takes
+        seconds; a check is answered only from a state younger than ``CheckIndex.MAX_AGE``)."""
+        if self._loader is not None and self._loader.is_alive():
+            return
+        if (self.ledger.catalog_stamp(), self.today()) == self._catalogs_seen:
+            return
+        self._loader = threading.Thread(target=self._follow, name="catalog-load", daemon=True)
+        self._loader.start()
+
+    def _follow(self) -> None:
+        try:
+            self.follow_catalogs()
+        except Exception:  # noqa: BLE001 - not marked seen: tried again on the next tick
+            return
+
+    def follow_catalogs(self) -> bool:
+        """If a catalog was activated or retired since the last look (or the day changed),
+        and the versions in force today are not those the server runs: load them, compile
+        them, and swap them in. Returns whether it did. One small read when nothing changed
+        (:meth:`Ledger.catalog_stamp`). With no catalog in force today the server keeps the
+        catalogs it ran for its pages and checks, and refuses new filings, saying why."""
+        from socialcredit.registry.catalogs import loaded_from, retirements
+
+        today = self.today()
+        seen = (self.ledger.catalog_stamp(), today)
+        if seen == self._catalogs_seen:
+            return False
+        versions = self.ledger.catalog_versions()
+        ids = tuple(v.id for v in versions if v.in_force(today))
+        self._catalogs_seen = seen  # a catalog that fails to load is not tried every tick
+        if ids == self._in_force:
+            return False
+        self._in_force = ids
+        try:
+            loaded = loaded_from(versions, today)
+        except CatalogError as exc:
+            self.catalog_problem = f"new records cannot be filed: {exc}"
+            return False
+        self.warm_up(loaded)  # compiled here, before it is in use
+        self.use_catalog(loaded, retirements(versions, today, loaded.index.record_types))
+        return True
+
+    def use_catalog(self, catalog: Loaded, retired: dict[str, Retirement]) -> None:
+        """Run ``catalog`` from now on (requests under way finish with the one they began
+        with: each reads :attr:`catalog` once)."""
+        # the check index decides by the measure's kind: the new measures' kinds join those it
+        # has (kept: a check of a retired measure already on its way still gets an answer)
+        kinds = {mid: m.kind for mid, m in catalog.index.measures.items()}
+        self.checks._kinds = {**self.checks._kinds, **kinds}
+        self.retired = retired
+        self.catalog = catalog
+        self.catalog_problem = None
+
+    def profile(self, subject: str, on: date) -> Profile:
+        """What the registry holds about ``subject`` on ``on``, under the catalogs it runs; a
+        record of a retired type says when it was retired and by which catalog version."""
+        return evaluate(self.ledger.facts(subject), self.catalog, on, subject=subject,
+                        retired=self.retired)  # fmt: skip
+
     # -- writes ------------------------------------------------------------------------------
 
     def submit(self, records: Sequence[NewRecord], *, actor: str) -> list[SubmitResult]:
+        if self.catalog_problem is not None:
+            raise CatalogError(self.catalog_problem)
         out = self.ledger.submit(records, catalog=self.catalog, today=self.today(), actor=actor)
         subjects = {r.subject.strip().upper() for r in records}
         self.checks.reload(subjects | self._role_holders(subjects))

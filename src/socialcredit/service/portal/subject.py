@@ -34,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 def _subject_page_data(reg: Registry, subject: str) -> dict[str, Any]:
     today = reg.today()
     facts = reg.ledger.facts(subject)
-    profile = evaluate(facts, reg.catalog, today, subject=subject)
+    profile = evaluate(facts, reg.catalog, today, subject=subject, retired=reg.retired)
     reg.ledger.log_access(actor=f"subject:{subject}", action="profile", subject=subject,
                           purpose="subject access")  # fmt: skip
     view = _profile_view(reg.catalog.index, profile, today)
@@ -61,7 +61,7 @@ def my_record(request: Request) -> Response:
 
 def _record_card(reg: Registry, subject: str, record_id: str) -> dict[str, Any]:
     today = reg.today()
-    profile = evaluate(reg.ledger.facts(subject), reg.catalog, today, subject=subject)
+    profile = reg.profile(subject, today)
     for state in profile.records:
         if state.record.id == record_id:
             return _record_view(reg.catalog.index, state, today)

@@ -37,7 +37,9 @@ def _record_view(index: CatalogIndex, state: RecordState, today: date) -> dict[s
         "decision_ref": rec.decision_ref,
         "counterpart": rec.counterpart,
         "status": state.status,
-        "status_text": STATUS_TEXT.get(state.status, state.status.replace("_", " ")),
+        "status_text": state.retired.why()
+        if state.retired is not None
+        else STATUS_TEXT.get(state.status, state.status.replace("_", " ")),
         "voided": state.voided,
         "effect_until": state.effect_until,
         "published": state.published,
