@@ -214,10 +214,11 @@ def test_the_trace_with_due_process_replays_through_the_registry_from_the_comman
     events = (out / "trace" / "events.jsonl").read_text().splitlines()
     kinds = {json.loads(line)["event"] for line in events}
     assert {"objection_upheld", "fulfilled"} <= kinds
-    assert cli("db", "init", "--db", str(db)).returncode == 0
+    assert cli("db", "init", "--no-catalogs", "--db", str(db)).returncode == 0
+    assert cli("catalog", "activate", COURT, "--from", "1949-10-01", "--db",
+               str(db)).returncode == 0  # fmt: skip
     for name in ("records.jsonl", "events.jsonl"):
-        imported = cli("records", "import", str(out / "trace" / name), "--db", str(db),
-                       "--catalog", COURT)  # fmt: skip
+        imported = cli("records", "import", str(out / "trace" / name), "--db", str(db))
         assert imported.returncode == 0, imported.stderr
     assert f"imported {len(events)} lifecycle event(s)" in imported.stdout
     states = [json.loads(line) for line in (out / "trace" / "state.jsonl").read_text().splitlines()]
@@ -229,7 +230,7 @@ def test_the_trace_with_due_process_replays_through_the_registry_from_the_comman
     assert len(listed) >= 10 and len(unlisted) >= 5
     for state in listed + unlisted:
         shown = cli("profile", state["subject"], "--as-of", state["as_of"], "--format", "json",
-                    "--db", str(db), "--catalog", COURT)  # fmt: skip
+                    "--db", str(db))  # fmt: skip
         assert shown.returncode == 0, shown.stderr
         profile = json.loads(shown.stdout)
         assert [m["list"] for m in profile["lists"]] == [m["list"] for m in state["lists"]], state
