@@ -68,6 +68,32 @@ def test_the_fast_path_answers_as_the_route_does(live: Live) -> None:
     assert all(e.actor.startswith("consumer:") for e in log)
 
 
+def test_a_measure_of_catalogs_no_longer_in_force_is_unknown_to_both_paths(live: Live) -> None:
+    """The server swaps the catalogs it runs when they change (an activation, a retirement):
+    the fast path then answers from the new ones exactly as the route does."""
+    from socialcredit.policy.loader import bundled
+    from socialcredit.registry.config import registry_catalog
+
+    live.key("consumer", "transport", "airline")
+    registry: Any = live.app.state.registry  # type: ignore[attr-defined]
+    path = f"/api/v1/checks/{person_id(23)}/restrict.flight"
+    with live.client("airline") as c:
+        assert c.get(path).status_code == 200  # the key is cached: the fast path from now on
+        assert registry.keys.cached(live.tokens["airline"]) is not None
+        # a bundled catalog in force alone, one that neither has nor extends the measure
+        smaller = next(
+            loaded
+            for loaded in (registry_catalog([str(b.path)]) for b in bundled() if not b.synthetic)
+            if "restrict.flight" not in loaded.index.measures
+        )
+        registry.use_catalog(smaller, {})
+        fast = c.get(path)
+        registry.keys.forget()
+        by_route = c.get(path)
+        assert fast.status_code == by_route.status_code == 404, fast.text
+        assert fast.json() == by_route.json()
+
+
 def test_anything_amiss_goes_to_the_route_and_its_errors(live: Live) -> None:
     live.key("consumer", "transport", "airline")
     live.key("consumer", "financial", "bank")

@@ -35,7 +35,6 @@ from pydantic_core import PydanticCustomError
 from socialcredit.errors import InputError, NotFound
 from socialcredit.registry import subjects, workflows
 from socialcredit.registry.config import parse_date as _parse_date
-from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.ledger import MAX_NAME, ApiKey, NewRecord, text_problem
 from socialcredit.service.checkpath import (
     DEFAULT_PURPOSE,
@@ -392,7 +391,7 @@ def my_profile(
     """Everything held about the key's subject: scores, lists, measures, every record, why,
     until when, and when repair becomes possible."""
     on = parse_date(as_of, field="as_of", default=reg.today())
-    profile = evaluate(reg.ledger.facts(key.principal), reg.catalog, on, subject=key.principal)
+    profile = reg.profile(key.principal, on)
     reg.ledger.log_access(actor=f"subject:{key.principal}", action="profile",
                           subject=key.principal, purpose="subject access")  # fmt: skip
     return _json(profile.to_json())

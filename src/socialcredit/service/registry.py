@@ -239,10 +239,7 @@ class Registry:
     def use_catalog(self, catalog: Loaded, retired: dict[str, Retirement]) -> None:
         """Run ``catalog`` from now on (requests under way finish with the one they began
         with: each reads :attr:`catalog` once)."""
-        # the check index decides by the measure's kind: the new measures' kinds join those it
-        # has (kept: a check of a retired measure already on its way still gets an answer)
-        kinds = {mid: m.kind for mid, m in catalog.index.measures.items()}
-        self.checks._kinds = {**self.checks._kinds, **kinds}
+        self.checks.use_catalog(catalog)
         self.retired = retired
         self.catalog = catalog
         self.catalog_problem = None

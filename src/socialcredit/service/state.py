@@ -298,6 +298,15 @@ class CheckIndex:
         except (OSError, LedgerError):
             path.with_name(f"{path.name}.{os.getpid()}.tmp").unlink(missing_ok=True)
 
+    def use_catalog(self, catalog: Loaded) -> None:
+        """Decide by ``catalog``'s measures from now on: the index decides by a measure's kind,
+        so the new measures' kinds join those it has (kept: a check of a retired measure
+        already on its way still gets an answer), and the answers made for nobody, which
+        name a measure's kind, are made again."""
+        kinds = {mid: m.kind for mid, m in catalog.index.measures.items()}
+        self._kinds = {**self._kinds, **kinds}
+        self._nobody = {}
+
     def age(self, subject: str) -> float:
         """Seconds since the moment up to which every write about ``subject`` is known to be
         in the index (``inf`` before the first load)."""
