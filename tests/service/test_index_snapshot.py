@@ -8,8 +8,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import httpx
 import numpy as np
+import pytest
 from live import TODAY, person_id
+from test_audit_first import _free_port, _wait_listening
+from test_workers import _serve
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry.ledger import Ledger, NewRecord
@@ -151,3 +155,41 @@ def test_a_merge_is_kept_for_the_next_start(tmp_path: Path, service_catalog: Loa
         assert _everything(again, people) == _everything(
             _fresh_load(ledger, service_catalog), people
         )
+
+
+@pytest.mark.postgres
+def test_serve_keeps_the_index_of_a_postgresql_registry_where_told(
+    tmp_path: Path, pg_url: str, service_catalog: Loaded
+) -> None:
+    """``serve --index-snapshot FILE`` over PostgreSQL: the first start writes the file; a
+    debtor filed while the server is down is denied by the next start, which began from it."""
+    snapshot = tmp_path / "index"
+    with Ledger.open(pg_url) as ledger:
+        ledger.init()
+        consumer = ledger.create_key(role="consumer", principal="transport", actor="test")
+        _file(ledger, service_catalog, [person_id(1)], "first")
+    headers = {"Authorization": f"Bearer {consumer}"}
+
+    def decision(base: str, subject: str) -> str:
+        r = httpx.get(f"{base}/api/v1/checks/{subject}/restrict.flight", headers=headers,
+                      timeout=30)  # fmt: skip
+        assert r.status_code == 200, r.text
+        return str(r.json()["decision"])
+
+    for round_ in (1, 2):
+        port = _free_port()
+        server = _serve(pg_url, port, "--index-snapshot", str(snapshot))
+        try:
+            _wait_listening(port, server)
+            base = f"http://127.0.0.1:{port}"
+            assert decision(base, person_id(1)) == "deny"
+            assert decision(base, person_id(2)) == ("deny" if round_ == 2 else "allow")
+            assert snapshot.exists()
+            _arrays, meta = arrayfile.read(snapshot)
+            assert meta["subjects"] == 1  # made by the first start's load, used by the second
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        if round_ == 1:
+            with Ledger.open(pg_url) as ledger:
+                _file(ledger, service_catalog, [person_id(2)], "between")

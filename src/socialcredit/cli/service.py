@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -127,6 +127,14 @@ def serve_cmd(
         int,
         typer.Option("--workers", min=1, help="Worker processes (PostgreSQL only above 1)."),
     ] = 1,
+    index_snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--index-snapshot",
+            help="Keep the check index between starts in this file (default: beside a SQLite "
+            "database; none for PostgreSQL). A national registry starts in seconds from it.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (/api/v1, /openapi.json) and the portal on the embedded SQLite default."""
     from socialcredit.service import server
@@ -141,6 +149,8 @@ def serve_cmd(
             "each worker's audit writer would wait for the others' (serve SQLite with one)"
         )  # fmt: skip
     catalog = in_force(ledger, fixed or date.today())
+    # workers share one snapshot file: each writes it whole and renames it into place
+    snapshot: Path | Literal["auto"] = index_snapshot or "auto"
     on_day = (lambda: fixed) if fixed else date.today
     console.print(
         f"serving on http://{host}:{port}  (portal: sign in with a key from "
@@ -148,13 +158,14 @@ def serve_cmd(
         + (f"; {workers} workers" if workers > 1 else "")
     )
     if workers == 1:
-        server.run(create_app(ledger, catalog, today=on_day, studies=studies), host=host,
-                   port=port)  # fmt: skip
+        app = create_app(ledger, catalog, today=on_day, studies=studies, index_snapshot=snapshot)
+        server.run(app, host=host, port=port)
         return
     url = ledger.url
     ledger.close()  # nothing of the database crosses the fork: each worker opens its own
 
     def make_app() -> Any:
-        return create_app(Ledger.open(url), catalog, today=on_day, studies=studies)
+        return create_app(Ledger.open(url), catalog, today=on_day, studies=studies,
+                          index_snapshot=snapshot)  # fmt: skip
 
     server.run_workers(make_app, host=host, port=port, workers=workers)

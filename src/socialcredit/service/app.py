@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import FastAPI, Request
@@ -70,10 +70,12 @@ def create_app(
     poll_seconds: float = POLL_SECONDS,
     portal: bool = True,
     studies: Path | None = None,
+    index_snapshot: Path | None | Literal["auto"] = "auto",
 ) -> FastAPI:
     """The service over ``ledger`` with ``catalog`` in force (``today`` is injectable so tests
     and demos can run on a fixed date)."""
-    registry = Registry(ledger, catalog, today=today, poll_seconds=poll_seconds, studies=studies)
+    registry = Registry(ledger, catalog, today=today, poll_seconds=poll_seconds, studies=studies,
+                        index_snapshot=index_snapshot)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

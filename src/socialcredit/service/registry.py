@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from socialcredit.errors import CatalogError, LedgerError, NotFound
 from socialcredit.policy.loader import Loaded
@@ -58,6 +58,8 @@ class Registry:
     poll_seconds: float = POLL_SECONDS
     studies: Path | None = None
     """Where study folders live (the portal lists them and serves their reports)."""
+    index_snapshot: Path | None | Literal["auto"] = "auto"
+    """Where the check index is kept between starts (:class:`CheckIndex`)."""
     checks: CheckIndex = field(init=False)
     audit: AuditBuffer = field(init=False)
     keys: KeyCache = field(init=False)
@@ -87,7 +89,7 @@ class Registry:
         self.synthetic_header = (
             b"x-synthetic-data: " + self.synthetic_value + b"\r\n" if self.synthetic_value else b""
         )
-        self.checks = CheckIndex(self.ledger, self.catalog)
+        self.checks = CheckIndex(self.ledger, self.catalog, snapshot=self.index_snapshot)
         self.audit = AuditBuffer(self.ledger)
         self.keys = KeyCache(self.ledger)
         self.sessions = KeyCache(self.ledger, load=self.ledger.session_key)
