@@ -1,41 +1,64 @@
-"""Bulk import into SQLite (WAL): ``socialcredit records import`` against its ceiling.
+"""Bulk import (``socialcredit records import``) against its ceiling, on SQLite and PostgreSQL.
 
-What it measures, on one synthetic file of valid records (JSONL and CSV):
+What it measures, on one synthetic file of valid records (JSONL and CSV, written as they are
+generated: nothing holds the whole file, up to ``--records 15000000`` and beyond):
 
-- ``import``: :func:`socialcredit.registry.importing.import_file` end to end: read, parse,
-  validate every line (subject IDs, record types, mandates, dates), insert in one transaction,
-  refresh the projection of every touched subject (``evaluate`` per subject), audit entry.
-- ``parse+validate``: the same file through :func:`parse_file` alone (no database).
-- ``ceiling``: a plain ``executemany`` of the very same rows (already as tuples) into the same
-  ``records`` table of a freshly migrated database, one transaction, same pragmas.
+- ``import``: :func:`socialcredit.registry.importing.import_file` end to end, in a process of
+  its own: read, parse and validate every line (subject IDs, record types, mandates, dates) on
+  ``--jobs`` worker processes, stage the rows, find duplicate keys, project every touched
+  subject, move everything into the ledger in one short transaction, audit entry. Also its
+  peak resident memory (the importing process, and the largest of its workers) and the
+  database's size on disk per record afterwards (records, indexes, subjects, projection,
+  audit: the whole database file on SQLite; every table and index of the ledger's schema
+  on PostgreSQL).
+- ``parse+validate``: the same file through :func:`check_file` alone (no database).
+- ``ceiling``: the very same rows (already as tuples, not timed) into the same ``records``
+  table of a freshly migrated database in one transaction: a plain ``executemany`` on SQLite
+  (the ledger's pragmas: WAL, its page cache), a ``COPY`` of the rows as text on PostgreSQL.
 
 Each figure is the median of ``--runs`` runs (a fresh database each time). Run::
 
-    .venv/bin/python bench/bench_import.py               # 200,000 records, 3 runs
-    .venv/bin/python bench/bench_import.py --records 1000000
+    .venv/bin/python bench/bench_import.py               # 200,000 records, 3 runs, SQLite
+    .venv/bin/python bench/bench_import.py --records 15000000 --runs 1
+    .venv/bin/python bench/bench_import.py --records 1000000 --pg auto   # both databases
     .venv/bin/python bench/bench_import.py --smoke       # 2,000 records, 1 run (the tests)
+
+``--pg URL`` uses a PostgreSQL server (a database is created and dropped per run, so the
+URL's user must be allowed to); ``--pg auto`` starts a throwaway server of its own (initdb in
+a temporary directory, as the tests do; ``scripts/ensure-postgres`` installs the binaries),
+with its defaults but for a larger WAL between checkpoints (``max_wal_size=8GB``) and
+``shared_buffers=256MB``.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import random
+import resource
+import shutil
+import signal
+import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from benchlib import Figure, add_arguments, emit
 from socialcredit.identifiers import organisation_code, resident_id
 from socialcredit.policy.loader import load
-from socialcredit.registry.importing import import_file, parse_file
-from socialcredit.registry.ledger import Ledger
+from socialcredit.registry.importing import RecordFile, check_file, import_file
+from socialcredit.registry.ledger import Ledger, default_projector
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "tests" / "data" / "registry.toml"
@@ -44,6 +67,16 @@ COLUMNS = (
     "subject, subject_kind, record_type, authority, decided_on, decision_ref, counterpart, "
     "client_key, entered_at, content_hash"
 )
+CSV_FIELDS = (
+    "subject",
+    "record_type",
+    "authority",
+    "decided_on",
+    "decision_ref",
+    "client_key",
+    "counterpart",
+)
+ENTERED = "2025-01-01 00:00:00.000000"
 
 
 def person_id(i: int) -> str:
@@ -56,170 +89,484 @@ def org_id(i: int) -> str:
     return organisation_code(110000, i)
 
 
-def synthesise(n: int, seed: int = 7) -> list[dict[str, str]]:
-    """``n`` records: ~4 per person, ~1% about organisations, ~1% legal-representative roles."""
+def synthesise(n: int, seed: int = 7) -> Iterator[dict[str, str]]:
+    """``n`` records, one at a time: ~4 per person (``n // 4`` persons), ~1% about
+    organisations (``n // 100``), ~1% legal-representative roles; decisions 2020-2024."""
     rng = random.Random(seed)
-    persons = [person_id(i) for i in range(max(1, n // 4))]
-    orgs = [org_id(i) for i in range(max(1, n // 100))]
+    n_persons, n_orgs = max(1, n // 4), max(1, n // 100)
+    persons: dict[int, str] = {}
     start = date(2020, 1, 1)
-    out = []
+    days = [(start + timedelta(days=d)).isoformat() for d in range(1800)]
+
+    def person() -> str:
+        i = rng.randrange(n_persons)
+        found = persons.get(i)
+        if found is None:
+            found = person_id(i)
+            if len(persons) < 1_000_000:
+                persons[i] = found
+        return found
+
     for i in range(n):
-        day = start + timedelta(days=rng.randrange(1800))
+        day = days[rng.randrange(1800)]
         roll = rng.random()
         if roll < 0.01:
             rec = {
-                "subject": rng.choice(persons),
+                "subject": person(),
                 "record_type": "samr.legal_rep",
                 "authority": "samr",
-                "counterpart": rng.choice(orgs),
+                "counterpart": org_id(rng.randrange(n_orgs)),
             }
         elif roll < 0.02:
             kind = rng.choice(("court.refuse", "samr.abnormal"))
             rec = {
-                "subject": rng.choice(orgs),
+                "subject": org_id(rng.randrange(n_orgs)),
                 "record_type": kind,
                 "authority": kind.split(".")[0],
             }
         elif roll < 0.3:
-            rec = {
-                "subject": rng.choice(persons),
-                "record_type": "court.refuse",
-                "authority": "court",
-            }
+            rec = {"subject": person(), "record_type": "court.refuse", "authority": "court"}
         else:
-            rec = {
-                "subject": rng.choice(persons),
-                "record_type": "city.late_fee",
-                "authority": "city",
-            }
-        rec["decided_on"] = day.isoformat()
-        rec["decision_ref"] = f"({day.year}) decision {i}"
+            rec = {"subject": person(), "record_type": "city.late_fee", "authority": "city"}
+        rec["decided_on"] = day
+        rec["decision_ref"] = f"({day[:4]}) decision {i}"
         rec["client_key"] = f"bench-{i}"
-        out.append(rec)
-    return out
+        yield rec
 
 
-def write_jsonl(records: list[dict[str, str]], path: Path) -> None:
-    path.write_bytes(b"\n".join(orjson.dumps(r) for r in records) + b"\n")
+def write_files(n: int, jsonl: Path, csvfile: Path, warm: Path) -> None:
+    """The same ``n`` records as JSONL and CSV, written as they are made; the first 200 also
+    to ``warm`` (JSONL)."""
+    with jsonl.open("wb") as fj, csvfile.open("w", encoding="utf-8") as fc:
+        fc.write(",".join(CSV_FIELDS) + "\n")
+        lines: list[bytes] = []
+        cells: list[str] = []
+        for i, rec in enumerate(synthesise(n)):
+            if i == 200:  # the first 200, still in the first block
+                warm.write_bytes(b"\n".join(lines) + b"\n")
+            lines.append(orjson.dumps(rec))
+            cells.append(",".join(rec.get(f, "") for f in CSV_FIELDS))
+            if len(lines) >= 50_000:
+                fj.write(b"\n".join(lines) + b"\n")
+                fc.write("\n".join(cells) + "\n")
+                lines, cells = [], []
+        if lines:
+            fj.write(b"\n".join(lines) + b"\n")
+            fc.write("\n".join(cells) + "\n")
+        if n <= 200:
+            warm.write_bytes(jsonl.read_bytes())
 
 
-def write_csv(records: list[dict[str, str]], path: Path) -> None:
-    fields = [
-        "subject",
-        "record_type",
-        "authority",
-        "decided_on",
-        "decision_ref",
-        "client_key",
-        "counterpart",
-    ]
-    lines = [",".join(fields)]
-    lines += [",".join(r.get(f, "") for f in fields) for r in records]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+# --------------------------------------------------------------------------------------------
+# Databases: a fresh one per run
 
 
-def run_import(path: Path, workdir: Path, n: int) -> float:
+class Databases:
+    """Fresh ledgers, one per run: SQLite files in ``workdir``, or databases on a server."""
+
+    def __init__(self, workdir: Path, pg_url: str | None) -> None:
+        self.workdir = workdir
+        self.pg_url = pg_url
+        self.count = 0
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if self.pg_url is None else "postgresql"
+
+    @contextmanager
+    def fresh(self, name: str) -> Iterator[str]:
+        self.count += 1
+        if self.pg_url is None:
+            path = self.workdir / f"{name}-{self.count}.db"
+            try:
+                yield str(path)
+            finally:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            return
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        dbname = f"bench_import_{os.getpid()}_{self.count}"
+        base = make_url(self.pg_url)
+        admin = base.set(database="postgres", drivername="postgresql")
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+        try:
+            yield base.set(database=dbname).render_as_string(hide_password=False)
+        finally:
+            with psycopg.connect(
+                admin.render_as_string(hide_password=False), autocommit=True
+            ) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def on_disk(url: str) -> int:
+    """Bytes the ledger takes: its SQLite file (checkpointed), or its tables and indexes."""
+    if "://" not in url:
+        return sum(
+            os.path.getsize(f"{url}{s}") for s in ("", "-wal") if os.path.exists(f"{url}{s}")
+        )
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain) as conn:
+        row = conn.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+        ).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+# --------------------------------------------------------------------------------------------
+# The runs
+
+
+def run_import(path: Path, dbs: Databases, n: int, jobs: int | None) -> dict[str, float]:
+    """One import in a process of its own: records/s, peak RSS (MiB), bytes per record."""
+    with dbs.fresh("import") as url:
+        with Ledger.open(url) as ledger:
+            ledger.init()
+        out = subprocess.run(
+            [sys.executable, __file__, "--child-import", str(path), url, str(jobs or 0)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise SystemExit(f"the import failed:\n{out.stdout}\n{out.stderr}")
+        result = orjson.loads(out.stdout.strip().splitlines()[-1])
+        assert result["imported"] == n, result
+        result["bytes_per_record"] = on_disk(url) / n
+    return result
+
+
+def child_import(path: str, url: str, jobs: int) -> None:
     catalog = load(CATALOG)
-    db = workdir / f"import-{time.monotonic_ns()}.db"
-    with Ledger.open(str(db)) as ledger:
-        ledger.init()
-        report = import_file(ledger, path, catalog=catalog, as_of=AS_OF)
-        assert report.imported == n, report
-        assert ledger.count_records() == n
-    return n / report.seconds
+    with Ledger.open(url) as ledger:
+        report = import_file(ledger, path, catalog=catalog, as_of=AS_OF, jobs=jobs or None)
+        assert ledger.count_records() == report.imported
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        orjson.dumps(
+            {
+                "rate": report.lines / report.seconds,
+                "seconds": report.seconds,
+                "imported": report.imported,
+                "rss_mib": own,
+                "worker_rss_mib": workers,
+            }
+        ).decode()
+    )
 
 
-def run_parse(path: Path, n: int) -> float:
+def run_parse(path: Path, n: int, jobs: int | None) -> float:
     catalog = load(CATALOG)
     started = time.perf_counter()
-    parsed = parse_file(path, catalog=catalog, as_of=AS_OF)
-    assert len(parsed.rows) == n
+    assert check_file(path, catalog=catalog, as_of=AS_OF, jobs=jobs) == n
     return n / (time.perf_counter() - started)
 
 
-def run_ceiling(path: Path, workdir: Path, n: int) -> float:
+def ceiling_rows(path: Path, jobs: int | None) -> Iterator[list[tuple[Any, ...]]]:
+    """The file's records as the ledger's ``records`` columns, a chunk at a time (this
+    parsing is not timed)."""
     catalog = load(CATALOG)
-    rows = parse_file(path, catalog=catalog, as_of=AS_OF).rows
-    at = "2025-01-01 00:00:00.000000"
-    tuples = [
-        (r.subject, r.subject_kind, r.record_type, r.authority, r.decided_on.isoformat(),
-         r.decision_ref, r.counterpart, r.client_key, at, r.content_hash)
-        for r in rows
-    ]  # fmt: skip
-    db = workdir / f"ceiling-{time.monotonic_ns()}.db"
-    with Ledger.open(str(db)) as ledger:
-        ledger.init()
-    conn = sqlite3.connect(db, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        started = time.perf_counter()
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(f"INSERT INTO records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", tuples)
-        conn.execute("COMMIT")
-        seconds = time.perf_counter() - started
-    finally:
-        conn.close()
+    source = RecordFile(
+        path, catalog=catalog, as_of=AS_OF, jobs=jobs, project=default_projector(catalog, AS_OF)
+    )
+    for batch in source.batches():
+        yield [
+            (s, k, t, a, d, ref, c, key, ENTERED, h)
+            for s, k, t, a, d, ref, c, key, h, _t, _d, _l in batch
+        ]
+
+
+def run_ceiling(path: Path, dbs: Databases, n: int, jobs: int | None) -> float:
+    if dbs.pg_url is None:
+        return sqlite_ceiling(path, dbs, n, jobs)
+    return pg_ceiling(path, dbs, n, jobs)
+
+
+def sqlite_ceiling(path: Path, dbs: Databases, n: int, jobs: int | None) -> float:
+    from socialcredit.registry.ledger.dialect import SQLITE_CACHE_KIB
+
+    with dbs.fresh("ceiling") as db:
+        with Ledger.open(db) as ledger:
+            ledger.init()
+        conn = sqlite3.connect(db, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+            sql = f"INSERT INTO records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            seconds = 0.0
+            started = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            seconds += time.perf_counter() - started
+            done = 0
+            for rows in ceiling_rows(path, jobs):
+                started = time.perf_counter()
+                conn.executemany(sql, rows)
+                seconds += time.perf_counter() - started
+                done += len(rows)
+            started = time.perf_counter()
+            conn.execute("COMMIT")
+            seconds += time.perf_counter() - started
+            assert done == n
+        finally:
+            conn.close()
     return n / seconds
+
+
+def pg_ceiling(path: Path, dbs: Databases, n: int, jobs: int | None) -> float:
+    """``COPY`` of the rows, written first as COPY text to a file (not timed)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    text = path.with_suffix(".copy")
+    with text.open("wb") as f:
+        for rows in ceiling_rows(path, jobs):
+            f.write(b"".join(_copy_line(r) for r in rows))
+    try:
+        with dbs.fresh("ceiling") as url:
+            with Ledger.open(url) as ledger:
+                ledger.init()
+            plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            with psycopg.connect(plain) as conn, text.open("rb") as f:
+                started = time.perf_counter()
+                with conn.cursor() as cur, cur.copy(f"COPY records ({COLUMNS}) FROM STDIN") as copy:
+                    while block := f.read(1 << 20):
+                        copy.write(block)
+                conn.commit()
+                seconds = time.perf_counter() - started
+    finally:
+        text.unlink(missing_ok=True)
+    return n / seconds
+
+
+def _copy_line(row: tuple[Any, ...]) -> bytes:
+    cells = ("\\N" if v is None else str(v).replace("\\", "\\\\") for v in row)
+    return ("\t".join(cells) + "\n").encode()
+
+
+# --------------------------------------------------------------------------------------------
+# A throwaway PostgreSQL server (--pg auto)
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    initdb = shutil.which("initdb") or next(
+        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)), None
+    )
+    if initdb is None:
+        raise SystemExit("no PostgreSQL server binaries: run scripts/ensure-postgres")
+    postgres = str(Path(initdb).with_name("postgres"))
+    root = tempfile.mkdtemp(prefix="bench-pg-")
+    as_user: dict[str, Any] = {}
+    if os.geteuid() == 0:  # postgres refuses to run as root
+        as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+        shutil.chown(root, "postgres", "postgres")
+    data = os.path.join(root, "data")
+    subprocess.run(
+        [initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+        **as_user,
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    log = open(os.path.join(root, "server.log"), "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            postgres,
+            "-D",
+            data,
+            "-k",
+            root,
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=",
+            "-c",
+            "max_wal_size=8GB",
+            "-c",
+            "shared_buffers=256MB",
+        ],
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        **as_user,
+    )
+    url = f"postgresql+psycopg://postgres@/postgres?host={root}&port={port}"
+    try:
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(host=root, port=port, user="postgres", dbname="postgres").close()
+                break
+            except psycopg.OperationalError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the throwaway PostgreSQL server did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def measure(
+    dbs: Databases,
+    files: dict[str, Path],
+    jsonl: Path,
+    n: int,
+    runs: int,
+    jobs: int | None,
+    parse: bool,
+) -> tuple[dict[str, list[float]], dict[str, list[dict[str, float]]]]:
+    """Rates by figure, and the imports' details (memory, bytes)."""
+    rates: dict[str, list[float]] = {}
+    details: dict[str, list[dict[str, float]]] = {}
+    suffix = "" if dbs.backend == "sqlite" else f" ({dbs.backend})"
+    steps: list[tuple[str, Any]] = []
+    if parse:
+        steps += [
+            (f"parse+validate {fmt}", lambda p=p: run_parse(p, n, jobs)) for fmt, p in files.items()
+        ]
+    for fmt, p in files.items():
+        steps.append((f"import {fmt}{suffix}", lambda p=p: run_import(p, dbs, n, jobs)))
+    ceiling = "ceiling executemany" if dbs.backend == "sqlite" else "ceiling COPY (postgresql)"
+    steps.append((ceiling, lambda: run_ceiling(jsonl, dbs, n, jobs)))
+    for name, fn in steps:
+        values = []
+        for _ in range(runs):
+            got = fn()
+            if isinstance(got, dict):
+                details.setdefault(name, []).append(got)
+                got = got["rate"]
+            values.append(got)
+        rates[name] = values
+        line = (
+            f"{name:34s} {statistics.median(values):>12,.0f} records/s   (runs: "
+            + ", ".join(f"{r:,.0f}" for r in values)
+            + f"; load {os.getloadavg()[0]:.1f})"
+        )
+        print(line, flush=True)
+        for d in details.get(name, []):
+            print(
+                f"    {d['seconds']:.1f} s, peak RSS {d['rss_mib']:,.0f} MiB (workers "
+                f"{d['worker_rss_mib']:,.0f} MiB each at most), "
+                f"{d['bytes_per_record']:,.0f} bytes/record on disk",
+                flush=True,
+            )
+    return rates, details
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes parsing the file (default: one per core)",
+    )
+    parser.add_argument("--pg", help="a PostgreSQL server URL, or 'auto' (a throwaway one)")
+    parser.add_argument("--pg-only", action="store_true", help="PostgreSQL alone, not SQLite")
+    parser.add_argument("--formats", default="jsonl,csv", help="jsonl, csv or both")
+    parser.add_argument("--child-import", nargs=3, help=argparse.SUPPRESS)
     add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.child_import:
+        child_import(args.child_import[0], args.child_import[1], int(args.child_import[2]))
+        return
     if args.smoke:
         args.records, args.runs = 2_000, 1
     n = args.records
     print(
         f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
-        f"{os.cpu_count()} CPUs; {n:,} records, median of {args.runs} runs"
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {n:,} records, "
+        f"median of {args.runs} runs, jobs {args.jobs or 'one per core'}",
+        flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         workdir = Path(tmp)
-        records = synthesise(n)
         jsonl, csvfile = workdir / "records.jsonl", workdir / "records.csv"
-        write_jsonl(records, jsonl)
-        write_csv(records, csvfile)
-        print(f"{len({r['subject'] for r in records}):,} distinct subjects")
-        warm = workdir / "warm-up.jsonl"  # load the compiled kernels before timing anything
-        write_jsonl(records[:200], warm)
-        run_import(warm, workdir, 200)
-        results: dict[str, float] = {}
-        runs: dict[str, list[float]] = {}
-        for name, fn in (
-            ("parse+validate jsonl", lambda: run_parse(jsonl, n)),
-            ("parse+validate csv", lambda: run_parse(csvfile, n)),
-            ("import jsonl", lambda: run_import(jsonl, workdir, n)),
-            ("import csv", lambda: run_import(csvfile, workdir, n)),
-            ("ceiling executemany", lambda: run_ceiling(jsonl, workdir, n)),
-        ):
-            rates = [fn() for _ in range(args.runs)]
-            runs[name] = rates
-            results[name] = statistics.median(rates)
-            print(
-                f"{name:24s} {results[name]:>12,.0f} records/s   "
-                f"(runs: {', '.join(f'{r:,.0f}' for r in rates)})"
-            )
-        ceiling = results["ceiling executemany"]
-        for name in ("import jsonl", "import csv"):
-            print(f"{name} / ceiling: {results[name] / ceiling:.2f}")
-    size = f"{n:,} records"
-    figures = [
-        Figure("import", name, results[name], "records/s", runs=runs[name], size=size)
-        for name in ("parse+validate jsonl", "parse+validate csv")
-    ]
-    figures += [
-        Figure("import", name, results[name], "records/s", peer="ceiling: plain executemany",
-               peer_value=ceiling, runs=runs[name], size=size)
-        for name in ("import jsonl", "import csv")
-    ]  # fmt: skip
-    figures.append(
-        Figure("import", "ceiling executemany", ceiling, "records/s",
-               runs=runs["ceiling executemany"], size=size)
-    )  # fmt: skip
+        warm = workdir / "warm-up.jsonl"
+        started = time.perf_counter()
+        write_files(n, jsonl, csvfile, warm)
+        print(
+            f"files written in {time.perf_counter() - started:.0f} s: "
+            f"{jsonl.stat().st_size / n:.0f} bytes/record (JSONL)",
+            flush=True,
+        )
+        files = {fmt: {"jsonl": jsonl, "csv": csvfile}[fmt] for fmt in args.formats.split(",")}
+        rates: dict[str, list[float]] = {}
+        details: dict[str, list[dict[str, float]]] = {}
+        backends: list[str | None] = [] if args.pg_only else [None]
+        server = throwaway_postgres() if args.pg == "auto" else nullcontext(args.pg)
+        with server as pg_url:
+            if pg_url is not None:
+                backends.append(pg_url)
+            for i, url in enumerate(backends):
+                dbs = Databases(workdir, url)
+                with dbs.fresh("warm") as db:  # load the compiled kernels before timing
+                    with Ledger.open(db) as ledger:
+                        ledger.init()
+                        import_file(ledger, warm, catalog=load(CATALOG), as_of=AS_OF)
+                got, more = measure(dbs, files, jsonl, n, args.runs, args.jobs, parse=i == 0)
+                rates.update(got)
+                details.update(more)
+    figures = figures_of(rates, details, n)
     emit(args.json, figures)
+
+
+def figures_of(
+    rates: dict[str, list[float]], details: dict[str, list[dict[str, float]]], n: int
+) -> list[Figure]:
+    size = f"{n:,} records"
+    out: list[Figure] = []
+    ceilings = {name: statistics.median(v) for name, v in rates.items() if "ceiling" in name}
+    for name, values in rates.items():
+        median = statistics.median(values)
+        if name.startswith("import"):
+            pg = "postgresql" in name
+            ceiling = next(c for c in ceilings if ("postgresql" in c) == pg)
+            done = details[name]
+            note = (
+                f"peak RSS {max(d['rss_mib'] for d in done):,.0f} MiB (workers "
+                f"{max(d['worker_rss_mib'] for d in done):,.0f} MiB each); "
+                f"{statistics.median(d['bytes_per_record'] for d in done):,.0f} "
+                "bytes/record on disk"
+            )
+            peer = "ceiling: plain executemany" if not pg else "ceiling: COPY"
+            out.append(
+                Figure(
+                    "import",
+                    name,
+                    median,
+                    "records/s",
+                    peer=peer,
+                    peer_value=ceilings[ceiling],
+                    runs=values,
+                    size=size,
+                    note=note,
+                )
+            )
+        else:
+            out.append(Figure("import", name, median, "records/s", runs=values, size=size))
+    return out
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ rulebook's number of its type (-1 if the rulebook has none), its day number (day
 StagedRow = tuple[str, str, str, str, str, str, str | None, str | None, str, int, int, int]
 
 Problem = tuple[int, str, str]
+MAX_PROBLEMS = 10_000
+"""Problems listed when an import is refused; beyond, one more entry says how many more."""
 
 _BATCH = 20_000
 _SQLITE_TEMP_CACHE_KIB = 262_144
@@ -218,10 +220,10 @@ class Staging:
         """Rows whose ``(authority, client_key)`` is stored in the ledger, or on an earlier
         staged row: with the same content they are skipped (deleted from the stage, and the
         rest numbered again without gaps); with other content each is a problem naming its
-        line. Returns how many were skipped, or the problems (then nothing is deleted)."""
+        line (the first :data:`MAX_PROBLEMS`, then how many more). Returns how many were
+        skipped, or the problems (then nothing is deleted)."""
         self._key_index()
         main = self.main
-        problems: list[Problem] = []
 
         def stored(row: str) -> str:
             if ledger_empty:
@@ -229,39 +231,53 @@ class Staging:
             return (f"EXISTS (SELECT 1 FROM {main}.records r WHERE r.authority = {row}.authority "
                     f"AND r.client_key = {row}.client_key)")  # fmt: skip
 
-        if not ledger_empty:
-            for line, key, authority, rid in self._sql(
-                f"SELECT s.line, s.client_key, s.authority, r.id FROM {STAGED_RECORDS} s "
-                f"JOIN {main}.records r ON r.authority = s.authority "
-                "AND r.client_key = s.client_key WHERE r.content_hash <> s.content_hash"
-            ):
-                problems.append((int(line), "client_key", f"{key!r} already names record {rid} "
-                                 f"of {authority!r} with different content"))  # fmt: skip
-        # the rows after the first of each key given more than once (f: that first row)
+        # rows whose key is stored, r: the stored record
+        known = (f"{STAGED_RECORDS} s JOIN {main}.records r ON r.authority = s.authority "
+                 "AND r.client_key = s.client_key")  # fmt: skip
+        # the rows after the first of each key given more than once, f: that first row
         later = (f"{STAGED_RECORDS} s JOIN (SELECT authority, client_key, min(id) AS first "
                  f"FROM {STAGED_RECORDS} WHERE client_key IS NOT NULL "
                  "GROUP BY authority, client_key HAVING count(*) > 1) d "
                  "ON d.authority = s.authority AND d.client_key = s.client_key "
-                 f"AND s.id > d.first JOIN {STAGED_RECORDS} f ON f.id = d.first")  # fmt: skip
-        for line, key, authority, first_line in self._sql(
-            f"SELECT s.line, s.client_key, s.authority, f.line FROM {later} "
-            f"WHERE s.content_hash <> f.content_hash AND NOT {stored('f')}"
-        ):
-            problems.append((int(line), "client_key", f"{key!r} of {authority!r} is used on "
-                             f"line {first_line} for a different record"))  # fmt: skip
-        if problems:
+                 f"AND s.id > d.first JOIN {STAGED_RECORDS} f ON f.id = d.first "
+                 f"WHERE NOT {stored('f')}")  # fmt: skip
+        # how many of each, and of those how many with other content
+        differ = "CASE WHEN s.content_hash <> {}.content_hash THEN 1 ELSE 0 END"
+        counts = [(0, 0)] if ledger_empty else self._sql(
+            f"SELECT count(*), sum({differ.format('r')}) FROM {known}").all()  # fmt: skip
+        counts += self._sql(f"SELECT count(*), sum({differ.format('f')}) FROM {later}").all()
+        (stored_n, stored_bad), (later_n, later_bad) = ((int(n), int(bad or 0)) for n, bad in counts)
+        if stored_bad or later_bad:
+            problems: list[Problem] = []
+            rows = self._sql(
+                f"SELECT s.line, s.client_key, s.authority, r.id FROM {known} "
+                f"WHERE r.content_hash <> s.content_hash ORDER BY s.line LIMIT {MAX_PROBLEMS}"
+            ) if stored_bad else []  # fmt: skip
+            for line, key, authority, rid in rows:
+                problems.append((int(line), "client_key", f"{key!r} already names record {rid} "
+                                 f"of {authority!r} with different content"))  # fmt: skip
+            rows = self._sql(
+                f"SELECT s.line, s.client_key, s.authority, f.line FROM {later} "
+                f"AND s.content_hash <> f.content_hash ORDER BY s.line LIMIT {MAX_PROBLEMS}"
+            ) if later_bad else []  # fmt: skip
+            for line, key, authority, first_line in rows:
+                problems.append((int(line), "client_key", f"{key!r} of {authority!r} is used on "
+                                 f"line {first_line} for a different record"))  # fmt: skip
             problems.sort()
+            more = stored_bad + later_bad - MAX_PROBLEMS
+            if more > 0:
+                del problems[MAX_PROBLEMS:]
+                problems.append((problems[-1][0], "client_key", f"and {more:,} more key(s) "
+                                 "given for different content, on the lines after"))  # fmt: skip
             return 0, problems
-        skipped = 0
-        if not ledger_empty:  # every one with the same content: the others were problems
-            skipped += self._sql(f"DELETE FROM {STAGED_RECORDS} WHERE id IN "
-                                 f"(SELECT s.id FROM {STAGED_RECORDS} s WHERE {stored('s')})"
-                                 ).rowcount  # fmt: skip
-        skipped += self._sql(f"DELETE FROM {STAGED_RECORDS} WHERE id IN "
-                             f"(SELECT s.id FROM {later})").rowcount  # fmt: skip
-        if skipped:
+        if stored_n:  # each with the same content
+            self._sql(f"DELETE FROM {STAGED_RECORDS} WHERE id IN "
+                      f"(SELECT s.id FROM {STAGED_RECORDS} s WHERE {stored('s')})")  # fmt: skip
+        if later_n:
+            self._sql(f"DELETE FROM {STAGED_RECORDS} WHERE id IN (SELECT s.id FROM {later})")
+        if stored_n or later_n:
             self._renumber()
-        return skipped, []
+        return stored_n + later_n, []
 
     def _key_index(self) -> None:
         self._index("staged_records_key", STAGED_RECORDS, "authority, client_key",
@@ -285,7 +301,9 @@ class Staging:
 
     def index(self) -> None:
         """The indexes the projection reads the staged rows by (built once, after the load)."""
-        self._index("staged_records_subject", STAGED_RECORDS, "subject, day_no, id")
+        # covering what the subjects and the bulk projection read, in the order they read it
+        self._index("staged_records_subject", STAGED_RECORDS,
+                    "subject, day_no, id, type_no, subject_kind")  # fmt: skip
         self._index("staged_records_counterpart", STAGED_RECORDS, "counterpart",
                     where=" WHERE counterpart IS NOT NULL")  # fmt: skip
 
@@ -306,17 +324,17 @@ class Staging:
     def role_holders(self, *, ledger_empty: bool) -> set[str]:
         """Persons whose role records (the ledger's or staged) name a touched subject as the
         organisation: their projection depends on the touched subjects' records."""
-        sql = (f"SELECT DISTINCT s.subject FROM {STAGED_RECORDS} s JOIN {STAGED_SUBJECTS} t "
-               "ON t.subject = s.counterpart AND t.touched = 1")  # fmt: skip
-        found = {str(s) for (s,) in self._sql(sql)}
+        # from the role records (few, indexed by counterpart) to the touched subjects; no
+        # DISTINCT, which SQLite would answer by reading every row in the order of subjects
+        touched = (f"EXISTS (SELECT 1 FROM {STAGED_SUBJECTS} t WHERE t.subject = {{}}.counterpart "
+                   "AND t.touched = 1)")  # fmt: skip
+        found = {str(s) for (s,) in self._sql(
+            f"SELECT s.subject FROM {STAGED_RECORDS} s "
+            f"WHERE s.counterpart IS NOT NULL AND {touched.format('s')}")}  # fmt: skip
         if not ledger_empty:
-            found.update(
-                str(s)
-                for (s,) in self._sql(
-                    f"SELECT DISTINCT r.subject FROM {self.main}.records r JOIN "
-                    f"{STAGED_SUBJECTS} t ON t.subject = r.counterpart AND t.touched = 1"
-                )
-            )
+            found.update(str(s) for (s,) in self._sql(
+                f"SELECT r.subject FROM {self.main}.records r "
+                f"WHERE r.counterpart > '' AND {touched.format('r')}"))  # fmt: skip
         return found
 
     def fill_full(self, holders: Iterable[str], *, ledger_empty: bool) -> int:
@@ -328,9 +346,8 @@ class Staging:
             self._sql(f"INSERT INTO {STAGED_FULL} (subject) SELECT t.subject FROM "
                       f"{STAGED_SUBJECTS} t WHERE t.touched = 1 AND EXISTS (SELECT 1 FROM "
                       f"{self.main}.records r WHERE r.subject = t.subject)")  # fmt: skip
-        self._sql(f"INSERT INTO {STAGED_FULL} (subject) SELECT DISTINCT subject FROM "
-                  f"{STAGED_RECORDS} WHERE counterpart IS NOT NULL "
-                  "ON CONFLICT (subject) DO NOTHING")  # fmt: skip
+        self._sql(f"INSERT INTO {STAGED_FULL} (subject) SELECT subject FROM {STAGED_RECORDS} "
+                  "WHERE counterpart IS NOT NULL ON CONFLICT (subject) DO NOTHING")  # fmt: skip
         self._load(STAGED_FULL, ("subject",), [(s,) for s in sorted(holders)],
                    ignore_conflicts=True)  # fmt: skip
         return self._scalar(f"SELECT count(*) FROM {STAGED_FULL}")
