@@ -13,6 +13,13 @@ from socialcredit.registry.ledger.util import CHUNK, _chunks
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 
 
+def _among(column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``, or ``column = value`` for one: a filing touches one subject,
+    and an ``IN`` list is compiled afresh on every execution (SQLAlchemy's expanding
+    parameters), an equality once."""
+    return column == values[0] if len(values) == 1 else column.in_(values)
+
+
 def _record(row: Sequence[Any]) -> Record:
     rid, subject, rtype, authority, decided_on, ref, counterpart = row
     return Record(str(rid), subject, rtype, authority, decided_on, ref, counterpart)
@@ -28,7 +35,8 @@ def _facts_bulk(conn: Connection, subjects: Sequence[str]) -> dict[str, list[Fac
     own: dict[str, list[Record]] = {s: [] for s in subjects}
     orgs_of: dict[str, set[str]] = {}
     for chunk in _chunks(list(subjects), CHUNK):
-        rows = conn.execute(sa.select(*_RECORD_SELECT).where(t_records.c.subject.in_(chunk))).all()
+        query = sa.select(*_RECORD_SELECT).where(_among(t_records.c.subject, chunk))
+        rows = conn.execute(query).all()
         for row in rows:
             rec = _record(row)
             own[rec.subject].append(rec)
@@ -41,7 +49,7 @@ def _facts_bulk(conn: Connection, subjects: Sequence[str]) -> dict[str, list[Fac
             org_records[org] = own[org]
     missing = sorted(wanted - org_records.keys())
     for chunk in _chunks(missing, CHUNK):
-        query = sa.select(*_RECORD_SELECT).where(t_records.c.subject.in_(chunk))
+        query = sa.select(*_RECORD_SELECT).where(_among(t_records.c.subject, chunk))
         for org_row in conn.execute(query):
             rec = _record(org_row)
             org_records.setdefault(rec.subject, []).append(rec)
@@ -52,7 +60,7 @@ def _facts_bulk(conn: Connection, subjects: Sequence[str]) -> dict[str, list[Fac
         query = (
             sa.select(*_EVENT_SELECT)
             .join(t_records, t_records.c.id == t_events.c.record_id)
-            .where(t_records.c.subject.in_(chunk))
+            .where(_among(t_records.c.subject, chunk))
         )
         for ev_row in conn.execute(query):
             ev = _event(ev_row)

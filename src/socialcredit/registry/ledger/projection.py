@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from socialcredit.registry.ledger.core import LedgerCore
 from socialcredit.registry.ledger.dialect import _translated
-from socialcredit.registry.ledger.facts import _facts_bulk
+from socialcredit.registry.ledger.facts import _among, _facts_bulk
 from socialcredit.registry.ledger.schema import t_projection, t_projection_grounds, t_records
 from socialcredit.registry.ledger.util import CHUNK, _chunks, _iso, as_day
 from socialcredit.registry.ledger.values import ProjectedMeasure, Projector
@@ -160,7 +160,7 @@ def _replace_projection(
     had theirs deleted already)."""
     subjects = [s for s in rows if s not in cleared]
     for chunk in _chunks(subjects, CHUNK):
-        conn.execute(t_projection.delete().where(t_projection.c.subject.in_(chunk)))
+        conn.execute(t_projection.delete().where(_among(t_projection.c.subject, chunk)))
     compacted, grounds = compact(
         (s, m.measure, m.list, m.memorandum, m.since, m.until) for s, ms in rows.items() for m in ms
     )
@@ -297,7 +297,7 @@ class ProjectionStore(LedgerCore):
                     conn.execute(
                         sa.select(t_records.c.subject)
                         .distinct()
-                        .where(t_records.c.counterpart.in_(chunk))
+                        .where(_among(t_records.c.counterpart, chunk))
                     ).scalars()
                 )
         if refreshed is not None:
