@@ -32,6 +32,7 @@ line that case does not cover goes to the checker itself, which also says what i
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import mmap
 import multiprocessing
@@ -356,13 +357,13 @@ class RecordFile:
         fmt: Format | None = None,
         jobs: int | None = None,
         project: Projector | None = None,
-        chunk_bytes: int = CHUNK_BYTES,
+        chunk_bytes: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.fmt: Format = fmt or _format_of(self.path)
         self.size = _check_readable(self.path)
         self.jobs = default_jobs() if jobs is None else max(1, jobs)
-        self.chunk_bytes = max(1, chunk_bytes)
+        self.chunk_bytes = max(1, chunk_bytes or CHUNK_BYTES)
         self.catalog = catalog
         self.as_of = as_of
         self.project = project
@@ -535,6 +536,9 @@ def _context() -> Any:
 def _start_worker(spec: _Spec) -> None:
     global _WORKER
     _WORKER = _Parser(spec)
+    # what a worker makes is freed chunk by chunk and holds no cycle: the collector would only
+    # walk the objects inherited from this process, again and again
+    gc.disable()
 
 
 def _parse_in_worker(task: tuple[int, int, int]) -> _Chunk:

@@ -246,7 +246,9 @@ class Staging:
         counts = [(0, 0)] if ledger_empty else self._sql(
             f"SELECT count(*), sum({differ.format('r')}) FROM {known}").all()  # fmt: skip
         counts += self._sql(f"SELECT count(*), sum({differ.format('f')}) FROM {later}").all()
-        (stored_n, stored_bad), (later_n, later_bad) = ((int(n), int(bad or 0)) for n, bad in counts)
+        (stored_n, stored_bad), (later_n, later_bad) = (
+            (int(n), int(bad or 0)) for n, bad in counts
+        )
         if stored_bad or later_bad:
             problems: list[Problem] = []
             rows = self._sql(
