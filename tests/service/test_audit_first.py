@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from live import TODAY, Live, person_id
 
 from socialcredit.registry.ledger import _AUDIT_LOCK, Ledger
+from socialcredit.service.state import AUDIT_PATIENCE
 
 REFUSE = "court.dishonest_debtor.refuse_to_perform"
 
@@ -256,4 +257,5 @@ def test_access_log_readers_are_not_starved_by_filing(live: Live) -> None:
         for t in threads:
             t.join(30)
     assert filed[0] > 10
-    assert max(waits) < 2.0, waits
+    # the stated bound (docs/security.md): a reader waits at most the audit patience
+    assert max(waits) < AUDIT_PATIENCE, waits

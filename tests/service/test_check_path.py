@@ -256,4 +256,6 @@ def test_an_answer_waits_for_its_own_group_and_no_longer(tmp_path: Any) -> None:
 
         asyncio.run(serve())
         assert [e.purpose for e in ledger.access_log(subject)] == [f"c{n}" for n in range(300)]
-    assert max(waits) < 0.5, sorted(waits)[-5:]
+    # released with its group, not by the sweep that refuses answers overdue at the patience
+    # (a bound on the mechanism, not a timing goal: those are measured by bench/)
+    assert max(waits) < buffer.patience / 2, sorted(waits)[-5:]
