@@ -111,6 +111,21 @@ def test_simulate_world_from_the_command_line(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert both.returncode != 0 and "world: give a --world or a --scenario" in both.stderr
+    # a conduct scenario is not a world, and a world runs only over its own period
+    scenario = subprocess.run(
+        [*EXE, "--world", "national-2013", "--out", str(tmp_path / "none")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert scenario.returncode != 0
+    assert "world: national-2013 is a conduct scenario, not a world" in scenario.stderr
+    later = subprocess.run(
+        [*EXE, "--world", "china", "--population", "1000", "--start", "2040-01-01",
+         "--end", "2040-02-01", "--out", str(tmp_path / "none")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert later.returncode != 0
+    assert "start: 2040-01-01 is outside the world china's period" in later.stderr
+    assert not (tmp_path / "none").exists()
 
 
 def _regime_with(tmp: Path, misattribution: float) -> Path:

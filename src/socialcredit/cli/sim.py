@@ -94,6 +94,8 @@ def simulate_cmd(
     """Run a regime over a synthetic population; metrics to Parquet, totals to summary.json."""
     if (scenario is None) == (world is None):
         raise InputError("world", "give a --world or a --scenario (one of the two)")
+    if world is not None:
+        _require_world(world)
     scenario = world or scenario
     assert scenario is not None
     overrides = parse_sets(sets or [])
@@ -118,6 +120,20 @@ def simulate_cmd(
         summary = run.run(out)
     console.print(json.dumps(summary["scaled"], indent=2))
     console.print(f"wrote {out}/metrics.parquet, summary.json")
+
+
+def _require_world(ref: str) -> None:
+    """``--world`` names a world, not a conduct scenario (which runs one regime's catalogs
+    over a population of its own, not the one world every regime shares)."""
+    from socialcredit.sim.common import bundled_toml
+    from socialcredit.sim.scenario import WORLDS, load_any
+    from socialcredit.sim.world import World
+
+    if not isinstance(load_any(ref), World):
+        raise InputError(
+            "world", f"{ref} is a conduct scenario, not a world: give it as --scenario, or "
+            f"a world ({', '.join(bundled_toml(WORLDS))} or a TOML file of kind \"world\")",
+        )  # fmt: skip
 
 
 def _simulate_on_ray(address: str, out: Path, **recipe: Any) -> None:

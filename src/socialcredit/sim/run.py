@@ -67,4 +67,12 @@ def run_of(
     first, last = start or sc.start, end or sc.end
     if last < first:
         raise InputError("end", f"{last} is before the start {first}")
+    if isinstance(sc, World):
+        # a world's rates are given for its period: outside it nobody would do anything
+        for field, day in (("start", first), ("end", last)):
+            if not sc.start <= day <= sc.end:
+                raise InputError(
+                    field, f"{day} is outside the world {sc.name}'s period ({sc.start} to "
+                    f"{sc.end}): its conduct is not given there",
+                )  # fmt: skip
     return FoldRun(sc, rules, population, seed, trace, first, last, partitions)
