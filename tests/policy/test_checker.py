@@ -181,12 +181,9 @@ CASES: list[tuple[str, Severity, dict[str, str], str, str]] = [
     (
         "SC013",
         Severity.error,
-        {
-            'issuers = ["court"]': 'issuers = ["court"]\nsubject_kinds = ["person"]',
-            "duration_months = 24": 'duration_months = 24\nsubject_kinds = ["organisation"]',
-        },
+        {'issuers = ["court"]': 'issuers = ["court"]\nsubject_kinds = []'},
         "",
-        "only about person",
+        "no kind of subject",
     ),
     (
         "SC014",
@@ -245,6 +242,33 @@ CASES: list[tuple[str, Severity, dict[str, str], str, str]] = [
         {'title = "Enforcement measure"': 'title = "No flights"'},
         "",
         "names transport",
+    ),
+    (  # a record type about both kinds entering a list for organisations only
+        "SC024",
+        Severity.error,
+        {"duration_months = 24": 'duration_months = 24\nsubject_kinds = ["organisation"]'},
+        "",
+        "list debtors holds organisations only, but record type court.refuse",
+    ),
+    (  # one about persons only entering a list for organisations only
+        "SC024",
+        Severity.error,
+        {
+            'issuers = ["court"]': 'issuers = ["court"]\nsubject_kinds = ["person"]',
+            "duration_months = 24": 'duration_months = 24\nsubject_kinds = ["organisation"]',
+        },
+        "",
+        "may be about persons: persons would be listed",
+    ),
+    (  # a scheme for persons only counting records about organisations too
+        "SC024",
+        Severity.error,
+        {},
+        SCHEME.replace(
+            'legal_basis = "Scheme basis"',
+            'legal_basis = "Scheme basis"\nsubject_kinds = ["person"]',
+        ),
+        "scheme score scores persons only, but record type court.refuse",
     ),
     (
         "SC016",

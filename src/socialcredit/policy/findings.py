@@ -73,4 +73,5 @@ CODES: dict[str, str] = {
     "SC021": "label names a protected subject",
     "SC022": "authority kind does not fit what it does",
     "SC023": "label names another category than the one declared",
+    "SC024": "list or scheme reached by records about a kind of subject it does not hold",
 }

@@ -18,7 +18,16 @@ Feature names (stable; ``<role>`` is a role value such as ``family``):
   objection are what every fold does);
 - ``memorandum.reach.<role>``: measures extended to holders of a role;
 - ``record.role``: records of a legal organisational role;
-- ``subject_kinds``: a record type, scheme or list limited to persons or organisations;
+- ``subject_kinds``: a record type, scheme or list limited to persons or organisations. No
+  fold reads it: a record type's kinds are held against each record's subject where records
+  are made (the registry refuses a filing about a subject of another kind; the simulator
+  refuses a regime observing a process done by a kind the record type is not about), and a
+  list's or scheme's hold by construction when every record type reaching it is about no
+  other kind (:func:`~socialcredit.policy.checker.references.kinds_beyond`), which the checker
+  requires (SC024);
+- ``subject_kinds.filter``: a list or scheme that records of a type about a kind it does not
+  hold reach (the same function): only passing over each subject of that kind when listing or
+  scoring would hold it, which no driver does, so every driver refuses it by name;
 - ``list.extension``: records that extend a fixed-term listing (a term's ``extensions``);
 - ``order.direct``: measures ordered directly by records (``[[orders]]``), with their ways off;
 - ``scheme.renewal``: a licence returned by a renewal record (``renewed_by``: the course and
@@ -44,6 +53,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from socialcredit.errors import InputError
+from socialcredit.policy.checker.references import kinds_beyond
 from socialcredit.policy.loader import CatalogIndex
 from socialcredit.policy.schema import (
     LEGAL_ROLES,
@@ -160,6 +170,10 @@ def catalog_features(index: CatalogIndex) -> tuple[Feature, ...]:
                 out.append(Feature(f"way_off.{way.value}", where))
         if set(lst.subject_kinds) != _BOTH_KINDS:
             out.append(Feature("subject_kinds", where))
+    for k in kinds_beyond(index):
+        kinds = " and ".join(f"{kind}s" for kind in k.beyond)
+        where = f"{k.section[:-1]} {k.item}: {k.feed} may bring it {kinds}"
+        out.append(Feature("subject_kinds.filter", where))
     for memo in cat.memoranda:
         for role in memo.extends_to:
             out.append(Feature(f"memorandum.reach.{role.value}", f"memorandum {memo.id}"))

@@ -2,7 +2,7 @@
 
 The schema (:mod:`socialcredit.policy.schema`) only checks a catalog's *shape*. This package
 judges its *content* against the project's guardrails and reports each problem as a
-:class:`Finding` with a stable code (``SC000``-``SC023``, documented with their sources in
+:class:`Finding` with a stable code (``SC000``-``SC024``, documented with their sources in
 ``docs/guardrails.md``). The registry loads catalogs through :func:`load_admissible`, which
 refuses any catalog with an error finding; the simulator loads catalogs without checking them, so
 that a refused regime can still be run and measured.
@@ -24,7 +24,8 @@ module             rules
                    a course as a way off (SC007, SC012)
 ``roles``          SC008 reaching other subjects only through legal roles
 ``sources``        SC010 surveillance sources, SC022 authority kinds
-``references``     SC012 unknown names, SC013 issuable record types, SC020 bundled ids
+``references``     SC012 unknown names, SC013 issuable record types, SC020 bundled ids,
+                   SC024 subject kinds a list or scheme holds by construction
 ``reach``          the range analysis; SC014 never applies, SC016 consistent schemes
 ``shapes``         SC017 lists that need no record, SC018 incentives that work as
                    restrictions (read with the range analysis)
@@ -107,6 +108,7 @@ RULES: tuple[Callable[[Context], None], ...] = (
     labels.sc021_protected_labels,
     sources.sc022_authority_kinds,
     labels.sc023_category_labels,
+    references.sc024_kinds_held,
 )
 """Every rule, in the order they run (the output is sorted anyway)."""
 

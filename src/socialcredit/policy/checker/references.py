@@ -1,11 +1,17 @@
 """References: every name defined (SC012); every record type issuable and applicable (SC013);
-the ids of bundled catalogs kept for the bundled files (SC020)."""
+every list and scheme reached only by records about the kinds of subject it holds (SC024); the
+ids of bundled catalogs kept for the bundled files (SC020)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 from socialcredit.policy.checker._base import Context, rules_of
-from socialcredit.policy.loader import bundled_paths
-from socialcredit.policy.schema import ListDef, WeightedScheme
+from socialcredit.policy.loader import CatalogIndex, bundled_paths
+from socialcredit.policy.schema import LEGAL_ROLES, LicenceScheme, SubjectKind, WeightedScheme
+
+__all__ = ["KindsBeyond", "kinds_beyond"]
 
 
 def sc012_references(ctx: Context) -> None:
@@ -130,10 +136,6 @@ def sc012_references(ctx: Context) -> None:
 
 
 def sc013_issuable(ctx: Context) -> None:
-    feeds: dict[str, list[ListDef]] = {}
-    for lst in ctx.catalog.lists:
-        for code in lst.entry.record_types:
-            feeds.setdefault(code, []).append(lst)
     for rt in ctx.catalog.record_types:
         if not rt.issuers:
             ctx.error(
@@ -149,17 +151,145 @@ def sc013_issuable(ctx: Context) -> None:
                 f"record type {rt.code} applies to no kind of subject",
                 'set subject_kinds to ["person"], ["organisation"] or both',
             )
-            continue
-        for lst in feeds.get(rt.code, ()):
-            if not set(rt.subject_kinds) & set(lst.subject_kinds):
-                ctx.error(
-                    "SC013",
-                    ctx.at("lists", lst.id, "entry.record_types"),
-                    f"list {lst.id} accepts {', '.join(lst.subject_kinds) or 'no subjects'} "
-                    f"but is fed by {rt.code}, which is only about "
-                    f"{', '.join(rt.subject_kinds)}",
-                    "align subject_kinds of the list and the record type",
-                )
+
+
+@dataclass(frozen=True)
+class KindsBeyond:
+    """A list or scheme that records may reach about a kind of subject it does not hold.
+
+    ``section`` and ``item`` name the list or scheme (``lists``/``schemes`` and its id),
+    ``attr`` the field naming what reaches it, ``feed`` what that is in words (``record type
+    X``, ``scheme S``, ...), ``kinds`` the kinds it may bring, ``beyond`` those the list or
+    scheme does not hold.
+    """
+
+    section: str
+    item: str
+    attr: str
+    feed: str
+    kinds: tuple[SubjectKind, ...]
+    beyond: tuple[SubjectKind, ...]
+    code: str | None = None
+    """The record type or scheme reaching it (``None`` for a role's holders)."""
+
+
+def kinds_beyond(index: CatalogIndex) -> Iterator[KindsBeyond]:
+    """Every way a subject of a kind a list or scheme does not hold would reach it.
+
+    No evaluation checks a subject's kind against a list or scheme; only a record's subject is
+    checked against its record type's ``subject_kinds`` (at filing in the registry, at
+    observation in the simulator). So a list's or scheme's ``subject_kinds`` holds by
+    construction, and only if what reaches it is about no other kind:
+
+    - a list entered by records (``entry.record_types``): each type's kinds within the list's;
+    - a list entered by a score (``entry.scheme``): the scheme's kinds within the list's (the
+      scheme scores only subjects its records reach, which the next two keep within its own);
+    - a scheme: the kinds of each record type its rules count for the subject itself and of
+      each that renews its licence (``renewed_by``); a rule counting another subject's records
+      (``via``) scores the holders of the role instead: for a legal role, the subjects of the
+      record types recording it (``role``); for any other link, persons.
+
+    The records of a term's ``extensions`` only lengthen a listing their subject already has:
+    they put no one on a list, so their kinds are not held against it.
+    """
+    cat = index.catalog
+    types = index.record_types
+    holders: dict[str, set[str]] = {}
+    for role_type in cat.record_types:
+        if role_type.role is not None:
+            holders.setdefault(role_type.role.value, set()).update(role_type.subject_kinds)
+
+    def beyond(
+        kinds: tuple[SubjectKind, ...] | set[str], held: tuple[SubjectKind, ...]
+    ) -> tuple[SubjectKind, ...]:
+        return tuple(k for k in ("person", "organisation") if k in kinds and k not in held)
+
+    for s in cat.schemes:
+        for r in rules_of(s):
+            rt = types.get(r.rule.record_type)
+            if r.via is None:
+                if rt is not None and (extra := beyond(rt.subject_kinds, s.subject_kinds)):
+                    yield KindsBeyond("schemes", s.id, r.attr, f"record type {rt.code}",
+                                      rt.subject_kinds, extra, rt.code)  # fmt: skip
+                continue
+            role = r.via.value
+            reached = holders.get(role, set()) if r.via in LEGAL_ROLES else {"person"}
+            if extra := beyond(reached, s.subject_kinds):
+                kinds = beyond(reached, ())
+                yield KindsBeyond("schemes", s.id, r.attr, f"the holders of {role}", kinds, extra)
+        if isinstance(s, LicenceScheme):
+            for code in s.renewed_by:
+                renewal = types.get(code)
+                if renewal is not None and (
+                    extra := beyond(renewal.subject_kinds, s.subject_kinds)
+                ):
+                    yield KindsBeyond("schemes", s.id, "renewed_by", f"record type {code}",
+                                      renewal.subject_kinds, extra, code)  # fmt: skip
+    for lst in cat.lists:
+        for code in lst.entry.record_types:
+            feed = types.get(code)
+            if feed is not None and (extra := beyond(feed.subject_kinds, lst.subject_kinds)):
+                yield KindsBeyond("lists", lst.id, "entry.record_types", f"record type {code}",
+                                  feed.subject_kinds, extra, code)  # fmt: skip
+        scheme = index.schemes.get(lst.entry.scheme) if lst.entry.scheme is not None else None
+        if scheme is not None and (extra := beyond(scheme.subject_kinds, lst.subject_kinds)):
+            yield KindsBeyond("lists", lst.id, "entry.scheme", f"scheme {scheme.id}",
+                              scheme.subject_kinds, extra, scheme.id)  # fmt: skip
+
+
+def _plural(kinds: tuple[str, ...]) -> str:
+    return " and ".join(f"{k}s" for k in kinds) or "no subjects"
+
+
+def _only(kinds: tuple[str, ...]) -> str:
+    return f"{_plural(kinds)} only" if kinds else "no subjects"
+
+
+def sc024_kinds_held(ctx: Context) -> None:
+    """A list or scheme holds the kinds of subject it declares only if nothing reaching it may
+    be about another kind (see :func:`kinds_beyond`); the registry's evaluation and the
+    simulator do not check a subject's kind against a list or scheme."""
+    for k in kinds_beyond(ctx.index):
+        if k.section == "lists":
+            lst = ctx.index.lists[k.item]
+            what = f"list {lst.id} holds {_only(lst.subject_kinds)}"
+            how = "enters it" if k.attr == "entry.record_types" else "puts subjects on it"
+            held = lst.subject_kinds
+        else:
+            scheme = ctx.index.schemes[k.item]
+            what = f"scheme {scheme.id} scores {_only(scheme.subject_kinds)}"
+            how = "renews its licence" if k.attr == "renewed_by" else "it counts"
+            held = scheme.subject_kinds
+        wanted = ", ".join(f'"{kind}"' for kind in held)
+        if k.code is None:
+            message = (
+                f"{what}, but a rule of it counts records for {k.feed}, who may be "
+                f"{_plural(k.beyond)}: they would be scored"
+            )
+            fix = (
+                f"let the record types recording the role be about {_plural(held)} only, "
+                "or give the scheme the kinds of the role's holders"
+            )
+        elif k.attr == "entry.scheme":
+            message = (
+                f"{what}, but {k.feed}, which puts subjects on it, scores "
+                f"{_plural(k.kinds)}: {_plural(k.beyond)} would be listed"
+            )
+            fix = f"give the scheme and the list the same subject_kinds ([{wanted}])"
+        else:
+            rt = ctx.index.record_types[k.code]
+            verb = "would be listed" if k.section == "lists" else "would be scored"
+            message = (
+                f"{what}, but {k.feed} ({rt.title}), which {how}, may be about "
+                f"{_plural(k.kinds)}: {_plural(k.beyond)} {verb}"
+            )
+            fix = (
+                f"limit {rt.code} to subject_kinds = [{wanted}] (a record type per kind "
+                f"where the law covers both, only the one about {_plural(held)} "
+                f"{'entering the list' if k.section == 'lists' else 'counted'}), or give "
+                f"the {k.section[:-1]} the kinds the record type may be about"
+            )
+        ctx.error("SC024", ctx.at(k.section, k.item, k.attr), message, fix)
 
 
 def sc012_operators(ctx: Context) -> None:
