@@ -910,23 +910,26 @@ class RegimeText(NamedTuple):
     sources: str
     assumed: str
     key_figures: tuple[str, ...]
+    from_catalogs: bool = False
+    """``what`` and ``sources`` go on with what the regime's catalogs say of each list it
+    enters (:func:`carried_lists`, :func:`list_bases`), so that they stay true as the
+    catalogs change."""
 
 
 REGIMES: dict[str, RegimeText] = {
     "law-bound": RegimeText(
-        what="The court's list of dishonest judgment debtors as the law has it: a person a "
-        "court finds able but refusing to perform a judgment is listed for two years, barred "
-        "from flights, G trains and other high spending, and leaves the list on paying, on the "
-        "creditor's request, by repair or when the period ends. Objections can void a wrong "
-        "record. A listed company's restrictions reach its legal representative.",
-        sources="Supreme People's Court Fa Shi [2017] No. 7 (criteria, period, removal) and "
-        "Fa Shi [2015] No. 17 (restrictions); the published national counts of listings, "
-        "flight and rail restrictions and of debts performed, against which the scenario is "
-        "calibrated (see the calibration table).",
+        what="The lists the law sets up, as their catalogs state them (who is listed on what "
+        "ground, for how long, how one gets off and what a listing restricts); on every list "
+        "an upheld objection voids a wrong record.",
+        sources="The published national counts of the court's listings, flight and rail "
+        "restrictions and debts performed, and of the market regulator's non-filers, against "
+        "which the scenario is calibrated (see the calibration table).",
         assumed="How often people refuse judgments year by year (fitted to the published "
         "listings), how often they book flights and trains, how many records are attributed to "
-        "the wrong person, and how often objections succeed: none of these is published.",
+        "the wrong person, and how often objections succeed: none of these is published; nor "
+        "are most rates of the other cases it records (the scenario's file gives each).",
         key_figures=("listed_now", "restricted_innocents", "measure.restrict.flight.denials"),
+        from_catalogs=True,
     ),
     "pilot-2018": RegimeText(
         what="A pilot city's points score (Rongcheng-style, 1000 points, grades AAA to D) "
@@ -981,6 +984,141 @@ REGIMES: dict[str, RegimeText] = {
 
 DEFAULT_FIGURES = ("listed_now", "restricted_innocents", "denials", "restricted_now", "records")
 
+_WAYS = {
+    "fulfilment": "once the obligation is performed",
+    "creditor_request": "at the creditor's request",
+    "score_recovery": "when the score recovers",
+    "course_passed": "when a course and test are passed",
+}
+_KINDS = {
+    ("person",): "persons",
+    ("organisation",): "organisations",
+    ("person", "organisation"): "persons and organisations",
+}
+_SHOWN_MEASURES = 4
+
+
+def recorded(
+    index: Any, scenario: dict[str, Any], regime: dict[str, Any] | None = None
+) -> dict[str, tuple[str | None, str | None]]:
+    """Record type -> (since, until) of the records a regime makes over its resolved
+    ``scenario``: a world's observations by the ``regime`` (dates as the files give them), a
+    conduct scenario's rates (undated); with neither, every record type of ``index``."""
+    out: dict[str, tuple[str | None, str | None]] = {}
+    if scenario.get("kind") == "world":
+        for o in (regime or {}).get("observe", []):
+            if o.get("detection") is None or float(o["detection"]) > 0:
+                since, until = o.get("since"), o.get("until")
+                out[o["record_type"]] = (
+                    str(since) if since else None, str(until) if until else None)  # fmt: skip
+    elif scenario.get("records_per_year"):
+        for code, rate in scenario["records_per_year"].items():
+            if (max(rate.values(), default=0) if isinstance(rate, dict) else rate) > 0:
+                out[code] = (None, None)
+    else:
+        out = {code: (None, None) for code in index.record_types}
+    return out
+
+
+def _short(title: str) -> str:
+    """A title without its parenthesis, in running text ("No air travel" -> "no air travel",
+    "EMU" kept)."""
+    head = title.split(" (", 1)[0].strip()
+    return head[:1].lower() + head[1:] if head[1:2].islower() else head
+
+
+def _in_words(items: list[str], last: str) -> str:
+    """``a, b or c``."""
+    return f"{', '.join(items[:-1])} {last} {items[-1]}" if len(items) > 1 else "".join(items)
+
+
+def _months(months: int) -> str:
+    return f"{months // 12} year{'s' if months > 12 else ''}" if months % 12 == 0 else (
+        f"{months} months")  # fmt: skip
+
+
+def carried_lists(index: Any, made: dict[str, tuple[str | None, str | None]]) -> str:
+    """What each list the records ``made`` (:func:`recorded`) enter is, read from the
+    catalogs: who it lists and by whom, each ground with its term and ways off (a fixed
+    term ends by itself; an objection's voiding a record is every list's and left out), and
+    the measures its memoranda attach, with the roles they reach. Grounds whose records are
+    not made, and extensions by them, are left out: a regime over a world carries only what
+    it records."""
+    sentences = []
+    for lst in index.catalog.lists:
+        entering = [c for c in lst.entry.record_types if c in made]
+        if not entering:
+            continue
+        # grounds alike (one term, recorded over the same dates, repair after as long) as one
+        groups: dict[tuple[int, tuple[str | None, str | None], int], list[str]] = {}
+        for code in entering:
+            term = next((i for i, t in enumerate(lst.terms) if code in t.record_types), -1)
+            after = index.record_types[code].publication.min_months
+            groups.setdefault((term, made[code], after), []).append(code)
+        grounds = []
+        for (_term, (since, until), after), codes in groups.items():
+            months, ways = lst.term_for(codes[0])
+            off = [_WAYS[w.value] for w in ways if w.value in _WAYS]
+            if any(w.value == "repair" for w in ways):
+                off.append(f"by credit repair after {_months(after)}" if after else
+                           "by credit repair")  # fmt: skip
+            when = (f"recorded {since} to {until}" if since and until else
+                    f"recorded from {since}" if since else
+                    f"recorded to {until}" if until else "")  # fmt: skip
+            length = _months(months) if months is not None else "no fixed term"
+            extended = {c: m for c, m in lst.extensions_for(codes[0]).items() if c in made}
+            if extended and months is not None:
+                longest = max(extended.values())
+                length += f" (extended by up to {_months(longest)} on further grounds)"
+            titles = " or ".join(_short(index.record_types[c].title) for c in codes)
+            grounds.append(
+                f"{titles}{f' ({when})' if when else ''}: {length}"
+                + (f", off {_in_words(off, 'or')}" if off else "")
+            )
+        measures: dict[str, Any] = {}
+        roles: list[str] = []
+        for memo in index.memoranda_by_list.get(lst.id, ()):
+            for mid in memo.measures:
+                if mid in index.measures:
+                    measures.setdefault(mid, index.measures[mid])
+            roles += [r.value for r in memo.extends_to if r.value not in roles]
+        effects = []
+        for kind, word in (("restriction", "restrictions"), ("incentive", "incentives")):
+            names = [_short(m.title) for m in measures.values() if m.kind.value == kind]
+            if names:
+                shown = "; ".join(names[:_SHOWN_MEASURES])
+                more = len(names) - _SHOWN_MEASURES
+                effects.append(f"{word}: {shown}" + (f" and {more} more" if more > 0 else ""))
+        reach = ""
+        if roles:
+            named = _in_words([r.replace("_", " ") for r in roles], "and")
+            reach = f", reaching a listed organisation's {named} too"
+        who = _KINDS.get(tuple(lst.subject_kinds), "no subjects")
+        by = index.authorities.get(lst.authority) if lst.authority else None
+        head = f"{lst.title} ({who}{f'; {by.title}' if by is not None else ''})"
+        tail = ("; " + "; ".join(effects) + reach) if effects else ""
+        sentences.append(f"{head}: {'; '.join(grounds)}{tail}.")
+    return " ".join(sentences)
+
+
+def list_bases(index: Any, made: dict[str, tuple[str | None, str | None]]) -> str:
+    """The legal basis of each list the records ``made`` enter, as its catalog names it."""
+    bases = [f"{lst.title}: {lst.legal_basis}" for lst in index.catalog.lists
+             if lst.legal_basis and any(c in made for c in lst.entry.record_types)]  # fmt: skip
+    return ("Each list's legal basis as its catalog names it: " + "; ".join(bases) + ".") if (
+        bases) else ""  # fmt: skip
+
+
+def _regime_index(regime: str) -> Any:
+    """The merged catalogs of a regime, or ``None`` where they cannot be read here."""
+    from socialcredit.errors import SocialCreditError
+    from socialcredit.sim.regime import load_any_regime
+
+    try:
+        return load_any_regime(regime).loaded.index
+    except (SocialCreditError, OSError):
+        return None
+
 
 def regime_sections(
     runs: Sequence[str],
@@ -1003,6 +1141,11 @@ def regime_sections(
         text = REGIMES.get(r["regime"])
         what = text.what if text else (spec.get("description") or "A regime of its catalogs.")
         sources = text.sources if text else "The catalogs named below."
+        index = _regime_index(r["regime"]) if text is not None and text.from_catalogs else None
+        if index is not None:
+            made = recorded(index, sc, spec)
+            what = f"{what} {carried_lists(index, made)}".strip()
+            sources = f"{list_bases(index, made)} {sources}".strip()
         assumed = text.assumed if text else "The scenario's rates (see its file)."
         listed = ", ".join(e(x) for x in sc.get("sources", [])) or "none named"
         parts.append(
