@@ -58,7 +58,7 @@ def check_cmd(
         bool, typer.Option("--deny-warnings", help="Exit 1 on warnings too.")
     ] = False,
 ) -> None:
-    """Check catalogs against the guardrails (codes SC000-SC023, see docs/guardrails.md).
+    """Check catalogs against the guardrails (codes SC000-SC024, see docs/guardrails.md).
 
     Exits 1 if there is any error (or any warning with --deny-warnings), 0 otherwise.
     """
