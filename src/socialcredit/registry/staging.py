@@ -78,6 +78,10 @@ and a national import stages gigabytes)."""
 _PG_WORK_MEM = "256MB"
 """PostgreSQL's memory for the import's sorts and hashes (its default, 4 MB, sorts a million
 staged rows on disk)."""
+_PG_TEMP_BUFFERS = "256MB"
+"""PostgreSQL's cache of the session's temporary tables (its default, 8 MB, reads a staged
+table of gigabytes through a keyhole); set before the first temporary table, in the
+import's own session, which is closed after."""
 
 _SQLITE_TYPES = {"decided_on": "TEXT", "type_no": "INTEGER", "day_no": "INTEGER",
                  "line": "INTEGER"}  # fmt: skip
@@ -176,6 +180,7 @@ class Staging:
         if self.sqlite:
             self._sql(f"PRAGMA temp.cache_size = -{_SQLITE_TEMP_CACHE_KIB}")
         else:
+            self._sql(f"SET temp_buffers = '{_PG_TEMP_BUFFERS}'")
             self._sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
         self._create_records()
         rowid = " WITHOUT ROWID" if self.sqlite else ""
@@ -222,7 +227,8 @@ class Staging:
         rest numbered again without gaps); with other content each is a problem naming its
         line (the first :data:`MAX_PROBLEMS`, then how many more). Returns how many were
         skipped, or the problems (then nothing is deleted)."""
-        self._key_index()
+        if self.sqlite:  # PostgreSQL groups the keys in a hash table, without sorting them
+            self._key_index()
         main = self.main
 
         def stored(row: str) -> str:
