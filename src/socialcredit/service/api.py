@@ -314,6 +314,37 @@ def decide_repair(
     return _json(_event(ev))
 
 
+class ReleaseDecisionIn(_In):
+    granted: bool
+    reason: str = Field(min_length=1, max_length=500, description="The decision's number")
+    on: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD; default today")
+
+
+class ReleaseOut(BaseModel):
+    id: str
+    record_type: str
+    decided_on: date
+
+
+@router.post("/records/{record_id}/release/decision", response_model=ReleaseOut,
+             status_code=201, tags=["authorities"])  # fmt: skip
+def decide_release(
+    reg: Reg, key: Authority, record_id: RecordId, body: ReleaseDecisionIn
+) -> Response:
+    """The deciding authority grants (what the release lifts ends for the applicant through
+    its roles in the organisation, from the decision's date) or refuses an application for
+    a release, as a record of its own."""
+    reg.own_record(record_id, authority=key.principal, action="release decision")
+    today = reg.today()
+    rec = workflows.decide_release(
+        reg.ledger, reg.catalog, record_id, authority=key.principal, granted=body.granted,
+        reason=body.reason, on=parse_date(body.on, field="on", default=today), today=today,
+    )  # fmt: skip
+    reg.touched(rec.id)
+    return _json({"id": rec.id, "record_type": rec.record_type,
+                  "decided_on": rec.decided_on.isoformat()}, 201)  # fmt: skip
+
+
 @router.post("/records/{record_id}/fulfilment", response_model=EventOut, tags=["authorities"])
 def fulfilment(reg: Reg, key: Authority, record_id: RecordId, body: FulfilmentIn) -> Response:
     """The obligation behind the record was performed (or the creditor asked for removal)."""
@@ -426,6 +457,31 @@ def apply_repair(reg: Reg, key: SubjectKey, record_id: RecordId, body: RepairIn)
         on=parse_date(body.on, field="on", default=today), today=today,
     )  # fmt: skip
     reg.touched(record_id)
+    return _json(_pending(p), 201)
+
+
+class ReleaseIn(_In):
+    release: str = Field(min_length=1, max_length=200, description="The catalog's release id")
+    organisation: str = Field(min_length=1, max_length=18,
+                              description="The unit whose restriction reaches you")  # fmt: skip
+    reference: str = Field(min_length=1, max_length=500,
+                           description="The application's case number")  # fmt: skip
+    on: str | None = Field(default=None, max_length=10)
+
+
+@router.post("/me/releases", response_model=PendingFiled, status_code=201, tags=["subjects"])
+def apply_for_release(reg: Reg, key: SubjectKey, body: ReleaseIn) -> Response:
+    """Apply for a release the catalogs define (an officer of a restricted unit spending
+    personal funds, a replaced legal representative) from what reaches you through a role in
+    ``organisation``; the release's authority must decide within its deadline."""
+    organisation, _ = subjects.validate(body.organisation, field="organisation")
+    today = reg.today()
+    p = workflows.apply_for_release(
+        reg.ledger, reg.catalog, body.release, by=key.principal, organisation=organisation,
+        reference=body.reference, on=parse_date(body.on, field="on", default=today),
+        today=today,
+    )  # fmt: skip
+    reg.touched(p.record_id)
     return _json(_pending(p), 201)
 
 

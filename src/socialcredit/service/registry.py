@@ -303,10 +303,10 @@ class Registry:
     # -- reads -------------------------------------------------------------------------------
 
     def pending(self, authority: str | None) -> list[dict[str, Any]]:
-        """Objections and repair applications awaiting a decision by ``authority`` (by any,
-        if None), earliest deadline first."""
+        """Objections, repair applications and applications for a release awaiting a
+        decision by ``authority`` (by any, if None), earliest deadline first."""
         today = self.today()
-        out: list[dict[str, Any]] = []
+        out: list[dict[str, Any]] = self._pending_releases(authority, today)
         for record_id in self.ledger.requested_records(authority):
             rec = self.ledger.record(record_id)
             events = self.ledger.events_for(record_id)
@@ -335,6 +335,25 @@ class Registry:
                     }
                 )
         return sorted(out, key=lambda p: (p["decide_by"], p["record_id"]))
+
+    def _pending_releases(self, authority: str | None, today: date) -> list[dict[str, Any]]:
+        """Applications for a release (records of their own, decided by another record about
+        the same person) awaiting a decision."""
+        types = {t for r in self.catalog.index.releases.values() for t in r.applications}
+        out: list[dict[str, Any]] = []
+        for record_id in self.ledger.records_of_types(types, authority):
+            rec = self.ledger.record(record_id)
+            profile = self.profile(rec.subject, today)
+            state = next(s for s in profile.records if s.record.id == record_id)
+            by = state.application_decide_by
+            if state.application != "pending" or by is None:
+                continue
+            out.append({"record_id": record_id, "kind": "release",
+                        "filed_on": rec.decided_on.isoformat(), "decide_by": by.isoformat(),
+                        "overdue": today > by, "subject": rec.subject,
+                        "authority": rec.authority, "record_type": rec.record_type,
+                        "grounds": rec.decision_ref})  # fmt: skip
+        return out
 
     def overdue(self, *, reader: str) -> list[dict[str, Any]]:
         """Every decision an authority owes past its deadline, most overdue first, with

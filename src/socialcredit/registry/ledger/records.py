@@ -853,6 +853,23 @@ class RecordStore(ProjectionStore):
         with _translated("reading requests"), self._read() as conn:
             return [str(i) for i in conn.execute(query).scalars()]
 
+    def records_of_types(self, record_types: Iterable[str], authority: str | None) -> list[str]:
+        """Records of ``record_types`` designated by ``authority`` (every authority, if None),
+        oldest first: the applications for a release awaiting a decision are among them."""
+        self._check_ready()
+        chosen = sorted(set(record_types))
+        if not chosen:
+            return []
+        query = (
+            sa.select(t_records.c.id)
+            .where(t_records.c.record_type.in_(chosen))
+            .order_by(t_records.c.id)
+        )
+        if authority is not None:
+            query = query.where(t_records.c.authority == authority)
+        with _translated("reading applications"), self._read() as conn:
+            return [str(i) for i in conn.execute(query).scalars()]
+
     def count_records(self) -> int:
         self._check_ready()
         with _translated("counting records"), self._read() as conn:
