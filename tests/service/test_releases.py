@@ -5,7 +5,13 @@ flight; another authority cannot decide it, and an application nothing reaches i
 
 from __future__ import annotations
 
-from live import Live
+from pathlib import Path
+
+import httpx
+from live import Live, serve
+from test_portal import session, signed
+
+from socialcredit.policy.loader import Loaded
 
 COMPANY = "91110000600037341L"
 OFFICER = "11010519491231002X"
@@ -73,3 +79,50 @@ def test_a_replaced_representative_is_released_over_the_api(live: Live) -> None:
         # the unit itself stays listed
         company = airline.get(f"/api/v1/checks/{COMPANY}/restrict.flight").json()
         assert company["decision"] == "deny"
+
+
+def _listed_unit_and_officer(live: Live) -> str:
+    """The unit on the court's list, its legal representative, and his application filed;
+    returns the application's record id."""
+    with live.client("court") as court, live.client("samr") as samr:
+        assert court.post("/api/v1/records", json={
+            "subject": COMPANY, "record_type": REFUSE, "decided_on": "2026-01-05",
+            "decision_ref": "(2026) 1"}).status_code == 201  # fmt: skip
+        assert samr.post("/api/v1/records", json={
+            "subject": OFFICER, "record_type": "samr.legal_representative",
+            "decided_on": "2025-05-01", "decision_ref": "reg 1",
+            "counterpart": COMPANY}).status_code == 201  # fmt: skip
+    with live.client("officer") as officer:
+        applied = officer.post("/api/v1/me/releases", json={
+            "release": REPLACED, "organisation": COMPANY, "reference": "(2026) 7",
+            "on": "2026-05-10"})  # fmt: skip
+        assert applied.status_code == 201, applied.text
+        return str(applied.json()["record_id"])
+
+
+def test_the_desk_decides_an_application_for_a_release(
+    tmp_path: Path, service_catalog: Loaded
+) -> None:
+    for live in serve(f"sqlite:///{tmp_path}/desk.db", service_catalog, portal=True):
+        live.key("authority", "court", "court")
+        live.key("authority", "samr", "samr")
+        live.key("subject", OFFICER, "officer")
+        live.key("consumer", "transport", "airline")
+        application = _listed_unit_and_officer(live)
+        with httpx.Client(base_url=live.base, timeout=30) as desk:
+            signed(desk, session(live, "court"))
+            page = desk.get("/desk")
+            assert page.status_code == 200
+            assert f"Application for a release: record {application}" in page.text
+            too_long = desk.post(f"/desk/records/{application}/decision",
+                                 data={"kind": "release", "outcome": "grant",
+                                       "reason": "x" * 501})  # fmt: skip
+            assert too_long.status_code == 422 and "<strong>reason</strong>" in too_long.text
+            done = desk.post(f"/desk/records/{application}/decision",
+                             data={"kind": "release", "outcome": "grant",
+                                   "reason": "(2026) 7 ruling"})  # fmt: skip
+            assert done.status_code == 200, done.text
+            assert "release granted" in done.text
+        with live.client("airline") as airline:
+            flight = airline.get(f"/api/v1/checks/{OFFICER}/restrict.flight").json()
+            assert flight["decision"] == "allow"

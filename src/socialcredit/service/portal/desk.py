@@ -128,6 +128,7 @@ async def file_record(request: Request) -> Response:
 OUTCOMES = {
     "objection": {"uphold": True, "reject": False},
     "repair": {"grant": True, "refuse": False},
+    "release": {"grant": True, "refuse": False},
 }
 
 
@@ -143,15 +144,29 @@ async def decide(request: Request, record_id: str) -> Response:
             rid = _record_id(record_id)
             kind = _choice(form, "kind", label="what is decided", options=OUTCOMES)
             outcome = _choice(form, "outcome", label="the decision", options=OUTCOMES[kind])
-            reason = _text(form, "reason", label="a decision gives its reasons", max_len=2000)
+            # a release's decision is a record of its own: its reasons are its decision's
+            # number, 500 characters at most
+            longest = 500 if kind == "release" else 2000
+            reason = _text(form, "reason", label="a decision gives its reasons", max_len=longest)
             reg.own_record(rid, authority=key.principal, action=f"{kind} decision")
             today = reg.today()
-            decide = workflows.decide_objection if kind == "objection" else workflows.decide_repair
-            flag = {"upheld": OUTCOMES[kind][outcome]} if kind == "objection" else {
-                "granted": OUTCOMES[kind][outcome]}  # fmt: skip
-            ev = decide(reg.ledger, reg.catalog, rid, authority=key.principal, reason=reason,
-                        on=today, today=today, **flag)  # fmt: skip
-            reg.touched(rid)
+            if kind == "release":
+                rec = workflows.decide_release(
+                    reg.ledger, reg.catalog, rid, authority=key.principal, reason=reason,
+                    granted=OUTCOMES[kind][outcome], on=today, today=today,
+                )  # fmt: skip
+                reg.touched(rec.id)
+                done, on = f"release {'granted' if OUTCOMES[kind][outcome] else 'refused'}", today
+            else:
+                decide = (
+                    workflows.decide_objection if kind == "objection" else workflows.decide_repair
+                )
+                flag = {"upheld": OUTCOMES[kind][outcome]} if kind == "objection" else {
+                    "granted": OUTCOMES[kind][outcome]}  # fmt: skip
+                ev = decide(reg.ledger, reg.catalog, rid, authority=key.principal, reason=reason,
+                            on=today, today=today, **flag)  # fmt: skip
+                reg.touched(rid)
+                done, on = str(ev.kind).replace("_", " "), ev.on
         except SocialCreditError as exc:
             status, field, message = _problem(exc)
             current = [p for p in reg.pending(key.principal) if p["record_id"] == record_id]
@@ -165,11 +180,10 @@ async def decide(request: Request, record_id: str) -> Response:
                 "decided": False,
                 "form": {k: v for k, v in form.items() if isinstance(v, str)},
             }
-        done = str(ev.kind).replace("_", " ")
         notice = {
             "kind": "ok",
             "field": None,
-            "message": f"Record {rid}: {done} on {ev.on}. Reasons: {reason}",
+            "message": f"Record {rid}: {done} on {on}. Reasons: {reason}",
         }
         return 200, {"p": item, "notice": notice, "decided": True, "form": {}}
 
