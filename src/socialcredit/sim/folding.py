@@ -29,10 +29,11 @@ a memorandum extended to family or household restricts the whole household of a 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numba
 import numpy as np
@@ -136,6 +137,30 @@ PARTITION_AGENTS = 50_000_000
 """Agents a partition holds at most by default (about 2.5 GB of state for a small catalog)."""
 REPAIR_DECIDED_AFTER = 19
 """Days from a repair application to its grant: the registry's 13 working days."""
+PARALLEL_FOLDS = 8192
+"""Folds of one day below which they run on the calling thread: waking the workers costs more
+than such a day's folds (a fold takes a microsecond or two), up to milliseconds a day on a busy
+machine. The same bytes either way (each fold writes its own row)."""
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def kernel(fn: _F) -> _F:
+    """Compiles one of the engine's kernels (cached, releasing the GIL) without Numba's reference
+    counting: they allocate nothing and only borrow arrays the run holds throughout. With it,
+    every call of a kernel taking the run's NamedTuples of arrays took and gave back a reference
+    to each of their arrays (two atomic operations per array, hundreds per call): most of the
+    cost of a fold, of a record and of a day's tallies. A kernel that allocates does not compile
+    this way (keep its scratch in :class:`Work`); one returning an array must not be one."""
+    return njit(cache=True, nogil=True, _nrt=False)(fn)  # type: ignore[call-overload, no-any-return]
+
+
+def kernel_on_every_worker(fn: _F) -> _F:
+    """:func:`kernel` for a kernel with a ``prange`` loop, spread over Numba's workers."""
+    return njit(cache=True, parallel=True, _nrt=False)(fn)  # type: ignore[call-overload, no-any-return]
+
+
 _NEVER = int(NEVER)
 _ROLES = {"legal_representative", "responsible_person", "actual_controller", "principal"}
 
@@ -396,13 +421,13 @@ class Conduct(NamedTuple):
     """The tier number of organisation groups (-1: none)."""
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _group_of(conduct: Conduct, i: int) -> int:  # pragma: no cover - compiled
     """The partition-local group of agent ``i``."""
     return int(np.searchsorted(conduct.group_start, i, side="right")) - 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _observed(conduct: Conduct, j: int, g: int, a: int) -> bool:  # pragma: no cover - compiled
     """Whether agent ``a`` of group ``g`` lives where observation ``j`` looks."""
     region = conduct.obs_region[j]
@@ -415,7 +440,7 @@ def _observed(conduct: Conduct, j: int, g: int, a: int) -> bool:  # pragma: no c
     return bool(lo * (g1 - g0) <= a - g0 < hi * (g1 - g0))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _area(conduct: Conduct, g: int, i: int) -> int:  # pragma: no cover - compiled
     """The area (tally row) of agent ``i`` of group ``g``: the city of its region holding its
     place in the group (as an observation of that city sees it), else the region's rest."""
@@ -428,7 +453,7 @@ def _area(conduct: Conduct, g: int, i: int) -> int:  # pragma: no cover - compil
     return int(a0)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _representative(conduct: Conduct, i: int) -> int:  # pragma: no cover - compiled
     """The legal representative of organisation ``i``: a person of its region fixed by a hash
     of its place in the whole population (as :meth:`Layout.representative`); -1 if none."""
@@ -441,7 +466,7 @@ def _representative(conduct: Conduct, i: int) -> int:  # pragma: no cover - comp
     return int(first + (h >> np.uint64(11)) % np.uint64(persons))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _household(conduct: Conduct, hh: int, i: int) -> tuple[int, int]:  # pragma: no cover
     """The agents of ``i``'s household: ``hh`` consecutive agents of its group."""
     g = _group_of(conduct, i)
@@ -450,14 +475,14 @@ def _household(conduct: Conduct, hh: int, i: int) -> tuple[int, int]:  # pragma:
     return first, min(first + hh, g1)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _friends(conduct: Conduct, n: int, i: int) -> tuple[int, int]:  # pragma: no cover
     """``i``'s friends: the ``n`` agents after it in its group."""
     g = _group_of(conduct, i)
     return i + 1, min(i + 1 + n, conduct.group_start[g + 1])
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _befriended(conduct: Conduct, n: int, i: int) -> tuple[int, int]:  # pragma: no cover
     """Those whose friend ``i`` is: the ``n`` agents before it in its group."""
     g = _group_of(conduct, i)
@@ -605,6 +630,12 @@ class Work(NamedTuple):
     touched: I64
     n_touched: I64
     rng: npt.NDArray[np.uint64]
+    ev: U64
+    """[1] an event's own stream."""
+    future: F64
+    """[4] an event's future, as :func:`_make_record` takes it."""
+    parallel_from: int
+    """Folds of a day from which they run on every worker (:data:`PARALLEL_FOLDS`)."""
     found_lists: U64
     """[k] the lists the k-th folded agent is on."""
     found_own: U64
@@ -655,7 +686,7 @@ STOCKS = {"listed_now", "listed_ever", "restricted_now", "restricted_innocents",
 # The kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _gather(
     log: I32,
     head: I64,
@@ -706,7 +737,7 @@ def _gather(
     return at + n
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _leaves(start: int, months: int) -> int:  # pragma: no cover - compiled
     """The first day ``x`` with ``add_months(x, -months) >= start``: the day a record of
     ``start`` falls out of a rolling window of ``months`` (``within``, a licence's period)."""
@@ -716,7 +747,7 @@ def _leaves(start: int, months: int) -> int:  # pragma: no cover - compiled
     return x
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _record_change(
     log: I32, r: int, d: int, types: Types, schemes: Schemes, lists: Lists, orders: Orders
 ) -> int:  # pragma: no cover - compiled
@@ -767,7 +798,7 @@ def _record_change(
     return best
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _next_change(
     log: I32,
     head: I64,
@@ -796,7 +827,7 @@ def _next_change(
     return best
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _holding(st: State, i: int, nm: int) -> np.uint64:  # pragma: no cover - compiled
     """Bits of the measures that hold agent ``i`` now (its own, or reached)."""
     h: np.uint64 = st.own[i]
@@ -806,14 +837,14 @@ def _holding(st: State, i: int, nm: int) -> np.uint64:  # pragma: no cover - com
     return h
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _answerable(st: State, i: int) -> bool:  # pragma: no cover - compiled
     """Whether what holds agent ``i`` is its due: its own conduct, or a role in a listed
     organisation; otherwise it is an innocent."""
     return bool(st.flags[i] & GUILTY) or st.by_role[i] > 0
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _causes(
     st: State, log: I32, links: Links, conduct: Conduct, i: int, dn: int
 ) -> int:  # pragma: no cover - compiled
@@ -857,7 +888,7 @@ class Why(NamedTuple):
     dn: int
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _retally(
     st: State,
     tally: Tally,
@@ -895,7 +926,7 @@ def _retally(
     _recount(st, tally, conduct, i, region, restricted_now and not guilty_now, why)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _recount(
     st: State, tally: Tally, conduct: Conduct, i: int, region: int, innocent: bool, why: Why
 ) -> None:  # pragma: no cover - compiled
@@ -909,7 +940,7 @@ def _recount(
         st.causes[i] = new
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _compute(
     i: int,
     dn: int,
@@ -1007,7 +1038,45 @@ def _compute(
     return nxt, new_lists, new_own, to_roles
 
 
-@njit(parallel=True, cache=True)
+@kernel
+def _compute_share(
+    w: int,
+    workers: int,
+    n: int,
+    dn: int,
+    book: Book,
+    links: Links,
+    reach: Reach,
+    log: I32,
+    head: I64,
+    link_head: I64,
+    agents: I64,
+    scratch: I32,
+    voided: B1,
+    sp: I32,
+    conduct: Conduct,
+    found_lists: U64,
+    found_own: U64,
+    found_roles: U64,
+    found_next: I64,
+    found_grades: I8,
+    found_scores: F32,
+) -> None:  # pragma: no cover - compiled
+    """:func:`_compute` for worker ``w``'s share of ``agents[:n]`` (every ``workers``-th), with
+    its scratch; what each finds goes to its row of ``found_*``."""
+    recs = Records(scratch[w, 0], scratch[w, 1], voided[w], scratch[w, 2], scratch[w, 3],
+                   scratch[w, 4], scratch[w, 5], scratch[w, 6])  # fmt: skip
+    for k in range(w, n, workers):
+        nxt, lists_, own, roles = _compute(agents[k], dn, book, links, reach, log, head,
+                                           link_head, recs, sp[w], conduct, found_grades[k],
+                                           found_scores[k])  # fmt: skip
+        found_next[k] = nxt
+        found_lists[k] = lists_
+        found_own[k] = own
+        found_roles[k] = roles
+
+
+@kernel_on_every_worker
 def _compute_all(
     n: int,
     dn: int,
@@ -1034,25 +1103,17 @@ def _compute_all(
     found_grades: I8,
     found_scores: F32,
 ) -> None:  # pragma: no cover - compiled
-    """:func:`_compute` for ``agents[:n]``, spread over the workers (each with its scratch);
-    what each finds goes to its row of ``found_*``."""
+    """:func:`_compute_share` of every worker, on every worker (each with its scratch)."""
     workers = scratch.shape[0]
     nt = every.shape[0]
     for w in prange(workers):
         book = Book(schemes, rules, lists, orders, types, nt, every)
-        recs = Records(scratch[w, 0], scratch[w, 1], voided[w], scratch[w, 2], scratch[w, 3],
-                       scratch[w, 4], scratch[w, 5], scratch[w, 6])  # fmt: skip
-        for k in range(w, n, workers):
-            nxt, lists_, own, roles = _compute(agents[k], dn, book, links, reach, log, head,
-                                               link_head, recs, sp[w], conduct, found_grades[k],
-                                               found_scores[k])  # fmt: skip
-            found_next[k] = nxt
-            found_lists[k] = lists_
-            found_own[k] = own
-            found_roles[k] = roles
+        _compute_share(w, workers, n, dn, book, links, reach, log, head, link_head, agents,
+                       scratch, voided, sp, conduct, found_lists, found_own, found_roles,
+                       found_next, found_grades, found_scores)  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _apply(
     i: int,
     d: int,
@@ -1157,14 +1218,14 @@ def _apply(
     tally.base[region, M_FOLDS] += 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _touch(work: Work, i: int) -> None:  # pragma: no cover - compiled
     k = work.n_touched[0]
     work.touched[k] = i
     work.n_touched[0] = k + 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _make_record(
     i: int,
     t: int,
@@ -1245,7 +1306,7 @@ def _make_record(
             _touch(work, j)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _day(
     d: int,
     dn: int,
@@ -1273,8 +1334,7 @@ def _day(
         node = queue.node_next[node]
     n_groups = conduct.group_tier.shape[0]
     nm = reach.restriction.shape[0]
-    future = np.empty(4)
-    ev = np.zeros(1, np.uint64)
+    future, ev = work.future, work.ev
     for p in range(conduct.key.shape[0]):
         if d < conduct.first_day[p] or d > conduct.last_day[p]:
             continue
@@ -1349,7 +1409,8 @@ def _day(
                     _make_record(other if kind else a, conduct.obs_type[j], d, dn, conduct, due,
                                  book, log, queue, st, work, tally, links, reach, kind,
                                  future)  # fmt: skip
-    # every agent whose facts changed, once: folded in parallel, applied in order
+    # every agent whose facts changed, once: folded (in parallel on a busy day), applied in
+    # order
     u = 0
     for k in range(work.n_touched[0]):
         a = work.touched[k]
@@ -1357,12 +1418,17 @@ def _day(
             st.folded[a] = d
             work.touched[u] = a
             u += 1
-    _compute_all(u, dn, book.schemes, book.rules, book.lists, book.orders, book.types,
-                 book.every, links,
-                 reach, log, st.head, st.link_head, work.touched,
-                 work.scratch, work.voided, work.sp, conduct, work.found_lists, work.found_own,
-                 work.found_roles,
-                 work.found_next, work.found_grades, work.found_scores)  # fmt: skip
+    if u >= work.parallel_from and work.scratch.shape[0] > 1:
+        _compute_all(u, dn, book.schemes, book.rules, book.lists, book.orders, book.types,
+                     book.every, links, reach, log, st.head, st.link_head, work.touched,
+                     work.scratch, work.voided, work.sp, conduct, work.found_lists,
+                     work.found_own, work.found_roles, work.found_next, work.found_grades,
+                     work.found_scores)  # fmt: skip
+    else:
+        _compute_share(0, 1, u, dn, book, links, reach, log, st.head, st.link_head,
+                       work.touched, work.scratch, work.voided, work.sp, conduct,
+                       work.found_lists, work.found_own, work.found_roles, work.found_next,
+                       work.found_grades, work.found_scores)  # fmt: skip
     days = queue.head.shape[0]
     dn0 = dn - d
     why = Why(log, links, dn)
@@ -1387,7 +1453,7 @@ def _day(
     return 0
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _days(
     d0: int,
     d1: int,
@@ -1535,6 +1601,8 @@ class FoldRun:
     partitions: int = 0
     """Region partitions run one after another (0: as many as keep each within
     ``PARTITION_AGENTS``); the outputs are the same bytes for any number."""
+    parallel_folds: int = PARALLEL_FOLDS
+    """Folds of a day from which they run on every worker; the same bytes for any value."""
 
     def __post_init__(self) -> None:
         sc, book = self.scenario, self.regime.book
@@ -2026,6 +2094,9 @@ class FoldRun:
             touched=np.zeros(1024, np.int64),
             n_touched=np.zeros(1, np.int64),
             rng=np.zeros(1, np.uint64),
+            ev=np.zeros(1, np.uint64),
+            future=np.zeros(4),
+            parallel_from=self.parallel_folds,
             found_lists=np.zeros(1024, np.uint64),
             found_own=np.zeros(1024, np.uint64),
             found_roles=np.zeros(1024, np.uint64),
