@@ -16,17 +16,25 @@ A regime is not run at a size where its estimated time (its seconds per agent at
 size already run, times the size) exceeds ``--budget`` seconds, or its estimated memory
 (likewise) 80% of the machine's: the table says so, with the estimate.
 
+``--repeat K`` runs the reference and each regime K times, alternating (reference, regimes,
+reference, ...), and reports medians, with the 1-minute load average before each run (on a
+shared machine both sides slow down: only figures of the same run compare). ``--world`` and
+``--regimes`` also take TOML files, to measure a pinned workload while the bundled ones change
+(``git show REV:src/socialcredit/sim/regimes/law-bound.toml > /tmp/law-bound.toml``).
+
     .venv/bin/python bench/bench_regimes.py                         # 1e6, 1e7, 1.41e9
     .venv/bin/python bench/bench_regimes.py --sizes 1e6 --regimes law-bound
     .venv/bin/python bench/bench_regimes.py --smoke
     .venv/bin/python bench/bench_regimes.py --whole --sizes 1.41e9 --regimes law-bound
                                        # the world's whole period, 2013-10-01 to 2025-12-31
+    .venv/bin/python bench/bench_regimes.py --whole --sizes 1e8 --regimes law-bound --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,13 +90,15 @@ sys.exit(code)
 """
 
 
-def simulate(regime: str, agents: int, days: int, start: date = START) -> tuple[float, float]:
+def simulate(
+    regime: str, agents: int, days: int, start: date = START, world: str = WORLD
+) -> tuple[float, float]:
     """Wall seconds and peak GiB (the process's own) of one run of ``regime``."""
     end = start + timedelta(days=days - 1)
     with tempfile.TemporaryDirectory(prefix="bench-regimes-") as out:
         peak = Path(out) / "peak"
         command = [
-            sys.executable, "-c", MEASURED, str(peak), "simulate", "--world", WORLD,
+            sys.executable, "-c", MEASURED, str(peak), "simulate", "--world", world,
             "--regime", regime, "--population", str(agents), "--start", start.isoformat(),
             "--end", end.isoformat(), "--threads", str(os.cpu_count() or 1),
             "--out", str(Path(out) / "run"),
@@ -105,11 +115,31 @@ def memory_gib() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
+def load() -> float:
+    """The 1-minute load average now."""
+    return round(os.getloadavg()[0], 2)
+
+
+def regime_name(regime: str) -> str:
+    """A bundled regime's name, or a regime file's (its stem)."""
+    return Path(regime).stem if regime.endswith(".toml") else regime
+
+
+def regime_ref(value: str) -> str:
+    if value in REGIMES or value.endswith(".toml"):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: one of {', '.join(REGIMES)}, or a TOML file")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_arguments(ap)
     ap.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7, 1.41e9])
-    ap.add_argument("--regimes", nargs="+", default=list(REGIMES), choices=REGIMES)
+    ap.add_argument("--regimes", nargs="+", default=list(REGIMES), type=regime_ref,
+                    help="bundled regimes, or regime TOML files")  # fmt: skip
+    ap.add_argument("--world", default=WORLD, help="a bundled world, or a world TOML file")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of the reference and of each regime, alternating")  # fmt: skip
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--budget", type=float, default=3600.0, help="seconds a run may take")
     ap.add_argument("--whole", action="store_true",
@@ -121,16 +151,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.whole:
         from socialcredit.sim.scenario import load_any
 
-        world = load_any(WORLD)
+        world = load_any(args.world)
         start, days = world.start, (world.end - world.start).days + 1
-    simulate(args.regimes[0], 1000, 2)  # compile the kernels, or load them from the cache
+    # compile the kernels, or load them from the cache
+    simulate(args.regimes[0], 1000, 2, world=args.world)
     figures: list[Figure] = []
     seen: dict[str, tuple[int, float, float]] = {}
     for agents in sizes:
-        ref_s, ref_gib = reference(agents, days)
         size = f"{agents:,} agents x {days} days from {start}"
+        to_run = []
         for regime in args.regimes:
-            goal = GOAL.get(regime, OTHER_GOAL)
+            goal = GOAL.get(regime_name(regime), OTHER_GOAL)
             if regime in seen:
                 n0, s0, g0 = seen[regime]
                 # memory is one partition's (the engine runs partitions one after another)
@@ -140,26 +171,47 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 if est_s > args.budget or est_gib > 0.8 * memory_gib():
                     figures.append(Figure(
-                        "regimes", f"{regime}: not run", est_s, "s (estimated)",
-                        peer="bare NumPy int16 add per day", peer_value=ref_s,
-                        higher_is_better=False, size=size,
+                        "regimes", f"{regime_name(regime)}: not run", est_s, "s (estimated)",
+                        peer="bare NumPy int16 add per day", higher_is_better=False, size=size,
                         note=f"estimated from {n0:,} agents: {est_s:,.0f} s, {est_gib:,.1f} GiB "
                         f"(budget {args.budget:,.0f} s, memory {0.8 * memory_gib():,.1f} GiB); "
                         f"goal <= {goal}x the reference, <= {RSS_GOAL_GIB} GiB",
                     ))  # fmt: skip
                     continue
-            wall, gib = simulate(regime, agents, days, start)
+            to_run.append(regime)
+        refs: list[tuple[float, float, float]] = []  # seconds, GiB, load before
+        runs: dict[str, list[tuple[float, float, float]]] = {r: [] for r in to_run}
+        for _ in range(max(1, args.repeat)):
+            before = load()
+            refs.append((*reference(agents, days), before))
+            print(orjson.dumps({"reference_s": refs[-1][0], "agents": agents,
+                                "load": before}).decode(), flush=True)  # fmt: skip
+            for regime in to_run:
+                before = load()
+                wall, gib = simulate(regime, agents, days, start, args.world)
+                runs[regime].append((wall, gib, before))
+                print(orjson.dumps({"regime": regime, "agents": agents, "s": wall, "gib": gib,
+                                    "load": before}).decode(), flush=True)  # fmt: skip
+        ref_s = statistics.median(r[0] for r in refs)
+        ref_gib = max(r[1] for r in refs)
+        for regime in to_run:
+            goal = GOAL.get(regime_name(regime), OTHER_GOAL)
+            walls = [r[0] for r in runs[regime]]
+            wall, gib = statistics.median(walls), max(r[1] for r in runs[regime])
             seen[regime] = (agents, wall, gib)
             met = wall <= goal * ref_s and gib <= RSS_GOAL_GIB
+            loads = [r[2] for r in refs] + [r[2] for r in runs[regime]]
             figures.append(Figure(
-                "regimes", f"{regime}: wall time", wall, "s",
+                "regimes", f"{regime_name(regime)}: wall time", wall, "s",
                 peer="bare NumPy int16 add per day", peer_value=ref_s, higher_is_better=False,
-                runs=[wall], size=size,
+                runs=walls, size=size,
                 note=f"peak RSS {gib:.2f} GiB (reference {ref_gib:.2f}); goal <= {goal}x the "
-                f"reference and <= {RSS_GOAL_GIB} GiB: {'met' if met else 'not met'}",
+                f"reference and <= {RSS_GOAL_GIB} GiB: {'met' if met else 'not met'}"
+                + (f"; medians of {len(walls)} alternating runs (reference "
+                   f"{', '.join(f'{r[0]:.1f}' for r in refs)} s), load average "
+                   f"{min(loads):.1f}-{max(loads):.1f}" if len(walls) > 1 else
+                   f"; load average {min(loads):.1f}-{max(loads):.1f}"),
             ))  # fmt: skip
-            print(orjson.dumps({"regime": regime, "agents": agents, "s": wall, "gib": gib,
-                                "reference_s": ref_s}).decode(), flush=True)  # fmt: skip
     emit(args.json, figures, argv=[Path(sys.executable).name, *sys.argv])
 
 
