@@ -282,13 +282,15 @@ def ceiling_rows(path: Path, jobs: int | None) -> Path:
     source = RecordFile(
         path, catalog=catalog, as_of=AS_OF, jobs=jobs, project=default_projector(catalog, AS_OF)
     )
-    with out.open("wb") as f:
+    part = out.with_suffix(".part")
+    with part.open("wb") as f:
         for batch in source.batches():
             rows = [
                 (s, k, t, a, d, ref, c, key, ENTERED, h)
                 for s, k, t, a, d, ref, c, key, h, _t, _d, _l in batch
             ]
             pickle.dump(rows, f, protocol=pickle.HIGHEST_PROTOCOL)
+    part.replace(out)
     return out
 
 
@@ -503,6 +505,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pg", help="a PostgreSQL server URL, or 'auto' (a throwaway one)")
     parser.add_argument("--pg-only", action="store_true", help="PostgreSQL alone, not SQLite")
     parser.add_argument("--formats", default="jsonl,csv", help="jsonl, csv or both")
+    parser.add_argument(
+        "--files", type=Path, help="keep the generated files in this folder (and reuse them)"
+    )
     parser.add_argument("--child-import", nargs=3, help=argparse.SUPPRESS)
     add_arguments(parser)
     args = parser.parse_args(argv)
@@ -518,15 +523,23 @@ def main(argv: list[str] | None = None) -> None:
         f"median of {args.runs} runs, jobs {args.jobs or 'one per core'}",
         flush=True,
     )
-    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+    kept = args.files is not None
+    with (
+        nullcontext(str(args.files))
+        if kept
+        else tempfile.TemporaryDirectory(prefix="bench-import-") as tmp
+    ):
         workdir = Path(tmp)
-        jsonl, csvfile = workdir / "records.jsonl", workdir / "records.csv"
-        warm = workdir / "warm-up.jsonl"
+        workdir.mkdir(parents=True, exist_ok=True)
+        jsonl, csvfile = workdir / f"records-{n}.jsonl", workdir / f"records-{n}.csv"
+        warm = workdir / f"warm-up-{n}.jsonl"
         started = time.perf_counter()
         formats = args.formats.split(",")
-        write_files(n, jsonl, csvfile if "csv" in formats else None, warm)
+        if not (kept and jsonl.exists() and warm.exists() and
+                ("csv" not in formats or csvfile.exists())):  # fmt: skip
+            write_files(n, jsonl, csvfile if "csv" in formats else None, warm)
         print(
-            f"files written in {time.perf_counter() - started:.0f} s: "
+            f"files ready in {time.perf_counter() - started:.0f} s: "
             f"{jsonl.stat().st_size / n:.0f} bytes/record (JSONL)",
             flush=True,
         )

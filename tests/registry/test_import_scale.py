@@ -401,13 +401,19 @@ def test_skipped_duplicates_leave_no_gap_in_the_ids(
         assert [ledger.record(str(i)).decision_ref for i in range(1, 6)] == [
             lines[i]["decision_ref"] for i in range(5)
         ]
+        third = write_jsonl(tmp_path / "b2.jsonl", [lines[4], lines[5], lines[6]])
+        report = import_file(ledger, third, catalog=registry_catalog, as_of=AS_OF)
+        assert (report.imported, report.skipped) == (2, 1)  # no key twice in the file
+        assert [ledger.record(str(i)).decision_ref for i in range(1, 8)] == [
+            lines[i]["decision_ref"] for i in range(7)
+        ]
         changed = {**lines[3], "decision_ref": "other"}
-        third = write_jsonl(tmp_path / "c.jsonl", [lines[5], changed, lines[6], changed])
+        third = write_jsonl(tmp_path / "c.jsonl", [lines[7], changed, lines[8], changed])
         with pytest.raises(ImportRejected) as caught:
             import_file(ledger, third, catalog=registry_catalog, as_of=AS_OF)
         assert [p[:2] for p in caught.value.problems] == [(2, "client_key"), (4, "client_key")]
         assert all("already names record 4" in p[2] for p in caught.value.problems)
-        assert ledger.count_records() == 5
+        assert ledger.count_records() == 7
         assert ledger.verify_audit()
 
 
@@ -448,3 +454,15 @@ def test_indexes_built_after_a_large_load_are_the_schema_s(
             "ix_records_counterpart": "CREATE INDEX ix_records_counterpart ON records "
             "(counterpart)",
         }
+
+
+def test_keys_given_twice_are_seen_from_their_hashes(
+    tmp_path: Path, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = _lines(random.Random(12), 400, False)
+    monkeypatch.setattr(importing, "PARALLEL_BYTES", 0)
+    for jobs, rows, unique in ((1, lines, True), (2, lines, True), (2, [*lines, lines[3]], False)):
+        source = RecordFile(write_jsonl(tmp_path / "k.jsonl", rows), catalog=registry_catalog,
+                            as_of=AS_OF, jobs=jobs, chunk_bytes=2_000)  # fmt: skip
+        assert sum(len(b) for b in source.batches()) == len(rows)
+        assert source.unique_keys() is unique

@@ -34,10 +34,10 @@ from __future__ import annotations
 import csv
 import gc
 import io
-import mmap
 import multiprocessing
 import os
 import time
+from array import array
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -172,6 +172,7 @@ def import_file(
         project=projector,
         source=source.path.name,
         names=source.names,
+        unique_keys=source.unique_keys,
     )
     return ImportReport(
         imported=result.imported,
@@ -343,6 +344,8 @@ class _Chunk(NamedTuple):
     last: int
     """The line of the last problem (0: none)."""
     names: Names
+    keys: bytes = b""
+    """The rows' ``hash((authority, client_key))`` (those with a key), as 64-bit integers."""
 
 
 class RecordFile:
@@ -371,6 +374,8 @@ class RecordFile:
         """The names given, complete once :meth:`batches` is done."""
         self.records = 0
         """Valid records read so far."""
+        self._keys: list[bytes] | None = []
+        """Each chunk's hashes of its keys (``None``: hashed in processes that disagree)."""
 
     def _type_ids(self) -> Mapping[str, int]:
         """The projector's rulebook's numbers of the record types (none without one: a dry
@@ -405,6 +410,8 @@ class RecordFile:
                 continue  # nothing will be written: read on only to report every problem
             self.records += len(chunk.rows)
             self.names.update(chunk.names)
+            if self._keys is not None:
+                self._keys.append(chunk.keys)
             yield chunk.rows
         if problems:
             problems.sort(key=lambda p: p[0])
@@ -414,6 +421,20 @@ class RecordFile:
             raise ImportRejected(problems)
         if not self.records:
             raise InputError("file", f"{self.path.name} holds no records")
+
+    def unique_keys(self) -> bool:
+        """Whether no two records read share their ``(authority, client_key)``, known from
+        their hashes without comparing the keys (``False``: some may; once every batch is
+        read)."""
+        import numpy as np
+
+        if self._keys is None:
+            return False
+        hashes = np.concatenate([np.frombuffer(k, np.int64) for k in self._keys] or
+                                [np.zeros(0, np.int64)])  # fmt: skip
+        self._keys = None
+        hashes.sort()
+        return not bool((hashes[1:] == hashes[:-1]).any())
 
     def _chunks(self, spec: _Spec, start: int, first_line: int) -> Iterator[_Chunk]:
         ranges = self._ranges(start, first_line)
@@ -425,7 +446,10 @@ class RecordFile:
             finally:
                 parser.close()
             return
-        pool = _context().Pool(self.jobs, initializer=_start_worker, initargs=(spec,))
+        context = _context()
+        if context.get_start_method() != "fork":
+            self._keys = None  # a process started afresh hashes strings with a seed of its own
+        pool = context.Pool(self.jobs, initializer=_start_worker, initargs=(spec,))
         try:
             pending: deque[Any] = deque()
             for task in ranges:  # a few chunks ahead of the one staged, never the whole file
@@ -439,18 +463,22 @@ class RecordFile:
             pool.join()
 
     def _ranges(self, start: int, first_line: int) -> Iterator[tuple[int, int, int]]:
-        """``(start, end, first line)`` of each chunk: byte ranges cut after a line end."""
+        """``(start, end, first line)`` of each chunk: byte ranges cut after a line end. Read
+        with ``pread`` a chunk at a time (a memory map of the file would count every page of
+        it in this process's resident memory by the end)."""
         size = self.size
         if start >= size:
             return
-        with self.path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
             pos, line = start, first_line
             while pos < size:
-                cut = pos + self.chunk_bytes
-                end = size if cut >= size else m.find(b"\n", cut - 1) + 1 or size
+                end = _line_end(fd, pos + self.chunk_bytes, size)
                 yield pos, end, line
-                line += m[pos:end].count(b"\n")
+                line += os.pread(fd, end - pos, pos).count(b"\n")
                 pos = end
+        finally:
+            os.close(fd)
 
     def _header(self) -> tuple[int, tuple[str, ...]]:
         """Where a CSV file's records start, and its header's names; or the header's
@@ -478,6 +506,20 @@ class RecordFile:
         if problems:  # a file that is not UTF-8 says so first
             raise ImportRejected(_first_not_utf8(self.path) or problems)
         return len(raw), tuple(names)
+
+
+def _line_end(fd: int, cut: int, size: int) -> int:
+    """Where the line that byte ``cut - 1`` is on ends (just after its newline), or ``size``."""
+    pos = cut - 1
+    while pos < size:
+        block = os.pread(fd, 1 << 16, pos)
+        found = block.find(b"\n")
+        if found >= 0:
+            return pos + found + 1
+        if not block:  # the file shrank under us
+            break
+        pos += len(block)
+    return size
 
 
 def _check_readable(path: Path) -> int:
@@ -591,7 +633,8 @@ class _Parser:
         else:
             self._csv(data, first_line, out)
         if not out.problems:
-            return out
+            keys = array("q", [hash((r[3], r[7])) for r in out.rows if r[7] is not None])
+            return out._replace(keys=keys.tobytes())
         last = max(p[0] for p in out.problems)
         more = max(0, len(out.problems) - MAX_PROBLEMS)
         del out.problems[MAX_PROBLEMS:]

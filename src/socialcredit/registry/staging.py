@@ -73,8 +73,9 @@ MAX_PROBLEMS = 10_000
 
 _BATCH = 20_000
 _SQLITE_TEMP_CACHE_KIB = 262_144
-"""The import connection's page cache for its temporary tables (SQLite's default is 2 MiB,
-and a national import stages gigabytes)."""
+"""The import connection's page cache for its temporary tables, and for the ledger's (SQLite's
+default is 2 MiB and the ledger's connections' 64 MiB; a national import stages gigabytes and
+moves them into indexes of hundreds of megabytes). The connection is closed after."""
 _PG_WORK_MEM = "256MB"
 """PostgreSQL's memory for the import's sorts and hashes (its default, 4 MB, sorts a million
 staged rows on disk)."""
@@ -179,6 +180,7 @@ class Staging:
         self.offset = first_id - 1
         if self.sqlite:
             self._sql(f"PRAGMA temp.cache_size = -{_SQLITE_TEMP_CACHE_KIB}")
+            self._sql(f"PRAGMA main.cache_size = -{_SQLITE_TEMP_CACHE_KIB}")
         else:
             self._sql(f"SET temp_buffers = '{_PG_TEMP_BUFFERS}'")
             self._sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
@@ -221,13 +223,14 @@ class Staging:
     def count(self) -> int:
         return self._scalar(f"SELECT count(*) FROM {STAGED_RECORDS}")
 
-    def duplicates(self, *, ledger_empty: bool) -> tuple[int, list[Problem]]:
+    def duplicates(self, *, ledger_empty: bool, unique: bool = False) -> tuple[int, list[Problem]]:
         """Rows whose ``(authority, client_key)`` is stored in the ledger, or on an earlier
         staged row: with the same content they are skipped (deleted from the stage, and the
         rest numbered again without gaps); with other content each is a problem naming its
         line (the first :data:`MAX_PROBLEMS`, then how many more). Returns how many were
-        skipped, or the problems (then nothing is deleted)."""
-        if self.sqlite:  # PostgreSQL groups the keys in a hash table, without sorting them
+        skipped, or the problems (then nothing is deleted). ``unique``: no two staged rows share
+        a key (known otherwise), so only the ledger's keys are looked at."""
+        if self.sqlite and not unique:  # PostgreSQL groups the keys in a hash table
             self._key_index()
         main = self.main
 
@@ -251,7 +254,8 @@ class Staging:
         differ = "CASE WHEN s.content_hash <> {}.content_hash THEN 1 ELSE 0 END"
         counts = [(0, 0)] if ledger_empty else self._sql(
             f"SELECT count(*), sum({differ.format('r')}) FROM {known}").all()  # fmt: skip
-        counts += self._sql(f"SELECT count(*), sum({differ.format('f')}) FROM {later}").all()
+        counts += [(0, 0)] if unique else self._sql(
+            f"SELECT count(*), sum({differ.format('f')}) FROM {later}").all()  # fmt: skip
         (stored_n, stored_bad), (later_n, later_bad) = (
             (int(n), int(bad or 0)) for n, bad in counts
         )
@@ -300,12 +304,10 @@ class Staging:
             return
         names = ", ".join(STAGED_COLUMNS)
         self._sql(f"ALTER TABLE {self.temp}.{STAGED_RECORDS} RENAME TO staged_old")
-        self._sql(f"DROP INDEX {self.temp}.staged_records_key")
         self._create_records()
         self._sql(f"INSERT INTO {STAGED_RECORDS} ({names}) SELECT {names} FROM staged_old "
                   "ORDER BY id")  # fmt: skip
-        self._sql(f"DROP TABLE {self.temp}.staged_old")
-        self._key_index()
+        self._sql(f"DROP TABLE {self.temp}.staged_old")  # and its index of keys
 
     def index(self) -> None:
         """The indexes the projection reads the staged rows by (built once, after the load)."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -387,6 +387,7 @@ class RecordStore(ProjectionStore):
         project: Projector,
         source: str | None = None,
         names: Mapping[tuple[str, str], tuple[str, str]] | None = None,
+        unique_keys: Callable[[], bool] | None = None,
     ) -> ImportResult:
         """Import checked records as they stream in, all or nothing, without holding other
         writers up for the length of the import.
@@ -397,6 +398,8 @@ class RecordStore(ProjectionStore):
         everything. ``names``: (subject, record type) -> (published name, checked by
         :func:`check_name`; the authority that gave it), the name on every published list that
         type enters (:meth:`_name`), kept in the same transaction; read once every batch is in.
+        ``unique_keys``: called once every batch is in; ``True`` when no two of the rows share
+        ``(authority, client_key)`` (then the stage is not searched for such pairs).
 
         Rows whose ``(authority, client_key)`` is already present with the same content are
         skipped; with different content the whole import is refused (:class:`ImportRejected`
@@ -421,7 +424,7 @@ class RecordStore(ProjectionStore):
             try:
                 return self._import_staged(
                     conn, staging, batches, actor=actor, as_of=as_of, project=project,
-                    source=source, names=names,
+                    source=source, names=names, unique_keys=unique_keys,
                 )  # fmt: skip
             finally:
                 # the temporary tables and view die with the connection, never back to the pool
@@ -438,6 +441,7 @@ class RecordStore(ProjectionStore):
         project: Projector,
         source: str | None,
         names: Mapping[tuple[str, str], tuple[str, str]] | None,
+        unique_keys: Callable[[], bool] | None,
     ) -> ImportResult:
         with staging.snapshot():
             since_seq = int(conn.execute(sa.select(sa.func.max(t_audit_log.c.seq))).scalar() or 0)
@@ -447,7 +451,8 @@ class RecordStore(ProjectionStore):
             staging.create(first_id=last_id + 1)
             for batch in batches:
                 staging.add(batch)
-            skipped, problems = staging.duplicates(ledger_empty=empty)
+            unique = unique_keys is not None and unique_keys()
+            skipped, problems = staging.duplicates(ledger_empty=empty, unique=unique)
             if problems:
                 raise ImportRejected(problems)
             imported = staging.count()
