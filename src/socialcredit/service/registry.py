@@ -371,7 +371,8 @@ class Registry:
         """:meth:`pending` for ``authority``'s desk; each subject listed sees the read in their
         access log, before the list is shown."""
         items = self.pending(authority)
-        self.log_reads(f"authority:{authority}", "pending", "deciding objections, repairs and releases",
+        self.log_reads(f"authority:{authority}", "pending",
+                       "deciding objections, repairs and releases",
                        (p["subject"] for p in items))  # fmt: skip
         return items
 
