@@ -437,6 +437,29 @@ def test_indexes_built_after_a_large_load_are_the_schema_s(
         assert ledger.role_holders([org(i) for i in range(5)]) == holders != []
         subject = parse_file(more, catalog=registry_catalog, as_of=AS_OF).rows[0].subject
         assert ledger.facts(subject)
+    if not url.startswith("sqlite"):
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(plain) as pg:
+            found = dict(
+                pg.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'records'"
+                ).fetchall()
+            )
+        assert sorted(found) == [
+            "ix_records_counterpart",
+            "ix_records_subject",
+            "records_pkey",
+            "uq_records_authority_client_key",
+        ]
+        assert (
+            "UNIQUE INDEX uq_records_authority_client_key"
+            in found["uq_records_authority_client_key"]
+        )
+        assert "(authority, client_key)" in found["uq_records_authority_client_key"]
+        return
     if url.startswith("sqlite"):
         conn = sqlite3.connect(url.removeprefix("sqlite:///"))
         try:
@@ -462,7 +485,12 @@ def test_keys_given_twice_are_seen_from_their_hashes(
     lines = _lines(random.Random(12), 400, False)
     monkeypatch.setattr(importing, "PARALLEL_BYTES", 0)
     for jobs, rows, unique in ((1, lines, True), (2, lines, True), (2, [*lines, lines[3]], False)):
-        source = RecordFile(write_jsonl(tmp_path / "k.jsonl", rows), catalog=registry_catalog,
-                            as_of=AS_OF, jobs=jobs, chunk_bytes=2_000)  # fmt: skip
+        source = RecordFile(
+            write_jsonl(tmp_path / "k.jsonl", rows),
+            catalog=registry_catalog,
+            as_of=AS_OF,
+            jobs=jobs,
+            chunk_bytes=2_000,
+        )
         assert sum(len(b) for b in source.batches()) == len(rows)
         assert source.unique_keys() is unique
