@@ -6,7 +6,11 @@ records' indexes built after a large load are the schema's; on SQLite and Postgr
 from __future__ import annotations
 
 import random
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -494,3 +498,52 @@ def test_keys_given_twice_are_seen_from_their_hashes(
         )
         assert sum(len(b) for b in source.batches()) == len(rows)
         assert source.unique_keys() is unique
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_workers_die_with_a_killed_importer(tmp_path: Path) -> None:
+    """SIGKILL of the importing process while its workers parse leaves no worker behind (a
+    worker holds no write end of its task pipe: it reads the end of it and leaves)."""
+    path = write_jsonl(tmp_path / "in.jsonl", _lines(random.Random(1), 20_000, False) * 10)
+    code = (
+        "import sys; from datetime import date; from socialcredit.registry import importing; "
+        "from socialcredit.policy.loader import load; "
+        "importing.PARALLEL_BYTES = 0; importing.CHUNK_BYTES = 20_000; "
+        f"cat = load({str(DATA / 'registry.toml')!r}); "
+        f"importing.check_file({str(path)!r}, catalog=cat, as_of=date(2024, 6, 1), jobs=2)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _children_of(proc.pid)) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "no workers started"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers):
+            assert time.monotonic() < deadline, "a worker outlived the importer"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()

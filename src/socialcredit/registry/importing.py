@@ -391,7 +391,8 @@ class RecordFile:
         (:data:`~socialcredit.registry.staging.STAGED_COLUMNS`, type numbers of the
         projector's rulebook). After the last: :class:`ImportRejected` if any line was bad (no
         rows are given after the first bad one), :class:`InputError` if there was no record."""
-        start, first_line, fields = 0, 1, tuple[str, ...]()
+        start, first_line = 0, 1
+        fields: tuple[str, ...] = ()
         if self.fmt == "csv":
             start, fields = self._header()
             first_line = 2
