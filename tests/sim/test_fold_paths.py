@@ -1,12 +1,10 @@
-"""How the engine runs a day's folds: serially or on every worker, the same bytes; its kernels
-borrow the run's arrays (no reference counting, which cost most of a fold)."""
+"""How the engine runs a day's folds: serially or on every worker, the same bytes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numba
-import pytest
 
 import socialcredit.sim.folding as folding
 from socialcredit.sim.run import prepare
@@ -31,12 +29,3 @@ def test_a_days_folds_give_the_same_bytes_serially_or_on_every_worker(tmp_path: 
     serial = outputs(1 << 62, "serial")
     assert outputs(0, "parallel") == serial
     assert outputs(folding.PARALLEL_FOLDS, "default") == serial
-
-
-@pytest.mark.parametrize("name", sorted(
-    name for name, value in vars(folding).items()
-    if isinstance(value, numba.core.registry.CPUDispatcher)
-    and value.py_func.__module__ == folding.__name__
-))  # fmt: skip
-def test_the_engines_kernels_compile_without_reference_counting(name: str) -> None:
-    assert getattr(folding, name).targetoptions.get("_nrt") is False

@@ -147,18 +147,17 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def kernel(fn: _F) -> _F:
-    """Compiles one of the engine's kernels (cached, releasing the GIL) without Numba's reference
-    counting: they allocate nothing and only borrow arrays the run holds throughout. With it,
-    every call of a kernel taking the run's NamedTuples of arrays took and gave back a reference
-    to each of their arrays (two atomic operations per array, hundreds per call): most of the
-    cost of a fold, of a record and of a day's tallies. A kernel that allocates does not compile
-    this way (keep its scratch in :class:`Work`); one returning an array must not be one."""
-    return njit(cache=True, nogil=True, _nrt=False)(fn)  # type: ignore[call-overload, no-any-return]
+    """Compiles one of the engine's kernels (cached, releasing the GIL). Not without Numba's
+    reference counting (``_nrt=False``), which would spare every call its references to the
+    run's arrays: the rulebook's folds the kernels call allocate (``membership``'s stretches of
+    a list entered after several records), and a catalog with such a list then failed to
+    compile."""
+    return njit(cache=True, nogil=True)(fn)  # type: ignore[return-value]
 
 
 def kernel_on_every_worker(fn: _F) -> _F:
     """:func:`kernel` for a kernel with a ``prange`` loop, spread over Numba's workers."""
-    return njit(cache=True, parallel=True, _nrt=False)(fn)  # type: ignore[call-overload, no-any-return]
+    return njit(cache=True, parallel=True)(fn)  # type: ignore[return-value]
 
 
 _NEVER = int(NEVER)
