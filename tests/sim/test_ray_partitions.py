@@ -185,3 +185,35 @@ def test_an_address_nothing_listens_on_is_refused_at_once(tmp_path: Path) -> Non
     assert done.returncode == 2, done.stderr[-4000:]
     assert f"ray: cannot reach a Ray cluster at '127.0.0.1:{port}'" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_partition_the_cluster_lost_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partition's task lost by the cluster (its worker crashed more often than Ray retries)
+    is named by its regions, and nothing is written."""
+    from ray.exceptions import WorkerCrashedError
+
+    from socialcredit.sim import distributed
+    from socialcredit.study.ray_runner import ClusterError
+
+    def lost(ref: object) -> object:
+        raise WorkerCrashedError()
+
+    monkeypatch.setattr(distributed.ray, "get", lost)
+    with pytest.raises(ClusterError, match=r"lost regions 3-6 \(WorkerCrashedError.*nothing was"):
+        distributed._get(object(), 3, 7)
+
+
+def test_a_partitions_own_error_is_raised_as_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ray.exceptions import RayTaskError
+
+    from socialcredit.errors import InputError
+    from socialcredit.sim import distributed
+
+    def failed(ref: object) -> object:
+        cause = InputError("regime.catalogs", "no catalog 'x'")
+        raise RayTaskError("run_partition", "traceback", cause)
+
+    monkeypatch.setattr(distributed.ray, "get", failed)
+    with pytest.raises(InputError, match="no catalog") as err:
+        distributed._get(object(), 0, 1)
+    assert err.value.field == "regime.catalogs"

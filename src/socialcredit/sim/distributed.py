@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import ray
-from ray.exceptions import RayError, RayTaskError
 
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import load
@@ -43,6 +42,7 @@ from socialcredit.study.ray_runner import (
     connect,
     largest_node_cpus,
     reach,
+    result,
 )
 
 __all__ = ["Recipe", "inputs", "reach", "run_partition", "simulate", "write"]
@@ -174,19 +174,8 @@ def write(run: FoldRun, parts: list[Partition], out: Path) -> dict[str, Any]:
 
 
 def _get(ref: Any, r0: int, r1: int) -> Partition:
-    """A task's partition; its own error raised as itself, the cluster's as a
-    :class:`~socialcredit.study.ray_runner.ClusterError`."""
-    try:
-        part: Partition = ray.get(ref)
-    except RayTaskError as exc:
-        cause = exc.cause
-        if isinstance(cause, Exception):
-            raise cause from None
-        raise
-    except RayError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ClusterError(
-            f"ray: the cluster lost regions {r0}-{r1 - 1} ({type(exc).__name__}: {first}); "
-            "nothing was written: run the same command again"
-        ) from None
+    """A task's partition (see :func:`~socialcredit.study.ray_runner.result`)."""
+    part: Partition = result(
+        ref, lost=f"regions {r0}-{r1 - 1}", then="nothing was written: run the same command again"
+    )
     return part

@@ -238,10 +238,19 @@ class ClusterError(SocialCreditError):
 
 
 def _get(ref: Any, task: Task) -> Outcome:
-    """The task's outcome; a task's own error is raised as itself (an :class:`InputError`
-    names its field as it would locally), the cluster's as a :class:`ClusterError`."""
+    """The task's outcome (see :func:`result`)."""
+    outcome: Outcome = result(
+        ref, lost=task.key, then="what finished is kept: run the same command again to resume"
+    )
+    return outcome
+
+
+def result(ref: Any, *, lost: str, then: str) -> Any:
+    """A task's result; the task's own error is raised as itself (an :class:`InputError` names
+    its field as it would locally), the cluster's as a :class:`ClusterError` naming what was
+    ``lost`` and what to do ``then``."""
     try:
-        outcome: Outcome = ray.get(ref)
+        return ray.get(ref)
     except RayTaskError as exc:
         cause = exc.cause
         if isinstance(cause, Exception):
@@ -250,10 +259,8 @@ def _get(ref: Any, task: Task) -> Outcome:
     except RayError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ClusterError(
-            f"ray: the cluster lost {task.key} ({type(exc).__name__}: {first}); what finished "
-            "is kept: run the same command again to resume"
+            f"ray: the cluster lost {lost} ({type(exc).__name__}: {first}); {then}"
         ) from None
-    return outcome
 
 
 def _write(
