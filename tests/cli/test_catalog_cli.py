@@ -131,6 +131,32 @@ def test_a_new_version_re_projects_every_subject_without_a_new_filing(tmp_path: 
         assert ledger.verify_audit()
 
 
+def test_a_version_narrowing_a_record_types_kinds_is_refused_while_records_hold_them(
+    tmp_path: Path,
+) -> None:
+    """Version 2 makes ``court.refuse`` about organisations only, but the registry holds a
+    record of it about a person: refused by name (the field and the count), nothing written;
+    in a registry without such records the same version is activated."""
+    db = tmp_path / "narrowed.db"
+    _custom_with_a_debtor(db, tmp_path)
+    text = CUSTOM.read_text(encoding="utf-8")
+    v2 = tmp_path / "registry.toml"
+    v2.write_text(text.replace('version = "1"', 'version = "2"').replace(
+        'code = "court.refuse"\n', 'code = "court.refuse"\nsubject_kinds = ["organisation"]\n'),
+        encoding="utf-8")  # fmt: skip
+    assert run("catalog", "retire", "1", "--from", "2024-07-01", db=db).returncode == 0
+    refused = run("catalog", "activate", str(v2), "--from", "2024-07-01", db=db)
+    assert refused.returncode != 0
+    assert "record_types.court.refuse.subject_kinds" in refused.stderr
+    assert "1 record(s) of it about a person" in refused.stderr
+    assert _audit_actions(db)[-1] == "catalog.retire"
+    assert len(json.loads(run("catalog", "history", "--format", "json", db=db).stdout)) == 1
+    empty = tmp_path / "empty.db"
+    assert run("db", "init", "--no-catalogs", db=empty).returncode == 0
+    done = run("catalog", "activate", str(v2), "--from", "2024-07-01", db=empty)
+    assert done.returncode == 0, done.stderr
+
+
 def test_db_init_puts_the_bundled_set_in_force_and_refuses_a_catalog_with_errors(
     tmp_path: Path,
 ) -> None:

@@ -58,11 +58,34 @@ def activate(ledger: Ledger, ref: str, *, on: date, actor: str) -> CatalogVersio
     # it must merge with the others in force (another version of it: the ledger refuses)
     others = [v for v in ledger.catalog_versions() if v.in_force(on) and v.catalog_id != meta.id]
     load_admissible(*_refs(others), str(path))
+    _refuse_narrowed_kinds(ledger, alone, content)
     return ledger.activate_catalog(
         source=ref if shipped is not None else path.name, catalog_id=meta.id,
         version=str(meta.version), title=meta.title, bundled=shipped is not None,
         content=content, in_force_from=on, actor=actor,
     )  # fmt: skip
+
+
+def _refuse_narrowed_kinds(ledger: Ledger, alone: Loaded, content: str) -> None:
+    """A record type the file defines about fewer kinds of subject than records the registry
+    holds of it are about is refused by name: those records would run under rules that do not
+    hold their subjects (a list or scheme of organisations reached by a person's record). The
+    narrowed kinds need a record type of their own, the old one retired."""
+    kinds = {code: alone.index.record_types[code].subject_kinds
+             for code in record_types_of(content)
+             if code in alone.index.record_types}  # fmt: skip
+    narrowed = {code: k for code, k in kinds.items() if set(k) != {"person", "organisation"}}
+    if not narrowed:
+        return
+    for (code, kind), n in sorted(ledger.record_kinds(sorted(narrowed)).items()):
+        if kind not in narrowed[code]:
+            held = " and ".join(f"{k}s" for k in narrowed[code])
+            raise InputError(
+                f"record_types.{code}.subject_kinds",
+                f"record type {code!r} is about {held} only in this catalog, but the registry "
+                f"holds {n} record(s) of it about a {kind}: give the narrowed kinds a record "
+                "type of their own (a new code) and leave this one as it was",
+            )
 
 
 def reproject(ledger: Ledger, *, on: date, actor: str) -> int:

@@ -6,6 +6,7 @@ it is stored."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from socialcredit.errors import InputError, NotFound
 from socialcredit.registry.ledger.core import LedgerCore
 from socialcredit.registry.ledger.dialect import _translated
-from socialcredit.registry.ledger.schema import t_catalog_versions
+from socialcredit.registry.ledger.schema import t_catalog_versions, t_records
 from socialcredit.registry.ledger.util import _now, _utc
 
 
@@ -120,6 +121,19 @@ class CatalogStore(LedgerCore):
         self._check_ready()
         with _translated("reading the catalogs"), self._read() as conn:
             return self._versions(conn)
+
+    def record_kinds(self, codes: Sequence[str]) -> dict[tuple[str, str], int]:
+        """(record type, subject kind) -> how many records the registry holds, for the record
+        types ``codes`` (what activating a catalog that narrows a type's kinds would strand)."""
+        self._check_ready()
+        c = t_records.c
+        query = (
+            sa.select(c.record_type, c.subject_kind, sa.func.count())
+            .where(c.record_type.in_(list(codes)))
+            .group_by(c.record_type, c.subject_kind)
+        )
+        with _translated("reading the records' kinds"), self._read() as conn:
+            return {(str(t), str(k)): int(n) for t, k, n in conn.execute(query)}
 
     def catalog_stamp(self) -> tuple[int, int, int]:
         """What changes with every activation and every retirement: (versions, the newest
