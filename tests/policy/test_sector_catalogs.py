@@ -5,11 +5,12 @@ or the filing)."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from socialcredit.policy.checker import Profile, Severity, check_paths, load_admissible
-from socialcredit.policy.loader import bundled, load
+from socialcredit.policy.loader import bundled, bundled_paths, load
 from socialcredit.registry.config import registry_catalog
 from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
@@ -44,6 +45,10 @@ def test_terms_follow_the_rules_in_force() -> None:
     major = tax.lists["sat.major_tax_dishonesty"]
     assert major.term_for("sat.major_violation") == (36, ("expiry", "objection"))
     assert major.term_for("sat.major_dishonesty") == (36, ("repair", "expiry", "objection"))
+    # a person's case: the same terms
+    assert major.term_for("sat.major_violation_person") == (36, ("expiry", "objection"))
+    assert major.term_for("sat.major_dishonesty_person") == (36, ("repair", "expiry",
+                                                                   "objection"))  # fmt: skip
     assert tax.lists["sat.credit_grade_d"].duration_months == 24
     market = load("market-credit").index
     serious = market.lists["samr.serious_illegal_dishonest"]
@@ -93,6 +98,48 @@ def test_a_dishonest_entity_under_order_54_leaves_early_by_repair() -> None:
     assert lists_on(facts, "tax-credit", date(2023, 4, 2)) == {"sat.major_tax_dishonesty",
                                                                "sat.credit_grade_d"}  # fmt: skip
     assert lists_on(facts, "tax-credit", date(2025, 3, 1)) == set()
+
+
+def test_the_d_grade_rates_enterprises_and_a_person_s_case_lists_the_person() -> None:
+    """The tax credit evaluation rates enterprises (SAT Announcement 2014 No. 40): a record
+    type per rule and kind; a person's case enters the major tax violation list with its joint
+    punishment, never the D grade, which holds organisations only."""
+    tax = load("tax-credit").index
+    grade, major = tax.lists["sat.credit_grade_d"], tax.lists["sat.major_tax_dishonesty"]
+    assert grade.subject_kinds == ("organisation",)
+    assert set(grade.entry.record_types) == {"sat.major_violation", "sat.major_dishonesty"}
+    assert set(major.subject_kinds) == {"person", "organisation"}
+    assert set(major.entry.record_types) == {
+        "sat.major_violation", "sat.major_violation_person",
+        "sat.major_dishonesty", "sat.major_dishonesty_person",
+    }  # fmt: skip
+    for code in major.entry.record_types:
+        kind = "person" if code.endswith("_person") else "organisation"
+        assert tax.record_types[code].subject_kinds == (kind,), code
+        assert tax.record_types[code].legal_basis, code
+    for code, day in (("sat.major_violation_person", date(2016, 3, 1)),
+                      ("sat.major_dishonesty_person", date(2022, 3, 1))):  # fmt: skip
+        facts: list[Fact] = [Record("p1", REP, code, "sat", day)]
+        assert lists_on(facts, "tax-credit", day, REP) == {"sat.major_tax_dishonesty"}, code
+        assert measures_on(facts, "tax-credit", day, REP) == {
+            "restrict.tax.procurement", "restrict.tax.subsidies"}  # fmt: skip
+
+
+def test_a_person_s_case_entering_the_d_grade_is_refused(tmp_path: Path) -> None:
+    """SC024: the D grade holds organisations; a person's record type entering it would grade
+    persons, and the checker says so."""
+    text = bundled_paths()["tax-credit"].read_text(encoding="utf-8")
+    old = 'entry = { record_types = ["sat.major_violation", "sat.major_dishonesty"] }'
+    assert text.count(old) == 1 and text.count('id = "tax-credit"') == 1
+    text = text.replace('id = "tax-credit"', 'id = "tax-grade"')
+    bad = tmp_path / "tax-grade.toml"
+    bad.write_text(text.replace(old, old.replace('"sat.major_dishonesty"',
+                                                 '"sat.major_dishonesty_person"')))  # fmt: skip
+    errors = [f for f in check_paths([bad]) if f.severity is Severity.error]
+    assert [(f.code, f.location) for f in errors] == [
+        ("SC024", "tax-grade.toml: lists[sat.credit_grade_d].entry.record_types")]  # fmt: skip
+    assert "sat.major_dishonesty_person" in errors[0].message
+    assert "persons would be listed" in errors[0].message
 
 
 def test_a_non_filer_is_on_the_abnormal_list_until_it_files() -> None:

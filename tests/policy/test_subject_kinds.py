@@ -231,6 +231,11 @@ def test_the_bundled_catalogs_together_hold_their_kinds() -> None:
     assert list(kinds_beyond(loaded.index)) == []
     tax = load("tax-credit").index
     assert set(tax.lists["sat.major_tax_dishonesty"].subject_kinds) == {"person", "organisation"}
+    # the D grade rates enterprises: reached by the organisations' record types only
+    grade = tax.lists["sat.credit_grade_d"]
+    assert grade.subject_kinds == ("organisation",)
+    for code in grade.entry.record_types:
+        assert tax.record_types[code].subject_kinds == ("organisation",), code
     market = load("market-credit").index
     for lst in market.lists.values():
         assert lst.subject_kinds == ("organisation",), lst.id

@@ -26,6 +26,11 @@ LAW_BOUND_FAMILY = ("law-bound", "jinan-licence", "sesame", "pilot-2018")
 OBSERVED = {
     ("tax_major_violation", "sat.major_violation"): (date(2014, 10, 1), date(2022, 1, 31)),
     ("tax_major_violation", "sat.major_dishonesty"): (date(2022, 2, 1), None),
+    ("tax_major_violation_person", "sat.major_violation_person"): (
+        date(2014, 10, 1),
+        date(2022, 1, 31),
+    ),
+    ("tax_major_violation_person", "sat.major_dishonesty_person"): (date(2022, 2, 1), None),
     ("annual_report_missed", "samr.annual_report_missed"): (date(2014, 10, 1), None),
     ("market_serious_violation", "samr.serious_violation"): (date(2016, 4, 1), date(2021, 8, 31)),
     ("market_serious_violation", "samr.serious_illegal_dishonest"): (date(2021, 9, 1), None),
@@ -65,7 +70,7 @@ def with_type(sim: FoldRun, record_type: str) -> list[int]:
 
 
 TAX_2015 = {  # every organisation about one major tax case in five years, from 2015 to mid-2015
-    "processes.tax_major_violation.per_year": 2e-4,
+    "processes.tax_major_violation.per_year": 2e-7,  # x 1e6 (organisations alone)
     "processes.tax_major_violation.until": date(2015, 6, 30),
     "processes.judgment_refused.per_year": 0.0,  # the court list apart
 }
@@ -86,6 +91,34 @@ def test_an_enterprise_with_a_tax_violation_is_listed_with_its_measures(tmp_path
     totals = json.loads((tmp_path / "summary.json").read_text())["totals"]
     assert totals[f"list.{TAX_LIST}.entered"] >= len(cases)
     assert totals["measure.restrict.tax.procurement.denials"] > 0  # their tenders refused
+
+
+def test_under_law_bound_no_person_is_graded_d_while_enterprises_are(tmp_path: Path) -> None:
+    """The tax credit evaluation rates enterprises (SAT Announcement 2014 No. 40): a person's
+    major tax case (raised here, so that a small world has some) puts the person on the list
+    with its joint punishment, never on the D grade, which the enterprises' cases bring. Every
+    agent is traced and every D grade of the run (entered by mid-2015, kept two years) still
+    holds at its end: the grade's count at the end is the enterprises' alone."""
+    sim = run(tmp_path, date(2015, 1, 1), date(2015, 12, 31), **TAX_2015,
+              **{"processes.tax_major_violation_person.per_year": 1e-3})  # fmt: skip
+    assert len(sim.traced()) == sim.layout.agents  # every agent traced
+    persons = with_type(sim, "sat.major_violation_person")
+    assert len(persons) > 5
+    assert not [a for a in persons if sim.layout.is_organisation(a)]
+    graded, listed = [], []
+    for agent in sim.traced():
+        state = sim.state_of(agent)
+        if GRADE_D in state["lists"]:
+            assert sim.layout.is_organisation(agent), agent
+            graded.append(agent)
+        if not sim.layout.is_organisation(agent):
+            assert "restrict.tax.inspections" not in state["measures"], agent
+            if TAX_LIST in state["lists"]:
+                listed.append(agent)
+                assert "restrict.tax.procurement" in state["measures"], agent
+    assert len(graded) > 20 and len(listed) > 5
+    table = pq.read_table(tmp_path / "metrics.parquet").to_pydict()
+    assert table[f"list.{GRADE_D}.in_force"][-1] == len(graded)
 
 
 def test_the_listing_ends_after_its_term(tmp_path: Path) -> None:
@@ -110,7 +143,7 @@ def test_under_order_54_a_repair_ends_the_listing_after_a_year(tmp_path: Path) -
     """From February 2022 an entity that applies (here: all of them, as soon as allowed) leaves
     the list after the minimum; its D grade runs its two years."""
     sim = run(tmp_path, date(2022, 2, 1), date(2023, 6, 30), **{
-        "processes.tax_major_violation.per_year": 2e-4,
+        "processes.tax_major_violation.per_year": 2e-7,
         "processes.tax_major_violation.until": date(2022, 3, 31),
         "processes.judgment_refused.per_year": 0.0,
         "due_process.repair_share": 1.0,
@@ -148,7 +181,7 @@ def test_traced_enterprises_are_what_the_registry_says(tmp_path: Path) -> None:
     under both rules, some repaired, some objected to: the engine and the registry agree on
     every traced agent's lists and measures, and on what reaches a representative."""
     sim = run(tmp_path, date(2020, 6, 1), date(2022, 12, 31), **{
-        "processes.tax_major_violation.per_year": 1e-4,
+        "processes.tax_major_violation.per_year": 1e-7,
         "processes.market_serious_violation.per_year": 5e-8,
         "processes.annual_report_missed.per_year": 1e-7,
         "processes.judgment_refused.per_year": 0.0,

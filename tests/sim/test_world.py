@@ -273,3 +273,81 @@ def test_records_about_organisations_only_come_from_organisations_conduct() -> N
                 overrides={"processes.environmental_serious.persons": True})  # fmt: skip
     assert caught.value.field == "regime.observe.environmental_serious"
     assert "about organisation only, but persons do" in caught.value.message
+
+
+TAX_OBSERVE = """[[observe]]
+process = "{process}"
+record_type = "{record_type}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("process", "record_type", "message"),
+    [
+        ("tax_major_violation_person", "sat.major_violation",
+         "'sat.major_violation' is about organisation only, but persons do"),
+        ("tax_major_violation", "sat.major_dishonesty_person",
+         "'sat.major_dishonesty_person' is about person only, but organisations do"),
+    ],
+)  # fmt: skip
+def test_a_kind_s_conduct_makes_no_records_about_the_other_kind(
+    tmp_path: Path, process: str, record_type: str, message: str
+) -> None:
+    """The tax cases of persons and of organisations are two processes, each recorded as its
+    kind's record type: a regime recording persons' cases as enterprises' (which would grade
+    persons D) or the reverse is refused before anything runs, naming the observation and the
+    kinds."""
+    path = tmp_path / "tax.toml"
+    path.write_text('name = "tax"\ncatalogs = ["tax-credit"]\n\n'
+                    + TAX_OBSERVE.format(process=process, record_type=record_type))  # fmt: skip
+    with pytest.raises(InputError) as caught:
+        prepare("china", path, population=1_000, seed=1)
+    assert caught.value.field == f"regime.observe.{process}"
+    assert message in caught.value.message
+    # each kind's process as its kind's record type: accepted
+    fine = path.with_name("fine.toml")
+    fine.write_text('name = "fine"\ncatalogs = ["tax-credit"]\n\n'
+                    + TAX_OBSERVE.format(process="tax_major_violation",
+                                         record_type="sat.major_violation")
+                    + TAX_OBSERVE.format(process="tax_major_violation_person",
+                                         record_type="sat.major_violation_person"))  # fmt: skip
+    prepare("china", fine, population=1_000, seed=1)
+
+
+def test_the_world_checks_each_observation_s_kinds() -> None:
+    """Where the world meets the regime's observations (:func:`observed_processes`), given the
+    record types' kinds: the same refusals, by field, before any run is built."""
+    from socialcredit.sim.regime import load_any_regime
+    from socialcredit.sim.scenario import load_any
+    from socialcredit.sim.world import Observe, observed_processes
+
+    world = load_any("china")
+    assert isinstance(world, World)
+    regime = load_any_regime("law-bound")
+    kinds = {c: rt.subject_kinds for c, rt in regime.loaded.index.record_types.items()}
+    rows = observed_processes(world, regime.spec.observe, regime.book, [2015], "law-bound",
+                              subject_kinds=kinds)  # fmt: skip
+    assert {r.name for r in rows if r.observations} >= {"tax_major_violation",
+                                                          "tax_major_violation_person"}  # fmt: skip
+    for process, record_type, doers in (("tax_major_violation_person", "sat.major_violation",
+                                         "persons"),
+                                        ("tax_major_violation", "sat.major_violation_person",
+                                         "organisations")):  # fmt: skip
+        wrong = (*regime.spec.observe, Observe(process=process, record_type=record_type))
+        with pytest.raises(InputError) as caught:
+            observed_processes(world, wrong, regime.book, [2015], "law-bound",
+                               subject_kinds=kinds)  # fmt: skip
+        assert caught.value.field == f"regime.observe.{process}"
+        assert f"only, but {doers} do {process} in world china" in caught.value.message
+
+
+def test_a_process_nobody_does_is_refused_by_field() -> None:
+    from socialcredit.api import load_world
+
+    world = load_world("china")
+    assert world.processes["tax_major_violation"].doers() == {"organisation"}
+    assert world.processes["tax_major_violation_person"].doers() == {"person"}
+    with pytest.raises(InputError) as caught:
+        load_world("china", overrides={"processes.tax_major_violation.organisations": 0.0})
+    assert caught.value.field == "world.processes.tax_major_violation.persons"
+    assert "nobody does it" in caught.value.message

@@ -19,11 +19,12 @@ for itself; conduct a regime elicits: ``among_scored``), which the report shows.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from socialcredit.errors import InputError
 from socialcredit.sim.common import Frozen
@@ -71,14 +72,32 @@ class Process(Frozen):
     multiple of their rate otherwise (1: none; a regime may set its own, ``deterrence``). The
     events not done are counted (``deterred``; of lawful conduct: ``deterred_lawful``)."""
     organisations: float = Field(default=0.0, ge=0)
-    """An organisation's rate as a multiple of the average person's (0: persons only)."""
+    """An organisation's rate as a multiple of the average person's (0: persons alone do it)."""
     persons: bool = True
     """False: organisations alone do it (at ``organisations`` times ``per_year``); a person
     never does."""
     source: str = "ASSUMPTION"
 
+    @field_validator("persons")
+    @classmethod
+    def _done_by_someone(cls, persons: bool, info: ValidationInfo) -> bool:
+        if not persons and info.data.get("organisations", 0.0) == 0:
+            raise ValueError(
+                "false with no organisations factor: nobody does it (organisations alone: "
+                "persons = false and organisations > 0; persons alone: no organisations factor)"
+            )
+        return persons
+
     def rate_in(self, year: int) -> float:
         return rate_in(self.per_year, year)
+
+    def doers(self, organisations: bool = True) -> frozenset[str]:
+        """The kinds of subject that do it (``person``, ``organisation``) in a world with
+        organisations (``organisations``) or without."""
+        kinds = {"person"} if self.persons else set()
+        if organisations and self.organisations > 0:
+            kinds.add("organisation")
+        return frozenset(kinds)
 
 
 def rate_in(rate: float | dict[int, float], year: int) -> float:
@@ -256,6 +275,28 @@ def stream_key_of(name: str) -> int:
     return zlib.crc32(name.encode()) & 0x3FFFFFFF
 
 
+def refuse_kinds_beyond(
+    world: World, process: str, record_type: str, kinds: Collection[str]
+) -> None:
+    """Refused by name (``regime.observe.<process>``): an observation that makes records of
+    ``record_type``, about ``kinds`` of subject only, of a process that another kind does in
+    ``world`` (persons, or organisations where the world has them): a person's case would be
+    recorded as an organisation's, or the reverse. A process of organisations alone says
+    ``persons = false``; one of persons alone has no ``organisations`` factor."""
+    p = world.processes[process]
+    beyond = p.doers(world.organisations is not None and world.organisations.per_person > 0)
+    beyond -= frozenset(kinds)
+    if beyond:
+        doers = " and ".join(f"{k}s" for k in sorted(beyond))
+        raise InputError(
+            f"regime.observe.{process}",
+            f"record type {record_type!r} is about {' and '.join(sorted(kinds))} only, but "
+            f"{doers} do {process} in world {world.name} (observe each kind's process as a "
+            "record type about that kind; a process of organisations alone: persons = false; "
+            "of persons alone: no organisations factor)",
+        )
+
+
 def observed_processes(
     world: World,
     observe: tuple[Observe, ...],
@@ -265,13 +306,15 @@ def observed_processes(
     camera_types: frozenset[str] = frozenset(),
     cameras: Cameras | None = None,
     deterrence: dict[str, float] | None = None,
+    subject_kinds: Mapping[str, Collection[str]] | None = None,
 ) -> list[ProcessRow]:
     """The world's processes with what the regime records of them; refused by name: an
     observation of a process the world lacks, of a record type no catalog of the regime has, or
     of a scheme or list it lacks; one of a record type a camera makes (``camera_types``) by a
-    regime without ``cameras``, or with a detection of its own; and a regime that observes
-    nothing; a ``deterrence`` (process -> rate while restricted) of a process the world
-    lacks."""
+    regime without ``cameras``, or with a detection of its own; one making records of a type
+    about a kind of subject (``subject_kinds``: record type -> its kinds) that does not do the
+    process (:func:`refuse_kinds_beyond`); and a regime that observes nothing; a
+    ``deterrence`` (process -> rate while restricted) of a process the world lacks."""
     for name in deterrence or {}:
         if name not in world.processes:
             raise InputError(
@@ -317,6 +360,8 @@ def observed_processes(
                 f"{where}.record_type",
                 "records a legal role; roles come from the world's organisations",
             )
+        if subject_kinds is not None:
+            refuse_kinds_beyond(world, o.process, o.record_type, subject_kinds[o.record_type])
         region, lo, hi = world.area(o.where)
         hi = lo + (hi - lo) * o.enrolled
         by_process.setdefault(o.process, []).append(
