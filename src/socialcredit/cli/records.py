@@ -22,10 +22,10 @@ from socialcredit.registry.catalogs import (
 )
 from socialcredit.registry.config import db_url, parse_date
 from socialcredit.registry.importing import (
+    check_file,
     import_events_file,
     import_file,
     is_events_file,
-    parse_file,
 )
 from socialcredit.registry.ledger import Ledger, normalise_url
 
@@ -119,6 +119,14 @@ def import_cmd(
         bool,
         typer.Option("--dry-run", help="Check every line and report; write nothing."),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            help="Worker processes parsing a large file (default: one per core; 1 parses "
+            "in this process).",
+        ),
+    ] = None,
 ) -> None:
     """Import records, all or nothing: every line is checked before anything is written. A JSON
     Lines file of lifecycle events (``record``: the record's client_key, ``event``, ``on``,
@@ -127,6 +135,8 @@ def import_cmd(
     catalogs in force (or those given with ``--catalog``) and writes nothing."""
     if not dry_run:
         refuse_catalog_option(catalog, command="records import")
+    if jobs is not None and jobs < 1:
+        raise InputError("jobs", f"--jobs must be at least 1 (got {jobs})")
     today = date.today()
     on = parse_date(as_of, field="as-of", default=today)
     if on > today:
@@ -135,7 +145,7 @@ def import_cmd(
         )
     events = fmt is not FileFormat.csv and file.suffix != ".csv" and is_events_file(file)
     if dry_run:
-        _dry_run(file, db, catalog, on, fmt, events=events)
+        _dry_run(file, db, catalog, on, fmt, events=events, jobs=jobs)
         return
     with Ledger.open(db_url(db)) as ledger:
         loaded = in_force(ledger, on)
@@ -149,6 +159,7 @@ def import_cmd(
                     catalog=loaded,
                     as_of=on,
                     fmt=fmt.value if fmt is not None else None,
+                    jobs=jobs,
                 )
         except ImportRejected as exc:
             err_console.print(
@@ -175,9 +186,12 @@ def _dry_run(
     fmt: FileFormat | None,
     *,
     events: bool,
+    jobs: int | None,
 ) -> None:
     """``records import --dry-run``: every line checked as the import checks it, nothing
-    written (with ``--catalog``, the registry is not even opened)."""
+    written and nothing kept (:func:`check_file` reads the file a chunk at a time, so memory
+    stays bounded however large it is); with ``--catalog``, the registry is not even
+    opened."""
     if events:
         raise InputError(
             "dry-run", f"{file.name} holds lifecycle events: --dry-run checks files of records "
@@ -189,8 +203,8 @@ def _dry_run(
         with Ledger.open(db_url(db)) as ledger:
             loaded = in_force(ledger, on)
     try:
-        parsed = parse_file(file, catalog=loaded, as_of=on,
-                            fmt=fmt.value if fmt is not None else None)  # fmt: skip
+        count = check_file(file, catalog=loaded, as_of=on,
+                           fmt=fmt.value if fmt is not None else None, jobs=jobs)  # fmt: skip
     except ImportRejected as exc:
         err_console.print(
             f"[bold red]error:[/] {file.name}: {len(exc.problems)} bad line(s); dry run, "
@@ -201,7 +215,7 @@ def _dry_run(
         if refs:
             err_console.print(not_in_force_note(loaded), markup=False)
         raise typer.Exit(code=exc.exit_code) from None
-    typer.echo(f"dry run: {len(parsed.rows)} record(s) in {file.name} pass the import's "
+    typer.echo(f"dry run: {count} record(s) in {file.name} pass the import's "
                f"checks as of {on}; nothing written (records already filed are not looked "
                "up)")  # fmt: skip
     if refs:

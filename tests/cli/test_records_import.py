@@ -1,0 +1,160 @@
+"""``socialcredit records import --jobs N`` and ``--dry-run``: the number of parse workers is
+checked (at least one, the error names the option, nothing written) and reaches the import;
+a dry run reads the file a chunk at a time (:func:`~socialcredit.registry.importing.check_file`)
+in this process or in worker processes, reports every bad line, and writes nothing. The
+``socialcredit`` entry point in this process, over real SQLite files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialcredit.cli import main
+from socialcredit.registry import importing
+from socialcredit.registry.ledger import Ledger
+
+DATA = Path(__file__).parents[1] / "data"
+PERSON = "34052419800101001X"
+AS_OF = ("--as-of", "2024-06-01")
+
+Capture = pytest.CaptureFixture[str]
+
+
+def cli(capsys: Capture, *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _registry(capsys: Capture, tmp_path: Path) -> str:
+    db = str(tmp_path / "r.db")
+    assert cli(capsys, "db", "init", "--no-catalogs", "--db", db)[0] == 0
+    code, _, err = cli(capsys, "catalog", "activate", str(DATA / "registry.toml"), "--from",
+                       "1949-10-01", "--db", db)  # fmt: skip
+    assert code == 0, err
+    return db
+
+
+def _records(path: Path, n: int, bad: tuple[int, ...] = ()) -> Path:
+    """``n`` lines of records; those numbered in ``bad`` (from 1) name an unknown authority."""
+    lines = []
+    for i in range(1, n + 1):
+        lines.append(json.dumps({
+            "subject": PERSON, "record_type": "court.refuse",
+            "authority": "nobody" if i in bad else "court", "decided_on": "2024-01-10",
+            "decision_ref": f"(2024) Zhi {i}", "client_key": f"k-{i}",
+        }))  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _written(db: str) -> tuple[int, int]:
+    with Ledger.open(db) as ledger:
+        return ledger.last_audit_seq(), ledger.count_records()
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Chunks of a few lines, parsed by workers however small the file; the ``jobs`` each
+    :class:`~socialcredit.registry.importing.RecordFile` was opened with."""
+    monkeypatch.setattr(importing, "PARALLEL_BYTES", 0)
+    seen: list[int] = []
+    opened = importing.RecordFile.__init__
+
+    def spy(self: importing.RecordFile, *args: Any, **kw: Any) -> None:
+        opened(self, *args, **kw)
+        self.chunk_bytes = 500
+        seen.append(self.jobs)
+
+    monkeypatch.setattr(importing.RecordFile, "__init__", spy)
+    return seen
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3"])
+def test_jobs_below_one_is_refused_by_name(tmp_path: Path, capsys: Capture, jobs: str) -> None:
+    db = _registry(capsys, tmp_path)
+    before = _written(db)
+    path = _records(tmp_path / "in.jsonl", 5)
+    for extra in ((), ("--dry-run",)):
+        code, out, err = cli(capsys, "records", "import", str(path), "--jobs", jobs, *AS_OF,
+                             "--db", db, *extra)  # fmt: skip
+        assert code == 2, out + err
+        assert "jobs" in err and f"at least 1 (got {jobs})" in err
+        assert "Traceback" not in out + err
+    assert _written(db) == before
+
+
+def test_jobs_not_a_number_is_refused(tmp_path: Path, capsys: Capture) -> None:
+    db = _registry(capsys, tmp_path)
+    path = _records(tmp_path / "in.jsonl", 5)
+    code, out, err = cli(capsys, "records", "import", str(path), "--jobs", "two", "--db", db)
+    assert code == 2 and "--jobs" in err
+    assert _written(db)[1] == 0
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_jobs_reach_the_import(
+    tmp_path: Path, capsys: Capture, small_chunks: list[int], jobs: int
+) -> None:
+    db = _registry(capsys, tmp_path)
+    path = _records(tmp_path / "in.jsonl", 40)
+    code, out, err = cli(capsys, "records", "import", str(path), "--jobs", str(jobs), *AS_OF,
+                         "--db", db)  # fmt: skip
+    assert code == 0, err
+    assert "imported 40 record(s)" in out
+    assert small_chunks == [jobs]
+    assert _written(db)[1] == 40
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_dry_run_streams_and_writes_nothing(
+    tmp_path: Path, capsys: Capture, small_chunks: list[int], jobs: int
+) -> None:
+    db = _registry(capsys, tmp_path)
+    before = _written(db)
+    path = _records(tmp_path / "in.jsonl", 40)
+    code, out, err = cli(capsys, "records", "import", str(path), "--dry-run", "--jobs",
+                         str(jobs), *AS_OF, "--db", db)  # fmt: skip
+    assert code == 0, err
+    assert "dry run: 40 record(s) in in.jsonl pass" in out
+    assert small_chunks == [jobs]
+    assert _written(db) == before
+
+
+def test_dry_run_never_holds_the_parsed_file(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dry run counts the chunks' rows and lets them go: it never collects every record
+    (what :func:`~socialcredit.registry.importing.parse_file` returns)."""
+
+    def refused(*args: Any, **kw: Any) -> Any:
+        raise AssertionError("a dry run collected every record")
+
+    monkeypatch.setattr(importing, "Parsed", refused)
+    db = _registry(capsys, tmp_path)
+    path = _records(tmp_path / "in.jsonl", 7)
+    code, out, err = cli(capsys, "records", "import", str(path), "--dry-run", *AS_OF, "--db", db)
+    assert code == 0, err
+    assert "dry run: 7 record(s)" in out
+
+
+def test_dry_run_in_workers_reports_every_bad_line(
+    tmp_path: Path, capsys: Capture, small_chunks: list[int]
+) -> None:
+    db = _registry(capsys, tmp_path)
+    before = _written(db)
+    path = _records(tmp_path / "in.jsonl", 40, bad=(3, 17, 39))
+    code, out, err = cli(capsys, "records", "import", str(path), "--dry-run", "--jobs", "2",
+                         *AS_OF, "--db", db)  # fmt: skip
+    assert code == 2, out + err
+    assert "3 bad line(s); dry run, nothing imported" in err
+    for n in (3, 17, 39):
+        assert f"line {n}: authority:" in err
+    assert _written(db) == before
