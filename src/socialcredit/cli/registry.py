@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -255,6 +255,26 @@ def _event_out(ev: Any, fmt: Format) -> None:
         console.print(f"record {ev.record_id}: {ev.kind.value.replace('_', ' ')} on {ev.on}")
 
 
+_T = TypeVar("_T")
+
+
+def _due_process_step(
+    command: str,
+    db: str | None,
+    catalog: list[str] | None,
+    on: str | None,
+    step: Callable[[Ledger, Loaded, date, date], _T],
+) -> _T:
+    """One step of an objection or a repair: ``--catalog`` refused (it writes), the step's day
+    (``--on``, default today) checked, then ``step(ledger, catalogs in force today, day,
+    today)`` on the registry."""
+    refuse_catalog_option(catalog, command=command)
+    today = _today()
+    day = parse_date(on, field="on", default=today)
+    with _open(db) as ledger:
+        return step(ledger, in_force(ledger, today), day, today)
+
+
 @objection_app.command("file")
 def objection_file(
     record: Annotated[str, typer.Argument(help="Record id.")],
@@ -266,15 +286,13 @@ def objection_file(
     catalog: RefusedCatalogOpt = None,
 ) -> None:
     """File an objection to a record."""
-    refuse_catalog_option(catalog, command="objection file")
     subject_id, _ = subjects.validate(by, field="by")
-    today = _today()
-    day = parse_date(on, field="on", default=today)
-    with _open(db) as ledger:
-        loaded = in_force(ledger, today)
-        pending = workflows.file_objection(
+    pending = _due_process_step(
+        "objection file", db, catalog, on,
+        lambda ledger, loaded, day, today: workflows.file_objection(
             ledger, loaded, record, by=subject_id, grounds=grounds, on=day, today=today
-        )
+        ),
+    )  # fmt: skip
     _pending_out(pending, fmt)
 
 
@@ -292,21 +310,13 @@ def objection_decide(
     catalog: RefusedCatalogOpt = None,
 ) -> None:
     """Decide an objection (the authority that designated the record)."""
-    refuse_catalog_option(catalog, command="objection decide")
-    today = _today()
-    day = parse_date(on, field="on", default=today)
-    with _open(db) as ledger:
-        loaded = in_force(ledger, today)
-        ev = workflows.decide_objection(
-            ledger,
-            loaded,
-            record,
-            authority=authority,
-            upheld=uphold,
-            reason=reason,
-            on=day,
+    ev = _due_process_step(
+        "objection decide", db, catalog, on,
+        lambda ledger, loaded, day, today: workflows.decide_objection(
+            ledger, loaded, record, authority=authority, upheld=uphold, reason=reason, on=day,
             today=today,
-        )
+        ),
+    )  # fmt: skip
     _event_out(ev, fmt)
 
 
@@ -323,15 +333,13 @@ def repair_apply(
     catalog: RefusedCatalogOpt = None,
 ) -> None:
     """Apply for credit repair of a record (after its minimum publication period)."""
-    refuse_catalog_option(catalog, command="repair apply")
     subject_id, _ = subjects.validate(by, field="by")
-    today = _today()
-    day = parse_date(on, field="on", default=today)
-    with _open(db) as ledger:
-        loaded = in_force(ledger, today)
-        pending = workflows.apply_repair(
+    pending = _due_process_step(
+        "repair apply", db, catalog, on,
+        lambda ledger, loaded, day, today: workflows.apply_repair(
             ledger, loaded, record, by=subject_id, commitment=commitment, on=day, today=today
-        )
+        ),
+    )  # fmt: skip
     _pending_out(pending, fmt)
 
 
@@ -347,21 +355,13 @@ def repair_decide(
     catalog: RefusedCatalogOpt = None,
 ) -> None:
     """Decide a repair application (the authority that designated the record)."""
-    refuse_catalog_option(catalog, command="repair decide")
-    today = _today()
-    day = parse_date(on, field="on", default=today)
-    with _open(db) as ledger:
-        loaded = in_force(ledger, today)
-        ev = workflows.decide_repair(
-            ledger,
-            loaded,
-            record,
-            authority=authority,
-            granted=grant,
-            reason=reason,
-            on=day,
+    ev = _due_process_step(
+        "repair decide", db, catalog, on,
+        lambda ledger, loaded, day, today: workflows.decide_repair(
+            ledger, loaded, record, authority=authority, granted=grant, reason=reason, on=day,
             today=today,
-        )
+        ),
+    )  # fmt: skip
     _event_out(ev, fmt)
 
 
