@@ -12,6 +12,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from socialcredit.cli.options import DbOpt, RefusedCatalogOpt
 from socialcredit.errors import ImportRejected, InputError
 from socialcredit.registry.catalogs import (
     activate_bundled,
@@ -33,22 +34,6 @@ db_app = typer.Typer(help="The ledger database.", no_args_is_help=True)
 app = typer.Typer(help="Records filed by authorities.", no_args_is_help=True)
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", help="Database URL or SQLite path (default $SOCIALCREDIT_DB)."),
-]
-
-
-RefusedCatalogOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--catalog",
-        hidden=True,
-        help="Refused: a command that writes runs the catalogs in force (socialcredit catalog "
-        "activate); --catalog is for dry runs.",
-    ),
-]
 
 
 class FileFormat(StrEnum):

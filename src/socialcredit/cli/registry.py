@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from socialcredit.cli.options import DbOpt, RefusedCatalogOpt
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry import subjects, workflows
 from socialcredit.registry.catalogs import (
@@ -38,24 +39,12 @@ class Format(StrEnum):
     json = "json"
 
 
-DbOpt = Annotated[
-    str | None, typer.Option("--db", help="Database URL or SQLite path (default $SOCIALCREDIT_DB).")
-]
 CatalogOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--catalog",
         help="A dry run: evaluate under these catalogs (path or bundled id, repeat) instead "
         "of those in force, for this run only (the output says so).",
-    ),
-]
-RefusedCatalogOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--catalog",
-        hidden=True,
-        help="Refused: a command that writes runs the catalogs in force (socialcredit catalog "
-        "activate); --catalog is for dry runs.",
     ),
 ]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Evaluate on this date (YYYY-MM-DD).")]
