@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from socialcredit.errors import InputError
 from socialcredit.policy.loader import load
 from socialcredit.registry.evaluate import evaluate
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
@@ -297,3 +298,30 @@ def test_an_order_on_a_company_reaches_its_representative_as_the_catalog_says(
     assert reached == (reps if reach else set())
     totals = json.loads((tmp_path / "out" / "summary.json").read_text())["totals"]
     assert totals["restricted_innocents"] == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({'records_per_year."sat.major_violation"': 0.001},
+         'scenario.records_per_year.sat.major_violation',
+         "'sat.major_violation' is about organisation only, but persons make its records"),
+        ({'records_per_year."sat.major_violation_person"': 0.001,
+          'organisations.records_factor."sat.major_violation_person"': 2.0},
+         "scenario.organisations.records_factor.sat.major_violation_person",
+         "'sat.major_violation_person' is about person only, but organisations make its records"),
+    ],
+)  # fmt: skip
+def test_a_conduct_scenario_makes_no_records_about_a_kind_its_type_does_not_hold(
+    overrides: dict[str, float], field: str, message: str
+) -> None:
+    """A conduct scenario's rates are persons' (organisations' by their factor): a rate of a
+    record type about organisations only, or a factor for one about persons only, would record
+    one kind's conduct as the other's, and is refused by field before anything runs (the check
+    a world's observations go through too); a person's type without a factor is accepted."""
+    with pytest.raises(InputError) as caught:
+        prepare("national-2013", "law-bound", population=1_000, seed=1, overrides=overrides)
+    assert caught.value.field == field
+    assert message in caught.value.message
+    fine = {'records_per_year."sat.major_violation_person"': 0.001}
+    prepare("national-2013", "law-bound", population=1_000, seed=1, overrides=fine)

@@ -83,6 +83,7 @@ from socialcredit.sim.world import (
     World,
     observed_processes,
     rate_in,
+    refuse_doers_beyond,
     stream_key_of,
 )
 
@@ -1624,9 +1625,10 @@ class FoldRun:
             camera_types = frozenset(c for c, rt in idx.record_types.items()
                                      if rt.source.value == "camera")  # fmt: skip
             spec = self.regime.spec
+            kinds = {c: rt.subject_kinds for c, rt in idx.record_types.items()}
             rows = observed_processes(sc, spec.observe, book, years, self.regime.name,
-                                      camera_types, spec.cameras, spec.deterrence)  # fmt: skip
-            self._kinds_match(rows, orgs)
+                                      camera_types, spec.cameras, spec.deterrence,
+                                      subject_kinds=kinds)  # fmt: skip
         else:
             rows = self._conduct_rows(years)
         measures = sorted({m for memo in book.memoranda for m in memo.measures}
@@ -1803,24 +1805,6 @@ class FoldRun:
         self.tier_n = self.conduct.area_tier_n.sum(axis=0)
         self.n_grades = max([len(g) for g in book.grade_names] + [0])
 
-    def _kinds_match(self, rows: list[ProcessRow], orgs: bool) -> None:
-        """Refused by name: an observation making records of a type about persons only of a
-        process organisations do, or about organisations only of one persons do."""
-        idx = self.regime.loaded.index
-        for row in rows:
-            for o in row.observations:
-                kinds = set(idx.record_types[o.record_type].subject_kinds)
-                doers = {"person"} if row.persons else set()
-                if orgs and row.organisations > 0:
-                    doers.add("organisation")
-                if doers - kinds:
-                    raise InputError(
-                        f"regime.observe.{row.name}",
-                        f"record type {o.record_type!r} is about {' and '.join(sorted(kinds))} "
-                        f"only, but {' and '.join(sorted(doers - kinds))}s do {row.name} in this "
-                        "world (a process of organisations alone: persons = false)",
-                    )
-
     def _areas(self, sizes: I64) -> dict[str, Any]:
         """The tallies' areas (``Conduct.area_*``): each region outside its cities, then each of
         the world's cities in it, in the world's order (a conduct scenario has none). Sets
@@ -1889,9 +1873,24 @@ class FoldRun:
         private = {r.record_type for sch in idx.catalog.schemes if sch.private
                    for r, _dim, _via in rules_of(sch)}  # fmt: skip
         factors = sc.organisations.records_factor if sc.organisations else {}
+        orgs = sc.organisations is not None and sc.organisations.per_person > 0
         rows = []
         for code in sc.records_per_year:
             rt = idx.record_types[code]
+            # persons make records of every type with a rate; organisations of those with a factor
+            doers = {"person"} | (
+                {"organisation"} if orgs and factors.get(code, 0.0) > 0 else set()
+            )
+            refuse_doers_beyond(
+                f"scenario.records_per_year.{code}" if "person" not in rt.subject_kinds
+                else f"scenario.organisations.records_factor.{code}",
+                code,
+                rt.subject_kinds,
+                doers,
+                f"make its records in scenario {sc.name}",
+                "a conduct scenario's rates are persons'; organisations make records only of the "
+                "types organisations.records_factor names",
+            )  # fmt: skip
             camera = rt.source in INADMISSIBLE_SOURCES and rt.source.value == "camera"
             seen = ObservationRow(
                 record_type=code,

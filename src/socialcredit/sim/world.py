@@ -275,26 +275,46 @@ def stream_key_of(name: str) -> int:
     return zlib.crc32(name.encode()) & 0x3FFFFFFF
 
 
+def refuse_doers_beyond(
+    field: str,
+    record_type: str,
+    kinds: Collection[str],
+    doers: Collection[str],
+    doing: str,
+    hint: str,
+) -> None:
+    """Refused by ``field``: records of ``record_type``, about ``kinds`` of subject only, made
+    of what ``doers`` (``person``, ``organisation``) do (``doing``: how the message says it) when
+    one of them is no such kind: a person's case would be recorded as an organisation's, or the
+    reverse. The one check of a record type's kinds against who makes its records, for a world's
+    observations (:func:`refuse_kinds_beyond`) and a conduct scenario's rates alike."""
+    beyond = frozenset(doers) - frozenset(kinds)
+    if beyond:
+        who = " and ".join(f"{k}s" for k in sorted(beyond))
+        raise InputError(
+            field,
+            f"record type {record_type!r} is about {' and '.join(sorted(kinds))} only, but "
+            f"{who} {doing} ({hint})",
+        )
+
+
 def refuse_kinds_beyond(
     world: World, process: str, record_type: str, kinds: Collection[str]
 ) -> None:
     """Refused by name (``regime.observe.<process>``): an observation that makes records of
     ``record_type``, about ``kinds`` of subject only, of a process that another kind does in
-    ``world`` (persons, or organisations where the world has them): a person's case would be
-    recorded as an organisation's, or the reverse. A process of organisations alone says
-    ``persons = false``; one of persons alone has no ``organisations`` factor."""
+    ``world`` (persons, or organisations where the world has them). A process of organisations
+    alone says ``persons = false``; one of persons alone has no ``organisations`` factor."""
     p = world.processes[process]
-    beyond = p.doers(world.organisations is not None and world.organisations.per_person > 0)
-    beyond -= frozenset(kinds)
-    if beyond:
-        doers = " and ".join(f"{k}s" for k in sorted(beyond))
-        raise InputError(
-            f"regime.observe.{process}",
-            f"record type {record_type!r} is about {' and '.join(sorted(kinds))} only, but "
-            f"{doers} do {process} in world {world.name} (observe each kind's process as a "
-            "record type about that kind; a process of organisations alone: persons = false; "
-            "of persons alone: no organisations factor)",
-        )
+    refuse_doers_beyond(
+        f"regime.observe.{process}",
+        record_type,
+        kinds,
+        p.doers(world.organisations is not None and world.organisations.per_person > 0),
+        f"do {process} in world {world.name}",
+        "observe each kind's process as a record type about that kind; a process of "
+        "organisations alone: persons = false; of persons alone: no organisations factor",
+    )
 
 
 def observed_processes(
