@@ -275,7 +275,7 @@ def ceiling_rows(path: Path, jobs: int | None) -> Path:
     """The file's records as the ledger's ``records`` columns, pickled a chunk at a time into
     a file beside it (once, not timed: the timed runs read it back without parsing in
     parallel to what they time)."""
-    out = path.with_suffix(".rows")
+    out = path.with_suffix(".ceiling")  # its digests as bytes (".rows" held them as hex)
     if out.exists():
         return out
     catalog = load(CATALOG)
@@ -367,7 +367,12 @@ def pg_ceiling(path: Path, dbs: Databases, n: int, jobs: int | None) -> float:
 
 
 def _copy_line(row: tuple[Any, ...]) -> bytes:
-    cells = ("\\N" if v is None else str(v).replace("\\", "\\\\") for v in row)
+    cells = (
+        "\\N" if v is None
+        else "\\\\x" + v.hex() if isinstance(v, bytes)  # bytea, its backslash escaped
+        else str(v).replace("\\", "\\\\")
+        for v in row
+    )  # fmt: skip
     return ("\t".join(cells) + "\n").encode()
 
 

@@ -355,6 +355,53 @@ class LedgerContract:
         assert [e.purpose for e in ledger.access_log(PERSON)] == ["a", "b", "c"]
         assert ledger.verify_audit() is True
 
+    def test_upgrading_keeps_the_records_digests(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        """Migration 0013 (digests as bytes, the counterpart index partial) and back, on a
+        registry with records, a role record and events: the digests are converted, so that
+        the same records are still recognised and other content still refused."""
+        from alembic import command
+        from alembic.config import Config
+
+        from socialcredit.registry.ledger import MIGRATIONS_DIR, content_hash
+
+        role = NewRecord(PERSON, "samr.legal_rep", "samr", date(2024, 1, 5), "rep 1", ORG, "r-1")
+        rid, role_id = self.submit(ledger, registry_catalog, refuse(), role)
+        event = LifecycleEvent(rid, EventKind.objection_filed, date(2024, 1, 20), PERSON, "no")
+        ledger.append_event(event)
+        digest = content_hash(PERSON, "court.refuse", "court", "2024-01-10", "(2024) Zhi 1", None)
+        assert len(digest) == 32
+        engine = sa.create_engine(ledger.url)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        stored = sa.text("SELECT content_hash FROM records WHERE id = :id")
+        try:
+            with engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.downgrade(config, "0012")
+            with engine.connect() as conn:
+                assert conn.execute(stored, {"id": int(rid)}).scalar() == digest.hex()
+            ledger.init()  # 0012 -> head
+            with engine.connect() as conn:
+                assert bytes(conn.execute(stored, {"id": int(rid)}).scalar()) == digest
+        finally:
+            engine.dispose()
+        again = ledger.submit([refuse()], catalog=registry_catalog, today=TODAY, actor="court")
+        assert again[0].id == rid and not again[0].created
+        with pytest.raises(Conflict, match="c-1"):
+            self.submit(ledger, registry_catalog, refuse(ref="(2024) Zhi 2"))
+        assert ledger.events_for(rid) == [event]
+        assert ledger.count_records() == 2
+        facts = ledger.facts(PERSON)
+        assert sorted(f.id for f in facts if isinstance(f, Record)) == sorted([rid, role_id])
+        assert event in facts
+        if ledger.url.startswith("sqlite"):  # the role records by organisation, by the index
+            query = "EXPLAIN QUERY PLAN SELECT subject FROM records WHERE counterpart = :c"
+            with engine.connect() as conn:
+                plan = conn.execute(sa.text(query), {"c": ORG}).all()
+            assert "ix_records_counterpart" in str(plan)
+
     def test_a_session_works_while_open_and_its_key_is_live(self, ledger: Ledger) -> None:
         token = ledger.create_key(role="subject", principal=PERSON, actor="test")
         assert ledger.open_session("sc_000000000000_nope", seconds=60) is None

@@ -66,7 +66,7 @@ STAGED_COLUMNS = (
 rulebook's number of its type (-1 if the rulebook has none), its day number (days since
 1970-01-01) and the line of the file it came from."""
 
-StagedRow = tuple[str, str, str, str, str, str, str | None, str | None, str, int, int, int]
+StagedRow = tuple[str, str, str, str, str, str, str | None, str | None, bytes, int, int, int]
 
 Problem = tuple[int, str, str]
 MAX_PROBLEMS = 10_000
@@ -85,8 +85,8 @@ _PG_TEMP_BUFFERS = "256MB"
 table of gigabytes through a keyhole); set before the first temporary table, in the
 import's own session, which is closed after."""
 
-_SQLITE_TYPES = {"decided_on": "TEXT", "type_no": "INTEGER", "day_no": "INTEGER",
-                 "line": "INTEGER"}  # fmt: skip
+_SQLITE_TYPES = {"decided_on": "TEXT", "content_hash": "BLOB", "type_no": "INTEGER",
+                 "day_no": "INTEGER", "line": "INTEGER"}  # fmt: skip
 _PG_TYPES = {
     "subject": "varchar(18)",
     "subject_kind": "varchar(12)",
@@ -96,7 +96,7 @@ _PG_TYPES = {
     "decision_ref": "text",
     "counterpart": "varchar(18)",
     "client_key": "varchar(200)",
-    "content_hash": "varchar(64)",
+    "content_hash": "bytea",
     "type_no": "integer",
     "day_no": "integer",
     "line": "bigint",
@@ -540,17 +540,18 @@ class Staging:
             )
         )
 
-    def _record_indexes(self) -> list[tuple[str, str]]:
-        """The ledger's secondary indexes on ``records`` (not the unique key): name, columns."""
+    def _record_indexes(self) -> list[tuple[str, str, str]]:
+        """The ledger's secondary indexes on ``records`` (not the unique key): name, columns
+        and, for a partial one, its ``WHERE`` clause."""
         from socialcredit.registry.ledger.schema import t_records
 
         out = []
         for index in sorted(t_records.indexes, key=lambda i: str(i.name)):
-            if index.unique or index.dialect_options["sqlite"]["where"] is not None:
+            if index.unique:
                 continue  # pragma: no cover - the schema has none such
-            if index.dialect_options["postgresql"]["where"] is not None:
-                continue  # pragma: no cover
-            out.append((str(index.name), ", ".join(c.name for c in index.columns)))
+            where = index.dialect_options["sqlite" if self.sqlite else "postgresql"]["where"]
+            cols = ", ".join(c.name for c in index.columns)
+            out.append((str(index.name), cols, "" if where is None else f" WHERE {where}"))
         return out
 
     def _record_keys(self) -> list[tuple[str, str]]:
@@ -576,7 +577,7 @@ class Staging:
         names = ", ".join(c for c in self.columns)
         values = ", ".join(ph if c == "entered_at" else c for c in self.columns)
         indexes = self._record_indexes() if rebuild else []
-        for name, _cols in indexes:
+        for name, _cols, _where in indexes:
             self._sql(f"DROP INDEX {main}.{name}")
         unique = self._record_keys() if rebuild and not self.sqlite else []
         for name, _cols in unique:  # SQLite cannot drop a table's own UNIQUE constraint
@@ -586,11 +587,11 @@ class Staging:
         self._sql(f"INSERT INTO {main}.records (id, {names}) SELECT id + "
                   f"{int(self.offset + shift)}, {values} FROM {STAGED_RECORDS}{order}",
                   (entered_at,))  # fmt: skip
-        for name, cols in indexes:
+        for name, cols, where in indexes:
             if self.sqlite:
-                self._sql(f"CREATE INDEX {main}.{name} ON records ({cols})")
+                self._sql(f"CREATE INDEX {main}.{name} ON records ({cols}){where}")
             else:
-                self._sql(f"CREATE INDEX {name} ON {main}.records ({cols})")
+                self._sql(f"CREATE INDEX {name} ON {main}.records ({cols}){where}")
         for name, cols in unique:
             self._sql(f"ALTER TABLE {main}.records ADD CONSTRAINT {name} UNIQUE ({cols})")
         if not self.sqlite:  # the ids were given: the sequence moves past them

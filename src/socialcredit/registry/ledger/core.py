@@ -74,9 +74,26 @@ class LedgerCore:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with _translated("migrating the database"), self._write() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        sqlite = self._dialect.sqlite
+        with _translated("migrating the database"), self._engine.connect() as conn:
+            # a migration that rebuilds a table others refer to (alembic's batch mode on
+            # SQLite, migration 0013's records) drops it while its rows are referred to: the
+            # references are checked once, before the commit, instead (SQLite's own recipe)
+            driver = conn.connection.driver_connection if sqlite else None
+            if driver is not None:
+                driver.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with self._write_on(conn):
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, "head")
+                    broken = (conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                              if driver is not None else None)  # fmt: skip
+                    if broken is not None:
+                        raise LedgerError(f"migrating the database would break a reference: "
+                                          f"{tuple(broken)}")  # fmt: skip
+            finally:
+                if driver is not None:
+                    driver.execute("PRAGMA foreign_keys = ON")
         self._ready = True
 
     def is_initialised(self) -> bool:

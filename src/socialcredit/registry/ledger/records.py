@@ -512,13 +512,13 @@ class RecordStore(ProjectionStore):
 
     def _existing_keys(
         self, conn: Connection, rows: Sequence[ValidRecord]
-    ) -> dict[tuple[str, str], tuple[int, str]]:
+    ) -> dict[tuple[str, str], tuple[int, bytes]]:
         """``(authority, client_key) -> (id, content_hash)`` for the keys already stored."""
         by_authority: dict[str, list[str]] = {}
         for rec in rows:
             if rec.client_key:
                 by_authority.setdefault(rec.authority, []).append(rec.client_key)
-        found: dict[tuple[str, str], tuple[int, str]] = {}
+        found: dict[tuple[str, str], tuple[int, bytes]] = {}
         if not by_authority:
             return found
         if conn.execute(sa.select(t_records.c.id).limit(1)).first() is None:
@@ -529,7 +529,7 @@ class RecordStore(ProjectionStore):
                     t_records.c.id, t_records.c.client_key, t_records.c.content_hash
                 ).where(t_records.c.authority == authority, t_records.c.client_key.in_(chunk))
                 for rid, key, digest in conn.execute(query):
-                    found[(authority, key)] = (rid, digest)
+                    found[(authority, key)] = (rid, bytes(digest))
         return found
 
     def _name(

@@ -133,7 +133,7 @@ class ValidRecord(NamedTuple):
     decision_ref: str
     counterpart: str | None
     client_key: str | None
-    content_hash: str
+    content_hash: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,12 +235,13 @@ def content_hash(
     decided_on: str,
     decision_ref: str,
     counterpart: str | None,
-) -> str:
-    """What idempotency compares: the record's content, not its key or entry time."""
+) -> bytes:
+    """What idempotency compares: the record's content, not its key or entry time (the
+    SHA-256 digest, 32 bytes)."""
     text = "\x1f".join(
         (subject, record_type, authority, decided_on, decision_ref, counterpart or "")
     )
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(text.encode()).digest()
 
 
 class AuditRejected(LedgerError):
