@@ -43,6 +43,14 @@ soon as the previous one is answered). The filing clients run in one process of 
 ledger (the record, the subject's projection and an audit entry, committed) that the audit
 writer of the checks must take turns with. The filings answered in the measured window give
 the filing rate; the peer and the floor have no filing route and run without it.
+``socialcredit serve`` files through its filing writer (``service/filer.py``: a child process
+of the server with its own database connection, to which the server hands each filing over a
+pipe); the benchmark moves that child to the load generator's core once the server is up, so
+the server's core is left to the checks (and to what a filing still costs the server: the
+route, the hand-over, reloading the filed subject into the check index). Side
+``filing-one-core`` leaves the writer on the server's core (the whole service on one core,
+the writer's own GIL); ``filing-inline`` is the same load on ``serve --no-filing-process``,
+filings written by the server's own process on its one core, as before the writer.
 
 Each side is run ``--runs`` times (a fresh server each round, sides alternating, a warm-up
 before each measured run); the medians and the ratios are printed. Run::
@@ -50,6 +58,8 @@ before each measured run); the medians and the ratios are printed. Run::
     .venv/bin/python bench/bench_checks.py
     .venv/bin/python bench/bench_checks.py --sides ours,peer,floor,unaudited --runs 3
     .venv/bin/python bench/bench_checks.py --sides ours,filing,peer,floor --connections 16
+    .venv/bin/python bench/bench_checks.py --sides ours,filing,filing-inline,peer,floor \
+        --connections 16
     .venv/bin/python bench/bench_checks.py --smoke      # a few seconds (the tests)
 """
 
@@ -95,6 +105,9 @@ MEASURES = (
 )
 SERVER_CORE = "0"
 CLIENT_CORE = "1"
+OURS = ("ours", "filing", "filing-one-core", "filing-inline")
+"""The sides that run ``socialcredit serve``."""
+FILING = ("filing", "filing-one-core", "filing-inline")
 
 LUA = """
 local paths = {}
@@ -166,7 +179,9 @@ def filer_tokens(db: Path, filers: int) -> list[str]:
                 for i in range(filers)]  # fmt: skip
 
 
-def file_records(url: str, tokens: list[str], seconds: float, first: int) -> dict[str, Any]:
+def file_records(
+    url: str, tokens: list[str], seconds: float, first: int, tag: str = ""
+) -> dict[str, Any]:
     """Each token's client files records one after another for ``seconds`` (a thread and a
     keep-alive connection each); returns when each filing was answered (``time.time()``) and
     its latency, and the failures."""
@@ -187,7 +202,7 @@ def file_records(url: str, tokens: list[str], seconds: float, first: int) -> dic
                 "subject": person_id(first + n * 500_000 + i), "record_type": record_type,
                 "decided_on": (date(2026, 1, 1) + timedelta(days=i % 120)).isoformat(),
                 "decision_ref": f"filed {n}-{i}",
-                "client_key": f"filer-{first}-{n}-{i}"})  # fmt: skip
+                "client_key": f"filer-{first}-{n}-{i}{tag}"})  # fmt: skip
             sent = time.perf_counter()
             try:
                 conn.request("POST", "/api/v1/records", body=body, headers=headers)
@@ -217,11 +232,11 @@ def file_records(url: str, tokens: list[str], seconds: float, first: int) -> dic
 
 
 def start_filers(url: str, tokens: list[str], seconds: float, first: int,
-                 out: Path) -> subprocess.Popen[bytes]:  # fmt: skip
+                 out: Path, tag: str = "") -> subprocess.Popen[bytes]:  # fmt: skip
     """The filing clients in a process of their own on the load generator's core."""
     me = str(Path(__file__).resolve())
     cmd = ["taskset", "-c", CLIENT_CORE, sys.executable, me, "--file-records", url,
-           ",".join(tokens), f"{seconds:g}", str(first), str(out)]  # fmt: skip
+           ",".join(tokens), f"{seconds:g}", str(first), str(out), tag]  # fmt: skip
     return subprocess.Popen(cmd)
 
 
@@ -361,9 +376,11 @@ def free_port() -> int:
 
 
 def start(side: str, db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    if side in ("ours", "filing"):
+    if side in OURS:
         cmd = [sys.executable, "-m", "socialcredit", "serve", "--db", str(db),
                "--port", str(port), "--today", TODAY.isoformat()]  # fmt: skip
+        if side == "filing-inline":
+            cmd.append("--no-filing-process")
     else:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", side, str(db),
                "--port", str(port)]  # fmt: skip
@@ -371,6 +388,18 @@ def start(side: str, db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *cmd], stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     return proc
+
+
+def pin_children(pid: int, core: str) -> list[int]:
+    """Put the server's child processes (its filing writer) on ``core``; returns their ids."""
+    try:
+        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    children = [int(c) for c in found]
+    for child in children:
+        os.sched_setaffinity(child, {int(core)})
+    return children
 
 
 def wait_ready(port: int, path: str, token: str, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
@@ -471,7 +500,7 @@ def main(argv: list[str] | None = None) -> None:
                         "unaudited (diagnostic)")  # fmt: skip
     parser.add_argument("--filers", type=int, default=8,
                         help="authority clients filing during the 'filing' side")  # fmt: skip
-    parser.add_argument("--file-records", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--file-records", nargs=6, help=argparse.SUPPRESS)
     parser.add_argument("--keep", type=Path, help="build the fixture in this folder and keep it")
     parser.add_argument("--serve", nargs=2, metavar=("SIDE", "DB"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -483,8 +512,8 @@ def main(argv: list[str] | None = None) -> None:
         serve_other(args.serve[0], args.serve[1], args.port)
         return
     if args.file_records:
-        url, tokens, seconds, first, out = args.file_records
-        result = file_records(url, tokens.split(","), float(seconds), int(first))
+        url, tokens, seconds, first, out, tag = args.file_records
+        result = file_records(url, tokens.split(","), float(seconds), int(first), tag)
         Path(out).write_bytes(orjson.dumps(result))
         return
     if args.smoke:
@@ -509,7 +538,7 @@ def main(argv: list[str] | None = None) -> None:
         write_paths(paths, people)
         script.write_text(LUA, encoding="ascii")
         first_path = paths.read_text(encoding="ascii").split("\n", 1)[0]
-        tokens = filer_tokens(db, args.filers) if "filing" in sides else []
+        tokens = filer_tokens(db, args.filers) if any(s in FILING for s in sides) else []
         print(f"load: core {CLIENT_CORE}, {args.connections} connections, "
               f"{args.duration:g} s per run after {args.warmup:g} s warm-up; server on core "
               f"{SERVER_CORE}; {args.runs} runs per side")  # fmt: skip
@@ -524,12 +553,15 @@ def main(argv: list[str] | None = None) -> None:
                 try:
                     answer = wait_ready(port, first_path, token, proc)
                     assert answer["decision"] in ("allow", "deny"), answer
+                    if side in OURS and side != "filing-one-core":
+                        pin_children(proc.pid, CLIENT_CORE)  # the writer beside the load
                     url = f"http://127.0.0.1:{port}"
                     filers = None
-                    if side == "filing":  # filing from before the warm-up to after the run
+                    if side in FILING:  # filing from before the warm-up to after the run
                         filed = work / "filed.json"
                         filers = start_filers(url, tokens, args.warmup + args.duration + 1.0,
-                                              args.subjects + run * 4_000_000, filed)  # fmt: skip
+                                              args.subjects + run * 4_000_000, filed,
+                                              f".{side}")  # fmt: skip
                     if args.warmup > 0:
                         warm = load_run(wrk, url, script, paths, token, duration=args.warmup,
                                         connections=args.connections)  # fmt: skip
@@ -547,13 +579,13 @@ def main(argv: list[str] | None = None) -> None:
                         r.update(filing_figures(filed, measured, ended))
                 finally:
                     stop(proc)
-                if side in ("ours", "filing"):
+                if side in OURS:
                     sent += int(r["requests"] + (warm["requests"] if args.warmup > 0 else 0)) + 1
                 results[side].append(r)
                 print(f"run {run} {side:9s} {r['rps']:>10,.0f} req/s   p50 {r['p50']:.2f} ms  "
                       f"p75 {r['p75']:.2f}  p90 {r['p90']:.2f}  p99 {r['p99']:.2f} ms   server CPU "
                       f"{r['cpu_us']:.0f} us/request, {r['cpu_share']:.0%} of a core")  # fmt: skip
-                if side == "filing":
+                if side in FILING:
                     print(f"      {args.filers} filing clients: {r['filing_rate']:,.0f} filings/s "
                           f"({r['filings']:,.0f} answered while measured), filing p50 "
                           f"{r['filing_p50']:.1f} ms, p99 {r['filing_p99']:.1f} ms")  # fmt: skip
@@ -567,25 +599,25 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{side:9s} median {m['rps']:>10,.0f} req/s (runs {runs}); p50 {m['p50']:.2f} "
                   f"p75 {m['p75']:.2f} p90 {m['p90']:.2f} p99 {m['p99']:.2f} ms; "
                   f"server CPU {m['cpu_us']:.0f} us/request")  # fmt: skip
-            if side == "filing":
+            if side in FILING:
                 for k in ("filing_rate", "filing_p50", "filing_p99"):
                     m[k] = statistics.median(r[k] for r in results[side])
                 rates = " / ".join(f"{r['filing_rate']:,.0f}" for r in results[side])
                 print(f"          filings median {m['filing_rate']:,.0f}/s (runs {rates}) by "
                       f"{args.filers} clients; filing p50 {m['filing_p50']:.1f} ms, p99 "
                       f"{m['filing_p99']:.1f} ms")  # fmt: skip
-        for mine in ("ours", "filing"):
+        for mine in OURS:
             for other in ("peer", "floor", "unaudited"):
                 if mine in medians and other in medians:
                     ratio = medians[mine]["rps"] / medians[other]["rps"]
                     print(f"ratio {mine} / {other}: {ratio:.2f}x requests/s")
-        if "ours" in sides or "filing" in sides:
+        if any(side in OURS for side in sides):
             logged = audit_checks(db) - before
             print(
                 f"audit entries for checks: {logged:,} (the load generator counted {sent:,} "
                 f"completed requests; requests still in flight when it stops may add a few)"
             )
-            for mine in ("ours", "filing"):
+            for mine in OURS:
                 if mine in medians:
                     m = medians[mine]
                     met = m["rps"] >= 15_000 and m["p99"] <= 5.0
@@ -598,7 +630,7 @@ def main(argv: list[str] | None = None) -> None:
     figures = []
     for side in sides:
         m = medians[side]
-        compare = "ours" in medians and side not in ("ours", "filing")
+        compare = "ours" in medians and side not in OURS
         figures.append(Figure("checks", f"{side}: requests/s", m["rps"], "requests/s",
                               runs=[r["rps"] for r in results[side]], size=size))  # fmt: skip
         figures.append(Figure("checks", f"{side}: p99", m["p99"], "ms", higher_is_better=False,
@@ -607,8 +639,8 @@ def main(argv: list[str] | None = None) -> None:
             figures.append(Figure("checks", f"ours vs {side}: requests/s",
                                   medians["ours"]["rps"], "requests/s", peer=labels[side],
                                   peer_value=m["rps"], size=size))  # fmt: skip
-        if side == "filing":
-            figures.append(Figure("checks", "filing: filings/s", m["filing_rate"], "filings/s",
+        if side in FILING:
+            figures.append(Figure("checks", f"{side}: filings/s", m["filing_rate"], "filings/s",
                                   runs=[r["filing_rate"] for r in results[side]],
                                   size=f"{args.filers} filing clients"))  # fmt: skip
     emit(args.json, figures)

@@ -58,12 +58,13 @@ def serve(
     portal: bool = False,
     studies: Path | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    filing_process: bool = False,
 ) -> Iterator[Live]:
     ledger = Ledger.open(url)
     ledger.init()
     today = [TODAY]
     app = create_app(ledger, catalog, today=lambda: today[0], poll_seconds=0.2, portal=portal,
-                     studies=studies)  # fmt: skip
+                     studies=studies, filing_process=filing_process)  # fmt: skip
     port = _free_port()
     # the server `socialcredit serve` runs: the check path is answered in its protocol
     server = uvicorn.Server(

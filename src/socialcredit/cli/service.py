@@ -127,6 +127,14 @@ def serve_cmd(
         int,
         typer.Option("--workers", min=1, help="Worker processes (PostgreSQL only above 1)."),
     ] = 1,
+    filing_process: Annotated[
+        bool,
+        typer.Option(
+            "--filing-process/--no-filing-process",
+            help="File records in a process of its own (each worker's), off the core and "
+            "GIL of the event loop that answers checks.",
+        ),
+    ] = True,
     index_snapshot: Annotated[
         Path | None,
         typer.Option(
@@ -158,7 +166,8 @@ def serve_cmd(
         + (f"; {workers} workers" if workers > 1 else "")
     )
     if workers == 1:
-        app = create_app(ledger, catalog, today=on_day, studies=studies, index_snapshot=snapshot)
+        app = create_app(ledger, catalog, today=on_day, studies=studies, index_snapshot=snapshot,
+                         filing_process=filing_process)  # fmt: skip
         server.run(app, host=host, port=port)
         return
     url = ledger.url
@@ -166,6 +175,6 @@ def serve_cmd(
 
     def make_app() -> Any:
         return create_app(Ledger.open(url), catalog, today=on_day, studies=studies,
-                          index_snapshot=snapshot)  # fmt: skip
+                          index_snapshot=snapshot, filing_process=filing_process)  # fmt: skip
 
     server.run_workers(make_app, host=host, port=port, workers=workers)

@@ -71,11 +71,13 @@ def create_app(
     portal: bool = True,
     studies: Path | None = None,
     index_snapshot: Path | None | Literal["auto"] = "auto",
+    filing_process: bool = False,
 ) -> FastAPI:
     """The service over ``ledger`` with ``catalog`` in force (``today`` is injectable so tests
-    and demos can run on a fixed date)."""
+    and demos can run on a fixed date); ``filing_process``: records are filed by a process of
+    their own (:mod:`~socialcredit.service.filer`; what ``socialcredit serve`` runs)."""
     registry = Registry(ledger, catalog, today=today, poll_seconds=poll_seconds, studies=studies,
-                        index_snapshot=index_snapshot)  # fmt: skip
+                        index_snapshot=index_snapshot, filing_process=filing_process)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -27,6 +27,7 @@ from socialcredit.errors import CatalogError, LedgerError, NotFound
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry.evaluate import Profile, Retirement, evaluate
 from socialcredit.registry.ledger import Ledger, NewRecord, SubmitResult
+from socialcredit.service.filer import FilingWriter, share_turns
 from socialcredit.service.state import AuditBuffer, CheckIndex, KeyCache
 
 SWITCH_INTERVAL = 0.0005
@@ -38,6 +39,28 @@ CATALOGS_BOUND_SECONDS = POLL_SECONDS
 """How long after an activation or retirement the server may still file under the catalogs
 it ran before: one poll, plus the time to load and compile the new ones (a second or two)."""
 """Seconds a thread waiting for the GIL waits before asking for it (Python's default: 0.005)."""
+
+
+def warm_up(catalog: Loaded, today: date) -> None:
+    """Run the projector once on a made-up history, so that its compiled kernels are built
+    (or loaded from the cache) before the first request, not during it."""
+    from datetime import timedelta
+
+    from socialcredit.registry.ledger import default_projector
+    from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
+
+    index = catalog.index
+    listed = [code for lst in index.lists.values() for code in lst.entry.record_types]
+    if not listed:
+        return
+    rt = index.record_types[listed[0]]
+    issuer = rt.issuers[0] if rt.issuers else "warm-up"
+    day = today - timedelta(days=30)
+    facts: list[Fact] = [
+        Record("0", "warm-up", rt.code, issuer, day),
+        LifecycleEvent("0", EventKind.objection_filed, day, "warm-up"),
+    ]
+    default_projector(catalog, today)({"warm-up": facts})
 
 
 SYNTHETIC_HEADER = "X-Synthetic-Data"
@@ -60,6 +83,9 @@ class Registry:
     """Where study folders live (the portal lists them and serves their reports)."""
     index_snapshot: Path | None | Literal["auto"] = "auto"
     """Where the check index is kept between starts (:class:`CheckIndex`)."""
+    filing_process: bool = False
+    """File records in a process of their own (:mod:`~socialcredit.service.filer`), off the
+    core and the GIL of the event loop that answers checks."""
     checks: CheckIndex = field(init=False)
     audit: AuditBuffer = field(init=False)
     keys: KeyCache = field(init=False)
@@ -103,10 +129,14 @@ class Registry:
         self._in_force: tuple[int, ...] | None = None
         """The catalog versions in force the server runs (None: not looked at yet)."""
         self._loader: threading.Thread | None = None
+        self.filer: FilingWriter | None = None
+        """The filing writer, while one runs (:attr:`filing_process`)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.filing_process:  # before any of this process's writers runs
+            share_turns(self.ledger)
         self.warm_up()
         self._first_look_at_catalogs()
         self.checks.load()
@@ -126,31 +156,15 @@ class Registry:
         if loop is not None:
             self.audit.attach(loop)
         self.audit.start()
+        if self.filing_process:
+            self.filer = FilingWriter(self.ledger.url, self.catalog, today=self.today())
+            self.filer.start()
         self._poller = threading.Thread(target=self._poll, name="projection-poll", daemon=True)
         self._poller.start()
 
     def warm_up(self, catalog: Loaded | None = None) -> None:
-        """Run the projector once on a made-up history, so that its compiled kernels are built
-        (or loaded from the cache) before the first request, not during it."""
-        from datetime import timedelta
-
-        from socialcredit.registry.ledger import default_projector
-        from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
-
-        catalog = catalog or self.catalog
-        today = self.today()
-        index = catalog.index
-        listed = [code for lst in index.lists.values() for code in lst.entry.record_types]
-        if not listed:
-            return
-        rt = index.record_types[listed[0]]
-        issuer = rt.issuers[0] if rt.issuers else "warm-up"
-        day = today - timedelta(days=30)
-        facts: list[Fact] = [
-            Record("0", "warm-up", rt.code, issuer, day),
-            LifecycleEvent("0", EventKind.objection_filed, day, "warm-up"),
-        ]
-        default_projector(catalog, today)({"warm-up": facts})
+        """:func:`warm_up` for ``catalog`` (by default the one in force) on today."""
+        warm_up(catalog or self.catalog, self.today())
 
     def stop(self) -> None:
         self._stop.set()
@@ -158,6 +172,9 @@ class Registry:
             self._poller.join(timeout=10)
         if self._loader is not None:
             self._loader.join(timeout=10)
+        if self.filer is not None:
+            self.filer.stop()
+            self.filer = None
         self.audit.stop()
 
     def _poll(self) -> None:
@@ -257,8 +274,14 @@ class Registry:
     def submit(self, records: Sequence[NewRecord], *, actor: str) -> list[SubmitResult]:
         if self.catalog_problem is not None:
             raise CatalogError(self.catalog_problem)
-        out = self.ledger.submit(records, catalog=self.catalog, today=self.today(), actor=actor)
         subjects = {r.subject.strip().upper() for r in records}
+        filer = self.filer
+        if filer is not None:
+            out, holders = filer.submit(records, catalog=self.catalog, today=self.today(),
+                                        actor=actor)  # fmt: skip
+            self.checks.reload(subjects | set(holders))
+            return out
+        out = self.ledger.submit(records, catalog=self.catalog, today=self.today(), actor=actor)
         self.checks.reload(subjects | self._role_holders(subjects))
         return out
 
