@@ -5,9 +5,20 @@ over the tables of a :class:`~socialcredit.rules.tables.Rulebook` and a subject'
 ``a .. b`` in :class:`~socialcredit.rules.tables.Records`. They are plain Numba functions, so a
 driver can call them from its own kernel: the registry folds every subject at one date
 (:func:`fold_subjects`); the simulator re-folds the subjects an event touched.
+
+Each names its own setting of Numba's reference counting (``_nrt``): a function that names
+none is compiled with the setting of whichever caller compiles it first, and cached so, whoever
+calls it later. The folds that allocate (``score_at``'s counts, ``membership``'s stretches,
+``score_span``'s change points) and the registry's drivers name it on; those that allocate
+nothing and that the simulator's kernels call (``record_window``, ``stretches``,
+``extended_stretch``, ``order_span``) name it off, sparing each call a reference to each array
+it is given. Functions inlined into their callers (``inline="always"``) compile as part of them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +67,16 @@ B = npt.NDArray[np.bool_]
 
 _NEVER = int(NEVER)
 
+_njit: Any = njit  # Numba's type stubs do not name ``_nrt``
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _fold(*, nrt: bool, parallel: bool = False) -> Callable[[_F], _F]:
+    """Compiles a fold (cached; releasing the GIL, or spread over Numba's workers where
+    ``parallel``) with Numba's reference counting as ``nrt`` names, whoever calls it."""
+    options: dict[str, Any] = {"parallel": True} if parallel else {"nogil": True}
+    return cast(Callable[[_F], _F], _njit(cache=True, _nrt=nrt, **options))
+
 
 @njit(cache=True, nogil=True, inline="always")
 def in_effect(recs: Records, r: int, day: int) -> bool:  # pragma: no cover - compiled
@@ -63,7 +84,7 @@ def in_effect(recs: Records, r: int, day: int) -> bool:  # pragma: no cover - co
     return (not recs.voided[r]) and recs.day[r] <= day and day < recs.effect_until[r]
 
 
-@njit(cache=True, nogil=True)
+@_fold(nrt=False)
 def record_window(
     types: Types, t: int, day: int, granted: int, performed: int = _NEVER
 ) -> tuple[int, int, int]:  # pragma: no cover - compiled
@@ -84,7 +105,7 @@ def record_window(
     return until, natural, repaired
 
 
-@njit(parallel=True, cache=True)
+@_fold(nrt=True, parallel=True)
 def record_windows(
     types: Types,
     typ: I32,
@@ -102,7 +123,7 @@ def record_windows(
         )
 
 
-@njit(cache=True, nogil=True)
+@_fold(nrt=True)
 def record_windows_serial(
     types: Types,
     typ: I32,
@@ -128,7 +149,7 @@ def points_for(rules: Rules, rule: int, occurrence: int) -> float:  # pragma: no
     return float(rules.occ_points[o0 + min(occurrence, o1 - o0) - 1])
 
 
-@njit(cache=True, nogil=True)
+@_fold(nrt=True)
 def score_at(
     schemes: Schemes,
     rules: Rules,
@@ -257,7 +278,7 @@ def stretch(lists: Lists, li: int, recs: Records, r: int) -> tuple[int, int]:  #
     return start, end
 
 
-@njit(cache=True, nogil=True)
+@_fold(nrt=False)
 def extended_stretch(
     lists: Lists, li: int, recs: Records, r: int, a: int, b: int
 ) -> tuple[int, int]:  # pragma: no cover - compiled
@@ -282,7 +303,7 @@ def extended_stretch(
                       lists.ways_off[li, t], recs, r)  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@_fold(nrt=False)
 def stretches(
     lists: Lists, recs: Records, a: int, b: int, day: int, sp_list: I32, sp_start: I32, sp_end: I32
 ) -> int:  # pragma: no cover - compiled
@@ -302,7 +323,7 @@ def stretches(
     return n
 
 
-@njit(cache=True, nogil=True)
+@_fold(nrt=True)
 def membership(
     lists: Lists, li: int, day: int, sp_list: I32, sp_start: I32, sp_end: I32, n: int
 ) -> tuple[int, int]:  # pragma: no cover - compiled
@@ -340,7 +361,7 @@ def membership(
     return starts[mc - 1], ends[mc - 1]
 
 
-@njit(cache=True, nogil=True)
+@_fold(nrt=False)
 def order_span(
     orders: Orders, o: int, recs: Records, a: int, b: int, day: int
 ) -> tuple[int, int]:  # pragma: no cover - compiled
@@ -370,7 +391,7 @@ def order_span(
     return since, until
 
 
-@njit(cache=True, nogil=True)
+@_fold(nrt=True)
 def score_span(
     schemes: Schemes,
     rules: Rules,
@@ -434,7 +455,7 @@ def touches(
     return False
 
 
-@njit(cache=True, nogil=True)
+@_fold(nrt=True)
 def fold_range(
     schemes: Schemes,
     rules: Rules,
@@ -509,7 +530,7 @@ CHUNK = 4096
 with a thread launch added."""
 
 
-@njit(parallel=True, cache=True)
+@_fold(nrt=True, parallel=True)
 def fold_subjects(
     schemes: Schemes,
     rules: Rules,
@@ -528,7 +549,7 @@ def fold_subjects(
                    min(n, (c + 1) * CHUNK))  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@_fold(nrt=True)
 def fold_subjects_serial(
     schemes: Schemes,
     rules: Rules,

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 import numba
 import numpy as np
@@ -145,20 +145,25 @@ machine. The same bytes either way (each fold writes its own row)."""
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_njit: Any = njit  # Numba's type stubs do not name ``_nrt``
 
 
 def kernel(fn: _F) -> _F:
-    """Compiles one of the engine's kernels (cached, releasing the GIL). Not without Numba's
-    reference counting (``_nrt=False``), which would spare every call its references to the
-    run's arrays: the rulebook's folds the kernels call allocate (``membership``'s stretches of
-    a list entered after several records), and a catalog with such a list then failed to
-    compile."""
-    return njit(cache=True, nogil=True)(fn)  # type: ignore[return-value]
+    """Compiles one of the engine's kernels (cached, releasing the GIL) without Numba's reference
+    counting: they allocate nothing and only borrow arrays the run holds throughout. With it,
+    every call of a kernel taking the run's NamedTuples of arrays took and gave back a reference
+    to each of their arrays (two atomic operations per array, hundreds per call): most of the
+    cost of a record and of applying a fold. A kernel that allocates does not compile this way
+    (keep its scratch in :class:`Work`). The rulebook's folds it calls name their own setting
+    (:mod:`socialcredit.rules.fold`: on for those that allocate), so they compile the same
+    whichever caller compiles them first; a function that names none would take its first
+    caller's."""
+    return cast(_F, _njit(cache=True, nogil=True, _nrt=False)(fn))
 
 
 def kernel_on_every_worker(fn: _F) -> _F:
     """:func:`kernel` for a kernel with a ``prange`` loop, spread over Numba's workers."""
-    return njit(cache=True, parallel=True)(fn)  # type: ignore[return-value]
+    return cast(_F, _njit(cache=True, parallel=True, _nrt=False)(fn))
 
 
 _NEVER = int(NEVER)
@@ -563,10 +568,11 @@ class Queue(NamedTuple):
 
 
 class State(NamedTuple):
-    head: I64
-    """[agent] newest record in the log, -1 if none."""
-    link_head: I64
-    """[agent] newest record of a type that counts for other people, -1 if none."""
+    head: I32
+    """[agent] newest record in the log, -1 if none (a partition holds under 2**31 records)."""
+    link_head: I32
+    """[agent] newest record of a type that counts for other people, -1 if none (every agent
+    if some rule counts other people's records; one slot otherwise)."""
     due: I32
     """[agent] the day index of its next scheduled fold (NEVER: none)."""
     folded: I32
@@ -689,7 +695,7 @@ STOCKS = {"listed_now", "listed_ever", "restricted_now", "restricted_innocents",
 @kernel
 def _gather(
     log: I32,
-    head: I64,
+    head: I32,
     agent: int,
     d: int,
     only: B1,
@@ -801,7 +807,7 @@ def _record_change(
 @kernel
 def _next_change(
     log: I32,
-    head: I64,
+    head: I32,
     agent: int,
     d: int,
     only: B1,
@@ -948,8 +954,8 @@ def _compute(
     links: Links,
     reach: Reach,
     log: I32,
-    head: I64,
-    link_head: I64,
+    head: I32,
+    link_head: I32,
     recs: Records,
     sp: I32,
     conduct: Conduct,
@@ -1048,8 +1054,8 @@ def _compute_share(
     links: Links,
     reach: Reach,
     log: I32,
-    head: I64,
-    link_head: I64,
+    head: I32,
+    link_head: I32,
     agents: I64,
     scratch: I32,
     voided: B1,
@@ -1089,8 +1095,8 @@ def _compute_all(
     links: Links,
     reach: Reach,
     log: I32,
-    head: I64,
-    link_head: I64,
+    head: I32,
+    link_head: I32,
     agents: I64,
     scratch: I32,
     voided: B1,
@@ -2055,9 +2061,10 @@ class FoldRun:
         n = a1 - a0
         ns, nl, nm = len(book.scheme_ids), len(book.list_ids), len(self.measures)
         n_tiers = len(self.tiers)
+        linked = bool(self.links.house_type.any() or self.links.friend_type.any())
         st = State(
-            head=np.full(n, -1, np.int64),
-            link_head=np.full(n, -1, np.int64),
+            head=np.full(n, -1, np.int32),
+            link_head=np.full(n if linked else 1, -1, np.int32),
             due=np.full(n, _NEVER, np.int32),
             folded=np.full(n, -1, np.int32),
             lists=np.zeros(n, np.uint64),
