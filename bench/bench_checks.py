@@ -231,6 +231,26 @@ def file_records(
     return {"done": done, "failures": failures}
 
 
+def first_filing(url: str, token: str, subject: str, key: str) -> None:
+    """One filing, answered, before the filing clients start: what a server's first filing
+    costs once (a new filing writer's first transaction) is not in the measured window."""
+    parts = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(parts[0], int(parts[1]), timeout=120)
+    body = orjson.dumps({"subject": subject, "record_type": LISTED_TYPE[0],
+                         "decided_on": "2026-01-05", "decision_ref": "first filing",
+                         "client_key": key})  # fmt: skip
+    try:
+        conn.request("POST", "/api/v1/records", body=body,
+                     headers={"Authorization": f"Bearer {token}",
+                              "Content-Type": "application/json"})  # fmt: skip
+        resp = conn.getresponse()
+        answer = resp.read()
+    finally:
+        conn.close()
+    if resp.status != 201:
+        raise SystemExit(f"the first filing failed: {resp.status} {answer[:200]!r}")
+
+
 def start_filers(url: str, tokens: list[str], seconds: float, first: int,
                  out: Path, tag: str = "") -> subprocess.Popen[bytes]:  # fmt: skip
     """The filing clients in a process of their own on the load generator's core."""
@@ -558,6 +578,9 @@ def main(argv: list[str] | None = None) -> None:
                     url = f"http://127.0.0.1:{port}"
                     filers = None
                     if side in FILING:  # filing from before the warm-up to after the run
+                        first = args.subjects + run * 4_000_000
+                        first_filing(url, tokens[0], person_id(first + 3_900_000),
+                                     f"first-{run}.{side}")  # fmt: skip
                         filed = work / "filed.json"
                         filers = start_filers(url, tokens, args.warmup + args.duration + 1.0,
                                               args.subjects + run * 4_000_000, filed,
