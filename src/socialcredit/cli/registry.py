@@ -217,6 +217,11 @@ objection_app = typer.Typer(
     help="Objections to records: filed by the subject.", no_args_is_help=True
 )
 repair_app = typer.Typer(help="Credit repair: applied for by the subject.", no_args_is_help=True)
+release_app = typer.Typer(
+    help="Releases the catalogs define for a role holder (e.g. a replaced legal representative "
+    "of a unit on a list): applied for by the person, decided by the release's authority.",
+    no_args_is_help=True,
+)
 
 
 def _pending_out(p: workflows.Pending, fmt: Format) -> None:
@@ -354,6 +359,60 @@ def repair_decide(
     _event_out(ev, fmt)
 
 
+@release_app.command("apply")
+def release_apply(
+    release: Annotated[str, typer.Argument(help="The catalog's release id.")],
+    by: Annotated[str, typer.Option("--by", help="The applicant's ID.")],
+    organisation: Annotated[
+        str, typer.Option("--organisation", help="The unit whose measures reach the applicant.")
+    ],
+    reference: Annotated[str, typer.Option("--reference", help="The application's case number.")],
+    on: OnOpt = None,
+    fmt: FormatOpt = Format.text,
+    db: DbOpt = None,
+    catalog: RefusedCatalogOpt = None,
+) -> None:
+    """Apply for a release from what reaches you through a role in an organisation."""
+    subject_id, _ = subjects.validate(by, field="by")
+    unit, _ = subjects.validate(organisation, field="organisation")
+    pending = _due_process_step(
+        "release apply", db, catalog, on,
+        lambda ledger, loaded, day, today: workflows.apply_for_release(
+            ledger, loaded, release, by=subject_id, organisation=unit, reference=reference,
+            on=day, today=today,
+        ),
+    )  # fmt: skip
+    _pending_out(pending, fmt)
+
+
+@release_app.command("decide")
+def release_decide(
+    application: Annotated[str, typer.Argument(help="The application's record id.")],
+    authority: Annotated[str, typer.Option("--authority", help="The release's authority.")],
+    grant: Annotated[bool, typer.Option("--grant/--refuse", help="Grant or refuse the release.")],
+    reason: Annotated[str, typer.Option("--reason", help="The decision's number.")],
+    on: OnOpt = None,
+    fmt: FormatOpt = Format.text,
+    db: DbOpt = None,
+    catalog: RefusedCatalogOpt = None,
+) -> None:
+    """Decide an application for a release (the release's authority); the decision is a
+    record of its own."""
+    rec = _due_process_step(
+        "release decide", db, catalog, on,
+        lambda ledger, loaded, day, today: workflows.decide_release(
+            ledger, loaded, application, authority=authority, granted=grant, reason=reason,
+            on=day, today=today,
+        ),
+    )  # fmt: skip
+    data = {"record": rec.id, "record_type": rec.record_type, "decided_on": str(rec.decided_on)}
+    if fmt is Format.json:
+        _print_json(data)
+    else:
+        console.print(f"release {'granted' if grant else 'refused'}: record {rec.id} "
+                      f"({rec.record_type}) on {rec.decided_on}", markup=False)  # fmt: skip
+
+
 def demo_cmd(
     out: Annotated[Path, typer.Option("--out", help="Where the demo writes its files.")] = Path(
         "out/demo"
@@ -486,6 +545,7 @@ def register(app: typer.Typer) -> None:
     app.command("access-log")(access_log_cmd)
     app.add_typer(objection_app, name="objection")
     app.add_typer(repair_app, name="repair")
+    app.add_typer(release_app, name="release")
 
 
 # -- catalogs in force -------------------------------------------------------------------------
