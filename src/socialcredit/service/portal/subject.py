@@ -1,4 +1,4 @@
-"""The subject: my record, and objecting or applying for repair."""
+"""The subject: my record, objecting or applying for repair, and applying for a release."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from socialcredit.errors import InputError, NotFound, SocialCreditError
-from socialcredit.registry import workflows
-from socialcredit.registry.evaluate import evaluate
+from socialcredit.registry import subjects, workflows
+from socialcredit.registry.evaluate import Profile, evaluate
 from socialcredit.registry.ledger import ApiKey
 from socialcredit.service.portal.common import (
     _form,
@@ -25,7 +25,7 @@ from socialcredit.service.portal.common import (
     _require,
     _text,
 )
-from socialcredit.service.portal.views import _history, _profile_view, _record_view
+from socialcredit.service.portal.views import _history, _profile_view, _record_view, _title
 from socialcredit.service.registry import Registry
 
 router = APIRouter(include_in_schema=False)
@@ -42,6 +42,7 @@ def _subject_page_data(reg: Registry, subject: str) -> dict[str, Any]:
     reg.audit.flush()
     log = reg.ledger.access_log(subject)
     return {
+        **_releases_data(reg, profile),
         "profile": view,
         "days": days,
         "today": today,
@@ -50,6 +51,48 @@ def _subject_page_data(reg: Registry, subject: str) -> dict[str, Any]:
             for e in reversed(log)
         ],
     }
+
+
+def _releases_data(reg: Registry, profile: Profile) -> dict[str, Any]:
+    """The releases the catalogs in force let a person apply for (whether one applies to him
+    is the workflow's to say: :func:`workflows.apply_for_release` refuses with its reason),
+    his applications and what became of them, and the organisations through whose roles
+    something reaches him (suggested for the form)."""
+    index = reg.catalog.index
+    releases = [
+        {"id": r.id, "title": r.title, "legal_basis": r.legal_basis,
+         "authority_title": _title(index.authorities, r.authority), "decide_days": r.decide_days}
+        for r in index.releases.values()
+        if r.applications
+    ]  # fmt: skip
+    applications = []
+    for s in profile.records:
+        if s.application is None:
+            continue
+        rec = s.record
+        release = next(
+            (r for r, step in index.release_steps.get(rec.record_type, ())
+             if step == "application"),
+            None,
+        )  # fmt: skip
+        by = s.application_decide_by
+        applications.append(
+            {
+                "record_id": rec.id,
+                "release": release.id if release is not None else rec.record_type,
+                "title": release.title if release is not None else rec.record_type,
+                "organisation": rec.counterpart,
+                "reference": rec.decision_ref,
+                "filed_on": rec.decided_on,
+                "status": s.application,
+                "decide_by": by,
+                "overdue": by is not None and profile.as_of > by,
+                "authority_title": _title(index.authorities, rec.authority),
+            }
+        )
+    organisations = sorted({m.via_subject for m in profile.measures if m.via_subject})
+    return {"releases": releases, "applications": applications,
+            "role_organisations": organisations}  # fmt: skip
 
 
 @router.get("/me", response_class=HTMLResponse)
@@ -131,3 +174,51 @@ async def object_to(request: Request, record_id: str) -> Response:
 @router.post("/me/records/{record_id}/repair", response_class=HTMLResponse)
 async def apply_repair(request: Request, record_id: str) -> Response:
     return await _subject_step(request, record_id, _repair)
+
+
+def _release(reg: Registry, key: ApiKey, form: FormData) -> str:
+    release = _text(form, "release", label="the release you apply for", max_len=200)
+    organisation, _ = subjects.validate(
+        _text(form, "organisation", label="the organisation whose restriction reaches you",
+              max_len=18),
+        field="organisation",
+    )  # fmt: skip
+    reference = _text(form, "reference", label="the case number of your application",
+                      max_len=500)  # fmt: skip
+    today = reg.today()
+    p = workflows.apply_for_release(reg.ledger, reg.catalog, release, by=key.principal,
+                                    organisation=organisation, reference=reference, on=today,
+                                    today=today)  # fmt: skip
+    reg.touched(p.record_id)
+    return (f"Application {p.record_id} for a release filed on {p.filed_on}. "
+            f"{p.authority} must decide by {p.decide_by}.")  # fmt: skip
+
+
+@router.post("/me/releases", response_class=HTMLResponse)
+async def apply_for_release(request: Request) -> Response:
+    """Apply for a release (as ``POST /api/v1/me/releases``): answer with the releases section
+    (htmx) or the page, the workflow's refusal shown as the page's error."""
+    key = _require(request, "subject")
+    reg = _registry(request)
+    form = await _form(request)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            notice = {"kind": "ok", "field": None, "message": _release(reg, key, form)}
+            status = 200
+        except SocialCreditError as exc:
+            status, field, message = _problem(exc)
+            notice = {"kind": "error", "field": field, "message": message}
+        typed = {k: v for k, v in form.items() if isinstance(v, str)}
+        return status, {"release_notice": notice, "release_form": typed}
+
+    status, ctx = await run_in_threadpool(run)
+    if _htmx(request):
+
+        def section() -> dict[str, Any]:
+            return _releases_data(reg, reg.profile(key.principal, reg.today()))
+
+        data = await run_in_threadpool(section)
+        return _fragment("_releases.html", status, **ctx, **data)
+    page = await run_in_threadpool(_subject_page_data, reg, key.principal)
+    return _page(request, "me.html", status, title="My record", **ctx, **page)
