@@ -1522,8 +1522,10 @@ def _days(
                     rng[0] = stream_key(seed, 0x40000000 + (reach.key[m] * 64 + t) * 4096
                                         + conduct.area_key[r], d)  # fmt: skip
                     if reach.restriction[m]:
-                        den += poisson(rng, h * uses[m, t])
-                        inn += poisson(rng, hi * uses[m, t])
+                        # an innocent's denial is one of the denials: drawn apart
+                        wrongly = poisson(rng, hi * uses[m, t])
+                        den += wrongly + poisson(rng, (h - hi) * uses[m, t])
+                        inn += wrongly
                     else:
                         den += poisson(rng, (conduct.area_tier_n[r, t] - h) * uses[m, t])
                 row[k], row[k + 1], row[k + 2], row[k + 3] = held, held_inn, den, inn
