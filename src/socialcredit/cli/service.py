@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from socialcredit.cli.options import DbOpt
 from socialcredit.errors import InputError
 from socialcredit.registry.catalogs import in_force
 from socialcredit.registry.config import db_url, parse_date
@@ -21,10 +22,6 @@ keys_app = typer.Typer(
     help="API keys: who may call the service, in which role.", no_args_is_help=True
 )
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
-
-DbOpt = Annotated[
-    str | None, typer.Option("--db", help="Database URL or SQLite path (default $SOCIALCREDIT_DB).")
-]
 
 
 def _ledger(db: str | None) -> Ledger:
