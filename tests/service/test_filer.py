@@ -120,6 +120,7 @@ def _bad_filings(live: Live, other_type: str, tag: str) -> list[tuple[int, Any]]
         first = c.post("/api/v1/records", json=_record(good, "same", client_key=key))
         assert first.status_code == 201, first.text
         r = c.post("/api/v1/records", json=_record(good, "other", client_key=key))
+        assert r.status_code == 409 and r.json()["error"]["field"] == "client_key", r.text
         answers.append((r.status_code, r.json()))
     names = {tag: "TAG", f"record {first.json()['id']} ": "record ID "}
     return [(status, _untagged(body, names)) for status, body in answers]

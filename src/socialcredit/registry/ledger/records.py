@@ -319,7 +319,7 @@ class RecordStore(ProjectionStore):
                     if found is not None:
                         if found[1] != rec.content_hash:
                             raise Conflict(
-                                f"client_key {rec.client_key!r} of authority {rec.authority!r} "
+                                f"client_key: {rec.client_key!r} of authority {rec.authority!r} "
                                 f"already names record {found[0]} with different content"
                             )
                         out.append(SubmitResult(str(found[0]), False))
@@ -683,7 +683,7 @@ class RecordStore(ProjectionStore):
                         event.note,
                     ):
                         raise Conflict(
-                            f"client_key {client_key!r} of {event.actor!r} already names "
+                            f"client_key: {client_key!r} of {event.actor!r} already names "
                             "a different event"
                         )
                     return old
