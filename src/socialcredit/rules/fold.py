@@ -71,9 +71,10 @@ _njit: Any = njit  # Numba's type stubs do not name ``_nrt``
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _fold(*, nrt: bool, parallel: bool = False) -> Callable[[_F], _F]:
-    """Compiles a fold (cached; releasing the GIL, or spread over Numba's workers where
-    ``parallel``) with Numba's reference counting as ``nrt`` names, whoever calls it."""
+def compiled(*, nrt: bool, parallel: bool = False) -> Callable[[_F], _F]:
+    """Compiles a fold, or a kernel calling folds (cached; releasing the GIL, or spread over
+    Numba's workers where ``parallel``), with Numba's reference counting as ``nrt`` names,
+    whoever calls it (the simulator's kernels are compiled by this too)."""
     options: dict[str, Any] = {"parallel": True} if parallel else {"nogil": True}
     return cast(Callable[[_F], _F], _njit(cache=True, _nrt=nrt, **options))
 
@@ -84,7 +85,7 @@ def in_effect(recs: Records, r: int, day: int) -> bool:  # pragma: no cover - co
     return (not recs.voided[r]) and recs.day[r] <= day and day < recs.effect_until[r]
 
 
-@_fold(nrt=False)
+@compiled(nrt=False)
 def record_window(
     types: Types, t: int, day: int, granted: int, performed: int = _NEVER
 ) -> tuple[int, int, int]:  # pragma: no cover - compiled
@@ -105,7 +106,7 @@ def record_window(
     return until, natural, repaired
 
 
-@_fold(nrt=True, parallel=True)
+@compiled(nrt=True, parallel=True)
 def record_windows(
     types: Types,
     typ: I32,
@@ -123,7 +124,7 @@ def record_windows(
         )
 
 
-@_fold(nrt=True)
+@compiled(nrt=True)
 def record_windows_serial(
     types: Types,
     typ: I32,
@@ -149,7 +150,7 @@ def points_for(rules: Rules, rule: int, occurrence: int) -> float:  # pragma: no
     return float(rules.occ_points[o0 + min(occurrence, o1 - o0) - 1])
 
 
-@_fold(nrt=True)
+@compiled(nrt=True)
 def score_at(
     schemes: Schemes,
     rules: Rules,
@@ -278,7 +279,7 @@ def stretch(lists: Lists, li: int, recs: Records, r: int) -> tuple[int, int]:  #
     return start, end
 
 
-@_fold(nrt=False)
+@compiled(nrt=False)
 def extended_stretch(
     lists: Lists, li: int, recs: Records, r: int, a: int, b: int
 ) -> tuple[int, int]:  # pragma: no cover - compiled
@@ -303,7 +304,7 @@ def extended_stretch(
                       lists.ways_off[li, t], recs, r)  # fmt: skip
 
 
-@_fold(nrt=False)
+@compiled(nrt=False)
 def stretches(
     lists: Lists, recs: Records, a: int, b: int, day: int, sp_list: I32, sp_start: I32, sp_end: I32
 ) -> int:  # pragma: no cover - compiled
@@ -323,7 +324,7 @@ def stretches(
     return n
 
 
-@_fold(nrt=True)
+@compiled(nrt=True)
 def membership(
     lists: Lists, li: int, day: int, sp_list: I32, sp_start: I32, sp_end: I32, n: int
 ) -> tuple[int, int]:  # pragma: no cover - compiled
@@ -361,7 +362,7 @@ def membership(
     return starts[mc - 1], ends[mc - 1]
 
 
-@_fold(nrt=False)
+@compiled(nrt=False)
 def order_span(
     orders: Orders, o: int, recs: Records, a: int, b: int, day: int
 ) -> tuple[int, int]:  # pragma: no cover - compiled
@@ -391,7 +392,7 @@ def order_span(
     return since, until
 
 
-@_fold(nrt=True)
+@compiled(nrt=True)
 def score_span(
     schemes: Schemes,
     rules: Rules,
@@ -455,7 +456,7 @@ def touches(
     return False
 
 
-@_fold(nrt=True)
+@compiled(nrt=True)
 def fold_range(
     schemes: Schemes,
     rules: Rules,
@@ -530,7 +531,7 @@ CHUNK = 4096
 with a thread launch added."""
 
 
-@_fold(nrt=True, parallel=True)
+@compiled(nrt=True, parallel=True)
 def fold_subjects(
     schemes: Schemes,
     rules: Rules,
@@ -549,7 +550,7 @@ def fold_subjects(
                    min(n, (c + 1) * CHUNK))  # fmt: skip
 
 
-@_fold(nrt=True)
+@compiled(nrt=True)
 def fold_subjects_serial(
     schemes: Schemes,
     rules: Rules,

@@ -33,14 +33,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar
 
 import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
-from numba import njit, prange
+from numba import prange
 from pydantic import Field, field_validator, model_validator
 
 from socialcredit.daycount import NEVER, add_months, from_day, to_day
@@ -51,6 +51,7 @@ from socialcredit.policy.schema import INADMISSIBLE_SOURCES, Nature
 from socialcredit.rules import Feature, Rulebook, Unsupported, compile_catalog, require, rules_of
 from socialcredit.rules.features import FILING_ONLY, THROUGH_ROLES
 from socialcredit.rules.fold import (
+    compiled,
     grade,
     holds,
     membership,
@@ -145,7 +146,6 @@ machine. The same bytes either way (each fold writes its own row)."""
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-_njit: Any = njit  # Numba's type stubs do not name ``_nrt``
 
 
 def kernel(fn: _F) -> _F:
@@ -158,12 +158,12 @@ def kernel(fn: _F) -> _F:
     (:mod:`socialcredit.rules.fold`: on for those that allocate), so they compile the same
     whichever caller compiles them first; a function that names none would take its first
     caller's."""
-    return cast(_F, _njit(cache=True, nogil=True, _nrt=False)(fn))
+    return compiled(nrt=False)(fn)
 
 
 def kernel_on_every_worker(fn: _F) -> _F:
     """:func:`kernel` for a kernel with a ``prange`` loop, spread over Numba's workers."""
-    return cast(_F, _njit(cache=True, parallel=True, _nrt=False)(fn))
+    return compiled(nrt=False, parallel=True)(fn)
 
 
 _NEVER = int(NEVER)
