@@ -11,22 +11,16 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+from entry import EXE, run
 
 from socialcredit.registry.ledger import Ledger
 
 PERSON = "34052419800101001X"
-EXE = [sys.executable, "-m", "socialcredit"]
 CUSTOM = Path(__file__).parents[1] / "data" / "registry.toml"
-
-
-def run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SOCIALCREDIT_DB": f"sqlite:///{db}", "COLUMNS": "200"}
-    return subprocess.run([*EXE, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 def records(path: Path, *lines: dict[str, str]) -> Path:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
+from entry import Capture, cli, written
 
-from socialcredit.cli import main
 from socialcredit.registry.ledger import Ledger
 
 PERSON = "34052419800101001X"
@@ -20,18 +19,6 @@ DATA = Path(__file__).parents[1] / "data"
 CUSTOM = DATA / "registry.toml"
 FEES = DATA / "court-fees.toml"
 BUNDLED_TYPE = "court.dishonest_debtor.refuse_to_perform"
-
-Capture = pytest.CaptureFixture[str]
-
-
-def cli(capsys: Capture, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _line(path: Path, record_type: str = "court.refuse", key: str = "r1") -> Path:
@@ -55,16 +42,11 @@ def _custom_registry(capsys: Capture, tmp_path: Path) -> str:
     return db
 
 
-def _written(db: str) -> tuple[int, int]:
-    with Ledger.open(db) as ledger:
-        return ledger.last_audit_seq(), ledger.count_records()
-
-
 def test_a_command_that_writes_refuses_catalog_by_name_and_writes_nothing(
     tmp_path: Path, capsys: Capture
 ) -> None:
     db = _custom_registry(capsys, tmp_path)
-    before = _written(db)
+    before = written(db)
     new = str(_line(tmp_path / "r2.jsonl", key="r2"))
     writes = [
         ("records", "import", new, "--as-of", "2024-06-01"),
@@ -80,7 +62,7 @@ def test_a_command_that_writes_refuses_catalog_by_name_and_writes_nothing(
         assert code == 2, (args, out, err)
         assert "--catalog" in err and "catalog activate" in err, (args, err)
         assert "Traceback" not in out + err
-    assert _written(db) == before
+    assert written(db) == before
     # the same import without --catalog runs the catalog in force
     code, out, err = cli(capsys, *writes[0], "--db", db)
     assert code == 0 and "imported 1 record(s)" in out, err
@@ -90,7 +72,7 @@ def test_an_import_dry_run_checks_every_line_and_writes_nothing(
     tmp_path: Path, capsys: Capture
 ) -> None:
     db = _custom_registry(capsys, tmp_path)
-    before = _written(db)
+    before = written(db)
     new = str(_line(tmp_path / "r2.jsonl", key="r2"))
     code, out, err = cli(capsys, "records", "import", new, "--dry-run", "--as-of", "2024-06-01",
                          "--db", db)  # fmt: skip
@@ -110,7 +92,7 @@ def test_an_import_dry_run_checks_every_line_and_writes_nothing(
     events.write_text(json.dumps({"record": "r1", "event": "fulfilled", "on": "2024-05-01"}))
     code, _, err = cli(capsys, "records", "import", str(events), "--dry-run", "--db", db)
     assert code == 2 and "dry-run" in err
-    assert _written(db) == before
+    assert written(db) == before
 
 
 def test_profile_and_check_under_catalog_say_they_are_not_in_force(

@@ -11,26 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from entry import Capture, cli, written
 
-from socialcredit.cli import main
 from socialcredit.registry import importing
-from socialcredit.registry.ledger import Ledger
 
 DATA = Path(__file__).parents[1] / "data"
 PERSON = "34052419800101001X"
 AS_OF = ("--as-of", "2024-06-01")
-
-Capture = pytest.CaptureFixture[str]
-
-
-def cli(capsys: Capture, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _registry(capsys: Capture, tmp_path: Path) -> str:
@@ -55,11 +42,6 @@ def _records(path: Path, n: int, bad: tuple[int, ...] = ()) -> Path:
     return path
 
 
-def _written(db: str) -> tuple[int, int]:
-    with Ledger.open(db) as ledger:
-        return ledger.last_audit_seq(), ledger.count_records()
-
-
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Chunks of a few lines, parsed by workers however small the file; the ``jobs`` each
@@ -80,7 +62,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 @pytest.mark.parametrize("jobs", ["0", "-3"])
 def test_jobs_below_one_is_refused_by_name(tmp_path: Path, capsys: Capture, jobs: str) -> None:
     db = _registry(capsys, tmp_path)
-    before = _written(db)
+    before = written(db)
     path = _records(tmp_path / "in.jsonl", 5)
     for extra in ((), ("--dry-run",)):
         code, out, err = cli(capsys, "records", "import", str(path), "--jobs", jobs, *AS_OF,
@@ -88,7 +70,7 @@ def test_jobs_below_one_is_refused_by_name(tmp_path: Path, capsys: Capture, jobs
         assert code == 2, out + err
         assert "jobs" in err and f"at least 1 (got {jobs})" in err
         assert "Traceback" not in out + err
-    assert _written(db) == before
+    assert written(db) == before
 
 
 def test_jobs_not_a_number_is_refused(tmp_path: Path, capsys: Capture) -> None:
@@ -96,7 +78,7 @@ def test_jobs_not_a_number_is_refused(tmp_path: Path, capsys: Capture) -> None:
     path = _records(tmp_path / "in.jsonl", 5)
     code, out, err = cli(capsys, "records", "import", str(path), "--jobs", "two", "--db", db)
     assert code == 2 and "--jobs" in err
-    assert _written(db)[1] == 0
+    assert written(db)[1] == 0
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -110,7 +92,7 @@ def test_jobs_reach_the_import(
     assert code == 0, err
     assert "imported 40 record(s)" in out
     assert small_chunks == [jobs]
-    assert _written(db)[1] == 40
+    assert written(db)[1] == 40
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -118,14 +100,14 @@ def test_dry_run_streams_and_writes_nothing(
     tmp_path: Path, capsys: Capture, small_chunks: list[int], jobs: int
 ) -> None:
     db = _registry(capsys, tmp_path)
-    before = _written(db)
+    before = written(db)
     path = _records(tmp_path / "in.jsonl", 40)
     code, out, err = cli(capsys, "records", "import", str(path), "--dry-run", "--jobs",
                          str(jobs), *AS_OF, "--db", db)  # fmt: skip
     assert code == 0, err
     assert "dry run: 40 record(s) in in.jsonl pass" in out
     assert small_chunks == [jobs]
-    assert _written(db) == before
+    assert written(db) == before
 
 
 def test_dry_run_never_holds_the_parsed_file(
@@ -149,7 +131,7 @@ def test_dry_run_in_workers_reports_every_bad_line(
     tmp_path: Path, capsys: Capture, small_chunks: list[int]
 ) -> None:
     db = _registry(capsys, tmp_path)
-    before = _written(db)
+    before = written(db)
     path = _records(tmp_path / "in.jsonl", 40, bad=(3, 17, 39))
     code, out, err = cli(capsys, "records", "import", str(path), "--dry-run", "--jobs", "2",
                          *AS_OF, "--db", db)  # fmt: skip
@@ -157,4 +139,4 @@ def test_dry_run_in_workers_reports_every_bad_line(
     assert "3 bad line(s); dry run, nothing imported" in err
     for n in (3, 17, 39):
         assert f"line {n}: authority:" in err
-    assert _written(db) == before
+    assert written(db) == before

@@ -7,22 +7,14 @@ catalogs, the ``socialcredit`` entry point in a subprocess."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from entry import run
 
 COMPANY = "91110000600037341L"
 OFFICER = "11010519491231002X"
 STRANGER = "34052419800101001X"
-EXE = [sys.executable, "-m", "socialcredit"]
-
-
-def run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SOCIALCREDIT_DB": f"sqlite:///{db}", "COLUMNS": "200"}
-    return subprocess.run([*EXE, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 @pytest.fixture
