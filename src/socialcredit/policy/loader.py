@@ -139,6 +139,12 @@ class CatalogIndex:
             for list_id in memo.lists:
                 self.memoranda_by_list.setdefault(list_id, []).append(memo)
 
+    def release_applied_for(self, record_type: str) -> Release | None:
+        """The release whose application a record of ``record_type`` is (None: it is no
+        release's application)."""
+        return next((r for r, step in self.release_steps.get(record_type, ())
+                     if step == "application"), None)  # fmt: skip
+
 
 def load(*refs: str | Path) -> Loaded:
     """Load one or more catalogs (paths or bundled ids) and everything they extend, merged."""

@@ -740,11 +740,7 @@ def _applications(index: CatalogIndex, own: list[RecordState]) -> list[RecordSta
     decided on or after it."""
     out: list[RecordState] = []
     for s in own:
-        release = next(
-            (r for r, step in index.release_steps.get(s.record.record_type, ())
-             if step == "application"),
-            None,
-        )  # fmt: skip
+        release = index.release_applied_for(s.record.record_type)
         if release is None or s.voided:
             out.append(s)
             continue

@@ -442,11 +442,7 @@ def decide_release(
         store, application_id, authority=authority, may="may decide the application",
         on=on, today=today, reason=reason,
     )  # fmt: skip
-    release = next(
-        (r for r, step in catalog.index.release_steps.get(rec.record_type, ())
-         if step == "application"),
-        None,
-    )  # fmt: skip
+    release = catalog.index.release_applied_for(rec.record_type)
     if release is None:
         raise WorkflowError(f"record {application_id} is not an application for a release")
     profile = evaluate(store.facts(rec.subject), catalog, on, subject=rec.subject)

@@ -70,11 +70,7 @@ def _releases_data(reg: Registry, profile: Profile) -> dict[str, Any]:
         if s.application is None:
             continue
         rec = s.record
-        release = next(
-            (r for r, step in index.release_steps.get(rec.record_type, ())
-             if step == "application"),
-            None,
-        )  # fmt: skip
+        release = index.release_applied_for(rec.record_type)
         by = s.application_decide_by
         applications.append(
             {
