@@ -23,9 +23,10 @@ the five transport restrictions, so listed and unlisted subjects are mixed 1:9.
 Ours: ``socialcredit serve`` (uvicorn with uvloop and the service's own httptools protocol,
 ``CheckProtocol``, which answers a well-formed check without the ASGI layer; no access log, no
 proxy headers), so every check authenticates the key (cached), validates the subject ID, looks
-up the in-memory index and leaves an audit entry (chained, inserted, committed and indexed by
-the server's event loop itself, in small steps between requests, on the same core). After the
-runs the audit entries are counted against the requests.
+up the in-memory index and leaves an audit entry (committed in groups to the read journal,
+then moved into the hash chain by the server's chainer thread, on the same core); the answer
+waits for its group's commit. After the runs the audit entries are counted against the
+requests.
 
 Two more sides put the figures in proportion: ``floor``, a bare ASGI callable answering a fixed
 body of the same size on the same server settings (what uvicorn and the kernel cost per request
@@ -40,8 +41,9 @@ HTTP, one keep-alive connection and one key each, half of them the court filing 
 lists a new person, half a lender filing a lawful credit record; each files its next record as
 soon as the previous one is answered). The filing clients run in one process of their own
 (a thread each) on the load generator's core; every filing is a write transaction of the
-ledger (the record, the subject's projection and an audit entry, committed) that the audit
-writer of the checks must take turns with. The filings answered in the measured window give
+ledger (the record, the subject's projection and an audit entry, committed) that the chainer
+must take turns with (the checks' own entries go to the read journal, which filings do not
+lock). The filings answered in the measured window give
 the filing rate; the peer and the floor have no filing route and run without it.
 ``socialcredit serve`` files through its filing writer (``service/filer.py``: a child process
 of the server with its own database connection, to which the server hands each filing over a
@@ -60,6 +62,7 @@ before each measured run); the medians and the ratios are printed. Run::
     .venv/bin/python bench/bench_checks.py --sides ours,filing,peer,floor --connections 16
     .venv/bin/python bench/bench_checks.py --sides ours,filing,filing-inline,peer,floor \
         --connections 16
+    .venv/bin/python bench/bench_checks.py --db /tmp/vis10m/registry.db --sides ours
     .venv/bin/python bench/bench_checks.py --smoke      # a few seconds (the tests)
 """
 
@@ -159,6 +162,31 @@ def build(db: Path, subjects: int, listed: float, seed: int = 11) -> tuple[str, 
             rows, actor="bench", as_of=TODAY, project=default_projector(catalog, TODAY)
         )
         token = ledger.create_key(role="consumer", principal="transport", actor="bench")
+    rng.shuffle(people)
+    return token, people
+
+
+def existing(db: Path, sample: int, seed: int = 11) -> tuple[str, list[str]]:
+    """A registry built elsewhere (``--db``, e.g. by ``bench/bench_visibility.py --keep``):
+    adds a consumer key to it and returns the token and ``sample`` of its persons, drawn at
+    random (listed or not, as the registry holds them)."""
+    with Ledger.open(str(db)) as ledger:
+        token = ledger.create_key(role="consumer", principal="transport", actor="bench")
+    conn = sqlite3.connect(db)
+    try:
+        top = int(conn.execute("SELECT max(rowid) FROM subjects").fetchone()[0] or 0)
+        rng = random.Random(seed)
+        rowids = rng.sample(range(1, top + 1), min(sample, top))
+        people: list[str] = []
+        for part in range(0, len(rowids), 10_000):
+            chunk = rowids[part : part + 10_000]
+            people += [r[0] for r in conn.execute(
+                f"SELECT subject FROM subjects WHERE kind = 'person' AND rowid IN "
+                f"({','.join('?' * len(chunk))})", chunk)]  # fmt: skip
+    finally:
+        conn.close()
+    if not people:
+        raise SystemExit(f"--db {db}: no persons in its subjects table")
     rng.shuffle(people)
     return token, people
 
@@ -499,6 +527,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def audit_checks(db: Path) -> int:
+    """Check entries in the audit chain, once what the read journal holds is chained."""
+    with Ledger.open(str(db)) as ledger:
+        ledger.chain_all_reads()
     conn = sqlite3.connect(db)
     try:
         row = conn.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'check %'").fetchone()
@@ -522,6 +553,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="authority clients filing during the 'filing' side")  # fmt: skip
     parser.add_argument("--file-records", nargs=6, help=argparse.SUPPRESS)
     parser.add_argument("--keep", type=Path, help="build the fixture in this folder and keep it")
+    parser.add_argument("--db", type=Path,
+                        help="serve this existing SQLite registry instead of building one (a "
+                        "consumer key is added to it; checks rotate over --subjects of its "
+                        "persons, drawn at random)")  # fmt: skip
     parser.add_argument("--serve", nargs=2, metavar=("SIDE", "DB"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--load-generator", choices=("auto", "wrk", "python"), default="auto",
@@ -547,13 +582,21 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-checks-") as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        db = work / "checks.db"
-        if db.exists():
-            db.unlink()
-        started = time.perf_counter()
-        token, people = build(db, args.subjects, args.listed)
-        print(f"fixture: {args.subjects:,} subjects, {args.listed:.0%} listed, "
-              f"built in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        if args.db is not None:
+            if not args.db.is_file():
+                raise SystemExit(f"--db {args.db}: no such file")
+            db = args.db
+            token, people = existing(db, args.subjects)
+            print(f"registry: {db} ({db.stat().st_size / 2**30:.1f} GiB), checks over "
+                  f"{len(people):,} of its persons")  # fmt: skip
+        else:
+            db = work / "checks.db"
+            if db.exists():
+                db.unlink()
+            started = time.perf_counter()
+            token, people = build(db, args.subjects, args.listed)
+            print(f"fixture: {args.subjects:,} subjects, {args.listed:.0%} listed, "
+                  f"built in {time.perf_counter() - started:.1f} s")  # fmt: skip
         paths, script = work / "paths.txt", work / "checks.lua"
         write_paths(paths, people)
         script.write_text(LUA, encoding="ascii")

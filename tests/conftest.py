@@ -15,12 +15,14 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,6 +30,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from socialcredit.identifiers import organisation_code, resident_id
 from socialcredit.policy.loader import Loaded, load
@@ -404,3 +407,44 @@ def ray_cluster() -> Iterator[RayCluster]:
     finally:
         cluster.stop()
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+LockHeld = Callable[..., AbstractContextManager[None]]
+
+
+@pytest.fixture
+def lock_held() -> LockHeld:
+    """``lock_held(ledger, "writers")``: a context in which the ledger's write lock is held
+    from another connection, as another process would hold it (SQLite's write lock on the
+    database file; PostgreSQL's advisory lock of the audit chain). ``lock_held(ledger,
+    "journal")``: the read journal's instead (its own file on SQLite; on PostgreSQL the table
+    ``audit_journal`` locked against inserts)."""
+    return _lock_held
+
+
+@contextmanager
+def _lock_held(ledger: Any, which: str = "writers") -> Iterator[None]:
+    from socialcredit.registry.ledger import _AUDIT_LOCK
+
+    path = ledger.sqlite_path
+    if path is not None:
+        conn = sqlite3.connect(path if which == "writers" else ledger.reads_path,
+                               isolation_level=None)  # fmt: skip
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    url = make_url(ledger.url)
+    with psycopg.connect(host=str(url.query["host"]), port=int(str(url.query["port"])),
+                         user=url.username, dbname=url.database) as pg:  # fmt: skip
+        if which == "writers":
+            pg.execute("SELECT pg_advisory_xact_lock(%s)", (_AUDIT_LOCK,))
+        else:
+            pg.execute("LOCK TABLE audit_journal IN EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            pg.rollback()

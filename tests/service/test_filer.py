@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 from live import TODAY, Live, person_id, serve
-from test_audit_first import _free_port, _wait_listening, writers_lock_held
+from test_audit_first import _free_port, _wait_listening
 
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry.ledger import Ledger
@@ -186,7 +186,7 @@ def _reading_its_pipe(pid: int) -> bool:
 
 @pytest.mark.parametrize("writing", BACKENDS, indirect=True)
 def test_a_writer_killed_during_a_filing_answers_503_and_the_next_filing_starts_another(
-    writing: Live,
+    writing: Live, lock_held: Any
 ) -> None:
     live = writing
     live.key("authority", "court", "court")
@@ -203,7 +203,7 @@ def test_a_writer_killed_during_a_filing_answers_503_and_the_next_filing_starts_
             answered.append(court.post("/api/v1/records",
                                        json=_record(lost, "lost", client_key="lost")))  # fmt: skip
 
-        with writers_lock_held(live.ledger):
+        with lock_held(live.ledger, "writers"):
             t = threading.Thread(target=file)
             t.start()
             # the writer has the whole filing and is in the ledger's submit, waiting for the

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -295,10 +296,11 @@ def test_large_bodies_without_a_key_do_not_grow_the_servers_memory(tmp_path: Pat
     assert after - before < 32 * 1024, f"the server grew from {before} to {after} KiB"
 
 
-def test_a_slow_answer_does_not_count_against_the_next_requests_head(quick: Live) -> None:
-    """An answer held longer than the header timeout (its audit entry waits for the writers'
-    lock) leaves the connection open for the next request, as any answer does."""
-    from test_audit_first import writers_lock_held
+def test_a_slow_answer_does_not_count_against_the_next_requests_head(
+    quick: Live, lock_held: Any
+) -> None:
+    """An answer held longer than the header timeout (its audit entry waits for the read
+    journal's lock) leaves the connection open for the next request, as any answer does."""
 
     token = quick.key("consumer", "transport", "airline")
     someone = person_id(141)
@@ -307,7 +309,7 @@ def test_a_slow_answer_does_not_count_against_the_next_requests_head(quick: Live
     with quick.client("airline") as c:  # the key is cached from here on: the protocol answers
         assert c.get(f"/api/v1/checks/{someone}/restrict.flight").status_code == 200
     with _connect(quick) as sock:
-        with writers_lock_held(quick.ledger):
+        with lock_held(quick.ledger, "journal"):
             sock.sendall(request)
             time.sleep(2.5)  # past the 1.5 s header timeout, answer still held
         sock.settimeout(5)
@@ -351,10 +353,8 @@ def test_large_bodies_within_their_limit_and_pipelined_requests_pass(live: Live)
 
 
 def test_a_graceful_shutdown_sends_the_answer_held_for_its_entry_then_closes(
-    live: Live,
+    live: Live, lock_held: Any
 ) -> None:
-    from test_audit_first import check_purposes, writers_lock_held
-
     token = live.key("consumer", "transport", "airline")
     someone = person_id(161)
     with live.client("airline") as c:  # the key is cached from here on: the protocol answers
@@ -363,11 +363,11 @@ def test_a_graceful_shutdown_sends_the_answer_held_for_its_entry_then_closes(
     with _connect(live) as sock:
         request = (f"GET /api/v1/checks/{someone}/restrict.flight?purpose=last HTTP/1.1\r\n"
                    f"Host: x\r\nAuthorization: Bearer {token}\r\n\r\n").encode()  # fmt: skip
-        with writers_lock_held(live.ledger):
+        with lock_held(live.ledger, "journal"):
             sock.sendall(request)
             time.sleep(0.5)  # held
             live.server.should_exit = True
             time.sleep(0.5)
         got = _read_all(sock, 10)  # answered, then closed
     assert got.startswith(b"HTTP/1.1 200") and b"connection: close" in got, got
-    assert "last" in check_purposes(live.ledger)
+    assert "last" in [e.purpose for e in live.ledger.access_log(someone)]

@@ -9,11 +9,14 @@ transaction, commits, and then says how far the log is durable (:attr:`GroupComm
 every ticket up to it). While one group commits the next gathers, so a group takes as long as
 a commit (about a millisecond or two under load) and a lone entry does not wait for a timer.
 
-The writer takes its turn for the database like every other writer of the process
+The groups go to the read journal (:mod:`socialcredit.registry.ledger.journal`), whose
+commits wait for no writer of the ledger: a check waits for its own group's commit, never for
+a filing's transaction. A second thread, the *chainer*, moves the journal's entries into the
+hash chain (:meth:`Ledger.chain_reads`) as soon as they are there, taking its turn for the
+ledger's write lock like every other writer of the process
 (:class:`~socialcredit.registry.ledger.Turns` on SQLite, the advisory lock on PostgreSQL),
-at the head of the queue on SQLite: it waits at most for the writer holding the lock, and the
-others still get every other turn, so neither filing authorities nor the audit writer can
-starve the other.
+at the head of the queue: it waits at most for the writer holding the lock, and the others
+still get every other turn, so neither filing authorities nor the chainer starve the other.
 
 An entry the store refuses for its content (:class:`~socialcredit.registry.ledger.
 AuditRejected`: a NUL, a text too long for its column) would fail again however often it
@@ -23,7 +26,7 @@ and the entries behind it go on. Any other failure (the database locked by anoth
 or away) is retried with a growing pause, the entries kept in order; it is reported at the
 1st, 2nd, 4th, 8th... failure in a row.
 
-Every ``index_every`` seconds the writer also adds the new check entries to the subject index
+Every ``index_every`` seconds the chainer also adds the new check entries to the subject index
 for checks (:meth:`Ledger.index_checks`), at most ``index_rows`` log entries per transaction,
 so that no transaction holds the writers' lock for long.
 """
@@ -43,8 +46,8 @@ _log = logging.getLogger("socialcredit.audit")
 
 class GroupCommit:
     """See the module's docstring. :meth:`add` from any thread; :meth:`start` runs the writer
-    thread; :meth:`wait` blocks until an entry is durable; ``on_durable`` (if given) is called
-    from the writer thread with the new :attr:`durable` after each group."""
+    and the chainer; :meth:`wait` blocks until an entry is durable; ``on_durable`` (if given)
+    is called from the writer thread with the new :attr:`durable` after each group."""
 
     def __init__(
         self,
@@ -65,16 +68,21 @@ class GroupCommit:
         self._asleep = False
         self._stop = False
         self._thread: threading.Thread | None = None
+        self._chainer: threading.Thread | None = None
+        self._journaled = threading.Event()
+        """Set after each group: the chainer has entries to move."""
         self.added = 0
         """Tickets given so far (the last entry added has this ticket)."""
         self.durable = 0
         """Every entry with a ticket up to this one is written (or set aside)."""
         self.written = 0
-        """Entries written to the audit log."""
+        """Entries written to the audit log (the read journal, then the chain)."""
         self.set_aside = 0
         """Entries the store refused, kept in the dead-letter table."""
         self.failures = 0
         """Failed writes in a row (0 while the store takes them)."""
+        self.chain_failures = 0
+        """Failed moves from the journal into the chain in a row."""
         self._indexed_at = time.monotonic()
 
     @property
@@ -99,24 +107,36 @@ class GroupCommit:
         with self._cond:
             return self._cond.wait_for(lambda: self.durable >= ticket, timeout)
 
-    # -- the writer --------------------------------------------------------------------------
+    # -- the writer and the chainer ----------------------------------------------------------
 
     def start(self) -> None:
         if self._thread is None:
             self._stop = False
             self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+            self._chainer = threading.Thread(target=self._chain_run, name="audit-chainer",
+                                             daemon=True)  # fmt: skip
+            self._journaled.set()  # reads a crash left in the journal: chained at once
             self._thread.start()
+            self._chainer.start()
 
     def stop(self, *, patience: float = 30.0) -> None:
-        """Write what is queued, index it, and stop the writer (waiting up to ``patience``)."""
-        thread = self._thread
+        """Write what is queued, chain it, and stop both threads (waiting up to
+        ``patience``); the caller indexes what was chained."""
+        thread, chainer = self._thread, self._chainer
         if thread is not None:
             with self._cond:
                 self._stop = True
                 self._cond.notify_all()
+            self._journaled.set()
             thread.join(timeout=patience)
-            self._thread = None
+            if chainer is not None:
+                chainer.join(timeout=patience)
+            self._thread = self._chainer = None
         self.write_pending(patience=patience)
+        try:
+            self._ledger.chain_all_reads()
+        except Exception as exc:  # noqa: BLE001 - durable in the journal: the next start chains
+            _log.warning("chaining the read journal at stop failed: %s", exc)
 
     def write_pending(self, *, patience: float = 30.0) -> None:
         """Write what is queued now, from the calling thread (no writer thread running)."""
@@ -125,25 +145,45 @@ class GroupCommit:
             self._group(deadline)
 
     def _run(self) -> None:
-        self._ledger.turns.prefer()  # answers wait on this thread: ahead of the other writers
         while True:
             with self._cond:
                 while not self._pending and not self._stop:
                     self._asleep = True
-                    self._cond.wait(self._index_due_in())
+                    self._cond.wait()
                     self._asleep = False
-                    if self._index_due_in() <= 0:
-                        break
                 if self._stop:
                     return  # stop() writes the rest from its own thread
             try:
-                if self._pending:
-                    self._group(None)
-                if self._index_due_in() <= 0:
-                    self._index()
+                self._group(None)
             except Exception:  # a bug, not the store (its failures are retried inside): say
                 _log.exception("the audit writer failed; it goes on")  # so, and keep writing
                 time.sleep(0.1)
+
+    def _chain_run(self) -> None:
+        self._ledger.turns.prefer()  # readers of the log wait on this thread: ahead of others
+        while not self._stop:
+            self._journaled.wait(max(self._index_due_in(), 0.0))
+            self._journaled.clear()
+            if self._stop:
+                return  # stop() chains the rest from its own thread
+            try:
+                while self._ledger.chain_reads():
+                    pass
+                self.chain_failures = 0
+            except Exception as exc:  # noqa: BLE001 - durable in the journal: retried
+                self.chain_failures += 1
+                _report(self.chain_failures, exc, self._ledger_waiting())
+                time.sleep(min(0.005 * 2 ** min(self.chain_failures, 10), 2.0))
+                self._journaled.set()
+                continue
+            if self._index_due_in() <= 0:
+                self._index()
+
+    def _ledger_waiting(self) -> int:
+        try:
+            return self._ledger.reads_waiting()
+        except Exception:  # noqa: BLE001 - only for the report
+            return -1
 
     def _index_due_in(self) -> float:
         return self._indexed_at + self.index_every - time.monotonic()
@@ -167,7 +207,7 @@ class GroupCommit:
             return
         while True:
             try:
-                self._ledger.append_accesses(group)
+                self._ledger.journal_reads(group)
             except AuditRejected:
                 self._one_by_one(group)
                 break
@@ -193,7 +233,7 @@ class GroupCommit:
         for row in group:
             while True:
                 try:
-                    self._ledger.append_accesses([row])
+                    self._ledger.journal_reads([row])
                     self.written += 1
                 except AuditRejected as exc:
                     self._ledger_dead_letter(row, str(exc))
@@ -223,6 +263,7 @@ class GroupCommit:
             self.durable += count
             durable = self.durable
             self._cond.notify_all()
+        self._journaled.set()
         if self.on_durable is not None:
             self.on_durable(durable)
 

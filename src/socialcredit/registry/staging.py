@@ -1,8 +1,8 @@
 """A bulk import staged beside the ledger, then moved in by one short transaction.
 
 An import of a million records takes minutes; written in one transaction it would hold the
-ledger's write lock all that time, and a serving registry's audit writer (whose entries hold
-every check's answer back) would wait behind it until checks were refused. So
+ledger's write lock all that time, and every other writer (filing authorities, the chainer
+that moves a serving registry's reads into the audit chain) would wait behind it. So
 :meth:`~socialcredit.registry.ledger.Ledger.import_staged` works in two steps on one
 connection of its own:
 

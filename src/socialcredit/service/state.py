@@ -8,8 +8,9 @@
   second).
 - :class:`AuditBuffer`: every read of personal data goes to the hash-chained audit log before
   it is answered. Checks arrive by the thousand per second, so their entries are queued and
-  written in groups by one thread (group commit: a group while the previous one commits), and
-  each answer waits for the group holding its entry
+  written in groups by one thread (group commit: a group while the previous one commits) to
+  the read journal, which no filing locks, and each answer waits for the group holding its
+  entry; a second thread moves them into the chain
   (:class:`~socialcredit.registry.checklog.GroupCommit`). A crash loses only entries of reads
   not yet answered.
 - :class:`KeyCache`: API keys by token, for ``ttl`` seconds, so authenticating a check is not a
@@ -595,8 +596,8 @@ def _merged(
 AUDIT_PATIENCE = 5.0
 """Seconds a read waits for its audit entry to be durable before it is refused (503): a
 check's answer, a subject's access log, the administrator's verification. The audit writer
-takes its turn among the writers first come, first served, so under any load this is reached
-only when the database is away or held by another process (a bulk import)."""
+commits to the read journal, which no writer of the ledger locks, so under any load this is
+reached only when the database is away."""
 
 
 class AuditBuffer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from itertools import chain
 from typing import Any
 
 import orjson
@@ -14,16 +13,14 @@ from sqlalchemy.engine import Connection
 
 from socialcredit.errors import InputError, LedgerError
 from socialcredit.registry.ledger.chain import (
-    _AUDIT_ROWS_PER_INSERT,
     GENESIS,
     _audit_entry,
     _audit_hash,
-    _audit_insert,
     _subjects_digest,
     chain_entries,
 )
-from socialcredit.registry.ledger.core import LedgerCore
-from socialcredit.registry.ledger.dialect import _sqlite_connect, _sqlite_datetime, _translated
+from socialcredit.registry.ledger.dialect import _sqlite_datetime, _translated
+from socialcredit.registry.ledger.journal import ReadJournal, insert_chained
 from socialcredit.registry.ledger.schema import (
     CHECK_INDEX_UPTO,
     NOT_A_CHECK,
@@ -48,7 +45,7 @@ WRITES_PREFIXES = ("records.", "event.", "events.")
 import of events): what a cache of the projection looks for."""
 
 
-class AuditLog(LedgerCore):
+class AuditLog(ReadJournal):
     """The audit log: reads of personal data with their purpose, the access log a subject"""
 
     def log_access(
@@ -75,8 +72,11 @@ class AuditLog(LedgerCore):
         subject index, writes of several subjects (a batch, an import) by the list of subjects
         each names, checks by ``audit_check_index``, and the checks not yet indexed (written
         since :meth:`index_checks` last ran) by a scan of the log's newest entries. One
-        statement, so one snapshot: an entry indexed meanwhile is not counted twice."""
+        statement, so one snapshot: an entry indexed meanwhile is not counted twice. Reads
+        still in the read journal are chained first (:meth:`chain_all_reads`), so every read
+        answered before the call is there."""
         self._check_ready()
+        self.chain_all_reads()
         log, index = t_audit_log, t_audit_check_index
         upto = (
             sa.select(t_ledger_state.c.value)
@@ -104,7 +104,7 @@ class AuditLog(LedgerCore):
         """Add the check entries written since the last call to ``audit_check_index``, sorted
         by subject, in one transaction; returns how many. With ``limit``, at most that many
         entries of the log are looked at (the writer's lock is held for a bounded time; call
-        again for the rest). The service's audit writer calls it every few seconds; until then
+        again for the rest). The service's chainer calls it every few seconds; until then
         :meth:`access_log` finds them by a scan."""
         self._check_ready()
         log, state = t_audit_log, t_ledger_state
@@ -142,8 +142,10 @@ class AuditLog(LedgerCore):
 
     def verify_audit(self) -> bool:
         """True if the chain is intact; otherwise raise :class:`LedgerError` naming the first
-        entry whose hash, link or sequence is wrong."""
+        entry whose hash, link or sequence is wrong. Reads still in the read journal are
+        chained first, so that the verification covers them."""
         self._check_ready()
+        self.chain_all_reads()
         prev = GENESIS
         expected = 1
         digests: dict[int, str] = {}
@@ -275,37 +277,13 @@ class AuditLog(LedgerCore):
         if self.sqlite_path is not None:
             return self._append_raw(entries)
         with _translated("writing the audit log"), self._write() as conn:
-            last = conn.execute(
-                sa.select(t_audit_log.c.seq, t_audit_log.c.hash)
-                .order_by(t_audit_log.c.seq.desc())
-                .limit(1)
-            ).first()
-            seq, prev = (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
             now = _now()
-            stamp = _utc(now).isoformat()
-            at = self._dialect.timestamp(now)
             try:
-                rows, _ = chain_entries(entries, (seq, prev), stamp, at)
+                rows, _ = chain_entries(entries, self._chain_head(conn), _utc(now).isoformat(),
+                                        self._dialect.timestamp(now))  # fmt: skip
             except orjson.JSONEncodeError as exc:  # text that is not Unicode (a lone surrogate)
                 raise AuditRejected(f"writing the audit log failed: {exc}") from None
-            cursor = conn.connection.cursor()
-            dbapi = conn.dialect.loaded_dbapi
-            try:
-                if self._dialect.sqlite:
-                    # a hundred rows per statement: the driver lets go of the GIL once per
-                    # statement, not once per row (the server's threads share one core)
-                    for chunk in _chunks(rows, _AUDIT_ROWS_PER_INSERT):
-                        cursor.execute(_audit_insert(len(chunk)), list(chain.from_iterable(chunk)))
-                else:
-                    for chunk in _chunks(rows, 5_000):
-                        cursor.executemany(_audit_insert(1, "%s"), chunk)
-            except (dbapi.DataError, dbapi.IntegrityError, ValueError) as exc:
-                # what was sent, not the store's state: the same rows will fail again
-                raise AuditRejected(f"writing the audit log failed: {exc}") from None
-            except dbapi.Error as exc:  # the driver's own, not wrapped
-                raise LedgerError(f"writing the audit log failed: {exc}") from None
-            finally:
-                cursor.close()
+            self._insert_chained(conn, rows)
         return len(entries)
 
     def _append_raw(self, entries: Sequence[AccessRow]) -> int:
@@ -325,8 +303,7 @@ class AuditLog(LedgerCore):
                     now = _now()
                     rows, _ = chain_entries(entries, head, _utc(now).isoformat(),
                                             _sqlite_datetime(now))  # fmt: skip
-                    for chunk in _chunks(rows, _AUDIT_ROWS_PER_INSERT):
-                        conn.execute(_audit_insert(len(chunk)), list(chain.from_iterable(chunk)))
+                    insert_chained(conn, rows, sqlite=True)
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -342,18 +319,6 @@ class AuditLog(LedgerCore):
             except sqlite3.Error as exc:
                 raise LedgerError(f"writing the audit log failed: {exc}") from None
         return len(entries)
-
-    def _raw_connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            path = self.sqlite_path
-            assert path is not None
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            _sqlite_connect(conn, None)
-            self._local.conn = conn
-            with self._raw_lock:
-                self._raw.append(conn)
-        return conn
 
     def dead_letter(self, entry: AccessRow, error: str) -> int:
         """Set aside an audit entry the store refused (:class:`AuditRejected`), so that the

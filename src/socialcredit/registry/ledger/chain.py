@@ -55,14 +55,28 @@ def chain_entries(
     """``entries`` as audit rows (``seq, at, actor, action, subject, purpose, detail,
     prev_hash, hash``) that follow ``head`` (the log's last seq and hash) in the chain, written
     at ``stamp`` (UTC ISO time; ``at`` as the store takes it); and the new head."""
+    return chain_rows([(stamp, at, *entry) for entry in entries], head)
+
+
+def chain_rows(
+    entries: Sequence[tuple[Any, ...]], head: tuple[int, str]
+) -> tuple[list[tuple[Any, ...]], tuple[int, str]]:
+    """:func:`chain_entries` for entries each with its own time: ``(stamp, at, actor, action,
+    subject, purpose, detail)`` (the read journal's, chained after the reads were made)."""
     seq, prev = head
     rows: list[tuple[Any, ...]] = []
-    for actor, action, subject, purpose, detail in entries:
+    for stamp, at, actor, action, subject, purpose, detail in entries:
         seq += 1
         digest = _chain_hash(prev, seq, stamp, actor, action, subject, purpose, detail)
         rows.append((seq, at, actor, action, subject, purpose, detail, prev, digest))
         prev = digest
     return rows, (seq, prev)
+
+
+def chain_content(entry: AccessRow) -> None:
+    """Raise ``orjson.JSONEncodeError`` if ``entry`` could never be hashed into the chain (a
+    text that is not Unicode: a lone surrogate), before it is accepted anywhere."""
+    orjson.dumps(entry)
 
 
 def _chain_hash(

@@ -136,12 +136,12 @@ def _translated(what: str) -> Iterator[None]:
 class Turns:
     """A lock taken in turns (first come, first served), unlike :class:`threading.Lock`, which
     a thread that releases and re-takes it at once can keep for ever. The ledger's writers of
-    one process queue on it before they ask SQLite for its write lock, so that the audit
-    writer, committing every millisecond or two, is never starved by filing authorities (nor
-    they by it).
+    one process queue on it before they ask SQLite for its write lock, so that the chainer,
+    moving reads into the audit chain every millisecond or two, is never starved by filing
+    authorities (nor they by it).
 
-    One thread may be preferred (:meth:`prefer`: the audit writer, whose groups hold answers
-    back): it goes to the head of the queue, so it waits at most for the writer holding the
+    One thread may be preferred (:meth:`prefer`: the chainer, which readers of the audit log
+    wait on): it goes to the head of the queue, so it waits at most for the writer holding the
     lock, and the others still get every other turn while it is busy."""
 
     def __init__(self) -> None:

@@ -408,7 +408,7 @@ class RecordStore(ProjectionStore):
 
         In two steps (:class:`Staging`): first the rows are written, and the touched subjects
         projected, into temporary tables of the import's own connection, reading the ledger as
-        of one snapshot and holding no lock that writers take (the audit writer of a serving
+        of one snapshot and holding no lock that writers take (the chainer of a serving
         registry keeps its turns however long the import); then one short write transaction,
         the swap, moves rows and projection into the ledger with set statements, re-projects
         the touched subjects another writer changed in between, and appends the import's audit

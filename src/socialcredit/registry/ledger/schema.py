@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -89,16 +90,24 @@ t_events = sa.Table(
 )
 
 
+def _entry_columns() -> list[sa.Column[Any]]:
+    """An audit entry's content (when, who, what, about whom, why, detail as JSON text): the
+    chain's and the read journal's, alike, so that the journal takes what the chain takes."""
+    return [
+        sa.Column("at", _AT, nullable=False),
+        sa.Column("actor", _CODE, nullable=False),
+        sa.Column("action", sa.String(60), nullable=False),
+        sa.Column("subject", _SUBJECT, nullable=True),
+        sa.Column("purpose", sa.Text(), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=True),
+    ]
+
+
 t_audit_log = sa.Table(
     "audit_log",
     metadata,
     sa.Column("seq", _ID, primary_key=True, autoincrement=False),
-    sa.Column("at", _AT, nullable=False),
-    sa.Column("actor", _CODE, nullable=False),
-    sa.Column("action", sa.String(60), nullable=False),
-    sa.Column("subject", _SUBJECT, nullable=True),
-    sa.Column("purpose", sa.Text(), nullable=False),
-    sa.Column("detail", sa.Text(), nullable=True),
+    *_entry_columns(),
     sa.Column("prev_hash", _HASH, nullable=False),
     sa.Column("hash", _HASH, nullable=False),
     # check entries (thousands a second) are left out: audit_check_index finds them
@@ -149,6 +158,22 @@ t_audit_subjects = sa.Table(
 """The subjects a write touched (whose projection it changed), by the write's audit entry;
 the entry's detail holds their number and digest (``subjects``, ``subjects_sha256``), so the
 chain covers the list. The service's poller reloads exactly these."""
+
+
+t_audit_journal = sa.Table(
+    "audit_journal",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    *_entry_columns(),
+    sqlite_autoincrement=True,  # an id is never given twice, even once its row is gone
+)
+"""Audit entries of reads made durable before they join the chain (the read journal,
+:mod:`~socialcredit.registry.ledger.journal`); on a SQLite file it lives in a database file
+of its own beside the ledger, with this same definition."""
+
+
+READS_CHAINED_UPTO = "reads_chained_upto"
+"""``ledger_state``: the read journal's entries up to this id are in the chain (SQLite)."""
 
 
 t_audit_dead_letter = sa.Table(

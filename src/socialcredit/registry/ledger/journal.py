@@ -1,0 +1,379 @@
+"""The read journal: audit entries of reads made durable before they join the hash chain.
+
+A read of personal data is answered only once its audit entry is durable. Appending to the
+chain needs the ledger's write lock (each entry's hash covers the one before it), and a
+filing holds that lock through its transaction and its commit: a check that waited for the
+chain would wait for the filings in front of it. So the service's reads are first written to
+the *read journal*, which no filing touches, and answered once that commit returns:
+
+- on a SQLite file, a database file of its own beside the ledger (``<database>-reads``, with
+  the table ``audit_journal`` as :mod:`.schema` defines it, in WAL mode with the ledger's
+  ``synchronous`` setting): its own write lock, its own commits;
+- on PostgreSQL (and an in-memory SQLite ledger), the ledger's table ``audit_journal``, written
+  without the chain's advisory lock.
+
+:meth:`ReadJournal.chain_reads` then moves journaled entries, oldest first, into the chain
+under the write lock, each with the time of its read. On PostgreSQL the moved rows are
+deleted in that same transaction. A SQLite file cannot share a transaction with another
+file, so the ledger's ``ledger_state`` row ``reads_chained_upto`` records, in the chain's
+transaction, the last journal id moved; the journal's rows up to it are deleted afterwards
+(a crash in between moves nothing twice: those rows are skipped), and journal ids are never
+given twice (``AUTOINCREMENT``, started past the mark when the file is made).
+
+Whoever reads the log (:meth:`~socialcredit.registry.ledger.audit.AuditLog.access_log`,
+:meth:`~socialcredit.registry.ledger.audit.AuditLog.verify_audit`) chains what the journal
+holds first, so a read is in the log a subject sees from the moment it was answered, and
+after a crash of the server too. The journal belongs with the ledger: a copy of a SQLite
+ledger taken while reads wait in the journal must take ``<database>-reads`` with it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import chain
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection
+
+from socialcredit.errors import LedgerError
+from socialcredit.registry.ledger.chain import (
+    _AUDIT_ROWS_PER_INSERT,
+    GENESIS,
+    _audit_insert,
+    chain_content,
+    chain_rows,
+)
+from socialcredit.registry.ledger.core import LedgerCore
+from socialcredit.registry.ledger.dialect import (
+    SQLITE_BUSY_MS,
+    _sqlite_connect,
+    _sqlite_datetime,
+    _sqlite_sync,
+    _translated,
+)
+from socialcredit.registry.ledger.schema import (
+    READS_CHAINED_UPTO,
+    t_audit_journal,
+    t_audit_log,
+)
+from socialcredit.registry.ledger.util import _chunks, _now, _utc
+from socialcredit.registry.ledger.values import AccessRow, AuditRejected
+
+READS_SUFFIX = "-reads"
+"""A SQLite ledger's read journal is the file named like the ledger's, with this after it."""
+
+CHAIN_ROWS = 20_000
+"""Journaled reads moved into the chain per transaction (the write lock's hold, bounded)."""
+
+_JOURNAL_COLUMNS = "at, actor, action, subject, purpose, detail"
+_JOURNAL_ROWS_PER_INSERT = 150  # 900 parameters, within SQLite's limit
+
+
+def _journal_insert(rows: int, ph: str = "?") -> str:
+    one = "(" + ", ".join([ph] * 6) + ")"
+    return f"INSERT INTO audit_journal ({_JOURNAL_COLUMNS}) VALUES " + ", ".join([one] * rows)
+
+
+def insert_chained(cursor: Any, rows: Sequence[tuple[Any, ...]], sqlite: bool) -> None:
+    """Insert chained audit rows (:func:`~.chain.chain_rows`) through the driver's cursor:
+    on SQLite a hundred rows per statement (the driver lets go of the GIL once per statement,
+    not once per row), on PostgreSQL ``executemany``."""
+    if sqlite:
+        for part in _chunks(rows, _AUDIT_ROWS_PER_INSERT):
+            cursor.execute(_audit_insert(len(part)), list(chain.from_iterable(part)))
+    else:
+        for part in _chunks(rows, 5_000):
+            cursor.executemany(_audit_insert(1, "%s"), part)
+
+
+class ReadJournal(LedgerCore):
+    """The read journal (see the module's docstring)."""
+
+    @property
+    def reads_path(self) -> str | None:
+        """The read journal's file, for a SQLite ledger on disk; otherwise ``None`` (the
+        journal is the ledger's own table)."""
+        path = self.sqlite_path
+        return None if path is None else path + READS_SUFFIX
+
+    def journal_reads(self, entries: Sequence[AccessRow]) -> int:
+        """Make ``entries`` (reads, in their stored shape) durable in the read journal, in one
+        commit that waits for no writer of the ledger; :meth:`chain_reads` moves them into the
+        chain. :class:`AuditRejected` for content the log could never take (the same entries
+        would fail again); :class:`LedgerError` when the store fails."""
+        self._check_ready()
+        if not entries:
+            return 0
+        try:
+            for entry in entries:
+                chain_content(entry)
+        except orjson.JSONEncodeError as exc:  # text that is not Unicode (a lone surrogate)
+            raise AuditRejected(f"writing the audit log failed: {exc}") from None
+        now = _now()
+        if self.reads_path is not None:
+            return self._journal_to_file(entries, _sqlite_datetime(now))
+        at = self._dialect.timestamp(now)
+        rows = [(at, *entry) for entry in entries]
+        with _translated("writing the read journal"), self._engine.connect() as conn:
+            with conn.begin():  # not the chain's lock: filings do not hold this up
+                cursor = conn.connection.cursor()
+                dbapi = conn.dialect.loaded_dbapi
+                try:
+                    if self._dialect.sqlite:
+                        for part in _chunks(rows, _JOURNAL_ROWS_PER_INSERT):
+                            cursor.execute(_journal_insert(len(part)),
+                                           list(chain.from_iterable(part)))  # fmt: skip
+                    else:
+                        cursor.executemany(_journal_insert(1, "%s"), rows)
+                except (dbapi.DataError, dbapi.IntegrityError, ValueError) as exc:
+                    raise AuditRejected(f"writing the audit log failed: {exc}") from None
+                except dbapi.Error as exc:
+                    raise LedgerError(f"writing the read journal failed: {exc}") from None
+                finally:
+                    cursor.close()
+        return len(entries)
+
+    def _journal_to_file(self, entries: Sequence[AccessRow], at: str) -> int:
+        conn = self._reads_connection()
+        rows = [(at, *entry) for entry in entries]
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for part in _chunks(rows, _JOURNAL_ROWS_PER_INSERT):
+                    conn.execute(_journal_insert(len(part)), list(chain.from_iterable(part)))
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback(conn)
+                raise
+        except (sqlite3.IntegrityError, sqlite3.DataError, ValueError) as exc:
+            raise AuditRejected(f"writing the audit log failed: {exc}") from None
+        except sqlite3.Error as exc:
+            raise LedgerError(f"writing the read journal failed: {exc}") from None
+        return len(entries)
+
+    def reads_waiting(self) -> int:
+        """Journaled reads not yet in the chain (read without any lock)."""
+        self._check_ready()
+        return self._journal_figure("COUNT(*)") or 0
+
+    def chain_reads(self, limit: int = CHAIN_ROWS, *, upto: int | None = None) -> int:
+        """Move up to ``limit`` journaled reads (with ``upto``, of ids up to it), oldest first,
+        into the chain, in one transaction holding the write lock (its turn like any
+        writer's); returns how many (0 at once, without the lock, when there are none)."""
+        self._check_ready()
+        if self.reads_path is not None:
+            return self._chain_from_file(limit, upto)
+        journal = t_audit_journal
+        which = sa.true() if upto is None else journal.c.id <= upto
+        with _translated("writing the audit log"), self._read() as probe:
+            if probe.execute(sa.select(journal.c.id).where(which).limit(1)).first() is None:
+                return 0
+        with _translated("writing the audit log"), self._write() as conn:
+            found = conn.execute(
+                sa.select(journal).where(which).order_by(journal.c.id).limit(limit)
+            ).all()
+            if not found:
+                return 0
+            rows, _ = chain_rows(
+                [(_utc(r.at).isoformat(), self._dialect.timestamp(_utc(r.at)), r.actor,
+                  r.action, r.subject, r.purpose, r.detail) for r in found],
+                self._chain_head(conn),
+            )  # fmt: skip
+            self._insert_chained(conn, rows)
+            ids = [int(r.id) for r in found]
+            for part in _chunks(ids, 5_000):
+                conn.execute(journal.delete().where(journal.c.id.in_(part)))
+        return len(found)
+
+    def chain_all_reads(self) -> int:
+        """Chain every read journaled before the call (reads journaled meanwhile wait for the
+        next pass: the wait is bounded however fast reads arrive); returns how many. A read
+        answered before the call has its entry in the chain when this returns."""
+        self._check_ready()
+        upto = self._journal_newest()
+        total = 0
+        while upto is not None and (moved := self.chain_reads(upto=upto)):
+            total += moved
+        return total
+
+    def _journal_newest(self) -> int | None:
+        """The newest journaled read's id, if the journal holds any not yet chained."""
+        return self._journal_figure("MAX(id)")
+
+    def _journal_figure(self, figure: str) -> int | None:
+        """``figure`` (``COUNT(*)``, ``MAX(id)``) over the journal's reads not yet chained,
+        read without any lock."""
+        if self.reads_path is None:
+            with _translated("reading the read journal"), self._read() as conn:
+                value = conn.exec_driver_sql(f"SELECT {figure} FROM audit_journal").scalar()
+            return None if value is None else int(value)
+        mark = self._reads_mark_now()
+        try:
+            row = (
+                self._reads_connection()
+                .execute(f"SELECT {figure} FROM audit_journal WHERE id > ?", (mark,))
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"reading the read journal failed: {exc}") from None
+        return None if row[0] is None else int(row[0])
+
+    # -- SQLite: the journal in a file of its own --------------------------------------------
+
+    def _chain_from_file(self, limit: int, upto: int | None) -> int:
+        reads = self._reads_connection()
+        last_id = (1 << 62) if upto is None else upto
+        try:
+            if reads.execute("SELECT 1 FROM audit_journal WHERE id > ? AND id <= ? LIMIT 1",
+                             (self._reads_mark_now(), last_id)).fetchone() is None:  # fmt: skip
+                return 0
+        except sqlite3.Error as exc:
+            raise LedgerError(f"reading the read journal failed: {exc}") from None
+        main = self._raw_connection()
+        with self.turns:
+            try:
+                main.execute("BEGIN IMMEDIATE")
+                try:
+                    mark = _mark(main)
+                    found = reads.execute(
+                        f"SELECT id, {_JOURNAL_COLUMNS} FROM audit_journal "
+                        "WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                        (mark, last_id, limit),
+                    ).fetchall()
+                    if not found:
+                        main.execute("ROLLBACK")
+                        return 0
+                    stamps: dict[str, str] = {}
+                    entries = []
+                    for _id, at, actor, action, subject, purpose, detail in found:
+                        stamp = stamps.get(at)
+                        if stamp is None:
+                            stamp = stamps[at] = _utc(datetime.fromisoformat(at)).isoformat()
+                        entries.append((stamp, at, actor, action, subject, purpose, detail))
+                    last = main.execute(
+                        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+                    ).fetchone()
+                    head = (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
+                    rows, _ = chain_rows(entries, head)
+                    insert_chained(main, rows, sqlite=True)
+                    mark = int(found[-1][0])
+                    main.execute("UPDATE ledger_state SET value = ? WHERE name = ?",
+                                 (mark, READS_CHAINED_UPTO))  # fmt: skip
+                    main.execute("COMMIT")
+                except BaseException:
+                    _rollback(main)
+                    raise
+            except sqlite3.Error as exc:
+                raise LedgerError(f"writing the audit log failed: {exc}") from None
+        try:  # in the chain now: out of the journal (left there, they are skipped)
+            reads.execute("DELETE FROM audit_journal WHERE id <= ?", (mark,))
+        except sqlite3.Error:
+            pass  # the next pass deletes them
+        return len(found)
+
+    def _reads_mark_now(self) -> int:
+        try:
+            return _mark(self._raw_connection())
+        except sqlite3.Error as exc:
+            raise LedgerError(f"reading the audit log failed: {exc}") from None
+
+    def _reads_connection(self) -> sqlite3.Connection:
+        """This thread's connection to the read journal's file (made, with its table, on first
+        use: its ids start past what the ledger has chained, so none is ever skipped)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "reads", None)
+        if conn is not None:
+            return conn
+        path = self.reads_path
+        assert path is not None
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {_sqlite_sync()}")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_JOURNAL_DDL)
+                mark = self._reads_mark_now()
+                seq = conn.execute(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'audit_journal'"
+                ).fetchone()
+                if seq is None:
+                    conn.execute("INSERT INTO sqlite_sequence (name, seq) "
+                                 "VALUES ('audit_journal', ?)", (mark,))  # fmt: skip
+                elif int(seq[0]) < mark:  # a journal file newer than the ledger's mark
+                    conn.execute("UPDATE sqlite_sequence SET seq = ? "
+                                 "WHERE name = 'audit_journal'", (mark,))  # fmt: skip
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback(conn)
+                raise
+        except sqlite3.Error as exc:
+            raise LedgerError(f"opening the read journal {path} failed: {exc}") from None
+        self._local.reads = conn
+        with self._raw_lock:
+            self._raw.append(conn)
+        return conn
+
+    def _raw_connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            path = self.sqlite_path
+            assert path is not None
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            _sqlite_connect(conn, None)
+            self._local.conn = conn
+            with self._raw_lock:
+                self._raw.append(conn)
+        return conn
+
+    # -- the chain's head and insert, on a connection of the engine --------------------------
+
+    def _chain_head(self, conn: Connection) -> tuple[int, str]:
+        last = conn.execute(
+            sa.select(t_audit_log.c.seq, t_audit_log.c.hash)
+            .order_by(t_audit_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        return (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
+
+    def _insert_chained(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        cursor = conn.connection.cursor()
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            insert_chained(cursor, rows, self._dialect.sqlite)
+        except (dbapi.DataError, dbapi.IntegrityError, ValueError) as exc:
+            # what was sent, not the store's state: the same rows will fail again
+            raise AuditRejected(f"writing the audit log failed: {exc}") from None
+        except dbapi.Error as exc:  # the driver's own, not wrapped
+            raise LedgerError(f"writing the audit log failed: {exc}") from None
+        finally:
+            cursor.close()
+
+
+_JOURNAL_DDL = (
+    str(sa.schema.CreateTable(t_audit_journal, if_not_exists=True)
+        .compile(dialect=sqlite_dialect.dialect())).strip()
+)  # fmt: skip
+"""The journal's table in its own file: the definition :mod:`.schema` gives it."""
+
+
+def _mark(conn: sqlite3.Connection) -> int:
+    row = conn.execute(
+        "SELECT value FROM ledger_state WHERE name = ?", (READS_CHAINED_UPTO,)
+    ).fetchone()
+    if row is None:
+        raise sqlite3.OperationalError(f"ledger_state has no {READS_CHAINED_UPTO}")
+    return int(row[0])
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:  # rolled back already: keep the cause
+            pass
