@@ -423,8 +423,7 @@ def my_profile(
     until when, and when repair becomes possible."""
     on = parse_date(as_of, field="as_of", default=reg.today())
     profile = reg.profile(key.principal, on)
-    reg.ledger.log_access(actor=f"subject:{key.principal}", action="profile",
-                          subject=key.principal, purpose="subject access")  # fmt: skip
+    reg.log_reads(f"subject:{key.principal}", "profile", "subject access", [key.principal])
     return _json(profile.to_json())
 
 

@@ -35,8 +35,7 @@ def _subject_page_data(reg: Registry, subject: str) -> dict[str, Any]:
     today = reg.today()
     facts = reg.ledger.facts(subject)
     profile = evaluate(facts, reg.catalog, today, subject=subject, retired=reg.retired)
-    reg.ledger.log_access(actor=f"subject:{subject}", action="profile", subject=subject,
-                          purpose="subject access")  # fmt: skip
+    reg.log_reads(f"subject:{subject}", "profile", "subject access", [subject])
     view = _profile_view(reg.catalog.index, profile, today)
     days = _history(reg, facts, subject, today, view)
     reg.audit.flush()
