@@ -12,7 +12,7 @@ a commit (about a millisecond or two under load) and a lone entry does not wait 
 The groups go to the read journal (:mod:`socialcredit.registry.ledger.journal`), whose
 commits wait for no writer of the ledger: a check waits for its own group's commit, never for
 a filing's transaction. A second thread, the *chainer*, moves the journal's entries into the
-hash chain (:meth:`Ledger.chain_reads`) as soon as they are there, taking its turn for the
+hash chain (:meth:`Ledger.chain_reads`) every ``chain_every`` seconds, taking its turn for the
 ledger's write lock like every other writer of the process
 (:class:`~socialcredit.registry.ledger.Turns` on SQLite, the advisory lock on PostgreSQL),
 at the head of the queue: it waits at most for the writer holding the lock, and the others
@@ -44,6 +44,13 @@ from socialcredit.registry.ledger import AccessRow, AuditRejected, Ledger
 _log = logging.getLogger("socialcredit.audit")
 
 
+CHAIN_EVERY = 0.1
+"""Seconds between the chainer's passes. Nothing answered waits for it (readers of the log
+chain what they need themselves), and each pass costs a transaction of the ledger and a
+commit of the journal whatever it moves: a pass every 0.1 s moves about 1,000 entries at
+10,000 checks a second; one after every group moved 16 at 2.7 ms (measured at 7,400/s)."""
+
+
 class GroupCommit:
     """See the module's docstring. :meth:`add` from any thread; :meth:`start` runs the writer
     and the chainer; :meth:`wait` blocks until an entry is durable; ``on_durable`` (if given)
@@ -56,10 +63,12 @@ class GroupCommit:
         max_group: int = 5_000,
         index_every: float = 2.0,
         index_rows: int = 2_000,
+        chain_every: float = CHAIN_EVERY,
         on_durable: Callable[[int], None] | None = None,
     ) -> None:
         self._ledger = ledger
         self.max_group = max_group
+        self.chain_every = chain_every
         self.index_every = index_every
         self.index_rows = index_rows
         self.on_durable = on_durable
@@ -69,8 +78,8 @@ class GroupCommit:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._chainer: threading.Thread | None = None
-        self._journaled = threading.Event()
-        """Set after each group: the chainer has entries to move."""
+        self._wake = threading.Event()
+        """Wakes the chainer before its time (at start, to chain what a crash left; at stop)."""
         self.added = 0
         """Tickets given so far (the last entry added has this ticket)."""
         self.durable = 0
@@ -115,7 +124,7 @@ class GroupCommit:
             self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
             self._chainer = threading.Thread(target=self._chain_run, name="audit-chainer",
                                              daemon=True)  # fmt: skip
-            self._journaled.set()  # reads a crash left in the journal: chained at once
+            self._wake.set()  # reads a crash left in the journal: chained at once
             self._thread.start()
             self._chainer.start()
 
@@ -127,7 +136,7 @@ class GroupCommit:
             with self._cond:
                 self._stop = True
                 self._cond.notify_all()
-            self._journaled.set()
+            self._wake.set()
             thread.join(timeout=patience)
             if chainer is not None:
                 chainer.join(timeout=patience)
@@ -162,8 +171,8 @@ class GroupCommit:
     def _chain_run(self) -> None:
         self._ledger.turns.prefer()  # readers of the log wait on this thread: ahead of others
         while not self._stop:
-            self._journaled.wait(max(self._index_due_in(), 0.0))
-            self._journaled.clear()
+            self._wake.wait(max(min(self.chain_every, self._index_due_in()), 0.0))
+            self._wake.clear()
             if self._stop:
                 return  # stop() chains the rest from its own thread
             try:
@@ -174,7 +183,6 @@ class GroupCommit:
                 self.chain_failures += 1
                 _report(self.chain_failures, exc, self._ledger_waiting())
                 time.sleep(min(0.005 * 2 ** min(self.chain_failures, 10), 2.0))
-                self._journaled.set()
                 continue
             if self._index_due_in() <= 0:
                 self._index()
@@ -263,7 +271,6 @@ class GroupCommit:
             self.durable += count
             durable = self.durable
             self._cond.notify_all()
-        self._journaled.set()
         if self.on_durable is not None:
             self.on_durable(durable)
 
