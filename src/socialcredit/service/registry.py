@@ -31,6 +31,7 @@ from socialcredit.service.filer import FilingWriter, share_turns
 from socialcredit.service.state import AuditBuffer, CheckIndex, KeyCache
 
 SWITCH_INTERVAL = 0.0005
+"""Seconds a thread waiting for the GIL waits before asking for it (Python's default: 0.005)."""
 POLL_SECONDS = 0.25
 """How often the server looks for writes made by other processes (an import, another
 server): what an imported record waits, at most, before its subjects are reloaded."""
@@ -38,7 +39,6 @@ KEYS_POLL_SECONDS = 1.0
 CATALOGS_BOUND_SECONDS = POLL_SECONDS
 """How long after an activation or retirement the server may still file under the catalogs
 it ran before: one poll, plus the time to load and compile the new ones (a second or two)."""
-"""Seconds a thread waiting for the GIL waits before asking for it (Python's default: 0.005)."""
 
 
 def warm_up(catalog: Loaded, today: date) -> None:
