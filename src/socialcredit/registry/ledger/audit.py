@@ -20,7 +20,12 @@ from socialcredit.registry.ledger.chain import (
     chain_entries,
 )
 from socialcredit.registry.ledger.dialect import _sqlite_datetime, _translated
-from socialcredit.registry.ledger.journal import ReadJournal, insert_chained
+from socialcredit.registry.ledger.journal import (
+    ReadJournal,
+    immediate,
+    insert_chained,
+    raw_head,
+)
 from socialcredit.registry.ledger.schema import (
     CHECK_INDEX_UPTO,
     NOT_A_CHECK,
@@ -294,24 +299,11 @@ class AuditLog(ReadJournal):
         conn = self._raw_connection()
         with self.turns:
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    last = conn.execute(
-                        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-                    ).fetchone()
-                    head = (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
+                with immediate(conn):
                     now = _now()
-                    rows, _ = chain_entries(entries, head, _utc(now).isoformat(),
+                    rows, _ = chain_entries(entries, raw_head(conn), _utc(now).isoformat(),
                                             _sqlite_datetime(now))  # fmt: skip
                     insert_chained(conn, rows, sqlite=True)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        try:
-                            conn.execute("ROLLBACK")
-                        except sqlite3.Error:  # rolled back already: keep the cause
-                            pass
-                    raise
             except (orjson.JSONEncodeError, sqlite3.IntegrityError, sqlite3.DataError,
                     ValueError) as exc:  # fmt: skip
                 # what was sent, not the store's state: the same rows will fail again

@@ -30,7 +30,8 @@ ledger taken while reads wait in the journal must take ``<database>-reads`` with
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from itertools import chain
 from typing import Any
@@ -50,10 +51,8 @@ from socialcredit.registry.ledger.chain import (
 )
 from socialcredit.registry.ledger.core import LedgerCore
 from socialcredit.registry.ledger.dialect import (
-    SQLITE_BUSY_MS,
     _sqlite_connect,
     _sqlite_datetime,
-    _sqlite_sync,
     _translated,
 )
 from socialcredit.registry.ledger.schema import (
@@ -142,14 +141,9 @@ class ReadJournal(LedgerCore):
         conn = self._reads_connection()
         rows = [(at, *entry) for entry in entries]
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(conn):
                 for part in _chunks(rows, _JOURNAL_ROWS_PER_INSERT):
                     conn.execute(_journal_insert(len(part)), list(chain.from_iterable(part)))
-                conn.execute("COMMIT")
-            except BaseException:
-                _rollback(conn)
-                raise
         except (sqlite3.IntegrityError, sqlite3.DataError, ValueError) as exc:
             raise AuditRejected(f"writing the audit log failed: {exc}") from None
         except sqlite3.Error as exc:
@@ -237,8 +231,7 @@ class ReadJournal(LedgerCore):
         main = self._raw_connection()
         with self.turns:
             try:
-                main.execute("BEGIN IMMEDIATE")
-                try:
+                with immediate(main):
                     mark = _mark(main)
                     found = reads.execute(
                         f"SELECT id, {_JOURNAL_COLUMNS} FROM audit_journal "
@@ -246,7 +239,6 @@ class ReadJournal(LedgerCore):
                         (mark, last_id, limit),
                     ).fetchall()
                     if not found:
-                        main.execute("ROLLBACK")
                         return 0
                     stamps: dict[str, str] = {}
                     entries = []
@@ -255,19 +247,11 @@ class ReadJournal(LedgerCore):
                         if stamp is None:
                             stamp = stamps[at] = _utc(datetime.fromisoformat(at)).isoformat()
                         entries.append((stamp, at, actor, action, subject, purpose, detail))
-                    last = main.execute(
-                        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-                    ).fetchone()
-                    head = (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
-                    rows, _ = chain_rows(entries, head)
+                    rows, _ = chain_rows(entries, raw_head(main))
                     insert_chained(main, rows, sqlite=True)
                     mark = int(found[-1][0])
                     main.execute("UPDATE ledger_state SET value = ? WHERE name = ?",
                                  (mark, READS_CHAINED_UPTO))  # fmt: skip
-                    main.execute("COMMIT")
-                except BaseException:
-                    _rollback(main)
-                    raise
             except sqlite3.Error as exc:
                 raise LedgerError(f"writing the audit log failed: {exc}") from None
         try:  # in the chain now: out of the journal (left there, they are skipped)
@@ -292,11 +276,8 @@ class ReadJournal(LedgerCore):
         assert path is not None
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA synchronous = {_sqlite_sync()}")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            _sqlite_connect(conn, None)  # the ledger's settings: WAL, synchronous, busy wait
+            with immediate(conn):
                 conn.execute(_JOURNAL_DDL)
                 mark = self._reads_mark_now()
                 seq = conn.execute(
@@ -308,10 +289,6 @@ class ReadJournal(LedgerCore):
                 elif int(seq[0]) < mark:  # a journal file newer than the ledger's mark
                     conn.execute("UPDATE sqlite_sequence SET seq = ? "
                                  "WHERE name = 'audit_journal'", (mark,))  # fmt: skip
-                conn.execute("COMMIT")
-            except BaseException:
-                _rollback(conn)
-                raise
         except sqlite3.Error as exc:
             raise LedgerError(f"opening the read journal {path} failed: {exc}") from None
         self._local.reads = conn
@@ -371,9 +348,25 @@ def _mark(conn: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        try:
-            conn.execute("ROLLBACK")
-        except sqlite3.Error:  # rolled back already: keep the cause
-            pass
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction on a connection of the driver's own (``isolation_level=None``):
+    ``BEGIN IMMEDIATE`` (the write lock up front), committed at the end, rolled back if
+    anything is raised (a rollback that fails keeps the cause)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:  # rolled back already: keep the cause
+                pass
+        raise
+    conn.execute("COMMIT")
+
+
+def raw_head(conn: sqlite3.Connection) -> tuple[int, str]:
+    """The chain's last seq and hash, on a connection of the driver's own."""
+    last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
