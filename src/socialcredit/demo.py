@@ -39,6 +39,7 @@ from socialcredit.registry.config import registry_catalog
 from socialcredit.registry.dates import add_months, add_working_days
 from socialcredit.registry.evaluate import check, evaluate
 from socialcredit.registry.ledger import Ledger, NewRecord
+from socialcredit.registry.ledger.journal import READS_SUFFIX
 from socialcredit.registry.model import Fact, Record
 
 BORN_FROM = date(1935, 1, 1)
@@ -85,8 +86,9 @@ def run(
 
     # 2. a fresh registry and the city's records
     db = out / "registry.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    for base in ("", READS_SUFFIX):  # the ledger and its read journal (ledger/journal.py)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{base}{suffix}").unlink(missing_ok=True)
     loaded = registry_catalog()
     ledger = Ledger.open(f"sqlite:///{db}")
     try:

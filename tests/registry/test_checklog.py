@@ -59,11 +59,11 @@ def test_a_ticket_is_durable_only_once_its_entry_is_committed(ledger: Ledger) ->
         # durable means readable by anyone, on another connection, now
         with Ledger.open(ledger.url) as other:
             assert purposes(other, PEOPLE[0]) == [f"c{n}" for n in range(0, 300, 3)]
-        assert ledger.last_audit_seq() == 300
         time.sleep(0.3)  # an indexing pass or more
     finally:
         writer.stop()
     assert writer.written == 300 and writer.durable == 300
+    assert ledger.last_audit_seq() == 300 and ledger.reads_waiting() == 0  # chained at stop
     assert ledger.index_checks() == 0  # the writer indexed them all
     assert ledger.verify_audit() is True
 
@@ -222,7 +222,7 @@ class _Flaky:
         self.written += entries
         return len(entries)
 
-    def chain_reads(self) -> int:
+    def chain_reads(self, limit: int = 0) -> int:
         return 0
 
     def chain_all_reads(self) -> int:
@@ -262,6 +262,7 @@ def test_audit_rejected_is_raised_for_content_not_for_the_store(ledger: Ledger, 
     with pytest.raises(AuditRejected):
         getattr(ledger, write)([bad])
     assert getattr(ledger, write)([check(0)]) == 1
+    ledger.chain_all_reads()
     assert ledger.verify_audit() is True
     assert ledger.last_audit_seq() == 1 and ledger.reads_waiting() == 0
 
@@ -330,7 +331,13 @@ def test_a_read_is_durable_while_a_filing_holds_the_chain_and_keeps_its_time(
                 assert other.reads_waiting() == 1
             time.sleep(0.5)
             assert ledger.last_audit_seq() == 0  # not in the chain: its lock is held
-        [entry] = ledger.access_log(PEOPLE[0])  # chains what the journal holds first
+            [entry] = ledger.access_log(PEOPLE[0])  # from the journal: not chained yet
+            assert entry.seq == 0 and entry.hash == ""
+        deadline = time.monotonic() + 10
+        while ledger.last_audit_seq() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # chained once the lock is free
+        [entry] = ledger.access_log(PEOPLE[0])
+        assert entry.seq == 1
     finally:
         writer.stop()
     assert entry.purpose == "held" and before <= entry.at <= after
@@ -368,6 +375,8 @@ def test_reads_are_chained_once_even_if_the_journal_kept_them(ledger: Ledger) ->
         assert ledger.chain_all_reads() == 5
     assert ledger.reads_waiting() == 0 and ledger.chain_all_reads() == 0
     ledger.journal_reads([check(5, PEOPLE[0])])
+    assert purposes(ledger, PEOPLE[0]) == [f"c{n}" for n in range(6)]  # c5 from the journal
+    assert ledger.chain_all_reads() == 1
     assert purposes(ledger, PEOPLE[0]) == [f"c{n}" for n in range(6)]
     assert ledger.last_audit_seq() == 6 and ledger.verify_audit() is True
 
@@ -385,3 +394,63 @@ def test_a_journal_file_made_anew_starts_past_what_is_chained(tmp_path: Path) ->
         ledger.journal_reads([check(3, PEOPLE[0])])
         assert ledger.reads_waiting() == 1  # not taken for one of the three chained
         assert purposes(ledger, PEOPLE[0]) == ["c0", "c1", "c2", "c3"]
+
+
+def test_readers_of_the_log_wait_for_no_writer_and_keep_no_connection(
+    ledger: Ledger, lock_held: Any
+) -> None:
+    """A subject's access log and the chain's verification take no lock a writer takes: while
+    the chain's lock is held elsewhere they answer at once, the access log with the reads still
+    in the journal; asked from many short-lived threads (a server's request threads), they
+    leave no connection behind."""
+    ledger.append_accesses([check(0, PEOPLE[0])])
+    ledger.journal_reads([check(1, PEOPLE[0])])
+    with lock_held(ledger, "writers"):
+        start = time.monotonic()
+        log = ledger.access_log(PEOPLE[0])
+        assert ledger.verify_audit() is True
+        assert time.monotonic() - start < 2.0
+    assert [(e.seq, e.purpose) for e in log] == [(1, "c0"), (0, "c1")]
+    before = len(ledger._raw)  # noqa: SLF001 - the connections the ledger keeps
+    for _ in range(30):
+        t = threading.Thread(target=lambda: ledger.access_log(PEOPLE[0]))
+        t.start()
+        t.join(10)
+    assert len(ledger._raw) == before  # noqa: SLF001
+
+
+def test_downgrading_past_the_journal_keeps_no_read_and_chains_none_twice(ledger: Ledger) -> None:
+    """Migration 0014 down: refused while the journal holds a read not yet chained (its own
+    file on SQLite, the table on PostgreSQL); once chained, the journal goes with it, and the
+    upgrade after chains nothing again."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from socialcredit.registry.ledger import MIGRATIONS_DIR
+
+    ledger.journal_reads([check(n, PEOPLE[0]) for n in range(3)])
+    engine = sa.create_engine(ledger.url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+
+    def down() -> None:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0013")
+
+    try:
+        with pytest.raises(RuntimeError, match="3 reads not yet in the audit chain"):
+            down()
+        assert ledger.chain_all_reads() == 3
+        ledger.close()
+        down()
+        if ledger.reads_path is not None:
+            assert not Path(ledger.reads_path).exists()
+        ledger.init()  # 0013 -> head
+    finally:
+        engine.dispose()
+    assert purposes(ledger, PEOPLE[0]) == ["c0", "c1", "c2"]
+    ledger.journal_reads([check(3, PEOPLE[0])])
+    assert ledger.chain_all_reads() == 1 and ledger.last_audit_seq() == 4
+    assert ledger.verify_audit() is True

@@ -90,7 +90,7 @@ def _chain_hash(
     detail: str | None,
 ) -> str:
     """An audit entry's hash: its predecessor's hash and its content (``stamp``: the UTC
-    ISO time it was written)."""
+    ISO time of the entry: when a read was made, when a write was written)."""
     content = orjson.dumps([seq, stamp, actor, action, subject, purpose, detail])
     return hashlib.sha256(prev.encode() + content).hexdigest()
 

@@ -137,7 +137,7 @@ class Turns:
     """A lock taken in turns (first come, first served), unlike :class:`threading.Lock`, which
     a thread that releases and re-takes it at once can keep for ever. The ledger's writers of
     one process queue on it before they ask SQLite for its write lock, so that the chainer,
-    moving reads into the audit chain every millisecond or two, is never starved by filing
+    moving reads into the audit chain every tenth of a second, is never starved by filing
     authorities (nor they by it).
 
     One thread may be preferred (:meth:`prefer`: the chainer, which readers of the audit log

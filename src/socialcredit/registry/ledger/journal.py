@@ -20,20 +20,25 @@ transaction, the last journal id moved; the journal's rows up to it are deleted 
 (a crash in between moves nothing twice: those rows are skipped), and journal ids are never
 given twice (``AUTOINCREMENT``, started past the mark when the file is made).
 
-Whoever reads the log (:meth:`~socialcredit.registry.ledger.audit.AuditLog.access_log`,
-:meth:`~socialcredit.registry.ledger.audit.AuditLog.verify_audit`) chains what the journal
-holds first, so a read is in the log a subject sees from the moment it was answered, and
-after a crash of the server too. The journal belongs with the ledger: a copy of a SQLite
-ledger taken while reads wait in the journal must take ``<database>-reads`` with it.
+A subject's access log (:meth:`~socialcredit.registry.ledger.audit.AuditLog.access_log`)
+shows the subject's reads still in the journal after the chained entries (seq 0, no hash
+yet), so a read is in the log a subject sees from the moment it was answered, after a crash
+of the server too; readers take no lock a writer takes. A server chains what a crash left in
+the journal as it starts. The journal belongs with the ledger: a copy of a SQLite ledger
+taken while reads wait in the journal must take ``<database>-reads`` with it. (A SQLite
+ledger named by a URI filename, ``?uri=true``, keeps its journal in its own table, and its
+reads then share the ledger's write lock.)
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -61,7 +66,7 @@ from socialcredit.registry.ledger.schema import (
     t_audit_log,
 )
 from socialcredit.registry.ledger.util import _chunks, _now, _utc
-from socialcredit.registry.ledger.values import AccessRow, AuditRejected
+from socialcredit.registry.ledger.values import AccessRow, AuditEntry, AuditRejected
 
 READS_SUFFIX = "-reads"
 """A SQLite ledger's read journal is the file named like the ledger's, with this after it."""
@@ -97,8 +102,8 @@ class ReadJournal(LedgerCore):
     def reads_path(self) -> str | None:
         """The read journal's file, for a SQLite ledger on disk; otherwise ``None`` (the
         journal is the ledger's own table)."""
-        path = self.sqlite_path
-        return None if path is None else path + READS_SUFFIX
+        path = self.sqlite_path  # the file's own name, however it was reached (a link)
+        return None if path is None else os.path.realpath(path) + READS_SUFFIX
 
     def journal_reads(self, entries: Sequence[AccessRow]) -> int:
         """Make ``entries`` (reads, in their stored shape) durable in the read journal, in one
@@ -216,6 +221,44 @@ class ReadJournal(LedgerCore):
         except sqlite3.Error as exc:
             raise LedgerError(f"reading the read journal failed: {exc}") from None
         return None if row[0] is None else int(row[0])
+
+    def _journal_select(self, subject: str) -> Any:
+        """The subject's journaled reads shaped as audit rows (seq 0, no hashes), for a
+        journal that is the ledger's own table (read in the same statement as the chain)."""
+        j = t_audit_journal
+        return sa.select(
+            sa.literal(0, sa.BigInteger).label("seq"), j.c.at, j.c.actor, j.c.action,
+            j.c.subject, j.c.purpose, j.c.detail, sa.literal("").label("prev_hash"),
+            sa.literal("").label("hash"),
+        ).where(j.c.subject == subject)  # fmt: skip
+
+    def _journal_file_rows(self, subject: str) -> list[tuple[int, AuditEntry]] | None:
+        """The subject's reads in the journal's file, with their journal ids, as audit entries
+        (seq 0, no hashes yet), read on a connection opened for the call and closed (any
+        thread may ask: none keeps one) and read-only (no lock, and no file made); ``None``
+        where the journal is the ledger's own table."""
+        path = self.reads_path
+        if path is None:
+            return None
+        if not os.path.exists(path):
+            return []
+        try:
+            conn = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True)
+            try:
+                found = conn.execute(
+                    f"SELECT id, {_JOURNAL_COLUMNS} FROM audit_journal WHERE subject = ? "
+                    "ORDER BY id",
+                    (subject,),
+                ).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"reading the read journal failed: {exc}") from None
+        return [
+            (i, AuditEntry(0, _utc(datetime.fromisoformat(at)), actor, action, who, purpose,
+                           None if detail is None else orjson.loads(detail), "", ""))
+            for i, at, actor, action, who, purpose, detail in found
+        ]  # fmt: skip
 
     # -- SQLite: the journal in a file of its own --------------------------------------------
 

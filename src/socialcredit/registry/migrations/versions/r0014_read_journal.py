@@ -10,6 +10,10 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -40,10 +44,37 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # reads not yet chained would be lost with the table: chain them first (any read of the
-    # log does, e.g. `socialcredit audit verify`)
-    waiting = op.get_bind().execute(sa.text("SELECT COUNT(*) FROM audit_journal")).scalar()
+    # reads not yet chained would be lost with the journal: chain them first (a server's
+    # start or stop does, or Ledger.chain_all_reads)
+    bind = op.get_bind()
+    waiting = bind.execute(sa.text("SELECT COUNT(*) FROM audit_journal")).scalar()
+    reads = _reads_file(bind)
+    if reads is not None and os.path.exists(reads):
+        mark = bind.execute(
+            sa.text("SELECT value FROM ledger_state WHERE name = 'reads_chained_upto'")
+        ).scalar()
+        journal = sqlite3.connect(f"{Path(reads).as_uri()}?mode=ro", uri=True)
+        try:
+            waiting = (waiting or 0) + journal.execute(
+                "SELECT COUNT(*) FROM audit_journal WHERE id > ?", (mark or 0,)
+            ).fetchone()[0]
+        finally:
+            journal.close()
     if waiting:
-        raise RuntimeError(f"audit_journal holds {waiting} reads not yet in the audit chain")
+        raise RuntimeError(f"the read journal holds {waiting} reads not yet in the audit chain")
     op.execute("DELETE FROM ledger_state WHERE name = 'reads_chained_upto'")
     op.drop_table("audit_journal")
+    if reads is not None:  # chained already: a later upgrade must not find them again
+        for suffix in ("", "-wal", "-shm"):
+            Path(reads + suffix).unlink(missing_ok=True)
+
+
+def _reads_file(bind: sa.engine.Connection) -> str | None:
+    """A SQLite file's read journal (``<database>-reads``, as the ledger names it)."""
+    if bind.dialect.name != "sqlite":
+        return None
+    url = bind.engine.url
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("uri"):
+        return None  # as Dialect.sqlite_path: no file of its own, the table is the journal
+    return os.path.realpath(database) + "-reads"
