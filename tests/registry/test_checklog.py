@@ -9,6 +9,7 @@ reuses an id already chained."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -454,3 +455,26 @@ def test_downgrading_past_the_journal_keeps_no_read_and_chains_none_twice(ledger
     ledger.journal_reads([check(3, PEOPLE[0])])
     assert ledger.chain_all_reads() == 1 and ledger.last_audit_seq() == 4
     assert ledger.verify_audit() is True
+
+
+def test_a_journal_left_beside_a_registry_made_anew_is_refused(tmp_path: Path) -> None:
+    """A registry removed without its journal's file and made anew in its place: the old
+    registry's reads are never taken for the new one's (filing them, or showing them)."""
+    db = tmp_path / "r.db"
+    with Ledger.open(f"sqlite:///{db}") as old:
+        old.init()
+        old.journal_reads([check(0, PEOPLE[0], "old registry's read")])
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    with Ledger.open(f"sqlite:///{db}") as new:
+        new.init()
+        with pytest.raises(LedgerError, match="belongs to another registry"):
+            new.access_log(PEOPLE[0])
+        with pytest.raises(LedgerError, match="belongs to another registry"):
+            new.journal_reads([check(1, PEOPLE[0])])
+        with pytest.raises(LedgerError, match="belongs to another registry"):
+            new.chain_all_reads()
+        assert new.verify_audit() is True
+    with sqlite3.connect(db) as conn:
+        logged = [r[0] for r in conn.execute("SELECT purpose FROM audit_log")]
+    assert "old registry's read" not in logged

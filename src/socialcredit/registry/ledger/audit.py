@@ -21,7 +21,9 @@ from socialcredit.registry.ledger.chain import (
 )
 from socialcredit.registry.ledger.dialect import _sqlite_datetime, _translated
 from socialcredit.registry.ledger.journal import (
+    LEDGER_ID,
     ReadJournal,
+    _foreign,
     immediate,
     insert_chained,
     raw_head,
@@ -109,12 +111,20 @@ class AuditLog(ReadJournal):
             parts.append(self._journal_select(subject))
         with _translated("reading the audit log"), self._read() as conn:
             rows: list[Any] = list(conn.execute(sa.union_all(*parts).order_by("seq", "at")))
-            mark = conn.execute(
-                sa.select(t_ledger_state.c.value).where(t_ledger_state.c.name == READS_CHAINED_UPTO)
-            ).scalar_one()  # fmt: skip
+            state = dict(
+                conn.execute(
+                    sa.select(t_ledger_state.c.name, t_ledger_state.c.value).where(
+                        t_ledger_state.c.name.in_([READS_CHAINED_UPTO, LEDGER_ID])
+                    )
+                ).all()
+            )
         entries = [_audit_entry(r) for r in rows]  # the table's journaled reads have seq 0
         waiting = [e for e in entries if e.seq == 0]
-        waiting += [e for i, e in journaled or () if i > mark]
+        if journaled is not None:
+            owner, found = journaled
+            if found and owner is not None and owner != state.get(LEDGER_ID):
+                raise LedgerError(_foreign(str(self.reads_path)))
+            waiting += [e for i, e in found if i > state[READS_CHAINED_UPTO]]
         return [e for e in entries if e.seq != 0] + waiting
 
     def index_checks(self, *, limit: int | None = None) -> int:

@@ -33,6 +33,7 @@ reads then share the ledger's write lock.)
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -232,7 +233,9 @@ class ReadJournal(LedgerCore):
             sa.literal("").label("hash"),
         ).where(j.c.subject == subject)  # fmt: skip
 
-    def _journal_file_rows(self, subject: str) -> list[tuple[int, AuditEntry]] | None:
+    def _journal_file_rows(
+        self, subject: str
+    ) -> tuple[int | None, list[tuple[int, AuditEntry]]] | None:
         """The subject's reads in the journal's file, with their journal ids, as audit entries
         (seq 0, no hashes yet), read on a connection opened for the call and closed (any
         thread may ask: none keeps one) and read-only (no lock, and no file made); ``None``
@@ -241,10 +244,14 @@ class ReadJournal(LedgerCore):
         if path is None:
             return None
         if not os.path.exists(path):
-            return []
+            return None, []
         try:
             conn = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True)
             try:
+                try:
+                    owner = conn.execute("SELECT ledger_id FROM journal_owner").fetchone()
+                except sqlite3.OperationalError:  # a journal made before it carried its owner
+                    owner = None
                 found = conn.execute(
                     f"SELECT id, {_JOURNAL_COLUMNS} FROM audit_journal WHERE subject = ? "
                     "ORDER BY id",
@@ -254,7 +261,7 @@ class ReadJournal(LedgerCore):
                 conn.close()
         except sqlite3.Error as exc:
             raise LedgerError(f"reading the read journal failed: {exc}") from None
-        return [
+        return None if owner is None else int(owner[0]), [
             (i, AuditEntry(0, _utc(datetime.fromisoformat(at)), actor, action, who, purpose,
                            None if detail is None else orjson.loads(detail), "", ""))
             for i, at, actor, action, who, purpose, detail in found
@@ -318,15 +325,23 @@ class ReadJournal(LedgerCore):
         path = self.reads_path
         assert path is not None
         try:
+            owner = self._ledger_id()
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             _sqlite_connect(conn, None)  # the ledger's settings: WAL, synchronous, busy wait
             with immediate(conn):
                 conn.execute(_JOURNAL_DDL)
+                conn.execute(_OWNER_DDL)
+                found = conn.execute("SELECT ledger_id FROM journal_owner").fetchone()
+                if found is None:
+                    conn.execute("INSERT INTO journal_owner (ledger_id) VALUES (?)", (owner,))
+                foreign = found is not None and int(found[0]) != owner
                 mark = self._reads_mark_now()
                 seq = conn.execute(
                     "SELECT seq FROM sqlite_sequence WHERE name = 'audit_journal'"
                 ).fetchone()
-                if seq is None:
+                if foreign:
+                    pass  # left as it is, for the registry it belongs to
+                elif seq is None:
                     conn.execute("INSERT INTO sqlite_sequence (name, seq) "
                                  "VALUES ('audit_journal', ?)", (mark,))  # fmt: skip
                 elif int(seq[0]) < mark:  # a journal file newer than the ledger's mark
@@ -334,10 +349,27 @@ class ReadJournal(LedgerCore):
                                  "WHERE name = 'audit_journal'", (mark,))  # fmt: skip
         except sqlite3.Error as exc:
             raise LedgerError(f"opening the read journal {path} failed: {exc}") from None
+        if foreign:
+            conn.close()
+            raise LedgerError(_foreign(path))
         self._local.reads = conn
         with self._raw_lock:
             self._raw.append(conn)
         return conn
+
+    def _ledger_id(self) -> int:
+        """This ledger's identity, which its journal's file carries (made on first use): a
+        journal file left beside a registry made anew in its place is refused, never
+        adopted."""
+        main = self._raw_connection()
+        ask = "SELECT value FROM ledger_state WHERE name = ?"
+        row = main.execute(ask, (LEDGER_ID,)).fetchone()
+        if row is None:
+            with self.turns, immediate(main):
+                main.execute("INSERT OR IGNORE INTO ledger_state (name, value) VALUES (?, ?)",
+                             (LEDGER_ID, secrets.randbits(62)))  # fmt: skip
+            row = main.execute(ask, (LEDGER_ID,)).fetchone()
+        return int(row[0])
 
     def _raw_connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -373,6 +405,18 @@ class ReadJournal(LedgerCore):
             raise LedgerError(f"writing the audit log failed: {exc}") from None
         finally:
             cursor.close()
+
+
+LEDGER_ID = "ledger_id"
+"""``ledger_state``: a SQLite ledger's identity, carried by its journal's file."""
+
+_OWNER_DDL = "CREATE TABLE IF NOT EXISTS journal_owner (ledger_id INTEGER NOT NULL)"
+
+
+def _foreign(path: str) -> str:
+    return (f"the read journal {path} belongs to another registry (a registry made anew in "
+            "the place of one whose journal was left there): move it away, and keep it with "
+            "the registry it came from")  # fmt: skip
 
 
 _JOURNAL_DDL = (
