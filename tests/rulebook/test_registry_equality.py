@@ -76,7 +76,9 @@ def test_random_catalogs_cover_every_feature() -> None:
     above is about all of them)."""
     seen: set[str] = set()
 
-    @settings(max_examples=300, deadline=None, database=None)
+    # the same examples every run: whether the strategy reaches every feature must not
+    # depend on the draw (300 random examples missed list.exhausted now and then)
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(catalogs())
     def collect(raw: dict[str, Any]) -> None:
         seen.update(f.name for f in compile_catalog(CatalogIndex(parse(raw))).features)
