@@ -35,9 +35,10 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property, lru_cache
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -79,30 +80,40 @@ _JOURNAL_COLUMNS = "at, actor, action, subject, purpose, detail"
 _JOURNAL_ROWS_PER_INSERT = 150  # 900 parameters, within SQLite's limit
 
 
+@lru_cache(maxsize=256)
 def _journal_insert(rows: int, ph: str = "?") -> str:
     one = "(" + ", ".join([ph] * 6) + ")"
     return f"INSERT INTO audit_journal ({_JOURNAL_COLUMNS}) VALUES " + ", ".join([one] * rows)
 
 
-def insert_chained(cursor: Any, rows: Sequence[tuple[Any, ...]], sqlite: bool) -> None:
-    """Insert chained audit rows (:func:`~.chain.chain_rows`) through the driver's cursor:
-    on SQLite a hundred rows per statement (the driver lets go of the GIL once per statement,
-    not once per row), on PostgreSQL ``executemany``."""
+def insert_rows(
+    cursor: Any, statement: Callable[[int, str], str], rows: Sequence[tuple[Any, ...]], *,
+    sqlite: bool, per_statement: int,
+) -> None:  # fmt: skip
+    """Insert ``rows`` through the driver's cursor (or a sqlite3 connection), ``statement(n,
+    mark)`` giving the INSERT of ``n`` rows: on SQLite ``per_statement`` rows a statement
+    (the driver lets go of the GIL once per statement, not once per row), on PostgreSQL
+    ``executemany``."""
     if sqlite:
-        for part in _chunks(rows, _AUDIT_ROWS_PER_INSERT):
-            cursor.execute(_audit_insert(len(part)), list(chain.from_iterable(part)))
+        for part in _chunks(rows, per_statement):
+            cursor.execute(statement(len(part), "?"), list(chain.from_iterable(part)))
     else:
         for part in _chunks(rows, 5_000):
-            cursor.executemany(_audit_insert(1, "%s"), part)
+            cursor.executemany(statement(1, "%s"), part)
+
+
+def insert_chained(cursor: Any, rows: Sequence[tuple[Any, ...]], sqlite: bool) -> None:
+    """Insert chained audit rows (:func:`~.chain.chain_rows`): :func:`insert_rows`."""
+    insert_rows(cursor, _audit_insert, rows, sqlite=sqlite, per_statement=_AUDIT_ROWS_PER_INSERT)
 
 
 class ReadJournal(LedgerCore):
     """The read journal (see the module's docstring)."""
 
-    @property
+    @cached_property
     def reads_path(self) -> str | None:
         """The read journal's file, for a SQLite ledger on disk; otherwise ``None`` (the
-        journal is the ledger's own table)."""
+        journal is the ledger's own table). Worked out once: every group of reads asks."""
         path = self.sqlite_path  # the file's own name, however it was reached (a link)
         return None if path is None else os.path.realpath(path) + READS_SUFFIX
 
@@ -129,12 +140,8 @@ class ReadJournal(LedgerCore):
                 cursor = conn.connection.cursor()
                 dbapi = conn.dialect.loaded_dbapi
                 try:
-                    if self._dialect.sqlite:
-                        for part in _chunks(rows, _JOURNAL_ROWS_PER_INSERT):
-                            cursor.execute(_journal_insert(len(part)),
-                                           list(chain.from_iterable(part)))  # fmt: skip
-                    else:
-                        cursor.executemany(_journal_insert(1, "%s"), rows)
+                    insert_rows(cursor, _journal_insert, rows, sqlite=self._dialect.sqlite,
+                                per_statement=_JOURNAL_ROWS_PER_INSERT)  # fmt: skip
                 except (dbapi.DataError, dbapi.IntegrityError, ValueError) as exc:
                     raise AuditRejected(f"writing the audit log failed: {exc}") from None
                 except dbapi.Error as exc:
@@ -148,8 +155,8 @@ class ReadJournal(LedgerCore):
         rows = [(at, *entry) for entry in entries]
         try:
             with immediate(conn):
-                for part in _chunks(rows, _JOURNAL_ROWS_PER_INSERT):
-                    conn.execute(_journal_insert(len(part)), list(chain.from_iterable(part)))
+                insert_rows(conn, _journal_insert, rows, sqlite=True,
+                            per_statement=_JOURNAL_ROWS_PER_INSERT)  # fmt: skip
         except (sqlite3.IntegrityError, sqlite3.DataError, ValueError) as exc:
             raise AuditRejected(f"writing the audit log failed: {exc}") from None
         except sqlite3.Error as exc:
