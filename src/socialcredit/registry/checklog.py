@@ -170,7 +170,7 @@ class GroupCommit:
                 time.sleep(0.1)
 
     def _chain_run(self) -> None:
-        self._ledger.turns.prefer()  # readers of the log wait on this thread: ahead of others
+        self._ledger.turns.prefer()  # the journal kept short: ahead of the other writers
         while not self._stop:
             self._wake.wait(max(min(self.chain_every, self._index_due_in()), 0.0))
             self._wake.clear()

@@ -140,8 +140,8 @@ class Turns:
     moving reads into the audit chain every tenth of a second, is never starved by filing
     authorities (nor they by it).
 
-    One thread may be preferred (:meth:`prefer`: the chainer, which readers of the audit log
-    wait on): it goes to the head of the queue, so it waits at most for the writer holding the
+    One thread may be preferred (:meth:`prefer`: the chainer, so that the read journal stays
+    short): it goes to the head of the queue, so it waits at most for the writer holding the
     lock, and the others still get every other turn while it is busy."""
 
     def __init__(self) -> None:
