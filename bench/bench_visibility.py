@@ -51,7 +51,7 @@ import orjson
 from benchlib import Figure, add_arguments, emit
 from socialcredit.identifiers import resident_id
 from socialcredit.registry.config import registry_catalog
-from socialcredit.registry.ledger import Ledger, content_hash, default_projector
+from socialcredit.registry.ledger import Ledger, default_projector
 from socialcredit.registry.ledger.projection import ProjectionGround, compact
 from socialcredit.registry.model import Record
 
@@ -118,9 +118,8 @@ def build(db: Path, subjects: int, share: float) -> None:
             record_type, authority = LISTED if is_listed else PLAIN
             day = FIRST_DAY + timedelta(days=i % DAYS)
             ref = f"fixture {i}"
-            digest = content_hash(subject, record_type, authority, day.isoformat(), ref, None)
             records.append((subject, "person", record_type, authority, day.isoformat(), ref,
-                            None, None, at, digest))  # fmt: skip
+                            None, None, at))  # fmt: skip
             kinds.append((subject, "person", at))
             if is_listed:
                 projection += [(subject, *row, on) for row in template[day]]
@@ -128,8 +127,8 @@ def build(db: Path, subjects: int, share: float) -> None:
         conn.execute("BEGIN")
         conn.executemany(
             "INSERT INTO records (subject, subject_kind, record_type, authority, decided_on, "
-            "decision_ref, counterpart, client_key, entered_at, content_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "decision_ref, counterpart, client_key, entered_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             records,
         )
         conn.executemany("INSERT INTO subjects (subject, kind, first_seen) VALUES (?, ?, ?)",

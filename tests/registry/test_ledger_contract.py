@@ -355,12 +355,12 @@ class LedgerContract:
         assert [e.purpose for e in ledger.access_log(PERSON)] == ["a", "b", "c"]
         assert ledger.verify_audit() is True
 
-    def test_upgrading_keeps_the_records_digests(
-        self, ledger: Ledger, registry_catalog: Loaded
-    ) -> None:
-        """Migration 0013 (digests as bytes, the counterpart index partial) and back, on a
-        registry with records, a role record and events: the digests are converted, so that
-        the same records are still recognised and other content still refused."""
+    def test_upgrading_keeps_idempotency(self, ledger: Ledger, registry_catalog: Loaded) -> None:
+        """Migrations 0013 (digests as bytes, the counterpart index partial) and 0016 (no
+        digests: the columns compared) and back, on a registry with records, a role record and
+        events: the digests are converted, made again from the columns on the way down, and
+        dropped on the way up, so that the same records are still recognised and other
+        content still refused."""
         from alembic import command
         from alembic.config import Config
 
@@ -376,7 +376,14 @@ class LedgerContract:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         stored = sa.text("SELECT content_hash FROM records WHERE id = :id")
+        role_digest = content_hash(PERSON, "samr.legal_rep", "samr", "2024-01-05", "rep 1", ORG)
         try:
+            with engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.downgrade(config, "0015")
+            with engine.connect() as conn:
+                assert bytes(conn.execute(stored, {"id": int(rid)}).scalar()) == digest
+                assert bytes(conn.execute(stored, {"id": int(role_id)}).scalar()) == role_digest
             with engine.begin() as conn:
                 config.attributes["connection"] = conn
                 command.downgrade(config, "0012")
@@ -384,7 +391,8 @@ class LedgerContract:
                 assert conn.execute(stored, {"id": int(rid)}).scalar() == digest.hex()
             ledger.init()  # 0012 -> head
             with engine.connect() as conn:
-                assert bytes(conn.execute(stored, {"id": int(rid)}).scalar()) == digest
+                columns = {c["name"] for c in sa.inspect(conn).get_columns("records")}
+                assert "content_hash" not in columns
         finally:
             engine.dispose()
         again = ledger.submit([refuse()], catalog=registry_catalog, today=TODAY, actor="court")

@@ -31,6 +31,7 @@ from socialcredit.registry.ledger.schema import (
     _RECORD_COLUMNS,
     _RECORD_SELECT,
     NOT_A_CHECK,
+    RECORD_CONTENT,
     t_audit_log,
     t_audit_subjects,
     t_events,
@@ -217,6 +218,11 @@ def project_plain(
     return compact_result(result, names, as_of)
 
 
+def _content(rec: ValidRecord) -> tuple[Any, ...]:
+    """A record's content as idempotency compares it (:data:`RECORD_CONTENT`)."""
+    return (rec.subject, rec.record_type, rec.decided_on, rec.decision_ref, rec.counterpart)
+
+
 def _subjects_written_since(conn: Connection, seq: int) -> set[str]:
     """Subjects that audit entries after ``seq`` name (the subjects a write touched, and the
     subject of every entry other than a check): a superset of those whose facts changed."""
@@ -317,14 +323,14 @@ class RecordStore(ProjectionStore):
                         continue
                     found = existing.get(key)
                     if found is not None:
-                        if found[1] != rec.content_hash:
+                        if found[1] != _content(rec):
                             raise Conflict(
                                 f"client_key: {rec.client_key!r} of authority {rec.authority!r} "
                                 f"already names record {found[0]} with different content"
                             )
                         out.append(SubmitResult(str(found[0]), False))
                         continue
-                row = dict(zip(_RECORD_COLUMNS, (*rec[:8], now, rec.content_hash), strict=True))
+                row = dict(zip(_RECORD_COLUMNS, (*rec[:8], now), strict=True))
                 new_id = conn.execute(t_records.insert().values(row)).inserted_primary_key
                 assert new_id is not None
                 filed = SubmitResult(str(new_id[0]), True)
@@ -512,24 +518,26 @@ class RecordStore(ProjectionStore):
 
     def _existing_keys(
         self, conn: Connection, rows: Sequence[ValidRecord]
-    ) -> dict[tuple[str, str], tuple[int, bytes]]:
-        """``(authority, client_key) -> (id, content_hash)`` for the keys already stored."""
+    ) -> dict[tuple[str, str], tuple[int, tuple[Any, ...]]]:
+        """``(authority, client_key) -> (id, content)`` for the keys already stored (the
+        content: :data:`RECORD_CONTENT`'s columns, as :func:`_content` gives a record's)."""
         by_authority: dict[str, list[str]] = {}
         for rec in rows:
             if rec.client_key:
                 by_authority.setdefault(rec.authority, []).append(rec.client_key)
-        found: dict[tuple[str, str], tuple[int, bytes]] = {}
+        found: dict[tuple[str, str], tuple[int, tuple[Any, ...]]] = {}
+        content = [t_records.c[c] for c in RECORD_CONTENT]
         if not by_authority:
             return found
         if conn.execute(sa.select(t_records.c.id).limit(1)).first() is None:
             return found  # an empty ledger: nothing to look up
         for authority, keys in by_authority.items():
             for chunk in _chunks(keys, CHUNK):
-                query = sa.select(
-                    t_records.c.id, t_records.c.client_key, t_records.c.content_hash
-                ).where(t_records.c.authority == authority, t_records.c.client_key.in_(chunk))
-                for rid, key, digest in conn.execute(query):
-                    found[(authority, key)] = (rid, bytes(digest))
+                query = sa.select(t_records.c.id, t_records.c.client_key, *content).where(
+                    t_records.c.authority == authority, t_records.c.client_key.in_(chunk)
+                )
+                for rid, key, *stored in conn.execute(query):
+                    found[(authority, key)] = (rid, tuple(stored))
         return found
 
     def _name(

@@ -35,12 +35,13 @@ _HASH = sa.String(64)
 _AT = sa.DateTime(timezone=True)
 
 
-_DIGEST = sa.LargeBinary(32)
-"""A record's content digest: the 32 bytes of its SHA-256 (BLOB on SQLite, bytea on
-PostgreSQL; hex text until migration 0013, twice the size)."""
-
-
 HAS_COUNTERPART = "counterpart IS NOT NULL"
+
+
+RECORD_CONTENT = ("subject", "record_type", "decided_on", "decision_ref", "counterpart")
+"""What idempotency compares of a record filed again under a stored ``(authority,
+client_key)``: its content, not its key or entry time (the columns themselves; until
+migration 0016 a SHA-256 digest of them was stored beside them)."""
 
 
 t_records = sa.Table(
@@ -56,7 +57,6 @@ t_records = sa.Table(
     sa.Column("counterpart", _SUBJECT, nullable=True),
     sa.Column("client_key", _KEY, nullable=True),
     sa.Column("entered_at", _AT, nullable=False),
-    sa.Column("content_hash", _DIGEST, nullable=False),
     sa.UniqueConstraint("authority", "client_key", name="uq_records_authority_client_key"),
     sa.Index("ix_records_subject", "subject"),
     # role records only (about 1 in 100): every query on it names a counterpart
@@ -283,7 +283,6 @@ _RECORD_COLUMNS = (
     "counterpart",
     "client_key",
     "entered_at",
-    "content_hash",
 )
 
 
