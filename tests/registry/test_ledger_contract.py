@@ -356,11 +356,12 @@ class LedgerContract:
         assert ledger.verify_audit() is True
 
     def test_upgrading_keeps_idempotency(self, ledger: Ledger, registry_catalog: Loaded) -> None:
-        """Migrations 0013 (digests as bytes, the counterpart index partial) and 0016 (no
-        digests: the columns compared) and back, on a registry with records, a role record and
-        events: the digests are converted, made again from the columns on the way down, and
-        dropped on the way up, so that the same records are still recognised and other
-        content still refused."""
+        """Migrations 0013 (digests as bytes, the counterpart index partial), 0016 (no
+        digests: the columns compared) and 0017 (the writes' subjects keyed anew) and back,
+        on a registry with records, a role record and events: the digests are converted,
+        made again from the columns on the way down, and dropped on the way up, so that the
+        same records are still recognised and other content still refused; the writes' lists
+        of subjects are kept."""
         from alembic import command
         from alembic.config import Config
 
@@ -376,6 +377,9 @@ class LedgerContract:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         stored = sa.text("SELECT content_hash FROM records WHERE id = :id")
+        named = ledger.changes_since(0)
+        logged = [(e.seq, e.action) for e in ledger.access_log(PERSON)]
+        assert "records.submit" in {a for _, a in logged}
         role_digest = content_hash(PERSON, "samr.legal_rep", "samr", "2024-01-05", "rep 1", ORG)
         try:
             with engine.begin() as conn:
@@ -401,6 +405,11 @@ class LedgerContract:
             self.submit(ledger, registry_catalog, refuse(ref="(2024) Zhi 2"))
         assert ledger.events_for(rid) == [event]
         assert ledger.count_records() == 2
+        # the writes' lists of subjects went down to 0012 and back (0017 keys them anew)
+        assert ledger.verify_audit() is True
+        assert ledger.changes_since(0)[1] == named[1] == {PERSON}
+        seen = [(e.seq, e.action) for e in ledger.access_log(PERSON)]
+        assert seen[: len(logged)] == logged
         facts = ledger.facts(PERSON)
         assert sorted(f.id for f in facts if isinstance(f, Record)) == sorted([rid, role_id])
         assert event in facts

@@ -147,17 +147,33 @@ t_ledger_state = sa.Table(
 )
 
 
+AUDIT_SUBJECTS_PAGES_PER_RANGE = 16
+"""Pages of ``audit_subjects`` a PostgreSQL block range covers (about 2,000 rows): what a
+look for the writes after a seq reads at least."""
+
+
 t_audit_subjects = sa.Table(
     "audit_subjects",
     metadata,
-    sa.Column("seq", _ID, primary_key=True, autoincrement=False),
-    sa.Column("subject", _SUBJECT, primary_key=True),
-    sa.Index("ix_audit_subjects_subject", "subject"),
+    sa.Column("seq", _ID, nullable=False, autoincrement=False),
+    sa.Column("subject", _SUBJECT, nullable=False),
+    sa.PrimaryKeyConstraint("subject", "seq"),
+    # rows come in the order of seq, so PostgreSQL finds a range of them by the range of the
+    # table's pages they are on (a block range index, a few pages for millions of rows); on
+    # SQLite an index of (seq, subject)
+    sa.Index(
+        "ix_audit_subjects_seq",
+        "seq",
+        postgresql_using="brin",
+        postgresql_with={"pages_per_range": AUDIT_SUBJECTS_PAGES_PER_RANGE},
+    ),
     sqlite_with_rowid=False,
 )
 """The subjects a write touched (whose projection it changed), by the write's audit entry;
 the entry's detail holds their number and digest (``subjects``, ``subjects_sha256``), so the
-chain covers the list. The service's poller reloads exactly these."""
+chain covers the list. The service's poller reloads exactly these; a subject's access log
+finds the writes that named it by its key (migration 0017: keyed by seq before, with an
+index of subjects)."""
 
 
 t_audit_journal = sa.Table(
