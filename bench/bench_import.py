@@ -137,7 +137,18 @@ def synthesise(n: int, seed: int = 7) -> Iterator[dict[str, str]]:
 
 def write_files(n: int, jsonl: Path, csvfile: Path | None, warm: Path) -> None:
     """The same ``n`` records as JSONL and CSV (unless ``csvfile`` is ``None``), written as
-    they are made; the first 200 also to ``warm`` (JSONL)."""
+    they are made; the first 200 also to ``warm`` (JSONL). Each file is written beside its
+    name and renamed once whole: a run stopped while writing leaves none that a later run
+    with ``--files`` would take for whole."""
+    parts = [(p, p.with_name(p.name + ".part")) for p in (jsonl, csvfile, warm) if p is not None]
+    for _path, part in parts:
+        part.unlink(missing_ok=True)
+    _write_files(n, parts[0][1], parts[1][1] if csvfile is not None else None, parts[-1][1])
+    for path, part in parts:
+        part.replace(path)
+
+
+def _write_files(n: int, jsonl: Path, csvfile: Path | None, warm: Path) -> None:
     with jsonl.open("wb") as fj, (csvfile or Path(os.devnull)).open("w", encoding="utf-8") as fc:
         fc.write(",".join(CSV_FIELDS) + "\n")
         lines: list[bytes] = []
