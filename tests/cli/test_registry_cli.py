@@ -176,3 +176,25 @@ def test_subject_sees_every_access_and_the_chain_verifies(db: Path) -> None:
     )
     verified = run("db", "verify", db=db)
     assert verified.returncode == 0 and "intact" in verified.stdout
+
+
+def test_a_read_not_yet_in_the_chain_shows_no_number(tmp_path: Path) -> None:
+    """A read whose audit entry is durable in the read journal but not yet chained (a
+    serving registry moves its reads into the chain a moment after answering them) has no
+    place in the chain yet: the access log shows it without a number, never as entry 0."""
+    from socialcredit.registry.ledger import Ledger
+
+    path = tmp_path / "registry.db"
+    assert run("db", "init", db=path).returncode == 0
+    with Ledger.open(f"sqlite:///{path}") as ledger:
+        ledger.journal_reads([("consumer:k", "check restrict.flight", PERSON, "at the gate", None)])
+        waiting = ledger.access_log(PERSON)
+    assert [e.purpose for e in waiting] == ["at the gate"]  # journaled, not chained
+    log = json.loads(run("access-log", PERSON, "--format", "json", db=path).stdout)
+    gate = [e for e in log if e["purpose"] == "at the gate"]
+    assert len(gate) == 1
+    assert gate[0]["seq"] is None  # read before the command's own read is logged
+    assert all(e["seq"] is None or e["seq"] > 0 for e in log)
+    text = run("access-log", PERSON, db=path).stdout
+    row = next(line for line in text.splitlines() if "at the gate" in line)
+    assert row.split()[1] in {"-"} or int(row.split()[1]) > 0

@@ -506,7 +506,11 @@ def access_log_cmd(
     fmt: FormatOpt = Format.text,
     db: DbOpt = None,
 ) -> None:
-    """Every access to and change of a subject's data: who, when, what, and for what purpose."""
+    """Every access to and change of a subject's data: who, when, what, and for what purpose.
+
+    ``#`` (``seq``) is the entry's place in the audit chain; a read answered a moment ago may
+    not have one yet (its entry is durable in the read journal, chained shortly): ``-``
+    (``null``)."""
     subject_id, _kind = subjects.validate(subject)
     with _open(db) as ledger:
         entries = ledger.access_log(subject_id)
@@ -517,7 +521,7 @@ def access_log_cmd(
         _print_json(
             [
                 {
-                    "seq": e.seq,
+                    "seq": e.seq or None,  # a read still in the journal: not in the chain yet
                     "at": e.at.isoformat(),
                     "actor": e.actor,
                     "action": e.action,
@@ -532,8 +536,8 @@ def access_log_cmd(
         t.add_column(col)
     for e in entries:
         # as plain text: a purpose is what a caller wrote, never markup to interpret
-        t.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", Text(e.actor), Text(e.action),
-                  Text(e.purpose))  # fmt: skip
+        t.add_row(str(e.seq) if e.seq else "-", f"{e.at:%Y-%m-%d %H:%M:%S}", Text(e.actor),
+                  Text(e.action), Text(e.purpose))  # fmt: skip
     console.print(t)
 
 
