@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import marshal
 import multiprocessing
 import os
 import time
@@ -107,6 +108,8 @@ MAX_PROBLEMS = 10_000
 """Problems listed when a file is refused; beyond, one more entry says how many more."""
 _SUBJECTS_CACHED = 1 << 20
 """Subject IDs a parser remembers as valid (about 120 MB); then it starts again."""
+_SHAPES_CACHED = 1_000
+"""Orders of fields a parser remembers as right."""
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _UNSEEN: Any = ("", -1)
 
@@ -364,6 +367,15 @@ class _Chunk(NamedTuple):
     names: Names
     keys: bytes = b""
     """The rows' ``hash((authority, client_key))`` (those with a key), as 64-bit integers."""
+    packed: bytes = b""
+    """From a worker process: the rows, marshalled (``rows`` is then empty); see
+    :func:`_parse_in_worker`."""
+
+    def unpacked(self) -> _Chunk:
+        """The chunk with its rows, as the worker had them."""
+        if not self.packed:
+            return self
+        return self._replace(rows=marshal.loads(self.packed), packed=b"")
 
 
 class RecordFile:
@@ -474,9 +486,9 @@ class RecordFile:
             for task in ranges:  # a few chunks ahead of the one staged, never the whole file
                 pending.append(pool.apply_async(_parse_in_worker, (task,)))
                 if len(pending) > 2 * self.jobs:
-                    yield pending.popleft().get()
+                    yield pending.popleft().get().unpacked()
             while pending:
-                yield pending.popleft().get()
+                yield pending.popleft().get().unpacked()
         finally:
             pool.terminate()
             pool.join()
@@ -603,8 +615,13 @@ def _start_worker(spec: _Spec) -> None:
 
 
 def _parse_in_worker(task: tuple[int, int, int]) -> _Chunk:
+    """A chunk parsed, its rows marshalled: tuples of text, bytes, integers and ``None``,
+    which :mod:`marshal` writes in a third of the time pickle takes (pickle keeps a memo
+    entry for every text and tuple) and reads back no slower, sharing what the rows share
+    (a record type, a day). Both ends run the same Python, as marshal asks."""
     assert _WORKER is not None
-    return _WORKER.parse(*task)
+    chunk = _WORKER.parse(*task)
+    return chunk._replace(rows=[], packed=marshal.dumps(chunk.rows))
 
 
 class _Parser:
@@ -622,22 +639,29 @@ class _Parser:
         self.checker = RecordChecker(spec.catalog, today=spec.as_of)
         self.type_ids = spec.type_ids
         index = self.checker.index
-        # (record type, authority) -> (the type, the authority, kinds, role, type number)
-        self.pairs: dict[tuple[str, str], tuple[str, str, frozenset[str], bool, int]] = {}
+        # (record type, authority) -> (the type, the authority, whether the type is of persons,
+        # whether of organisations, whether a role, its number)
+        self.pairs: dict[tuple[str, str], tuple[str, str, bool, bool, bool, int]] = {}
         for authority, codes in index.mandate.items():
             for code in codes:
                 rt = index.record_types.get(code)
                 if rt is not None:
                     self.pairs[(code, authority)] = (
-                        code, authority, frozenset(rt.subject_kinds),
-                        rt.nature.value == "role", spec.type_ids.get(code, -1),
+                        code, authority, "person" in rt.subject_kinds,
+                        "organisation" in rt.subject_kinds, rt.nature.value == "role",
+                        spec.type_ids.get(code, -1),
                     )  # fmt: skip
         self.subjects: dict[str, str] = {}
         """A valid ID as given -> the day its holder turns 18 (ISO), "" for an organisation."""
-        self.adult: dict[str, str] = {}
+        self.births: dict[str, str] = {}
+        """A resident ID's first 14 digits (region and birth date) -> the day its holder turns
+        18 (ISO), "" if no such place and date: shared by the IDs of one place and day."""
         self.orgs: dict[str, str | None] = {}
         self.days: dict[str, tuple[str, int] | None] = {}
         """A decision date as given -> ISO text and day number, ``None`` if the checker's."""
+        self.shapes: set[tuple[str, ...]] = set()
+        """The fields of JSON lines seen to name every required field and no other, in the
+        order given (lines of one file mostly give them alike)."""
         self.first_day = EARLIEST_DECISION
         self.fd = os.open(spec.path, os.O_RDONLY)
 
@@ -663,7 +687,7 @@ class _Parser:
         loads = orjson.loads
         accept, checked = self._accept, self._checked
         rows, problems = out.rows, out.problems
-        required, allowed = _REQUIRED, _ALLOWED
+        required, allowed, shapes = _REQUIRED, _ALLOWED, self.shapes
         for n, raw in enumerate(data.split(b"\n"), start=first_line):
             if not raw or raw.isspace():
                 continue
@@ -675,17 +699,24 @@ class _Parser:
             if type(obj) is not dict:
                 problems.append((n, "line", f"expected a JSON object, got {_json_type(obj)}"))
                 continue
-            keys = obj.keys()
-            if not (required <= keys and keys <= allowed):
-                problems += _field_problems(n, keys)
-                continue
+            shape = tuple(obj)
+            if shape not in shapes:
+                keys = obj.keys()
+                if not (required <= keys and keys <= allowed):
+                    problems += _field_problems(n, keys)
+                    continue
+                if len(shapes) < _SHAPES_CACHED:
+                    shapes.add(shape)
             get = obj.get
             given = get("subject_name")
             name = None if given is None else self._name(n, given, problems)
-            args = (obj["subject"], obj["record_type"], obj["authority"], obj["decided_on"],
-                    obj["decision_ref"], get("counterpart"), get("client_key"),
-                    get("excluding_facts"), n)  # fmt: skip
-            row = accept(*args) or checked(*args, problems)
+            row = accept(obj["subject"], obj["record_type"], obj["authority"], obj["decided_on"],
+                         obj["decision_ref"], get("counterpart"), get("client_key"),
+                         get("excluding_facts"), n)  # fmt: skip
+            if row is None:
+                row = checked(obj["subject"], obj["record_type"], obj["authority"],
+                              obj["decided_on"], obj["decision_ref"], get("counterpart"),
+                              get("client_key"), get("excluding_facts"), n, problems)  # fmt: skip
             if row is not None and name is not False:
                 rows.append(row)
                 if name is not None:
@@ -758,16 +789,19 @@ class _Parser:
         n: int,
     ) -> StagedRow | None:
         """The line's staged row if it is plainly valid (see the class), else ``None``."""
-        pair = self.pairs.get((record_type, authority))  # type: ignore[arg-type]
+        try:
+            pair = self.pairs.get((record_type, authority))  # type: ignore[arg-type]
+        except TypeError:  # a JSON array or object given as either: the checker's
+            return None
         if pair is None or type(subject) is not str or type(decided_on) is not str:
             return None
-        rtype, issuer, kinds, role, type_no = pair
+        rtype, issuer, of_persons, of_organisations, role, type_no = pair
         adult = self.subjects.get(subject)
         if adult is None:
             adult = self._subject(subject)
             if adult is None:
                 return None
-        if ("person" if adult else "organisation") not in kinds:
+        if not (of_persons if adult else of_organisations):
             return None
         day = self.days.get(decided_on, _UNSEEN)
         if day is _UNSEEN:
@@ -808,23 +842,42 @@ class _Parser:
 
     def _subject(self, value: str) -> str | None:
         """A subject ID valid as given: the ISO day its holder turns 18 ("" for an
-        organisation), remembered; ``None`` if the checker is to look at it."""
-        try:
-            number, kind = subject_ids.validate(value, field="subject")
-        except InputError:
-            return None
-        if number != value:
-            return None  # normalised (spaces, a lower-case x): the checker's way
-        if kind == "person":
-            # the string compares as the day: 29 February, where the 18th year has none,
-            # comes after the 28th, so such a subject goes to the checker on the 28th
-            adult = f"{int(value[6:10]) + 18:04d}-{value[10:12]}-{value[12:14]}"
-            adult = self.adult.setdefault(adult, adult)
-        else:
+        organisation), remembered; ``None`` if the checker is to look at it. A resident ID
+        valid as it stands is :func:`~socialcredit.registry.subjects.validate`'s shortcut
+        (``_plain_ric``) taken in two steps: its shape and check character, then its place
+        and date of birth, known from another ID of the same (:attr:`births`)."""
+        adult: str | None = None
+        if subject_ids.ric_shaped(value):
+            head = value[:14]
+            adult = self.births.get(head)
+            if adult is None:
+                adult = self._birth(head)
+        if not adult:  # not a resident ID as it stands: the validator's long way
+            try:
+                number, kind = subject_ids.validate(value, field="subject")
+            except InputError:
+                return None
+            if number != value or kind == "person":
+                # normalised (spaces, a lower-case x), or a person the shortcut did not
+                # take (none is, but the checker would say): the checker's way
+                return None
             adult = ""
         if len(self.subjects) >= _SUBJECTS_CACHED:
             self.subjects.clear()
         self.subjects[value] = adult
+        return adult
+
+    def _birth(self, head: str) -> str:
+        """The ISO day a resident born at ``head`` (an ID's first 14 digits) turns 18, "" if
+        there is no such place and date; remembered. The string compares as the day: 29
+        February, where the 18th year has none, comes after the 28th, so such a subject goes
+        to the checker on the 28th."""
+        adult = ""
+        if subject_ids.born_in_known_place(head):
+            adult = f"{int(head[6:10]) + 18:04d}-{head[10:12]}-{head[12:14]}"
+        if len(self.births) >= _SUBJECTS_CACHED:
+            self.births.clear()
+        self.births[head] = adult
         return adult
 
     def _org(self, value: str) -> str | None:
