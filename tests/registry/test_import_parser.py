@@ -22,6 +22,7 @@ from socialcredit.identifiers import resident_id
 from socialcredit.policy.loader import Loaded
 from socialcredit.registry import importing, subjects
 from socialcredit.registry.importing import RecordFile, _Chunk, _Parser, _Spec
+from socialcredit.registry.ledger import ValidRecord
 
 AS_OF = date(2024, 6, 1)
 PERSON = "34052419800101001X"
@@ -137,6 +138,20 @@ def _as_validated(value: str) -> str | None:
     return f"{int(value[6:10]) + 18:04d}-{value[10:12]}-{value[12:14]}"
 
 
+def _agrees(parser: _Parser, value: str) -> None:
+    """The parser's answer for ``value`` (as a subject, and on a line) is the validator's."""
+    expected = _as_validated(value)
+    assert parser._subject(value) == expected, value
+    line = [value, "court.refuse", "court", "2024-01-10", "(2024) 1", None, "k", None]
+    row = parser._accept(*line, 1)
+    if expected is None or expected > "2024-01-10":  # not valid as given, or a minor
+        assert row is None, value
+    else:
+        assert row is not None and row[1] == ("person" if expected else "organisation")
+        checked = parser.checker.problems(*line)
+        assert isinstance(checked, ValidRecord) and checked.subject == value
+
+
 _near_ids = st.lists(st.sampled_from("0123456789X"), min_size=18, max_size=18).map("".join)
 
 
@@ -149,7 +164,7 @@ def test_subjects_cached_or_not_are_what_the_validator_says(
     try:
         # each twice: the second time from the parser's caches (of the ID, of its birth)
         for value in [*values, *values]:
-            assert parser._subject(value) == _as_validated(value), value
+            _agrees(parser, value)
     finally:
         parser.close()
 
@@ -162,12 +177,15 @@ def test_ids_of_one_birth_share_its_answer_and_bad_ones_do_not(parser: _Parser) 
         good = resident_id(rng.choice([110101, 340524, 440305]), born, rng.randrange(1000))
         bad = good[:17] + ("0" if good[17] != "0" else "1")
         for value in (good, bad, good.lower(), good):
-            assert parser._subject(value) == _as_validated(value), value
+            _agrees(parser, value)
         valid += _as_validated(good) is not None
     assert valid > 500  # 440305 (Nanshan) exists since 1990
-    assert parser._subject(NOWHERE_ID) is None
+    _agrees(parser, NOWHERE_ID)
     assert parser.births[NOWHERE[:14]] == ""
-    assert parser._subject(NOWHERE_ID) is None  # the birth remembered as none: still refused
+    _agrees(parser, NOWHERE_ID)  # the birth remembered as none: still refused
+    assert parser._accept(ORG, "court.refuse", "court", "2024-01-10", "r", None, None, None, 1)
+    # organisations' IDs remembered (some of the bad IDs above are valid USCCs), residents' not
+    assert parser.subjects[ORG] == "" and set(parser.subjects.values()) == {""}
 
 
 def test_rows_come_back_from_a_worker_as_they_were_made(parser: _Parser) -> None:

@@ -65,6 +65,7 @@ from socialcredit.registry.ledger.checker import INDIVIDUAL_BUSINESS
 from socialcredit.registry.ledger.schema import EARLIEST_DECISION
 from socialcredit.registry.ledger.values import MAX_REF, content_hash, text_problem
 from socialcredit.registry.staging import StagedRow
+from socialcredit.registry.subjects import ric_shaped
 
 __all__ = [
     "CHUNK_BYTES",
@@ -107,7 +108,8 @@ than it saves."""
 MAX_PROBLEMS = 10_000
 """Problems listed when a file is refused; beyond, one more entry says how many more."""
 _SUBJECTS_CACHED = 1 << 20
-"""Subject IDs a parser remembers as valid (about 120 MB); then it starts again."""
+"""Organisations' IDs a parser remembers as valid, and residents' places and dates of birth
+(each about 120 MB at most); then it starts again."""
 _SHAPES_CACHED = 1_000
 """Orders of fields a parser remembers as right."""
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -628,7 +630,9 @@ class _Parser:
     """Parses and validates chunks of one file. A line goes to the
     :class:`~socialcredit.registry.ledger.RecordChecker` unless :meth:`_accept` finds it
     plainly valid from what it has seen before: a known pair of record type and authority
-    within its mandate, a subject ID validated before (and of a kind the type allows), a date
+    within its mandate, a subject ID of a kind the type allows (a resident ID with its check
+    character, of a place and date of birth seen valid before; an organisation's ID
+    validated before), a date
     in range, a decision reference and key of printable text, no counterpart but where a role
     needs one, no excluding facts, and a subject no minor on the decision day. Such a line
     is one the checker accepts, normalised the same way (a test compares them on many
@@ -652,7 +656,7 @@ class _Parser:
                         spec.type_ids.get(code, -1),
                     )  # fmt: skip
         self.subjects: dict[str, str] = {}
-        """A valid ID as given -> the day its holder turns 18 (ISO), "" for an organisation."""
+        """An organisation's ID valid as given -> "" (a resident's ID: see :attr:`births`)."""
         self.births: dict[str, str] = {}
         """A resident ID's first 14 digits (region and birth date) -> the day its holder turns
         18 (ISO), "" if no such place and date: shared by the IDs of one place and day."""
@@ -796,11 +800,15 @@ class _Parser:
         if pair is None or type(subject) is not str or type(decided_on) is not str:
             return None
         rtype, issuer, of_persons, of_organisations, role, type_no = pair
-        adult = self.subjects.get(subject)
-        if adult is None:
-            adult = self._subject(subject)
+        adult: str | None = None
+        if ric_shaped(subject):  # most lines: a resident ID whose birth was seen before
+            adult = self.births.get(subject[:14])
+        if not adult:
+            adult = self.subjects.get(subject)
             if adult is None:
-                return None
+                adult = self._subject(subject)
+                if adult is None:
+                    return None
         if not (of_persons if adult else of_organisations):
             return None
         day = self.days.get(decided_on, _UNSEEN)
@@ -842,30 +850,31 @@ class _Parser:
 
     def _subject(self, value: str) -> str | None:
         """A subject ID valid as given: the ISO day its holder turns 18 ("" for an
-        organisation), remembered; ``None`` if the checker is to look at it. A resident ID
+        organisation, remembered); ``None`` if the checker is to look at it. A resident ID
         valid as it stands is :func:`~socialcredit.registry.subjects.validate`'s shortcut
         (``_plain_ric``) taken in two steps: its shape and check character, then its place
-        and date of birth, known from another ID of the same (:attr:`births`)."""
-        adult: str | None = None
-        if subject_ids.ric_shaped(value):
+        and date of birth, remembered for the IDs of the same (:attr:`births`); so a
+        resident's ID itself is not remembered, only its birth's answer."""
+        if ric_shaped(value):
             head = value[:14]
             adult = self.births.get(head)
             if adult is None:
                 adult = self._birth(head)
-        if not adult:  # not a resident ID as it stands: the validator's long way
-            try:
-                number, kind = subject_ids.validate(value, field="subject")
-            except InputError:
-                return None
-            if number != value or kind == "person":
-                # normalised (spaces, a lower-case x), or a person the shortcut did not
-                # take (none is, but the checker would say): the checker's way
-                return None
-            adult = ""
+            if adult:
+                return adult
+        # not a resident ID as it stands: the validator's long way
+        try:
+            number, kind = subject_ids.validate(value, field="subject")
+        except InputError:
+            return None
+        if number != value or kind == "person":
+            # normalised (spaces, a lower-case x), or a person the shortcut did not take
+            # (none is, but the checker would say): the checker's way
+            return None
         if len(self.subjects) >= _SUBJECTS_CACHED:
             self.subjects.clear()
-        self.subjects[value] = adult
-        return adult
+        self.subjects[value] = ""
+        return ""
 
     def _birth(self, head: str) -> str:
         """The ISO day a resident born at ``head`` (an ID's first 14 digits) turns 18, "" if
