@@ -204,3 +204,18 @@ def test_rows_come_back_from_a_worker_as_they_were_made(parser: _Parser) -> None
     back = sent.unpacked()
     assert back.rows == rows and back.packed == b"" and back.names == chunk.names
     assert chunk.unpacked() is chunk
+
+
+def test_rows_marshal_cannot_write_go_pickled(parser: _Parser) -> None:
+    class Text(str):
+        pass
+
+    row = (Text("a"), "person", "t", "court", "2024-01-10", "r", None, None, bytes(32), 1, 2, 3)
+    chunk = _Chunk([row], [], 0, 0, {})
+    importing._WORKER = parser
+    try:
+        parser.parse = lambda *_: chunk  # type: ignore[method-assign]
+        sent = importing._parse_in_worker((0, 0, 1))
+    finally:
+        importing._WORKER = None
+    assert sent is chunk and sent.unpacked().rows == [row]

@@ -620,10 +620,14 @@ def _parse_in_worker(task: tuple[int, int, int]) -> _Chunk:
     """A chunk parsed, its rows marshalled: tuples of text, bytes, integers and ``None``,
     which :mod:`marshal` writes in a third of the time pickle takes (pickle keeps a memo
     entry for every text and tuple) and reads back no slower, sharing what the rows share
-    (a record type, a day). Both ends run the same Python, as marshal asks."""
+    (a record type, a day). Both ends run the same Python, as marshal asks. Rows holding
+    anything else (none do: a subclass of text, say) go pickled, as they are."""
     assert _WORKER is not None
     chunk = _WORKER.parse(*task)
-    return chunk._replace(rows=[], packed=marshal.dumps(chunk.rows))
+    try:
+        return chunk._replace(rows=[], packed=marshal.dumps(chunk.rows))
+    except ValueError:  # "unmarshallable object"
+        return chunk
 
 
 class _Parser:
