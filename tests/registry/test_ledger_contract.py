@@ -6,6 +6,7 @@ and an abstract :meth:`create_ledger`; each backend subclasses it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -365,7 +366,10 @@ class LedgerContract:
         from alembic import command
         from alembic.config import Config
 
-        from socialcredit.registry.ledger import MIGRATIONS_DIR, content_hash
+        from socialcredit.registry.ledger import MIGRATIONS_DIR
+
+        def content_hash(*content: str | None) -> bytes:  # as the ledger stored it until 0016
+            return hashlib.sha256("\x1f".join(v or "" for v in content).encode()).digest()
 
         role = NewRecord(PERSON, "samr.legal_rep", "samr", date(2024, 1, 5), "rep 1", ORG, "r-1")
         rid, role_id = self.submit(ledger, registry_catalog, refuse(), role)

@@ -63,7 +63,7 @@ from socialcredit.registry.ledger import (
 )
 from socialcredit.registry.ledger.checker import INDIVIDUAL_BUSINESS
 from socialcredit.registry.ledger.schema import EARLIEST_DECISION
-from socialcredit.registry.ledger.values import MAX_REF, content_hash, text_problem
+from socialcredit.registry.ledger.values import MAX_REF, text_problem
 from socialcredit.registry.staging import StagedRow
 from socialcredit.registry.subjects import ric_shaped
 
@@ -221,9 +221,9 @@ def parse_file(
     rows: list[ValidRecord] = []
     lines: list[int] = []
     for batch in source.batches():
-        for s, kind, rtype, authority, day, ref, other, key, digest, _t, _d, line in batch:
+        for s, kind, rtype, authority, day, ref, other, key, _t, _d, line in batch:
             rows.append(ValidRecord(s, kind, rtype, authority, date.fromisoformat(day), ref,
-                                    other, key, digest))  # fmt: skip
+                                    other, key))  # fmt: skip
             lines.append(line)
     return Parsed(rows, lines, source.names)
 
@@ -848,9 +848,8 @@ class _Parser:
             key = client_key
         if excluding_facts is not None and excluding_facts != "":
             return None
-        digest = content_hash(subject, rtype, issuer, iso, ref, other)
         kind = "person" if adult else "organisation"
-        return (subject, kind, rtype, issuer, iso, ref, other, key, digest, type_no, day_no, n)
+        return (subject, kind, rtype, issuer, iso, ref, other, key, type_no, day_no, n)
 
     def _subject(self, value: str) -> str | None:
         """A subject ID valid as given: the ISO day its holder turns 18 ("" for an
@@ -937,8 +936,8 @@ class _Parser:
             excluding_facts,
         )  # fmt: skip
         if isinstance(result, ValidRecord):
-            s, kind, rtype, issuer, day, ref, other, key, digest = result
-            return (s, kind, rtype, issuer, day.isoformat(), ref, other, key, digest,
+            s, kind, rtype, issuer, day, ref, other, key = result
+            return (s, kind, rtype, issuer, day.isoformat(), ref, other, key,
                     self.type_ids.get(rtype, -1), day.toordinal() - _EPOCH_ORDINAL, n)  # fmt: skip
         problems.extend((n, e.field, e.message) for e in result)
         return None

@@ -57,7 +57,6 @@ STAGED_COLUMNS = (
     "decision_ref",
     "counterpart",
     "client_key",
-    "content_hash",
     "type_no",
     "day_no",
     "line",
@@ -66,7 +65,7 @@ STAGED_COLUMNS = (
 rulebook's number of its type (-1 if the rulebook has none), its day number (days since
 1970-01-01) and the line of the file it came from."""
 
-StagedRow = tuple[str, str, str, str, str, str, str | None, str | None, bytes, int, int, int]
+StagedRow = tuple[str, str, str, str, str, str, str | None, str | None, int, int, int]
 
 Problem = tuple[int, str, str]
 MAX_PROBLEMS = 10_000
@@ -88,7 +87,7 @@ import's own session, which is closed after."""
 _PACKED = "WITH (fillfactor = 100)"
 """A PostgreSQL index built after a bulk load: its pages packed full."""
 
-_SQLITE_TYPES = {"decided_on": "TEXT", "content_hash": "BLOB", "type_no": "INTEGER",
+_SQLITE_TYPES = {"decided_on": "TEXT", "type_no": "INTEGER",
                  "day_no": "INTEGER", "line": "INTEGER"}  # fmt: skip
 _PG_TYPES = {
     "subject": "varchar(18)",
@@ -99,7 +98,6 @@ _PG_TYPES = {
     "decision_ref": "text",
     "counterpart": "varchar(18)",
     "client_key": "varchar(200)",
-    "content_hash": "bytea",
     "type_no": "integer",
     "day_no": "integer",
     "line": "bigint",

@@ -69,7 +69,6 @@ from socialcredit.registry.ledger.values import (
     text_problem,
 )
 from socialcredit.registry.ledger.values import check_name as check_name
-from socialcredit.registry.ledger.values import content_hash as content_hash
 
 __all__ = [
     "CatalogVersion",

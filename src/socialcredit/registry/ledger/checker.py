@@ -23,7 +23,6 @@ from socialcredit.registry.ledger.values import (
     ValidRecord,
     _expected_text,
     check_text,
-    content_hash,
     text_problem,
 )
 
@@ -232,7 +231,6 @@ class RecordChecker:
             ref,
             other,
             key,
-            content_hash(subj[0], rt, authority, day.isoformat(), ref, other),
         )
 
     def _exclusion_problems(self, who: str, rt: str | None, value: object) -> list[InputError]:

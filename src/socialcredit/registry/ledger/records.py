@@ -90,7 +90,7 @@ def staged_rows(
     each came from."""
     return [
         (r.subject, r.subject_kind, r.record_type, r.authority, r.decided_on.isoformat(),
-         r.decision_ref, r.counterpart, r.client_key, r.content_hash,
+         r.decision_ref, r.counterpart, r.client_key,
          type_ids.get(r.record_type, -1), r.decided_on.toordinal() - _EPOCH_ORDINAL,
          line)
         for r, line in zip(rows, lines, strict=True)
@@ -330,7 +330,7 @@ class RecordStore(ProjectionStore):
                             )
                         out.append(SubmitResult(str(found[0]), False))
                         continue
-                row = dict(zip(_RECORD_COLUMNS, (*rec[:8], now), strict=True))
+                row = dict(zip(_RECORD_COLUMNS, (*rec, now), strict=True))
                 new_id = conn.execute(t_records.insert().values(row)).inserted_primary_key
                 assert new_id is not None
                 filed = SubmitResult(str(new_id[0]), True)

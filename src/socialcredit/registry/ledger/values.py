@@ -3,7 +3,6 @@ form, results, projected measures, keys, audit entries, and the one rule for tex
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -123,7 +122,7 @@ def check_name(value: str | None) -> str | None:
 
 
 class ValidRecord(NamedTuple):
-    """A record that passed :class:`RecordChecker`: normalised, with its content hash."""
+    """A record that passed :class:`RecordChecker`: normalised."""
 
     subject: str
     subject_kind: str
@@ -133,7 +132,6 @@ class ValidRecord(NamedTuple):
     decision_ref: str
     counterpart: str | None
     client_key: str | None
-    content_hash: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,22 +224,6 @@ class Projector:
 def default_projector(catalog: Loaded | CatalogIndex, as_of: date) -> Projector:
     """The projector the registry uses: measures in force on ``as_of``."""
     return Projector(catalog, as_of)
-
-
-def content_hash(
-    subject: str,
-    record_type: str,
-    authority: str,
-    decided_on: str,
-    decision_ref: str,
-    counterpart: str | None,
-) -> bytes:
-    """What idempotency compares: the record's content, not its key or entry time (the
-    SHA-256 digest, 32 bytes)."""
-    text = "\x1f".join(
-        (subject, record_type, authority, decided_on, decision_ref, counterpart or "")
-    )
-    return hashlib.sha256(text.encode()).digest()
 
 
 class AuditRejected(LedgerError):
