@@ -7,7 +7,10 @@ and an abstract :meth:`create_ledger`; each backend subclasses it.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -76,6 +79,34 @@ class LedgerContract:
                 ledger.count_records()
             with pytest.raises(LedgerError, match="not initialised"):
                 ledger.facts(PERSON)
+
+    @contextmanager
+    def write_lock_held(self) -> Iterator[None]:
+        """The ledger's write lock held by another connection (another process's writer)."""
+        raise NotImplementedError
+        yield
+
+    def test_a_write_waits_for_the_lock_a_bounded_time(
+        self, monkeypatch: pytest.MonkeyPatch, registry_catalog: Loaded
+    ) -> None:
+        """A filing behind a write that holds the lock for long (an import's swap) fails after
+        the bound with an error that says so (the service's 503), writes nothing, and files
+        once the lock is free."""
+        from socialcredit.registry.ledger import dialect
+
+        monkeypatch.setattr(dialect, "WRITE_WAIT_MS", 300)
+        with self.create_ledger() as ledger:
+            ledger.init()
+        with self.create_ledger() as ledger:  # its connections made with the bound
+            with self.write_lock_held():
+                started = time.monotonic()
+                with pytest.raises(
+                    LedgerError, match=r"held the registry's lock for more than 0.3 s"
+                ):
+                    self.submit(ledger, registry_catalog, refuse())
+                assert time.monotonic() - started < 20
+            assert ledger.count_records() == 0
+            assert self.submit(ledger, registry_catalog, refuse()) == ["1"]
 
     def test_init_is_idempotent(self, ledger: Ledger) -> None:
         ledger.init()
@@ -647,6 +678,15 @@ class TestSQLiteLedger(LedgerContract):
     def create_ledger(self) -> Ledger:
         return Ledger.open(self.url)
 
+    @contextmanager
+    def write_lock_held(self) -> Iterator[None]:
+        other = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            other.close()
+
     def test_plain_path_means_sqlite(self, tmp_path: object) -> None:
         with Ledger.open(f"{tmp_path}/plain.db") as ledger:
             assert ledger.url.startswith("sqlite:///")
@@ -672,3 +712,15 @@ class TestPostgresLedger(LedgerContract):
 
     def create_ledger(self) -> Ledger:
         return Ledger.open(self.url)
+
+    @contextmanager
+    def write_lock_held(self) -> Iterator[None]:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        from socialcredit.registry.ledger.dialect import _AUDIT_LOCK
+
+        plain = make_url(self.url).set(drivername="postgresql")
+        with psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True) as c:
+            c.execute("SELECT pg_advisory_lock(%s)", (_AUDIT_LOCK,))
+            yield

@@ -50,7 +50,12 @@ acknowledged filing, and a read answered after its audit entry, survive a crash 
 database server and a power loss."""
 
 
-SQLITE_BUSY_MS = 30_000
+WRITE_WAIT_MS = 30_000
+"""How long a write waits for a lock (the ledger's write lock, or on PostgreSQL any lock its
+transaction then needs) before it fails with an error naming the wait, which the service
+answers with 503: SQLite's busy timeout, PostgreSQL's ``lock_timeout`` for the transaction.
+Unbounded, a filing would hang behind a long write (an import's swap) for as long as it
+lasts."""
 
 
 SQLITE_SYNCHRONOUS = "FULL"
@@ -100,7 +105,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {WRITE_WAIT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA synchronous = {_sqlite_sync()}")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -130,7 +135,18 @@ def _translated(what: str) -> Iterator[None]:
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)
         detail = str(orig) if orig is not None else str(exc).split("\n", 1)[0]
+        if _waited_too_long(orig):
+            detail = (f"another write held the registry's lock for more than "
+                      f"{WRITE_WAIT_MS / 1000:g} s ({detail.strip()}): try again")  # fmt: skip
         raise LedgerError(f"{what} failed: {detail}") from None
+
+
+def _waited_too_long(error: object) -> bool:
+    """Whether the driver's ``error`` is a lock not granted within :data:`WRITE_WAIT_MS`
+    (PostgreSQL's lock_not_available; SQLite's busy)."""
+    if getattr(error, "sqlstate", None) == "55P03":
+        return True
+    return getattr(error, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT")
 
 
 class Turns:
@@ -244,5 +260,6 @@ class Dialect:
                     yield conn
             return
         with conn.begin():
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(WRITE_WAIT_MS)}")
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_AUDIT_LOCK)))
             yield conn
