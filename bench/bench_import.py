@@ -90,11 +90,12 @@ def org_id(i: int) -> str:
     return organisation_code(110000, i)
 
 
-def synthesise(n: int, seed: int = 7) -> Iterator[dict[str, str]]:
-    """``n`` records, one at a time: ~4 per person (``n // 4`` persons), ~1% about
-    organisations (``n // 100``), ~1% legal-representative roles; decisions 2020-2024."""
+def synthesise(n: int, seed: int = 7, per_person: int = 4) -> Iterator[dict[str, str]]:
+    """``n`` records, one at a time: drawn at random over ``n // per_person`` persons (so at
+    ``per_person`` 1 about 63% of them have a record), ~1% about organisations (``n // 100``),
+    ~1% legal-representative roles; decisions 2020-2024."""
     rng = random.Random(seed)
-    n_persons, n_orgs = max(1, n // 4), max(1, n // 100)
+    n_persons, n_orgs = max(1, n // per_person), max(1, n // 100)
     persons: dict[int, str] = {}
     start = date(2020, 1, 1)
     days = [(start + timedelta(days=d)).isoformat() for d in range(1800)]
@@ -135,7 +136,7 @@ def synthesise(n: int, seed: int = 7) -> Iterator[dict[str, str]]:
         yield rec
 
 
-def write_files(n: int, jsonl: Path, csvfile: Path | None, warm: Path) -> None:
+def write_files(n: int, jsonl: Path, csvfile: Path | None, warm: Path, per_person: int = 4) -> None:
     """The same ``n`` records as JSONL and CSV (unless ``csvfile`` is ``None``), written as
     they are made; the first 200 also to ``warm`` (JSONL). Each file is written beside its
     name and renamed once whole: a run stopped while writing leaves none that a later run
@@ -143,17 +144,18 @@ def write_files(n: int, jsonl: Path, csvfile: Path | None, warm: Path) -> None:
     parts = [(p, p.with_name(p.name + ".part")) for p in (jsonl, csvfile, warm) if p is not None]
     for _path, part in parts:
         part.unlink(missing_ok=True)
-    _write_files(n, parts[0][1], parts[1][1] if csvfile is not None else None, parts[-1][1])
+    csvpart = parts[1][1] if csvfile is not None else None
+    _write_files(n, parts[0][1], csvpart, parts[-1][1], per_person)
     for path, part in parts:
         part.replace(path)
 
 
-def _write_files(n: int, jsonl: Path, csvfile: Path | None, warm: Path) -> None:
+def _write_files(n: int, jsonl: Path, csvfile: Path | None, warm: Path, per_person: int) -> None:
     with jsonl.open("wb") as fj, (csvfile or Path(os.devnull)).open("w", encoding="utf-8") as fc:
         fc.write(",".join(CSV_FIELDS) + "\n")
         lines: list[bytes] = []
         cells: list[str] = []
-        for i, rec in enumerate(synthesise(n)):
+        for i, rec in enumerate(synthesise(n, per_person=per_person)):
             if i == 200:  # the first 200, still in the first block
                 warm.write_bytes(b"\n".join(lines) + b"\n")
             lines.append(orjson.dumps(rec))
@@ -514,6 +516,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pg-only", action="store_true", help="PostgreSQL alone, not SQLite")
     parser.add_argument("--formats", default="jsonl,csv", help="jsonl, csv or both")
     parser.add_argument(
+        "--per-person",
+        type=int,
+        default=4,
+        help="records drawn over records/N persons (default 4; 1: most persons have one)",
+    )
+    parser.add_argument(
         "--files", type=Path, help="keep the generated files in this folder (and reuse them)"
     )
     parser.add_argument("--child-import", nargs=3, help=argparse.SUPPRESS)
@@ -525,6 +533,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.smoke:
         args.records, args.runs = 2_000, 1
     n = args.records
+    if args.per_person < 1:
+        parser.error("--per-person must be at least 1")
     print(
         f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {n:,} records, "
@@ -539,13 +549,14 @@ def main(argv: list[str] | None = None) -> None:
     ):
         workdir = Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        jsonl, csvfile = workdir / f"records-{n}.jsonl", workdir / f"records-{n}.csv"
-        warm = workdir / f"warm-up-{n}.jsonl"
+        name = f"{n}" if args.per_person == 4 else f"{n}-per-person-{args.per_person}"
+        jsonl, csvfile = workdir / f"records-{name}.jsonl", workdir / f"records-{name}.csv"
+        warm = workdir / f"warm-up-{name}.jsonl"
         started = time.perf_counter()
         formats = args.formats.split(",")
         if not (kept and jsonl.exists() and warm.exists() and
                 ("csv" not in formats or csvfile.exists())):  # fmt: skip
-            write_files(n, jsonl, csvfile if "csv" in formats else None, warm)
+            write_files(n, jsonl, csvfile if "csv" in formats else None, warm, args.per_person)
         print(
             f"files ready in {time.perf_counter() - started:.0f} s: "
             f"{jsonl.stat().st_size / n:.0f} bytes/record (JSONL)",
@@ -568,14 +579,17 @@ def main(argv: list[str] | None = None) -> None:
                 got, more = measure(dbs, files, jsonl, n, args.runs, args.jobs, parse=i == 0)
                 rates.update(got)
                 details.update(more)
-    figures = figures_of(rates, details, n)
+    figures = figures_of(rates, details, n, args.per_person)
     emit(args.json, figures)
 
 
 def figures_of(
-    rates: dict[str, list[float]], details: dict[str, list[dict[str, float]]], n: int
+    rates: dict[str, list[float]],
+    details: dict[str, list[dict[str, float]]],
+    n: int,
+    per_person: int = 4,
 ) -> list[Figure]:
-    size = f"{n:,} records"
+    size = f"{n:,} records" + ("" if per_person == 4 else f" over {n // per_person:,} persons")
     out: list[Figure] = []
     ceilings = {name: statistics.median(v) for name, v in rates.items() if "ceiling" in name}
     for name, values in rates.items():
