@@ -144,6 +144,44 @@ def test_the_preferred_writer_goes_ahead_and_the_others_keep_their_order() -> No
     assert order == ["audit", "filer 1", "filer 2"]
 
 
+def test_a_thread_after_the_preferred_one_ended_is_not_preferred() -> None:
+    """Threads' ids are reused once a thread ends: one started after the preferred writer
+    ended (the server's chainer, stopped) may carry its id, and waits its turn all the same.
+    The first thread started after (the likeliest to be given the id) asks last."""
+    turns = Turns()
+    ended = threading.Thread(target=turns.prefer)
+    ended.start()
+    ended.join(5)
+    time.sleep(0.1)  # its system thread gone too, its stack (and with it its id) free again
+    order: list[str] = []
+    turns.acquire()
+    go = threading.Event()
+
+    def take(name: str, wait: bool = False) -> None:
+        if wait:
+            go.wait(5)
+        turns.acquire()
+        order.append(name)
+        turns.release()
+
+    late = threading.Thread(target=take, args=("last", True))
+    late.start()
+    threads = [late]
+    for name in ("first", "second"):
+        t = threading.Thread(target=take, args=(name,))
+        t.start()
+        threads.append(t)
+        while turns.waiting < len(threads) - 1:
+            time.sleep(0.001)
+    go.set()
+    while turns.waiting < 3:
+        time.sleep(0.001)
+    turns.release()
+    for t in threads:
+        t.join(5)
+    assert order == ["first", "second", "last"], (order, late.ident == ended.ident)
+
+
 def test_filing_writers_do_not_starve_the_audit_writer(
     ledger: Ledger, registry_catalog: Loaded
 ) -> None:

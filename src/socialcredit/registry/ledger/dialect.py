@@ -164,7 +164,9 @@ class Turns:
         self._lock = threading.Lock()
         self._queue: deque[threading.Lock] = deque()
         self._held = False
-        self._preferred: int | None = None
+        self._preferred: threading.Thread | None = None
+        """The preferred thread itself, not its id: a thread started after it ends may be
+        given the same id, and would go ahead of the others in its place."""
 
     @property
     def waiting(self) -> int:
@@ -172,7 +174,7 @@ class Turns:
 
     def prefer(self) -> None:
         """The calling thread goes ahead of the others waiting (one thread at a time)."""
-        self._preferred = threading.get_ident()
+        self._preferred = threading.current_thread()
 
     def acquire(self) -> None:
         with self._lock:
@@ -181,7 +183,7 @@ class Turns:
                 return
             turn = threading.Lock()
             turn.acquire()
-            if threading.get_ident() == self._preferred:
+            if threading.current_thread() is self._preferred:
                 self._queue.appendleft(turn)
             else:
                 self._queue.append(turn)
