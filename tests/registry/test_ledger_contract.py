@@ -542,6 +542,78 @@ class LedgerContract:
         assert ledger.count_records() == 50
         assert ledger.verify_audit()
 
+    def test_an_import_names_its_records_subjects_by_their_ids(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        """An import names the subjects of the records it added by the range of their ids
+        (one row), and a row each only for the others it refreshed (a role holder); the
+        access log, the poller's changes and the chain's check read both; a range changed is
+        detected; down to 0017 and back, the subjects are named a row each and then still."""
+        from alembic import command
+        from alembic.config import Config
+
+        from socialcredit.registry.ledger import MIGRATIONS_DIR
+
+        role = NewRecord(OTHER, "samr.legal_rep", "samr", date(2024, 1, 5), "rep 1", ORG, "r-1")
+        self.submit(ledger, registry_catalog, refuse(), role)
+        before = ledger.last_audit_seq()
+        checker = RecordChecker(registry_catalog, today=TODAY)
+        rows = [
+            checker.check(s, t, a, "2024-02-01", f"imp {i}", None, f"i{i}")
+            for i, (s, t, a) in enumerate(
+                [
+                    (PERSON, "court.refuse", "court"),
+                    (ORG, "court.refuse", "court"),
+                    (PERSON, "city.late_fee", "city"),
+                ]  # fmt: skip
+            )
+        ]
+        project = default_projector(registry_catalog, TODAY)
+        ledger.import_records(rows, actor="court", as_of=TODAY, project=project)
+        seq = ledger.last_audit_seq()
+        assert ledger.changes_since(before) == (seq, {PERSON, ORG, OTHER})
+        engine = sa.create_engine(ledger.url)
+        try:
+            with engine.connect() as conn:
+                ranges = conn.execute(sa.text("SELECT seq, first_id, last_id FROM audit_records"))
+                assert ranges.all() == [(seq, 3, 5)]
+                listed = conn.execute(
+                    sa.text("SELECT subject FROM audit_subjects WHERE seq = :s"), {"s": seq}
+                )
+                assert listed.scalars().all() == [OTHER]  # the role holder alone
+            for subject in (PERSON, ORG, OTHER):
+                assert seq in [e.seq for e in ledger.access_log(subject)], subject
+            assert ledger.verify_audit() is True
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS_DIR))
+            with engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.downgrade(config, "0017")
+            with engine.connect() as conn:
+                listed = conn.execute(
+                    sa.text("SELECT subject FROM audit_subjects WHERE seq = :s ORDER BY subject"),
+                    {"s": seq},
+                )
+                assert listed.scalars().all() == sorted([PERSON, ORG, OTHER])
+            ledger.init()  # 0017 -> head
+            assert ledger.changes_since(before) == (seq, {PERSON, ORG, OTHER})
+            assert ledger.verify_audit() is True
+            # a range is covered by the chain: one fewer record named is found out
+            ledger.import_records(
+                [checker.check(ORG, "samr.abnormal", "samr", "2024-03-01", "x", None, "x1"),
+                 checker.check(OTHER, "city.late_fee", "city", "2024-03-01", "y", None, "y1")],
+                actor="court", as_of=TODAY, project=project,
+            )  # fmt: skip
+            assert ledger.verify_audit() is True
+            with engine.begin() as conn:
+                last = "(SELECT max(seq) FROM audit_records)"
+                conn.execute(sa.text(f"UPDATE audit_records SET last_id = last_id - 1 "
+                                     f"WHERE seq = {last}"))  # fmt: skip
+        finally:
+            engine.dispose()
+        with pytest.raises(LedgerError, match="list of subjects"):
+            ledger.verify_audit()
+
     def test_a_subject_filed_on_while_an_import_is_staged_is_projected_with_both(
         self, ledger: Ledger, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -476,10 +476,18 @@ class Staging:
                       "ON CONFLICT DO NOTHING")  # fmt: skip
             self._sql(f"TRUNCATE {target}")
 
-    def name_in_audit(self, seq: int) -> None:
-        """The refreshed subjects as those the audit entry ``seq`` names (in the swap)."""
-        self._sql(f"INSERT INTO {self.main}.audit_subjects (seq, subject) SELECT {int(seq)}, "
-                  f"subject FROM {STAGED_REFRESHED} ORDER BY subject")  # fmt: skip
+    def name_in_audit(self, seq: int, shift: int, count: int) -> None:
+        """The refreshed subjects as those the audit entry ``seq`` names (in the swap, after
+        :meth:`move` of ``count`` rows by ``shift``): the staged rows' subjects by the range
+        of ids the rows took (``audit_records``), the others (role holders) a row each."""
+        main, first = self.main, self.offset + shift + 1
+        if count:
+            self._sql(f"INSERT INTO {main}.audit_records (seq, first_id, last_id) "
+                      f"VALUES ({int(seq)}, {int(first)}, {int(first + count - 1)})")  # fmt: skip
+        self._sql(f"INSERT INTO {main}.audit_subjects (seq, subject) SELECT {int(seq)}, "
+                  f"r.subject FROM {STAGED_REFRESHED} r WHERE NOT EXISTS (SELECT 1 FROM "
+                  f"{STAGED_SUBJECTS} t WHERE t.subject = r.subject AND t.touched = 1) "
+                  "ORDER BY r.subject")  # fmt: skip
 
     # ---------------------------------------------------------------------- the projection
 

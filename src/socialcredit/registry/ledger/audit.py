@@ -32,11 +32,14 @@ from socialcredit.registry.ledger.schema import (
     CHECK_INDEX_UPTO,
     NOT_A_CHECK,
     READS_CHAINED_UPTO,
+    named_subjects,
     t_audit_check_index,
     t_audit_dead_letter,
     t_audit_log,
+    t_audit_records,
     t_audit_subjects,
     t_ledger_state,
+    t_records,
 )
 from socialcredit.registry.ledger.util import CHUNK, _chunks, _now, _utc
 from socialcredit.registry.ledger.values import (
@@ -92,13 +95,22 @@ class AuditLog(ReadJournal):
             .scalar_subquery()
         )
         is_check = log.c.action.like("check %")
-        named = t_audit_subjects
+        named, ranges, records = t_audit_subjects, t_audit_records, t_records
+        has_record = sa.exists().where(
+            records.c.subject == subject,
+            records.c.id.between(ranges.c.first_id, ranges.c.last_id),
+        )
         parts = [
             sa.select(log).where(log.c.subject == subject, sa.text(NOT_A_CHECK)),
             # a write of several subjects (a batch, an import) names each of them
             sa.select(log)
             .join(named, named.c.seq == log.c.seq)
             .where(named.c.subject == subject, log.c.subject.is_distinct_from(subject)),
+            # an import names those of the records it added by their ids (by the subject
+            # index of records: the imports are few)
+            sa.select(log)
+            .join(ranges, ranges.c.seq == log.c.seq)
+            .where(has_record, log.c.subject.is_distinct_from(subject)),
             sa.select(log)
             .join(index, index.c.seq == log.c.seq)
             .where(index.c.subject == subject, index.c.seq <= upto),
@@ -218,9 +230,11 @@ class AuditLog(ReadJournal):
 
     def _verify_subjects(self, conn: Connection, digests: dict[int, str]) -> None:
         """Each write's list of touched subjects must match the digest its entry holds."""
-        named = t_audit_subjects
+        named = named_subjects().subquery()
         result = conn.execution_options(yield_per=20_000).execute(
-            sa.select(named.c.seq, named.c.subject).order_by(named.c.seq, named.c.subject)
+            sa.select(named.c.seq, named.c.subject)
+            .distinct()
+            .order_by(named.c.seq, named.c.subject)
         )
         seen: set[int] = set()
         current: int | None = None
@@ -371,7 +385,6 @@ class AuditLog(ReadJournal):
         ``"*"`` among them: a write from before writes named their subjects (reload all)."""
         self._check_ready()
         action = t_audit_log.c.action
-        named = t_audit_subjects
         with _translated("reading the audit log"), self._read() as conn:
             newest = conn.execute(sa.select(sa.func.max(t_audit_log.c.seq))).scalar()
             rows = conn.execute(
@@ -384,9 +397,8 @@ class AuditLog(ReadJournal):
             writes = [int(r[0]) for r in rows]
             listed: set[int] = set()
             for chunk in _chunks(writes, CHUNK):
-                for at, subject in conn.execute(
-                    sa.select(named.c.seq, named.c.subject).where(named.c.seq.in_(chunk))
-                ):
+                of_chunk = named_subjects(lambda s, seqs=chunk: s.in_(seqs))
+                for at, subject in conn.execute(of_chunk):
                     listed.add(int(at))
                     touched.add(str(subject))
         last = max(int(newest or 0), seq)

@@ -27,7 +27,6 @@ from socialcredit.registry.ledger.dialect import (
 from socialcredit.registry.ledger.schema import t_audit_log
 from socialcredit.registry.ledger.util import _chunks, _now
 from socialcredit.registry.ledger.values import AuditEntry
-from socialcredit.registry.staging import Staging
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 
@@ -168,11 +167,10 @@ class LedgerCore:
         purpose: str,
         detail: Any,
         subjects: Iterable[str] | None = None,
-        staged: Staging | None = None,
     ) -> AuditEntry:
         """Append one entry; with ``subjects`` (a write's), the subjects it touched go to
-        ``audit_subjects`` and their number and digest into the entry's detail (from the
-        import's ``staged`` table of them, if given: the same subjects)."""
+        ``audit_subjects`` and their number and digest into the entry's detail (an import
+        names its own from its staged tables: :meth:`Staging.name_in_audit`)."""
         last = conn.execute(
             sa.select(t_audit_log.c.seq, t_audit_log.c.hash)
             .order_by(t_audit_log.c.seq.desc())
@@ -183,13 +181,10 @@ class LedgerCore:
         if named:
             detail = {**(detail or {}), "subjects": len(named),
                       "subjects_sha256": _subjects_digest(named)}  # fmt: skip
-            if staged is not None:
-                staged.name_in_audit(seq)
-            else:
-                ph = self._dialect.mark
-                sql = f"INSERT INTO audit_subjects (seq, subject) VALUES ({ph}, {ph})"
-                for chunk in _chunks([(seq, s) for s in named], 20_000):
-                    conn.exec_driver_sql(sql, list(chunk))
+            ph = self._dialect.mark
+            sql = f"INSERT INTO audit_subjects (seq, subject) VALUES ({ph}, {ph})"
+            for chunk in _chunks([(seq, s) for s in named], 20_000):
+                conn.exec_driver_sql(sql, list(chunk))
         at = _now()
         detail_text = (
             None if detail is None else orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()

@@ -32,8 +32,8 @@ from socialcredit.registry.ledger.schema import (
     _RECORD_SELECT,
     NOT_A_CHECK,
     RECORD_CONTENT,
+    named_subjects,
     t_audit_log,
-    t_audit_subjects,
     t_events,
     t_records,
     t_subject_names,
@@ -226,11 +226,8 @@ def _content(rec: ValidRecord) -> tuple[Any, ...]:
 def _subjects_written_since(conn: Connection, seq: int) -> set[str]:
     """Subjects that audit entries after ``seq`` name (the subjects a write touched, and the
     subject of every entry other than a check): a superset of those whose facts changed."""
-    named = set(
-        conn.execute(
-            sa.select(t_audit_subjects.c.subject).where(t_audit_subjects.c.seq > seq)
-        ).scalars()
-    )
+    since = named_subjects(lambda s: s > seq).subquery()
+    named = set(conn.execute(sa.select(since.c.subject)).scalars())
     named.update(
         conn.execute(
             sa.select(t_audit_log.c.subject).where(
@@ -494,7 +491,7 @@ class RecordStore(ProjectionStore):
             entry = self._audit(conn, actor=actor, action="records.import", subject=None,
                                 purpose="filing", detail=detail)  # fmt: skip
             if count:
-                staging.name_in_audit(entry.seq)
+                staging.name_in_audit(entry.seq, shift, imported)
         return ImportResult(imported, skipped, touched)
 
     def _project_staged(

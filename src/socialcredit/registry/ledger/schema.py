@@ -176,6 +176,36 @@ finds the writes that named it by its key (migration 0017: keyed by seq before, 
 index of subjects)."""
 
 
+t_audit_records = sa.Table(
+    "audit_records",
+    metadata,
+    sa.Column("seq", _ID, primary_key=True, autoincrement=False),
+    sa.Column("first_id", _ID, nullable=False),
+    sa.Column("last_id", _ID, nullable=False),
+)
+"""The records an import added (ids ``first_id`` to ``last_id``: an import's ids are
+consecutive), by the import's audit entry: their subjects are among those the entry names,
+without a row each in ``audit_subjects``, which holds the others (the role holders whose
+projection the import refreshed). Migration 0018; imports before it name every subject in
+``audit_subjects``."""
+
+
+def named_subjects(seqs: Any = None) -> sa.CompoundSelect[Any]:
+    """``(seq, subject)`` of the subjects each write names (:data:`t_audit_subjects`, and the
+    subjects of the records of :data:`t_audit_records`; a subject with several records in an
+    import comes once for each), of the writes whose seq ``seqs`` (a predicate on a seq
+    column) allows, or of every write."""
+    named, ranges, records = t_audit_subjects, t_audit_records, t_records
+    listed = sa.select(named.c.seq, named.c.subject)
+    added = sa.select(ranges.c.seq, records.c.subject).join(
+        records, records.c.id.between(ranges.c.first_id, ranges.c.last_id)
+    )
+    if seqs is not None:
+        listed = listed.where(seqs(named.c.seq))
+        added = added.where(seqs(ranges.c.seq))
+    return sa.union_all(listed, added)
+
+
 t_audit_journal = sa.Table(
     "audit_journal",
     metadata,
