@@ -219,8 +219,8 @@ def project_plain(
 
 
 def _content(rec: ValidRecord) -> tuple[Any, ...]:
-    """A record's content as idempotency compares it (:data:`RECORD_CONTENT`)."""
-    return (rec.subject, rec.record_type, rec.decided_on, rec.decision_ref, rec.counterpart)
+    """A record's content as idempotency compares it (:data:`RECORD_CONTENT`'s fields)."""
+    return tuple(getattr(rec, c) for c in RECORD_CONTENT)
 
 
 def _subjects_written_since(conn: Connection, seq: int) -> set[str]:
@@ -523,11 +523,11 @@ class RecordStore(ProjectionStore):
             if rec.client_key:
                 by_authority.setdefault(rec.authority, []).append(rec.client_key)
         found: dict[tuple[str, str], tuple[int, tuple[Any, ...]]] = {}
-        content = [t_records.c[c] for c in RECORD_CONTENT]
         if not by_authority:
             return found
         if conn.execute(sa.select(t_records.c.id).limit(1)).first() is None:
             return found  # an empty ledger: nothing to look up
+        content = [t_records.c[c] for c in RECORD_CONTENT]
         for authority, keys in by_authority.items():
             for chunk in _chunks(keys, CHUNK):
                 query = sa.select(t_records.c.id, t_records.c.client_key, *content).where(
