@@ -111,7 +111,7 @@ def build(db: Path, subjects: int, share: float) -> None:
     on = TODAY.isoformat()
     people = 0
     for start in range(0, subjects, CHUNK):
-        records, kinds, projection = [], [], []
+        records, projection = [], []
         for i in range(start, min(subjects, start + CHUNK)):
             subject = person_id(i)
             is_listed = listed(i, share)
@@ -120,7 +120,6 @@ def build(db: Path, subjects: int, share: float) -> None:
             ref = f"fixture {i}"
             records.append((subject, "person", record_type, authority, day.isoformat(), ref,
                             None, None, at))  # fmt: skip
-            kinds.append((subject, "person", at))
             if is_listed:
                 projection += [(subject, *row, on) for row in template[day]]
                 people += 1
@@ -131,8 +130,6 @@ def build(db: Path, subjects: int, share: float) -> None:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             records,
         )
-        conn.executemany("INSERT INTO subjects (subject, kind, first_seen) VALUES (?, ?, ?)",
-                         kinds)  # fmt: skip
         conn.executemany(
             "INSERT INTO projection (subject, ground, since, until, computed_as_of) "
             "VALUES (?, ?, ?, ?, ?)",

@@ -43,6 +43,22 @@ PERSON = "34052419800101001X"
 OTHER = "110101198001010010"
 ORG = "91110000600037341L"
 TODAY = date(2024, 6, 1)
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Migrate the registry behind ``engine`` down to ``revision`` in one transaction."""
+    from alembic import command
+    from alembic.config import Config
+
+    from socialcredit.registry.ledger import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
 DATA = Path(__file__).parents[1] / "data"
 
 
@@ -366,19 +382,11 @@ class LedgerContract:
         assert ledger.verify_audit() is True
 
     def test_upgrading_indexes_the_checks_already_written(self, ledger: Ledger) -> None:
-        from alembic import command
-        from alembic.config import Config
-
-        from socialcredit.registry.ledger import MIGRATIONS_DIR
 
         self._checks(ledger, "a", "b")
         engine = sa.create_engine(ledger.url)
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
         try:
-            with engine.begin() as conn:
-                config.attributes["connection"] = conn
-                command.downgrade(config, "0002")
+            downgrade(engine, "0002")
             ledger.log_access(actor="x", action="check m", subject=PERSON, purpose="c")
         finally:
             engine.dispose()
@@ -394,10 +402,6 @@ class LedgerContract:
         made again from the columns on the way down, and dropped on the way up, so that the
         same records are still recognised and other content still refused; the writes' lists
         of subjects are kept."""
-        from alembic import command
-        from alembic.config import Config
-
-        from socialcredit.registry.ledger import MIGRATIONS_DIR
 
         def content_hash(*content: str | None) -> bytes:  # as the ledger stored it until 0016
             return hashlib.sha256("\x1f".join(v or "" for v in content).encode()).digest()
@@ -409,23 +413,17 @@ class LedgerContract:
         digest = content_hash(PERSON, "court.refuse", "court", "2024-01-10", "(2024) Zhi 1", None)
         assert len(digest) == 32
         engine = sa.create_engine(ledger.url)
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
         stored = sa.text("SELECT content_hash FROM records WHERE id = :id")
         named = ledger.changes_since(0)
         logged = [(e.seq, e.action) for e in ledger.access_log(PERSON)]
         assert "records.submit" in {a for _, a in logged}
         role_digest = content_hash(PERSON, "samr.legal_rep", "samr", "2024-01-05", "rep 1", ORG)
         try:
-            with engine.begin() as conn:
-                config.attributes["connection"] = conn
-                command.downgrade(config, "0015")
+            downgrade(engine, "0015")
             with engine.connect() as conn:
                 assert bytes(conn.execute(stored, {"id": int(rid)}).scalar()) == digest
                 assert bytes(conn.execute(stored, {"id": int(role_id)}).scalar()) == role_digest
-            with engine.begin() as conn:
-                config.attributes["connection"] = conn
-                command.downgrade(config, "0012")
+            downgrade(engine, "0012")
             with engine.connect() as conn:
                 assert conn.execute(stored, {"id": int(rid)}).scalar() == digest.hex()
             ledger.init()  # 0012 -> head
@@ -549,10 +547,6 @@ class LedgerContract:
         (one row), and a row each only for the others it refreshed (a role holder); the
         access log, the poller's changes and the chain's check read both; a range changed is
         detected; down to 0017 and back, the subjects are named a row each and then still."""
-        from alembic import command
-        from alembic.config import Config
-
-        from socialcredit.registry.ledger import MIGRATIONS_DIR
 
         role = NewRecord(OTHER, "samr.legal_rep", "samr", date(2024, 1, 5), "rep 1", ORG, "r-1")
         self.submit(ledger, registry_catalog, refuse(), role)
@@ -584,11 +578,7 @@ class LedgerContract:
             for subject in (PERSON, ORG, OTHER):
                 assert seq in [e.seq for e in ledger.access_log(subject)], subject
             assert ledger.verify_audit() is True
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS_DIR))
-            with engine.begin() as conn:
-                config.attributes["connection"] = conn
-                command.downgrade(config, "0017")
+            downgrade(engine, "0017")
             with engine.connect() as conn:
                 listed = conn.execute(
                     sa.text("SELECT subject FROM audit_subjects WHERE seq = :s ORDER BY subject"),
@@ -613,6 +603,52 @@ class LedgerContract:
             engine.dispose()
         with pytest.raises(LedgerError, match="list of subjects"):
             ledger.verify_audit()
+
+    def test_the_subjects_seen_are_those_of_records_and_named_organisations(
+        self, ledger: Ledger, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``subjects()`` lists, in order and page by page, the subjects of filed and imported
+        records and the organisations role records name, each once; down to 0018 the
+        ``subjects`` table is rebuilt from the records with each one's kind and first sight,
+        and back at the head it is gone."""
+
+        from socialcredit.registry.ledger import records as records_module
+
+        monkeypatch.setattr(records_module, "SUBJECTS_PAGE", 2)
+        assert list(ledger.subjects()) == []
+        role = NewRecord(OTHER, "samr.legal_rep", "samr", date(2024, 1, 5), "rep 1", ORG, "r-1")
+        self.submit(ledger, registry_catalog, refuse(), role)
+        assert list(ledger.subjects()) == sorted([PERSON, OTHER, ORG])
+        checker = RecordChecker(registry_catalog, today=TODAY)
+        imported = ["110101195001010009", "110101195001020004", "11010119500103000X"]
+        rows = [
+            checker.check(s, "city.late_fee", "city", "2024-02-01", f"imp {i}", None, f"i{i}")
+            for i, s in enumerate([*imported, PERSON])
+        ]
+        project = default_projector(registry_catalog, TODAY)
+        ledger.import_records(rows, actor="city", as_of=TODAY, project=project)
+        seen = sorted([PERSON, OTHER, ORG, *imported])
+        assert list(ledger.subjects()) == seen
+        engine = sa.create_engine(ledger.url)
+        try:
+            downgrade(engine, "0018")
+            with engine.connect() as conn:
+                table = conn.execute(sa.text("SELECT subject, kind FROM subjects ORDER BY subject"))
+                kinds = {ORG: "organisation"}
+                assert table.all() == [(s, kinds.get(s, "person")) for s in seen]
+                first = conn.execute(
+                    sa.text(
+                        "SELECT s.first_seen = (SELECT min(entered_at) FROM records r "
+                        "WHERE r.subject = s.subject OR r.counterpart = s.subject) "
+                        "FROM subjects s"
+                    )  # fmt: skip
+                )
+                assert all(first.scalars())
+            ledger.init()  # 0018 -> head
+            assert not sa.inspect(engine).has_table("subjects")
+        finally:
+            engine.dispose()
+        assert list(ledger.subjects()) == seen
 
     def test_a_subject_filed_on_while_an_import_is_staged_is_projected_with_both(
         self, ledger: Ledger, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch

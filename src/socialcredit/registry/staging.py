@@ -191,9 +191,8 @@ class Staging:
             self._sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
         self._create_records()
         rowid = " WITHOUT ROWID" if self.sqlite else ""
-        # touched: a subject of the staged rows (the others are counterparts only)
-        self._sql(f"CREATE TEMPORARY TABLE {STAGED_SUBJECTS} (subject VARCHAR(18) PRIMARY KEY, "
-                  f"kind VARCHAR(12) NOT NULL, touched INTEGER NOT NULL){rowid}")  # fmt: skip
+        self._sql(f"CREATE TEMPORARY TABLE {STAGED_SUBJECTS} "
+                  f"(subject VARCHAR(18) PRIMARY KEY){rowid}")  # fmt: skip
         self._sql(f"CREATE TEMPORARY TABLE {STAGED_REFRESHED} "
                   f"(subject VARCHAR(18) PRIMARY KEY){rowid}")  # fmt: skip
         self._sql(f"CREATE TEMPORARY TABLE {STAGED_FULL} (subject VARCHAR(18) PRIMARY KEY){rowid}")
@@ -336,26 +335,21 @@ class Staging:
                     where=" WHERE counterpart IS NOT NULL")  # fmt: skip
 
     def fill_subjects(self) -> int:
-        """``staged_subjects``: every subject of the staged rows (touched), and every
-        organisation they name as counterpart; returns how many subjects are touched."""
-        self._sql(f"INSERT INTO {STAGED_SUBJECTS} (subject, kind, touched) "
-                  f"SELECT subject, min(subject_kind), 1 FROM {STAGED_RECORDS} "
+        """``staged_subjects``: every subject of the staged rows (the touched subjects);
+        returns how many there are."""
+        self._sql(f"INSERT INTO {STAGED_SUBJECTS} (subject) "
+                  f"SELECT subject FROM {STAGED_RECORDS} "
                   f"GROUP BY subject ORDER BY subject{self.bytewise}")  # fmt: skip
-        touched = self._scalar(f"SELECT count(*) FROM {STAGED_SUBJECTS}")
-        self._sql(f"INSERT INTO {STAGED_SUBJECTS} (subject, kind, touched) "
-                  f"SELECT DISTINCT counterpart, 'organisation', 0 FROM {STAGED_RECORDS} "
-                  "WHERE counterpart IS NOT NULL ON CONFLICT (subject) DO NOTHING")  # fmt: skip
         self._sql(f"INSERT INTO {STAGED_REFRESHED} (subject) "
-                  f"SELECT subject FROM {STAGED_SUBJECTS} WHERE touched = 1")  # fmt: skip
-        return touched
+                  f"SELECT subject FROM {STAGED_SUBJECTS}")  # fmt: skip
+        return self._scalar(f"SELECT count(*) FROM {STAGED_SUBJECTS}")
 
     def role_holders(self, *, ledger_empty: bool) -> set[str]:
         """Persons whose role records (the ledger's or staged) name a touched subject as the
         organisation: their projection depends on the touched subjects' records."""
         # from the role records (few, indexed by counterpart) to the touched subjects; no
         # DISTINCT, which SQLite would answer by reading every row in the order of subjects
-        touched = (f"EXISTS (SELECT 1 FROM {STAGED_SUBJECTS} t WHERE t.subject = {{}}.counterpart "
-                   "AND t.touched = 1)")  # fmt: skip
+        touched = f"EXISTS (SELECT 1 FROM {STAGED_SUBJECTS} t WHERE t.subject = {{}}.counterpart)"
         found = {str(s) for (s,) in self._sql(
             f"SELECT s.subject FROM {STAGED_RECORDS} s "
             f"WHERE s.counterpart IS NOT NULL AND {touched.format('s')}")}  # fmt: skip
@@ -372,7 +366,7 @@ class Staging:
         alone, in bulk. Returns how many there are."""
         if not ledger_empty:
             self._sql(f"INSERT INTO {STAGED_FULL} (subject) SELECT t.subject FROM "
-                      f"{STAGED_SUBJECTS} t WHERE t.touched = 1 AND EXISTS (SELECT 1 FROM "
+                      f"{STAGED_SUBJECTS} t WHERE EXISTS (SELECT 1 FROM "
                       f"{self.main}.records r WHERE r.subject = t.subject)")  # fmt: skip
         self._sql(f"INSERT INTO {STAGED_FULL} (subject) SELECT subject FROM {STAGED_RECORDS} "
                   "WHERE counterpart IS NOT NULL ON CONFLICT (subject) DO NOTHING")  # fmt: skip
@@ -486,7 +480,7 @@ class Staging:
                       f"VALUES ({int(seq)}, {int(first)}, {int(first + count - 1)})")  # fmt: skip
         self._sql(f"INSERT INTO {main}.audit_subjects (seq, subject) SELECT {int(seq)}, "
                   f"r.subject FROM {STAGED_REFRESHED} r WHERE NOT EXISTS (SELECT 1 FROM "
-                  f"{STAGED_SUBJECTS} t WHERE t.subject = r.subject AND t.touched = 1) "
+                  f"{STAGED_SUBJECTS} t WHERE t.subject = r.subject) "
                   "ORDER BY r.subject")  # fmt: skip
 
     # ---------------------------------------------------------------------- the projection
@@ -584,13 +578,12 @@ class Staging:
             if isinstance(c, sa.UniqueConstraint)
         )
 
-    def move(self, shift: int, entered_at: Any, subjects_seen: Any, *, rebuild: bool) -> None:
+    def move(self, shift: int, entered_at: Any, *, rebuild: bool) -> None:
         """The swap's set statements: the staged records (ids moved by ``shift``; entry time
-        ``entered_at`` and the subjects' first sight ``subjects_seen`` as the driver stores
-        them), subjects and projection into the ledger; every refreshed subject's projection
-        replaced by its staged one. ``rebuild``: drop the records' secondary indexes first
-        and build them again after (worth it where the import at least doubles the table;
-        on PostgreSQL its key's UNIQUE constraint too)."""
+        ``entered_at`` as the driver stores it) and projection into the ledger; every
+        refreshed subject's projection replaced by its staged one. ``rebuild``: drop the
+        records' secondary indexes first and build them again after (worth it where the
+        import at least doubles the table; on PostgreSQL its key's UNIQUE constraint too)."""
         main, ph = self.main, self.ph
         names = ", ".join(c for c in self.columns)
         values = ", ".join(ph if c == "entered_at" else c for c in self.columns)
@@ -620,12 +613,9 @@ class Staging:
             self._sql(f"SELECT setval(pg_get_serial_sequence('{main}.records', 'id'), "
                       f"(SELECT max(id) FROM {main}.records)) WHERE EXISTS "
                       f"(SELECT 1 FROM {main}.records)")  # fmt: skip
-        # WHERE true: SQLite would otherwise read ON CONFLICT as part of the SELECT
-        self._sql(f"INSERT INTO {main}.subjects (subject, kind, first_seen) "
-                  f"SELECT subject, kind, {ph} FROM {STAGED_SUBJECTS} WHERE true "
-                  "ON CONFLICT (subject) DO NOTHING", (subjects_seen,))  # fmt: skip
         grounds = ", ".join(GROUND_COLUMNS)
         self._sql(f"INSERT INTO {main}.projection_grounds ({grounds}) "
+                  # WHERE true: SQLite would otherwise read ON CONFLICT as part of the SELECT
                   f"SELECT {grounds} FROM {STAGED_GROUNDS} WHERE true "
                   "ON CONFLICT (id) DO NOTHING")  # fmt: skip
         if self._scalar(f"SELECT 1 FROM {main}.projection LIMIT 1"):

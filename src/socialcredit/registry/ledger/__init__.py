@@ -14,7 +14,6 @@ Tables:
 - ``audit_log``: every write and every read of personal data, with its purpose; each entry's hash
   covers the previous entry's hash, so an edited or deleted entry breaks the chain
   (:meth:`Ledger.verify_audit`).
-- ``subjects``: every subject the ledger has seen, with its kind.
 - ``projection`` and ``projection_grounds``: the check path's point-lookup table, a row per
   subject and ground (a list, a memorandum or a record type's own measures, with its period)
   naming a row of ``projection_grounds`` (the ground's measures, shared by every subject on

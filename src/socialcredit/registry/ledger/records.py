@@ -37,7 +37,6 @@ from socialcredit.registry.ledger.schema import (
     t_events,
     t_records,
     t_subject_names,
-    t_subjects,
 )
 from socialcredit.registry.ledger.util import CHUNK, _chunks, _iso, _now, _parse_id
 from socialcredit.registry.ledger.values import (
@@ -63,19 +62,11 @@ NEVER = 2**31 - 1
 compiler here)."""
 
 
-def _subject_kinds(rows: Iterable[ValidRecord]) -> dict[str, str]:
-    """Each subject the rows name, with its kind (a counterpart is an organisation)."""
-    seen: dict[str, str] = {}
-    for rec in rows:
-        seen.setdefault(rec.subject, rec.subject_kind)
-        if rec.counterpart is not None:
-            seen.setdefault(rec.counterpart, "organisation")
-    return seen
-
-
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 PLAIN_ROWS = 250_000
 """Staged rows projected together in bulk (a few tens of megabytes of arrays)."""
+SUBJECTS_PAGE = 10_000
+"""Subjects :meth:`RecordStore.subjects` reads a page."""
 REBUILD_AT = 100_000
 """An import of at least this many records, and at least as many as the ledger holds, drops
 the records' secondary indexes and builds them again after the rows are in (one sort instead
@@ -339,7 +330,6 @@ class RecordStore(ProjectionStore):
                 self._name(conn, names, now, lists=_published_lists(catalog), actor=actor)
             created = [r for r in out if r.created]
             if created:
-                self._add_subjects(conn, valid, now)
                 refreshed: set[str] = set()
                 self._refresh(conn, touched, projector, today, refreshed=refreshed)
                 self._audit(
@@ -475,7 +465,7 @@ class RecordStore(ProjectionStore):
                     raise ImportRejected(filed)
             at = self._dialect.timestamp(now)
             # the import at least doubles the records: build their indexes once, after
-            staging.move(shift, at, at, rebuild=imported >= max(last_id + shift, REBUILD_AT))
+            staging.move(shift, at, rebuild=imported >= max(last_id + shift, REBUILD_AT))
             changed = staging.refreshed(_subjects_written_since(conn, since_seq))
             if changed:  # another writer changed a touched subject since the snapshot
                 self._refresh(conn, changed, project, as_of)
@@ -613,20 +603,6 @@ class RecordStore(ProjectionStore):
             if name is not None:
                 out[(subject, code)] = name
         return out
-
-    def _add_subjects(self, conn: Connection, rows: Iterable[ValidRecord], now: datetime) -> None:
-        seen = _subject_kinds(rows)
-        if not seen:
-            return
-        at = self._dialect.timestamp(now)
-        ph = self._dialect.mark
-        sql = (
-            f"INSERT INTO subjects (subject, kind, first_seen) VALUES ({ph}, {ph}, {ph}) "
-            "ON CONFLICT (subject) DO NOTHING"
-        )
-        items = [(s, k, at) for s, k in seen.items()]
-        for chunk in _chunks(items, 50_000):
-            conn.exec_driver_sql(sql, chunk)
 
     def record(self, record_id: str) -> Record:
         """The record with this id, or :class:`NotFound`."""
@@ -811,25 +787,33 @@ class RecordStore(ProjectionStore):
         return done
 
     def subjects(self) -> Iterator[str]:
-        """Every subject the ledger has seen, in order (read page by page)."""
+        """Every subject the ledger has seen (of a record, or named as a role record's
+        organisation), in order, read page by page from the records' two indexes."""
         self._check_ready()
+        page_size = SUBJECTS_PAGE
+
+        def page(column: sa.Column[Any], after: str) -> sa.Subquery:
+            # DISTINCT in index order with a limit: the index is read up to the page's end
+            return (
+                sa.select(column.label("subject"))
+                .where(column > after)
+                .distinct()
+                .order_by(column)
+                .limit(page_size)
+                .subquery()
+            )
+
         after = ""
         while True:
+            own, named = page(t_records.c.subject, after), page(t_records.c.counterpart, after)
+            both = sa.union(sa.select(own.c.subject), sa.select(named.c.subject)).subquery()
+            query = sa.select(both.c.subject).order_by(both.c.subject).limit(page_size)
             with _translated("listing subjects"), self._read() as conn:
-                page = (
-                    conn.execute(
-                        sa.select(t_subjects.c.subject)
-                        .where(t_subjects.c.subject > after)
-                        .order_by(t_subjects.c.subject)
-                        .limit(10_000)
-                    )
-                    .scalars()
-                    .all()
-                )
-            yield from page
-            if len(page) < 10_000:
+                found = [str(s) for s in conn.execute(query).scalars()]
+            yield from found
+            if len(found) < page_size:
                 return
-            after = page[-1]
+            after = found[-1]
 
     def role_holders(self, organisations: Iterable[str]) -> list[str]:
         """Persons whose role records name one of ``organisations`` as counterpart."""

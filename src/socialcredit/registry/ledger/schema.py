@@ -237,15 +237,6 @@ t_audit_dead_letter = sa.Table(
 """Audit entries the store refused, escaped so that they fit (:meth:`Ledger.dead_letter`)."""
 
 
-t_subjects = sa.Table(
-    "subjects",
-    metadata,
-    sa.Column("subject", _SUBJECT, primary_key=True),
-    sa.Column("kind", sa.String(12), nullable=False),
-    sa.Column("first_seen", _AT, nullable=False),
-)
-
-
 t_subject_names = sa.Table(
     "subject_names",
     metadata,
