@@ -96,6 +96,49 @@ def test_entries_added_while_a_group_commits_form_the_next_group(ledger: Ledger)
     assert groups[0] == 1 and sum(groups) == 200 and len(groups) <= 3, groups
 
 
+def test_a_writer_that_outlives_stop_stays_the_only_writer(ledger: Ledger) -> None:
+    """A writer still in a group when stop runs out of patience keeps the queue: stop writes
+    nothing beside it and claims nothing durable, and start refuses a second writer until it
+    has ended; then the writer starts again and every entry is written once, in order."""
+    inside, release = threading.Event(), threading.Event()
+
+    class Slow:  # the real ledger behind a store slow to take a group
+        def __getattr__(self, name: str) -> Any:
+            return getattr(ledger, name)
+
+        def journal_reads(self, entries: Sequence[AccessRow]) -> int:
+            inside.set()
+            release.wait(10)
+            return ledger.journal_reads(entries)
+
+    writer = GroupCommit(Slow(), chain_every=0.05)  # type: ignore[arg-type]
+    writer.start()
+    try:
+        first = writer.add(check(0))
+        assert inside.wait(5)
+        second = writer.add(check(1))  # behind the group the writer is in
+        started = time.monotonic()
+        writer.stop(patience=0.2)
+        assert time.monotonic() - started < 5  # gave up waiting, wrote nothing itself
+        assert writer.durable == 0 and not writer.wait(first, 0)
+        with pytest.raises(RuntimeError, match="still writing"):
+            writer.start()
+    finally:
+        release.set()
+    assert writer.wait(first, 5)  # the stuck group, by the writer that held it
+    deadline = time.monotonic() + 5
+    while writer._thread is not None and writer._thread.is_alive():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    writer.start()
+    try:
+        assert writer.wait(second, 5)
+    finally:
+        writer.stop()
+    assert purposes(ledger, PEOPLE[0]) == ["c0"] and purposes(ledger, PEOPLE[1]) == ["c1"]
+    assert ledger.verify_audit() is True
+
+
 def test_writers_take_turns_first_come_first_served() -> None:
     turns = Turns()
     order: list[int] = []

@@ -120,6 +120,17 @@ class GroupCommit:
     # -- the writer and the chainer ----------------------------------------------------------
 
     def start(self) -> None:
+        """Run the writer and the chainer (nothing if they run already). Refused while those
+        of a :meth:`stop` that ran out of patience are still at work: two writers would give
+        tickets out of order."""
+        threads = [t for t in (self._thread, self._chainer) if t is not None]
+        if threads and self._stop:
+            if any(t.is_alive() for t in threads):
+                raise RuntimeError(
+                    "the audit writer stopped before is still writing; start again once it "
+                    "has ended"
+                )
+            self._thread = self._chainer = None
         if self._thread is None:
             self._stop = False
             self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
@@ -131,7 +142,9 @@ class GroupCommit:
 
     def stop(self, *, patience: float = 30.0) -> None:
         """Write what is queued, chain it, and stop both threads (waiting up to
-        ``patience``); the caller indexes what was chained."""
+        ``patience``); the caller indexes what was chained. A writer still in a group after
+        that keeps the queue: nothing is written beside it (the tickets' order would break),
+        and what it has not taken stays queued, unanswered (an answer waits for its entry)."""
         thread, chainer = self._thread, self._chainer
         if thread is not None:
             with self._cond:
@@ -141,6 +154,12 @@ class GroupCommit:
             thread.join(timeout=patience)
             if chainer is not None:
                 chainer.join(timeout=patience)
+            if thread.is_alive() or (chainer is not None and chainer.is_alive()):
+                _log.warning(
+                    "the audit writer did not stop within %g s; %d entries stay queued",
+                    patience, len(self._pending),
+                )  # fmt: skip
+                return
             self._thread = self._chainer = None
         self.write_pending(patience=patience)
         try:
