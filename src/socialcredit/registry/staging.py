@@ -11,7 +11,7 @@ connection of its own:
    new rows stream into a temporary table (``staged_records``: ``executemany`` on SQLite,
    ``COPY`` on PostgreSQL, no index while they come), numbered in the order they come;
    then set statements find the keys already present or given twice (:meth:`duplicates`),
-   index the rows, list the subjects (``staged_subjects``) and those to project from all
+   index the rows, list the subjects (``staged_refreshed``) and those to project from all
    their facts (``staged_full``), and the touched subjects are projected inside
    :meth:`Staging.shadowing`, where the unqualified name ``records`` is a temporary view of
    the ledger's records and the staged ones together, and ``projection`` and
@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 STAGED_RECORDS = "staged_records"
-STAGED_SUBJECTS = "staged_subjects"
+STAGED_HOLDERS = "staged_holders"
 STAGED_REFRESHED = "staged_refreshed"
 STAGED_FULL = "staged_full"
 STAGED_FACTS = "staged_facts"
@@ -191,7 +191,8 @@ class Staging:
             self._sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
         self._create_records()
         rowid = " WITHOUT ROWID" if self.sqlite else ""
-        self._sql(f"CREATE TEMPORARY TABLE {STAGED_SUBJECTS} "
+        # the refreshed subjects that are no staged row's subject (role holders)
+        self._sql(f"CREATE TEMPORARY TABLE {STAGED_HOLDERS} "
                   f"(subject VARCHAR(18) PRIMARY KEY){rowid}")  # fmt: skip
         self._sql(f"CREATE TEMPORARY TABLE {STAGED_REFRESHED} "
                   f"(subject VARCHAR(18) PRIMARY KEY){rowid}")  # fmt: skip
@@ -335,21 +336,19 @@ class Staging:
                     where=" WHERE counterpart IS NOT NULL")  # fmt: skip
 
     def fill_subjects(self) -> int:
-        """``staged_subjects``: every subject of the staged rows (the touched subjects);
-        returns how many there are."""
-        self._sql(f"INSERT INTO {STAGED_SUBJECTS} (subject) "
+        """``staged_refreshed``: every subject of the staged rows (the touched subjects;
+        until :meth:`add_refreshed`, no other); returns how many there are."""
+        self._sql(f"INSERT INTO {STAGED_REFRESHED} (subject) "
                   f"SELECT subject FROM {STAGED_RECORDS} "
                   f"GROUP BY subject ORDER BY subject{self.bytewise}")  # fmt: skip
-        self._sql(f"INSERT INTO {STAGED_REFRESHED} (subject) "
-                  f"SELECT subject FROM {STAGED_SUBJECTS}")  # fmt: skip
-        return self._scalar(f"SELECT count(*) FROM {STAGED_SUBJECTS}")
+        return self._scalar(f"SELECT count(*) FROM {STAGED_REFRESHED}")
 
     def role_holders(self, *, ledger_empty: bool) -> set[str]:
         """Persons whose role records (the ledger's or staged) name a touched subject as the
         organisation: their projection depends on the touched subjects' records."""
         # from the role records (few, indexed by counterpart) to the touched subjects; no
         # DISTINCT, which SQLite would answer by reading every row in the order of subjects
-        touched = f"EXISTS (SELECT 1 FROM {STAGED_SUBJECTS} t WHERE t.subject = {{}}.counterpart)"
+        touched = f"EXISTS (SELECT 1 FROM {STAGED_REFRESHED} t WHERE t.subject = {{}}.counterpart)"
         found = {str(s) for (s,) in self._sql(
             f"SELECT s.subject FROM {STAGED_RECORDS} s "
             f"WHERE s.counterpart IS NOT NULL AND {touched.format('s')}")}  # fmt: skip
@@ -366,7 +365,7 @@ class Staging:
         alone, in bulk. Returns how many there are."""
         if not ledger_empty:
             self._sql(f"INSERT INTO {STAGED_FULL} (subject) SELECT t.subject FROM "
-                      f"{STAGED_SUBJECTS} t WHERE EXISTS (SELECT 1 FROM "
+                      f"{STAGED_REFRESHED} t WHERE EXISTS (SELECT 1 FROM "
                       f"{self.main}.records r WHERE r.subject = t.subject)")  # fmt: skip
         self._sql(f"INSERT INTO {STAGED_FULL} (subject) SELECT subject FROM {STAGED_RECORDS} "
                   "WHERE counterpart IS NOT NULL ON CONFLICT (subject) DO NOTHING")  # fmt: skip
@@ -423,9 +422,11 @@ class Staging:
             yield carry
 
     def add_refreshed(self, subjects: set[str]) -> None:
-        """Subjects the swap names as refreshed, besides the touched ones (added before)."""
-        self._load(STAGED_REFRESHED, ("subject",), [(s,) for s in sorted(subjects)],
-                   ignore_conflicts=True)  # fmt: skip
+        """Subjects the swap names as refreshed, besides the touched ones (added before, by
+        :meth:`fill_subjects`); once."""
+        others = [(s,) for s in sorted(subjects - self.refreshed(subjects))]
+        self._load(STAGED_REFRESHED, ("subject",), others)
+        self._load(STAGED_HOLDERS, ("subject",), others)
 
     def refreshed(self, among: Iterable[str]) -> set[str]:
         """Those of ``among`` that the import refreshes."""
@@ -479,9 +480,7 @@ class Staging:
             self._sql(f"INSERT INTO {main}.audit_records (seq, first_id, last_id) "
                       f"VALUES ({int(seq)}, {int(first)}, {int(first + count - 1)})")  # fmt: skip
         self._sql(f"INSERT INTO {main}.audit_subjects (seq, subject) SELECT {int(seq)}, "
-                  f"r.subject FROM {STAGED_REFRESHED} r WHERE NOT EXISTS (SELECT 1 FROM "
-                  f"{STAGED_SUBJECTS} t WHERE t.subject = r.subject) "
-                  "ORDER BY r.subject")  # fmt: skip
+                  f"subject FROM {STAGED_HOLDERS} ORDER BY subject")  # fmt: skip
 
     # ---------------------------------------------------------------------- the projection
 
