@@ -26,9 +26,11 @@ ORG = "91110000600037341L"
 OTHER = "110101198001010010"
 
 
-def rec(i: int = 0, **changes: Any) -> dict[str, Any]:
+def rec(i: int = 0, subject: str = PERSON, **changes: Any) -> dict[str, Any]:
+    """A valid line's fields (the ``i``-th decision), with ``changes``; a field changed to
+    ``...`` is left out."""
     base: dict[str, Any] = {
-        "subject": PERSON,
+        "subject": subject,
         "record_type": "court.refuse",
         "authority": "court",
         "decided_on": "2024-01-10",

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
+from test_import import PERSON, rec
 
 from socialcredit.errors import ImportRejected, InputError
 from socialcredit.identifiers import resident_id
@@ -25,24 +26,10 @@ from socialcredit.registry.importing import RecordFile, _Chunk, _Parser, _Spec
 from socialcredit.registry.ledger import ValidRecord
 
 AS_OF = date(2024, 6, 1)
-PERSON = "34052419800101001X"
 ORG = "91110000600037341L"
 BAD_CHECK = "340524198001010011"  # PERSON's place and birth date, a wrong check character
 NOWHERE = "99999919800101001"  # no such region code
 NOWHERE_ID = NOWHERE + ric.calc_check_digit(NOWHERE + "0")  # its check character right
-
-
-def rec(i: int, subject: str = PERSON, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "subject": subject,
-        "record_type": "court.refuse",
-        "authority": "court",
-        "decided_on": "2024-01-10",
-        "decision_ref": f"(2024) Zhi {i}",
-        "client_key": f"k-{i}",
-    }
-    base.update(changes)
-    return base
 
 
 def write(path: Path, rows: list[Any]) -> Path:
