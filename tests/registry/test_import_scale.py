@@ -378,8 +378,11 @@ def test_a_parallel_import_is_the_serial_one(
     path = write_jsonl(tmp_path / "in.jsonl", _lines(random.Random(8), 2_000, False))
     with Ledger.open(f"sqlite:///{tmp_path / 'serial.db'}") as serial:
         serial.init()
-        import_file(serial, path, catalog=registry_catalog, as_of=AS_OF, jobs=1)
+        serial_report = import_file(serial, path, catalog=registry_catalog, as_of=AS_OF, jobs=1)
         expected = _state(serial)
+        named = serial.changes_since(0)[1]
+    lines = orjson.loads(b"[" + path.read_bytes().strip().replace(b"\n", b",") + b"]")
+    assert named == {line["subject"] for line in lines}  # every subject, organisations too
     monkeypatch.setattr(importing, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(importing, "CHUNK_BYTES", 5_000)
     with Ledger.open(url) as ledger:
@@ -387,6 +390,10 @@ def test_a_parallel_import_is_the_serial_one(
         report = import_file(ledger, path, catalog=registry_catalog, as_of=AS_OF, jobs=2)
         assert report.imported == 2_000
         assert _state(ledger) == expected
+        # the touched subjects, however they were listed (PostgreSQL into an empty ledger:
+        # while projecting), are the same, and the audit entry names them
+        assert report.subjects == serial_report.subjects == len(named)
+        assert ledger.changes_since(0)[1] == named
         assert ledger.verify_audit()
 
 

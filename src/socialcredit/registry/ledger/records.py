@@ -450,12 +450,15 @@ class RecordStore(ProjectionStore):
                 raise ImportRejected(problems)
             imported = staging.count()
             staging.index()
-            touched = staging.fill_subjects()
+            later = staging.lists_while_projecting(ledger_empty=empty)
+            touched = 0 if later else staging.fill_subjects()
             holders = staging.role_holders(ledger_empty=empty)
             staging.fill_full(holders, ledger_empty=empty)
             entered = "NULL" if self._dialect.sqlite else "CAST(NULL AS TIMESTAMP WITH TIME ZONE)"
             with staging.shadowing(entered):  # records read with the staged rows
-                self._project_staged(conn, staging, project, as_of)
+                self._project_staged(conn, staging, project, as_of, list_subjects=later)
+            if later:
+                touched = staging.list_full()
             staging.add_refreshed(holders)
         with self._write_on(conn):
             shift = staging.id_shift()
@@ -485,11 +488,13 @@ class RecordStore(ProjectionStore):
         return ImportResult(imported, skipped, touched)
 
     def _project_staged(
-        self, conn: Connection, staging: Staging, project: Projector, as_of: date
-    ) -> None:
+        self, conn: Connection, staging: Staging, project: Projector, as_of: date, *,
+        list_subjects: bool,
+    ) -> None:  # fmt: skip
         """The staged subjects' projection, into the shadowing ``projection``: those of
         ``staged_full`` from all their facts, a chunk at a time; the others from their staged
-        rows alone, in bulk (:func:`project_plain`)."""
+        rows alone, in bulk (:func:`project_plain`), listed as touched as they go where
+        ``list_subjects`` (:meth:`Staging.lists_while_projecting`)."""
         for chunk in staging.full_subjects(CHUNK):
             computed = project(_facts_bulk(conn, chunk))
             rows, grounds = compact(
@@ -498,7 +503,7 @@ class RecordStore(ProjectionStore):
                 for m in ms
             )
             _write_compact(conn, rows, grounds, as_of)
-        for plain in staging.plain_rows(PLAIN_ROWS):
+        for plain in staging.plain_rows(PLAIN_ROWS, list_subjects=list_subjects):
             projected, grounds = project_plain(plain, project, as_of)
             _ensure_grounds(conn, grounds)
             staging.add_projection(projected)
