@@ -27,7 +27,9 @@ Each figure is the median of ``--runs`` runs (a fresh database each time). Run::
 URL's user must be allowed to); ``--pg auto`` starts a throwaway server of its own (initdb in
 a temporary directory, as the tests do; ``scripts/ensure-postgres`` installs the binaries),
 with its defaults but for a larger WAL between checkpoints (``max_wal_size=8GB``) and
-``shared_buffers=256MB``.
+``shared_buffers=256MB``. With ``--statements SECONDS`` it also logs every statement that
+takes that long (``log_min_duration_statement``), and each import prints its own, slowest
+first: where a PostgreSQL import's time goes, in the server's own account.
 """
 
 from __future__ import annotations
@@ -243,6 +245,7 @@ def run_import(path: Path, dbs: Databases, n: int, jobs: int | None) -> dict[str
     with dbs.fresh("import") as url:
         with Ledger.open(url) as ledger:
             ledger.init()
+        logged = SERVER_LOG[0].stat().st_size if SERVER_LOG and dbs.backend != "sqlite" else None
         out = subprocess.run(
             [sys.executable, __file__, "--child-import", str(path), url, str(jobs or 0)],
             capture_output=True,
@@ -254,7 +257,26 @@ def run_import(path: Path, dbs: Databases, n: int, jobs: int | None) -> dict[str
         result = orjson.loads(out.stdout.strip().splitlines()[-1])
         assert result["imported"] == n, result
         result["bytes_per_record"] = on_disk(url) / n
+        if logged is not None:
+            print_statements(SERVER_LOG[0], logged)
     return result
+
+
+def print_statements(log: Path, start: int) -> None:
+    """The statements the server logged (``log_min_duration_statement``) after byte ``start``
+    of its log, slowest first."""
+    with log.open("rb") as f:
+        f.seek(start)
+        text = f.read().decode("utf-8", "replace")
+    found = []
+    for line in text.splitlines():
+        head, sep, sql = line.partition(" ms  statement: ")
+        if sep and "duration: " in head:
+            found.append((float(head.rsplit("duration: ", 1)[1]) / 1000, " ".join(sql.split())))
+    if found:
+        print("    the import's slowest statements (the server's log):", flush=True)
+    for seconds, sql in sorted(found, reverse=True):
+        print(f"    {seconds:8.1f} s  {sql[:110]}", flush=True)
 
 
 def child_import(path: str, url: str, jobs: int) -> None:
@@ -385,8 +407,12 @@ def _copy_line(row: tuple[Any, ...]) -> bytes:
 # A throwaway PostgreSQL server (--pg auto)
 
 
+SERVER_LOG: list[Path] = []
+"""The throwaway server's log, while it runs (``--statements``)."""
+
+
 @contextmanager
-def throwaway_postgres() -> Iterator[str]:
+def throwaway_postgres(statements: float | None = None) -> Iterator[str]:
     initdb = shutil.which("initdb") or next(
         iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)), None
     )
@@ -425,6 +451,11 @@ def throwaway_postgres() -> Iterator[str]:
             "max_wal_size=8GB",
             "-c",
             "shared_buffers=256MB",
+            *(
+                []
+                if statements is None
+                else ["-c", f"log_min_duration_statement={int(statements * 1000)}"]
+            ),
         ],
         cwd=root,
         stdout=log,
@@ -444,8 +475,10 @@ def throwaway_postgres() -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("the throwaway PostgreSQL server did not start") from None
                 time.sleep(0.2)
+        SERVER_LOG.append(Path(root) / "server.log")
         yield url
     finally:
+        SERVER_LOG.clear()
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         log.close()
@@ -524,6 +557,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--files", type=Path, help="keep the generated files in this folder (and reuse them)"
     )
+    parser.add_argument(
+        "--statements",
+        type=float,
+        metavar="SECONDS",
+        help="with --pg auto: print each import's statements that took this long or longer",
+    )
     parser.add_argument("--child-import", nargs=3, help=argparse.SUPPRESS)
     add_arguments(parser)
     args = parser.parse_args(argv)
@@ -566,7 +605,7 @@ def main(argv: list[str] | None = None) -> None:
         rates: dict[str, list[float]] = {}
         details: dict[str, list[dict[str, float]]] = {}
         backends: list[str | None] = [] if args.pg_only else [None]
-        server = throwaway_postgres() if args.pg == "auto" else nullcontext(args.pg)
+        server = throwaway_postgres(args.statements) if args.pg == "auto" else nullcontext(args.pg)
         with server as pg_url:
             if pg_url is not None:
                 backends.append(pg_url)
