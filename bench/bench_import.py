@@ -269,10 +269,12 @@ def print_statements(log: Path, start: int) -> None:
         f.seek(start)
         text = f.read().decode("utf-8", "replace")
     found = []
-    for line in text.splitlines():
-        head, sep, sql = line.partition(" ms  statement: ")
-        if sep and "duration: " in head:
-            found.append((float(head.rsplit("duration: ", 1)[1]) / 1000, " ".join(sql.split())))
+    for line in text.splitlines():  # "duration: 1.5 ms  statement: ..." ("execute <name>:
+        _, sep, logged = line.partition("duration: ")  # ..." for one with parameters)
+        ms, _, what = logged.partition(" ms  ")
+        kind, _, sql = what.partition(": ")
+        if sep and sql and (kind == "statement" or kind.startswith("execute")):
+            found.append((float(ms) / 1000, " ".join(sql.split())))
     if found:
         print("    the import's slowest statements (the server's log):", flush=True)
     for seconds, sql in sorted(found, reverse=True):
