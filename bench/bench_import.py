@@ -422,50 +422,52 @@ def throwaway_postgres(statements: float | None = None) -> Iterator[str]:
         raise SystemExit("no PostgreSQL server binaries: run scripts/ensure-postgres")
     postgres = str(Path(initdb).with_name("postgres"))
     root = tempfile.mkdtemp(prefix="bench-pg-")
-    as_user: dict[str, Any] = {}
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
-        shutil.chown(root, "postgres", "postgres")
-    data = os.path.join(root, "data")
-    subprocess.run(
-        [initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-        cwd=root,
-        capture_output=True,
-        check=True,
-        **as_user,
-    )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    log = open(os.path.join(root, "server.log"), "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            postgres,
-            "-D",
-            data,
-            "-k",
-            root,
-            "-p",
-            str(port),
-            "-c",
-            "listen_addresses=",
-            "-c",
-            "max_wal_size=8GB",
-            "-c",
-            "shared_buffers=256MB",
-            *(
-                []
-                if statements is None
-                else ["-c", f"log_min_duration_statement={int(statements * 1000)}"]
-            ),
-        ],
-        cwd=root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        **as_user,
-    )
-    url = f"postgresql+psycopg://postgres@/postgres?host={root}&port={port}"
-    try:
+    proc: subprocess.Popen[bytes] | None = None
+    log = None
+    try:  # from here on, whatever ends the run (SIGTERM included) removes the server's files
+        as_user: dict[str, Any] = {}
+        if os.geteuid() == 0:  # postgres refuses to run as root
+            as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+            shutil.chown(root, "postgres", "postgres")
+        data = os.path.join(root, "data")
+        subprocess.run(
+            [initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+            **as_user,
+        )
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        log = open(os.path.join(root, "server.log"), "wb")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [
+                postgres,
+                "-D",
+                data,
+                "-k",
+                root,
+                "-p",
+                str(port),
+                "-c",
+                "listen_addresses=",
+                "-c",
+                "max_wal_size=8GB",
+                "-c",
+                "shared_buffers=256MB",
+                *(
+                    []
+                    if statements is None
+                    else ["-c", f"log_min_duration_statement={int(statements * 1000)}"]
+                ),
+            ],
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            **as_user,
+        )
+        url = f"postgresql+psycopg://postgres@/postgres?host={root}&port={port}"
         import psycopg
 
         deadline = time.monotonic() + 30
@@ -481,9 +483,11 @@ def throwaway_postgres(statements: float | None = None) -> Iterator[str]:
         yield url
     finally:
         SERVER_LOG.clear()
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-        log.close()
+        if proc is not None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+        if log is not None:
+            log.close()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -568,6 +572,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--child-import", nargs=3, help=argparse.SUPPRESS)
     add_arguments(parser)
     args = parser.parse_args(argv)
+    # ended by a signal, as by an interrupt: the throwaway server stopped, its files removed
+    signal.signal(signal.SIGTERM, _terminated)
     if args.child_import:
         child_import(args.child_import[0], args.child_import[1], int(args.child_import[2]))
         return
@@ -622,6 +628,10 @@ def main(argv: list[str] | None = None) -> None:
                 details.update(more)
     figures = figures_of(rates, details, n, args.per_person)
     emit(args.json, figures)
+
+
+def _terminated(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def figures_of(
