@@ -11,8 +11,9 @@ connection of its own:
    new rows stream into a temporary table (``staged_records``: ``executemany`` on SQLite,
    ``COPY`` on PostgreSQL, no index while they come), numbered in the order they come;
    then set statements find the keys already present or given twice (:meth:`duplicates`),
-   index the rows, list the subjects (``staged_refreshed``) and those to project from all
-   their facts (``staged_full``), and the touched subjects are projected inside
+   index the rows, list the subjects (``staged_refreshed``; into an empty PostgreSQL ledger,
+   as they are projected: :meth:`Staging.lists_while_projecting`) and those to project from
+   all their facts (``staged_full``), and the touched subjects are projected inside
    :meth:`Staging.shadowing`, where the unqualified name ``records`` is a temporary view of
    the ledger's records and the staged ones together, and ``projection`` and
    ``projection_grounds`` temporary tables of the same shape. Temporary tables are the
@@ -132,8 +133,6 @@ class Staging:
         """How the stage orders subjects where any order will do: PostgreSQL's bytewise
         collation sorts several times faster than a locale's (SQLite's is bytewise)."""
         self._copy: Any = None
-        self._listed = False
-        """Whether ``staged_refreshed`` holds the touched subjects yet (:meth:`fill_subjects`)."""
         self._rows = 0
         """Rows staged (added, less the duplicates dropped): counted, not scanned for."""
 
@@ -358,7 +357,6 @@ class Staging:
         self._sql(f"INSERT INTO {STAGED_REFRESHED} (subject) "
                   f"SELECT subject FROM {STAGED_RECORDS} "
                   f"GROUP BY subject ORDER BY subject{self.bytewise}")  # fmt: skip
-        self._listed = True
         return self._scalar(f"SELECT count(*) FROM {STAGED_REFRESHED}")
 
     def list_full(self) -> int:
@@ -366,7 +364,6 @@ class Staging:
         ``staged_refreshed`` (into an empty ledger, every one of them is touched: a staged
         role record's subject); returns how many subjects are listed in all."""
         self._sql(f"INSERT INTO {STAGED_REFRESHED} (subject) SELECT subject FROM {STAGED_FULL}")
-        self._listed = True
         return self._scalar(f"SELECT count(*) FROM {STAGED_REFRESHED}")
 
     def role_holders(self, *, ledger_empty: bool) -> set[str]:
@@ -375,8 +372,9 @@ class Staging:
         # from the role records (few, indexed by counterpart) to the touched subjects; no
         # DISTINCT, which SQLite would answer by reading every row in the order of subjects
         touched = f"EXISTS (SELECT 1 FROM {STAGED_REFRESHED} t WHERE t.subject = {{}}.counterpart)"
-        if not self._listed:  # the organisations named that have staged rows: the few names
-            # hashed, the stage read once (not all its subjects hashed to look a few up)
+        if self.lists_while_projecting(ledger_empty=ledger_empty):  # none listed yet: the
+            # organisations named that have staged rows, their few names hashed and the
+            # stage read once (not all its subjects hashed to look a few up)
             touched = (f"{{}}.counterpart IN (SELECT t.subject FROM {STAGED_RECORDS} t WHERE "
                        f"t.subject IN (SELECT c.counterpart FROM {STAGED_RECORDS} c "
                        "WHERE c.counterpart IS NOT NULL))")  # fmt: skip
@@ -468,7 +466,7 @@ class Staging:
 
     def add_refreshed(self, subjects: set[str]) -> None:
         """Subjects the swap names as refreshed, besides the touched ones (added before, by
-        :meth:`fill_subjects`); once."""
+        :meth:`fill_subjects`, or by :meth:`plain_rows` and :meth:`list_full`); once."""
         others = [(s,) for s in sorted(subjects - self.refreshed(subjects))]
         self._load(STAGED_REFRESHED, ("subject",), others)
         self._load(STAGED_HOLDERS, ("subject",), others)
