@@ -496,6 +496,65 @@ def test_indexes_built_after_a_large_load_are_the_schema_s(
         }
 
 
+def _record_index_defs(url: str) -> dict[str, str]:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain) as pg:
+        return dict(
+            pg.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'records' "
+                "AND indexname <> 'records_pkey'"
+            ).fetchall()
+        )
+
+
+@pytest.mark.postgres
+def test_a_large_load_while_records_are_read_inserts_into_their_indexes(
+    tmp_path: Path, pg_url: str, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rebuilding the records' indexes needs the table to itself, readers shut out. With a
+    reader's transaction open on it, the import does not wait for the write lock's 30 s and
+    fail (losing its staged work), nor hold the readers up behind its request: it asks a
+    little at a time, then inserts into the indexes as a smaller import does. Once nobody
+    reads, a large load rebuilds them (packed full)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    monkeypatch.setattr(ledger_records, "REBUILD_AT", 1)
+    monkeypatch.setattr(ledger_records, "REBUILD_LOCK_PATIENCE", 1.0)
+    first = write_jsonl(tmp_path / "in.jsonl", _lines(random.Random(4), 300, False))
+    second = write_jsonl(tmp_path / "more.jsonl", _lines(random.Random(6), 400, False, "more"))
+    plain = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with Ledger.open(pg_url) as ledger:
+        ledger.init()
+        packed = "WITH (fillfactor='100')"
+        with psycopg.connect(plain) as reader:
+            assert reader.execute("SELECT count(*) FROM records").fetchone() == (0,)
+            started = time.monotonic()
+            result = import_file(ledger, first, catalog=registry_catalog, as_of=AS_OF)
+            took = time.monotonic() - started
+            # the reader's transaction is still open and reads on (the import, committed)
+            assert reader.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+            assert reader.execute("SELECT count(*) FROM records").fetchone() == (result.imported,)
+        assert took < 20, took  # not the write lock's 30 s wait
+        assert result.imported == ledger.count_records() > 0
+        kept = _record_index_defs(pg_url)
+        assert sorted(kept) == [
+            "ix_records_counterpart", "ix_records_subject", "uq_records_authority_client_key",
+        ]  # fmt: skip
+        assert not any(packed in d for d in kept.values()), kept  # inserted into, not rebuilt
+        before = ledger.count_records()
+        more = import_file(ledger, second, catalog=registry_catalog, as_of=AS_OF)
+        assert more.imported >= before  # at least doubles the table: rebuilt
+        assert ledger.count_records() == before + more.imported
+        rebuilt = _record_index_defs(pg_url)
+        assert sorted(rebuilt) == sorted(kept)
+        assert all(packed in d for d in rebuilt.values()), rebuilt
+        assert ledger.verify_audit()
+
+
 def test_keys_given_twice_are_seen_from_their_hashes(
     tmp_path: Path, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch
 ) -> None:

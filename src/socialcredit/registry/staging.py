@@ -33,11 +33,13 @@ name up in the temporary schema first, which is what :meth:`Staging.shadowing` r
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 STAGED_RECORDS = "staged_records"
 STAGED_HOLDERS = "staged_holders"
@@ -84,6 +86,13 @@ _PG_TEMP_BUFFERS = "256MB"
 """PostgreSQL's cache of the session's temporary tables (its default, 8 MB, reads a staged
 table of gigabytes through a keyhole); set before the first temporary table, in the
 import's own session, which is closed after."""
+
+_LOCK_STEP_MS = 200
+"""How long one request of :meth:`Staging.records_alone` waits for the records table."""
+_LOCK_PAUSE = 0.3
+"""Seconds between two such requests, in which the readers queued behind one go on."""
+_LOCK_NOT_AVAILABLE = "55P03"
+"""PostgreSQL's SQLSTATE for a lock not granted within ``lock_timeout``."""
 
 _PACKED = "WITH (fillfactor = 100)"
 """A PostgreSQL index built after a bulk load: its pages packed full."""
@@ -620,12 +629,44 @@ class Staging:
             if isinstance(c, sa.UniqueConstraint)
         )
 
+    def records_alone(self, patience: float, *, restore_ms: int) -> bool:
+        """Whether the swap has the ledger's ``records`` to itself, as dropping the table's
+        indexes and constraint needs: always on SQLite (its write lock is enough, and its
+        readers read on from the WAL); on PostgreSQL once the table's ACCESS EXCLUSIVE lock is
+        granted, which also shuts readers out until the swap commits. A request for that lock
+        queues every later reader behind it, so it is made a fifth of a second at a time
+        (:data:`_LOCK_STEP_MS`) with pauses in between, in which readers go on, until
+        ``patience`` seconds have passed: ``False`` then, the table left as it was. The
+        transaction's ``lock_timeout`` is set back to ``restore_ms`` after."""
+        if self.sqlite:
+            return True
+        deadline = time.monotonic() + patience
+        self._sql(f"SET LOCAL lock_timeout = {_LOCK_STEP_MS}")
+        try:
+            while True:
+                savepoint = self.conn.begin_nested()
+                try:
+                    self._sql(f"LOCK TABLE {self.main}.records IN ACCESS EXCLUSIVE MODE")
+                except DBAPIError as exc:
+                    savepoint.rollback()
+                    if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                        raise
+                    if time.monotonic() >= deadline:
+                        return False
+                    time.sleep(_LOCK_PAUSE)
+                    continue
+                savepoint.commit()
+                return True
+        finally:
+            self._sql(f"SET LOCAL lock_timeout = {int(restore_ms)}")
+
     def move(self, shift: int, entered_at: Any, *, rebuild: bool) -> None:
         """The swap's set statements: the staged records (ids moved by ``shift``; entry time
         ``entered_at`` as the driver stores it) and projection into the ledger; every
         refreshed subject's projection replaced by its staged one. ``rebuild``: drop the
         records' secondary indexes first and build them again after (worth it where the
-        import at least doubles the table; on PostgreSQL its key's UNIQUE constraint too)."""
+        import at least doubles the table; on PostgreSQL its key's UNIQUE constraint too:
+        only once :meth:`records_alone` said yes)."""
         main, ph = self.main, self.ph
         names = ", ".join(c for c in self.columns)
         values = ", ".join(ph if c == "entered_at" else c for c in self.columns)

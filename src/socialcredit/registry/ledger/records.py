@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from socialcredit.errors import Conflict, ImportRejected, InputError, NotFound
 from socialcredit.policy.loader import CatalogIndex, Loaded
 from socialcredit.registry.ledger.checker import RecordChecker
-from socialcredit.registry.ledger.dialect import _translated
+from socialcredit.registry.ledger.dialect import WRITE_WAIT_MS, _translated
 from socialcredit.registry.ledger.facts import _event, _facts_bulk, _record
 from socialcredit.registry.ledger.projection import (
     ProjectionGround,
@@ -71,6 +71,11 @@ REBUILD_AT = 100_000
 """An import of at least this many records, and at least as many as the ledger holds, drops
 the records' secondary indexes and builds them again after the rows are in (one sort instead
 of an insert at random per row and index)."""
+REBUILD_LOCK_PATIENCE = 5.0
+"""Seconds such an import asks, a little at a time, to have the records table to itself
+(PostgreSQL: :meth:`Staging.records_alone`) before it inserts into the indexes instead, as a
+smaller import does: a reader's long transaction (a backup) neither fails the import after
+the write lock's wait, losing what it staged, nor is every later reader held up behind it."""
 
 
 def staged_rows(
@@ -468,7 +473,10 @@ class RecordStore(ProjectionStore):
                     raise ImportRejected(filed)
             at = self._dialect.timestamp(now)
             # the import at least doubles the records: build their indexes once, after
-            staging.move(shift, at, rebuild=imported >= max(last_id + shift, REBUILD_AT))
+            rebuild = imported >= max(last_id + shift, REBUILD_AT) and staging.records_alone(
+                REBUILD_LOCK_PATIENCE, restore_ms=WRITE_WAIT_MS
+            )
+            staging.move(shift, at, rebuild=rebuild)
             changed = staging.refreshed(_subjects_written_since(conn, since_seq))
             if changed:  # another writer changed a touched subject since the snapshot
                 self._refresh(conn, changed, project, as_of)
