@@ -23,10 +23,16 @@ Each figure is the median of ``--runs`` runs (a fresh database each time). Run::
     .venv/bin/python bench/bench_import.py --records 1000000 --pg auto   # both databases
     .venv/bin/python bench/bench_import.py --smoke       # 2,000 records, 1 run (the tests)
 
+The records' client keys are drawn at random (``--keys random``, the default), as an
+authority's own identifiers come; ``--keys sequential`` numbers them in the file's order
+(``bench-{i}``: every insert at the end of the key's index), as every figure before
+2026-12-03's evening was made.
+
 ``--pg URL`` uses a PostgreSQL server (a database is created and dropped per run, so the
-URL's user must be allowed to); ``--pg auto`` starts a throwaway server of its own (initdb in
-a temporary directory, as the tests do; ``scripts/ensure-postgres`` installs the binaries),
-with its defaults but for a larger WAL between checkpoints (``max_wal_size=8GB``) and
+URL's user must be allowed to); ``--pg auto`` starts a throwaway server of its own
+(``bench/throwaway_pg.py``, as the tests do: initdb in a temporary directory, the server gone
+with the bench however it ends; ``scripts/ensure-postgres`` installs the binaries), with its
+defaults but for a larger WAL between checkpoints (``max_wal_size=8GB``) and
 ``shared_buffers=256MB``. With ``--statements SECONDS`` it also logs every statement that
 takes that long (``log_min_duration_statement``), and each import prints its own, slowest
 first: where a PostgreSQL import's time goes, in the server's own account.
@@ -35,14 +41,11 @@ first: where a PostgreSQL import's time goes, in the server's own account.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import pickle
 import random
 import resource
-import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -62,6 +65,7 @@ from socialcredit.identifiers import organisation_code, resident_id
 from socialcredit.policy.loader import load
 from socialcredit.registry.importing import RecordFile, check_file, import_file
 from socialcredit.registry.ledger import Ledger, default_projector
+from throwaway_pg import NoServer, throwaway
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "tests" / "data" / "registry.toml"
@@ -92,11 +96,24 @@ def org_id(i: int) -> str:
     return organisation_code(110000, i)
 
 
-def synthesise(n: int, seed: int = 7, per_person: int = 4) -> Iterator[dict[str, str]]:
+KEYS = ("random", "sequential")
+"""How the records' client keys are made: ``random``, 20 hexadecimal digits drawn at random
+(as an authority's own identifiers come: its inserts land all over the key's index), or
+``sequential`` (``bench-{i}``, in the order of the file: every insert at the index's end,
+which understates what a real feed costs). The records are otherwise the same."""
+
+
+def synthesise(
+    n: int, seed: int = 7, per_person: int = 4, keys: str = "random"
+) -> Iterator[dict[str, str]]:
     """``n`` records, one at a time: drawn at random over ``n // per_person`` persons (so at
     ``per_person`` 1 about 63% of them have a record), ~1% about organisations (``n // 100``),
-    ~1% legal-representative roles; decisions 2020-2024."""
+    ~1% legal-representative roles; decisions 2020-2024; client keys as ``keys`` says
+    (:data:`KEYS`)."""
+    if keys not in KEYS:
+        raise ValueError(f"keys: {keys!r} is not one of {', '.join(KEYS)}")
     rng = random.Random(seed)
+    key_rng = random.Random(seed + 1)  # its own draws: the records are the same either way
     n_persons, n_orgs = max(1, n // per_person), max(1, n // 100)
     persons: dict[int, str] = {}
     start = date(2020, 1, 1)
@@ -134,11 +151,14 @@ def synthesise(n: int, seed: int = 7, per_person: int = 4) -> Iterator[dict[str,
             rec = {"subject": person(), "record_type": "city.late_fee", "authority": "city"}
         rec["decided_on"] = day
         rec["decision_ref"] = f"({day[:4]}) decision {i}"
-        rec["client_key"] = f"bench-{i}"
+        rec["client_key"] = f"{key_rng.getrandbits(80):020x}" if keys == "random" else f"bench-{i}"
         yield rec
 
 
-def write_files(n: int, jsonl: Path, csvfile: Path | None, warm: Path, per_person: int = 4) -> None:
+def write_files(
+    n: int, jsonl: Path, csvfile: Path | None, warm: Path, per_person: int = 4,
+    keys: str = "random",
+) -> None:  # fmt: skip
     """The same ``n`` records as JSONL and CSV (unless ``csvfile`` is ``None``), written as
     they are made; the first 200 also to ``warm`` (JSONL). Each file is written beside its
     name and renamed once whole: a run stopped while writing leaves none that a later run
@@ -147,17 +167,19 @@ def write_files(n: int, jsonl: Path, csvfile: Path | None, warm: Path, per_perso
     for _path, part in parts:
         part.unlink(missing_ok=True)
     csvpart = parts[1][1] if csvfile is not None else None
-    _write_files(n, parts[0][1], csvpart, parts[-1][1], per_person)
+    _write_files(n, parts[0][1], csvpart, parts[-1][1], per_person, keys)
     for path, part in parts:
         part.replace(path)
 
 
-def _write_files(n: int, jsonl: Path, csvfile: Path | None, warm: Path, per_person: int) -> None:
+def _write_files(
+    n: int, jsonl: Path, csvfile: Path | None, warm: Path, per_person: int, keys: str
+) -> None:
     with jsonl.open("wb") as fj, (csvfile or Path(os.devnull)).open("w", encoding="utf-8") as fc:
         fc.write(",".join(CSV_FIELDS) + "\n")
         lines: list[bytes] = []
         cells: list[str] = []
-        for i, rec in enumerate(synthesise(n, per_person=per_person)):
+        for i, rec in enumerate(synthesise(n, per_person=per_person, keys=keys)):
             if i == 200:  # the first 200, still in the first block
                 warm.write_bytes(b"\n".join(lines) + b"\n")
             lines.append(orjson.dumps(rec))
@@ -415,80 +437,21 @@ SERVER_LOG: list[Path] = []
 
 @contextmanager
 def throwaway_postgres(statements: float | None = None) -> Iterator[str]:
-    initdb = shutil.which("initdb") or next(
-        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)), None
-    )
-    if initdb is None:
-        raise SystemExit("no PostgreSQL server binaries: run scripts/ensure-postgres")
-    postgres = str(Path(initdb).with_name("postgres"))
-    root = tempfile.mkdtemp(prefix="bench-pg-")
-    proc: subprocess.Popen[bytes] | None = None
-    log = None
-    try:  # from here on, whatever ends the run (SIGTERM included) removes the server's files
-        as_user: dict[str, Any] = {}
-        if os.geteuid() == 0:  # postgres refuses to run as root
-            as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
-            shutil.chown(root, "postgres", "postgres")
-        data = os.path.join(root, "data")
-        subprocess.run(
-            [initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-            cwd=root,
-            capture_output=True,
-            check=True,
-            **as_user,
-        )
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        log = open(os.path.join(root, "server.log"), "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [
-                postgres,
-                "-D",
-                data,
-                "-k",
-                root,
-                "-p",
-                str(port),
-                "-c",
-                "listen_addresses=",
-                "-c",
-                "max_wal_size=8GB",
-                "-c",
-                "shared_buffers=256MB",
-                *(
-                    []
-                    if statements is None
-                    else ["-c", f"log_min_duration_statement={int(statements * 1000)}"]
-                ),
-            ],
-            cwd=root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            **as_user,
-        )
-        url = f"postgresql+psycopg://postgres@/postgres?host={root}&port={port}"
-        import psycopg
-
-        deadline = time.monotonic() + 30
-        while True:
+    """A throwaway server (:mod:`throwaway_pg`) with its defaults but for a larger WAL between
+    checkpoints and more shared buffers; with ``statements``, those that take that many
+    seconds or more logged. Yields its URL."""
+    settings = ["max_wal_size=8GB", "shared_buffers=256MB"]
+    if statements is not None:
+        settings.append(f"log_min_duration_statement={int(statements * 1000)}")
+    try:
+        with throwaway(settings, prefix="bench-pg-") as server:
+            SERVER_LOG.append(server.log)
             try:
-                psycopg.connect(host=root, port=port, user="postgres", dbname="postgres").close()
-                break
-            except psycopg.OperationalError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the throwaway PostgreSQL server did not start") from None
-                time.sleep(0.2)
-        SERVER_LOG.append(Path(root) / "server.log")
-        yield url
-    finally:
-        SERVER_LOG.clear()
-        if proc is not None:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=60)
-        if log is not None:
-            log.close()
-        shutil.rmtree(root, ignore_errors=True)
+                yield server.url()
+            finally:
+                SERVER_LOG.clear()
+    except NoServer as exc:
+        raise SystemExit(f"no throwaway PostgreSQL server: {exc}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -561,6 +524,12 @@ def main(argv: list[str] | None = None) -> None:
         help="records drawn over records/N persons (default 4; 1: most persons have one)",
     )
     parser.add_argument(
+        "--keys",
+        choices=KEYS,
+        default="random",
+        help="the records' client keys: drawn at random (default) or in the file's order",
+    )
+    parser.add_argument(
         "--files", type=Path, help="keep the generated files in this folder (and reuse them)"
     )
     parser.add_argument(
@@ -597,13 +566,15 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         name = f"{n}" if args.per_person == 4 else f"{n}-per-person-{args.per_person}"
+        name += f"-keys-{args.keys}"  # a file kept from before keys were named is not taken
         jsonl, csvfile = workdir / f"records-{name}.jsonl", workdir / f"records-{name}.csv"
         warm = workdir / f"warm-up-{name}.jsonl"
         started = time.perf_counter()
         formats = args.formats.split(",")
         if not (kept and jsonl.exists() and warm.exists() and
                 ("csv" not in formats or csvfile.exists())):  # fmt: skip
-            write_files(n, jsonl, csvfile if "csv" in formats else None, warm, args.per_person)
+            write_files(n, jsonl, csvfile if "csv" in formats else None, warm, args.per_person,
+                        args.keys)  # fmt: skip
         print(
             f"files ready in {time.perf_counter() - started:.0f} s: "
             f"{jsonl.stat().st_size / n:.0f} bytes/record (JSONL)",
@@ -626,7 +597,7 @@ def main(argv: list[str] | None = None) -> None:
                 got, more = measure(dbs, files, jsonl, n, args.runs, args.jobs, parse=i == 0)
                 rates.update(got)
                 details.update(more)
-    figures = figures_of(rates, details, n, args.per_person)
+    figures = figures_of(rates, details, n, args.per_person, args.keys)
     emit(args.json, figures)
 
 
@@ -639,8 +610,11 @@ def figures_of(
     details: dict[str, list[dict[str, float]]],
     n: int,
     per_person: int = 4,
+    keys: str = "random",
 ) -> list[Figure]:
     size = f"{n:,} records" + ("" if per_person == 4 else f" over {n // per_person:,} persons")
+    if keys != "random":
+        size += f", {keys} keys"
     out: list[Figure] = []
     ceilings = {name: statistics.median(v) for name, v in rates.items() if "ceiling" in name}
     for name, values in rates.items():

@@ -1,7 +1,8 @@
 """Shared fixtures: a throwaway PostgreSQL server, fresh databases, test catalogs, valid IDs.
 
 PostgreSQL: the first test marked ``postgres`` starts one server for the whole session
-(``initdb`` on a temporary directory, ``postgres`` listening on a Unix socket only); every test
+(``bench/throwaway_pg.py``: ``initdb`` on a temporary directory, ``postgres`` listening on a
+Unix socket only, gone with the session however it ends); every test
 gets a database of its own (``CREATE DATABASE ... TEMPLATE template0``), dropped afterwards.
 The server binaries must be installed (``scripts/ensure-postgres`` does it; ``make test`` runs
 it): without ``initdb`` the fixture fails, it never skips.
@@ -9,7 +10,6 @@ it): without ``initdb`` the fixture fails, it never skips.
 
 from __future__ import annotations
 
-import glob
 import os
 import secrets
 import shutil
@@ -34,6 +34,12 @@ from sqlalchemy.engine import make_url
 
 from socialcredit.identifiers import organisation_code, resident_id
 from socialcredit.policy.loader import Loaded, load
+
+BENCH = Path(__file__).parents[1] / "bench"
+if str(BENCH) not in sys.path:  # the throwaway PostgreSQL server the benchmarks start too
+    sys.path.insert(0, str(BENCH))
+
+from throwaway_pg import NoServer, Server, throwaway  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -74,132 +80,24 @@ def ids() -> Ids:
 # PostgreSQL
 
 
-def _find_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(
-        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-        key=lambda p: [int(x) if x.isdigit() else 0 for x in Path(p).parts[-3].split(".")],
-    )
-    return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class PgServer:
-    socket_dir: str
-    port: int
-
-    def url(self, dbname: str) -> str:
-        return f"postgresql+psycopg://postgres@/{dbname}?host={self.socket_dir}&port={self.port}"
-
-    def admin(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            host=self.socket_dir,
-            port=self.port,
-            user="postgres",
-            dbname="postgres",
-            autocommit=True,
-        )
-
-
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """A PostgreSQL server for this test session, on a Unix socket in a temporary directory."""
-    initdb = _find_bin("initdb")
-    if initdb is None:
-        pytest.fail(
-            "PostgreSQL server binaries not found (no initdb on PATH or in "
-            "/usr/lib/postgresql/*/bin): run scripts/ensure-postgres (make test does)",
-            pytrace=False,
-        )
-    postgres = str(Path(initdb).with_name("postgres"))
-    if not Path(postgres).exists():
-        postgres = _find_bin("postgres") or postgres
-    root = tempfile.mkdtemp(prefix="sc-pg-")
-    data = os.path.join(root, "data")
-    # postgres refuses to run as root: run it as the postgres system user then
-    as_user: dict[str, Any] = {}
-    if os.geteuid() == 0:
-        as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
-        shutil.chown(root, "postgres", "postgres")
-    log_path = os.path.join(root, "server.log")
+def pg_server() -> Iterator[Server]:
+    """A PostgreSQL server for this test session, on a Unix socket in a temporary directory
+    (``bench/throwaway_pg.py``: the benchmarks' too), without flushes: fsync, synchronous
+    commits and full page writes off."""
     try:
-        init = subprocess.run(
-            [initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-            **as_user,
-        )
-        if init.returncode != 0:
-            pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}", pytrace=False)
-        port = _free_port()
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [
-                    postgres,
-                    "-D",
-                    data,
-                    "-k",
-                    root,
-                    "-p",
-                    str(port),
-                    "-c",
-                    "listen_addresses=",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                ],
-                cwd=root,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                **as_user,
-            )
-        server = PgServer(root, port)
-        try:
-            _wait_ready(server, proc, log_path)
+        with throwaway(
+            ("fsync=off", "synchronous_commit=off", "full_page_writes=off"),
+            prefix="sc-pg-",
+            fast_initdb=True,
+        ) as server:
             yield server
-        finally:
-            proc.send_signal(signal.SIGINT)  # fast shutdown
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _wait_ready(server: PgServer, proc: subprocess.Popen[bytes], log_path: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            log = Path(log_path).read_text(errors="replace")
-            pytest.fail(f"postgres exited with {proc.returncode}:\n{log}", pytrace=False)
-        try:
-            with server.admin():
-                return
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                pytest.fail("postgres did not accept connections within 30 s", pytrace=False)
-            time.sleep(0.1)
+    except NoServer as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture
-def pg_url(pg_server: PgServer) -> Iterator[str]:
+def pg_url(pg_server: Server) -> Iterator[str]:
     """A fresh, empty database on the session's server; dropped after the test."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     with pg_server.admin() as conn:
