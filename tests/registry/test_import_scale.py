@@ -5,6 +5,7 @@ records' indexes built after a large load are the schema's; on SQLite and Postgr
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import sqlite3
@@ -591,6 +592,44 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler of its own for ``signum`` (``SigCgt``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    raise AssertionError(f"no SigCgt for {pid}")
+
+
+def test_workers_end_at_the_pool_s_sigterm_whatever_the_importer_s_handler(
+    tmp_path: Path, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool ends its workers with SIGTERM, which must kill them: a handler the importing
+    process set for itself (one that raises, say) and a forked worker inherited would run at
+    the worker's next Python instruction, and a worker that took the signal just before
+    waiting on the task queue's lock would wait there for ever, and the import with it."""
+    import multiprocessing
+
+    monkeypatch.setattr(importing, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(importing, "CHUNK_BYTES", 20_000)
+    path = write_jsonl(tmp_path / "in.jsonl", _lines(random.Random(2), 5_000, False))
+
+    def raising(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    before = signal.signal(signal.SIGTERM, raising)
+    try:
+        source = RecordFile(path, catalog=registry_catalog, as_of=AS_OF, jobs=2)
+        batches = source.batches()
+        assert next(batches)
+        workers = [p.pid for p in multiprocessing.active_children() if p.pid is not None]
+        assert len(workers) >= 2
+        assert _catches(os.getpid(), signal.SIGTERM)  # the importer keeps its own
+        assert not any(_catches(w, signal.SIGTERM) for w in workers)
+        assert sum(len(b) for b in batches) > 0
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def test_workers_die_with_a_killed_importer(tmp_path: Path) -> None:

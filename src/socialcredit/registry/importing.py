@@ -37,6 +37,7 @@ import io
 import marshal
 import multiprocessing
 import os
+import signal
 import time
 from array import array
 from collections import deque
@@ -610,6 +611,11 @@ def _context() -> Any:
 
 def _start_worker(spec: _Spec) -> None:
     global _WORKER
+    # the pool ends its workers with SIGTERM, which must kill them outright: a handler the
+    # importing process set for itself, inherited through the fork, would run at the
+    # worker's next Python instruction, and one taken just before the worker waits on the
+    # task queue's lock would leave it waiting there for ever (and the import with it)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER = _Parser(spec)
     # what a worker makes is freed chunk by chunk and holds no cycle: the collector would only
     # walk the objects inherited from this process, again and again
