@@ -5,7 +5,8 @@ the context ends, whatever ends it.
 A process killed outright (``SIGKILL``) runs no cleanup of its own, so two things stand in:
 
 - the server is told to stop at once when the process that started it dies (Linux's parent
-  death signal, ``SIGQUIT``: an immediate shutdown), so no server outlives its owner;
+  death signal, ``SIGQUIT``: an immediate shutdown), so no server outlives its owner (the
+  thread that started it, strictly: start it from the main thread);
 - each directory is named after its owner's process id (``<prefix><pid>-...``), and a later
   :func:`throwaway` removes those whose owner is gone, so their data (gigabytes after a
   benchmark at national volume) does not stay behind in the temporary directory.
@@ -181,7 +182,9 @@ def _stop_server_in(root: str) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
-_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, not in the forked child
+_prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
+"""Linux's ``prctl``, looked up here, not in the forked child (elsewhere ``None``: a server
+there does not stop with its owner, and only the sweep of a later start stands in)."""
 
 
 def _die_with(parent: int) -> Any:
@@ -191,6 +194,8 @@ def _die_with(parent: int) -> Any:
     ``postgres`` user, which would clear it."""
 
     def preexec() -> None:
+        if _prctl is None:
+            return
         _prctl(_PR_SET_PDEATHSIG, signal.SIGQUIT)
         if os.getppid() != parent:  # died before the above: no signal will come
             os._exit(1)
