@@ -8,8 +8,9 @@ A process killed outright (``SIGKILL``) runs no cleanup of its own, so two thing
   death signal, ``SIGQUIT``: an immediate shutdown), so no server outlives its owner (the
   thread that started it, strictly: start it from the main thread);
 - each directory is named after its owner's process id (``<prefix><pid>-...``), and a later
-  :func:`throwaway` removes those whose owner is gone, so their data (gigabytes after a
-  benchmark at national volume) does not stay behind in the temporary directory.
+  :func:`throwaway` removes those whose owner is gone (:mod:`socialcredit.scratch`), so
+  their data (gigabytes after a benchmark at national volume) does not stay behind in the
+  temporary directory.
 
 ``scripts/ensure-postgres`` installs the server's binaries; :func:`server_binaries` finds
 them on the ``PATH`` or under ``/usr/lib/postgresql/<version>/bin`` (the newest).
@@ -20,12 +21,10 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from socialcredit import scratch
+from socialcredit.scratch import alive, owned_tempdir
 
 
 class NoServer(RuntimeError):
@@ -96,8 +98,7 @@ def throwaway(
     ``fast_initdb``: initdb does not flush its files (for a server whose durability does not
     matter). :class:`NoServer` if there is none to be had."""
     initdb, postgres = server_binaries()
-    remove_orphans(prefix)
-    root = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+    root = str(owned_tempdir(prefix, before_removal=_stop_server_in))
     proc: subprocess.Popen[bytes] | None = None
     try:  # from here on, whatever ends the context (SIGTERM included) removes the files
         as_user: dict[str, Any] = {}
@@ -136,48 +137,29 @@ def throwaway(
         shutil.rmtree(root, ignore_errors=True)
 
 
-def remove_orphans(prefix: str) -> list[str]:
-    """Remove the directories ``<prefix><pid>-...`` of the temporary directory whose owner
-    (process ``pid``) is gone, stopping a server still running there first; returns them."""
-    removed = []
-    pattern = re.compile(re.escape(prefix) + r"(\d+)-")
-    base = tempfile.gettempdir()
-    for path in glob.glob(os.path.join(glob.escape(base), glob.escape(prefix) + "*")):
-        found = pattern.match(os.path.basename(path))
-        if found is None or _alive(int(found.group(1))):
-            continue
-        _stop_server_in(path)
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path)
-    return removed
+def remove_orphans(prefix: str) -> list[Path]:
+    """Remove the directories ``<prefix><pid>-...`` whose owner is gone, stopping a server
+    still running in one first (:func:`socialcredit.scratch.remove_orphans`)."""
+    return scratch.remove_orphans(prefix, before_removal=_stop_server_in)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _stop_server_in(root: str) -> None:
+def _stop_server_in(root: Path) -> None:
     """Stop a server left running in ``root`` (its data directory's ``postmaster.pid`` names
-    it; stopped only if that process is a postgres whose command line names the directory)."""
+    it; stopped only if that process is a postgres whose command line names the directory):
+    where the parent death signal did not reach it."""
     try:
-        pid = int((Path(root) / "data" / "postmaster.pid").read_text().split()[0])
+        pid = int((root / "data" / "postmaster.pid").read_text().split()[0])
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError, IndexError):
         return
-    if b"postgres" not in command or root.encode() not in command:
+    if b"postgres" not in command or str(root).encode() not in command:
         return
     try:
         os.kill(pid, signal.SIGQUIT)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 

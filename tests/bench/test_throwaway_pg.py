@@ -65,7 +65,7 @@ def test_a_killed_owner_takes_its_server_along_and_a_later_start_removes_its_fil
         owner.wait(timeout=30)
         assert _gone(postmaster, within=30), "the server outlived its owner"
         assert root.exists()  # left behind, until a later start
-        assert throwaway_pg.remove_orphans("orphan-") == [str(root)]
+        assert throwaway_pg.remove_orphans("orphan-") == [root]
         assert not root.exists() and mine.exists()
     finally:
         if owner.poll() is None:

@@ -34,6 +34,7 @@ import ray
 from ray.exceptions import RayError, RayTaskError
 
 from socialcredit.errors import InputError, SocialCreditError
+from socialcredit.scratch import owned_tempdir
 from socialcredit.study import runner
 from socialcredit.study.runner import Task
 from socialcredit.study.spec import Study
@@ -92,21 +93,7 @@ def _scratch() -> Path:
     """A new temporary folder for this worker's simulation, named after the worker's pid; first,
     those of workers no longer alive (killed mid-simulation: Ray's retry, a driver that
     stopped) are removed."""
-    for old in Path(tempfile.gettempdir()).glob(f"{SCRATCH}*"):
-        pid = old.name[len(SCRATCH) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH}{os.getpid()}-"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's
-    return True
+    return owned_tempdir(SCRATCH)
 
 
 _simulate = ray.remote(max_retries=RETRIES, retry_exceptions=False)(simulate)
