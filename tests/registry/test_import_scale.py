@@ -513,7 +513,11 @@ def _record_index_defs(url: str) -> dict[str, str]:
 
 @pytest.mark.postgres
 def test_a_large_load_while_records_are_read_inserts_into_their_indexes(
-    tmp_path: Path, pg_url: str, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    pg_url: str,
+    registry_catalog: Loaded,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Rebuilding the records' indexes needs the table to itself, readers shut out. With a
     reader's transaction open on it, the import does not wait for the write lock's 30 s and
@@ -540,16 +544,20 @@ def test_a_large_load_while_records_are_read_inserts_into_their_indexes(
             assert reader.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
             assert reader.execute("SELECT count(*) FROM records").fetchone() == (result.imported,)
         assert took < 20, took  # not the write lock's 30 s wait
+        warned = [r.getMessage() for r in caplog.records if r.name == "socialcredit.registry"]
+        assert warned and "inserts into its indexes instead of rebuilding" in warned[0]
         assert result.imported == ledger.count_records() > 0
         kept = _record_index_defs(pg_url)
         assert sorted(kept) == [
             "ix_records_counterpart", "ix_records_subject", "uq_records_authority_client_key",
         ]  # fmt: skip
         assert not any(packed in d for d in kept.values()), kept  # inserted into, not rebuilt
+        caplog.clear()
         before = ledger.count_records()
         more = import_file(ledger, second, catalog=registry_catalog, as_of=AS_OF)
         assert more.imported >= before  # at least doubles the table: rebuilt
         assert ledger.count_records() == before + more.imported
+        assert not [r for r in caplog.records if r.name == "socialcredit.registry"]
         rebuilt = _record_index_defs(pg_url)
         assert sorted(rebuilt) == sorted(kept)
         assert all(packed in d for d in rebuilt.values()), rebuilt

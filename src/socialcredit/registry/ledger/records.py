@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import chain
@@ -53,6 +54,8 @@ from socialcredit.registry.ledger.values import (
 )
 from socialcredit.registry.model import EventKind, LifecycleEvent, Record
 from socialcredit.registry.staging import StagedRow, Staging
+
+_log = logging.getLogger("socialcredit.registry")
 
 if TYPE_CHECKING:
     from socialcredit.registry.batch import BatchResult
@@ -473,9 +476,15 @@ class RecordStore(ProjectionStore):
                     raise ImportRejected(filed)
             at = self._dialect.timestamp(now)
             # the import at least doubles the records: build their indexes once, after
-            rebuild = imported >= max(last_id + shift, REBUILD_AT) and staging.records_alone(
-                REBUILD_LOCK_PATIENCE, restore_ms=WRITE_WAIT_MS
-            )
+            rebuild = imported >= max(last_id + shift, REBUILD_AT)
+            if rebuild and not staging.records_alone(REBUILD_LOCK_PATIENCE,
+                                                     restore_ms=WRITE_WAIT_MS):  # fmt: skip
+                rebuild = False
+                _log.warning(
+                    "another transaction was reading the records table for %g s: the import "
+                    "inserts into its indexes instead of rebuilding them after the load "
+                    "(about twice as long for a large load)", REBUILD_LOCK_PATIENCE,
+                )  # fmt: skip
             staging.move(shift, at, rebuild=rebuild)
             changed = staging.refreshed(_subjects_written_since(conn, since_seq))
             if changed:  # another writer changed a touched subject since the snapshot
