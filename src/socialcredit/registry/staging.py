@@ -642,23 +642,23 @@ class Staging:
             return True
         deadline = time.monotonic() + patience
         self._sql(f"SET LOCAL lock_timeout = {_LOCK_STEP_MS}")
-        try:
-            while True:
-                savepoint = self.conn.begin_nested()
-                try:
-                    self._sql(f"LOCK TABLE {self.main}.records IN ACCESS EXCLUSIVE MODE")
-                except DBAPIError as exc:
-                    savepoint.rollback()
-                    if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
-                        raise
-                    if time.monotonic() >= deadline:
-                        return False
+        while True:
+            savepoint = self.conn.begin_nested()
+            try:
+                self._sql(f"LOCK TABLE {self.main}.records IN ACCESS EXCLUSIVE MODE")
+            except DBAPIError as exc:
+                savepoint.rollback()
+                if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                    raise  # the swap fails with it: no setting to restore
+                if time.monotonic() < deadline:
                     time.sleep(_LOCK_PAUSE)
                     continue
+                granted = False
+            else:
                 savepoint.commit()
-                return True
-        finally:
+                granted = True
             self._sql(f"SET LOCAL lock_timeout = {int(restore_ms)}")
+            return granted
 
     def move(self, shift: int, entered_at: Any, *, rebuild: bool) -> None:
         """The swap's set statements: the staged records (ids moved by ``shift``; entry time

@@ -481,8 +481,8 @@ class RecordStore(ProjectionStore):
                                                      restore_ms=WRITE_WAIT_MS):  # fmt: skip
                 rebuild = False
                 _log.warning(
-                    "another transaction was reading the records table for %g s: the import "
-                    "inserts into its indexes instead of rebuilding them after the load "
+                    "the records table stayed in use by another transaction for %g s: the "
+                    "import inserts into its indexes instead of rebuilding them after the load "
                     "(about twice as long for a large load)", REBUILD_LOCK_PATIENCE,
                 )  # fmt: skip
             staging.move(shift, at, rebuild=rebuild)
