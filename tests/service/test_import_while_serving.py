@@ -2,13 +2,13 @@
 
 ``socialcredit records import`` in a process of its own, against the database a server is
 answering checks from: every check asked while the import runs is answered (no 503: the
-check's audit entry is written in its turn, the import holding the ledger's write lock only for
-its final swap), nothing of the import is visible before its commit, and all of it after
-(SQLite and PostgreSQL). One line in ten lists a debtor. The patience of the audit writer is
-shortened to 2.5 s (3 s on PostgreSQL), about twice what the swap of these imports holds the
-lock on this machine (100,000 lines on SQLite: 1.1 s; 50,000 on PostgreSQL: 1.4 s), and about
-half of what the whole import held it for when it was one transaction (4.5 s and 6 s): so the
-old import shows as refused checks, and the staged one does not.
+check's audit entry goes to the read journal, which the import does not lock, and the import
+holds the ledger's write lock only for its final swap), nothing of the import is visible
+before its commit, and all of it after (SQLite and PostgreSQL). One line in ten lists a
+debtor. The patience of the audit writer is shortened to 2.5 s (3 s on PostgreSQL), about
+twice what the swap of these imports holds the write lock on this machine (100,000 lines on
+SQLite: 1.1 s; 50,000 on PostgreSQL: 1.4 s): checks whose entries waited for that lock would
+show as refused checks.
 """
 
 from __future__ import annotations
