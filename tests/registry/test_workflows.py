@@ -190,3 +190,54 @@ def test_unrepairable_and_refused_repairs(ledger: Ledger, cat: Loaded) -> None:
     )
     state = evaluate(ledger.facts(PERSON), cat, date(2021, 6, 1), subject=PERSON).records[1]
     assert (state.repair, state.status) == ("refused", "in_effect")
+
+
+def test_a_request_made_again_the_day_it_was_refused_awaits_a_decision(
+    ledger: Ledger, cat: Loaded
+) -> None:
+    """An objection filed again on the day its first was rejected (an appeal), and a repair
+    applied for again on the day its first was refused, are pending (on the desk, decidable),
+    not folded in before the decision that answered the one before; a request dated before
+    that decision is refused, naming the date, and nothing is written."""
+    today = date(2022, 6, 1)
+    rid = file(ledger, cat, "court.refuse", date(2021, 1, 4))
+
+    def state(on: date) -> tuple[str | None, str | None, date | None, date | None]:
+        s = evaluate(ledger.facts(PERSON), cat, on, subject=PERSON).records[0]
+        return s.objection, s.repair, s.objection_decide_by, s.repair_decide_by
+
+    day = date(2021, 2, 1)
+    workflows.file_objection(ledger, cat, rid, by=PERSON, grounds="paid", on=day, today=today)
+    workflows.decide_objection(ledger, cat, rid, authority="court", upheld=False,
+                               reason="no receipt", on=day, today=today)  # fmt: skip
+    again = workflows.file_objection(ledger, cat, rid, by=PERSON, grounds="the receipt",
+                                     on=day, today=today)  # fmt: skip
+    assert state(day)[0] == "pending" and state(day)[2] == again.decide_by
+    with pytest.raises(WorkflowError, match="already has an objection"):
+        workflows.file_objection(ledger, cat, rid, by=PERSON, grounds="x", on=day, today=today)
+    workflows.decide_objection(ledger, cat, rid, authority="court", upheld=False,
+                               reason="the receipt is of another debt", on=date(2021, 2, 5),
+                               today=today)  # fmt: skip
+    assert state(date(2021, 2, 5))[0] == "rejected"
+    events = len(ledger.events_for(rid))
+    with pytest.raises(InputError, match="on: a new objection cannot be dated before the "
+                                         "decision of 2021-02-05"):  # fmt: skip
+        workflows.file_objection(ledger, cat, rid, by=PERSON, grounds="late", on=date(2021, 2, 4),
+                                 today=today)  # fmt: skip
+
+    workflows.record_fulfilment(ledger, cat, rid, authority="court", on=date(2022, 1, 10),
+                                today=today)  # fmt: skip
+    day = date(2022, 2, 1)
+    workflows.apply_repair(ledger, cat, rid, by=PERSON, commitment=True, on=day, today=today)
+    workflows.decide_repair(ledger, cat, rid, authority="court", granted=False,
+                            reason="commitment not published", on=day, today=today)  # fmt: skip
+    pending = workflows.apply_repair(ledger, cat, rid, by=PERSON, commitment=True, on=day,
+                                     today=today)  # fmt: skip
+    assert state(day)[1] == "applied" and state(day)[3] == pending.decide_by
+    workflows.decide_repair(ledger, cat, rid, authority="court", granted=False,
+                            reason="still not published", on=date(2022, 2, 3),
+                            today=today)  # fmt: skip
+    with pytest.raises(InputError, match="on: a new repair application cannot be dated before"):
+        workflows.apply_repair(ledger, cat, rid, by=PERSON, commitment=True, on=date(2022, 2, 2),
+                               today=today)  # fmt: skip
+    assert len(ledger.events_for(rid)) == events + 5  # the refused requests wrote nothing

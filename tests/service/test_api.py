@@ -120,6 +120,41 @@ def test_objection_upheld_lifts_the_restriction_and_every_read_is_logged(live: L
         assert status["status"] == "objection_upheld"
 
 
+def test_an_objection_filed_again_the_day_it_is_rejected_awaits_a_decision(live: Live) -> None:
+    """The appeal is on the court's desk and decidable (not acknowledged and then lost); a
+    decision takes a JSON boolean, nothing that looks like one."""
+    someone = person_id(13)
+    keys(live, someone)
+    rid = file(live, someone)
+    with live.client("person") as c:
+        r = c.post(f"/api/v1/me/records/{rid}/objection", json={"grounds": "Paid"})
+        assert r.status_code == 201, r.text
+    with live.client("court") as c:
+        for loose in ("yes", 1, 1.0, "true", None):
+            r = c.post(f"/api/v1/records/{rid}/objection/decision",
+                       json={"upheld": loose, "reason": "x"})  # fmt: skip
+            assert r.status_code == 422 and r.json()["error"]["field"] == "upheld", (loose, r.text)
+        r = c.post(f"/api/v1/records/{rid}/objection/decision",
+                   json={"upheld": False, "reason": "No receipt"})  # fmt: skip
+        assert r.status_code == 200, r.text
+    with live.client("person") as c:
+        r = c.post(f"/api/v1/me/records/{rid}/objection", json={"grounds": "Here is the receipt"})
+        assert r.status_code == 201, r.text
+        decide_by = r.json()["decide_by"]
+        r = c.post(f"/api/v1/me/records/{rid}/repair", json={"commitment": "yes"})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "commitment", r.text
+    with live.client("court") as c:
+        waiting = c.get("/api/v1/authority/pending").json()
+        assert [(p["record_id"], p["grounds"], p["decide_by"]) for p in waiting] == [
+            (rid, "Here is the receipt", decide_by)
+        ]
+        r = c.post(f"/api/v1/records/{rid}/objection/decision",
+                   json={"upheld": True, "reason": "Receipt verified"})  # fmt: skip
+        assert r.status_code == 200, r.text
+    with live.client("airline") as c:
+        assert c.get(f"/api/v1/checks/{someone}/restrict.flight").json()["decision"] == "allow"
+
+
 def test_the_administrator_sees_decisions_owed_past_their_deadline(live: Live) -> None:
     someone = person_id(8)
     keys(live, someone)

@@ -506,11 +506,11 @@ def _record_state(
     )
 
 
-_EVENT_RANK = {k: i for i, k in enumerate(EventKind)}
-
-
-def _event_order(ev: LifecycleEvent) -> tuple[date, int, str]:
-    return (ev.on, _EVENT_RANK[ev.kind], ev.note)
+def _event_order(ev: LifecycleEvent) -> date:
+    """Events by day; within a day in the order they were given, which is the order they
+    were filed (the ledger reads them by day and id): an objection filed after its
+    rejection on the same day (an appeal) is pending, not folded in before the rejection."""
+    return ev.on
 
 
 def _in_effect(state: RecordState, day: date) -> bool:

@@ -152,8 +152,21 @@ def _awaiting(
 
 
 def _last(events: list[LifecycleEvent], *kinds: EventKind) -> LifecycleEvent | None:
-    chosen = [e for e in events if e.kind in kinds]
-    return max(chosen, key=lambda e: (e.on, list(EventKind).index(e.kind))) if chosen else None
+    """The latest of ``events`` (in the order they were filed) of one of ``kinds``."""
+    chosen = sorted((e for e in events if e.kind in kinds), key=lambda e: e.on)  # stable
+    return chosen[-1] if chosen else None
+
+
+def _not_before_decision(
+    store: EventStore, record_id: str, on: date, decisions: tuple[EventKind, ...], what: str
+) -> None:
+    """A new request may not be dated before the decision on the one before it (it would be
+    folded in ahead of the decision that answers an earlier request, and never decided)."""
+    last = _last(store.events_for(record_id), *decisions)
+    if last is not None and on < last.on:
+        raise InputError(
+            "on", f"a new {what} cannot be dated before the decision of {last.on} on the last one"
+        )
 
 
 def file_objection(
@@ -173,6 +186,10 @@ def file_objection(
         raise WorkflowError(f"only the subject of record {record_id} may object to it")
     if not grounds.strip():
         raise InputError("grounds", "say why the record is wrong")
+    _not_before_decision(
+        store, record_id, on, (EventKind.objection_upheld, EventKind.objection_rejected),
+        "objection",
+    )  # fmt: skip
     state = _state(store, catalog, record_id, on)
     if state.voided:
         raise WorkflowError(
@@ -235,6 +252,10 @@ def apply_repair(
         raise WorkflowError(f"only the subject of record {record_id} may apply to repair it")
     if not commitment:
         raise InputError("commitment", "a repair application needs a public credit commitment")
+    _not_before_decision(
+        store, record_id, on, (EventKind.repair_granted, EventKind.repair_refused),
+        "repair application",
+    )  # fmt: skip
     state = _state(store, catalog, record_id, on)
     _repair_allowed(catalog, rec, state, on)
     if state.repair in ("applied", "granted"):

@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from socialcredit.errors import InputError, NotFound
@@ -233,16 +233,16 @@ class DecisionIn(_In):
 
 
 class ObjectionDecisionIn(DecisionIn):
-    upheld: bool
+    upheld: StrictBool  # a decision that voids a record: true or false, nothing like it
 
 
 class RepairDecisionIn(DecisionIn):
-    granted: bool
+    granted: StrictBool
 
 
 class FulfilmentIn(_In):
     on: str | None = Field(default=None, max_length=10)
-    creditor_request: bool = False
+    creditor_request: StrictBool = False
 
 
 class EventOut(BaseModel):
@@ -315,7 +315,7 @@ def decide_repair(
 
 
 class ReleaseDecisionIn(_In):
-    granted: bool
+    granted: StrictBool
     reason: str = Field(min_length=1, max_length=500, description="The decision's number")
     on: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD; default today")
 
@@ -404,7 +404,7 @@ class ObjectionIn(_In):
 
 
 class RepairIn(_In):
-    commitment: bool = Field(description="A public credit commitment is required")
+    commitment: StrictBool = Field(description="A public credit commitment is required")
     on: str | None = Field(default=None, max_length=10)
 
 

@@ -61,6 +61,7 @@ def _facts_bulk(conn: Connection, subjects: Sequence[str]) -> dict[str, list[Fac
             sa.select(*_EVENT_SELECT)
             .join(t_records, t_records.c.id == t_events.c.record_id)
             .where(_among(t_records.c.subject, chunk))
+            .order_by(t_events.c.id)  # filing order: the order of a day's events
         )
         for ev_row in conn.execute(query):
             ev = _event(ev_row)
