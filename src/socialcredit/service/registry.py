@@ -413,16 +413,21 @@ class Registry:
     def public_entries(
         self, *, q: str | None, list_id: str | None, limit: int
     ) -> list[dict[str, Any]]:
-        """Published entries: a list membership whose records are published today."""
+        """Published entries: a membership of a public list (its catalog says ``public``;
+        ``list_id``: of that list only, none if it is not public) whose records are
+        published today."""
         today = self.today()
         index = self.catalog.index
         out: list[dict[str, Any]] = []
         prefix = (q or "").strip().upper()
-        for subject in self.checks.subjects_with_lists(list_id=list_id, prefix=prefix):
+        lists = {i for i, lst in index.lists.items() if lst.public}
+        if list_id:
+            lists &= {list_id}
+        for subject in self.checks.subjects_with_lists(lists, prefix=prefix):
             profile = evaluate(self.ledger.facts(subject), self.catalog, today, subject=subject)
             published = {r.record.id: r for r in profile.records if r.published}
             for m in profile.lists:
-                if list_id and m.list != list_id:
+                if m.list not in lists:
                     continue
                 shown = [published[r] for r in m.records if r in published]
                 if not shown:

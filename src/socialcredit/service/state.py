@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
@@ -450,14 +450,14 @@ class CheckIndex:
         self._nobody[(measure, on)] = parts
         return parts
 
-    def subjects_with_lists(self, *, list_id: str | None = None, prefix: str = "") -> list[str]:
-        """The subjects on a list (on ``list_id``, if given) whose ID starts with ``prefix``,
-        sorted: the candidates for the public lists, which then evaluate only these."""
+    def subjects_with_lists(self, lists: Collection[str], *, prefix: str = "") -> list[str]:
+        """The subjects on one of ``lists`` whose ID starts with ``prefix``, sorted: the
+        candidates for the public lists, which then evaluate only these."""
         with self._lock:
             base, changed = self._base, dict(self._changed)
 
         def listed(g: ProjectionGround) -> bool:
-            return g.list is not None and (list_id is None or g.list == list_id)
+            return g.list is not None and g.list in lists
 
         wanted = np.array([listed(g) for g in base.table] or [False], dtype=bool)
         found: set[str] = set()

@@ -29,8 +29,8 @@ def public_lists(
             raise InputError("q", "search by the start of an ID: at most 40 characters")
         if q and not re.fullmatch(r"[0-9A-Za-z]+", q):
             raise InputError("q", "an ID has only digits and letters")
-        if list_id and list_id not in index.lists:
-            raise InputError("list", f"no list {list_id[:120]!r}")
+        if list_id and list_id not in {o["id"] for o in options}:
+            raise InputError("list", f"no public list {list_id[:120]!r}")
         entries = reg.public_entries(q=q or None, list_id=list_id or None, limit=100)
     except InputError as exc:
         error = {"field": exc.field, "message": exc.message}
