@@ -320,6 +320,33 @@ def test_bad_form_input_names_the_field(site: Live) -> None:
         assert r.status_code == 403
 
 
+def test_a_refused_decision_shows_the_request_again_and_logs_the_read(site: Live) -> None:
+    """The desk's answer to a refused decision shows the request again (the subject's ID,
+    the grounds): the subject sees that read in their access log, as for the desk itself."""
+    subject = person_id(707)
+    site.key("subject", subject, "p707")
+    site.key("authority", "court", "court")
+    (filed,) = registry(site).submit(
+        [NewRecord(subject, REFUSE, "court", date(2026, 4, 1), "(2026) 707")], actor="test"
+    )
+    with site.client("p707") as c:
+        r = c.post(f"/api/v1/me/records/{filed.id}/objection", json={"grounds": "Paid in May"})
+        assert r.status_code == 201, r.text
+    ledger = site.ledger
+
+    def desk_reads() -> int:
+        return sum(e.actor == "authority:court" for e in ledger.access_log(subject))
+
+    before = desk_reads()
+    with httpx.Client(base_url=site.base, timeout=30) as c:
+        signed(c, session(site, "court"))
+        r = c.post(f"/desk/records/{filed.id}/decision", headers={"HX-Request": "true"},
+                   data={"kind": "objection", "outcome": "maybe", "reason": "x"})  # fmt: skip
+        assert r.status_code == 422 and "<strong>outcome</strong>" in r.text, r.text
+        assert subject in r.text and "Paid in May" in r.text
+    assert desk_reads() == before + 1
+
+
 def test_scores_over_time_repair_and_forms_without_javascript(site: Live) -> None:
     someone = person_id(505)
     site.key("subject", someone, "p505")

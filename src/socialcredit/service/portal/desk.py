@@ -137,6 +137,7 @@ async def decide(request: Request, record_id: str) -> Response:
     key = _require(request, "authority")
     reg = _registry(request)
     form = await _form(request)
+    fragment = _htmx(request)  # else the whole desk is shown (and its reads logged) after
 
     def run() -> tuple[int, dict[str, Any]]:
         item = {"record_id": record_id[:40], "kind": form.get("kind")}
@@ -170,6 +171,10 @@ async def decide(request: Request, record_id: str) -> Response:
         except SocialCreditError as exc:
             status, field, message = _problem(exc)
             current = [p for p in reg.pending(key.principal) if p["record_id"] == record_id]
+            if current and fragment:  # the item is shown again: its subject sees the read
+                reg.log_reads(f"authority:{key.principal}", "pending",
+                              "deciding objections, repairs and releases",
+                              [current[0]["subject"]])  # fmt: skip
             if current:
                 item = current[0] | {"type_title": _title(reg.catalog.index.record_types,
                                                            current[0]["record_type"])}  # fmt: skip
@@ -188,7 +193,7 @@ async def decide(request: Request, record_id: str) -> Response:
         return 200, {"p": item, "notice": notice, "decided": True, "form": {}}
 
     status, ctx = await run_in_threadpool(run)
-    if _htmx(request):
+    if fragment:
         return _fragment("_pending.html", status, **ctx)
     return _page(request, "desk.html", status, title="Authority desk", authority=key.principal,
                  authority_title=_title(reg.catalog.index.authorities, key.principal),
