@@ -209,6 +209,29 @@ def test_pipelined_requests_are_answered_in_order(live: Live) -> None:
     assert orjson.loads(bodies[2])["subject"] == second
 
 
+def test_a_key_given_twice_is_refused_by_either_path(live: Live) -> None:
+    """Two ``Authorization`` headers: whichever the fast path or the route would take, the
+    request is refused (400, naming the field) and nothing is read or logged."""
+    token = live.key("consumer", "transport", "airline")
+    live.key("subject", person_id(54), "person")
+    someone = person_id(53)
+    with live.client("airline") as c:  # the key is cached from here on: the protocol answers
+        assert c.get(f"/api/v1/checks/{person_id(55)}/restrict.flight").status_code == 200
+    fast = f"/api/v1/checks/{someone}/restrict.flight"
+    route = f"/api/v1/checks/%3{someone[0]}{someone[1:]}/restrict.flight"  # the route answers
+    for path in (fast, route, "/api/v1/me/profile"):
+        for first, second in ((token, "sc_bogus"), ("sc_bogus", token)):
+            raw = (
+                f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {first}\r\n"
+                f"Authorization: Bearer {second}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            got = _exchange(live, raw, until_closed=True)
+            head, _, body = got.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 400 "), (path, got)
+            assert orjson.loads(body)["error"]["field"] == "authorization", (path, got)
+    assert live.ledger.access_log(someone) == []
+
+
 def test_http_1_0_and_connection_close_are_honoured(live: Live) -> None:
     token = live.key("consumer", "transport", "airline")
     someone = person_id(53)

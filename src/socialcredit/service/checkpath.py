@@ -148,8 +148,10 @@ class CheckFastPath:
             and not scope.get("root_path")
             and scope["path"].startswith(CHECK_PATH)
         ):
-            authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-            answer = self.fast.answer(scope["path"], scope["query_string"], authorization)
+            given = [v for k, v in scope["headers"] if k == b"authorization"]
+            # given more than once: the application refuses it (400)
+            answer = (self.fast.answer(scope["path"], scope["query_string"], given[0] if given
+                                       else None) if len(given) < 2 else None)  # fmt: skip
             if answer is not None:
                 body, ticket = answer
                 status = 200
@@ -301,10 +303,14 @@ class CheckProtocol(HttpToolsProtocol):
             path, _, query = url.partition(b"?")
             if b"%" not in path and b"#" not in url and not self.root_path:
                 authorization = None
+                given = 0
                 for name, value in self.headers:
                     if name == b"authorization":
                         authorization = value
-                answer = self.fast.answer(path.decode("latin-1"), query, authorization)
+                        given += 1
+                # given more than once: the application refuses it (400)
+                answer = (self.fast.answer(path.decode("latin-1"), query, authorization)
+                          if given < 2 else None)  # fmt: skip
                 if answer is not None:
                     self._ready = answer
                     return

@@ -96,7 +96,14 @@ class BodyGuard:
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if sum(name == b"authorization" for name, _value in scope["headers"]) > 1:
+            # which one would count? each reader of headers might take another
+            await _answer(send, _error(400, "authorization", "given more than once"))
+            return
+        if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
