@@ -25,6 +25,7 @@ from socialcredit.registry.catalogs import (
     not_in_force_note,
     refuse_catalog_option,
     reproject,
+    retire,
     version_json,
 )
 from socialcredit.registry.config import db_url, parse_date, registry_catalog
@@ -595,7 +596,7 @@ def catalog_retire(
     """Retire a catalog version from a day."""
     day = parse_date(from_, field="from")
     with _open(db) as ledger:
-        v = ledger.retire_catalog(version_id, retired_from=day, actor=actor)
+        v = retire(ledger, version_id, on=day, actor=actor)
         typer.echo(f"catalog {v.catalog_id} version {v.version} (id {v.id}) retired from "
                    f"{v.retired_from}")  # fmt: skip
         if any(x.in_force(_today()) for x in ledger.catalog_versions()):

@@ -55,15 +55,52 @@ def activate(ledger: Ledger, ref: str, *, on: date, actor: str) -> CatalogVersio
         raise InputError("catalog", f"{ref}: cannot read: {exc}") from None
     alone = load_admissible(path)  # the checker's errors refuse it, each named
     meta = alone.catalog.catalog
-    # it must merge with the others in force (another version of it: the ledger refuses)
-    others = [v for v in ledger.catalog_versions() if v.in_force(on) and v.catalog_id != meta.id]
-    load_admissible(*_refs(others), str(path))
     _refuse_narrowed_kinds(ledger, alone, content)
+    # it must run with the others in force on every day from ``on`` (another version of it
+    # in force then: the ledger refuses), checked in the transaction that stores it
     return ledger.activate_catalog(
         source=ref if shipped is not None else path.name, catalog_id=meta.id,
         version=str(meta.version), title=meta.title, bundled=shipped is not None,
         content=content, in_force_from=on, actor=actor,
+        check=lambda versions: check_schedule(versions, on),
     )  # fmt: skip
+
+
+def retire(ledger: Ledger, version_id: int, *, on: date, actor: str) -> CatalogVersion:
+    """Retire catalog version ``version_id`` from ``on``: refused if the catalogs left in
+    force on some day from ``on`` would not run together (one extending it, among them)."""
+    return ledger.retire_catalog(version_id, retired_from=on, actor=actor,
+                                 check=lambda versions: check_schedule(versions, on))  # fmt: skip
+
+
+def check_schedule(versions: Sequence[CatalogVersion], since: date) -> None:
+    """Refuse a change (:class:`InputError` on ``from``) after which the catalogs in force on
+    some day from ``since`` on would not run: on each day the set in force changes, they must
+    merge and pass the checker together, and extend only catalogs in force that day (a
+    retired catalog that another one extends would otherwise go on being run through it,
+    while ``catalog list`` says it is not in force)."""
+    days = {since} | {d for v in versions for d in (v.in_force_from, v.retired_from)
+                      if d is not None and d > since}  # fmt: skip
+    for day in sorted(days):
+        chosen = [v for v in versions if v.in_force(day)]
+        if not chosen:
+            continue
+        try:
+            loaded = _load(chosen)
+        except CatalogError as exc:
+            raise InputError(
+                "from", f"from {day} the catalogs in force would not run together: {exc}"
+            ) from None
+        in_force = {v.catalog_id for v in chosen}
+        ids = list(dict.fromkeys(loaded.ids.get(p, p.stem) for p in loaded.files))
+        pulled = [i for i in ids if i not in in_force]
+        if pulled:
+            raise InputError(
+                "from",
+                f"from {day} catalog(s) {', '.join(pulled)} would be run without being in "
+                "force (a catalog in force extends them): activate them, or retire the "
+                "catalogs that extend them on the same day",
+            )
 
 
 def _refuse_narrowed_kinds(ledger: Ledger, alone: Loaded, content: str) -> None:
@@ -223,9 +260,21 @@ def _refs(versions: Sequence[CatalogVersion]) -> list[str]:
     """The files to load for ``versions``: a bundled one from the package (only if it is the
     version activated), a custom one written from its stored text."""
     refs: list[str] = []
-    ids = "-".join(str(v.id) for v in versions if not v.bundled)
+    # one folder a set (a catalog may extend its neighbour by name, and only a neighbour in
+    # the set), named by the versions' ids and texts: two registries a process opens may
+    # number different versions alike
+    ids = "-".join(f"{v.id}:{v.content_hash}:{v.source}" for v in versions if not v.bundled)
     folder = _folder() / hashlib.sha256(ids.encode()).hexdigest()[:16]
-    folder.mkdir(exist_ok=True)  # one folder a set: a catalog may extend its neighbour by name
+    folder.mkdir(exist_ok=True)
+    names: dict[str, CatalogVersion] = {}
+    for v in versions:
+        if not v.bundled and names.setdefault(v.source, v) is not v:
+            other = names[v.source]
+            raise CatalogError(
+                f"catalog {v.catalog_id!r} (id {v.id}) and catalog {other.catalog_id!r} "
+                f"(id {other.id}) were both activated from a file named {v.source!r}: one "
+                "file name each, as a catalog is extended by its file's name"
+            )
     for v in versions:
         if v.bundled:
             path = bundled_paths().get(v.source)

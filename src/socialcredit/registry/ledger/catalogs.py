@@ -6,7 +6,7 @@ it is stored."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -60,10 +60,13 @@ class CatalogStore(LedgerCore):
         content: str,
         in_force_from: date,
         actor: str,
+        check: Callable[[list[CatalogVersion]], None] | None = None,
     ) -> CatalogVersion:
         """Put a catalog version in force from ``in_force_from`` (its checks are the
         caller's); refused if the same content is in force already, or another version of the
-        same catalog is in force on that day (retire it first)."""
+        same catalog is in force on that day (retire it first). ``check`` is called in the
+        same transaction with every version as they would be after, the new one among them;
+        what it raises refuses the activation, and nothing is written."""
         self._check_ready()
         digest = hashlib.sha256(content.encode()).hexdigest()
         with _translated("activating a catalog"), self._write() as conn:
@@ -83,6 +86,8 @@ class CatalogStore(LedgerCore):
                    "activated_by": actor, "activated_at": now}  # fmt: skip
             new_id = conn.execute(t_catalog_versions.insert().values(row)).inserted_primary_key
             assert new_id is not None
+            if check is not None:
+                check(self._versions(conn))
             self._audit(conn, actor=actor, action="catalog.activate", subject=None,
                         purpose="rules in force",
                         detail={"id": int(new_id[0]), "catalog": catalog_id, "version": version,
@@ -90,8 +95,16 @@ class CatalogStore(LedgerCore):
                                 "from": in_force_from.isoformat()})  # fmt: skip
             return self._versions(conn, int(new_id[0]))[0]
 
-    def retire_catalog(self, version_id: int, *, retired_from: date, actor: str) -> CatalogVersion:
-        """The catalog version ``version_id`` is no longer in force from ``retired_from``."""
+    def retire_catalog(
+        self,
+        version_id: int,
+        *,
+        retired_from: date,
+        actor: str,
+        check: Callable[[list[CatalogVersion]], None] | None = None,
+    ) -> CatalogVersion:
+        """The catalog version ``version_id`` is no longer in force from ``retired_from``
+        (``check``: as for :meth:`activate_catalog`)."""
         self._check_ready()
         with _translated("retiring a catalog"), self._write() as conn:
             found = self._versions(conn, version_id)
@@ -109,6 +122,8 @@ class CatalogStore(LedgerCore):
                 .where(t_catalog_versions.c.id == version_id)
                 .values(retired_from=retired_from, retired_by=actor, retired_at=_now())
             )
+            if check is not None:
+                check(self._versions(conn))
             self._audit(conn, actor=actor, action="catalog.retire", subject=None,
                         purpose="rules in force",
                         detail={"id": version_id, "catalog": v.catalog_id, "version": v.version,
