@@ -627,10 +627,11 @@ def test_a_replaced_representative_applies_and_the_court_decides_within_15_days(
                                               organisation=COMPANY, reference="(2021) 7",
                                               on=date(2021, 2, 1), today=today)  # fmt: skip
         assert pending.kind == "release" and pending.decide_by == date(2021, 2, 16)
-        with pytest.raises(WorkflowError, match="already has an application"):
-            workflows.apply_for_release(ledger, officers, REPLACED, by=OFFICER,
-                                        organisation=COMPANY, reference="(2021) 8",
-                                        on=date(2021, 2, 2), today=today)  # fmt: skip
+        for on in (date(2021, 2, 2), date(2020, 6, 1)):  # dated before it: it is seen too
+            with pytest.raises(WorkflowError, match="already has an application"):
+                workflows.apply_for_release(ledger, officers, REPLACED, by=OFFICER,
+                                            organisation=COMPANY, reference="(2021) 8",
+                                            on=on, today=today)  # fmt: skip
         late = evaluate(ledger.facts(OFFICER), officers, date(2021, 2, 17), subject=OFFICER)
         [application] = [r for r in late.to_json()["records"] if r["application"]]
         assert application["application"] == "pending" and application["overdue"]

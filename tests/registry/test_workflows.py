@@ -220,8 +220,8 @@ def test_a_request_made_again_the_day_it_was_refused_awaits_a_decision(
                                today=today)  # fmt: skip
     assert state(date(2021, 2, 5))[0] == "rejected"
     events = len(ledger.events_for(rid))
-    with pytest.raises(InputError, match="on: a new objection cannot be dated before the "
-                                         "decision of 2021-02-05"):  # fmt: skip
+    late = "on: a new objection cannot be dated before the last objection or decision on one"
+    with pytest.raises(InputError, match=f"{late}, of 2021-02-05"):
         workflows.file_objection(ledger, cat, rid, by=PERSON, grounds="late", on=date(2021, 2, 4),
                                  today=today)  # fmt: skip
 
@@ -240,4 +240,12 @@ def test_a_request_made_again_the_day_it_was_refused_awaits_a_decision(
     with pytest.raises(InputError, match="on: a new repair application cannot be dated before"):
         workflows.apply_repair(ledger, cat, rid, by=PERSON, commitment=True, on=date(2022, 2, 2),
                                today=today)  # fmt: skip
-    assert len(ledger.events_for(rid)) == events + 5  # the refused requests wrote nothing
+    # one pending: another dated before it would not see it as of its day
+    workflows.apply_repair(ledger, cat, rid, by=PERSON, commitment=True, on=date(2022, 2, 10),
+                           today=today)  # fmt: skip
+    with pytest.raises(InputError, match="on: a new repair application cannot be dated before "
+                                         "the last repair application or decision on one, of "
+                                         "2022-02-10"):  # fmt: skip
+        workflows.apply_repair(ledger, cat, rid, by=PERSON, commitment=True, on=date(2022, 2, 5),
+                               today=today)  # fmt: skip
+    assert len(ledger.events_for(rid)) == events + 6  # the refused requests wrote nothing

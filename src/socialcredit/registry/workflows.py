@@ -157,16 +157,18 @@ def _last(events: list[LifecycleEvent], *kinds: EventKind) -> LifecycleEvent | N
     return chosen[-1] if chosen else None
 
 
-def _not_before_decision(
-    store: EventStore, record_id: str, on: date, decisions: tuple[EventKind, ...], what: str
+def _not_before_last(
+    store: EventStore, record_id: str, on: date, steps: tuple[EventKind, ...], what: str
 ) -> None:
-    """A new request may not be dated before the decision on the one before it (it would be
-    folded in ahead of the decision that answers an earlier request, and never decided)."""
-    last = _last(store.events_for(record_id), *decisions)
+    """A new request may not be dated before the last request or decision of its kind (it
+    would be folded in ahead of the decision that answers an earlier request, and never
+    decided; or slip past a request still pending, unseen as of its earlier day)."""
+    last = _last(store.events_for(record_id), *steps)
     if last is not None and on < last.on:
         raise InputError(
-            "on", f"a new {what} cannot be dated before the decision of {last.on} on the last one"
-        )
+            "on", f"a new {what} cannot be dated before the last {what} or decision on one, "
+            f"of {last.on}",
+        )  # fmt: skip
 
 
 def file_objection(
@@ -186,8 +188,9 @@ def file_objection(
         raise WorkflowError(f"only the subject of record {record_id} may object to it")
     if not grounds.strip():
         raise InputError("grounds", "say why the record is wrong")
-    _not_before_decision(
-        store, record_id, on, (EventKind.objection_upheld, EventKind.objection_rejected),
+    _not_before_last(
+        store, record_id, on,
+        (EventKind.objection_filed, EventKind.objection_upheld, EventKind.objection_rejected),
         "objection",
     )  # fmt: skip
     state = _state(store, catalog, record_id, on)
@@ -252,8 +255,9 @@ def apply_repair(
         raise WorkflowError(f"only the subject of record {record_id} may apply to repair it")
     if not commitment:
         raise InputError("commitment", "a repair application needs a public credit commitment")
-    _not_before_decision(
-        store, record_id, on, (EventKind.repair_granted, EventKind.repair_refused),
+    _not_before_last(
+        store, record_id, on,
+        (EventKind.repair_applied, EventKind.repair_granted, EventKind.repair_refused),
         "repair application",
     )  # fmt: skip
     state = _state(store, catalog, record_id, on)
@@ -428,9 +432,12 @@ def apply_for_release(
         raise WorkflowError(
             f"nothing release {release_id} lifts reaches {by} through {organisation} on {on}"
         )
+    # as of ``on`` and as of today: an application dated after ``on`` is not seen as of it
+    now = profile if on == today else evaluate(store.facts(by), catalog, today, subject=by)
     if any(
         s.application == "pending" and s.record.counterpart == organisation
-        for s in profile.records
+        for p in (profile, now)
+        for s in p.records
         if s.record.record_type in release.applications
     ):
         raise WorkflowError(f"{by} already has an application for {release_id} awaiting a decision")
