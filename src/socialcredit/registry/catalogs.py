@@ -14,8 +14,11 @@ A record type stops having effect on the day the catalog version defining it is 
 ``catalog retire``, or by a new version of the same catalog without it):
 :func:`retirements` says which version and when, and the profile shows it beside the record.
 
-Activation refuses a catalog the checker finds an error in (:class:`CatalogRefused`), and one
-whose merge with the catalogs in force would be refused. A bundled catalog is run from the
+Activation refuses a catalog the checker finds an error in (:class:`CatalogRefused`).
+Activation and retirement are both checked against the days ahead (:func:`check_schedule`,
+in the transaction that stores them): on each day from then on that the set in force
+changes, that set must merge and pass the checker, and extend only catalogs in force that
+day; otherwise the change is refused and nothing is stored. A bundled catalog is run from the
 package only while the package's file is still the one activated (same SHA-256): an upgrade
 that changed it is refused by name until the new version is activated, so the rules never
 change under a registry unnoticed. A custom catalog is run from the stored text.
