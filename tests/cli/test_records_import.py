@@ -140,3 +140,52 @@ def test_dry_run_in_workers_reports_every_bad_line(
     for n in (3, 17, 39):
         assert f"line {n}: authority:" in err
     assert written(db) == before
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_dry_run_refuses_a_key_the_file_gives_two_records_as_the_import_does(
+    tmp_path: Path, capsys: Capture, small_chunks: list[int], jobs: int
+) -> None:
+    """A key given again for the same record is skipped by the import (the dry run passes
+    it); given for a different record, the import refuses the file, and the dry run says so
+    first, naming the same line."""
+    db = _registry(capsys, tmp_path)
+    lines = _records(tmp_path / "keys.jsonl", 5).read_text().splitlines()
+    again = json.loads(lines[2])  # k-3 once more, the same record: skipped
+    other = {**json.loads(lines[1]), "decision_ref": "(2024) Zhi 99"}  # k-2 for another record
+    same = tmp_path / "same.jsonl"
+    same.write_text("\n".join([*lines, json.dumps(again)]) + "\n")
+    code, out, err = cli(capsys, "records", "import", str(same), "--dry-run", "--jobs",
+                         str(jobs), *AS_OF, "--db", db)  # fmt: skip
+    assert code == 0 and "dry run: 6 record(s)" in out, err
+    clash = tmp_path / "clash.jsonl"
+    clash.write_text("\n".join([*lines, json.dumps(again), json.dumps(other)]) + "\n")
+    before = written(db)
+    code, _, dry = cli(capsys, "records", "import", str(clash), "--dry-run", "--jobs",
+                       str(jobs), *AS_OF, "--db", db)  # fmt: skip
+    problem = "line 7: client_key: 'k-2' of 'court' is used on line 2 for a different record"
+    assert code != 0 and problem in dry, dry
+    code, _, real = cli(capsys, "records", "import", str(clash), "--jobs", str(jobs), *AS_OF,
+                        "--db", db)  # fmt: skip
+    assert code != 0 and problem in real, real
+    assert written(db) == before
+
+
+def test_the_text_profile_says_an_open_listing_lasts_until_its_condition_ends(
+    tmp_path: Path, capsys: Capture
+) -> None:
+    """The court's list of a debtor who refuses to perform has no end day, and no score it
+    lasts while: the text profile says so (it said "while the score stays")."""
+    db = str(tmp_path / "bundled.db")
+    assert cli(capsys, "db", "init", "--db", db)[0] == 0
+    path = tmp_path / "debtor.jsonl"
+    path.write_text(json.dumps({
+        "subject": PERSON, "record_type": "court.dishonest_debtor.refuse_to_perform",
+        "authority": "court", "decided_on": "2024-01-10", "decision_ref": "(2024) Zhi 1",
+    }) + "\n")  # fmt: skip
+    code, _, err = cli(capsys, "records", "import", str(path), *AS_OF, "--db", db)
+    assert code == 0, err
+    code, out, err = cli(capsys, "profile", PERSON, *AS_OF, "--db", db)
+    assert code == 0, err
+    lists = out[out.index("Lists") : out.index("Measures in force")]
+    assert "condition" in lists and "score" not in lists, lists

@@ -108,3 +108,21 @@ def test_a_bundled_catalog_others_extend_is_not_retired_under_them(
     catalogs.retire(ledger, city, on=date(2025, 1, 1), actor="test")  # the one extending first
     catalogs.retire(ledger, common, on=date(2025, 1, 1), actor="test")
     assert [v.retired_from for v in ledger.catalog_versions()] == [date(2025, 1, 1)] * 2
+
+
+def test_who_activates_or_retires_is_checked_and_an_unknown_id_is_not_found(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    from socialcredit.errors import NotFound
+
+    city = catalog(tmp_path, "city-a", "city.litter")
+    before = stored(ledger)
+    for actor, why in (("", "is empty"), ("x\x1b[2J", "control"), ("a" * 121, "at most 120")):
+        with pytest.raises(InputError, match=f"actor: .*{why}"):
+            catalogs.activate(ledger, city, on=date(2024, 1, 1), actor=actor)
+        with pytest.raises(InputError, match=f"actor: .*{why}"):
+            catalogs.retire(ledger, 1, on=date(2025, 1, 1), actor=actor)
+    for version_id in (0, -1, 10**23):
+        with pytest.raises(NotFound, match="no catalog version"):
+            catalogs.retire(ledger, version_id, on=date(2025, 1, 1), actor="test")
+    assert stored(ledger) == before

@@ -102,10 +102,11 @@ def test_only_the_subject_objects_and_never_in_the_future(ledger: Ledger, cat: L
         workflows.file_objection(
             ledger, cat, rid, by=PERSON, grounds="x", on=date(2021, 7, 1), today=TODAY
         )
-    with pytest.raises(InputError, match="grounds"):
-        workflows.file_objection(
-            ledger, cat, rid, by=PERSON, grounds=" ", on=date(2021, 2, 1), today=TODAY
-        )
+    for grounds in (" ", "paid\x1b", "x" * 4001):  # named as given, not as the event's note
+        with pytest.raises(InputError, match="grounds"):
+            workflows.file_objection(
+                ledger, cat, rid, by=PERSON, grounds=grounds, on=date(2021, 2, 1), today=TODAY
+            )
     with pytest.raises(WorkflowError, match="no objection"):
         workflows.decide_objection(
             ledger,

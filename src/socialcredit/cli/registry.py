@@ -159,7 +159,7 @@ def _render_profile(p: Profile, loaded: Loaded) -> None:
             t.add_row(
                 idx.lists[m.list].title,
                 str(m.since),
-                str(m.until or "while the score stays"),
+                str(m.until or ("while the score stays" if m.scheme else "the condition ends")),
                 ", ".join(m.records),
                 ", ".join(m.removal),
             )

@@ -65,7 +65,7 @@ from socialcredit.registry.ledger import (
 from socialcredit.registry.ledger.checker import INDIVIDUAL_BUSINESS
 from socialcredit.registry.ledger.schema import EARLIEST_DECISION
 from socialcredit.registry.ledger.values import MAX_REF, text_problem
-from socialcredit.registry.staging import StagedRow
+from socialcredit.registry.staging import StagedRow, Staging
 from socialcredit.registry.subjects import ric_shaped
 
 __all__ = [
@@ -242,7 +242,35 @@ def check_file(
     source = RecordFile(path, catalog=catalog, as_of=as_of, fmt=fmt, jobs=jobs)
     for _batch in source.batches():
         pass
+    if not source.unique_keys():  # two records may share a key: the import's own check
+        problems = _keys_given_twice(
+            RecordFile(path, catalog=catalog, as_of=as_of, fmt=fmt, jobs=jobs)
+        )
+        if problems:
+            raise ImportRejected(problems)
     return source.records
+
+
+def _keys_given_twice(source: RecordFile) -> list[Problem]:
+    """The lines that give an ``(authority, client_key)`` an earlier line gave a different
+    record (what the import refuses), found as the import finds them
+    (:meth:`Staging.duplicates`): the rows staged in a throwaway SQLite file."""
+    import tempfile
+
+    import sqlalchemy as sa
+
+    with tempfile.TemporaryDirectory(prefix="socialcredit-dry-run-") as folder:
+        engine = sa.create_engine(f"sqlite:///{folder}/stage.db")
+        try:
+            with engine.connect() as conn:
+                staging = Staging(conn, sqlite=True, columns=())
+                with conn.begin():
+                    staging.create(1)
+                    for batch in source.batches():
+                        staging.add(batch)
+                    return staging.duplicates(ledger_empty=True)[1]
+        finally:
+            engine.dispose()
 
 
 EVENT_FIELDS: tuple[str, ...] = ("record", "event", "on", "note")

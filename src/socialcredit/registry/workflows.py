@@ -39,6 +39,7 @@ from socialcredit.policy.schema import Nature
 from socialcredit.registry.dates import OBJECTION_DAYS, REPAIR_WORKING_DAYS, add_working_days
 from socialcredit.registry.evaluate import RecordState, evaluate
 from socialcredit.registry.ledger import NewRecord, Projector, SubmitResult, default_projector
+from socialcredit.registry.ledger.values import MAX_NOTE, check_text
 from socialcredit.registry.model import EventKind, Fact, LifecycleEvent, Record
 from socialcredit.rules import RepairBlock, repair_block
 
@@ -122,6 +123,8 @@ def _by_designating_authority(
         raise WorkflowError(f"only {rec.authority}, which designated record {record_id}, {may}")
     if reason is not None and not reason.strip():
         raise InputError("reason", "a decision must give its reasons")
+    if reason is not None:  # stored as the event's note: named as given
+        check_text(reason, "reason", max_len=MAX_NOTE, multiline=True)
     return rec
 
 
@@ -188,6 +191,7 @@ def file_objection(
         raise WorkflowError(f"only the subject of record {record_id} may object to it")
     if not grounds.strip():
         raise InputError("grounds", "say why the record is wrong")
+    check_text(grounds, "grounds", max_len=MAX_NOTE, multiline=True)  # the event's note
     _not_before_last(
         store, record_id, on,
         (EventKind.objection_filed, EventKind.objection_upheld, EventKind.objection_rejected),

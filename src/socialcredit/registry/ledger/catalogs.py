@@ -17,6 +17,10 @@ from socialcredit.registry.ledger.core import LedgerCore
 from socialcredit.registry.ledger.dialect import _translated
 from socialcredit.registry.ledger.schema import t_catalog_versions, t_records
 from socialcredit.registry.ledger.util import _now, _utc
+from socialcredit.registry.ledger.values import check_text
+
+MAX_ACTOR = 120
+"""Characters of who activates or retires a catalog (the audit log's actor)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,7 @@ class CatalogStore(LedgerCore):
         same transaction with every version as they would be after, the new one among them;
         what it raises refuses the activation, and nothing is written."""
         self._check_ready()
+        actor = check_text(actor, "actor", max_len=MAX_ACTOR)
         digest = hashlib.sha256(content.encode()).hexdigest()
         with _translated("activating a catalog"), self._write() as conn:
             for v in self._versions(conn):
@@ -106,6 +111,9 @@ class CatalogStore(LedgerCore):
         """The catalog version ``version_id`` is no longer in force from ``retired_from``
         (``check``: as for :meth:`activate_catalog`)."""
         self._check_ready()
+        actor = check_text(actor, "actor", max_len=MAX_ACTOR)
+        if not 0 < version_id <= 2**62:
+            raise NotFound(f"catalog: no catalog version {version_id}")
         with _translated("retiring a catalog"), self._write() as conn:
             found = self._versions(conn, version_id)
             if not found:
