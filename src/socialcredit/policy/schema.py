@@ -195,6 +195,8 @@ ExemptSection = Literal[
     "lists",
     "measures",
     "memoranda",
+    "orders",
+    "releases",
 ]
 
 

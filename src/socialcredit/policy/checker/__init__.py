@@ -15,15 +15,17 @@ location, then message).
 module             rules
 =================  ===========================================================================
 ``basis``          SC001 legal basis, blank or a placeholder
-``domains``        SC002 protected domains, SC009 cross-domain measures, SC019 ``related``
-                   across categories
-``conduct``        SC003 deductions for lawful conduct and scored roles, SC004 incentives
+``domains``        SC002 protected domains, SC009 cross-domain measures (of memoranda,
+                   orders and perks), SC019 ``related`` across categories
+``conduct``        SC003 deductions, listings, extensions and orders for lawful conduct or
+                   a role, SC004 incentives
 ``windows``        SC005 publication windows, SC011 effect
-``lists``          SC006 durations, SC007 ways off, SC015 blacklists of serious records
+``lists``          SC006 durations, SC007 ways off (of a list and of each of its terms),
+                   SC015 blacklists of serious records
 ``law``            direct orders (SC001, SC006, SC007, SC012), extensions (SC006, SC012),
                    a course as a way off (SC007, SC012)
 ``roles``          SC008 reaching other subjects only through legal roles
-``sources``        SC010 surveillance sources, SC022 authority kinds
+``sources``        SC010 surveillance sources, SC022 authority kinds (of lists and orders)
 ``references``     SC012 unknown names, SC013 issuable record types, SC020 bundled ids,
                    SC024 subject kinds a list or scheme holds by construction
 ``reach``          the range analysis; SC014 never applies, SC016 consistent schemes

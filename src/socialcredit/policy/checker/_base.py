@@ -159,12 +159,14 @@ PLACEHOLDERS: frozenset[str] = frozenset(
         "none", "n/a", "na", "n.a.", "nil", "null", "-", "--", "—", "?", "x", "xx", "xxx",
         "tbd", "tba", "tbc", "todo", "to do", "fixme", "unknown", "pending", "various", "misc",
         "other", "see above", "same as above", "ditto", "placeholder", "lorem ipsum", "example",
+        "not applicable", "to be determined", "unspecified", "undetermined",
         "无", "暂无", "待定", "不详", "未知", "略", "同上", "有关规定", "相关规定", "相关法律法规",
-        "依法", "法律规定",
+        "依法", "法律规定", "不适用", "尚未确定", "暂缺", "没有", "未定", "待确定", "空",
     }
 )  # fmt: skip
 
-#: Words that name no instrument on their own ("the relevant law", "Article 5 of the regulation").
+#: Words that name no instrument on their own ("the relevant law", "Article 5 of the regulation",
+#: "not yet determined", "pending review").
 GENERIC_WORDS: frozenset[str] = frozenset(
     {
         "legal", "basis", "law", "laws", "regulation", "regulations", "rule", "rules", "the",
@@ -173,25 +175,36 @@ GENERIC_WORDS: frozenset[str] = frozenset(
         "policies", "document", "documents", "normative", "article", "articles", "art",
         "section", "sec", "paragraph", "para", "clause", "item", "no", "number", "chapter",
         "tbd", "none", "na", "todo", "unknown", "pending", "et", "seq", "ff", "etc",
+        "not", "yet", "be", "is", "are", "been", "being", "has", "have", "there", "any",
+        "nothing", "determined", "undetermined", "decided", "undecided", "specified",
+        "unspecified", "confirmed", "unconfirmed", "stated", "given", "known", "available",
+        "unavailable", "missing", "required", "needed", "review", "reviewed", "awaiting",
+        "await", "later", "currently", "tba", "tbc", "applies", "apply", "blank", "empty",
     }
 )  # fmt: skip
 
 _ARTICLE = re.compile(
-    r"(?:articles?|art|sections?|sec|§|paragraphs?|para|clauses?|items?|no|chapter)"
-    r"\.?\s*[0-9ivxlc]+(?:\s*\([0-9a-z]+\))*",
+    r"(?:\b(?:articles?|art|sections?|sec|paragraphs?|para|clauses?|items?|no|chapter)|§)"
+    r"\.?\s*(?:[0-9]+|c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})(?<=[ivxlc]))\b"
+    r"(?:\s*\([0-9a-z]+\))*",
     re.IGNORECASE,
 )
+"""An article number standing on its own ("Art. 5", "No. 7", "Article 12(3)", "Art. IV"): a
+number or a roman numeral as a whole word, so that "no legal" is not "No. L" and leaves
+"egal"."""
 _ARTICLE_ZH = re.compile(r"第[一二三四五六七八九十百千零〇0-9]+[条款项章节]")
 _GENERIC_ZH = (
     "法律", "法规", "规定", "相关", "有关", "依据", "根据", "按照", "依照", "条例", "文件", "政策",
-    "依法", "部门", "国家", "地方",
+    "依法", "部门", "国家", "地方", "适用", "确定", "尚未", "暂缺", "暂无", "没有", "待定", "待",
+    "不", "无", "未", "暂", "缺", "空", "详",
 )  # fmt: skip
 
 
 def placeholder(text: str) -> bool:
-    """A legal basis that names no instrument: a placeholder ("none", "N/A", "-", "TBD"), or
-    only generic words and article numbers ("Art. 5", "Article 12(3)", "第十条", "the relevant
-    regulations"). A real basis names its instrument ("Fa Shi [2017] No. 7, Art. 1")."""
+    """A legal basis that names no instrument: a placeholder ("none", "N/A", "-", "TBD", "Not
+    applicable", "不适用"), or only generic words and article numbers ("Art. 5", "Article
+    12(3)", "第十条", "the relevant regulations", "No legal basis", "not yet determined",
+    "尚未确定"). A real basis names its instrument ("Fa Shi [2017] No. 7, Art. 1")."""
     norm = " ".join(text.lower().split()).strip(" .;:,")
     if norm in PLACEHOLDERS:
         return True
@@ -206,6 +219,11 @@ def placeholder(text: str) -> bool:
 
 def fmt(x: float) -> str:
     return f"{x:g}"
+
+
+def known_types(ctx: Context, codes: Iterable[str]) -> list[RecordType]:
+    """The record types of ``codes`` that are defined (SC012 reports the others)."""
+    return [rt for code in codes if (rt := ctx.index.record_types.get(code)) is not None]
 
 
 def feeding_types(ctx: Context, lst: ListDef) -> list[RecordType]:
@@ -277,7 +295,8 @@ def related(ctx: Context, domains: set[str]) -> set[str]:
 
 def open_term_problem(term: Term) -> str | None:
     """Why a listing with no fixed term (``duration_months`` unset) is not acceptable, or
-    ``None`` if it is: a way off in the subject's hands (fulfilment) and its own legal basis."""
+    ``None`` if it is: a way off in the subject's hands (fulfilment) and its own legal basis.
+    (Whether fulfilment can be used for the term's record types is SC007's question.)"""
     if Removal.fulfilment not in term.removal:
         return "no way off in the subject's hands (fulfilment)"
     if blank(term.legal_basis):
@@ -285,11 +304,19 @@ def open_term_problem(term: Term) -> str | None:
     return None
 
 
+def kept_too_long(rt: RecordType) -> bool:
+    """A record that keeps effect longer after performance than any record may have effect
+    (``after_performance_months`` above :data:`MAX_EFFECT_MONTHS`; SC011)."""
+    kept = rt.publication.after_performance_months
+    return kept is not None and kept > MAX_EFFECT_MONTHS
+
+
 def open_ended_types(ctx: Context) -> set[str]:
-    """Record types of defaults that may have no fixed end of effect (they last until performed):
-    those whose every listing is an accepted open term (Fa Shi [2017] No. 7, Art. 10), and
-    unpublished ones entering no list, kept a bounded time after the conduct ends (PBOC: 5
-    years from the day the conduct ends)."""
+    """Record types of defaults that may have no fixed end of effect (they last until performed,
+    then ``after_performance_months`` more): those whose every listing is an accepted open term
+    (Fa Shi [2017] No. 7, Art. 10), and unpublished ones entering no list, which must say how
+    long they are kept after the conduct ends. Either way SC011 bounds that time
+    (:func:`kept_too_long`; PBOC: 5 years from the day the conduct ends)."""
     ok: set[str] = set()
     for rt in ctx.catalog.record_types:
         if rt.nature is not Nature.default:
@@ -298,13 +325,12 @@ def open_ended_types(ctx: Context) -> set[str]:
         pub = rt.publication
         if not entering:
             # kept a bounded time after the conduct ends, unpublished (PBOC: 5 years)
-            kept = pub.after_performance_months
-            if not pub.published and kept is not None and kept <= MAX_EFFECT_MONTHS:
+            if not pub.published and pub.after_performance_months is not None:
                 ok.add(rt.code)
             continue
         terms = [next((t for t in lst.terms if rt.code in t.record_types), None)
                  for lst in entering]  # fmt: skip
-        if entering and all(
+        if all(
             t is not None and t.duration_months is None and open_term_problem(t) is None
             for t in terms
         ):

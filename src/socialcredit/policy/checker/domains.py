@@ -9,6 +9,7 @@ from socialcredit.policy.checker._base import (
     blank,
     feeding_domains,
     fmt,
+    known_types,
     list_domains,
     related,
 )
@@ -68,6 +69,8 @@ def sc002_protected(ctx: Context) -> None:
 
 
 def sc009_cross_domain(ctx: Context) -> None:
+    """A measure reached from records in unrelated domains, through a memorandum's list or
+    directly by an order, judged by the profile (:func:`_cross_domain`); a perk likewise."""
     eu = ctx.profile is Profile.eu_ai_act
     for memo in ctx.catalog.memoranda:
         for list_id in memo.lists:
@@ -75,54 +78,28 @@ def sc009_cross_domain(ctx: Context) -> None:
             if lst is None:
                 continue
             feeding = list_domains(ctx, lst)
-            if not feeding:
-                continue
-            allowed = related(ctx, feeding)
             for measure_id in memo.measures:
-                measure = ctx.index.measures.get(measure_id)
-                if measure is None or measure.domain not in ctx.index.domains:
-                    continue
-                if measure.domain in allowed:
-                    continue
-                fed = ", ".join(sorted(feeding))
-                message = (
-                    f"memorandum {memo.id} maps list {lst.id} (records in {fed}) to "
-                    f"{measure.kind.value} {measure.id} in the unrelated domain {measure.domain}"
+                _cross_domain(
+                    ctx,
+                    feeding,
+                    measure_id,
+                    where=ctx.at("memoranda", memo.id, f"measures[{measure_id}]"),
+                    maps=f"memorandum {memo.id} maps list {lst.id}",
+                    by="memorandum",
+                    basis=memo.legal_basis,
                 )
-                where = ctx.at("memoranda", memo.id, f"measures[{measure.id}]")
-                if eu:
-                    if measure.kind is MeasureKind.restriction:
-                        ctx.error(
-                            "SC009",
-                            where,
-                            message + ": detrimental treatment in an unrelated context "
-                            "(EU AI Act Art. 5(1)(c))",
-                            f"keep restrictions within {fed}, or declare the domains related "
-                            "only where the measure truly is the same context",
-                        )
-                    else:
-                        ctx.warn(
-                            "SC009",
-                            where,
-                            message,
-                            "reported: withholding an incentive can also be unfavourable treatment",
-                        )
-                elif blank(memo.legal_basis) or blank(measure.legal_basis):
-                    ctx.error(
-                        "SC009",
-                        where,
-                        message + ", without a legal basis for it",
-                        "cn-2021 accepts cross-domain measures only with a legal basis for both "
-                        "the memorandum and the measure",
-                    )
-                else:
-                    ctx.warn(
-                        "SC009",
-                        where,
-                        message,
-                        "reported: accepted under cn-2021 with a legal basis; refused under "
-                        "eu-ai-act if it is a restriction",
-                    )
+    for order in ctx.catalog.orders:
+        feeding = {rt.domain for rt in known_types(ctx, order.record_types)}
+        for measure_id in order.measures:
+            _cross_domain(
+                ctx,
+                feeding,
+                measure_id,
+                where=ctx.at("orders", order.id, f"measures[{measure_id}]"),
+                maps=f"order {order.id} maps its records",
+                by="order",
+                basis=order.legal_basis,
+            )
     for scheme in ctx.catalog.schemes:
         feeding = feeding_domains(ctx, scheme)
         if not feeding:
@@ -148,6 +125,58 @@ def sc009_cross_domain(ctx: Context) -> None:
                     )
                 else:
                     ctx.warn("SC009", where, message, "reported: a score-based perk")
+
+
+def _cross_domain(
+    ctx: Context, feeding: set[str], measure_id: str, *, where: str, maps: str, by: str, basis: str
+) -> None:
+    """SC009 for one measure reached from records in ``feeding`` domains by a memorandum or an
+    order (``by``, whose legal basis is ``basis``): reported if its domain is not related to
+    theirs; an error under eu-ai-act for a restriction, and under cn-2021 without a legal basis
+    for both the ``by`` and the measure."""
+    measure = ctx.index.measures.get(measure_id)
+    if not feeding or measure is None or measure.domain not in ctx.index.domains:
+        return
+    if measure.domain in related(ctx, feeding):
+        return
+    fed = ", ".join(sorted(feeding))
+    message = (
+        f"{maps} (records in {fed}) to {measure.kind.value} {measure.id} in the unrelated "
+        f"domain {measure.domain}"
+    )
+    if ctx.profile is Profile.eu_ai_act:
+        if measure.kind is MeasureKind.restriction:
+            ctx.error(
+                "SC009",
+                where,
+                message + ": detrimental treatment in an unrelated context "
+                "(EU AI Act Art. 5(1)(c))",
+                f"keep restrictions within {fed}, or declare the domains related "
+                "only where the measure truly is the same context",
+            )
+        else:
+            ctx.warn(
+                "SC009",
+                where,
+                message,
+                "reported: withholding an incentive can also be unfavourable treatment",
+            )
+    elif blank(basis) or blank(measure.legal_basis):
+        ctx.error(
+            "SC009",
+            where,
+            message + ", without a legal basis for it",
+            "cn-2021 accepts cross-domain measures only with a legal basis for both "
+            f"the {by} and the measure",
+        )
+    else:
+        ctx.warn(
+            "SC009",
+            where,
+            message,
+            "reported: accepted under cn-2021 with a legal basis; refused under "
+            "eu-ai-act if it is a restriction",
+        )
 
 
 def sc019_related_categories(ctx: Context) -> None:

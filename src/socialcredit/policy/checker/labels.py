@@ -2,16 +2,21 @@
 
 The structural rules trust what a catalog declares: a domain's ``category``, a record type's
 ``nature``. These rules read what it *calls* things. The ids, titles and descriptions of the
-authorities, domains, record types, dimensions, schemes, lists, measures and memoranda a catalog
-defines are screened against the lexicon (:mod:`socialcredit.policy.lexicon`):
+authorities, domains, record types, dimensions, schemes, lists, measures, memoranda, orders and
+releases a catalog defines are screened against the lexicon
+(:mod:`socialcredit.policy.lexicon`), and so are their legal bases (lists': with their terms'),
+for the subjects of :data:`BASIS_SUBJECTS`:
 
 - SC021 (error, both profiles): a label names a protected subject (religion, speech,
   petitioning, family and contacts, health, ethnicity, biometrics, cameras and location, lawful
   purchases, voluntary civic acts, ...), unless the file that defines the item carries a
-  reviewed exemption for it (``[[exemptions]]``: who reviewed, when, why). Measures and
-  memoranda are not screened for purchases or civic acts: restricting purchases is what a
-  consumption measure is, and rewarding civic acts is what an incentive is. Voluntary civic acts
-  are expected in a domain of category ``civic``, where SC003 keeps them incentives only.
+  reviewed exemption for it (``[[exemptions]]``: who reviewed, when, why). Measures, and the
+  memoranda, orders and releases that put them on or lift them, are not screened for purchases
+  or civic acts: restricting purchases is what a consumption measure is, and rewarding civic
+  acts is what an incentive is. A legal basis is screened with its item: a record of an
+  "unregistered gathering" resting on the "Regulations on Religious Affairs" is about
+  religion. Voluntary civic acts are expected in a domain of category ``civic``, where SC003
+  keeps them incentives only.
 - SC023 (error): a measure or a domain whose labels name a category (flights, trains: transport;
   hotels, tourism: consumption; passports: exit control; civil service: employment) but that
   is filed under an unrelated category, so that a flight ban in a "judicial" domain cannot pass
@@ -43,6 +48,26 @@ NOT_FOR_MEASURES: frozenset[ProtectedSubject] = frozenset(
     {ProtectedSubject.lawful_purchases, ProtectedSubject.civic_acts}
 )
 
+#: Subjects a legal basis is screened for: a law that regulates them exists only to restrict
+#: people for them ("Regulations on Religious Affairs", "Regulations on Letters and Visits").
+#: A law named after health, family, donations, purchases, trade unions, genetic or biometric
+#: data or cameras is also the basis of ordinary violations of it (a hospital that fails to
+#: report an infectious disease, unpaid child support under the Marriage Law, tobacco sold
+#: without a licence, a company misusing face data), so those are read in labels only.
+BASIS_SUBJECTS: frozenset[ProtectedSubject] = frozenset(
+    {
+        ProtectedSubject.religion,
+        ProtectedSubject.expression,
+        ProtectedSubject.petitioning,
+        ProtectedSubject.political_opinion,
+        ProtectedSubject.ethnicity,
+        ProtectedSubject.sex_life,
+    }
+)
+
+#: Items that are, or put on or lift, measures: screened as measures are.
+MEASURE_SECTIONS: frozenset[str] = frozenset({"measures", "memoranda", "orders", "releases"})
+
 
 @dataclass(frozen=True)
 class Item:
@@ -56,6 +81,8 @@ class Item:
     text: str
     civic: bool = False
     """Voluntary civic acts are what this item is declared to be about (a civic domain)."""
+    basis: str = ""
+    """Its legal basis (or bases), screened for :data:`BASIS_SUBJECTS` only."""
 
     @property
     def key(self) -> str:
@@ -99,6 +126,7 @@ def items(ctx: Context) -> Iterator[Item]:
             origin.get(("record_types", rt.code)),
             _text(rt.code, rt.title, rt.description),
             civic=rt.nature is Nature.lawful and civic_domain(rt.domain),
+            basis=rt.legal_basis,
         )
     for s in ctx.catalog.schemes:
         yield Item(
@@ -108,6 +136,7 @@ def items(ctx: Context) -> Iterator[Item]:
             ctx.at("schemes", s.id),
             origin.get(("schemes", s.id)),
             _text(s.id, s.title, s.description),
+            basis=s.legal_basis,
         )
         if isinstance(s, WeightedScheme):
             for dim in s.dimensions:
@@ -128,6 +157,7 @@ def items(ctx: Context) -> Iterator[Item]:
             ctx.at("lists", lst.id),
             origin.get(("lists", lst.id)),
             _text(lst.id, lst.title, lst.description),
+            basis=_text(lst.legal_basis, *(t.legal_basis for t in lst.terms)),
         )
     for m in ctx.catalog.measures:
         yield Item(
@@ -137,6 +167,7 @@ def items(ctx: Context) -> Iterator[Item]:
             ctx.at("measures", m.id),
             origin.get(("measures", m.id)),
             _text(m.id, m.title, m.description),
+            basis=m.legal_basis,
         )
     for memo in ctx.catalog.memoranda:
         yield Item(
@@ -146,6 +177,27 @@ def items(ctx: Context) -> Iterator[Item]:
             ctx.at("memoranda", memo.id),
             origin.get(("memoranda", memo.id)),
             _text(memo.id, memo.title),
+            basis=memo.legal_basis,
+        )
+    for order in ctx.catalog.orders:
+        yield Item(
+            "orders",
+            order.id,
+            f"order {order.id} ({order.title})",
+            ctx.at("orders", order.id),
+            origin.get(("orders", order.id)),
+            _text(order.id, order.title, order.description),
+            basis=order.legal_basis,
+        )
+    for rel in ctx.catalog.releases:
+        yield Item(
+            "releases",
+            rel.id,
+            f"release {rel.id} ({rel.title})",
+            ctx.at("releases", rel.id),
+            origin.get(("releases", rel.id)),
+            _text(rel.id, rel.title, rel.description),
+            basis=_text(rel.legal_basis, rel.decide_basis),
         )
 
 
@@ -154,9 +206,14 @@ def _text(*parts: str) -> str:
 
 
 def hits(item: Item) -> list[Hit]:
-    """The protected subjects an item's labels name (after the rules of this module)."""
+    """The protected subjects an item's labels name (after the rules of this module), and
+    those of :data:`BASIS_SUBJECTS` its legal basis names."""
     found = screen(item.text, DIMENSION_TERMS if item.section == "dimensions" else None)
-    if item.section in ("measures", "memoranda"):
+    named = {h.subject for h in found}
+    found += [
+        h for h in screen(item.basis) if h.subject in BASIS_SUBJECTS and h.subject not in named
+    ]
+    if item.section in MEASURE_SECTIONS:
         found = [h for h in found if h.subject not in NOT_FOR_MEASURES]
     if item.civic:
         found = [h for h in found if h.subject is not ProtectedSubject.civic_acts]
@@ -172,6 +229,8 @@ SINGULAR = {
     "lists": "list",
     "measures": "measure",
     "memoranda": "memorandum",
+    "orders": "order",
+    "releases": "release",
 }
 
 

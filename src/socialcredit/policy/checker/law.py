@@ -1,6 +1,10 @@
 """What the law as written adds to lists and measures: direct orders (SC006, SC007, SC012,
 SC001), extensions of fixed-term listings (SC006, SC012), a licence returned by a course
-(SC007, SC012) and releases of a role holder (SC001, SC007, SC012, SC013, SC014)."""
+(SC007, SC012) and releases of a role holder (SC001, SC007, SC012, SC013, SC014).
+
+The rules that judge what records lead to hold for orders and extensions where they are
+written, as for lists: SC003 (``conduct``), SC009 (``domains``), SC022 (``sources``) and the
+labels (``labels``)."""
 
 from __future__ import annotations
 

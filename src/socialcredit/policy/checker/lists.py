@@ -8,25 +8,33 @@ from socialcredit.policy.checker._base import (
     WAYS_OFF,
     Context,
     feeding_types,
+    known_types,
     open_term_problem,
 )
-from socialcredit.policy.schema import ListDef, ListKind, Nature, Removal
+from socialcredit.policy.schema import ListDef, ListKind, Nature, Removal, Term
 from socialcredit.policy.schema import Severity as RecordSeverity
 
 
-def unusable_ways(ctx: Context, lst: ListDef) -> dict[Removal, str]:
-    """Removal ways a list names that can never be used, each with why."""
-    removal = set(lst.removal)
-    by_score = lst.entry.scheme is not None
+def unusable_ways(ctx: Context, lst: ListDef, term: Term | None = None) -> dict[Removal, str]:
+    """Removal ways a list names that can never be used, each with why; with ``term``, the
+    ways that term names for its record types (they leave the list by the term's ways, and
+    under its duration, not the list's)."""
+    by_score = lst.entry.scheme is not None and term is None
+    if term is None:
+        removal, duration, types = set(lst.removal), lst.duration_months, feeding_types(ctx, lst)
+        what = "the list"
+        fed = "the record types its scheme scores" if by_score else "the record types entering it"
+    else:
+        removal, duration = set(term.removal), term.duration_months
+        types = known_types(ctx, term.record_types)
+        what, fed = "the term", "its record types"
     out: dict[Removal, str] = {}
-    if Removal.expiry in removal and lst.duration_months is None:
-        out[Removal.expiry] = "the list has no duration_months, so nothing expires"
+    if Removal.expiry in removal and duration is None:
+        out[Removal.expiry] = f"{what} has no duration_months, so nothing expires"
     if Removal.score_recovery in removal and not by_score:
-        out[Removal.score_recovery] = "the list is entered by records, not by a score"
-    types = feeding_types(ctx, lst)
+        out[Removal.score_recovery] = f"{what} is entered by records, not by a score"
     if not types:
         return out  # nothing known feeds it (SC012 reports the unknown names)
-    fed = "the record types its scheme scores" if by_score else "the record types entering it"
     codes = ", ".join(rt.code for rt in types)
     if Removal.repair in removal and not any(rt.repairable for rt in types):
         out[Removal.repair] = f"none of {fed} ({codes}) is repairable"
@@ -38,6 +46,56 @@ def unusable_ways(ctx: Context, lst: ListDef) -> dict[Removal, str]:
                     "no obligation to perform and no creditor"
                 )
     return out
+
+
+def _ways_off(
+    ctx: Context,
+    where: str,
+    name: str,
+    ways: list[Removal],
+    unusable: dict[Removal, str],
+    short: str,
+) -> None:
+    """SC007 for one set of ways off (a list's, or one of its terms'): at least one way off
+    for someone whose record is right, and one that can be used; each unusable way reported.
+    ``name`` says whose ways they are in full, ``short`` in a sentence of its own."""
+    usable = [w for w in ways if w in WAYS_OFF and w not in unusable]
+    if not ways:
+        ctx.error(
+            "SC007",
+            where,
+            f"{name} has no way off",
+            'give removal ways, e.g. ["fulfilment", "repair", "expiry", "objection"]',
+        )
+    elif not any(w in WAYS_OFF for w in ways):
+        ctx.error(
+            "SC007",
+            where,
+            f"{name} has no way off for someone whose record is right: "
+            f"{' and '.join(w.value for w in ways)} only",
+            "an objection only corrects a wrong record and a creditor's request is someone "
+            "else's choice: add fulfilment, repair, expiry or score_recovery",
+        )
+    elif not usable:
+        why = "; ".join(f"{w.value}: {unusable[w]}" for w in ways if w in unusable)
+        ctx.error(
+            "SC007",
+            where,
+            f"{name} has no usable way off ({why})",
+            "add a way off that can be used (expiry with a duration, repair of repairable "
+            "records, fulfilment of defaults)",
+        )
+    else:
+        for w in ways:
+            if w in unusable:
+                ctx.warn(
+                    "SC007",
+                    where,
+                    f"{short} names {w.value} as a way off, but it can never be used: "
+                    f"{unusable[w]}",
+                    f"remove {w.value} from removal, or fix the record types; other ways "
+                    f"off remain ({', '.join(x.value for x in usable)})",
+                )
 
 
 def sc006_sc007_lists(ctx: Context) -> None:
@@ -84,44 +142,18 @@ def sc006_sc007_lists(ctx: Context) -> None:
             )
         where = ctx.at("lists", lst.id, "removal")
         ways = list(dict.fromkeys(lst.removal))
-        unusable = unusable_ways(ctx, lst)
-        usable = [w for w in ways if w in WAYS_OFF and w not in unusable]
-        if not ways:
-            ctx.error(
-                "SC007",
-                where,
-                f"list {lst.id} ({lst.title}) has no way off",
-                'give removal ways, e.g. ["fulfilment", "repair", "expiry", "objection"]',
+        _ways_off(ctx, where, f"list {lst.id} ({lst.title})", ways, unusable_ways(ctx, lst),
+                  f"list {lst.id}")  # fmt: skip
+        for k, term in enumerate(lst.terms):
+            codes = ", ".join(term.record_types)
+            _ways_off(
+                ctx,
+                ctx.at("lists", lst.id, f"terms[{k}].removal"),
+                f"list {lst.id} ({lst.title}), for {codes},",
+                list(dict.fromkeys(term.removal)),
+                unusable_ways(ctx, lst, term),
+                f"list {lst.id}'s term for {codes}",
             )
-        elif not any(w in WAYS_OFF for w in ways):
-            ctx.error(
-                "SC007",
-                where,
-                f"list {lst.id} ({lst.title}) has no way off for someone whose record is right: "
-                f"{' and '.join(w.value for w in ways)} only",
-                "an objection only corrects a wrong record and a creditor's request is someone "
-                "else's choice: add fulfilment, repair, expiry or score_recovery",
-            )
-        elif not usable:
-            why = "; ".join(f"{w.value}: {unusable[w]}" for w in ways if w in unusable)
-            ctx.error(
-                "SC007",
-                where,
-                f"list {lst.id} ({lst.title}) has no usable way off ({why})",
-                "add a way off that can be used (expiry with a duration, repair of repairable "
-                "records, fulfilment of defaults)",
-            )
-        else:
-            for w in ways:
-                if w in unusable:
-                    ctx.warn(
-                        "SC007",
-                        where,
-                        f"list {lst.id} names {w.value} as a way off, but it can never be used: "
-                        f"{unusable[w]}",
-                        f"remove {w.value} from removal, or fix the record types; other ways "
-                        f"off remain ({', '.join(x.value for x in usable)})",
-                    )
         if ways and by_score and Removal.score_recovery not in lst.removal:
             ctx.error(
                 "SC007",

@@ -8,20 +8,30 @@ exempted; a label is, by the same reviewed exemption that clears it of SC021.
 
 SC022 holds each authority to its declared ``kind``: a private operator runs private schemes and
 issues credit reports, never authority decisions or judgments; a private scheme is run by a
-private operator on its own records; a court's judgment comes from a court.
+private operator on its own records; a court's judgment comes from a court; and no public
+restriction, listed or ordered directly, rests only on a private operator's records or is
+designated or ordered by one.
 """
 
 from __future__ import annotations
 
-from socialcredit.policy.checker._base import Context, feeding_types, restrictive, rules_of
+from socialcredit.policy.checker._base import (
+    Context,
+    feeding_types,
+    known_types,
+    restrictive,
+    rules_of,
+)
 from socialcredit.policy.lexicon import GOVERNMENT, screen, words_in
 from socialcredit.policy.schema import (
     INADMISSIBLE_SOURCES,
     Authority,
     AuthorityKind,
     ListKind,
+    MeasureKind,
     ProtectedSubject,
     RecordType,
+    Scheme,
     Source,
 )
 
@@ -173,43 +183,70 @@ def sc022_authority_kinds(ctx: Context) -> None:
                 "a private scheme scores only its operators' own (opt-in) records",
             )
     for lst in ctx.catalog.lists:
-        feeding = feeding_types(ctx, lst)
         scheme = ctx.index.schemes.get(lst.entry.scheme) if lst.entry.scheme else None
-        private_only = bool(feeding) and all(
-            rt.issuers
-            and all(
-                _kind(ctx.index.authorities.get(i)) is AuthorityKind.private_operator
-                for i in rt.issuers
-            )
-            for rt in feeding
-        )
-        if restrictive(ctx, lst) and (private_only or (scheme is not None and scheme.private)):
-            ctx.error(
-                "SC022",
+        if restrictive(ctx, lst):
+            _public_restriction(
+                ctx,
                 ctx.at("lists", lst.id, "entry"),
-                f"{lst.kind.value} {lst.id} ({lst.title}) carries restrictions but is entered "
-                + (
-                    f"by the private scheme {scheme.id}"
-                    if scheme is not None and scheme.private
-                    else "only by records of private operators"
-                ),
-                "a company's opt-in records and scores put no one under public restrictions; "
-                "only an authority's decisions or a court's judgments do",
+                f"{lst.kind.value} {lst.id} ({lst.title}) carries restrictions but is entered",
+                feeding_types(ctx, lst),
+                scheme if scheme is not None and scheme.private else None,
             )
-        designator = ctx.index.authorities.get(lst.authority) if lst.authority else None
-        if (
-            designator is not None
-            and designator.kind is AuthorityKind.private_operator
-            and lst.kind is not ListKind.redlist
-        ):
-            ctx.error(
-                "SC022",
-                ctx.at("lists", lst.id, "authority"),
-                f"{lst.kind.value} {lst.id} is designated by {designator.id} "
-                f"({designator.title}), a private "
-                "operator",
-                "only a court or an authority designates blacklists and key-attention lists",
-            )
+        if lst.kind is not ListKind.redlist:
+            _private_authority(ctx, ctx.at("lists", lst.id, "authority"),
+                               f"{lst.kind.value} {lst.id} is designated by", lst.authority,
+                               "only a court or an authority designates blacklists and "
+                               "key-attention lists")  # fmt: skip
+    for order in ctx.catalog.orders:
+        measures = [ctx.index.measures.get(m) for m in order.measures]
+        if not any(m is not None and m.kind is MeasureKind.restriction for m in measures):
+            continue  # an order of incentives only, as a redlist
+        types = known_types(ctx, order.record_types)
+        _public_restriction(ctx, ctx.at("orders", order.id, "record_types"),
+                            f"order {order.id} ({order.title}) orders restrictions but rests",
+                            types, None)  # fmt: skip
+        _private_authority(ctx, ctx.at("orders", order.id, "authority"),
+                           f"order {order.id} is ordered by", order.authority,
+                           "only a court or an authority orders restrictions")  # fmt: skip
+
+
+def _public_restriction(
+    ctx: Context, where: str, what: str, types: list[RecordType], private: Scheme | None
+) -> None:
+    """SC022: a restriction that only private operators' records, or a private scheme's score,
+    lead to (``what`` says what restricts, up to "entered" or "rests")."""
+    private_only = bool(types) and all(
+        rt.issuers
+        and all(
+            _kind(ctx.index.authorities.get(i)) is AuthorityKind.private_operator
+            for i in rt.issuers
+        )
+        for rt in types
+    )
+    if private is None and not private_only:
+        return
+    ctx.error(
+        "SC022",
+        where,
+        f"{what} "
+        + (
+            f"by the private scheme {private.id}"
+            if private is not None
+            else "only by records of private operators"
+        ),
+        "a company's opt-in records and scores put no one under public restrictions; "
+        "only an authority's decisions or a court's judgments do",
+    )
+
+
+def _private_authority(
+    ctx: Context, where: str, what: str, authority: str | None, help: str
+) -> None:
+    """SC022: a restriction designated or ordered by a private operator (``what`` says what,
+    up to "designated by" or "ordered by")."""
+    auth = ctx.index.authorities.get(authority) if authority else None
+    if auth is not None and auth.kind is AuthorityKind.private_operator:
+        ctx.error("SC022", where, f"{what} {auth.id} ({auth.title}), a private operator", help)
 
 
 def _a(kind: AuthorityKind | None) -> str:

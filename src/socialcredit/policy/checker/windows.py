@@ -8,6 +8,7 @@ from socialcredit.policy.checker._base import (
     PUBLICATION_BOUNDS,
     Context,
     is_role,
+    kept_too_long,
     open_ended_types,
 )
 from socialcredit.policy.schema import Severity as RecordSeverity
@@ -45,9 +46,19 @@ def sc011_effect(ctx: Context) -> None:
     for rt in ctx.catalog.record_types:
         effect = rt.publication.effect
         where = ctx.at("record_types", rt.code, "publication")
-        if effect is None and rt.code in open_ended:
-            continue  # a default listed until performed: it lasts until then
-        if effect is None:
+        kept = rt.publication.after_performance_months
+        if effect is None and kept_too_long(rt):
+            ctx.error(
+                "SC011",
+                where,
+                f"record type {rt.code} ({rt.title}) keeps effect for {kept} months after the "
+                f"obligation is performed, more than {MAX_EFFECT_MONTHS}",
+                "negative credit information is kept at most 5 years from the day the conduct "
+                "ends (PBOC): set after_performance_months to 60 or less",
+            )
+        elif effect is None and rt.code in open_ended:
+            continue  # a default listed until performed: it lasts until then, and a bounded time
+        elif effect is None:
             ctx.error(
                 "SC011",
                 where,
