@@ -7,6 +7,7 @@ in this process or in worker processes, reports every bad line, and writes nothi
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,32 @@ def test_the_text_profile_says_an_open_listing_lasts_until_its_condition_ends(
     assert code == 0, err
     lists = out[out.index("Lists") : out.index("Measures in force")]
     assert "condition" in lists and "score" not in lists, lists
+
+
+def test_an_events_file_imported_twice_adds_nothing_and_no_event_precedes_its_record(
+    tmp_path: Path, capsys: Capture
+) -> None:
+    db = _registry(capsys, tmp_path)
+    code, _, err = cli(capsys, "records", "import", str(_records(tmp_path / "r.jsonl", 2)),
+                       *AS_OF, "--db", db)  # fmt: skip
+    assert code == 0, err
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        json.dumps({"record": "k-1", "event": "fulfilled", "on": "2024-02-01"}) + "\n"
+        + json.dumps({"record": "k-2", "event": "fulfilled", "on": "2024-03-01",
+                      "note": "paid"}) + "\n"
+        + json.dumps({"record": "k-2", "event": "fulfilled", "on": "2024-03-01",
+                      "note": "paid"}) + "\n"  # the same event once more: skipped
+    )  # fmt: skip
+    code, out, err = cli(capsys, "records", "import", str(events), *AS_OF, "--db", db)
+    assert code == 0 and "imported 2 lifecycle event(s), 1 the records had already" in out, err
+    code, out, err = cli(capsys, "records", "import", str(events), *AS_OF, "--db", db)
+    assert code == 0 and "imported 0 lifecycle event(s), 3 the records had already" in out, err
+    before = written(db)
+    early = tmp_path / "early.jsonl"
+    early.write_text(json.dumps({"record": "k-1", "event": "revoked", "on": "2020-01-01"}) + "\n")
+    code, _, err = cli(capsys, "records", "import", str(early), *AS_OF, "--db", db)
+    assert code != 0 and "line 1: on: 2020-01-01 is before the decision date of record" in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone() == (2,)
+    assert written(db)[0] == before[0]  # no record or event written by the refused import

@@ -155,7 +155,9 @@ def import_cmd(
                 err_console.print(f"line {n}: {field}: {message}", markup=False)
             raise typer.Exit(code=exc.exit_code) from None
     if events:
-        typer.echo(f"imported {report.imported} lifecycle event(s) ({report.seconds:.2f} s)")
+        skipped = f", {report.skipped} the records had already, skipped" if report.skipped else ""
+        typer.echo(f"imported {report.imported} lifecycle event(s){skipped} "
+                   f"({report.seconds:.2f} s)")  # fmt: skip
         return
     typer.echo(
         f"imported {report.imported} record(s), skipped {report.skipped} already present "

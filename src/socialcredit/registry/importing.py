@@ -362,7 +362,7 @@ def import_events_file(
     )  # fmt: skip
     return ImportReport(
         imported=done,
-        skipped=0,
+        skipped=len(rows) - done,
         lines=len(rows),
         subjects=0,
         seconds=time.perf_counter() - started,

@@ -727,34 +727,54 @@ class RecordStore(ProjectionStore):
         ``client_key`` (``rows``: line number, the key, the event with its kind, day and note),
         in ONE transaction: every key must name exactly one record and each event is appended
         as that record's authority's; then the projection of every touched subject is
-        refreshed. A key naming no record, or several, refuses the whole import
-        (:class:`ImportRejected`, nothing written). Returns the events appended."""
+        refreshed. A key naming no record, or several, or an event dated before its record's
+        decision, refuses the whole import (:class:`ImportRejected`, nothing written). An
+        event the record has already (the same kind, day and note), or that an earlier line
+        gave, is skipped: a file imported twice adds nothing the second time. Returns the
+        events appended."""
         self._check_ready()
         with _translated("importing events"), self._write() as conn:
             keys = sorted({key for _n, key, _e in rows})
-            found: dict[str, list[tuple[int, str, str]]] = {}
+            found: dict[str, list[tuple[int, str, str, date]]] = {}
             for chunk in range(0, len(keys), 500):
                 part = keys[chunk : chunk + 500]
-                for rid, key, authority, subject in conn.execute(
+                for rid, key, authority, subject, decided in conn.execute(
                     sa.select(t_records.c.id, t_records.c.client_key, t_records.c.authority,
-                              t_records.c.subject).where(t_records.c.client_key.in_(part))
+                              t_records.c.subject, t_records.c.decided_on)
+                    .where(t_records.c.client_key.in_(part))
                 ):  # fmt: skip
-                    found.setdefault(key, []).append((rid, authority, subject))
+                    found.setdefault(key, []).append((rid, authority, subject, decided))
             problems: list[tuple[int, str, str]] = []
-            for n, key, _e in rows:
+            for n, key, ev in rows:
                 hits = found.get(key, [])
                 if not hits:
                     problems.append((n, "record", f"no record with client_key {key!r}"))
                 elif len(hits) > 1:
                     problems.append((n, "record", f"client_key {key!r} names several records "
                                                   "(of different authorities)"))  # fmt: skip
+                elif ev.on < hits[0][3]:
+                    problems.append((n, "on", f"{ev.on} is before the decision date of record "
+                                              f"{hits[0][0]} ({hits[0][3]})"))  # fmt: skip
             if problems:
                 raise ImportRejected(problems)
+            ids = sorted({found[key][0][0] for _n, key, _e in rows})
+            seen: set[tuple[int, str, date, str]] = set()
+            for chunk in range(0, len(ids), 500):
+                part_ids = ids[chunk : chunk + 500]
+                for rid, kind, on, note in conn.execute(
+                    sa.select(t_events.c.record_id, t_events.c.kind, t_events.c.on_date,
+                              t_events.c.note).where(t_events.c.record_id.in_(part_ids))
+                ):  # fmt: skip
+                    seen.add((int(rid), str(kind), on, note or ""))
             subjects: set[str] = set()
             now = _now()
             values = []
             for _n, key, ev in rows:
-                rid, authority, subject = found[key][0]
+                rid, authority, subject, _decided = found[key][0]
+                event = (rid, EventKind(ev.kind).value, ev.on, ev.note or "")
+                if event in seen:
+                    continue  # stored already, or given on an earlier line
+                seen.add(event)
                 subjects.add(subject)
                 values.append({"record_id": rid, "kind": EventKind(ev.kind).value,
                                "on_date": ev.on, "actor": authority, "note": ev.note,
