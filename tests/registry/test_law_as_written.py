@@ -245,8 +245,9 @@ def test_records_import_refuses_the_whole_file_when_one_line_is_excluded(
         return code, capsys.readouterr().err
 
     assert cli("db", "init", "--no-catalogs", "--db", str(db))[0] == 0
-    assert cli("catalog", "activate", "court-dishonest-debtors", "--from", "1949-10-01", "--db",
-               str(db))[0] == 0  # fmt: skip
+    for catalog in ("cn-common", "court-dishonest-debtors"):  # the base first: it extends it
+        assert cli("catalog", "activate", catalog, "--from", "1949-10-01", "--db",
+                   str(db))[0] == 0  # fmt: skip
     code, err = cli("records", "import", str(path), *args)
     assert code == 2, err
     assert "line 2: excluding_facts:" in err and "assets_seized" in err and LIST in err
@@ -776,3 +777,13 @@ def test_a_listing_alone_bars_no_one_from_leaving_an_exit_order_does_until_paid(
     assert exit_banned(ordered, date(2021, 1, 1))
     paid = [*ordered, LifecycleEvent("2", EventKind.fulfilled, date(2021, 3, 1))]
     assert exit_banned(paid, date(2021, 2, 28)) and not exit_banned(paid, date(2021, 3, 1))
+
+
+def test_the_profile_names_the_ways_off_of_the_term_that_lists_the_subject(court: Loaded) -> None:
+    """A debtor who refuses to perform comes off by performing (Art. 1(1)'s term), one listed
+    for obstructing execution does not (two years, Art. 2): the profile names the term's ways
+    off, not the list's."""
+    refuse = evaluate([Record("1", PERSON, REFUSE, "court", DAY)], court, DAY, subject=PERSON)
+    assert refuse.lists[0].removal == ("fulfilment", "creditor_request", "objection")
+    obstruct = evaluate([Record("1", PERSON, OBSTRUCT, "court", DAY)], court, DAY, subject=PERSON)
+    assert obstruct.lists[0].removal == ("repair", "expiry", "objection")

@@ -216,8 +216,9 @@ def test_the_trace_with_due_process_replays_through_the_registry_from_the_comman
     kinds = {json.loads(line)["event"] for line in events}
     assert {"objection_upheld", "fulfilled"} <= kinds
     assert cli("db", "init", "--no-catalogs", "--db", str(db)).returncode == 0
-    assert cli("catalog", "activate", COURT, "--from", "1949-10-01", "--db",
-               str(db)).returncode == 0  # fmt: skip
+    for catalog in ("cn-common", COURT):  # the base first: the court's catalog extends it
+        assert cli("catalog", "activate", catalog, "--from", "1949-10-01", "--db",
+                   str(db)).returncode == 0  # fmt: skip
     for name in ("records.jsonl", "events.jsonl"):
         imported = cli("records", "import", str(out / "trace" / name), "--db", str(db))
         assert imported.returncode == 0, imported.stderr

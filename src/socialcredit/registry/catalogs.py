@@ -98,11 +98,13 @@ def check_schedule(versions: Sequence[CatalogVersion], since: date) -> None:
         ids = list(dict.fromkeys(loaded.ids.get(p, p.stem) for p in loaded.files))
         pulled = [i for i in ids if i not in in_force]
         if pulled:
+            names = ", ".join(pulled)
             raise InputError(
                 "from",
-                f"from {day} catalog(s) {', '.join(pulled)} would be run without being in "
-                "force (a catalog in force extends them): activate them, or retire the "
-                "catalogs that extend them on the same day",
+                f"from {day} catalog(s) {names} would be run without being in force (a "
+                f"catalog in force extends them): activate them first (socialcredit catalog "
+                f"activate {pulled[0]} --from {day}), or retire the catalogs that extend them "
+                "on the same day",
             )
 
 

@@ -834,7 +834,13 @@ def _memberships(
                 records=tuple(
                     s.record.id for _, _, s in sorted(spans, key=lambda t: _state_order(t[2]))
                 ),
-                removal=tuple(r.value for r in lst.removal),
+                # the ways off of the terms that list the subject (a term's own, where one
+                # names the record's type), not the list's alone
+                removal=tuple(
+                    dict.fromkeys(
+                        r.value for _, _, s in spans for r in lst.term_for(s.record.record_type)[1]
+                    )
+                ),
             )
         )
     for scheme_id, result in sorted(schemes.items()):
