@@ -21,7 +21,7 @@ from socialcredit.registry.catalogs import (
     not_in_force_note,
     refuse_catalog_option,
 )
-from socialcredit.registry.config import db_url, parse_date
+from socialcredit.registry.config import db_url, parse_date, registry_url
 from socialcredit.registry.importing import (
     check_file,
     import_events_file,
@@ -75,7 +75,7 @@ def init_cmd(
 @db_app.command("verify")
 def verify_cmd(db: DbOpt = None) -> None:
     """Check the audit log's hash chain from the first entry to the last."""
-    with Ledger.open(db_url(db)) as ledger:
+    with Ledger.open(registry_url(db)) as ledger:
         ledger.verify_audit()
     typer.echo("audit log intact")
 
@@ -132,7 +132,7 @@ def import_cmd(
     if dry_run:
         _dry_run(file, db, catalog, on, fmt, events=events, jobs=jobs)
         return
-    with Ledger.open(db_url(db)) as ledger:
+    with Ledger.open(registry_url(db)) as ledger:
         loaded = in_force(ledger, on)
         try:
             if events:
@@ -187,7 +187,7 @@ def _dry_run(
     if refs:
         loaded = catalog_for(None, refs, on)
     else:
-        with Ledger.open(db_url(db)) as ledger:
+        with Ledger.open(registry_url(db)) as ledger:
             loaded = in_force(ledger, on)
     try:
         count = check_file(file, catalog=loaded, as_of=on,
@@ -229,7 +229,7 @@ def fulfil_cmd(
     refuse_catalog_option(catalog, command="records fulfil")
     today = date.today()
     day = parse_date(on, field="on", default=today)
-    with Ledger.open(db_url(db)) as ledger:
+    with Ledger.open(registry_url(db)) as ledger:
         loaded = in_force(ledger, today)
         ev = workflows.record_fulfilment(
             ledger, loaded, record, authority=authority, on=day, today=today,
@@ -253,7 +253,7 @@ def revoke_cmd(
     refuse_catalog_option(catalog, command="records revoke")
     today = date.today()
     day = parse_date(on, field="on", default=today)
-    with Ledger.open(db_url(db)) as ledger:
+    with Ledger.open(registry_url(db)) as ledger:
         loaded = in_force(ledger, today)
         ev = workflows.revoke(
             ledger, loaded, record, authority=authority, reason=reason, on=day, today=today

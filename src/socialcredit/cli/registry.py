@@ -28,7 +28,7 @@ from socialcredit.registry.catalogs import (
     retire,
     version_json,
 )
-from socialcredit.registry.config import db_url, parse_date, registry_catalog
+from socialcredit.registry.config import parse_date, registry_catalog, registry_url
 from socialcredit.registry.evaluate import Decision, Profile, Retirement, check, evaluate
 from socialcredit.registry.ledger import Ledger
 
@@ -59,7 +59,7 @@ def _today() -> date:
 
 @contextmanager
 def _open(db: str | None) -> Iterator[Ledger]:
-    ledger = Ledger.open(db_url(db))
+    ledger = Ledger.open(registry_url(db))
     try:
         yield ledger
     finally:

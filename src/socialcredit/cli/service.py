@@ -13,7 +13,7 @@ from rich.table import Table
 from socialcredit.cli.options import DbOpt
 from socialcredit.errors import InputError
 from socialcredit.registry.catalogs import in_force
-from socialcredit.registry.config import db_url, parse_date
+from socialcredit.registry.config import db_url, parse_date, registry_url
 from socialcredit.registry.ledger import Ledger
 from socialcredit.service.api import ROLES
 
@@ -25,6 +25,13 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 
 
 def _ledger(db: str | None) -> Ledger:
+    """The registry of a command over one made before (``db init``): none is made here, so a
+    mistyped ``--db`` is an error, not a new registry with no catalogs."""
+    return Ledger.open(registry_url(db))
+
+
+def _served(db: str | None) -> Ledger:
+    """The registry ``serve`` answers from, its tables made or migrated if they are not."""
     ledger = Ledger.open(db_url(db))
     if not ledger.is_initialised():
         ledger.init()
@@ -101,7 +108,7 @@ def keys_revoke(
 @audit_app.command("verify")
 def audit_verify(db: DbOpt = None) -> None:
     """Walk the audit chain; exit 2 naming the first edited or deleted entry."""
-    ledger = Ledger.open(db_url(db))
+    ledger = _ledger(db)
     try:
         ledger.verify_audit()
         n = ledger.last_audit_seq()
@@ -146,7 +153,7 @@ def serve_cmd(
     from socialcredit.service.app import create_app
 
     fixed = parse_date(today, field="today") if today else None
-    ledger = _ledger(db)
+    ledger = _served(db)
     if workers > 1 and ledger.url.startswith("sqlite"):
         ledger.close()
         raise InputError(

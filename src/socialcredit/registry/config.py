@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 from socialcredit.errors import InputError
 from socialcredit.policy.loader import Loaded, bundled
@@ -17,6 +18,19 @@ LAST_DAY = date(2199, 12, 31)
 def db_url(given: str | None = None) -> str:
     """``--db``, else ``$SOCIALCREDIT_DB``, else ``./socialcredit.db``."""
     return given or os.environ.get("SOCIALCREDIT_DB") or DEFAULT_DB
+
+
+def registry_url(given: str | None = None) -> str:
+    """:func:`db_url` for a command over a registry made before: a SQLite file that does not
+    exist is refused (``db``: a mistyped path), rather than made, empty, by opening it."""
+    from socialcredit.registry.ledger.dialect import normalise_url
+
+    url = normalise_url(db_url(given))
+    if url.startswith("sqlite:///") and "?" not in url:
+        path = url.removeprefix("sqlite:///")
+        if path not in ("", ":memory:") and not Path(path).exists():
+            raise InputError("db", f"no registry at {path}: make one with `socialcredit db init`")
+    return url
 
 
 def registry_catalog(refs: Sequence[str] = ()) -> Loaded:
