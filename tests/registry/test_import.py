@@ -249,6 +249,17 @@ def test_csv_header_problems(tmp_path: Path, ledger: Ledger, registry_catalog: L
     with pytest.raises(ImportRejected) as caught:
         run(ledger, path, registry_catalog)
     assert [(n, f) for n, f, _ in caught.value.problems] == [(1, "decided"), (1, "decided_on")]
+    path.write_text("subject,record_type,authority,decided_on,,decision_ref\nx,y,z,w,,v\n")
+    with pytest.raises(ImportRejected) as caught:
+        run(ledger, path, registry_catalog)
+    assert caught.value.problems == [(1, "column 5", "no name")]
+    # old Mac line ends: the file is one line to a reader of lines; said so, not "no records"
+    path.write_bytes(to_csv(tmp_path / "lf.csv", [rec(1)]).read_bytes().replace(b"\n", b"\r"))
+    with pytest.raises(ImportRejected) as caught:
+        run(ledger, path, registry_catalog)
+    assert [(n, f) for n, f, _ in caught.value.problems] == [(1, "line")]
+    assert "carriage return alone" in caught.value.problems[0][2]
+    assert ledger.count_records() == 0
 
 
 def test_csv_optional_columns_may_be_left_out(

@@ -552,6 +552,9 @@ class RecordFile:
         except UnicodeDecodeError:
             raise ImportRejected([(1, "line", "not UTF-8 text")]) from None
         problems: list[Problem] = []
+        if "\r" in text.rstrip("\r\n"):  # the whole file read as its first line
+            raise ImportRejected([(1, "line", "lines end in a carriage return alone (CR): "
+                                   "save the file with LF or CRLF line ends")])  # fmt: skip
         try:
             header = next(csv.reader(io.StringIO(text, newline=""), strict=True), None)
         except csv.Error as exc:
@@ -560,8 +563,10 @@ class RecordFile:
             problems = [(1, "header", "missing: the first line must name the fields")]
         names = [h.strip() for h in header or ()]
         if not problems:
-            problems = [(1, name, f"unknown field (expected {', '.join(FIELDS)})")
-                        for name in names if name not in _ALLOWED]  # fmt: skip
+            problems = [(1, name or f"column {i}", "no name" if not name else
+                         f"unknown field (expected {', '.join(FIELDS)})")
+                        for i, name in enumerate(names, start=1)
+                        if name not in _ALLOWED]  # fmt: skip
             problems += [(1, name, "missing column") for name in REQUIRED if name not in names]
             problems += [(1, name, "column given twice")
                          for name in sorted(set(names)) if names.count(name) > 1]  # fmt: skip
