@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -649,6 +650,34 @@ class LedgerContract:
         finally:
             engine.dispose()
         assert list(ledger.subjects()) == seen
+
+    def test_a_role_holders_measures_name_the_role_and_keep_their_days_down_to_0019(
+        self, ledger: Ledger, registry_catalog: Loaded
+    ) -> None:
+        """The legal representative of a listed company is restricted through his role, and
+        his projected measures say so (``via_role``), the company's own do not; down to 0019
+        the role leaves the grounds and the measures stay as they were."""
+        role = NewRecord(OTHER, "samr.legal_rep", "samr", date(2024, 1, 5), "rep 1", ORG, "r-1")
+        listing = NewRecord(ORG, "court.refuse", "court", date(2024, 1, 10), "(2024) 9", None,
+                            "c-9")  # fmt: skip
+        self.submit(ledger, registry_catalog, role, listing)
+        held = ledger.active_measures(OTHER)
+        assert held and {m.via_role for m in held} == {"legal_representative"}
+        own = ledger.active_measures(ORG)
+        assert own and {m.via_role for m in own} == {None}
+
+        def days(ms: Sequence[ProjectedMeasure]) -> list[tuple[Any, ...]]:
+            return [(m.measure, m.list, m.memorandum, m.since, m.until) for m in ms]
+
+        engine = sa.create_engine(ledger.url)
+        try:
+            downgrade(engine, "0019")
+            ledger.init()  # 0019 -> head: the grounds name no role until projected again
+        finally:
+            engine.dispose()
+        after = ledger.active_measures(OTHER)
+        assert days(after) == days(held) and {m.via_role for m in after} == {None}
+        assert days(ledger.active_measures(ORG)) == days(own)
 
     def test_a_subject_filed_on_while_an_import_is_staged_is_projected_with_both(
         self, ledger: Ledger, registry_catalog: Loaded, monkeypatch: pytest.MonkeyPatch

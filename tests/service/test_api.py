@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import date
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from live import TODAY, Live, org_id, person_id
@@ -255,6 +256,17 @@ def test_company_listing_restricts_its_legal_representative(live: Live) -> None:
     with live.client("airline") as c:
         r = c.get(f"/api/v1/checks/{boss}/restrict.flight").json()
         assert r["decision"] == "deny"
+        # the reason says the role it comes through: he is not on the list himself
+        assert [x.get("via_role") for x in r["reasons"]] == ["legal_representative"], r
+        route = c.get(f"/api/v1/checks/%3{boss[0]}{boss[1:]}/restrict.flight").json()
+        assert route == r  # the route answers alike
+        own = c.get(f"/api/v1/checks/{company}/restrict.flight").json()
+        assert own["decision"] == "deny" and "via_role" not in own["reasons"][0], own
+    from socialcredit.registry.evaluate import check, evaluate
+
+    profile = evaluate(live.ledger.facts(boss), live.catalog, TODAY, subject=boss)
+    reasons = check(profile, "restrict.flight", live.catalog).reasons
+    assert r["reasons"] == orjson.loads(orjson.dumps(list(reasons)))  # as the CLI says it
 
 
 def test_writes_made_elsewhere_reach_the_check_index(live: Live) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import starmap
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -387,6 +388,8 @@ class MeasureRow(NamedTuple):
     memorandum: str | None
     since: date | None
     until: date | None
+    via_role: str | None = None
+    """The role held in the listed organisation it reaches the subject through."""
 
 
 def _dates(days: I32) -> list[date | None]:
@@ -418,8 +421,8 @@ def measures_in_force(
     by_subject = np.argsort(result.x_subject, kind="stable")  # each one's in catalog order
     bounds = np.searchsorted(result.x_subject[by_subject], np.arange(len(subjects) + 1)).tolist()
     rows = list(
-        map(
-            MeasureRow._make,
+        starmap(  # MeasureRow._make would want via_role too: the batch's subjects hold no role
+            MeasureRow,
             zip(
                 result.x_measure[by_subject].tolist(),
                 _list_names(result.compiled)[result.x_list[by_subject]].tolist(),
@@ -435,7 +438,8 @@ def measures_in_force(
         subject = subjects[i]
         profile = evaluate(facts_by_subject[subject], catalog, as_of, subject=subject)
         out[subject] = [
-            MeasureRow(a.measure, a.list, a.memorandum, a.since, a.until) for a in profile.measures
+            MeasureRow(a.measure, a.list, a.memorandum, a.since, a.until, a.via_role)
+            for a in profile.measures
         ]
     return out
 

@@ -49,7 +49,7 @@ STAGED_FACTS = "staged_facts"
 STAGED_PROJECTION = "staged_projection"
 STAGED_GROUNDS = "staged_grounds"
 PROJECTION_COLUMNS = ("subject", "ground", "since", "until", "computed_as_of")
-GROUND_COLUMNS = ("id", "list", "memorandum", "measures")
+GROUND_COLUMNS = ("id", "list", "memorandum", "measures", "via_role")
 
 STAGED_COLUMNS = (
     "subject",

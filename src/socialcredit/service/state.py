@@ -412,7 +412,7 @@ class CheckIndex:
         self, subject: str, measure: str, on: date, entries: tuple[Entry, ...]
     ) -> dict[str, Any]:
         grounds = [
-            Ground(e.ground.list, e.ground.memorandum, None, None, e.until)
+            Ground(e.ground.list, e.ground.memorandum, None, e.ground.via_role, e.until)
             for e in entries
             if measure in e.ground.measures and e.in_force(on)
         ]

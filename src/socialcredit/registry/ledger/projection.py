@@ -32,22 +32,26 @@ from socialcredit.registry.model import Fact
 @dataclass(frozen=True, slots=True)
 class ProjectionGround:
     """What puts a subject under ``measures``: ``list`` through ``memorandum`` (both ``None``
-    for a record type's own measures)."""
+    for a record type's own measures); ``via_role``: the role held in the listed organisation
+    it reaches the subject through (``None``: the subject's own)."""
 
     list: str | None
     memorandum: str | None
     measures: frozenset[str]
+    via_role: str | None = None
 
     @property
-    def key(self) -> tuple[str | None, str | None, tuple[str, ...]]:
-        return (self.list, self.memorandum, tuple(sorted(self.measures)))
+    def key(self) -> tuple[str | None, str | None, tuple[str, ...], str | None]:
+        return (self.list, self.memorandum, tuple(sorted(self.measures)), self.via_role)
 
 
 def ground_id(ground: ProjectionGround) -> int:
     """The ground's id: a digest of its content (a signed 64-bit integer), the same in every
-    process, so that rows staged apart and the ledger agree on it."""
-    lst, memo, measures = ground.key
-    text = "\x1f".join((lst or "", memo or "", " ".join(measures))).encode()
+    process, so that rows staged apart and the ledger agree on it (a subject's own ground
+    has the id it had before grounds named a role)."""
+    lst, memo, measures, role = ground.key
+    parts = (lst or "", memo or "", " ".join(measures), *((role,) if role else ()))
+    text = "\x1f".join(parts).encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
 
 
@@ -55,22 +59,32 @@ CompactRow = tuple[str, int, date | None, date | None]
 """``(subject, ground id, since, until)``: a row of ``projection``."""
 
 
+MeasureTuple = tuple[str, str, str | None, str | None, date | None, date | None]
+"""``(subject, measure, list, memorandum, since, until)``: one measure in force."""
+
+
 def compact(
-    rows: Iterable[tuple[str, str, str | None, str | None, date | None, date | None]],
+    rows: Iterable[
+        MeasureTuple | tuple[str, str, str | None, str | None, date | None, date | None, str | None]
+    ],
 ) -> tuple[list[CompactRow], dict[int, ProjectionGround]]:
-    """Measure rows ``(subject, measure, list, memorandum, since, until)`` as projection rows
-    and the grounds they use; the rows of one subject may come in any order."""
-    groups: dict[tuple[str, str | None, str | None, date | None, date | None], list[str]] = {}
-    for subject, measure, lst, memo, since, until in rows:
-        groups.setdefault((subject, lst, memo, since, until), []).append(measure)
-    grounds: dict[tuple[str | None, str | None, frozenset[str]], tuple[int, ProjectionGround]] = {}
+    """Measure rows ``(subject, measure, list, memorandum, since, until)``, and ``via_role``
+    after them where a role brings the measure, as projection rows and the grounds they
+    use; the rows of one subject may come in any order."""
+    groups: dict[tuple[str, str | None, str | None, date | None, date | None, str | None],
+                 list[str]] = {}  # fmt: skip
+    for subject, measure, lst, memo, since, until, *role in rows:
+        key = (subject, lst, memo, since, until, role[0] if role else None)
+        groups.setdefault(key, []).append(measure)
+    grounds: dict[tuple[str | None, str | None, frozenset[str], str | None],
+                  tuple[int, ProjectionGround]] = {}  # fmt: skip
     out: list[CompactRow] = []
-    for (subject, lst, memo, since, until), measures in groups.items():
-        key = (lst, memo, frozenset(measures))
-        known = grounds.get(key)
+    for (subject, lst, memo, since, until, via), measures in groups.items():
+        ground_key = (lst, memo, frozenset(measures), via)
+        known = grounds.get(ground_key)
         if known is None:
-            ground = ProjectionGround(lst, memo, key[2])
-            known = grounds[key] = (ground_id(ground), ground)
+            ground = ProjectionGround(lst, memo, ground_key[2], via)
+            known = grounds[ground_key] = (ground_id(ground), ground)
         out.append((subject, known[0], since, until))
     return out, dict(grounds.values())
 
@@ -86,7 +100,14 @@ def expand(
         for measure in sorted(ground.measures):
             yield (
                 subject,
-                ProjectedMeasure(measure, ground.list, ground.memorandum, day_since, day_until),
+                ProjectedMeasure(
+                    measure,
+                    ground.list,
+                    ground.memorandum,
+                    day_since,
+                    day_until,
+                    via_role=ground.via_role,
+                ),
             )
 
 
@@ -97,10 +118,10 @@ def _ensure_grounds(conn: Connection, grounds: Mapping[int, ProjectionGround]) -
         return
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     conn.exec_driver_sql(
-        f"INSERT INTO projection_grounds (id, list, memorandum, measures) "
-        f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT (id) DO NOTHING",
+        f"INSERT INTO projection_grounds (id, list, memorandum, measures, via_role) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (id) DO NOTHING",
         [
-            (gid, g.list, g.memorandum, " ".join(sorted(g.measures)))
+            (gid, g.list, g.memorandum, " ".join(sorted(g.measures)), g.via_role)
             for gid, g in sorted(grounds.items())
         ],
     )
@@ -113,11 +134,12 @@ def _read_grounds(conn: Connection) -> dict[int, ProjectionGround]:
             t_projection_grounds.c.list,
             t_projection_grounds.c.memorandum,
             t_projection_grounds.c.measures,
+            t_projection_grounds.c.via_role,
         )
     ).all()
     return {
-        int(gid): ProjectionGround(lst, memo, frozenset(measures.split()))
-        for gid, lst, memo, measures in rows
+        int(gid): ProjectionGround(lst, memo, frozenset(measures.split()), role)
+        for gid, lst, memo, measures, role in rows
     }
 
 
@@ -162,7 +184,9 @@ def _replace_projection(
     for chunk in _chunks(subjects, CHUNK):
         conn.execute(t_projection.delete().where(_among(t_projection.c.subject, chunk)))
     compacted, grounds = compact(
-        (s, m.measure, m.list, m.memorandum, m.since, m.until) for s, ms in rows.items() for m in ms
+        (s, m.measure, m.list, m.memorandum, m.since, m.until, m.via_role)
+        for s, ms in rows.items()
+        for m in ms
     )
     _write_compact(conn, compacted, grounds, as_of)
 
@@ -245,7 +269,7 @@ class ProjectionStore(LedgerCore):
             rows = conn.execute(query.order_by(t_projection.c.id)).all()
             grounds = _read_grounds(conn) if rows else {}
         out = [
-            ProjectedMeasure(m, g.list, g.memorandum, since, until, as_of)
+            ProjectedMeasure(m, g.list, g.memorandum, since, until, as_of, g.via_role)
             for gid, since, until, as_of in rows
             for g in (grounds[gid],)
             for m in sorted(g.measures)

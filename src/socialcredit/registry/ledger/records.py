@@ -515,7 +515,7 @@ class RecordStore(ProjectionStore):
         for chunk in staging.full_subjects(CHUNK):
             computed = project(_facts_bulk(conn, chunk))
             rows, grounds = compact(
-                (s, m.measure, m.list, m.memorandum, m.since, m.until)
+                (s, m.measure, m.list, m.memorandum, m.since, m.until, m.via_role)
                 for s, ms in computed.items()
                 for m in ms
             )

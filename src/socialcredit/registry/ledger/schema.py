@@ -262,9 +262,11 @@ t_projection_grounds = sa.Table(
     sa.Column("list", _CODE, nullable=True),
     sa.Column("memorandum", _CODE, nullable=True),
     sa.Column("measures", sa.Text(), nullable=False),
+    sa.Column("via_role", _CODE, nullable=True),
 )
 """What puts a subject under measures: a list (or a record type's own measures, ``list``
-empty) through a memorandum, and the measures it brings, space-separated in order. Few rows
+empty) through a memorandum, and the measures it brings, space-separated in order; the role
+held in the listed organisation, where it reaches a person through one. Few rows
 (one per list, memorandum and set of measures in use); the id is a digest of the content
 (:func:`ground_id`), so that an import staged on its own connection and the ledger agree on
 it without asking each other."""

@@ -160,6 +160,8 @@ class ProjectedMeasure:
     since: date | None
     until: date | None
     computed_as_of: date | None = None
+    via_role: str | None = None
+    """The role held in the listed organisation it reaches the subject through."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +204,10 @@ class Projector:
 
         return {
             subject: [
-                ProjectedMeasure(m.measure, m.list, m.memorandum, m.since, m.until) for m in rows
+                ProjectedMeasure(
+                    m.measure, m.list, m.memorandum, m.since, m.until, via_role=m.via_role
+                )
+                for m in rows
             ]
             for subject, rows in measures_in_force(facts, self.catalog, self.as_of).items()
         }
