@@ -113,7 +113,9 @@ def test_anything_amiss_goes_to_the_route_and_its_errors(live: Live) -> None:
         r = c.get(f"/api/v1/checks/{someone}/restrict.flight", headers={"Authorization": "x"})
         assert r.status_code == 401
         r = c.post(f"/api/v1/checks/{someone}/restrict.flight")
-        assert r.status_code == 405
+        assert r.status_code == 405 and r.headers["allow"] == "GET"  # what the path takes
+        r = c.head("/api/v1/public/lists")
+        assert r.status_code == 405 and r.headers["allow"] == "GET"
     with live.client("bank") as c:
         assert c.get(f"/api/v1/checks/{someone}/restrict.flight").status_code == 403
 

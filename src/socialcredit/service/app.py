@@ -139,7 +139,9 @@ def create_app(
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         # every error names what it is about: the path, the method, or the body
         field = {404: "path", 405: "method"}.get(exc.status_code, "body")
-        return _error(exc.status_code, field, str(exc.detail))
+        response = _error(exc.status_code, field, str(exc.detail))
+        response.headers.update(exc.headers or {})  # a 405's Allow: the methods there are
+        return response
 
     if portal:
         import importlib
