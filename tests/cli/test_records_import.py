@@ -204,13 +204,11 @@ def test_an_events_file_imported_twice_adds_nothing_and_no_event_precedes_its_re
         json.dumps({"record": "k-1", "event": "fulfilled", "on": "2024-02-01"}) + "\n"
         + json.dumps({"record": "k-2", "event": "fulfilled", "on": "2024-03-01",
                       "note": "paid"}) + "\n"
-        + json.dumps({"record": "k-2", "event": "fulfilled", "on": "2024-03-01",
-                      "note": "paid"}) + "\n"  # the same event once more: skipped
     )  # fmt: skip
     code, out, err = cli(capsys, "records", "import", str(events), *AS_OF, "--db", db)
-    assert code == 0 and "imported 2 lifecycle event(s), 1 the records had already" in out, err
+    assert code == 0 and "imported 2 lifecycle event(s) (" in out, err
     code, out, err = cli(capsys, "records", "import", str(events), *AS_OF, "--db", db)
-    assert code == 0 and "imported 0 lifecycle event(s), 3 the records had already" in out, err
+    assert code == 0 and "imported 0 lifecycle event(s), 2 the records had already" in out, err
     before = written(db)
     early = tmp_path / "early.jsonl"
     early.write_text(json.dumps({"record": "k-1", "event": "revoked", "on": "2020-01-01"}) + "\n")
@@ -219,3 +217,42 @@ def test_an_events_file_imported_twice_adds_nothing_and_no_event_precedes_its_re
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM events").fetchone() == (2,)
     assert written(db)[0] == before[0]  # no record or event written by the refused import
+
+
+def test_an_events_file_takes_the_steps_of_due_process_in_their_order(
+    tmp_path: Path, capsys: Capture
+) -> None:
+    """A decision in a file of events answers a request awaiting one, as through the
+    workflows: an objection upheld that nobody filed, or a repair granted that nobody applied
+    for, refuses the file by line, and nothing of it is written."""
+    db = _registry(capsys, tmp_path)
+    code, _, err = cli(capsys, "records", "import", str(_records(tmp_path / "r.jsonl", 2)),
+                       *AS_OF, "--db", db)  # fmt: skip
+    assert code == 0, err
+
+    def events(path: Path, *lines: tuple[str, str, str]) -> Path:
+        path.write_text("".join(json.dumps({"record": r, "event": e, "on": on}) + "\n"
+                                for r, e, on in lines))  # fmt: skip
+        return path
+
+    before = written(db)
+    skipped = events(tmp_path / "skipped.jsonl",
+                     ("k-1", "fulfilled", "2024-02-01"),
+                     ("k-1", "objection_upheld", "2024-02-02"),
+                     ("k-2", "repair_granted", "2024-03-01"))  # fmt: skip
+    code, _, err = cli(capsys, "records", "import", str(skipped), *AS_OF, "--db", db)
+    assert code != 0, err
+    assert "line 2: event: record 1 has no objection awaiting a decision" in err
+    assert "line 3: event: record 2 has no repair application awaiting a decision" in err
+    assert written(db) == before
+    taken = events(tmp_path / "taken.jsonl",
+                   ("k-1", "objection_filed", "2024-02-02"),
+                   ("k-1", "objection_rejected", "2024-02-02"),
+                   ("k-1", "objection_filed", "2024-02-02"),  # appealed the same day
+                   ("k-1", "objection_upheld", "2024-02-10"))  # fmt: skip
+    code, out, err = cli(capsys, "records", "import", str(taken), *AS_OF, "--db", db)
+    assert code == 0 and "imported 4 lifecycle event(s) (" in out, err
+    code, out, err = cli(capsys, "records", "import", str(taken), *AS_OF, "--db", db)
+    assert code == 0 and "imported 0 lifecycle event(s), 4 the records had already" in out, err
+    code, out, err = cli(capsys, "profile", PERSON, *AS_OF, "--db", db, "--format", "json")
+    assert [r["status"] for r in json.loads(out)["records"]] == ["objection_upheld", "in_effect"]

@@ -304,9 +304,11 @@ def import_events_file(
     project: Projector | None = None,
 ) -> ImportReport:
     """Lifecycle events of records already filed (one JSON object a line, :data:`EVENT_FIELDS`),
-    all or nothing: every line is checked (fields, kind, date not after ``as_of``, note) and
-    every record found by its ``client_key`` before anything is written; each event is the
-    record's authority's. What ``socialcredit simulate --trace`` writes as ``events.jsonl``
+    all or nothing: every line is checked (fields, kind, date not after ``as_of`` nor before
+    its record's decision, note), every record found by its ``client_key``, and requests and
+    decisions taken in the workflows' order (:func:`~socialcredit.registry.workflows.
+    step_refusal`: no decision without its request) before anything is written; an event the
+    record has already is skipped; each event is the record's authority's. What ``socialcredit simulate --trace`` writes as ``events.jsonl``
     loads unchanged, after its ``records.jsonl``."""
     from socialcredit.registry.ledger import MAX_CLIENT_KEY, MAX_NOTE, check_text
     from socialcredit.registry.model import EventKind, LifecycleEvent
@@ -356,9 +358,13 @@ def import_events_file(
         rows.append((n, key, LifecycleEvent(key, EventKind(kind), day, note=note)))
     if problems:
         raise ImportRejected(problems)
+    from socialcredit.registry.workflows import step_refusal
+
     done = ledger.import_events(
         rows, actor=actor, project=project or default_projector(catalog, as_of),
         source=Path(path).name,
+        # requests and decisions in the workflows' order: no decision without its request
+        check=lambda rid, earlier, ev: step_refusal(rid, earlier, ev.kind, ev.on),
     )  # fmt: skip
     return ImportReport(
         imported=done,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
 
-from socialcredit.errors import InputError, NotFound, WorkflowError
+from socialcredit.errors import InputError, NotFound, SocialCreditError, WorkflowError
 from socialcredit.policy.loader import Loaded
 from socialcredit.policy.schema import Nature
 from socialcredit.registry.dates import OBJECTION_DAYS, REPAIR_WORKING_DAYS, add_working_days
@@ -135,43 +135,61 @@ def _append(
     return store.append_event(event, project=default_projector(catalog, today))
 
 
-def _awaiting(
-    store: EventStore,
-    record_id: str,
-    request: EventKind,
-    outcomes: tuple[EventKind, ...],
-    *,
-    on: date,
-    what: str,
-) -> LifecycleEvent:
-    """The ``request`` awaiting a decision on ``on``: the latest of request and outcomes must
-    be the request, and the decision cannot precede it."""
-    last = _last(store.events_for(record_id), request, *outcomes)
+_STEPS: dict[EventKind, tuple[str, EventKind, tuple[EventKind, ...]]] = {
+    kind: (what, request, outcomes)
+    for what, request, outcomes in (
+        ("objection", EventKind.objection_filed,
+         (EventKind.objection_upheld, EventKind.objection_rejected)),
+        ("repair application", EventKind.repair_applied,
+         (EventKind.repair_granted, EventKind.repair_refused)),
+    )
+    for kind in (request, *outcomes)
+}  # fmt: skip
+"""The steps that come in order: a request, then one decision on it."""
+
+
+def step_refusal(
+    record_id: str, earlier: Sequence[LifecycleEvent], kind: EventKind, on: date
+) -> SocialCreditError | None:
+    """Why a step of ``kind`` dated ``on`` cannot follow ``earlier`` (the record's events), or
+    ``None``. A decision answers a request awaiting one, and not before it; a request may not
+    come while one of its kind awaits a decision, nor be dated before the last request or
+    decision of its kind (it would be judged as of a day on which these are not seen, and
+    folded in ahead of them). Fulfilment, withdrawal and revocation come in no order. The
+    workflows raise what it returns; a bulk import of events reports it by line."""
+    step = _STEPS.get(kind)
+    if step is None:
+        return None
+    what, request, outcomes = step
+    last = _last(earlier, request, *outcomes)
+    if kind is request:
+        if last is not None and on < last.on:
+            return InputError("on", f"a new {what} cannot be dated before the last {what} or "
+                                    f"decision on one, of {last.on}")  # fmt: skip
+        if last is not None and last.kind is request:
+            return WorkflowError(
+                f"record {record_id} already has an {what} awaiting a decision"
+                if what[0] in "aeiou"
+                else f"record {record_id} already has a {what} awaiting a decision"
+            )
+        return None
     if last is None or last.kind is not request:
-        raise WorkflowError(f"record {record_id} has no {what} awaiting a decision")
+        return WorkflowError(f"record {record_id} has no {what} awaiting a decision")
     if on < last.on:
-        raise InputError("on", f"the decision cannot precede the {what} of {last.on}")
-    return last
+        return InputError("on", f"the decision cannot precede the {what} of {last.on}")
+    return None
 
 
-def _last(events: list[LifecycleEvent], *kinds: EventKind) -> LifecycleEvent | None:
+def _step(store: EventStore, record_id: str, kind: EventKind, on: date) -> None:
+    refusal = step_refusal(record_id, store.events_for(record_id), kind, on)
+    if refusal is not None:
+        raise refusal
+
+
+def _last(events: Sequence[LifecycleEvent], *kinds: EventKind) -> LifecycleEvent | None:
     """The latest of ``events`` (in the order they were filed) of one of ``kinds``."""
     chosen = sorted((e for e in events if e.kind in kinds), key=lambda e: e.on)  # stable
     return chosen[-1] if chosen else None
-
-
-def _not_before_last(
-    store: EventStore, record_id: str, on: date, steps: tuple[EventKind, ...], what: str
-) -> None:
-    """A new request may not be dated before the last request or decision of its kind (it
-    would be folded in ahead of the decision that answers an earlier request, and never
-    decided; or slip past a request still pending, unseen as of its earlier day)."""
-    last = _last(store.events_for(record_id), *steps)
-    if last is not None and on < last.on:
-        raise InputError(
-            "on", f"a new {what} cannot be dated before the last {what} or decision on one, "
-            f"of {last.on}",
-        )  # fmt: skip
 
 
 def file_objection(
@@ -192,11 +210,7 @@ def file_objection(
     if not grounds.strip():
         raise InputError("grounds", "say why the record is wrong")
     check_text(grounds, "grounds", max_len=MAX_NOTE, multiline=True)  # the event's note
-    _not_before_last(
-        store, record_id, on,
-        (EventKind.objection_filed, EventKind.objection_upheld, EventKind.objection_rejected),
-        "objection",
-    )  # fmt: skip
+    _step(store, record_id, EventKind.objection_filed, on)
     state = _state(store, catalog, record_id, on)
     if state.voided:
         raise WorkflowError(
@@ -234,11 +248,8 @@ def decide_objection(
         store, record_id, authority=authority, may="may decide objections to it", on=on,
         today=today, reason=reason,
     )  # fmt: skip
-    _awaiting(
-        store, record_id, EventKind.objection_filed,
-        (EventKind.objection_upheld, EventKind.objection_rejected), on=on, what="objection",
-    )  # fmt: skip
     kind = EventKind.objection_upheld if upheld else EventKind.objection_rejected
+    _step(store, record_id, kind, on)
     return _append(store, catalog, LifecycleEvent(record_id, kind, on, authority, reason), today)
 
 
@@ -259,11 +270,7 @@ def apply_repair(
         raise WorkflowError(f"only the subject of record {record_id} may apply to repair it")
     if not commitment:
         raise InputError("commitment", "a repair application needs a public credit commitment")
-    _not_before_last(
-        store, record_id, on,
-        (EventKind.repair_applied, EventKind.repair_granted, EventKind.repair_refused),
-        "repair application",
-    )  # fmt: skip
+    _step(store, record_id, EventKind.repair_applied, on)
     state = _state(store, catalog, record_id, on)
     _repair_allowed(catalog, rec, state, on)
     if state.repair in ("applied", "granted"):
@@ -299,10 +306,8 @@ def decide_repair(
         store, record_id, authority=authority, may="may repair it", on=on, today=today,
         reason=reason,
     )  # fmt: skip
-    _awaiting(
-        store, record_id, EventKind.repair_applied,
-        (EventKind.repair_granted, EventKind.repair_refused), on=on, what="repair application",
-    )  # fmt: skip
+    _step(store, record_id,
+          EventKind.repair_granted if granted else EventKind.repair_refused, on)  # fmt: skip
     if granted:
         _repair_allowed(catalog, rec, _state(store, catalog, record_id, on), on)
     kind = EventKind.repair_granted if granted else EventKind.repair_refused

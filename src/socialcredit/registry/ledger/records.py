@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import chain
@@ -14,7 +15,7 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from socialcredit.errors import Conflict, ImportRejected, InputError, NotFound
+from socialcredit.errors import Conflict, ImportRejected, InputError, NotFound, SocialCreditError
 from socialcredit.policy.loader import CatalogIndex, Loaded
 from socialcredit.registry.ledger.checker import RecordChecker
 from socialcredit.registry.ledger.dialect import WRITE_WAIT_MS, _translated
@@ -56,6 +57,10 @@ from socialcredit.registry.model import EventKind, LifecycleEvent, Record
 from socialcredit.registry.staging import StagedRow, Staging
 
 _log = logging.getLogger("socialcredit.registry")
+
+EventCheck = Callable[[str, Sequence[LifecycleEvent], LifecycleEvent], SocialCreditError | None]
+"""Why an event cannot follow the record's events before it (the record's id, those events,
+the event), or ``None``: :func:`socialcredit.registry.workflows.step_refusal`'s shape."""
 
 if TYPE_CHECKING:
     from socialcredit.registry.batch import BatchResult
@@ -722,6 +727,7 @@ class RecordStore(ProjectionStore):
         actor: str,
         project: Projector,
         source: str | None = None,
+        check: EventCheck | None = None,
     ) -> int:
         """Lifecycle events of records already filed, each named by its record's
         ``client_key`` (``rows``: line number, the key, the event with its kind, day and note),
@@ -729,9 +735,11 @@ class RecordStore(ProjectionStore):
         as that record's authority's; then the projection of every touched subject is
         refreshed. A key naming no record, or several, or an event dated before its record's
         decision, refuses the whole import (:class:`ImportRejected`, nothing written). An
-        event the record has already (the same kind, day and note), or that an earlier line
-        gave, is skipped: a file imported twice adds nothing the second time. Returns the
-        events appended."""
+        event the record has already (the same kind, day and note; each stored event matches
+        one line) is skipped: a file imported twice adds nothing the second time. ``check``
+        (record id, the record's events before, the event) says why an event cannot follow
+        those before it (the workflows' order of requests and decisions), refusing the
+        import at that line. Returns the events appended."""
         self._check_ready()
         with _translated("importing events"), self._write() as conn:
             keys = sorted({key for _n, key, _e in rows})
@@ -758,27 +766,43 @@ class RecordStore(ProjectionStore):
             if problems:
                 raise ImportRejected(problems)
             ids = sorted({found[key][0][0] for _n, key, _e in rows})
-            seen: set[tuple[int, str, date, str]] = set()
+            seen: Counter[tuple[int, str, date, str]] = Counter()
+            before: dict[int, list[LifecycleEvent]] = {}
             for chunk in range(0, len(ids), 500):
                 part_ids = ids[chunk : chunk + 500]
-                for rid, kind, on, note in conn.execute(
-                    sa.select(t_events.c.record_id, t_events.c.kind, t_events.c.on_date,
-                              t_events.c.note).where(t_events.c.record_id.in_(part_ids))
+                for ev_row in conn.execute(
+                    sa.select(*_EVENT_SELECT).where(t_events.c.record_id.in_(part_ids))
+                    .order_by(t_events.c.on_date, t_events.c.id)
                 ):  # fmt: skip
-                    seen.add((int(rid), str(kind), on, note or ""))
+                    stored = _event(ev_row)
+                    rid = int(stored.record_id)
+                    seen[(rid, stored.kind.value, stored.on, stored.note or "")] += 1
+                    before.setdefault(rid, []).append(stored)
             subjects: set[str] = set()
             now = _now()
             values = []
-            for _n, key, ev in rows:
+            for n, key, ev in rows:
                 rid, authority, subject, _decided = found[key][0]
                 event = (rid, EventKind(ev.kind).value, ev.on, ev.note or "")
-                if event in seen:
-                    continue  # stored already, or given on an earlier line
-                seen.add(event)
+                if seen[event]:  # stored already: each stored event matches one line
+                    seen[event] -= 1
+                    continue
+                earlier = before.setdefault(rid, [])
+                refusal = check(str(rid), earlier, ev) if check is not None else None
+                if isinstance(refusal, InputError):
+                    problems.append((n, refusal.field or "event", refusal.message))
+                    continue
+                if refusal is not None:
+                    problems.append((n, "event", str(refusal)))
+                    continue
+                earlier.append(LifecycleEvent(str(rid), EventKind(ev.kind), ev.on, authority,
+                                              ev.note))  # fmt: skip
                 subjects.add(subject)
                 values.append({"record_id": rid, "kind": EventKind(ev.kind).value,
                                "on_date": ev.on, "actor": authority, "note": ev.note,
                                "client_key": None, "entered_at": now})  # fmt: skip
+            if problems:
+                raise ImportRejected(problems)
             for chunk in range(0, len(values), 20_000):
                 conn.execute(t_events.insert(), values[chunk : chunk + 20_000])
             refreshed = set(subjects)
