@@ -114,8 +114,13 @@ def test_anything_amiss_goes_to_the_route_and_its_errors(live: Live) -> None:
         assert r.status_code == 401
         r = c.post(f"/api/v1/checks/{someone}/restrict.flight")
         assert r.status_code == 405 and r.headers["allow"] == "GET"  # what the path takes
-        r = c.head("/api/v1/public/lists")
-        assert r.status_code == 405 and r.headers["allow"] == "GET"
+        # HEAD as GET, without the body: a read, logged as one
+        logged = len(live.ledger.access_log(someone))
+        got, head = c.get(f"/api/v1/checks/{someone}/restrict.g_train"), c.head(
+            f"/api/v1/checks/{someone}/restrict.g_train")  # fmt: skip
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-length"] == got.headers["content-length"]
+        assert len(live.ledger.access_log(someone)) == logged + 2
     with live.client("bank") as c:
         assert c.get(f"/api/v1/checks/{someone}/restrict.flight").status_code == 403
 

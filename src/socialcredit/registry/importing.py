@@ -308,8 +308,9 @@ def import_events_file(
     its record's decision, note), every record found by its ``client_key``, and requests and
     decisions taken in the workflows' order (:func:`~socialcredit.registry.workflows.
     step_refusal`: no decision without its request) before anything is written; an event the
-    record has already is skipped; each event is the record's authority's. What ``socialcredit simulate --trace`` writes as ``events.jsonl``
-    loads unchanged, after its ``records.jsonl``."""
+    record has already is skipped; each event is the record's authority's. What
+    ``socialcredit simulate --trace`` writes as ``events.jsonl`` loads unchanged, after its
+    ``records.jsonl``."""
     from socialcredit.registry.ledger import MAX_CLIENT_KEY, MAX_NOTE, check_text
     from socialcredit.registry.model import EventKind, LifecycleEvent
 

@@ -35,7 +35,7 @@ from socialcredit.registry.ledger import Ledger
 from socialcredit.service import api
 from socialcredit.service.checkpath import CheckFastPath
 from socialcredit.service.errors import Forbidden, Unauthorized
-from socialcredit.service.limits import BodyGuard, NoStore, SyntheticMark
+from socialcredit.service.limits import BodyGuard, HeadAsGet, NoStore, SyntheticMark
 from socialcredit.service.registry import POLL_SECONDS, Registry
 
 
@@ -109,7 +109,8 @@ def create_app(
     app.add_middleware(BodyGuard, registry=registry)
     app.add_middleware(CheckFastPath, registry=registry)
     app.add_middleware(NoStore)
-    app.add_middleware(SyntheticMark, registry=registry)  # outermost: on every response
+    app.add_middleware(SyntheticMark, registry=registry)  # on every response
+    app.add_middleware(HeadAsGet)  # outermost: every route sees a HEAD as its GET
 
     @app.exception_handler(SocialCreditError)
     async def _ours(request: Request, exc: SocialCreditError) -> Response:

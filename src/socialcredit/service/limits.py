@@ -227,3 +227,24 @@ class SyntheticMark:
             await send(message)
 
         await self.app(scope, receive, marked)
+
+
+class HeadAsGet:
+    """ASGI middleware: ``HEAD`` is answered as ``GET`` is, without the body (the routes take
+    ``GET`` only). The answer is made as for ``GET``, so a ``HEAD`` on personal data is a read
+    like any other: audited before it is answered (its length tells something)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
